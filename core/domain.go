@@ -1,0 +1,186 @@
+// Package core owns the station's domain: profiles, seats, sessions, security
+// codes, passwords, expiry, the SQLite store, the audit log and the event feed.
+// Nothing under core imports Fyne; the UI and the pairing service drive it
+// through *Station.
+package core
+
+import (
+	"time"
+)
+
+// State is where a session is in its lifecycle (see DESIGN.md).
+type State string
+
+const (
+	StatePrepared  State = "prepared"
+	StateActive    State = "active"
+	StateExpired   State = "expired"
+	StateEnded     State = "ended"
+	StateCancelled State = "cancelled"
+)
+
+// Open reports whether a session in this state still occupies a seat.
+func (s State) Open() bool { return s == StatePrepared || s == StateActive }
+
+// Profile is a technician identity on the station.
+type Profile struct {
+	ID        int64
+	Name      string
+	Email     string
+	CreatedAt time.Time
+}
+
+// Session is one ad hoc support session as the station sees it.
+type Session struct {
+	ID          int64
+	ProfileID   int64
+	ProfileName string
+	// ProfileEmail is the technician's address (the invitation's Reply-To).
+	ProfileEmail string
+	UserEmail    string
+	State        State
+	// Token is the unguessable part of the deployment link.
+	Token     string
+	CreatedAt time.Time
+	// InviteExpiresAt is when a prepared session is cancelled if nobody pairs.
+	InviteExpiresAt time.Time
+	ActivatedAt     time.Time // zero until paired
+	ExpiresAt       time.Time // ActivatedAt + SessionLength; zero until paired
+	ClosedAt        time.Time // zero while open
+	CloseReason     string    // "technician", "end user", "invitation timed out", ...
+	// CodeAttemptsLeft counts wrong security-code tries still allowed.
+	CodeAttemptsLeft int
+	Computer         *Computer // nil until paired
+	Email            EmailStatus
+}
+
+// CodeBurned reports whether the security code can no longer be used.
+func (s Session) CodeBurned() bool { return s.State == StatePrepared && s.CodeAttemptsLeft <= 0 }
+
+// TimeLeft is the time until the session's deadline: the invitation timeout
+// while prepared, the 24-hour window while active, zero otherwise.
+func (s Session) TimeLeft(now time.Time) time.Duration {
+	var d time.Duration
+	switch s.State {
+	case StatePrepared:
+		d = s.InviteExpiresAt.Sub(now)
+	case StateActive:
+		d = s.ExpiresAt.Sub(now)
+	}
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Computer is the PC paired to a session.
+type Computer struct {
+	Hostname    string
+	OSName      string
+	OSVersion   string
+	Arch        string
+	WindowsUser string
+	MachineID   string
+	Online      bool
+	LastSeen    time.Time
+	// AccountReady is set once the PC confirmed the remote user account exists.
+	AccountReady bool
+	// CleanedUp is set when the PC's cleanup receipt arrived.
+	CleanedUp bool
+}
+
+// EmailState is where a session's invitation is in the outbox.
+type EmailState string
+
+const (
+	EmailQueued        EmailState = "queued"
+	EmailSent          EmailState = "sent"
+	EmailFailed        EmailState = "failed"
+	EmailNotConfigured EmailState = "not_configured"
+)
+
+// EmailStatus is the invitation's delivery state as shown to the technician.
+type EmailStatus struct {
+	State     EmailState
+	Attempts  int
+	LastError string // the server's reply for failures
+	SentAt    time.Time
+}
+
+// SMTPSecurity is how the station talks to its SMTP server.
+type SMTPSecurity string
+
+const (
+	SMTPStartTLS SMTPSecurity = "starttls" // port 587
+	SMTPTLS      SMTPSecurity = "tls"      // implicit TLS, port 465
+	SMTPPlain    SMTPSecurity = "none"     // loopback hosts only
+)
+
+// SMTPSettings configure the outbox's server. The password is kept apart,
+// in the OS keyring or sealed (see SetSMTPPassword).
+type SMTPSettings struct {
+	Host     string
+	Port     int
+	Security SMTPSecurity
+	Username string
+	Sender   string // From address of invitations
+	CAFile   string // one extra CA certificate (PEM) for in-house servers
+}
+
+// Configured reports whether a server has been set up at all.
+func (s SMTPSettings) Configured() bool { return s.Host != "" }
+
+// PairingSettings configure the embedded HTTPS pairing service.
+type PairingSettings struct {
+	ListenAddr string // default ":8443"
+	PublicHost string // host name used in deployment links
+	PublicPort int    // port used in links; defaults to the listen port
+	CertFile   string // optional organisation certificate (PEM)
+	KeyFile    string // and its key (PEM)
+}
+
+// Settings are the station's persisted settings.
+type Settings struct {
+	Seats             int
+	InvitationTimeout time.Duration
+	SMTP              SMTPSettings
+	Pairing           PairingSettings
+}
+
+// DefaultSettings are what a fresh station starts with.
+func DefaultSettings() Settings {
+	return Settings{
+		Seats:             5,
+		InvitationTimeout: time.Hour,
+		SMTP:              SMTPSettings{Port: 587, Security: SMTPStartTLS},
+		Pairing:           PairingSettings{ListenAddr: ":8443", PublicHost: "localhost", PublicPort: 8443},
+	}
+}
+
+// SessionLength is how long a session stays active after activation.
+const SessionLength = 24 * time.Hour
+
+// MaxCodeAttempts is how many wrong codes burn a security code.
+const MaxCodeAttempts = 5
+
+// ComputerFacts is what the Support Session app reports about its PC.
+type ComputerFacts struct {
+	Hostname    string
+	OSName      string // e.g. "Windows 11 Pro"
+	OSVersion   string // e.g. "10.0.22631"
+	Arch        string
+	WindowsUser string
+	MachineID   string
+}
+
+// AuditEntry is one row of the append-only, hash-chained audit log.
+type AuditEntry struct {
+	ID        int64
+	At        time.Time
+	ProfileID int64 // 0 when not about a profile
+	SessionID int64 // 0 when not about a session
+	Event     string
+	Detail    string
+	PrevHash  string
+	Hash      string
+}
