@@ -1,0 +1,79 @@
+// Package coretest opens real stations for tests: a real SQLite file in a
+// temporary folder and a clock the test moves by hand.
+package coretest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"adhocstation/core"
+)
+
+// Clock is a manual clock; 24 hours pass with one Advance, without sleeping.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Start is where test clocks begin: a Tuesday morning.
+var Start = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+// Open opens a station in a fresh temporary folder with a clock at Start.
+// SMTP is not configured, so invitations wait in the outbox.
+func Open(tb testing.TB) (*core.Station, *Clock) {
+	tb.Helper()
+	clock := NewClock(Start)
+	return OpenWith(tb, tb.TempDir(), clock, nil), clock
+}
+
+// OpenWith opens a station in dir on clock with mailer (nil: the real one)
+// and closes it when the test ends.
+func OpenWith(tb testing.TB, dir string, clock *Clock, mailer core.Mailer) *core.Station {
+	tb.Helper()
+	st, err := core.Open(core.Config{DataDir: dir, Now: clock.Now, Mailer: mailer})
+	if err != nil {
+		tb.Fatalf("open station: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Password is a valid technician password for tests.
+const Password = "Correct-Horse-42"
+
+// MustPrepare adds a profile and prepares a session for user@example.com.
+func MustPrepare(tb testing.TB, st *core.Station, name, email string) (core.Profile, core.Prepared) {
+	tb.Helper()
+	p, err := st.CreateProfile(tb.Context(), name, email)
+	if err != nil {
+		tb.Fatalf("create profile: %v", err)
+	}
+	prep, err := st.Prepare(tb.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
+		Password: Password, Confirm: Password})
+	if err != nil {
+		tb.Fatalf("prepare: %v", err)
+	}
+	return p, prep
+}
+
+// WindowsPC is a typical PC's facts.
+var WindowsPC = core.ComputerFacts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", OSVersion: "10.0.22631",
+	Arch: "amd64", WindowsUser: "anna", MachineID: "4c4c4544-0042-3510-8052-b4c04f4d3732"}

@@ -1,0 +1,95 @@
+package core
+
+import (
+	"context"
+	"database/sql"
+	"net"
+	"sync"
+	"time"
+)
+
+// Per-address pairing limit: NIST SP 800-63B asks for attempt limits on
+// secrets below 64 bits; the per-code limit alone would let one address
+// try codes of many sessions.
+const (
+	addressAttempts = 10
+	addressWindow   = time.Minute
+)
+
+type window struct {
+	start    time.Time
+	attempts int
+	audited  bool // the first refusal in a window is audited, the rest counted only
+}
+
+// limiter answers refusals from memory so a flood costs no disk writes; the
+// counted attempts are written through, so limits survive a restart.
+type limiter struct {
+	mu   sync.Mutex
+	addr map[string]*window
+}
+
+func loadLimiter(ctx context.Context, db *sql.DB, now time.Time) (*limiter, error) {
+	l := &limiter{addr: map[string]*window{}}
+	rows, err := db.QueryContext(ctx, `SELECT address, window_start, attempts FROM rate_limits WHERE window_start > ?`,
+		ms2(now.Add(-addressWindow)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var start sql.NullInt64
+		var n int
+		if err := rows.Scan(&a, &start, &n); err != nil {
+			return nil, err
+		}
+		l.addr[a] = &window{start: fromMS(start), attempts: n}
+	}
+	return l, rows.Err()
+}
+
+// addressOf strips the port from a remote address.
+func addressOf(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+// take counts one attempt for addr. When the address is over its limit it
+// returns the wait and whether this refusal is the first of its window.
+func (l *limiter) take(addr string, now time.Time) (w window, retry time.Duration, firstRefusal bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.addr[addr]
+	if cur == nil || now.Sub(cur.start) >= addressWindow {
+		cur = &window{start: now}
+		l.addr[addr] = cur
+		if len(l.addr) > 10000 {
+			l.prune(now)
+		}
+	}
+	if cur.attempts >= addressAttempts {
+		first := !cur.audited
+		cur.audited = true
+		return *cur, cur.start.Add(addressWindow).Sub(now), first
+	}
+	cur.attempts++
+	return *cur, 0, false
+}
+
+func (l *limiter) prune(now time.Time) {
+	for a, w := range l.addr {
+		if now.Sub(w.start) >= addressWindow {
+			delete(l.addr, a)
+		}
+	}
+}
+
+func saveWindow(ctx context.Context, tx *sql.Tx, addr string, w window) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO rate_limits (address, window_start, attempts) VALUES (?, ?, ?)
+		ON CONFLICT (address) DO UPDATE SET window_start = excluded.window_start, attempts = excluded.attempts`,
+		addr, ms2(w.start), w.attempts)
+	return err
+}

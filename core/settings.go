@@ -1,0 +1,181 @@
+package core
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+)
+
+const settingsKey = "station"
+
+// Settings returns the saved settings, or the defaults on a fresh station.
+func (s *Station) Settings(ctx context.Context) (Settings, error) {
+	return readSettings(ctx, s.rdb)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func readSettings(ctx context.Context, q queryer) (Settings, error) {
+	set := DefaultSettings()
+	var raw string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, settingsKey).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return set, nil
+	}
+	if err != nil {
+		return set, err
+	}
+	// Unmarshal over the defaults so settings added later get their default.
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		return DefaultSettings(), err
+	}
+	return set, nil
+}
+
+// SaveSettings validates and stores set. It returns a *SettingError naming
+// the first refused field; nothing is saved then. It publishes EventSettings.
+func (s *Station) SaveSettings(ctx context.Context, set Settings) error {
+	if err := ValidateSettings(set); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(set)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingsKey, string(raw)); err != nil {
+			return err
+		}
+		return s.audit(tx, 0, 0, "settings saved", settingsSummary(set))
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(Event{Kind: EventSettings})
+	select {
+	case s.outboxWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func settingsSummary(set Settings) string {
+	smtp := "not configured"
+	if set.SMTP.Configured() {
+		smtp = net.JoinHostPort(set.SMTP.Host, strconv.Itoa(set.SMTP.Port)) + " (" + string(set.SMTP.Security) + ")"
+	}
+	return "seats " + strconv.Itoa(set.Seats) + ", invitation timeout " + set.InvitationTimeout.String() +
+		", SMTP " + smtp + ", pairing " + set.Pairing.ListenAddr + " as " + set.Pairing.PublicHost
+}
+
+// ValidateSettings checks set without saving it; see SaveSettings.
+func ValidateSettings(set Settings) error {
+	switch {
+	case set.Seats < 1 || set.Seats > 1000:
+		return &SettingError{"Seats", "enter a number of seats between 1 and 1000"}
+	case set.InvitationTimeout < 5*time.Minute || set.InvitationTimeout > 24*time.Hour:
+		return &SettingError{"Invitation timeout", "choose between 5 minutes and 24 hours"}
+	}
+	if err := validateSMTP(set.SMTP); err != nil {
+		return err
+	}
+	return validatePairing(set.Pairing)
+}
+
+func validateSMTP(m SMTPSettings) error {
+	if !m.Configured() {
+		return nil
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		return &SettingError{"SMTP port", "enter a port between 1 and 65535 (587 for STARTTLS, 465 for TLS)"}
+	}
+	switch m.Security {
+	case SMTPStartTLS, SMTPTLS:
+	case SMTPPlain:
+		if !IsLoopbackHost(m.Host) {
+			return &SettingError{"SMTP security", "unencrypted SMTP is allowed only to this computer (localhost); choose STARTTLS or TLS"}
+		}
+	default:
+		return &SettingError{"SMTP security", "choose STARTTLS, TLS or none"}
+	}
+	if _, err := mail.ParseAddress(m.Sender); err != nil || m.Sender == "" {
+		return &SettingError{"Sender address", "enter the address invitations are sent from, e.g. support@example.com"}
+	}
+	if m.CAFile != "" {
+		if _, err := os.Stat(m.CAFile); err != nil {
+			return &SettingError{"Extra CA certificate", "the file cannot be read: " + err.Error()}
+		}
+	}
+	return nil
+}
+
+func validatePairing(p PairingSettings) error {
+	host, port, err := net.SplitHostPort(p.ListenAddr)
+	if err != nil {
+		return &SettingError{"Pairing address", "use host:port, e.g. :8443 for all interfaces"}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return &SettingError{"Pairing address", "the port must be between 1 and 65535"}
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return &SettingError{"Pairing address", "use an IP address of this computer, or leave the host empty for all interfaces"}
+	}
+	if p.PublicHost == "" {
+		return &SettingError{"Public host name", "enter the name or address end users' PCs reach this station by"}
+	}
+	if u, err := url.Parse("https://" + p.PublicHost + "/"); err != nil || u.Host != p.PublicHost || u.Port() != "" {
+		return &SettingError{"Public host name", "enter a host name or IP address only, without https:// or a port"}
+	}
+	if p.PublicPort != 0 && (p.PublicPort < 1 || p.PublicPort > 65535) {
+		return &SettingError{"Public port", "the port must be between 1 and 65535"}
+	}
+	if (p.CertFile == "") != (p.KeyFile == "") {
+		return &SettingError{"Certificate", "give both the certificate file and its key file, or neither"}
+	}
+	for _, f := range []string{p.CertFile, p.KeyFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return &SettingError{"Certificate", "the file cannot be read: " + err.Error()}
+		}
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host names this computer itself.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Link returns the deployment link for token.
+func (s *Station) Link(ctx context.Context, token string) (string, error) {
+	set, err := s.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	return linkFor(set.Pairing, token), nil
+}
+
+func linkFor(p PairingSettings, token string) string {
+	port := p.PublicPort
+	if port == 0 {
+		_, lp, _ := net.SplitHostPort(p.ListenAddr)
+		port, _ = strconv.Atoi(lp)
+	}
+	return "https://" + net.JoinHostPort(p.PublicHost, strconv.Itoa(port)) + "/join/" + token
+}
