@@ -1,0 +1,59 @@
+# The two commands: `make run` starts the station, `make test` runs every check.
+# Both install what is missing first (Debian packages need root or sudo).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+export LANG := en_US.UTF-8
+
+APT_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xdotool
+AGENT_EXE := assets/agent/AdHocSupport.exe
+BIN := bin/adhoc-station
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE
+
+run: build
+	./$(BIN) $(ARGS)
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v go >/dev/null || { echo "Go 1.26 is needed: https://go.dev/dl/ (expected in /usr/local/go)"; exit 1; }
+	go mod download
+
+# The Windows Support Session app, embedded in the station for the download.
+agent: FORCE
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(AGENT_EXE) ./agent
+	@echo "Support Session app: $$(stat -c %s $(AGENT_EXE)) bytes"
+
+build: deps agent
+	go build -o $(BIN) .
+
+test: deps agent check vet unit fuzz smoke
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./agent/...
+
+unit:
+	go test -race -count=1 ./...
+
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzDecodePairRequest$$' -fuzztime 10s ./core/pairing
+
+smoke: build
+	bash .ci/smoke.sh $(BIN)
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin $(AGENT_EXE)
+
+FORCE:

@@ -1,0 +1,83 @@
+// Command adhoc-station is the Ad Hoc Support Station: with no subcommand it
+// opens the technician's window; with one it is a command-line face for
+// scripts (see cli.go).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"adhocstation/assets"
+	"adhocstation/core"
+	"adhocstation/core/pairing"
+	"adhocstation/ui"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "adhoc-station:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	flags := flag.NewFlagSet("adhoc-station", flag.ContinueOnError)
+	data := flags.String("data", defaultDataDir(), "folder for the station's database, key and certificate")
+	kiosk := flags.Bool("kiosk", false, "kiosk mode: full screen, larger type, settings behind the station PIN")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return runCLI(*data, flags.Args(), os.Stdout)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	st, err := core.Open(core.Config{DataDir: *data, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go st.Run(ctx)
+	srv, err := pairing.Start(ctx, st, pairing.Options{})
+	if err != nil {
+		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
+		logger.Error("the pairing service did not start; PCs cannot pair until this is fixed in Settings", "err", err)
+	} else {
+		defer srv.Close()
+	}
+
+	a := app.NewWithID("station.adhocsupport.app")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN")})
+	quitOnSignal(a)
+	w.ShowAndRun()
+	return nil
+}
+
+// quitOnSignal lets a service manager or a test stop the station cleanly.
+func quitOnSignal(a fyne.App) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-c
+		fyne.Do(a.Quit)
+	}()
+}
+
+func defaultDataDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	return filepath.Join(dir, "adhoc-support-station")
+}
