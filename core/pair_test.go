@@ -1,0 +1,170 @@
+package core_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+func wrongCode(code string) string {
+	if code[0] == '9' {
+		return "1" + code[1:]
+	}
+	return "9" + code[1:]
+}
+
+func TestPairRefusals(t *testing.T) {
+	ctx := t.Context()
+	t.Run("ErrInvalidCode", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+		for left := core.MaxCodeAttempts - 1; left >= 1; left-- {
+			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: wrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+			var ce *core.CodeError
+			if !errors.As(err, &ce) || ce.AttemptsLeft != left {
+				t.Fatalf("err = %v, want %d tries left", err, left)
+			}
+		}
+		t.Run("ErrCodeBurned", func(t *testing.T) {
+			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: wrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+			if !errors.Is(err, core.ErrCodeBurned) {
+				t.Fatalf("fifth wrong code: %v", err)
+			}
+			// Even the right code no longer works once burned.
+			_, err = st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+			if !errors.Is(err, core.ErrCodeBurned) {
+				t.Fatalf("right code after burn: %v", err)
+			}
+			code, err := st.RegenerateCode(ctx, prep.Session.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: code, RemoteAddr: "192.0.2.9:1", Facts: coretest.WindowsPC}); err != nil {
+				t.Fatalf("regenerated code: %v", err)
+			}
+		})
+	})
+	t.Run("ErrNotWindows", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+		mac := coretest.WindowsPC
+		mac.OSName = "macOS 15.1"
+		_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: mac})
+		if !errors.Is(err, core.ErrNotWindows) {
+			t.Fatalf("err = %v", err)
+		}
+		if s, _ := st.Session(ctx, prep.Session.ID); s.State != core.StatePrepared || s.CodeAttemptsLeft != core.MaxCodeAttempts {
+			t.Fatalf("a refused non-Windows PC changed the session: %+v", s)
+		}
+		rows, _ := st.Audit(ctx, core.AuditFilter{Search: "Windows PCs only"})
+		if len(rows) != 1 {
+			t.Fatalf("refusal audited %d times", len(rows))
+		}
+	})
+	t.Run("ErrAlreadyPaired", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+		req := core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC}
+		if _, err := st.Pair(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Pair(ctx, req); !errors.Is(err, core.ErrAlreadyPaired) {
+			t.Fatalf("second pairing: %v", err)
+		}
+	})
+	t.Run("ErrUnknownToken", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		_, err := st.Pair(ctx, core.PairRequest{Token: "nope", Code: "123456789", RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+		if !errors.Is(err, core.ErrUnknownToken) {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := st.Invitation(ctx, "nope"); !errors.Is(err, core.ErrUnknownToken) {
+			t.Fatalf("invitation: %v", err)
+		}
+	})
+	t.Run("CodeWithSpaces", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+		typed := strings.ReplaceAll(prep.Code, " ", "-")
+		if _, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: typed, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC}); err != nil {
+			t.Fatalf("code typed as %q: %v", typed, err)
+		}
+	})
+}
+
+func TestRateLimitSurvivesRestart(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	st, err := core.Open(core.Config{DataDir: dir, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		_, err := st.Pair(ctx, core.PairRequest{Token: "guess", Code: "000000000", RemoteAddr: "198.51.100.4:4000", Facts: coretest.WindowsPC})
+		if !errors.Is(err, core.ErrUnknownToken) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	st.Close()
+
+	st = coretest.OpenWith(t, dir, clock, nil)
+	clock.Advance(20 * time.Second)
+	_, err = st.Pair(ctx, core.PairRequest{Token: "guess", Code: "000000000", RemoteAddr: "198.51.100.4:4001", Facts: coretest.WindowsPC})
+	var rl *core.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 40*time.Second {
+		t.Fatalf("after restart: %v, want rate limited for 40s", err)
+	}
+	// Another address is not affected, and the window ends.
+	if _, err := st.Pair(ctx, core.PairRequest{Token: "guess", RemoteAddr: "198.51.100.5:1", Facts: coretest.WindowsPC}); !errors.Is(err, core.ErrUnknownToken) {
+		t.Fatalf("other address: %v", err)
+	}
+	clock.Advance(41 * time.Second)
+	if _, err := st.Pair(ctx, core.PairRequest{Token: "guess", RemoteAddr: "198.51.100.4:1", Facts: coretest.WindowsPC}); !errors.Is(err, core.ErrUnknownToken) {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func TestAgentCalls(t *testing.T) {
+	ctx := t.Context()
+	st, clock := coretest.Open(t)
+	sub := st.Subscribe()
+	defer sub.Close()
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	paired, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ConfirmAccount(ctx, paired.AgentKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ConfirmAccount(ctx, "forged"); !errors.Is(err, core.ErrUnknownToken) {
+		t.Fatalf("forged key: %v", err)
+	}
+	clock.Advance(2 * time.Minute)
+	st.Tick(ctx)
+	waitEvent(t, sub, core.EventComputerOffline, prep.Session.ID)
+	if _, err := st.Heartbeat(ctx, paired.AgentKey); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, sub, core.EventComputerOnline, prep.Session.ID)
+	if err := st.EndByUser(ctx, paired.AgentKey); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, sub, core.EventEnded, prep.Session.ID)
+	if err := st.CleanupReceipt(ctx, paired.AgentKey, "account AdHocRemoteUser deleted"); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := st.Session(ctx, prep.Session.ID)
+	if s.State != core.StateEnded || s.CloseReason != "ended by the end user" || !s.Computer.CleanedUp || !s.Computer.AccountReady {
+		t.Fatalf("session after cleanup: %+v %+v", s, s.Computer)
+	}
+	rows, _ := st.Audit(ctx, core.AuditFilter{Search: "cleanup receipt"})
+	if len(rows) != 1 {
+		t.Fatalf("cleanup receipt audited %d times", len(rows))
+	}
+}
