@@ -53,7 +53,7 @@ func (e *EmailError) Is(target error) bool { return target == ErrInvalidEmail }
 // PasswordError names the password rule that failed. It matches ErrWeakPassword.
 type PasswordError struct{ Rule string }
 
-func (e *PasswordError) Error() string { return e.Rule }
+func (e *PasswordError) Error() string        { return e.Rule }
 func (e *PasswordError) Is(target error) bool { return target == ErrWeakPassword }
 
 // CodeError is a wrong security code with the tries still allowed. It matches
@@ -79,7 +79,7 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 // SettingError names the setting that was refused. It matches ErrInvalidSetting.
 type SettingError struct{ Field, Reason string }
 
-func (e *SettingError) Error() string { return e.Field + ": " + e.Reason }
+func (e *SettingError) Error() string        { return e.Field + ": " + e.Reason }
 func (e *SettingError) Is(target error) bool { return target == ErrInvalidSetting }
 
 // AuditError points at the first audit row that does not verify. It matches

@@ -102,7 +102,9 @@ const MinPasswordLength = 10
 
 // ValidatePassword applies the password rules for a session for email. It
 // returns a *PasswordError whose text names the rule that failed.
-func (s *Station) ValidatePassword(email, password string) error { return validatePassword(email, password) }
+func (s *Station) ValidatePassword(email, password string) error {
+	return validatePassword(email, password)
+}
 
 func validatePassword(email, password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLength {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 )
 
 // PrepareRequest is the technician's "Send email and prepare session" form.
@@ -241,20 +240,9 @@ func (s *Station) Session(ctx context.Context, id int64) (Session, error) {
 	return sess, err
 }
 
-// Sessions lists sessions, newest first, with computer and email state.
-func (s *Station) Sessions(ctx context.Context, f SessionFilter) ([]Session, error) {
-	var q strings.Builder
-	q.WriteString(`SELECT ` + sessionColumns + sessionFrom)
-	if f.OpenOnly {
-		q.WriteString(` WHERE s.state IN ('prepared', 'active')`)
-	}
-	q.WriteString(` ORDER BY s.id DESC`)
-	var args []any
-	if f.Limit > 0 {
-		q.WriteString(` LIMIT ?`)
-		args = append(args, f.Limit)
-	}
-	rows, err := s.rdb.QueryContext(ctx, q.String(), args...)
+// querySessions runs the session query with an optional WHERE clause.
+func (s *Station) querySessions(ctx context.Context, where string, args ...any) ([]Session, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sessionColumns+sessionFrom+where+` ORDER BY s.id DESC`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -329,14 +329,20 @@ func TestSettingsValidation(t *testing.T) {
 	ctx := t.Context()
 	st, _ := coretest.Open(t)
 	cases := map[string]func(*core.Settings){
-		"Seats":                func(s *core.Settings) { s.Seats = 0 },
-		"Invitation timeout":   func(s *core.Settings) { s.InvitationTimeout = time.Minute },
-		"SMTP security":        func(s *core.Settings) { s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 25, Security: core.SMTPPlain, Sender: "a@example.com"} },
-		"Sender address":       func(s *core.Settings) { s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 587, Security: core.SMTPStartTLS} },
-		"Pairing address":      func(s *core.Settings) { s.Pairing.ListenAddr = "8443" },
-		"Public host name":     func(s *core.Settings) { s.Pairing.PublicHost = "https://x" },
-		"Certificate":          func(s *core.Settings) { s.Pairing.CertFile = "/nonexistent.pem" },
-		"Extra CA certificate": func(s *core.Settings) { s.SMTP = core.SMTPSettings{Host: "m.example.com", Port: 587, Security: core.SMTPStartTLS, Sender: "a@example.com", CAFile: "/nope"} },
+		"Seats":              func(s *core.Settings) { s.Seats = 0 },
+		"Invitation timeout": func(s *core.Settings) { s.InvitationTimeout = time.Minute },
+		"SMTP security": func(s *core.Settings) {
+			s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 25, Security: core.SMTPPlain, Sender: "a@example.com"}
+		},
+		"Sender address": func(s *core.Settings) {
+			s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 587, Security: core.SMTPStartTLS}
+		},
+		"Pairing address":  func(s *core.Settings) { s.Pairing.ListenAddr = "8443" },
+		"Public host name": func(s *core.Settings) { s.Pairing.PublicHost = "https://x" },
+		"Certificate":      func(s *core.Settings) { s.Pairing.CertFile = "/nonexistent.pem" },
+		"Extra CA certificate": func(s *core.Settings) {
+			s.SMTP = core.SMTPSettings{Host: "m.example.com", Port: 587, Security: core.SMTPStartTLS, Sender: "a@example.com", CAFile: "/nope"}
+		},
 	}
 	for field, mutate := range cases {
 		t.Run(field, func(t *testing.T) {

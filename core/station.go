@@ -36,6 +36,8 @@ type Station struct {
 
 	mu     sync.Mutex
 	warned map[int64]bool // sessions already told "15 minutes left"
+	list   listCache
+	ticks  int
 }
 
 // DatabaseFile is the SQLite file's name inside the data folder.
@@ -139,7 +141,9 @@ func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func (s *Station) seal(plain []byte) ([]byte, error) { return s.keys.sealWith(plain, []byte("station")) }
+func (s *Station) seal(plain []byte) ([]byte, error) {
+	return s.keys.sealWith(plain, []byte("station"))
+}
 
 func (s *Station) unseal(sealed []byte) ([]byte, error) {
 	return s.keys.unsealWith(sealed, []byte("station"))
@@ -213,6 +217,15 @@ func (s *Station) Tick(ctx context.Context) error {
 	}
 	if err := s.markOffline(ctx, now); err != nil {
 		return err
+	}
+	s.mu.Lock()
+	s.ticks++
+	prune := s.ticks%60 == 1
+	s.mu.Unlock()
+	if prune {
+		if err := s.pruneChanges(ctx); err != nil {
+			return err
+		}
 	}
 	return s.warnExpiring(ctx, now)
 }
