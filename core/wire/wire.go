@@ -1,0 +1,159 @@
+// Package wire holds the JSON types of the pairing API (/api/v1/) and the
+// pairing details appended to the Support Session app's download. Both the
+// station and the app import it; it imports nothing of the station, so the
+// app stays free of SQLite and Fyne.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// APIPrefix is the versioned root of every pairing call.
+const APIPrefix = "/api/v1/"
+
+// MaxRequestBytes caps every request body the station reads.
+const MaxRequestBytes = 16 << 10
+
+// Facts describe the PC that pairs.
+type Facts struct {
+	Hostname    string `json:"hostname"`
+	OSName      string `json:"os_name"`    // e.g. "Windows 11 Pro"
+	OSVersion   string `json:"os_version"` // e.g. "10.0.22631"
+	Arch        string `json:"arch"`       // e.g. "amd64"
+	WindowsUser string `json:"windows_user"`
+	MachineID   string `json:"machine_id"`
+}
+
+// PairRequest is POST /api/v1/pair.
+type PairRequest struct {
+	Token string `json:"token"`
+	Code  string `json:"code"`
+	Facts Facts  `json:"facts"`
+}
+
+// Technician is who asked for access, shown on the app's consent screen.
+type Technician struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// PairResponse is the answer to a right code from a Windows PC.
+type PairResponse struct {
+	SessionID  int64      `json:"session_id"`
+	Technician Technician `json:"technician"`
+	// AccountName is the remote user account to create (AdHocRemoteUser).
+	AccountName string    `json:"account_name"`
+	Password    string    `json:"password"`  // the technician's password for that account
+	AgentKey    string    `json:"agent_key"` // credential for the later calls
+	ActivatedAt time.Time `json:"activated_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// AgentRequest is the body of confirm, heartbeat, end and cleanup.
+type AgentRequest struct {
+	AgentKey string `json:"agent_key"`
+	Detail   string `json:"detail,omitempty"` // cleanup: what was removed
+}
+
+// StatusResponse answers heartbeat (and confirm/end/cleanup).
+type StatusResponse struct {
+	State     string    `json:"state"` // prepared, active, expired, ended, cancelled
+	ExpiresAt time.Time `json:"expires_at"`
+	// Connected is true while the technician has a remote session open.
+	Connected bool `json:"connected"`
+}
+
+// Error codes a refusal carries.
+const (
+	CodeInvalidCode       = "invalid_code"
+	CodeCodeBurned        = "code_burned"
+	CodeNotWindows        = "not_windows"
+	CodeInvitationExpired = "invitation_expired"
+	CodeAlreadyPaired     = "already_paired"
+	CodeRateLimited       = "rate_limited"
+	CodeUnknownToken      = "unknown_token"
+	CodeBadRequest        = "bad_request"
+	CodeSessionClosed     = "session_closed"
+	CodeInternal          = "internal"
+)
+
+// Error is every refusal's body.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"` // a sentence the end user understands
+	// AttemptsLeft is set with invalid_code.
+	AttemptsLeft int `json:"attempts_left,omitempty"`
+	// RetryAfterSeconds is set with rate_limited (also in Retry-After).
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Details are the pairing details carried by a downloaded app, so the end
+// user types nothing but the security code.
+type Details struct {
+	// StationURL is https://HOST:PORT of the pairing service.
+	StationURL string `json:"station_url"`
+	// Pins are base64 SHA-256 digests of the station's public key (SPKI);
+	// two allow a certificate rotation.
+	Pins  []string `json:"pins"`
+	Token string   `json:"token"`
+	// Technician is shown before the code is asked for.
+	Technician Technician `json:"technician"`
+}
+
+// trailerMagic ends a download that carries Details: the layout is
+// exe bytes | JSON | 4-byte big-endian JSON length | magic.
+var trailerMagic = []byte("ADHOC-SUPPORT-DETAILS-v1")
+
+const maxDetailsBytes = 8 << 10
+
+// AppendDetails returns exe with d appended as a trailer. Windows ignores
+// bytes after the PE image, so the program still runs.
+func AppendDetails(exe []byte, d Details) ([]byte, error) {
+	js, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	if len(js) > maxDetailsBytes {
+		return nil, errors.New("pairing details too large")
+	}
+	out := make([]byte, 0, len(exe)+len(js)+4+len(trailerMagic))
+	out = append(out, exe...)
+	out = append(out, js...)
+	n := len(js)
+	out = append(out, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return append(out, trailerMagic...), nil
+}
+
+// ErrNoDetails means the file carries no pairing details (the app was not
+// downloaded from a deployment link).
+var ErrNoDetails = errors.New("this copy of the Support Session app has no pairing details; download it again from the link in the invitation email")
+
+// ReadDetails finds the Details trailer at the end of an app's bytes (only
+// the last few KiB are needed).
+func ReadDetails(tail []byte) (Details, error) {
+	var d Details
+	if !bytes.HasSuffix(tail, trailerMagic) {
+		return d, ErrNoDetails
+	}
+	end := len(tail) - len(trailerMagic)
+	if end < 4 {
+		return d, ErrNoDetails
+	}
+	n := int(tail[end-4])<<24 | int(tail[end-3])<<16 | int(tail[end-2])<<8 | int(tail[end-1])
+	start := end - 4 - n
+	if n <= 0 || n > maxDetailsBytes || start < 0 {
+		return d, ErrNoDetails
+	}
+	if err := json.Unmarshal(tail[start:end-4], &d); err != nil {
+		return d, ErrNoDetails
+	}
+	return d, nil
+}
+
+// TrailerReadSize is how many bytes from the end of the file ReadDetails needs at most.
+const TrailerReadSize = maxDetailsBytes + 4 + 24
