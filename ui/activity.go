@@ -1,22 +1,146 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 )
 
-// activityScreen is a placeholder until the UI engineer builds the page.
+// activityLimit is how many audit entries the page lists; a search reaches
+// older ones.
+const activityLimit = 500
+
+// activityScreen is the Activity page: the audit log, newest first, with a
+// search box and a check of the log's hash chain.
 type activityScreen struct {
 	st  *core.Station
 	win fyne.Window
+	loc *time.Location // where times are shown; tests pin it
+
+	entries []core.AuditEntry
+
+	search  *widget.Entry
+	count   *widget.Label
+	list    *widget.List
+	empty   *widget.Label
+	verify  *widget.Button
+	verdict *widget.Label
+	body    fyne.CanvasObject
 }
+
+var activityWeights = []float32{1.1, 0.5, 1.3, 4}
 
 func newActivityScreen(st *core.Station, win fyne.Window) *activityScreen {
-	return &activityScreen{st: st, win: win}
+	s := &activityScreen{st: st, win: win, loc: time.Local}
+	s.search = &widget.Entry{PlaceHolder: "Search events and details, e.g. an email address or DESKTOP-7QK2"}
+	s.search.ExtendBaseWidget(s.search)
+	s.search.OnChanged = func(string) { s.reload() }
+	s.count = &widget.Label{Importance: widget.LowImportance}
+	s.list = &widget.List{
+		Length:     func() int { return len(s.entries) },
+		CreateItem: newActivityRow,
+		UpdateItem: func(i widget.ListItemID, o fyne.CanvasObject) { s.showEntry(s.entries[i], o.(*fyne.Container)) },
+	}
+	s.list.ExtendBaseWidget(s.list)
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Importance: widget.LowImportance}
+	s.verify = &widget.Button{Text: "Verify integrity", Icon: theme.ConfirmIcon(), OnTapped: s.onVerify}
+	s.verdict = &widget.Label{Wrapping: fyne.TextWrapWord,
+		Text: "Each entry is chained to the one before it, so a changed or removed entry is detected."}
+	s.body = s.layout()
+	s.reload()
+	return s
 }
 
-func (s *activityScreen) content() fyne.CanvasObject { return widget.NewLabel("Activity") }
+func (s *activityScreen) content() fyne.CanvasObject { return s.body }
 
-func (s *activityScreen) onEvent(e core.Event) {}
+func (s *activityScreen) layout() fyne.CanvasObject {
+	title := &widget.Label{Text: "Activity", TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	var header []fyne.CanvasObject
+	for _, t := range []string{"When", "Session", "Event", "Detail"} {
+		header = append(header, &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}})
+	}
+	top := container.NewVBox(title, s.search, s.count, container.New(newColumnsLayout(activityWeights), header...), widget.NewSeparator())
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.verify, s.verdict))
+	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
+}
+
+func newActivityRow() fyne.CanvasObject {
+	cells := make([]fyne.CanvasObject, len(activityWeights))
+	for i := range cells {
+		cells[i] = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
+	}
+	return container.New(newColumnsLayout(activityWeights), cells...)
+}
+
+func (s *activityScreen) showEntry(e core.AuditEntry, row *fyne.Container) {
+	session := ""
+	if e.SessionID != 0 {
+		session = "#" + strconv.FormatInt(e.SessionID, 10)
+	}
+	for i, text := range []string{e.At.In(s.loc).Format("Mon 2 Jan 15:04:05"), session, e.Event, e.Detail} {
+		l := row.Objects[i].(*widget.Label)
+		if l.Text != text {
+			l.SetText(text)
+		}
+	}
+}
+
+// onEvent reloads: almost every core event appends an audit entry.
+func (s *activityScreen) onEvent(core.Event) { s.reload() }
+
+func (s *activityScreen) reload() {
+	entries, err := s.st.Audit(context.Background(), core.AuditFilter{Search: s.search.Text, Limit: activityLimit})
+	if err != nil {
+		s.count.SetText(errorText(err))
+		s.count.Importance = widget.DangerImportance
+		s.count.Refresh()
+		return
+	}
+	s.entries = entries
+	s.list.Refresh()
+	s.count.Importance = widget.LowImportance
+	switch {
+	case len(entries) == activityLimit:
+		s.count.SetText(fmt.Sprintf("Showing the newest %d entries; search to find older ones.", activityLimit))
+	case s.search.Text != "":
+		s.count.SetText(fmt.Sprintf("%s match “%s”.", plural(len(entries), "entry", "entries"), s.search.Text))
+	default:
+		s.count.SetText(plural(len(entries), "entry", "entries") + ", newest first.")
+	}
+	switch {
+	case len(entries) > 0:
+		s.empty.Hide()
+		return
+	case s.search.Text != "":
+		s.empty.SetText("Nothing matches “" + s.search.Text + "”. Try part of an email address, a computer name or an event such as paired.")
+	default:
+		s.empty.SetText("Nothing has happened yet. Preparing, pairing and ending sessions are recorded here.")
+	}
+	s.empty.Show()
+}
+
+// onVerify walks the whole hash chain and says in plain words what it found.
+func (s *activityScreen) onVerify() {
+	err := s.st.VerifyAudit(context.Background())
+	checked := s.st.Now().In(s.loc).Format("15:04:05")
+	switch {
+	case err == nil:
+		s.verdict.Importance = widget.SuccessImportance
+		s.verdict.SetText("The audit log is intact: no entry was changed or removed (checked at " + checked + ").")
+	case errors.Is(err, core.ErrAuditBroken):
+		s.verdict.Importance = widget.DangerImportance
+		s.verdict.SetText(errorText(err))
+	default:
+		s.verdict.Importance = widget.DangerImportance
+		s.verdict.SetText("The audit log could not be checked. " + errorText(err))
+	}
+}

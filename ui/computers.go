@@ -1,22 +1,344 @@
 package ui
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 )
 
-// computersScreen is a placeholder until the UI engineer builds the page.
+const (
+	filterActive = "Active"
+	filterAll    = "All"
+	// connectNotYet is why Connect is disabled until the remote session
+	// window lands.
+	connectNotYet = "Remote connection is not available yet in this version"
+)
+
+// computersScreen is the Computers page: the Ad Hoc Support Sessions group.
+// It keeps its own copy of the listed sessions, newest first, and updates
+// one row per core event; rows are only re-laid out when they come or go.
 type computersScreen struct {
 	st  *core.Station
 	win fyne.Window
+	now func() time.Time
+
+	activeOnly bool
+	rows       []core.Session // ordered by ID, newest first, as core lists them
+	selected   int64          // session ID, 0 when none
+	drawn      []*sessionRow  // row widgets the list created, for the countdown
+	lastTick   int64          // the second the countdown last showed
+
+	filter  *widget.RadioGroup
+	summary *widget.Label
+	list    *widget.List
+	empty   *widget.Label
+	details *widget.Label
+	status  *widget.Label
+	connect *widget.Button
+	end     *widget.Button
+	body    fyne.CanvasObject
 }
 
 func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
-	return &computersScreen{st: st, win: win}
+	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true}
+	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
+		OnChanged: s.onFilter}
+	s.summary = &widget.Label{Importance: widget.LowImportance}
+	s.list = &widget.List{
+		Length:     func() int { return len(s.rows) },
+		CreateItem: s.createRow,
+		UpdateItem: func(i widget.ListItemID, o fyne.CanvasObject) { o.(*sessionRow).set(s.rows[i], s.now()) },
+		OnSelected: s.onSelected,
+		OnUnselected: func(widget.ListItemID) {
+			s.selected = 0
+			s.updateActions()
+		},
+	}
+	s.list.ExtendBaseWidget(s.list)
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+	s.details = &widget.Label{Wrapping: fyne.TextWrapWord, Text: "Select a session to connect to it or end it."}
+	s.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	s.status.Hide()
+	s.connect = &widget.Button{Text: "Connect", Icon: theme.ComputerIcon(), Importance: widget.HighImportance}
+	s.connect.Disable()
+	s.end = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: s.onEnd}
+	s.end.Disable()
+	s.body = s.layout()
+	s.reload()
+	s.startCountdown()
+	return s
 }
 
-func (s *computersScreen) content() fyne.CanvasObject { return widget.NewLabel("Computers") }
+func (s *computersScreen) content() fyne.CanvasObject { return s.body }
 
-func (s *computersScreen) onEvent(e core.Event) {}
+func (s *computersScreen) layout() fyne.CanvasObject {
+	title := &widget.Label{Text: "Ad Hoc Support Sessions", TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, title, container.NewHBox(widget.NewLabel("Show"), s.filter)),
+		s.summary,
+		newSessionHeader(),
+		widget.NewSeparator(),
+	)
+	reason := &widget.Label{Text: connectNotYet, Importance: widget.LowImportance}
+	actions := container.NewBorder(nil, nil, container.NewHBox(s.connect, reason), s.end)
+	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
+	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
+}
+
+func (s *computersScreen) createRow() fyne.CanvasObject {
+	r := newSessionRow()
+	s.drawn = append(s.drawn, r)
+	return r
+}
+
+// onEvent keeps the list current: one row for an event about one session,
+// everything when the feed says events were missed.
+func (s *computersScreen) onEvent(e core.Event) {
+	switch {
+	case e.Kind == core.EventLagged:
+		s.reload()
+	case e.SessionID != 0:
+		s.refreshSession(e.SessionID)
+	}
+}
+
+// reload reads every session again (start-up, filter change, lagged feed).
+func (s *computersScreen) reload() {
+	all, err := s.st.Sessions(context.Background(), core.SessionFilter{})
+	if err != nil {
+		s.showError(err)
+		return
+	}
+	s.clearError()
+	rows := all[:0:0]
+	if s.activeOnly {
+		rows = make([]core.Session, 0, 64)
+		for _, sess := range all {
+			if sess.State.Open() {
+				rows = append(rows, sess)
+			}
+		}
+	} else {
+		rows = all
+	}
+	s.rows = rows
+	s.rowsChanged()
+}
+
+// refreshSession brings one session up to date. Only its row is redrawn
+// unless it enters or leaves the list.
+func (s *computersScreen) refreshSession(id int64) {
+	sess, err := s.st.Session(context.Background(), id)
+	if err != nil {
+		s.showError(err)
+		return
+	}
+	i, found := s.find(id)
+	shown := !s.activeOnly || sess.State.Open()
+	switch {
+	case found && shown:
+		s.rows[i] = sess
+		s.list.RefreshItem(i)
+		if id == s.selected {
+			s.updateActions()
+		}
+		s.updateSummary()
+	case found:
+		s.rows = slices.Delete(s.rows, i, i+1)
+		s.rowsChanged()
+	case shown:
+		s.rows = slices.Insert(s.rows, i, sess)
+		s.rowsChanged()
+	}
+}
+
+// find returns id's index in rows, or where it would go.
+func (s *computersScreen) find(id int64) (int, bool) {
+	i := sort.Search(len(s.rows), func(i int) bool { return s.rows[i].ID <= id })
+	return i, i < len(s.rows) && s.rows[i].ID == id
+}
+
+// rowsChanged redraws the whole list after rows came or went and keeps the
+// selection on the same session.
+func (s *computersScreen) rowsChanged() {
+	s.list.Refresh()
+	if s.selected != 0 {
+		if i, ok := s.find(s.selected); ok {
+			s.list.Select(i)
+		} else {
+			s.list.UnselectAll()
+			s.selected = 0
+		}
+	}
+	s.updateSummary()
+	s.updateActions()
+}
+
+func (s *computersScreen) updateSummary() {
+	open := 0
+	for _, r := range s.rows {
+		if r.State.Open() {
+			open++
+		}
+	}
+	switch {
+	case s.activeOnly:
+		s.summary.SetText(plural(open, "active session", "active sessions"))
+	default:
+		s.summary.SetText(fmt.Sprintf("%s, %d active", plural(len(s.rows), "session", "sessions"), open))
+	}
+	switch {
+	case len(s.rows) > 0:
+		s.empty.Hide()
+		return
+	case s.activeOnly:
+		s.empty.SetText("No active ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones.")
+	default:
+		s.empty.SetText("No ad hoc support sessions yet — prepare one on the Ad Hoc Support tab.")
+	}
+	s.empty.Show()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func (s *computersScreen) onFilter(choice string) {
+	s.activeOnly = choice != filterAll
+	s.reload()
+}
+
+func (s *computersScreen) onSelected(i widget.ListItemID) {
+	s.selected = s.rows[i].ID
+	s.updateActions()
+}
+
+// selectedSession returns the selected session as last seen.
+func (s *computersScreen) selectedSession() (core.Session, bool) {
+	if s.selected == 0 {
+		return core.Session{}, false
+	}
+	i, ok := s.find(s.selected)
+	if !ok {
+		return core.Session{}, false
+	}
+	return s.rows[i], true
+}
+
+// updateActions enables End session now for an open session and says what
+// the selection is.
+func (s *computersScreen) updateActions() {
+	sess, ok := s.selectedSession()
+	if !ok {
+		s.end.Disable()
+		s.details.SetText("Select a session to connect to it or end it.")
+		return
+	}
+	if sess.State.Open() {
+		s.end.Enable()
+	} else {
+		s.end.Disable()
+	}
+	s.details.SetText(sessionDetails(sess))
+}
+
+// sessionDetails is one sentence about the selected session.
+func sessionDetails(sess core.Session) string {
+	const at = "Mon 2 Jan 15:04"
+	who := fmt.Sprintf("Session for %s by %s", sess.UserEmail, sess.ProfileName)
+	switch sess.State {
+	case core.StatePrepared:
+		return fmt.Sprintf("%s: waiting for the user to run the Support Session app; the invitation is valid until %s.",
+			who, sess.InviteExpiresAt.Local().Format(at))
+	case core.StateActive:
+		c := sess.Computer
+		return fmt.Sprintf("%s: paired with %s (%s, user %s), active until %s.", who, c.Hostname, c.OSName, c.WindowsUser,
+			sess.ExpiresAt.Local().Format(at))
+	}
+	return fmt.Sprintf("%s: %s on %s (%s).", who, sess.State, sess.ClosedAt.Local().Format(at), sess.CloseReason)
+}
+
+// onEnd asks before ending: the PC loses its remote account at once.
+func (s *computersScreen) onEnd() {
+	sess, ok := s.selectedSession()
+	if !ok || !sess.State.Open() {
+		return
+	}
+	title, msg, confirm := "End session now?", "", "End session"
+	if sess.State == core.StatePrepared {
+		title, confirm = "Cancel the invitation?", "Cancel invitation"
+		msg = fmt.Sprintf("The invitation for %s stops working: its link and security code can no longer be used. The seat is freed now.", sess.UserEmail)
+	} else {
+		msg = fmt.Sprintf("%s can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed now.", sess.Computer.Hostname)
+	}
+	id := sess.ID
+	d := dialog.NewConfirm(title, msg, func(ok bool) {
+		if ok {
+			s.endSession(id)
+		}
+	}, s.win)
+	d.SetConfirmText(confirm)
+	d.SetDismissText("Keep it")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+func (s *computersScreen) endSession(id int64) {
+	if err := s.st.End(context.Background(), id); err != nil {
+		s.showError(err)
+		return
+	}
+	s.clearError()
+	// core publishes EventEnded too; refreshing now keeps the page right
+	// even if this window's feed is behind.
+	s.refreshSession(id)
+}
+
+func (s *computersScreen) showError(err error) {
+	s.status.SetText(errorText(err))
+	s.status.Show()
+}
+
+func (s *computersScreen) clearError() {
+	if s.status.Visible() {
+		s.status.Hide()
+	}
+}
+
+// startCountdown ticks the time-left column. An endless animation calls
+// back on the Fyne goroutine once per frame, so no goroutine of our own
+// touches widgets; tick only redraws when the shown second changes. Fyne's
+// test driver does not run animations: tests call tick with their clock.
+func (s *computersScreen) startCountdown() {
+	a := fyne.NewAnimation(time.Second, func(float32) { s.tick() })
+	a.RepeatCount = fyne.AnimationRepeatForever
+	a.Curve = fyne.AnimationLinear
+	a.Start()
+}
+
+// tick updates the countdown of the rows on screen.
+func (s *computersScreen) tick() {
+	now := s.now()
+	if now.Unix() == s.lastTick {
+		return
+	}
+	s.lastTick = now.Unix()
+	for _, r := range s.drawn {
+		if r.Visible() {
+			r.tick(now)
+		}
+	}
+}

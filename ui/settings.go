@@ -1,22 +1,373 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 )
 
-// settingsScreen is a placeholder until the UI engineer builds the page.
+// Field names as core's SettingError spells them; each field's message is
+// shown under it.
+const (
+	fieldSeats      = "Seats"
+	fieldTimeout    = "Invitation timeout"
+	fieldSMTPHost   = "SMTP server"
+	fieldSMTPPort   = "SMTP port"
+	fieldSecurity   = "SMTP security"
+	fieldUsername   = "SMTP username"
+	fieldPassword   = "SMTP password"
+	fieldSender     = "Sender address"
+	fieldCAFile     = "Extra CA certificate"
+	fieldListen     = "Pairing address"
+	fieldPublicHost = "Public host name"
+	fieldPublicPort = "Public port"
+	fieldCert       = "Certificate"
+	fieldKey        = "Certificate key"
+	fieldTestTo     = "Send a test to"
+)
+
+// securityChoices maps what the technician reads to core's values.
+var securityChoices = []struct {
+	label string
+	value core.SMTPSecurity
+}{
+	{"STARTTLS (port 587)", core.SMTPStartTLS},
+	{"TLS (port 465)", core.SMTPTLS},
+	{"None (this computer only)", core.SMTPPlain},
+}
+
+// settingsScreen is the Settings page: mail server, seats, pairing and
+// invitation timeout, checked by core and applied when saved.
 type settingsScreen struct {
 	st  *core.Station
 	win fyne.Window
+
+	saved core.Settings // as last loaded, so fields the page does not show are kept
+
+	entries  map[string]*widget.Entry
+	security *widget.Select
+	errs     map[string]*widget.Label
+	password *widget.Entry
+	pwState  *widget.Label
+	save     *widget.Button
+	status   *widget.Label
+	sendTest *widget.Button
+	testOut  *widget.Label
+	body     fyne.CanvasObject
+
+	// testDone, when set, is called after a test email's result is shown.
+	testDone func()
 }
 
 func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
-	return &settingsScreen{st: st, win: win}
+	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{}}
+	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
+		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo} {
+		e := &widget.Entry{}
+		e.ExtendBaseWidget(e)
+		s.entries[f] = e
+	}
+	s.entries[fieldSMTPHost].PlaceHolder = "smtp.example.com (empty: invitations are not emailed)"
+	s.entries[fieldCAFile].PlaceHolder = "optional: PEM file of an in-house certificate authority"
+	s.entries[fieldPublicHost].PlaceHolder = "support.example.com"
+	s.entries[fieldPublicPort].PlaceHolder = "empty: the listen port"
+	s.entries[fieldCert].PlaceHolder = "optional: PEM certificate for the deployment link"
+	s.entries[fieldKey].PlaceHolder = "its key (PEM)"
+	s.entries[fieldTestTo].PlaceHolder = "you@example.com"
+	var labels []string
+	for _, c := range securityChoices {
+		labels = append(labels, c.label)
+	}
+	s.security = widget.NewSelect(labels, nil)
+	s.password = widget.NewPasswordEntry()
+	s.pwState = &widget.Label{Importance: widget.LowImportance}
+	s.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: s.onSave}
+	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.sendTest = &widget.Button{Text: "Send test email", Icon: theme.MailSendIcon(), OnTapped: s.onSendTest}
+	s.testOut = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.body = s.layout()
+	s.load()
+	return s
 }
 
-func (s *settingsScreen) content() fyne.CanvasObject { return widget.NewLabel("Settings") }
+func (s *settingsScreen) content() fyne.CanvasObject { return s.body }
 
-func (s *settingsScreen) onEvent(e core.Event) {}
+func (s *settingsScreen) layout() fyne.CanvasObject {
+	mail := s.group("Email (SMTP)", "Invitations are sent through this server.",
+		s.row(fieldSMTPHost, s.entries[fieldSMTPHost]),
+		s.row(fieldSMTPPort, s.entries[fieldSMTPPort]),
+		s.row(fieldSecurity, s.security),
+		s.row(fieldUsername, s.entries[fieldUsername]),
+		s.row(fieldPassword, container.NewVBox(s.password, s.pwState)),
+		s.row(fieldSender, s.entries[fieldSender]),
+		s.row(fieldCAFile, s.entries[fieldCAFile]),
+		s.row(fieldTestTo, container.NewVBox(container.NewBorder(nil, nil, nil, s.sendTest, s.entries[fieldTestTo]), s.testOut)),
+	)
+	sessions := s.group("Sessions", "",
+		s.row(fieldSeats, s.entries[fieldSeats]),
+		s.row(fieldTimeout+" (minutes)", s.entries[fieldTimeout]),
+	)
+	pairing := s.group("Pairing", "Where the Support Session app reaches this station. The deployment link uses the public host name and port.",
+		s.row(fieldListen, s.entries[fieldListen]),
+		s.row(fieldPublicHost, s.entries[fieldPublicHost]),
+		s.row(fieldPublicPort, s.entries[fieldPublicPort]),
+		s.row(fieldCert, s.entries[fieldCert]),
+		s.row(fieldKey, s.entries[fieldKey]),
+	)
+	form := container.NewVBox(mail, sessions, pairing)
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
+	return container.NewBorder(nil, bottom, nil, nil, container.NewVScroll(container.NewPadded(form)))
+}
+
+func (s *settingsScreen) group(title, note string, rows ...[]fyne.CanvasObject) fyne.CanvasObject {
+	head := []fyne.CanvasObject{&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}}
+	if note != "" {
+		head = append(head, &widget.Label{Text: note, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord})
+	}
+	return container.NewVBox(append(head, container.New(layout.NewFormLayout(), slices.Concat(rows...)...))...)
+}
+
+// row is a label and its field with the field's message under it. The
+// message label is keyed by the field's name without any unit suffix.
+func (s *settingsScreen) row(label string, field fyne.CanvasObject) []fyne.CanvasObject {
+	key, _, _ := strings.Cut(label, " (")
+	msg := &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	msg.Hide()
+	s.errs[key] = msg
+	return []fyne.CanvasObject{widget.NewLabel(label), container.NewVBox(field, msg)}
+}
+
+// onEvent reloads when settings were saved here or elsewhere (the CLI).
+func (s *settingsScreen) onEvent(e core.Event) {
+	if e.Kind == core.EventSettings || e.Kind == core.EventLagged {
+		s.load()
+	}
+}
+
+// load shows the saved settings. The SMTP password is never shown back.
+func (s *settingsScreen) load() {
+	ctx := context.Background()
+	set, err := s.st.Settings(ctx)
+	if err != nil {
+		s.setStatus(errorText(err), widget.DangerImportance)
+		return
+	}
+	s.saved = set
+	s.entries[fieldSeats].SetText(strconv.Itoa(set.Seats))
+	s.entries[fieldTimeout].SetText(strconv.Itoa(int(set.InvitationTimeout / time.Minute)))
+	s.entries[fieldSMTPHost].SetText(set.SMTP.Host)
+	s.entries[fieldSMTPPort].SetText(strconv.Itoa(set.SMTP.Port))
+	s.entries[fieldUsername].SetText(set.SMTP.Username)
+	s.entries[fieldSender].SetText(set.SMTP.Sender)
+	s.entries[fieldCAFile].SetText(set.SMTP.CAFile)
+	s.entries[fieldListen].SetText(set.Pairing.ListenAddr)
+	s.entries[fieldPublicHost].SetText(set.Pairing.PublicHost)
+	s.entries[fieldPublicPort].SetText(portText(set.Pairing.PublicPort))
+	s.entries[fieldCert].SetText(set.Pairing.CertFile)
+	s.entries[fieldKey].SetText(set.Pairing.KeyFile)
+	s.security.SetSelected(securityLabel(set.SMTP.Security))
+	s.password.SetText("")
+	if s.st.HasSMTPPassword(ctx) {
+		s.password.SetPlaceHolder("type a new password to replace it")
+		s.pwState.SetText("A password is stored; it is never shown.")
+	} else {
+		s.password.SetPlaceHolder("")
+		s.pwState.SetText("No password is stored.")
+	}
+}
+
+func portText(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return strconv.Itoa(p)
+}
+
+func securityLabel(v core.SMTPSecurity) string {
+	for _, c := range securityChoices {
+		if c.value == v {
+			return c.label
+		}
+	}
+	return securityChoices[0].label
+}
+
+// read builds settings from the form over the saved ones. Numbers that do
+// not parse are reported per field before core sees them.
+func (s *settingsScreen) read() (core.Settings, map[string]string) {
+	set := s.saved
+	bad := map[string]string{}
+	num := func(field string, optional bool, why string) int {
+		text := strings.TrimSpace(s.entries[field].Text)
+		if text == "" && optional {
+			return 0
+		}
+		n, err := strconv.Atoi(text)
+		if err != nil {
+			bad[field] = why
+		}
+		return n
+	}
+	text := func(field string) string { return strings.TrimSpace(s.entries[field].Text) }
+	set.Seats = num(fieldSeats, false, "Enter a whole number of seats, e.g. 5.")
+	set.InvitationTimeout = time.Duration(num(fieldTimeout, false, "Enter the timeout in whole minutes, e.g. 60.")) * time.Minute
+	set.SMTP.Host = text(fieldSMTPHost)
+	set.SMTP.Port = num(fieldSMTPPort, set.SMTP.Host == "", "Enter the port as a number, e.g. 587.")
+	for _, c := range securityChoices {
+		if c.label == s.security.Selected {
+			set.SMTP.Security = c.value
+		}
+	}
+	set.SMTP.Username = text(fieldUsername)
+	set.SMTP.Sender = text(fieldSender)
+	set.SMTP.CAFile = text(fieldCAFile)
+	set.Pairing.ListenAddr = text(fieldListen)
+	set.Pairing.PublicHost = text(fieldPublicHost)
+	set.Pairing.PublicPort = num(fieldPublicPort, true, "Enter the port as a number, or leave it empty to use the listen port.")
+	set.Pairing.CertFile = text(fieldCert)
+	set.Pairing.KeyFile = text(fieldKey)
+	return set, bad
+}
+
+// settingRepairs put a refused field back to a valid value, so that one
+// Save reports every refused field, not only core's first.
+var settingRepairs = map[string]func(*core.Settings){
+	fieldSeats:      func(s *core.Settings) { s.Seats = 5 },
+	fieldTimeout:    func(s *core.Settings) { s.InvitationTimeout = time.Hour },
+	fieldSMTPPort:   func(s *core.Settings) { s.SMTP.Port = 587 },
+	fieldSecurity:   func(s *core.Settings) { s.SMTP.Security = core.SMTPStartTLS },
+	fieldSender:     func(s *core.Settings) { s.SMTP.Sender = "support@example.com" },
+	fieldCAFile:     func(s *core.Settings) { s.SMTP.CAFile = "" },
+	fieldListen:     func(s *core.Settings) { s.Pairing.ListenAddr = ":8443" },
+	fieldPublicHost: func(s *core.Settings) { s.Pairing.PublicHost = "localhost" },
+	fieldPublicPort: func(s *core.Settings) { s.Pairing.PublicPort = 0 },
+	fieldCert:       func(s *core.Settings) { s.Pairing.CertFile, s.Pairing.KeyFile = "", "" },
+}
+
+// validate returns every refused field's message, using core's rules.
+func (s *settingsScreen) validate() (core.Settings, map[string]string) {
+	set, bad := s.read()
+	probe := set
+	for field := range bad {
+		if fix, ok := settingRepairs[field]; ok {
+			fix(&probe)
+		}
+	}
+	for range settingRepairs {
+		var se *core.SettingError
+		if err := core.ValidateSettings(probe); !errors.As(err, &se) {
+			break
+		}
+		bad[se.Field] = sentenceCase(se.Reason)
+		fix, ok := settingRepairs[se.Field]
+		if !ok {
+			break
+		}
+		fix(&probe)
+	}
+	return set, bad
+}
+
+func sentenceCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+func (s *settingsScreen) showFieldErrors(bad map[string]string) {
+	for field, l := range s.errs {
+		if msg, ok := bad[field]; ok {
+			l.SetText(msg)
+			l.Show()
+		} else if l.Visible() {
+			l.Hide()
+		}
+	}
+}
+
+func (s *settingsScreen) onSave() {
+	if s.saveNow() {
+		s.setStatus("Saved — applied now.", widget.SuccessImportance)
+	}
+}
+
+// saveNow validates, stores the settings and a new SMTP password, and
+// reports whether everything was saved.
+func (s *settingsScreen) saveNow() bool {
+	ctx := context.Background()
+	set, bad := s.validate()
+	s.showFieldErrors(bad)
+	if len(bad) > 0 {
+		s.setStatus("Not saved: correct the "+plural(len(bad), "field", "fields")+" marked in red.", widget.DangerImportance)
+		return false
+	}
+	if pw := s.password.Text; pw != "" {
+		if err := s.st.SetSMTPPassword(ctx, pw); err != nil {
+			s.showFieldErrors(map[string]string{fieldPassword: errorText(err)})
+			s.setStatus("Not saved: the SMTP password could not be stored.", widget.DangerImportance)
+			return false
+		}
+	}
+	if err := s.st.SaveSettings(ctx, set); err != nil {
+		var se *core.SettingError
+		if errors.As(err, &se) {
+			s.showFieldErrors(map[string]string{se.Field: sentenceCase(se.Reason)})
+		}
+		s.setStatus("Not saved. "+errorText(err), widget.DangerImportance)
+		return false
+	}
+	// EventSettings reloads the page too; loading now shows the stored
+	// password's state even if this window's feed is behind.
+	s.load()
+	return true
+}
+
+func (s *settingsScreen) setStatus(text string, imp widget.Importance) {
+	s.status.Importance = imp
+	s.status.SetText(text)
+}
+
+// onSendTest saves the form, then sends a test message in the background:
+// a slow or unreachable server must not freeze the window.
+func (s *settingsScreen) onSendTest() {
+	to := strings.TrimSpace(s.entries[fieldTestTo].Text)
+	if _, err := core.ParseEmail(to); err != nil {
+		s.showFieldErrors(map[string]string{fieldTestTo: errorText(err)})
+		return
+	}
+	if !s.saveNow() {
+		return
+	}
+	s.setStatus("Saved — applied now.", widget.SuccessImportance)
+	s.sendTest.Disable()
+	s.testOut.Importance = widget.MediumImportance
+	s.testOut.SetText("Sending a test email to " + to + "…")
+	go func() {
+		err := s.st.SendTestEmail(context.Background(), to)
+		fyne.Do(func() {
+			s.sendTest.Enable()
+			if err != nil {
+				s.testOut.Importance = widget.DangerImportance
+				s.testOut.SetText("The test email was not sent. " + errorText(err))
+			} else {
+				s.testOut.Importance = widget.SuccessImportance
+				s.testOut.SetText("The test email to " + to + " was accepted by the server. Check that it arrives.")
+			}
+			if s.testDone != nil {
+				s.testDone()
+			}
+		})
+	}()
+}
