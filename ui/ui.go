@@ -4,10 +4,12 @@
 package ui
 
 import (
-	"context"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 
 	"adhocstation/core"
 )
@@ -25,34 +27,146 @@ type screen interface {
 	onEvent(e core.Event)
 }
 
+// ticking screens also get the window's once-a-second tick for countdowns,
+// on the Fyne goroutine, with the station's clock.
+type ticking interface {
+	onTick(now time.Time)
+}
+
+// stationWindow is the main window and what it keeps running: the event
+// subscription and the countdown ticker, both stopped when it closes.
+type stationWindow struct {
+	win      fyne.Window
+	st       *core.Station
+	opts     Options
+	adhoc    *adhocScreen
+	screens  []screen
+	tabs     *container.AppTabs
+	kiosk    *kioskLock // nil unless in kiosk mode
+	notifier *notifier
+	sub      *core.Subscription
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	// handled, when set (tests), runs after each event reached every screen.
+	handled func(core.Event)
+}
+
 // New builds the station's main window over st and starts delivering core's
 // events to the screens. The window stops listening when it closes.
 func New(a fyne.App, st *core.Station, opts Options) fyne.Window {
-	w := a.NewWindow("Ad Hoc Support Station")
-	computers := newComputersScreen(st, w)
-	activity := newActivityScreen(st, w)
-	settings := newSettingsScreen(st, w)
-	screens := []screen{computers, activity, settings}
-	tabs := container.NewAppTabs(
+	return newStationWindow(a, st, opts, time.Second).win
+}
+
+// newStationWindow builds the window; tick is the countdown interval, 0 for
+// none (tests call onTick themselves with their clock).
+func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Duration) *stationWindow {
+	w := &stationWindow{win: a.NewWindow("Ad Hoc Support Station"), st: st, opts: opts,
+		notifier: newNotifier(a, st), stop: make(chan struct{})}
+	if opts.Kiosk {
+		applyKioskTheme(a)
+	}
+	w.adhoc = newAdhocScreen(st, w.win)
+	computers := newComputersScreen(st, w.win)
+	activity := newActivityScreen(st, w.win)
+	settings := newSettingsScreen(st, w.win)
+	w.screens = []screen{w.adhoc, computers, activity, settings}
+	settingsPage := settings.content()
+	if opts.Kiosk {
+		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
+		settingsPage = w.kiosk.content()
+	}
+	w.tabs = container.NewAppTabs(
+		container.NewTabItem("Ad Hoc Support", w.adhoc.content()),
 		container.NewTabItem("Computers", computers.content()),
 		container.NewTabItem("Activity", activity.content()),
-		container.NewTabItem("Settings", settings.content()),
+		container.NewTabItem("Settings", settingsPage),
 	)
-	w.SetContent(tabs)
-	w.Resize(fyne.NewSize(1100, 760))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := st.Subscribe()
-	go func() {
-		for e := range sub.C {
-			fyne.Do(func() {
-				for _, s := range screens {
-					s.onEvent(e)
-				}
-			})
+	w.tabs.OnUnselected = func(t *container.TabItem) {
+		if w.kiosk != nil && t.Text == "Settings" {
+			w.kiosk.lock() // the next technician must type the PIN again
 		}
-	}()
-	w.SetOnClosed(func() { cancel(); sub.Close() })
-	_ = ctx
+	}
+	w.win.SetContent(w.tabs)
+	w.win.Resize(fyne.NewSize(1100, 760))
+	if opts.Kiosk {
+		w.win.SetFullScreen(true)
+	}
+	w.win.SetCloseIntercept(w.onCloseRequest)
+	w.win.SetOnClosed(w.shutdown)
+
+	w.sub = st.Subscribe()
+	go w.deliver(w.sub)
+	if tick > 0 {
+		go w.runTicker(tick)
+	}
 	return w
+}
+
+// deliver hands each event to every screen on the Fyne goroutine.
+func (w *stationWindow) deliver(sub *core.Subscription) {
+	for e := range sub.C {
+		fyne.Do(func() { w.dispatch(e) })
+	}
+}
+
+func (w *stationWindow) dispatch(e core.Event) {
+	for _, s := range w.screens {
+		s.onEvent(e)
+	}
+	w.notifier.onEvent(e)
+	if w.handled != nil {
+		w.handled(e)
+	}
+}
+
+// runTicker is the window's one countdown clock.
+func (w *stationWindow) runTicker(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			fyne.Do(func() { w.tick(w.st.Now()) })
+		}
+	}
+}
+
+func (w *stationWindow) tick(now time.Time) {
+	for _, s := range w.screens {
+		if t, ok := s.(ticking); ok {
+			t.onTick(now)
+		}
+	}
+}
+
+// onCloseRequest guards against closing by accident: in kiosk mode only the
+// station PIN closes the window; elsewhere a code still on screen is the
+// only thing that would be lost, so only then does it ask.
+func (w *stationWindow) onCloseRequest() {
+	switch {
+	case w.kiosk != nil:
+		w.kiosk.askToClose()
+	case w.adhoc.showingCode():
+		d := dialog.NewConfirm("Close the station?", "A security code is still on screen and will not be shown "+
+			"again. The session itself stays prepared.", func(ok bool) {
+			if ok {
+				w.win.Close()
+			}
+		}, w.win)
+		d.SetConfirmText("Close")
+		d.SetDismissText("Stay")
+		d.Show()
+	default:
+		w.win.Close()
+	}
+}
+
+func (w *stationWindow) shutdown() {
+	w.stopOnce.Do(func() {
+		close(w.stop)
+		w.sub.Close()
+	})
 }
