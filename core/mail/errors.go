@@ -1,0 +1,127 @@
+package mail
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Stage is the step of a delivery that failed; it decides the advice given.
+type Stage string
+
+const (
+	StageSetup     Stage = "setup"     // the settings themselves cannot work
+	StageConnect   Stage = "connect"   // TCP connection or the server's greeting
+	StageTLS       Stage = "tls"       // STARTTLS or the TLS handshake
+	StageAuth      Stage = "auth"      // signing in
+	StageSender    Stage = "sender"    // MAIL FROM
+	StageRecipient Stage = "recipient" // RCPT TO
+	StageData      Stage = "data"      // the message itself
+)
+
+// Error is a failed delivery, worded for a technician. Temporary errors
+// (4xx replies, network trouble) are worth retrying; the others need a
+// person to change something first.
+type Error struct {
+	Stage     Stage
+	Server    string // host:port
+	Temporary bool
+	Code      int    // the SMTP reply code, 0 when there was none
+	Reply     string // the server's reply text, as sent
+	Err       error
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch e.Stage {
+	case StageSetup:
+		b.WriteString(e.Err.Error())
+	case StageConnect:
+		fmt.Fprintf(&b, "Cannot reach the mail server %s: %s", e.Server, e.detail())
+		b.WriteString(". Check the host name and port in Settings and that this computer can reach the server.")
+	case StageTLS:
+		fmt.Fprintf(&b, "The secure connection to %s failed: %s", e.Server, e.detail())
+		b.WriteString(". Check the security mode (STARTTLS on port 587, TLS on 465); for an in-house certificate add its CA file in Settings.")
+	case StageAuth:
+		fmt.Fprintf(&b, "The mail server %s refused to sign in: %s", e.Server, e.detail())
+		if !e.Temporary {
+			b.WriteString(". Check the SMTP user name and password in Settings.")
+		}
+	case StageSender:
+		fmt.Fprintf(&b, "The mail server refused the sender address: %s. Check the sender address in Settings; the account may not be allowed to send as it.", e.detail())
+	case StageRecipient:
+		fmt.Fprintf(&b, "The mail server refused the recipient: %s. Check the end user's email address.", e.detail())
+	default:
+		fmt.Fprintf(&b, "The mail server did not accept the message: %s", e.detail())
+	}
+	if e.Temporary {
+		b.WriteString(" The station will try again.")
+	}
+	return b.String()
+}
+
+// detail is the server's reply when there is one, else the underlying error.
+func (e *Error) detail() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("%d %s", e.Code, e.Reply)
+	}
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return "unknown error"
+}
+
+// IsTemporary reports whether err is worth retrying later. Errors that are
+// not an *Error (a custom sender's) count as temporary: retrying is safer
+// than silently dropping an invitation.
+func IsTemporary(err error) bool {
+	var me *Error
+	if errors.As(err, &me) {
+		return me.Temporary
+	}
+	return err != nil
+}
+
+// classify turns what go-smtp or the network returned at stage into an
+// *Error: 4xx and network trouble are temporary, 5xx are permanent.
+func classify(stage Stage, server string, err error) *Error {
+	var me *Error
+	if errors.As(err, &me) {
+		return me
+	}
+	e := &Error{Stage: stage, Server: server, Err: err, Temporary: true}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e.Code, e.Reply, e.Temporary = se.Code, se.Message, se.Code/100 == 4
+		if se.EnhancedCode != smtp.NoEnhancedCode && se.EnhancedCode != (smtp.EnhancedCode{}) {
+			e.Reply = fmt.Sprintf("%d.%d.%d %s", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+		}
+		return e
+	}
+	if isTLSError(err) {
+		// A certificate that does not verify will not verify next time either.
+		e.Stage, e.Temporary = StageTLS, false
+	}
+	return e
+}
+
+func isTLSError(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var uerr x509.UnknownAuthorityError
+	var herr x509.HostnameError
+	var cerr x509.CertificateInvalidError
+	var rerr tls.RecordHeaderError
+	var aerr tls.AlertError
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
+		errors.As(err, &cerr) || errors.As(err, &rerr) || errors.As(err, &aerr)
+}
+
+func setupError(format string, args ...any) *Error {
+	return &Error{Stage: StageSetup, Err: fmt.Errorf(format, args...)}
+}

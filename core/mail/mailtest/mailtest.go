@@ -1,0 +1,294 @@
+// Package mailtest runs a real go-smtp server on 127.0.0.1 for tests: a
+// self-signed certificate, AUTH PLAIN and LOGIN, STARTTLS or implicit TLS,
+// every accepted message recorded, recipients that can be refused with a
+// 5xx reply, and a Stop/Start that keeps the port so a client sees the
+// same server go down and come back.
+package mailtest
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Mode is how clients must connect; the values match core's settings.
+type Mode string
+
+const (
+	StartTLS Mode = "starttls"
+	TLS      Mode = "tls"
+	Plain    Mode = "none"
+)
+
+// Username and Password are the account the server accepts.
+const (
+	Username = "station@example.com"
+	Password = "smtp-Secret-91"
+)
+
+// Message is one accepted message.
+type Message struct {
+	From     string
+	To       []string
+	Data     []byte
+	AuthUser string // "" when the client did not sign in
+	AuthMech string // PLAIN or LOGIN
+	TLS      bool
+}
+
+// Server is a running (or stopped) test SMTP server.
+type Server struct {
+	Host   string // "127.0.0.1"
+	Port   int
+	Mode   Mode
+	CAFile string // PEM of the self-signed certificate, to trust as the extra CA
+
+	tb      testing.TB
+	cert    tls.Certificate
+	mu      sync.Mutex
+	srv     *smtp.Server
+	ln      net.Listener
+	msgs    []Message
+	refused map[string]string // recipient → 5xx reply text
+	auths   int
+	mechs   []string
+	arrived chan struct{}
+}
+
+// Start runs a server in mode on a free 127.0.0.1 port until the test ends.
+func Start(tb testing.TB, mode Mode) *Server {
+	tb.Helper()
+	return StartOn(tb, mode, "127.0.0.1")
+}
+
+// StartOn is Start on another local address (a test that needs a
+// non-loopback server listens on this machine's own network address).
+func StartOn(tb testing.TB, mode Mode, ip string) *Server {
+	tb.Helper()
+	cert, pemBytes, err := selfSigned()
+	if err != nil {
+		tb.Fatalf("mailtest certificate: %v", err)
+	}
+	caFile := filepath.Join(tb.TempDir(), "mailtest-ca.pem")
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	s := &Server{Host: ip, Mode: mode, CAFile: caFile, tb: tb, cert: cert,
+		refused: map[string]string{}, arrived: make(chan struct{}, 1)}
+	s.listen(net.JoinHostPort(ip, "0"))
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+func (s *Server) listen(addr string) {
+	s.tb.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.tb.Fatalf("mailtest listen on %s: %v", addr, err)
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
+	srv := smtp.NewServer(&backend{s})
+	srv.Domain = "mailtest.localhost"
+	// Signing in without TLS is offered only in Plain mode, on loopback.
+	srv.AllowInsecureAuth = s.Mode == Plain
+	if s.Mode == StartTLS {
+		srv.TLSConfig = tlsCfg
+	}
+	if s.Mode == TLS {
+		l = tls.NewListener(l, tlsCfg)
+	}
+	s.Port = l.Addr().(*net.TCPAddr).Port
+	s.mu.Lock()
+	s.srv, s.ln = srv, l
+	s.mu.Unlock()
+	go srv.Serve(l)
+}
+
+// Stop closes the listener and every connection; Start brings it back.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
+	s.mu.Unlock()
+	if srv != nil {
+		// Closing the listener ourselves: Serve may not have registered it
+		// with the server yet.
+		ln.Close()
+		srv.Close()
+	}
+}
+
+// Restart listens again on the same port after Stop.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.listen(s.Addr())
+}
+
+// OfferOnly limits the AUTH mechanisms advertised (default PLAIN and LOGIN).
+func (s *Server) OfferOnly(mechs ...string) {
+	s.mu.Lock()
+	s.mechs = mechs
+	s.mu.Unlock()
+}
+
+// RefuseRecipient makes RCPT TO:<addr> fail with 550 and reply.
+func (s *Server) RefuseRecipient(addr, reply string) {
+	s.mu.Lock()
+	s.refused[strings.ToLower(addr)] = reply
+	s.mu.Unlock()
+}
+
+// Messages returns every accepted message so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// AuthAttempts counts AUTH commands received, successful or not.
+func (s *Server) AuthAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
+
+// Wait blocks until at least n messages were accepted and returns them; the
+// test's own deadline bounds it.
+func (s *Server) Wait(n int) []Message {
+	s.tb.Helper()
+	for {
+		if m := s.Messages(); len(m) >= n {
+			return m
+		}
+		select {
+		case <-s.arrived:
+		case <-s.tb.Context().Done():
+			s.tb.Fatalf("mailtest: waited for %d messages, have %d", n, len(s.Messages()))
+		}
+	}
+}
+
+type backend struct{ s *Server }
+
+func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{s: b.s, conn: c}, nil
+}
+
+type session struct {
+	s    *Server
+	conn *smtp.Conn
+	user string
+	mech string
+	from string
+	to   []string
+}
+
+var errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+
+func (ss *session) check(user, pass string) error {
+	if user != Username || pass != Password {
+		return errAuthFailed
+	}
+	ss.user = user
+	return nil
+}
+
+func (ss *session) AuthMechanisms() []string {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	if ss.s.mechs != nil {
+		return ss.s.mechs
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	ss.s.mu.Lock()
+	ss.s.auths++
+	ss.s.mu.Unlock()
+	ss.mech = mech
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, user, pass string) error { return ss.check(user, pass) }), nil
+	case sasl.Login:
+		return &loginServer{check: ss.check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.user == "" && ss.s.Mode != Plain {
+		return smtp.ErrAuthRequired
+	}
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	reply, refused := ss.s.refused[strings.ToLower(to)]
+	ss.s.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: reply}
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	_, isTLS := ss.conn.TLSConnectionState()
+	ss.s.mu.Lock()
+	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, AuthUser: ss.user, AuthMech: ss.mech, TLS: isTLS})
+	ss.s.mu.Unlock()
+	select {
+	case ss.s.arrived <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (ss *session) Reset()        { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error { return nil }
+
+// loginServer is the server side of SASL LOGIN, which go-sasl ships only
+// as a client: ask for the user name, then the password.
+type loginServer struct {
+	check func(user, pass string) error
+	user  string
+	step  int
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(response))
+	}
+	return nil, true, errors.New("unexpected LOGIN response")
+}
