@@ -1,0 +1,270 @@
+// Package pairing is the station's HTTPS pairing service: the deployment
+// link's page and download, and the /api/v1/ calls of the Support Session
+// app (see docs/PROTOCOL.md). It serves TLS 1.3 only, with the station's
+// own certificate (or an organisation's), whose key the app pins.
+package pairing
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"adhocstation/core"
+)
+
+// Options adjust the service; the zero value uses the saved settings.
+type Options struct {
+	// ListenAddr overrides the saved pairing address, e.g. "127.0.0.1:0"
+	// in tests; settings changes then never move the listener.
+	ListenAddr string
+	// Logger receives errors; nil means slog.Default().
+	Logger *slog.Logger
+	// AgentExe replaces the embedded Support Session app (tests); nil uses
+	// assets/agent/AdHocSupport.exe.
+	AgentExe []byte
+	// OnReload, if set, is called after the service applied changed
+	// settings, with the error that kept the old ones, if any.
+	OnReload func(error)
+}
+
+// Timeouts for slow or idle clients. Downloads get longer (see download.go).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+)
+
+// Server is the running pairing service.
+type Server struct {
+	st    *core.Station
+	opts  Options
+	log   *slog.Logger
+	exe   []byte
+	certs atomic.Pointer[certSet]
+	mux   *http.ServeMux
+
+	mu      sync.Mutex
+	srv     *http.Server
+	addr    net.Addr
+	applied core.PairingSettings
+	closed  bool
+
+	sub  *core.Subscription
+	done chan struct{}
+}
+
+// Start loads or makes the certificate, listens and serves until ctx ends
+// or Close is called. It follows settings changes: a new certificate or
+// public host name is served to new connections at once; a new listen
+// address moves the listener (the old one keeps running if the new one
+// cannot be opened). Errors: the address cannot be opened, or the
+// certificate cannot be made or loaded.
+func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error) {
+	set, err := st.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{st: st, opts: opts, log: opts.Logger, done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.exe = opts.AgentExe; s.exe == nil {
+		s.exe = embeddedAgent()
+	}
+	if err := s.loadCerts(set.Pairing); err != nil {
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.routeAPI(s.mux)
+	s.routePages(s.mux)
+	if err := s.listen(s.listenAddr(set.Pairing)); err != nil {
+		return nil, err
+	}
+	s.applied = set.Pairing
+	s.sub = st.Subscribe()
+	go s.follow(ctx)
+	return s, nil
+}
+
+func (s *Server) listenAddr(p core.PairingSettings) string {
+	if s.opts.ListenAddr != "" {
+		return s.opts.ListenAddr
+	}
+	return p.ListenAddr
+}
+
+func (s *Server) loadCerts(p core.PairingSettings) error {
+	c, err := loadCerts(s.st.DataDir(), p.CertFile, p.KeyFile, certHosts(p.PublicHost), time.Now())
+	if err != nil {
+		return err
+	}
+	s.certs.Store(c)
+	return nil
+}
+
+// listen opens addr and serves on it, then retires the previous listener.
+func (s *Server) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the pairing service cannot listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		TLSConfig: &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return s.certs.Load().cert, nil
+			},
+		},
+		// Browsers refusing the self-signed certificate cause handshake
+		// errors all day; they are not worth more than a debug line.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("the pairing service stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	s.mu.Lock()
+	old := s.srv
+	s.srv, s.addr = srv, ln.Addr()
+	s.mu.Unlock()
+	if old != nil {
+		go retire(old)
+	}
+	return nil
+}
+
+// retire lets running requests (a download, say) finish for a while.
+func retire(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if srv.Shutdown(ctx) != nil {
+		srv.Close()
+	}
+}
+
+// follow applies settings changes until the station or the server closes.
+func (s *Server) follow(ctx context.Context) {
+	defer close(s.done)
+	for {
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return
+		case ev, ok := <-s.sub.C:
+			if !ok {
+				return
+			}
+			if ev.Kind == core.EventSettings || ev.Kind == core.EventLagged {
+				err := s.reload(ctx)
+				if err != nil {
+					s.log.Error("the pairing service keeps its previous settings", "err", err)
+				}
+				if s.opts.OnReload != nil {
+					s.opts.OnReload(err)
+				}
+			}
+		}
+	}
+}
+
+// reload applies saved pairing settings that differ from the running ones.
+func (s *Server) reload(ctx context.Context) error {
+	set, err := s.st.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	p := set.Pairing
+	s.mu.Lock()
+	prev, closed := s.applied, s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if p.CertFile != prev.CertFile || p.KeyFile != prev.KeyFile || p.PublicHost != prev.PublicHost {
+		if err := s.loadCerts(p); err != nil {
+			return err
+		}
+	}
+	if s.listenAddr(p) != s.listenAddr(prev) {
+		if err := s.listen(s.listenAddr(p)); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.applied = p
+	s.mu.Unlock()
+	return nil
+}
+
+// Close stops the service; running requests get a moment to finish.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	srv := s.srv
+	s.mu.Unlock()
+	s.sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return srv.Close()
+	}
+	return nil
+}
+
+// Addr is the address the service listens on now.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// URL is https://127.0.0.1:PORT (or the listen IP when it is bound to one),
+// for tests and local checks.
+func (s *Server) URL() string {
+	a, _ := s.Addr().(*net.TCPAddr)
+	host := "127.0.0.1"
+	if a != nil && !a.IP.IsUnspecified() {
+		host = a.IP.String()
+	}
+	port := 0
+	if a != nil {
+		port = a.Port
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Pins are the base64 SHA-256 digests of the public keys a downloaded app
+// accepts: the served one first.
+func (s *Server) Pins() []string {
+	return append([]string(nil), s.certs.Load().pins...)
+}
+
+// SelfSigned reports whether the station serves its own certificate, so
+// browsers warn about the deployment link.
+func (s *Server) SelfSigned() bool { return s.certs.Load().selfSigned }
+
+// Fingerprint is the served certificate's SHA-256 as browsers show it.
+func (s *Server) Fingerprint() string { return s.certs.Load().fingerprint }
+
+var _ io.Closer = (*Server)(nil)
