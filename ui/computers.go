@@ -35,8 +35,12 @@ type computersScreen struct {
 	activeOnly bool
 	rows       []core.Session // ordered by ID, newest first, as core lists them
 	selected   int64          // session ID, 0 when none
-	drawn      []*sessionRow  // row widgets the list created, for the countdown
-	lastTick   int64          // the second the countdown last showed
+	// drawn are the row widgets the list has bound to rows (on screen or
+	// pooled), for the countdown and for redrawing one row.
+	drawn    map[*sessionRow]struct{}
+	lastTick int64 // the second the countdown last showed
+	// anySessions tells an empty Active list from a station with no sessions.
+	anySessions bool
 
 	filter  *widget.RadioGroup
 	summary *widget.Label
@@ -50,14 +54,14 @@ type computersScreen struct {
 }
 
 func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
-	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true}
+	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{}}
 	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
 		OnChanged: s.onFilter}
 	s.summary = &widget.Label{Importance: widget.LowImportance}
 	s.list = &widget.List{
 		Length:     func() int { return len(s.rows) },
-		CreateItem: s.createRow,
-		UpdateItem: func(i widget.ListItemID, o fyne.CanvasObject) { o.(*sessionRow).set(s.rows[i], s.now()) },
+		CreateItem: func() fyne.CanvasObject { return newSessionRow() },
+		UpdateItem: s.updateRow,
 		OnSelected: s.onSelected,
 		OnUnselected: func(widget.ListItemID) {
 			s.selected = 0
@@ -95,10 +99,22 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
 }
 
-func (s *computersScreen) createRow() fyne.CanvasObject {
-	r := newSessionRow()
-	s.drawn = append(s.drawn, r)
-	return r
+func (s *computersScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
+	r := o.(*sessionRow)
+	s.drawn[r] = struct{}{}
+	r.set(s.rows[i], s.now())
+}
+
+// redrawRow shows sess in the row widgets bound to it. The list's own
+// RefreshItem would do, but in Fyne 2.7.1 it refreshes the whole list
+// renderer (every visible row and a template row); see docs/perf/ui-lists.md.
+func (s *computersScreen) redrawRow(sess core.Session) {
+	now := s.now()
+	for r := range s.drawn {
+		if r.sess.ID == sess.ID {
+			r.set(sess, now)
+		}
+	}
 }
 
 // onEvent keeps the list current: one row for an event about one session,
@@ -120,7 +136,8 @@ func (s *computersScreen) reload() {
 		return
 	}
 	s.clearError()
-	rows := all[:0:0]
+	s.anySessions = len(all) > 0
+	rows := all
 	if s.activeOnly {
 		rows = make([]core.Session, 0, 64)
 		for _, sess := range all {
@@ -128,8 +145,6 @@ func (s *computersScreen) reload() {
 				rows = append(rows, sess)
 			}
 		}
-	} else {
-		rows = all
 	}
 	s.rows = rows
 	s.rowsChanged()
@@ -143,12 +158,13 @@ func (s *computersScreen) refreshSession(id int64) {
 		s.showError(err)
 		return
 	}
+	s.anySessions = true
 	i, found := s.find(id)
 	shown := !s.activeOnly || sess.State.Open()
 	switch {
 	case found && shown:
 		s.rows[i] = sess
-		s.list.RefreshItem(i)
+		s.redrawRow(sess)
 		if id == s.selected {
 			s.updateActions()
 		}
@@ -201,7 +217,7 @@ func (s *computersScreen) updateSummary() {
 	case len(s.rows) > 0:
 		s.empty.Hide()
 		return
-	case s.activeOnly:
+	case s.activeOnly && s.anySessions:
 		s.empty.SetText("No active ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones.")
 	default:
 		s.empty.SetText("No ad hoc support sessions yet — prepare one on the Ad Hoc Support tab.")
@@ -336,9 +352,7 @@ func (s *computersScreen) tick() {
 		return
 	}
 	s.lastTick = now.Unix()
-	for _, r := range s.drawn {
-		if r.Visible() {
-			r.tick(now)
-		}
+	for r := range s.drawn {
+		r.tick(now)
 	}
 }
