@@ -55,6 +55,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	srv     *http.Server
+	ln      net.Listener
 	addr    net.Addr
 	applied core.PairingSettings
 	closed  bool
@@ -136,15 +137,19 @@ func (s *Server) listen(addr string) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		err := srv.ServeTLS(ln, "", "")
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("the pairing service stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	s.mu.Lock()
-	old := s.srv
-	s.srv, s.addr = srv, ln.Addr()
+	old, oldLn := s.srv, s.ln
+	s.srv, s.ln, s.addr = srv, ln, ln.Addr()
 	s.mu.Unlock()
 	if old != nil {
+		// The old address stops taking connections now; its running
+		// requests (a download, say) may finish.
+		oldLn.Close()
 		go retire(old)
 	}
 	return nil
