@@ -1,0 +1,148 @@
+package support
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Pairing API paths below wire.APIPrefix.
+const (
+	PathPair      = "pair"
+	PathConfirm   = "confirm"
+	PathHeartbeat = "heartbeat"
+	PathEnd       = "end"
+	PathCleanup   = "cleanup"
+)
+
+// ErrWrongStation means the server did not present the station's pinned
+// public key: someone may be impersonating it, so nothing is sent.
+var ErrWrongStation = errors.New("the server did not prove it is your technician's station (its certificate does not match the one this app was made for)")
+
+// OfflineError means the station could not be reached (network, timeout,
+// or an answer that is not the pairing API).
+type OfflineError struct{ Err error }
+
+func (e *OfflineError) Error() string { return "cannot reach the station: " + e.Err.Error() }
+func (e *OfflineError) Unwrap() error { return e.Err }
+
+// Client calls the station's pairing API over HTTPS, trusting only the
+// pinned public keys.
+type Client struct {
+	base       string
+	stationURL string
+	pins       []string
+	http       *http.Client
+}
+
+// NewClient returns a client for stationURL (https://HOST:PORT) that accepts
+// only a certificate whose public key hashes to one of pins.
+func NewClient(stationURL string, pins []string) (*Client, error) {
+	u, err := url.Parse(stationURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("the station address %q in this app is not an https address; download the app again from the invitation", stationURL)
+	}
+	want := map[string]bool{}
+	for _, p := range pins {
+		if raw, err := base64.StdEncoding.DecodeString(p); err == nil && len(raw) == sha256.Size {
+			want[string(raw)] = true
+		}
+	}
+	if len(want) == 0 || len(want) > 2 {
+		return nil, errors.New("this app carries no valid station certificate pin; download it again from the invitation")
+	}
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		// InsecureSkipVerify only turns off the system-root chain check, which
+		// a self-signed station certificate cannot pass; VerifyConnection below
+		// is the real check: the leaf's public key must match a pin.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return ErrWrongStation
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
+			if !want[string(sum[:])] {
+				return ErrWrongStation
+			}
+			return nil
+		},
+	}
+	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false, Proxy: http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 20 * time.Second}
+	return &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
+		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+}
+
+// Pair sends the security code and the PC's facts. Refusals come back as
+// *wire.Error; ErrWrongStation and *OfflineError as they are.
+func (c *Client) Pair(ctx context.Context, req wire.PairRequest) (wire.PairResponse, error) {
+	var out wire.PairResponse
+	err := c.call(ctx, PathPair, req, &out)
+	return out, err
+}
+
+// Agent sends one of the later calls (confirm, heartbeat, end, cleanup).
+func (c *Client) Agent(ctx context.Context, path, agentKey, detail string) (wire.StatusResponse, error) {
+	var out wire.StatusResponse
+	err := c.call(ctx, path, wire.AgentRequest{AgentKey: agentKey, Detail: detail}, &out)
+	return out, err
+}
+
+func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrWrongStation) {
+			return ErrWrongStation
+		}
+		return &OfflineError{Err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return &OfflineError{Err: err}
+	}
+	if resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return &OfflineError{Err: fmt.Errorf("unreadable answer from the station: %w", err)}
+		}
+		return nil
+	}
+	var werr wire.Error
+	if json.Unmarshal(data, &werr) != nil || werr.Code == "" {
+		return &OfflineError{Err: fmt.Errorf("the station answered HTTP %d", resp.StatusCode)}
+	}
+	if werr.Code == wire.CodeRateLimited && werr.RetryAfterSeconds == 0 {
+		werr.RetryAfterSeconds, _ = strconv.Atoi(resp.Header.Get("Retry-After"))
+	}
+	return &werr
+}
+
+// refusal returns the station's refusal code, or "".
+func refusal(err error) (*wire.Error, bool) {
+	var w *wire.Error
+	ok := errors.As(err, &w)
+	return w, ok
+}

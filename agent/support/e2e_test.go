@@ -1,0 +1,231 @@
+//go:build !windows
+
+package support_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/agent/support"
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+	"adhocstation/core/wire"
+)
+
+var windowsPC = wire.Facts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", OSVersion: "10.0.22631",
+	Arch: "amd64", WindowsUser: "anna", MachineID: "4c4c4544-0042-3510-8052-b4c04f4d3732"}
+
+// rig is a real station with its pairing endpoint on 127.0.0.1 and the real
+// agent logic with the Windows calls recorded.
+type rig struct {
+	t       *testing.T
+	st      *core.Station
+	clock   *coretest.Clock
+	agent   *fakeClock
+	prep    core.Prepared
+	profile core.Profile
+	rec     *recorder
+	app     *support.App
+	sub     *core.Subscription
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
+	st, clock := coretest.Open(t)
+	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
+	url, pin := serveStation(t, st)
+	if pins != nil {
+		pin = pins(pin)
+	}
+	program, err := wire.AppendDetails([]byte("MZ the Support Session app"), wire.Details{StationURL: url, Pins: pin,
+		Token: prep.Session.Token, Technician: wire.Technician{Name: profile.Name, Email: profile.Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, st: st, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
+		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1)}
+	t.Cleanup(r.sub.Close)
+	r.app = &support.App{Sys: r.rec, UI: r.rec, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
+	return r
+}
+
+func (r *rig) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.t.Cleanup(cancel)
+	go func() { r.done <- r.app.Run(ctx) }()
+}
+
+// waitStatus waits for the tray to show want, or for Run to end.
+func (r *rig) waitStatus(want support.TrayState) support.Status {
+	r.t.Helper()
+	for {
+		select {
+		case s := <-r.rec.status:
+			if s.State == want {
+				return s
+			}
+		case err := <-r.done:
+			_, problems, told, _, _ := r.rec.snapshot()
+			r.t.Fatalf("the app stopped (%v) before the tray showed %q; problems %q, told %+v", err, want, problems, told)
+		}
+	}
+}
+
+// waitEvent waits for an event of kind about the rig's session.
+func (r *rig) waitEvent(kind core.EventKind) {
+	r.t.Helper()
+	for e := range r.sub.C {
+		if e.Kind == kind && e.SessionID == r.prep.Session.ID {
+			return
+		}
+	}
+	r.t.Fatalf("the event feed closed before %s", kind)
+}
+
+func (r *rig) session() core.Session {
+	r.t.Helper()
+	s, err := r.st.Session(context.Background(), r.prep.Session.ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
+// audited reports whether the audit log has a row with event about the session.
+func (r *rig) audited(event, detail string) bool {
+	rows, err := r.st.Audit(context.Background(), core.AuditFilter{Search: event})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row.SessionID == r.prep.Session.ID && row.Event == event && strings.Contains(row.Detail, detail) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCleanedUp asserts that the account, its hiding value, the state file
+// and the program are gone and the station has the receipt.
+func (r *rig) checkCleanedUp(err error) {
+	r.t.Helper()
+	if err != nil {
+		r.t.Fatalf("Run = %v, want nil after a clean end", err)
+	}
+	calls, _, told, accounts, hidden := r.rec.snapshot()
+	if len(accounts) != 0 || len(hidden) != 0 {
+		r.t.Errorf("after the end: accounts %v, hidden %v; want none", accounts, hidden)
+	}
+	if _, err := os.Stat(r.rec.exe); !errors.Is(err, os.ErrNotExist) {
+		r.t.Errorf("the app did not remove itself: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.rec.stateDir, "session.json")); !errors.Is(err, os.ErrNotExist) {
+		r.t.Errorf("the state file is still there: %v", err)
+	}
+	order := strings.Join(calls, ",")
+	if !strings.Contains(order, "delete AdHocRemoteUser,unhide AdHocRemoteUser") || !strings.HasSuffix(order, "self-remove") {
+		r.t.Errorf("calls %s: want delete, unhide, ... self-remove last", order)
+	}
+	if !r.audited("cleanup receipt", "AdHocRemoteUser") {
+		r.t.Error("no cleanup receipt in the station's audit log")
+	}
+	if c := r.session().Computer; c == nil || !c.CleanedUp {
+		r.t.Errorf("computer %+v: want CleanedUp", c)
+	}
+	if last := told[len(told)-1]; !last.Final || !strings.Contains(last.Text, "was removed") {
+		r.t.Errorf("last message %+v: want the final removal notice", last)
+	}
+}
+
+func wrongCode(right string) string {
+	if right[0] == '1' {
+		return "2" + right[1:]
+	}
+	return "1" + right[1:]
+}
+
+func TestEndToEndSession24Hours(t *testing.T) {
+	r := newRig(t, windowsPC, nil, func(right string) []string { return []string{wrongCode(right), right} })
+	r.start()
+	s := r.waitStatus(support.TrayWaiting)
+	r.waitEvent(core.EventPaired)
+
+	_, problems, _, accounts, hidden := r.rec.snapshot()
+	if len(problems) != 2 || problems[0] != "" || !strings.Contains(problems[1], "4 tries left") {
+		t.Errorf("the code dialog was told %q; want the wrong code refused with 4 tries left", problems)
+	}
+	acc, ok := accounts[support.AccountName]
+	if !ok || acc.Password != coretest.Password || !hidden[support.AccountName] {
+		t.Fatalf("accounts %v hidden %v: want %s with the technician's password, hidden", accounts, hidden, support.AccountName)
+	}
+	if want := coretest.Start.Add(24 * time.Hour); !acc.Expires.Equal(want) || !s.ExpiresAt.Equal(want) {
+		t.Errorf("account expiry %v, tray expiry %v; want %v", acc.Expires, s.ExpiresAt, want)
+	}
+	if !strings.Contains(acc.Comment, "Ad Hoc Support") {
+		t.Errorf("account comment %q does not say what it is", acc.Comment)
+	}
+	sess := r.session()
+	if sess.State != core.StateActive || sess.Computer == nil || !sess.Computer.AccountReady || sess.Computer.Hostname != windowsPC.Hostname {
+		t.Fatalf("session %s, computer %+v: want active with the account confirmed", sess.State, sess.Computer)
+	}
+	state, err := os.ReadFile(filepath.Join(r.rec.stateDir, "session.json"))
+	if err != nil || bytes.Contains(state, []byte(coretest.Password)) {
+		t.Errorf("state file: %v; must exist and never hold the password", err)
+	}
+
+	r.clock.Advance(23*time.Hour + 59*time.Minute)
+	r.agent.Advance(23*time.Hour + 59*time.Minute)
+	if s := r.waitStatus(support.TrayWaiting); s.TimeLeft != time.Minute {
+		t.Errorf("at 23h59m the tray shows %v left, want 1m", s.TimeLeft)
+	}
+	r.clock.Advance(time.Minute)
+	if err := r.st.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.agent.Advance(time.Minute)
+	r.checkCleanedUp(<-r.done)
+	if st := r.session().State; st != core.StateExpired {
+		t.Errorf("session %s, want expired", st)
+	}
+}
+
+func TestWrongPinRefused(t *testing.T) {
+	other := func([]string) []string { return []string{"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="} }
+	r := newRig(t, windowsPC, other, func(right string) []string { return []string{right} })
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	_, _, told, accounts, _ := r.rec.snapshot()
+	if len(accounts) != 0 || len(told) == 0 || !strings.Contains(told[len(told)-1].Text, "could not be verified") {
+		t.Errorf("accounts %v, told %+v: want no account and the verification message", accounts, told)
+	}
+	if s := r.session(); s.State != core.StatePrepared || s.CodeAttemptsLeft != 5 {
+		t.Errorf("session %s with %d tries left: the pairing must never reach the station", s.State, s.CodeAttemptsLeft)
+	}
+}
+
+func TestNotWindowsRefused(t *testing.T) {
+	ubuntu := windowsPC
+	ubuntu.OSName = "Ubuntu"
+	r := newRig(t, ubuntu, nil, func(right string) []string { return []string{right} })
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	_, _, told, accounts, _ := r.rec.snapshot()
+	if len(accounts) != 0 || told[len(told)-1].Text != "The Support Session app runs on Windows PCs only." {
+		t.Errorf("accounts %v, told %+v", accounts, told)
+	}
+	if !r.audited("pairing refused", "Windows") {
+		t.Error("the refusal is not in the audit log")
+	}
+}

@@ -1,0 +1,208 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// App runs the Support Session app's flow.
+type App struct {
+	Sys   System
+	UI    UI
+	Clock Clock
+	// Code is a security code given on the command line (--code); it is
+	// tried first, then the user is asked.
+	Code string
+	// HeartbeatEvery is how often the app reports to the station (30 s).
+	HeartbeatEvery time.Duration
+	// Log receives progress lines; never a password, code or agent key.
+	Log *log.Logger
+}
+
+// Outcome errors of Run (main turns them into exit codes).
+var (
+	ErrRefused = errors.New("the session could not be started")
+	ErrNotDone = errors.New("the account could not be removed yet")
+)
+
+func (a *App) logf(format string, args ...any) {
+	if a.Log != nil {
+		a.Log.Printf(format, args...)
+	}
+}
+
+func (a *App) fail(text string) error {
+	a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+	return fmt.Errorf("%w: %s", ErrRefused, text)
+}
+
+// Run starts a new session from the pairing details in the program file, or
+// resumes the one a state file records, and returns when the account and
+// the app are removed (nil), when the user declined (ErrCancelled), or on a
+// refusal (ErrRefused).
+func (a *App) Run(ctx context.Context) error {
+	if a.Clock == nil {
+		a.Clock = RealClock{}
+	}
+	if a.HeartbeatEvery <= 0 {
+		a.HeartbeatEvery = 30 * time.Second
+	}
+	dir, err := a.Sys.StateDir()
+	if err != nil {
+		return a.fail(fmt.Sprintf("This app cannot keep its session record (%v). Nothing was changed. Run it again as an administrator.", err))
+	}
+	if st, ok, err := loadState(dir); err != nil {
+		return a.fail(fmt.Sprintf("This app's session record is unreadable (%v). Tell your technician.", err))
+	} else if ok {
+		a.logf("resuming the session recorded in %s", dir)
+		return a.resume(ctx, dir, st)
+	}
+	exe, err := a.Sys.Executable()
+	if err != nil {
+		return a.fail(fmt.Sprintf("This app cannot find its own file (%v). Download it again from the invitation.", err))
+	}
+	tail, err := a.Sys.ReadTail(exe, wire.TrailerReadSize)
+	if err != nil {
+		return a.fail(fmt.Sprintf("This app cannot read its own file (%v). Download it again from the invitation.", err))
+	}
+	d, err := wire.ReadDetails(tail)
+	if err != nil {
+		return a.fail(wire.ErrNoDetails.Error())
+	}
+	facts, err := a.Sys.Facts()
+	if err != nil {
+		return a.fail(fmt.Sprintf(msgNoFacts, err))
+	}
+	client, err := NewClient(d.StationURL, d.Pins)
+	if err != nil {
+		return a.fail(err.Error())
+	}
+	agreed, err := a.UI.Consent(ctx, Consent{Technician: d.Technician, Text: consentText(d.Technician, 24*time.Hour)})
+	if err != nil || !agreed {
+		a.UI.Tell(Message{Title: appTitle, Text: msgDeclined, Final: true})
+		return ErrCancelled
+	}
+	resp, err := a.pair(ctx, client, d, facts)
+	if err != nil {
+		return err
+	}
+	return a.start(ctx, dir, exe, client, resp)
+}
+
+// pair asks for the code until the station accepts it or a refusal makes
+// another try pointless.
+func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Facts) (wire.PairResponse, error) {
+	code, problem := a.Code, ""
+	for {
+		if code == "" {
+			var err error
+			code, err = a.UI.AskCode(ctx, CodeRequest{Technician: d.Technician, Problem: problem})
+			if errors.Is(err, ErrCancelled) || errors.Is(err, io.EOF) {
+				a.UI.Tell(Message{Title: appTitle, Text: "No code was entered, so nothing was changed on this PC.", Final: true})
+				return wire.PairResponse{}, ErrCancelled
+			}
+			if err != nil {
+				return wire.PairResponse{}, a.fail(err.Error())
+			}
+		}
+		resp, err := c.Pair(ctx, wire.PairRequest{Token: d.Token, Code: code, Facts: facts})
+		code = ""
+		if err == nil {
+			a.logf("paired: session %d, technician %s", resp.SessionID, resp.Technician.Email)
+			return resp, nil
+		}
+		if errors.Is(err, ErrWrongStation) {
+			return resp, a.fail(msgWrongStation)
+		}
+		if w, ok := refusal(err); ok {
+			if text, final := finalRefusal(w); final {
+				return resp, a.fail(text)
+			}
+			problem = codeProblem(w)
+			a.logf("code refused: %s", w.Code)
+			continue
+		}
+		var off *OfflineError
+		if errors.As(err, &off) {
+			problem = offlineProblem(off.Err)
+			continue
+		}
+		return resp, a.fail(err.Error())
+	}
+}
+
+// start creates the account for a fresh pairing and runs the session.
+func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.PairResponse) error {
+	if resp.AccountName != "" && resp.AccountName != AccountName {
+		a.logf("the station asked for account %q; creating %s as always", resp.AccountName, AccountName)
+	}
+	// The session's length comes from the station's two times, and the
+	// deadline from this PC's clock, so a skewed clock on either side does
+	// not shorten or stretch the 24 hours.
+	length := resp.ExpiresAt.Sub(resp.ActivatedAt)
+	if length <= 0 || length > 24*time.Hour {
+		length = 24 * time.Hour
+	}
+	st := State{StationURL: c.stationURL, Pins: c.pins, AgentKey: resp.AgentKey, SessionID: resp.SessionID,
+		Technician: resp.Technician.Name, TechEmail: resp.Technician.Email, Account: AccountName,
+		ExpiresAt: a.Clock.Now().Add(length), Exe: exe}
+	// The record goes to disk before the account exists, so a crash between
+	// the two still leads to a cleanup.
+	if err := saveState(dir, st); err != nil {
+		return a.fail(fmt.Sprintf("This app cannot write its session record (%v). Nothing was created.", err))
+	}
+	if err := a.Sys.Autostart(exe); err != nil {
+		a.logf("autostart not set: %v", err)
+	}
+	err := a.Sys.CreateAccount(a.account(resp, st.ExpiresAt))
+	if errors.Is(err, ErrAccountExists) {
+		// A leftover from an earlier session that could not finish: replace it.
+		a.logf("%s already exists; replacing it", AccountName)
+		if err = a.Sys.DeleteAccount(AccountName); err == nil {
+			err = a.Sys.CreateAccount(a.account(resp, st.ExpiresAt))
+		}
+	}
+	if err != nil {
+		text, detail := fmt.Sprintf("Windows could not create the support account (%v). Nothing was created and this app will now remove itself. Tell your technician.", err),
+			"the PC could not create the remote user account: "+err.Error()
+		if errors.Is(err, ErrPasswordPolicy) {
+			text, detail = msgPasswordPolicy, detailPasswordPolicy
+		}
+		a.receipt(ctx, c, st.AgentKey, detail)
+		a.forget(dir)
+		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		a.removeSelf(exe)
+		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if err := a.Sys.HideAccount(AccountName); err != nil {
+		a.logf("could not hide the account: %v", err)
+	}
+	a.logf("account %s created and hidden; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
+	if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
+		st.Confirmed = true
+		_ = saveState(dir, st)
+	}
+	a.UI.Tell(Message{Title: appTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
+	return a.session(ctx, dir, c, st)
+}
+
+func (a *App) account(resp wire.PairResponse, expires time.Time) Account {
+	return Account{Name: AccountName, Password: resp.Password, FullName: "Ad Hoc Remote Support (" + resp.Technician.Name + ")",
+		Comment: AccountComment, Expires: expires}
+}
+
+// resume continues a session recorded before a restart.
+func (a *App) resume(ctx context.Context, dir string, st State) error {
+	c, err := NewClient(st.StationURL, st.Pins)
+	if err != nil {
+		// The account must still go: clean up without the station.
+		return a.cleanup(ctx, dir, nil, st, "the session record is damaged")
+	}
+	return a.session(ctx, dir, c, st)
+}

@@ -1,0 +1,138 @@
+//go:build !windows
+
+package support_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/agent/support"
+	"adhocstation/core"
+)
+
+func rightCode(right string) []string { return []string{right} }
+
+func TestTechnicianEndsSession(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	if err := r.st.End(context.Background(), r.prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.agent.Advance(30 * time.Second) // the next heartbeat learns it
+	r.checkCleanedUp(<-r.done)
+	if s := r.session(); s.State != core.StateEnded {
+		t.Errorf("session %s, want ended", s.State)
+	}
+}
+
+func TestUserEndsSession(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	r.rec.end <- struct{}{}
+	r.checkCleanedUp(<-r.done)
+	if s := r.session(); s.State != core.StateEnded || !strings.Contains(s.CloseReason, "end user") {
+		t.Errorf("session %s (%q), want ended by the end user", s.State, s.CloseReason)
+	}
+}
+
+func TestPasswordPolicyRefusal(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.rec.createErr = support.ErrPasswordPolicy
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	calls, _, told, accounts, hidden := r.rec.snapshot()
+	if len(accounts) != 0 || len(hidden) != 0 || !strings.Contains(told[len(told)-1].Text, "password rules") {
+		t.Errorf("accounts %v hidden %v told %+v: want nothing created and the password-rules message", accounts, hidden, told)
+	}
+	if !r.audited("cleanup receipt", "NERR_PasswordTooShort") {
+		t.Error("the technician is not told why (no receipt naming the password policy)")
+	}
+	if s := r.session(); s.State != core.StateEnded {
+		t.Errorf("session %s, want ended so the seat is free", s.State)
+	}
+	if calls[len(calls)-1] != "self-remove" {
+		t.Errorf("calls %v: want the app removed", calls)
+	}
+}
+
+func TestCodeBurnedThenCancel(t *testing.T) {
+	r := newRig(t, windowsPC, nil, func(right string) []string {
+		w := wrongCode(right)
+		return []string{w, w, w, w, w}
+	})
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrCancelled) {
+		t.Fatalf("Run = %v, want ErrCancelled once the user gives up", err)
+	}
+	_, problems, _, accounts, _ := r.rec.snapshot()
+	if len(accounts) != 0 || len(problems) != 6 || !strings.Contains(problems[4], "1 try left") ||
+		!strings.Contains(problems[5], "no longer works") {
+		t.Errorf("accounts %v problems %q: want 4..1 tries left, then burned", accounts, problems)
+	}
+}
+
+func TestInvitationExpired(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	if err := r.st.Cancel(context.Background(), r.prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	_, _, told, _, _ := r.rec.snapshot()
+	if !strings.Contains(told[len(told)-1].Text, "no longer valid") {
+		t.Errorf("told %+v", told)
+	}
+}
+
+func TestDeclinedConsentChangesNothing(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.rec.consent = false
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrCancelled) {
+		t.Fatalf("Run = %v, want ErrCancelled", err)
+	}
+	calls, _, _, _, _ := r.rec.snapshot()
+	if strings.Join(calls, ",") != "facts,consent" {
+		t.Errorf("calls %v: nothing may happen after a refusal", calls)
+	}
+	if s := r.session(); s.State != core.StatePrepared {
+		t.Errorf("session %s, want still prepared", s.State)
+	}
+}
+
+// A killed app (or a restart) resumes from its state file and still cleans up.
+func TestResumeAfterKill(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	r.cancel()
+	if err := <-r.done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.rec.stateDir, "session.json")); err != nil {
+		t.Fatalf("no state file after a kill: %v", err)
+	}
+	r.start() // the same program file again, as autostart does after a restart
+	r.waitStatus(support.TrayWaiting)
+	r.clock.Advance(24 * time.Hour)
+	if err := r.st.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.agent.Advance(24 * time.Hour)
+	r.checkCleanedUp(<-r.done)
+	calls, _, _, _, _ := r.rec.snapshot()
+	if n := strings.Count(strings.Join(calls, ","), "create "); n != 1 {
+		t.Errorf("account created %d times, want once: %v", n, calls)
+	}
+}

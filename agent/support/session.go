@@ -1,0 +1,166 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Reasons a session ends, as the user and the station read them.
+const (
+	reasonTimeUp    = "its 24 hours are over"
+	reasonTechEnded = "your technician ended it"
+	reasonUserEnded = "you ended it"
+	reasonUnknown   = "the station no longer knows this session"
+)
+
+// session keeps the session until it ends, then cleans up. It keeps the
+// expiry itself, so the account goes even when the station is unreachable.
+func (a *App) session(ctx context.Context, dir string, c *Client, st State) error {
+	status := Status{State: TrayWaiting, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
+		ExpiresAt: st.ExpiresAt}
+	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))
+	for {
+		now := a.Clock.Now()
+		if !now.Before(st.ExpiresAt) {
+			return a.cleanup(ctx, dir, c, st, reasonTimeUp)
+		}
+		// The next beat is armed before the station is asked, so whoever
+		// watches the tray knows the app is already waiting.
+		beat := a.Clock.After(a.HeartbeatEvery)
+		if !st.Confirmed {
+			if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
+				st.Confirmed = true
+				_ = saveState(dir, st)
+			}
+		}
+		state, reason := a.heartbeat(ctx, c, st)
+		if reason != "" {
+			return a.cleanup(ctx, dir, c, st, reason)
+		}
+		status.State, status.TimeLeft = state, st.ExpiresAt.Sub(now)
+		a.UI.ShowStatus(status)
+		select {
+		case <-ctx.Done():
+			// Killed or logged off: the state file and autostart finish the job.
+			return ctx.Err()
+		case <-expiry:
+		case <-beat:
+		case <-a.UI.EndRequested():
+			a.logf("the user ended the session")
+			if _, err := c.Agent(ctx, PathEnd, st.AgentKey, ""); err != nil {
+				a.logf("could not tell the station: %v", err)
+			}
+			return a.cleanup(ctx, dir, c, st, reasonUserEnded)
+		}
+	}
+}
+
+// heartbeat reports to the station and returns the tray state, or the
+// reason the session is over.
+func (a *App) heartbeat(ctx context.Context, c *Client, st State) (TrayState, string) {
+	resp, err := c.Agent(ctx, PathHeartbeat, st.AgentKey, "")
+	if w, ok := refusal(err); ok && (w.Code == wire.CodeUnknownToken || w.Code == wire.CodeSessionClosed) {
+		return "", reasonUnknown
+	}
+	if err != nil {
+		a.logf("heartbeat: %v", err)
+		return TrayUnreachable, ""
+	}
+	switch resp.State {
+	case "active":
+		if resp.Connected {
+			return TrayConnected, ""
+		}
+		return TrayWaiting, ""
+	case "expired":
+		return "", reasonTimeUp
+	case "ended", "cancelled":
+		return "", reasonTechEnded
+	}
+	return TrayWaiting, ""
+}
+
+// cleanup deletes the account and its hiding value, sends the cleanup
+// receipt (c may be nil when the station's address is lost) and removes the
+// app. If the account cannot be deleted, the record and autostart stay so
+// the next start tries again.
+func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
+	a.logf("ending the session: %s", reason)
+	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
+		ExpiresAt: st.ExpiresAt})
+	err := a.Sys.DeleteAccount(AccountName)
+	if err != nil {
+		err = a.Sys.DeleteAccount(AccountName)
+	}
+	var problems []string
+	if err != nil {
+		problems = append(problems, "deleting the account: "+err.Error())
+	}
+	if herr := a.Sys.UnhideAccount(AccountName); herr != nil {
+		problems = append(problems, "removing the hiding value: "+herr.Error())
+	}
+	if err != nil {
+		text := endedText(reason, false, strings.Join(problems, "; "))
+		if c != nil {
+			a.receipt(ctx, c, st.AgentKey, "the session ended ("+reason+") but the PC could NOT delete the remote user account yet: "+
+				strings.Join(problems, "; ")+"; Windows disables it at the session's end and the app retries at the next sign-in")
+		}
+		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		return fmt.Errorf("%w: %v", ErrNotDone, err)
+	}
+	detail := fmt.Sprintf("session ended (%s): account %s and its profile deleted, sign-in screen hiding value removed, app removed", reason, AccountName)
+	if len(problems) > 0 {
+		detail += "; problems: " + strings.Join(problems, "; ")
+	}
+	if c != nil {
+		a.receipt(ctx, c, st.AgentKey, detail)
+	}
+	a.forget(dir)
+	a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+	a.removeSelf(st.Exe)
+	return nil
+}
+
+// receipt sends the cleanup receipt, retrying briefly while the station is
+// unreachable; the account is gone either way.
+func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
+	for try := 1; ; try++ {
+		_, err := c.Agent(ctx, PathCleanup, key, detail)
+		var off *OfflineError
+		if err == nil || !errors.As(err, &off) || try == 3 {
+			if err != nil {
+				a.logf("cleanup receipt not delivered: %v", err)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.Clock.After(5 * time.Second):
+		}
+	}
+}
+
+// forget removes the state file and the autostart entry.
+func (a *App) forget(dir string) {
+	if err := removeState(dir); err != nil {
+		a.logf("could not remove the session record: %v", err)
+	}
+	if err := a.Sys.RemoveAutostart(); err != nil {
+		a.logf("could not remove the autostart entry: %v", err)
+	}
+}
+
+func (a *App) removeSelf(exe string) {
+	if exe == "" {
+		return
+	}
+	if err := a.Sys.SelfRemove(exe); err != nil {
+		a.logf("could not remove the app file %s: %v", exe, err)
+	}
+}
