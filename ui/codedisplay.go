@@ -15,7 +15,10 @@ import (
 // codeDisplay shows a security code in very large monospace digits above a
 // QR code of the deployment link. The QR is drawn in the theme's foreground
 // and background colours, one image pixel per module scaled without
-// smoothing, so it stays crisp at any size and readable in light and dark.
+// smoothing, so it stays crisp at any size. Whichever of the two colours is
+// darker draws the modules: many scanners (ZXing by default, older phone
+// apps) cannot read a light-on-dark code, so in a dark theme the QR sits on
+// a light square made of the theme's own foreground colour.
 type codeDisplay struct {
 	widget.BaseWidget
 
@@ -39,7 +42,7 @@ const codeQRSize = 220
 func newCodeDisplay() *codeDisplay {
 	d := &codeDisplay{
 		text: &canvas.Text{Alignment: fyne.TextAlignCenter,
-			TextStyle: fyne.TextStyle{Monospace: true, Bold: true}},
+			TextStyle: fyne.TextStyle{Monospace: true}},
 		qr:          &canvas.Image{ScaleMode: canvas.ImageScalePixels, FillMode: canvas.ImageFillContain},
 		codeSizeFac: 4,
 	}
@@ -83,7 +86,11 @@ func (d *codeDisplay) restyle() {
 	if d.link == "" {
 		return
 	}
-	img, err := qrImage(d.link, fg, bg)
+	modules, paper := fg, bg
+	if luminance(fg) > luminance(bg) {
+		modules, paper = bg, fg
+	}
+	img, err := qrImage(d.link, modules, paper)
 	if err != nil {
 		// A link too long for a QR code still works by copy and paste.
 		d.qr.Hidden = true
@@ -109,4 +116,10 @@ func sameColor(a, b color.Color) bool {
 	r1, g1, b1, a1 := a.RGBA()
 	r2, g2, b2, a2 := b.RGBA()
 	return r1 == r2 && g1 == g2 && b1 == b2 && a1 == a2
+}
+
+// luminance is a colour's relative brightness (ITU-R BT.709 weights).
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	return 0.2126*float64(r) + 0.7152*float64(g) + 0.0722*float64(b)
 }

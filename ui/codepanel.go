@@ -57,7 +57,9 @@ func newCodePanel(s *adhocScreen, prep core.Prepared) *codePanel {
 	p.codeWarning = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance,
 		Text: "Read this code to the user when the app asks for it. It will not be shown again once you leave this panel."}
 	p.copyCode = widget.NewButtonWithIcon("Copy code", theme.ContentCopyIcon(), p.onCopyCode)
-	p.linkText = &widget.Label{Text: prep.Link, Selectable: true, Wrapping: fyne.TextWrapBreak}
+	// One line, cut with an ellipsis if the window is narrow: nobody reads a
+	// token aloud; Copy link and the QR code carry all of it.
+	p.linkText = &widget.Label{Text: prep.Link, Truncation: fyne.TextTruncateEllipsis}
 	p.copyLink = widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), p.onCopyLink)
 	p.emailState = &widget.Label{Wrapping: fyne.TextWrapWord}
 	p.resend = widget.NewButtonWithIcon("Resend", theme.MailSendIcon(), p.onResend)

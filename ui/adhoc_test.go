@@ -1,0 +1,325 @@
+package ui
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// adhocTestEnv is the Ad Hoc Support screen on a real station (temporary
+// SQLite file, manual clock) in a test window.
+type adhocTestEnv struct {
+	st    *core.Station
+	clock *coretest.Clock
+	win   fyne.Window
+	s     *adhocScreen
+	done  chan struct{}
+	anna  core.Profile
+}
+
+// adhocTestOpen builds the screen with one profile, Anna, already selected.
+func adhocTestOpen(t *testing.T) *adhocTestEnv {
+	t.Helper()
+	test.NewTempApp(t)
+	st, clock := coretest.Open(t)
+	anna, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := test.NewWindow(nil)
+	t.Cleanup(win.Close)
+	s := newAdhocScreen(st, win)
+	s.loc = time.UTC
+	env := &adhocTestEnv{st: st, clock: clock, win: win, s: s, done: make(chan struct{}, 1), anna: anna}
+	s.workDone = func() { env.done <- struct{}{} }
+	win.SetContent(s.content())
+	win.Resize(fyne.NewSize(1000, 720))
+	return env
+}
+
+// fill types the form the way a technician does.
+func (e *adhocTestEnv) fill(email, password, confirm string) {
+	test.Type(e.s.email, email)
+	test.Type(e.s.password, password)
+	test.Type(e.s.confirm, confirm)
+}
+
+// prepare taps the button and waits for Prepare's result to be applied.
+func (e *adhocTestEnv) prepare(t *testing.T) {
+	t.Helper()
+	if e.s.submit.Disabled() {
+		t.Fatal("the prepare button is disabled")
+	}
+	test.Tap(e.s.submit)
+	<-e.done
+}
+
+// prepared fills a valid form, prepares and returns the code panel.
+func (e *adhocTestEnv) prepared(t *testing.T) *codePanel {
+	t.Helper()
+	e.fill("user@example.com", coretest.Password, coretest.Password)
+	e.prepare(t)
+	if e.s.panel == nil {
+		t.Fatalf("no code panel after preparing; submit error %q", e.s.submitErr.Text)
+	}
+	return e.s.panel
+}
+
+// deliver hands the station's next events to the screen until one of kind
+// arrives, as the window's dispatcher would, on this goroutine.
+func (e *adhocTestEnv) deliver(t *testing.T, sub *core.Subscription, kind core.EventKind) {
+	t.Helper()
+	for ev := range sub.C {
+		e.s.onEvent(ev)
+		if ev.Kind == kind {
+			return
+		}
+	}
+	t.Fatalf("subscription closed before a %s event", kind)
+}
+
+func adhocTestShown(l *widget.Label) bool { return l.Visible() && l.Text != "" }
+
+func TestAdhocPrepareShowsCodePanel(t *testing.T) {
+	e := adhocTestOpen(t)
+	if got := e.s.seats.Text; got != "5 of 5 seats free" {
+		t.Errorf("seats = %q", got)
+	}
+	if !e.s.submit.Disabled() {
+		t.Error("the button is enabled on an empty form")
+	}
+	e.fill("user@example.com", coretest.Password, coretest.Password[:5])
+	if !e.s.submit.Disabled() {
+		t.Error("the button is enabled before the confirmation matches")
+	}
+	test.Type(e.s.confirm, coretest.Password[5:])
+	if e.s.submit.Disabled() {
+		t.Fatal("the button stays disabled on a valid form")
+	}
+	if !strings.Contains(e.s.rules.Text, "meets the rules") {
+		t.Errorf("rules = %q", e.s.rules.Text)
+	}
+	e.prepare(t)
+	p := e.s.panel
+	if p == nil {
+		t.Fatal("no code panel")
+	}
+	if !regexp.MustCompile(`^\d{3} \d{3} \d{3}$`).MatchString(p.display.text.Text) {
+		t.Errorf("code shown as %q", p.display.text.Text)
+	}
+	if p.display.text.TextSize < 3*test.Theme().Size("text") || !p.display.text.TextStyle.Monospace {
+		t.Errorf("code is not large monospace: size %v style %+v", p.display.text.TextSize, p.display.text.TextStyle)
+	}
+	if !strings.HasPrefix(p.link, "https://localhost:8443/join/") || p.linkText.Text != p.link {
+		t.Errorf("link = %q, shown %q", p.link, p.linkText.Text)
+	}
+	if got := adhocTestDecodeQR(t, p.display.qr.Image); got != p.link {
+		t.Errorf("QR decodes to %q, want %q", got, p.link)
+	}
+	if e.s.password.Text != "" || e.s.confirm.Text != "" {
+		t.Error("the password stays in the form after preparing")
+	}
+	if got := e.s.seats.Text; got != "4 of 5 seats free" {
+		t.Errorf("seats after preparing = %q", got)
+	}
+	if got := p.status.Text; got != waitingText {
+		t.Errorf("status = %q", got)
+	}
+}
+
+func TestAdhocEnterSubmits(t *testing.T) {
+	e := adhocTestOpen(t)
+	e.fill("user@example.com", coretest.Password, coretest.Password)
+	e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	<-e.done
+	if e.s.panel == nil {
+		t.Fatal("Enter in the confirmation did not prepare the session")
+	}
+}
+
+// TestAdhocRefusals checks that every refusal appears beside its field.
+func TestAdhocRefusals(t *testing.T) {
+	t.Run("ErrInvalidEmail", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		test.Type(e.s.email, "anna@example")
+		if adhocTestShown(e.s.emailErr) {
+			t.Error("the email error shows while the user is still typing")
+		}
+		test.Type(e.s.password, "x")
+		if !adhocTestShown(e.s.emailErr) || !strings.Contains(e.s.emailErr.Text, "not a valid email address") {
+			t.Errorf("email error = %q (shown %v)", e.s.emailErr.Text, e.s.emailErr.Visible())
+		}
+		if !e.s.submit.Disabled() {
+			t.Error("the button is enabled with an invalid email")
+		}
+	})
+	t.Run("ErrWeakPassword", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		e.fill("anna@example.com", "short", "short")
+		if e.s.rules.Importance != widget.DangerImportance || !strings.Contains(e.s.rules.Text, "at least 10 characters") {
+			t.Errorf("rules = %q (%v)", e.s.rules.Text, e.s.rules.Importance)
+		}
+		test.Type(e.s.password, "-anna-pass")
+		if !strings.Contains(e.s.rules.Text, "email name (anna)") {
+			t.Errorf("rules for a password with the email name = %q", e.s.rules.Text)
+		}
+		if !e.s.submit.Disabled() {
+			t.Error("the button is enabled with a weak password")
+		}
+	})
+	t.Run("ErrPasswordMismatch", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		e.fill("user@example.com", coretest.Password, "Correct-Horse-43")
+		if !adhocTestShown(e.s.confirmErr) || !strings.Contains(e.s.confirmErr.Text, "do not match") {
+			t.Errorf("confirmation error = %q", e.s.confirmErr.Text)
+		}
+		if !e.s.submit.Disabled() {
+			t.Error("the button is enabled with a mismatch")
+		}
+	})
+	t.Run("ErrProfileBusy", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		if _, err := e.st.Prepare(t.Context(), core.PrepareRequest{ProfileID: e.anna.ID, UserEmail: "other@example.com",
+			Password: coretest.Password, Confirm: coretest.Password}); err != nil {
+			t.Fatal(err)
+		}
+		e.fill("user@example.com", coretest.Password, coretest.Password)
+		e.prepare(t)
+		if e.s.panel != nil {
+			t.Fatal("a second session was prepared for a busy profile")
+		}
+		if !adhocTestShown(e.s.profileErr) || !strings.Contains(e.s.profileErr.Text, "one ad hoc support session") {
+			t.Errorf("profile error = %q", e.s.profileErr.Text)
+		}
+		if adhocTestShown(e.s.seatErr) || adhocTestShown(e.s.submitErr) {
+			t.Error("the refusal shows in the wrong place")
+		}
+	})
+	t.Run("ErrNoSeat", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		set, err := e.st.Settings(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Seats = 1
+		if err := e.st.SaveSettings(t.Context(), set); err != nil {
+			t.Fatal(err)
+		}
+		coretest.MustPrepare(t, e.st, "Bob Tech", "bob.tech@example.com")
+		e.s.onEvent(core.Event{Kind: core.EventLagged}) // as the dispatcher would after those changes
+		e.s.profile.SetSelectedIndex(adhocTestProfileIndex(t, e.s, e.anna.ID))
+		if got := e.s.seats.Text; got != "0 of 1 seats free" {
+			t.Errorf("seats = %q", got)
+		}
+		e.fill("user@example.com", coretest.Password, coretest.Password)
+		e.prepare(t)
+		if !adhocTestShown(e.s.seatErr) || !strings.Contains(e.s.seatErr.Text, "seats are in use") {
+			t.Errorf("seat error = %q", e.s.seatErr.Text)
+		}
+		if adhocTestShown(e.s.profileErr) {
+			t.Error("the seat refusal shows beside the profile")
+		}
+	})
+}
+
+func adhocTestProfileIndex(t *testing.T, s *adhocScreen, id int64) int {
+	t.Helper()
+	for i, p := range s.profiles {
+		if p.ID == id {
+			return i
+		}
+	}
+	t.Fatalf("profile %d is not offered", id)
+	return -1
+}
+
+func TestAdhocAddProfile(t *testing.T) {
+	test.NewTempApp(t)
+	st, _ := coretest.Open(t)
+	win := test.NewWindow(nil)
+	t.Cleanup(win.Close)
+	s := newAdhocScreen(st, win)
+	win.SetContent(s.content())
+	win.Resize(fyne.NewSize(1000, 720))
+	if !adhocTestShown(s.profileErr) {
+		t.Error("no hint to add a profile on a fresh station")
+	}
+	test.Tap(s.addProfile)
+	top := win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog")
+	}
+	entries := adhocTestFindAll[*widget.Entry](top)
+	if len(entries) != 2 {
+		t.Fatalf("dialog has %d entries, want name and email", len(entries))
+	}
+	test.Type(entries[0], "Carla Tech")
+	test.Type(entries[1], "carla@")
+	test.Tap(adhocTestButton(t, top, "Add profile"))
+	labels := adhocTestFindAll[*widget.Label](top)
+	found := false
+	for _, l := range labels {
+		found = found || (l.Visible() && strings.Contains(l.Text, "not a valid email address"))
+	}
+	if !found {
+		t.Error("the dialog does not say the email is invalid")
+	}
+	test.Type(entries[1], "example.com")
+	test.Tap(adhocTestButton(t, top, "Add profile"))
+	if win.Canvas().Overlays().Top() != nil {
+		t.Error("the dialog stays open after adding")
+	}
+	if s.profile.Selected != "Carla Tech (carla@example.com)" {
+		t.Errorf("selected %q", s.profile.Selected)
+	}
+}
+
+// adhocTestFindAll walks a widget tree in drawing order.
+func adhocTestFindAll[T fyne.CanvasObject](o fyne.CanvasObject) []T {
+	var found []T
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if v, ok := o.(T); ok {
+			found = append(found, v)
+		}
+		switch c := o.(type) {
+		case *fyne.Container:
+			for _, child := range c.Objects {
+				walk(child)
+			}
+		case fyne.Widget:
+			for _, child := range test.WidgetRenderer(c).Objects() {
+				walk(child)
+			}
+		}
+	}
+	walk(o)
+	return found
+}
+
+func adhocTestButton(t *testing.T, in fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	for _, b := range adhocTestFindAll[*widget.Button](in) {
+		if b.Text == text {
+			return b
+		}
+	}
+	t.Fatalf("no %q button", text)
+	return nil
+}
+
+// TestAdhocGoldenForm renders the filled form with a fixed clock and data.
+func TestAdhocGoldenForm(t *testing.T) {
+	e := adhocTestOpen(t)
+	e.fill("user@example.com", coretest.Password, coretest.Password)
+	test.AssertRendersToMarkup(t, "adhoc_form.xml", e.win.Canvas())
+	test.AssertRendersToImage(t, "adhoc_form.png", e.win.Canvas())
+}

@@ -1,0 +1,268 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// adhocTestDecodeQR reads a QR code back, scaled up as a camera would see it.
+func adhocTestDecodeQR(t *testing.T, img image.Image) string {
+	t.Helper()
+	if img == nil {
+		t.Fatal("no QR image")
+	}
+	const scale = 8
+	b := img.Bounds()
+	big := image.NewRGBA(image.Rect(0, 0, b.Dx()*scale, b.Dy()*scale))
+	for y := 0; y < b.Dy()*scale; y++ {
+		for x := 0; x < b.Dx()*scale; x++ {
+			big.Set(x, y, img.At(b.Min.X+x/scale, b.Min.Y+y/scale))
+		}
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("decode QR: %v", err)
+	}
+	return res.GetText()
+}
+
+func TestCodePanelPairing(t *testing.T) {
+	e := adhocTestOpen(t)
+	sub := e.st.Subscribe()
+	defer sub.Close()
+	p := e.prepared(t)
+	e.deliver(t, sub, core.EventPrepared)
+	if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: p.code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, sub, core.EventPaired)
+	want := "Paired with DESKTOP-7QK2 (Windows 11 Pro, user anna) — active until Wed 09:00"
+	if p.status.Text != want {
+		t.Errorf("status = %q, want %q", p.status.Text, want)
+	}
+	if p.codeVisible() || p.display.text.Text != "" || !p.display.qr.Hidden {
+		t.Error("the used code stays on screen after pairing")
+	}
+	if p.regenerate.Visible() || p.cancel.Text != "End session now" {
+		t.Errorf("after pairing: regenerate shown %v, cancel reads %q", p.regenerate.Visible(), p.cancel.Text)
+	}
+	if !strings.Contains(p.countdown.Text, "24 h 00 min left") {
+		t.Errorf("countdown = %q", p.countdown.Text)
+	}
+	e.clock.Advance(23*time.Hour + 30*time.Minute)
+	e.s.onTick(e.clock.Now())
+	if !strings.Contains(p.countdown.Text, "30 min 00 s left") {
+		t.Errorf("countdown after 23.5 h = %q", p.countdown.Text)
+	}
+	test.Tap(p.leave) // no code on screen: no question asked
+	if e.s.panel != nil {
+		t.Error("leaving a paired session's panel asked for confirmation or failed")
+	}
+}
+
+func TestCodePanelCopy(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	clip := fyne.CurrentApp().Clipboard()
+	test.Tap(p.copyCode)
+	if clip.Content() != p.code {
+		t.Errorf("clipboard = %q, want the code", clip.Content())
+	}
+	if p.copyCode.Icon != theme.ConfirmIcon() {
+		t.Error("the copy button does not confirm the copy")
+	}
+	e.clock.Advance(copiedFor)
+	e.s.onTick(e.clock.Now())
+	if p.copyCode.Icon != theme.ContentCopyIcon() {
+		t.Error("the copy button keeps its tick")
+	}
+	test.Tap(p.copyLink)
+	if clip.Content() != p.link {
+		t.Errorf("clipboard = %q, want the link", clip.Content())
+	}
+	clip.SetContent("")
+	e.win.Canvas().(fyne.Shortcutable).TypedShortcut(&fyne.ShortcutCopy{})
+	if clip.Content() != p.code {
+		t.Errorf("Ctrl+C copied %q, want the code", clip.Content())
+	}
+}
+
+func TestCodePanelEmailNotConfigured(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	if !strings.Contains(p.emailState.Text, "SMTP is not configured") {
+		t.Errorf("email state = %q", p.emailState.Text)
+	}
+	if !p.openMail.Visible() || !p.mailCopy.Visible() || p.resend.Visible() {
+		t.Error("not configured should offer Copy link and Open in mail program, not Resend")
+	}
+	test.Tap(p.openMail)
+	_, err := e.st.InvitationMailto(t.Context(), p.sess.ID)
+	if shown := adhocTestShown(p.actionErr); shown != (err != nil) {
+		t.Errorf("mailto error %v, message shown %v (%q)", err, shown, p.actionErr.Text)
+	}
+}
+
+func TestCodePanelCountdownAndTimeout(t *testing.T) {
+	e := adhocTestOpen(t)
+	sub := e.st.Subscribe()
+	defer sub.Close()
+	p := e.prepared(t)
+	if want := "The invitation is valid for 1 h 00 min more (until 10:00)."; p.countdown.Text != want {
+		t.Errorf("countdown = %q, want %q", p.countdown.Text, want)
+	}
+	e.clock.Advance(30*time.Minute + 15*time.Second)
+	e.s.onTick(e.clock.Now())
+	if !strings.Contains(p.countdown.Text, "29 min 45 s more") {
+		t.Errorf("countdown = %q", p.countdown.Text)
+	}
+	e.clock.Advance(time.Hour)
+	if err := e.st.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, sub, core.EventCancelled)
+	if !strings.Contains(p.status.Text, "cancelled (invitation timed out)") {
+		t.Errorf("status = %q", p.status.Text)
+	}
+	if p.codeVisible() || p.cancel.Visible() || p.regenerate.Visible() {
+		t.Error("a timed-out session still offers its code or actions")
+	}
+	if e.s.seats.Text != "5 of 5 seats free" {
+		t.Errorf("seats = %q", e.s.seats.Text)
+	}
+}
+
+func TestCodePanelRegenerate(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	old := p.code
+	test.Tap(p.regenerate)
+	if p.code == old || p.display.text.Text != p.code {
+		t.Fatalf("code %q → %q, shown %q", old, p.code, p.display.text.Text)
+	}
+	if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: old,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err == nil {
+		t.Fatal("the old code still pairs")
+	}
+	if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: p.code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
+		t.Fatalf("the new code does not pair: %v", err)
+	}
+}
+
+func TestCodePanelCancel(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	test.Tap(p.cancel)
+	top := e.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("cancel did not ask for confirmation")
+	}
+	test.Tap(adhocTestButton(t, top, "Cancel session"))
+	sess, err := e.st.Session(t.Context(), p.sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.State != core.StateCancelled {
+		t.Errorf("state = %s", sess.State)
+	}
+	if !strings.Contains(p.status.Text, "cancelled") || p.codeVisible() {
+		t.Errorf("status = %q, code visible %v", p.status.Text, p.codeVisible())
+	}
+	if e.s.seats.Text != "5 of 5 seats free" {
+		t.Errorf("seats = %q", e.s.seats.Text)
+	}
+}
+
+func TestCodePanelLeaveAsks(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	test.Tap(p.leave)
+	top := e.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("leaving did not ask")
+	}
+	test.Tap(adhocTestButton(t, top, "Stay"))
+	if e.s.panel != p || !p.codeVisible() {
+		t.Fatal("Stay left the panel")
+	}
+	test.Tap(p.leave)
+	test.Tap(adhocTestButton(t, e.win.Canvas().Overlays().Top(), "Leave"))
+	if e.s.panel != nil || p.display.text.Text != "" {
+		t.Error("Leave kept the panel or the code")
+	}
+}
+
+// TestCodePanelGolden renders the panel with a fixed code and link in place
+// of the random ones.
+func TestCodePanelGolden(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	const code, link = "482 193 657", "https://station.example.org:8443/join/6f1c2a9e0b7d4c3f8a5e1d2c3b4a5968"
+	p.code, p.link = code, link
+	p.display.setCode(code, link)
+	p.linkText.SetText(link)
+	test.AssertRendersToMarkup(t, "codepanel_prepared.xml", e.win.Canvas())
+	test.AssertRendersToImage(t, "codepanel_prepared.png", e.win.Canvas())
+	if got := adhocTestDecodeQR(t, p.display.qr.Image); got != link {
+		t.Errorf("golden QR decodes to %q", got)
+	}
+}
+
+// TestCodeDisplayThemeColours checks the QR takes the theme's colours in
+// light and dark, and decodes in both.
+func TestCodeDisplayThemeColours(t *testing.T) {
+	a := test.NewTempApp(t)
+	const link = "https://station.example.org:8443/join/abc"
+	for _, v := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		a.Settings().SetTheme(adhocTestVariant{v})
+		d := newCodeDisplay()
+		d.setCode("482 193 657", link)
+		img := image.NewRGBA(d.qr.Image.Bounds())
+		draw.Draw(img, img.Bounds(), d.qr.Image, image.Point{}, draw.Src)
+		// Dark modules on light paper in both variants, from the theme's colours.
+		paper := theme.DefaultTheme().Color(theme.ColorNameBackground, v)
+		if v == theme.VariantDark {
+			paper = theme.DefaultTheme().Color(theme.ColorNameForeground, v)
+		}
+		if !sameColor(img.At(0, 0), paper) {
+			t.Errorf("variant %v: QR border %v, want %v", v, img.At(0, 0), paper)
+		}
+		if !sameColor(d.text.Color, theme.DefaultTheme().Color(theme.ColorNameForeground, v)) {
+			t.Errorf("variant %v: code colour %v", v, d.text.Color)
+		}
+		if got := adhocTestDecodeQR(t, img); got != link {
+			t.Errorf("variant %v: decodes to %q", v, got)
+		}
+	}
+}
+
+// adhocTestVariant is the default theme held to one variant.
+type adhocTestVariant struct{ v fyne.ThemeVariant }
+
+func (a adhocTestVariant) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return theme.DefaultTheme().Color(n, a.v)
+}
+func (a adhocTestVariant) Font(s fyne.TextStyle) fyne.Resource { return theme.DefaultTheme().Font(s) }
+func (a adhocTestVariant) Icon(n fyne.ThemeIconName) fyne.Resource {
+	return theme.DefaultTheme().Icon(n)
+}
+func (a adhocTestVariant) Size(n fyne.ThemeSizeName) float32 { return theme.DefaultTheme().Size(n) }
