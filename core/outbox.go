@@ -1,52 +1,438 @@
 package core
 
-// STUB by the lead so core compiles; the mail engineer replaces this file.
-
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"adhocstation/core/mail"
 )
 
-// Mailer delivers one composed message.
+// Mailer delivers one composed message. The real one (Config.Mailer nil)
+// speaks SMTP through core/mail; its errors are *mail.Error values, which
+// say whether a retry can help. Errors of any other type count as temporary.
 type Mailer interface {
 	Send(ctx context.Context, cfg SMTPSettings, password string, from string, to []string, msg []byte) error
 }
 
-func defaultMailer() Mailer { return nil }
+// ErrSMTPNotConfigured is returned by actions that need an SMTP server
+// before one is set up.
+var ErrSMTPNotConfigured = errors.New("SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
 
+type smtpMailer struct{}
+
+func (smtpMailer) Send(ctx context.Context, cfg SMTPSettings, password, from string, to []string, msg []byte) error {
+	srv := mail.Server{Host: cfg.Host, Port: cfg.Port, Security: mail.Security(cfg.Security),
+		Username: cfg.Username, Password: password, CAFile: cfg.CAFile}
+	return mail.Send(ctx, srv, from, to, msg)
+}
+
+func defaultMailer() Mailer { return smtpMailer{} }
+
+// Retry schedule for temporary failures: 15 s, 30 s, 1 min, ... up to 15
+// minutes apart, for as long as the session waits for its user (the
+// invitation timeout bounds it).
+const (
+	firstRetry = 15 * time.Second
+	maxRetry   = 15 * time.Minute
+	// outboxPoll bounds how long the sender sleeps on the real clock, so a
+	// retry falls due even when the injected clock jumps ahead.
+	outboxPoll = time.Second
+)
+
+func backoff(attempt int) time.Duration {
+	d := firstRetry
+	for i := 1; i < attempt && d < maxRetry; i++ {
+		d *= 2
+	}
+	return min(d, maxRetry)
+}
+
+// queueInvitation adds the session's invitation to the outbox inside
+// Prepare's transaction: queued when SMTP is configured, otherwise kept as
+// not_configured (the technician can still use InvitationMailto).
 func (s *Station) queueInvitation(tx *sql.Tx, sess Session, link string) error {
-	_, err := tx.Exec(`INSERT INTO outbox (session_id, mail_from, rcpt, subject, message, state, next_attempt_at, created_at)
-		VALUES (?, '', ?, 'Remote support invitation', ?, 'not_configured', 0, ?)`, sess.ID, sess.UserEmail, []byte(link), ms2(s.now()))
+	ctx := context.Background()
+	set, err := readSettings(ctx, tx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	inv := invitationFor(sess, link, now)
+	r, err := mail.RenderInvitation(inv)
+	if err != nil {
+		return err
+	}
+	state, from, msg := EmailNotConfigured, "", []byte{}
+	if set.SMTP.Configured() {
+		state, from = EmailQueued, set.SMTP.Sender
+		if msg, err = composeInvitation(set.SMTP, sess, r, now); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (session_id, mail_from, rcpt, subject, message, state, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sess.ID, from, sess.UserEmail, r.Subject, msg, state, ms2(now), ms2(now))
 	return err
 }
 
-func (s *Station) runOutbox(ctx context.Context) { <-ctx.Done() }
+func invitationFor(sess Session, link string, now time.Time) mail.Invitation {
+	return mail.Invitation{TechnicianName: sess.ProfileName, TechnicianEmail: sess.ProfileEmail,
+		UserEmail: sess.UserEmail, Link: link, ValidFor: sess.InviteExpiresAt.Sub(now).Round(time.Minute),
+		ValidUntil: sess.InviteExpiresAt, SessionLength: SessionLength}
+}
+
+// composeInvitation builds the MIME message once; retries send the same
+// bytes, so a recipient's server can recognise a repeat by its Message-ID.
+func composeInvitation(m SMTPSettings, sess Session, r mail.Rendered, now time.Time) ([]byte, error) {
+	return mail.Compose(mail.Message{FromName: sess.ProfileName, FromAddress: m.Sender,
+		ReplyTo: sess.ProfileEmail, ReplyToName: sess.ProfileName, To: sess.UserEmail,
+		Subject: r.Subject, Text: r.Text, HTML: r.HTML, Date: now})
+}
+
+// runOutbox delivers queued invitations until ctx ends: at start (resuming
+// whatever a previous run left), when woken (Prepare, Resend, settings
+// saved) and when a retry falls due.
+func (s *Station) runOutbox(ctx context.Context) {
+	var seen *SMTPSettings // the SMTP settings of the previous round
+	for {
+		next, err := s.deliverDue(ctx, &seen)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("outbox round failed", "err", err)
+		}
+		wait := time.Duration(-1)
+		switch {
+		case err != nil:
+			wait = outboxPoll
+		case !next.IsZero():
+			wait = min(max(next.Sub(s.now()), 10*time.Millisecond), outboxPoll)
+		}
+		var due <-chan time.Time
+		var t *time.Timer
+		if wait >= 0 {
+			t = time.NewTimer(wait)
+			due = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.outboxWake:
+		case <-due:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+type outboxItem struct {
+	id        int64
+	sessionID sql.NullInt64
+	from      string
+	rcpt      string
+	msg       []byte
+	sessState sql.NullString
+}
+
+// deliverDue sends every queued message whose time has come and returns
+// when the next one falls due (zero: nothing is queued). Only runOutbox
+// calls it; *seen carries the SMTP settings between rounds.
+func (s *Station) deliverDue(ctx context.Context, seen **SMTPSettings) (time.Time, error) {
+	set, err := s.Settings(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if last := *seen; last == nil || *last != set.SMTP {
+		// Settings changed (or first round): invitations that waited for
+		// SMTP go out now if their session still waits for the user.
+		if set.SMTP.Configured() {
+			if err := s.promoteWaiting(ctx, set); err != nil {
+				return time.Time{}, err
+			}
+		}
+		smtp := set.SMTP
+		*seen = &smtp
+	}
+	for {
+		items, err := s.dueItems(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			if err := s.deliver(ctx, set, it); err != nil {
+				return time.Time{}, err
+			}
+		}
+	}
+	var next sql.NullInt64
+	err = s.rdb.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'`).Scan(&next)
+	return fromMS(next), err
+}
+
+func (s *Station) dueItems(ctx context.Context) ([]outboxItem, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT o.id, o.session_id, o.mail_from, o.rcpt, o.message, s.state
+		FROM outbox o LEFT JOIN sessions s ON s.id = o.session_id
+		WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT 20`, ms2(s.now()))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []outboxItem
+	for rows.Next() {
+		var it outboxItem
+		if err := rows.Scan(&it.id, &it.sessionID, &it.from, &it.rcpt, &it.msg, &it.sessState); err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// deliver sends one message. Before sending it claims the row by counting
+// the attempt and scheduling the retry in one conditional update: a crash
+// mid-send retries at that time, and no second sender (another round, or
+// another process on the same database) can pick the row up meanwhile.
+func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) error {
+	now := s.now()
+	if it.sessionID.Valid && it.sessState.String != string(StatePrepared) {
+		why := "Not sent: the session is no longer waiting for the user (" + it.sessState.String + ")."
+		if it.sessState.String == string(StateActive) {
+			why = "Not sent: the PC paired before the email went out, so it is no longer needed."
+		}
+		return s.finish(ctx, it, EmailFailed, why)
+	}
+	if !set.SMTP.Configured() {
+		return s.finish(ctx, it, EmailNotConfigured, "")
+	}
+	var attempts int
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+			WHERE id = ? AND state = 'queued' AND next_attempt_at <= ? RETURNING attempts`,
+			ms2(now.Add(backoff(1))), it.id, ms2(now)).Scan(&attempts)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // someone else has it
+	}
+	if err != nil {
+		return err
+	}
+	if attempts > 1 {
+		if err := s.write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, ms2(now.Add(backoff(attempts))), it.id)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	password, err := s.smtpPassword(ctx)
+	if err == nil {
+		err = s.mailer.Send(ctx, set.SMTP, password, it.from, []string{it.rcpt}, it.msg)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: the claim already scheduled the retry
+	}
+	switch {
+	case err == nil:
+		return s.finish(ctx, it, EmailSent, "")
+	case mail.IsTemporary(err):
+		s.log.Warn("invitation not sent yet, will retry", "outbox", it.id, "attempt", attempts, "err", err)
+		return s.finish(ctx, it, EmailQueued, err.Error())
+	default:
+		s.log.Warn("invitation failed", "outbox", it.id, "err", err)
+		return s.finish(ctx, it, EmailFailed, err.Error())
+	}
+}
+
+// finish records a delivery outcome and tells subscribers.
+func (s *Station) finish(ctx context.Context, it outboxItem, state EmailState, lastError string) error {
+	now := s.now()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var sent any
+		if state == EmailSent {
+			sent = ms2(now)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, sent_at = ? WHERE id = ?`,
+			state, lastError, sent, it.id)
+		if err != nil || !it.sessionID.Valid || state == EmailQueued {
+			return err
+		}
+		detail := "to " + it.rcpt
+		if lastError != "" {
+			detail += ": " + lastError
+		}
+		return s.audit(tx, 0, it.sessionID.Int64, "invitation "+string(state), detail)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(Event{Kind: EventEmail, SessionID: it.sessionID.Int64, Detail: string(state)})
+	return nil
+}
+
+// promoteWaiting queues the invitations kept as not_configured for
+// sessions that still wait for their user, now that SMTP is set up.
+func (s *Station) promoteWaiting(ctx context.Context, set Settings) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
+		WHERE o.state = 'not_configured' AND s.state = 'prepared'
+		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.requeue(ctx, set, id, "invitation queued", "SMTP is now configured"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requeue makes the session's newest invitation due now: a queued one is
+// moved forward, otherwise a freshly composed copy (current link, new
+// Message-ID) is added.
+func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, detail string) error {
+	sess, err := s.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	r, err := mail.RenderInvitation(invitationFor(sess, linkFor(set.Pairing, sess.Token), now))
+	if err != nil {
+		return err
+	}
+	msg, err := composeInvitation(set.SMTP, sess, r, now)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+			WHERE id = (SELECT MAX(id) FROM outbox WHERE session_id = ?) AND state = 'queued'`, ms2(now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (session_id, mail_from, rcpt, subject, message, state, next_attempt_at, created_at)
+				VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`, id, set.SMTP.Sender, sess.UserEmail, r.Subject, msg, ms2(now), ms2(now)); err != nil {
+				return err
+			}
+		}
+		return s.audit(tx, sess.ProfileID, id, event, detail)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(Event{Kind: EventEmail, SessionID: id, Detail: string(EmailQueued)})
+	return nil
+}
 
 // ResendInvitation queues the session's invitation again now (the Resend
-// action). STUB: the mail engineer implements it.
+// action), with the current link and settings. It returns
+// ErrSessionNotFound, ErrNotPrepared when the session no longer waits for
+// its user, or ErrSMTPNotConfigured.
 func (s *Station) ResendInvitation(ctx context.Context, sessionID int64) error {
-	return errors.New("resending is not built yet")
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if sess.State != StatePrepared {
+		return ErrNotPrepared
+	}
+	set, err := s.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !set.SMTP.Configured() {
+		return ErrSMTPNotConfigured
+	}
+	if err := s.requeue(ctx, set, sessionID, "invitation resent", "to "+sess.UserEmail); err != nil {
+		return err
+	}
+	s.wakeOutbox()
+	return nil
 }
 
 // InvitationMailto returns a mailto: URL with the invitation's recipient,
-// subject and plain-text body, for the technician's own mail program.
-// STUB: the mail engineer implements it.
+// subject and plain-text body, for the technician's own mail program. It
+// returns ErrSessionNotFound, or ErrNotPrepared once the session no longer
+// waits for its user.
 func (s *Station) InvitationMailto(ctx context.Context, sessionID int64) (string, error) {
-	return "", errors.New("not built yet")
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return "", err
+	}
+	if sess.State != StatePrepared {
+		return "", ErrNotPrepared
+	}
+	link, err := s.Link(ctx, sess.Token)
+	if err != nil {
+		return "", err
+	}
+	r, err := mail.RenderInvitation(invitationFor(sess, link, s.now()))
+	if err != nil {
+		return "", err
+	}
+	// RFC 6068: percent-encoding (a space is %20, not +) and CRLF line breaks.
+	esc := func(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
+	body := strings.ReplaceAll(r.Text, "\n", "\r\n")
+	// "@" stays readable: some mail programs do not decode %40 in the address.
+	return "mailto:" + strings.ReplaceAll(esc(sess.UserEmail), "%40", "@") + "?subject=" + esc(r.Subject) + "&body=" + esc(body), nil
 }
 
 // SendTestEmail sends a short test message to "to" with the saved settings
-// and returns the server's error as the technician should read it.
-// STUB: the mail engineer implements it.
+// and returns the server's error as the technician should read it: an
+// *EmailError for a bad address, ErrSMTPNotConfigured, or a *mail.Error
+// saying whether connecting, TLS, signing in or sending failed.
 func (s *Station) SendTestEmail(ctx context.Context, to string) error {
-	return errors.New("sending a test email is not built yet")
+	addr, err := ParseEmail(to)
+	if err != nil {
+		return err
+	}
+	set, err := s.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !set.SMTP.Configured() {
+		return ErrSMTPNotConfigured
+	}
+	now := s.now()
+	r, err := mail.RenderTest(mail.TestMail{SentAt: now, Server: set.SMTP.Host})
+	if err != nil {
+		return err
+	}
+	msg, err := mail.Compose(mail.Message{FromName: "Ad Hoc Support Station", FromAddress: set.SMTP.Sender,
+		To: addr, Subject: r.Subject, Text: r.Text, Date: now})
+	if err != nil {
+		return err
+	}
+	password, err := s.smtpPassword(ctx)
+	if err == nil {
+		err = s.mailer.Send(ctx, set.SMTP, password, set.SMTP.Sender, []string{addr}, msg)
+	}
+	outcome := "sent to " + addr
+	if err != nil {
+		outcome = "failed for " + addr + ": " + err.Error()
+	}
+	if aerr := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, 0, 0, "test email", outcome) }); aerr != nil && err == nil {
+		return aerr
+	}
+	return err
 }
-
-// SetSMTPPassword keeps the SMTP password in the OS keyring or sealed; ""
-// forgets it. STUB: the mail engineer implements it.
-func (s *Station) SetSMTPPassword(ctx context.Context, password string) error { return nil }
-
-// HasSMTPPassword reports whether an SMTP password is stored.
-// STUB: the mail engineer implements it.
-func (s *Station) HasSMTPPassword(ctx context.Context) bool { return false }

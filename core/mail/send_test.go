@@ -177,4 +177,3 @@ func nonLoopbackIP(t *testing.T) string {
 	t.Skip("this machine has no non-loopback IPv4 address")
 	return ""
 }
-

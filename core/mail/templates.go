@@ -48,7 +48,7 @@ func load() error {
 		textTmpls = map[string]*texttemplate.Template{}
 		htmlTmpls = map[string]*htmltemplate.Template{}
 		for _, name := range []string{"invitation", "test"} {
-			t, err := texttemplate.New(name + ".txt.tmpl").Funcs(funcs).ParseFS(assets.FS, "email/"+name+".txt.tmpl")
+			t, err := texttemplate.New(name+".txt.tmpl").Funcs(funcs).ParseFS(assets.FS, "email/"+name+".txt.tmpl")
 			if err != nil {
 				loadErr = err
 				return

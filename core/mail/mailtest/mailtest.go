@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -44,6 +45,7 @@ type Message struct {
 	AuthUser string // "" when the client did not sign in
 	AuthMech string // PLAIN or LOGIN
 	TLS      bool
+	At       time.Time // when the server accepted it
 }
 
 // Server is a running (or stopped) test SMTP server.
@@ -255,7 +257,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
 	ss.s.mu.Lock()
-	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, AuthUser: ss.user, AuthMech: ss.mech, TLS: isTLS})
+	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, AuthUser: ss.user, AuthMech: ss.mech, TLS: isTLS, At: time.Now()})
 	ss.s.mu.Unlock()
 	select {
 	case ss.s.arrived <- struct{}{}:
