@@ -15,6 +15,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
 )
 
@@ -33,6 +34,7 @@ type rig struct {
 	rec     *recorder
 	app     *support.App
 	sub     *core.Subscription
+	srv     *pairing.Server
 	done    chan error
 	cancel  context.CancelFunc
 }
@@ -40,16 +42,18 @@ type rig struct {
 func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
 	st, clock := coretest.Open(t)
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
-	url, pin := serveStation(t, st)
+	srv := serveStation(t, st)
+	program := download(t, srv, prep.Session.Token)
 	if pins != nil {
-		pin = pins(pin)
+		// A download whose pins do not match the server at its address.
+		var err error
+		program, err = wire.AppendDetails(fakeProgram, wire.Details{StationURL: srv.URL(), Pins: pins(srv.Pins()),
+			Token: prep.Session.Token, Technician: wire.Technician{Name: profile.Name, Email: profile.Email}})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	program, err := wire.AppendDetails([]byte("MZ the Support Session app"), wire.Details{StationURL: url, Pins: pin,
-		Token: prep.Session.Token, Technician: wire.Technician{Name: profile.Name, Email: profile.Email}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, st: st, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
+	r := &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1)}
 	t.Cleanup(r.sub.Close)
 	r.app = &support.App{Sys: r.rec, UI: r.rec, Clock: r.agent, HeartbeatEvery: 30 * time.Second}

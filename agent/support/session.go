@@ -94,11 +94,14 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt})
 	err := a.Sys.DeleteAccount(AccountName)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrProfileNotRemoved) {
 		err = a.Sys.DeleteAccount(AccountName)
 	}
 	var problems []string
-	if err != nil {
+	if errors.Is(err, ErrProfileNotRemoved) {
+		problems = append(problems, err.Error())
+		err = nil
+	} else if err != nil {
 		problems = append(problems, "deleting the account: "+err.Error())
 	}
 	if herr := a.Sys.UnhideAccount(AccountName); herr != nil {

@@ -65,6 +65,9 @@ type System interface {
 var (
 	ErrPasswordPolicy = errors.New("Windows refused the password: it does not meet this PC's password rules (NERR_PasswordTooShort, 2245)")
 	ErrAccountExists  = errors.New("the account already exists")
+	// ErrProfileNotRemoved comes from DeleteAccount when the account is gone
+	// but its profile folder is not (usually because it is still in use).
+	ErrProfileNotRemoved = errors.New("the account's profile folder could not be removed")
 )
 
 // Consent is what the user agrees to before anything is created.
