@@ -64,6 +64,7 @@ type settingsScreen struct {
 	status   *widget.Label
 	sendTest *widget.Button
 	testOut  *widget.Label
+	scroll   *container.Scroll
 	body     fyne.CanvasObject
 
 	// testDone, when set, is called after a test email's result is shown.
@@ -96,6 +97,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.sendTest = &widget.Button{Text: "Send test email", Icon: theme.MailSendIcon(), OnTapped: s.onSendTest}
 	s.testOut = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.testOut.Hide()
 	s.body = s.layout()
 	s.load()
 	return s
@@ -104,7 +106,8 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 func (s *settingsScreen) content() fyne.CanvasObject { return s.body }
 
 func (s *settingsScreen) layout() fyne.CanvasObject {
-	mail := s.group("Email (SMTP)", "Invitations are sent through this server.",
+	form := container.New(layout.NewFormLayout(), slices.Concat(
+		s.heading("Email (SMTP)", "Invitations are sent through this server."),
 		s.row(fieldSMTPHost, s.entries[fieldSMTPHost]),
 		s.row(fieldSMTPPort, s.entries[fieldSMTPPort]),
 		s.row(fieldSecurity, s.security),
@@ -113,29 +116,28 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldSender, s.entries[fieldSender]),
 		s.row(fieldCAFile, s.entries[fieldCAFile]),
 		s.row(fieldTestTo, container.NewVBox(container.NewBorder(nil, nil, nil, s.sendTest, s.entries[fieldTestTo]), s.testOut)),
-	)
-	sessions := s.group("Sessions", "",
+		s.heading("Sessions", "Every prepared or active session takes a seat."),
 		s.row(fieldSeats, s.entries[fieldSeats]),
 		s.row(fieldTimeout+" (minutes)", s.entries[fieldTimeout]),
-	)
-	pairing := s.group("Pairing", "Where the Support Session app reaches this station. The deployment link uses the public host name and port.",
+		s.heading("Pairing", "Where the Support Session app reaches this station. The deployment link uses the public host name and port."),
 		s.row(fieldListen, s.entries[fieldListen]),
 		s.row(fieldPublicHost, s.entries[fieldPublicHost]),
 		s.row(fieldPublicPort, s.entries[fieldPublicPort]),
 		s.row(fieldCert, s.entries[fieldCert]),
 		s.row(fieldKey, s.entries[fieldKey]),
-	)
-	form := container.NewVBox(mail, sessions, pairing)
+	)...)
+	s.scroll = container.NewVScroll(container.NewPadded(form))
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
-	return container.NewBorder(nil, bottom, nil, nil, container.NewVScroll(container.NewPadded(form)))
+	return container.NewBorder(nil, bottom, nil, nil, s.scroll)
 }
 
-func (s *settingsScreen) group(title, note string, rows ...[]fyne.CanvasObject) fyne.CanvasObject {
-	head := []fyne.CanvasObject{&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}}
-	if note != "" {
-		head = append(head, &widget.Label{Text: note, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord})
+// heading starts a group of fields: one form layout holds every group so
+// their fields line up.
+func (s *settingsScreen) heading(title, note string) []fyne.CanvasObject {
+	return []fyne.CanvasObject{
+		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText},
+		&widget.Label{Text: note, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord},
 	}
-	return container.NewVBox(append(head, container.New(layout.NewFormLayout(), slices.Concat(rows...)...))...)
 }
 
 // row is a label and its field with the field's message under it. The
@@ -295,6 +297,8 @@ func (s *settingsScreen) showFieldErrors(bad map[string]string) {
 			l.Hide()
 		}
 	}
+	// A message changes its row's height: lay the form out again.
+	s.scroll.Refresh()
 }
 
 func (s *settingsScreen) onSave() {
@@ -354,6 +358,8 @@ func (s *settingsScreen) onSendTest() {
 	s.sendTest.Disable()
 	s.testOut.Importance = widget.MediumImportance
 	s.testOut.SetText("Sending a test email to " + to + "…")
+	s.testOut.Show()
+	s.scroll.Refresh()
 	go func() {
 		err := s.st.SendTestEmail(context.Background(), to)
 		fyne.Do(func() {

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+func pagesTestSettings(t *testing.T, st *core.Station) *settingsScreen {
+	t.Helper()
+	w := pagesTestWindow(t)
+	s := newSettingsScreen(st, w)
+	w.SetContent(s.content())
+	return s
+}
+
+// pagesTestShownErrors lists the fields whose message is on screen.
+func pagesTestShownErrors(s *settingsScreen) map[string]string {
+	out := map[string]string{}
+	for f, l := range s.errs {
+		if l.Visible() {
+			out[f] = l.Text
+		}
+	}
+	return out
+}
+
+// pagesTestMail fills in a valid mail server, so SMTP cases test one field.
+func pagesTestMail(s *settingsScreen) {
+	s.entries[fieldSMTPHost].SetText("smtp.example.com")
+	s.entries[fieldSender].SetText("support@example.com")
+}
+
+func TestSettingsShowsEachRefusalNextToItsField(t *testing.T) {
+	cases := []struct {
+		name, field, value, want string
+		mail                     bool
+	}{
+		{"SeatsZero", fieldSeats, "0", "between 1 and 1000", false},
+		{"SeatsNotANumber", fieldSeats, "five", "whole number of seats", false},
+		{"TimeoutTooShort", fieldTimeout, "2", "between 5 minutes and 24 hours", false},
+		{"SMTPPort", fieldSMTPPort, "70000", "port between 1 and 65535", true},
+		{"Sender", fieldSender, "support", "address invitations are sent from", true},
+		{"CAFile", fieldCAFile, "/nonexistent/ca.pem", "cannot be read", true},
+		{"PairingAddress", fieldListen, "8443", "host:port", false},
+		{"PublicHost", fieldPublicHost, "https://support.example.com", "without https://", false},
+		{"PublicPort", fieldPublicPort, "99999", "between 1 and 65535", false},
+		{"CertificateWithoutKey", fieldCert, "/etc/hostname", "both the certificate file and its key", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := coretest.Open(t)
+			s := pagesTestSettings(t, st)
+			if tc.mail {
+				pagesTestMail(s)
+			}
+			s.entries[tc.field].SetText(tc.value)
+			test.Tap(s.save)
+			shown := pagesTestShownErrors(s)
+			if len(shown) != 1 || !strings.Contains(shown[tc.field], tc.want) {
+				t.Fatalf("messages shown %q, want only %s: …%s…", shown, tc.field, tc.want)
+			}
+			if !strings.HasPrefix(s.status.Text, "Not saved") {
+				t.Fatalf("status %q", s.status.Text)
+			}
+			if got, _ := st.Settings(t.Context()); got != core.DefaultSettings() {
+				t.Fatalf("refused settings were saved: %+v", got)
+			}
+		})
+	}
+	t.Run("SMTPSecurityNoneToARemoteServer", func(t *testing.T) {
+		st, _ := coretest.Open(t)
+		s := pagesTestSettings(t, st)
+		pagesTestMail(s)
+		s.security.SetSelected(securityLabel(core.SMTPPlain))
+		test.Tap(s.save)
+		if shown := pagesTestShownErrors(s); len(shown) != 1 || !strings.Contains(shown[fieldSecurity], "Unencrypted SMTP is allowed only") {
+			t.Fatalf("messages shown %q", shown)
+		}
+	})
+}
+
+// One Save reports every refused field, not only the first core finds.
+func TestSettingsShowsAllRefusalsAtOnce(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.entries[fieldSeats].SetText("0")
+	s.entries[fieldSMTPHost].SetText("smtp.example.com")
+	s.entries[fieldSender].SetText("nobody")
+	s.entries[fieldPublicHost].SetText("")
+	test.Tap(s.save)
+	shown := pagesTestShownErrors(s)
+	for _, f := range []string{fieldSeats, fieldSender, fieldPublicHost} {
+		if shown[f] == "" {
+			t.Errorf("no message next to %s (shown: %q)", f, shown)
+		}
+	}
+	if len(shown) != 3 || s.status.Text != "Not saved: correct the 3 fields marked in red." {
+		t.Fatalf("shown %q, status %q", shown, s.status.Text)
+	}
+
+	// Correcting the fields clears their messages.
+	s.entries[fieldSeats].SetText("5")
+	s.entries[fieldSender].SetText("support@example.com")
+	s.entries[fieldPublicHost].SetText("support.example.com")
+	test.Tap(s.save)
+	if shown := pagesTestShownErrors(s); len(shown) != 0 || s.status.Text != "Saved — applied now." {
+		t.Fatalf("after correcting: shown %q, status %q", shown, s.status.Text)
+	}
+}
+
+func TestSettingsSavePersistsAndPublishes(t *testing.T) {
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	st := coretest.OpenWith(t, dir, clock, nil)
+	sub := st.Subscribe()
+	defer sub.Close()
+	s := pagesTestSettings(t, st)
+
+	pagesTestMail(s)
+	s.entries[fieldSMTPPort].SetText("465")
+	s.security.SetSelected(securityLabel(core.SMTPTLS))
+	s.entries[fieldUsername].SetText("station")
+	test.Type(s.password, "app-password-1")
+	s.entries[fieldSeats].SetText("7")
+	s.entries[fieldTimeout].SetText("30")
+	s.entries[fieldListen].SetText(":9443")
+	s.entries[fieldPublicHost].SetText("support.example.com")
+	s.entries[fieldPublicPort].SetText("443")
+	test.Tap(s.save)
+	if s.status.Text != "Saved — applied now." {
+		t.Fatalf("status %q, messages %q", s.status.Text, pagesTestShownErrors(s))
+	}
+	pagesTestDeliver(t, sub, s.onEvent, core.EventSettings)
+	if s.password.Text != "" {
+		t.Fatal("the SMTP password is still in its field after saving")
+	}
+	wantPW := "No password is stored."
+	if st.HasSMTPPassword(t.Context()) {
+		wantPW = "A password is stored; it is never shown."
+	}
+	if s.pwState.Text != wantPW {
+		t.Fatalf("password state %q, want %q", s.pwState.Text, wantPW)
+	}
+
+	want := core.DefaultSettings()
+	want.Seats, want.InvitationTimeout = 7, 30*time.Minute
+	want.SMTP = core.SMTPSettings{Host: "smtp.example.com", Port: 465, Security: core.SMTPTLS, Username: "station",
+		Sender: "support@example.com"}
+	want.Pairing.ListenAddr, want.Pairing.PublicHost, want.Pairing.PublicPort = ":9443", "support.example.com", 443
+	st.Close()
+	reopened := coretest.OpenWith(t, dir, clock, nil)
+	if got, err := reopened.Settings(t.Context()); err != nil || got != want {
+		t.Fatalf("after reopening: %+v, %v\nwant %+v", got, err, want)
+	}
+	again := pagesTestSettings(t, reopened)
+	if again.entries[fieldSeats].Text != "7" || again.entries[fieldTimeout].Text != "30" ||
+		again.security.Selected != securityLabel(core.SMTPTLS) {
+		t.Fatalf("reopened page shows seats %q, timeout %q, security %q", again.entries[fieldSeats].Text,
+			again.entries[fieldTimeout].Text, again.security.Selected)
+	}
+}
+
+// Settings saved elsewhere (the command line) appear without a restart.
+func TestSettingsReloadOnEvent(t *testing.T) {
+	st, _ := coretest.Open(t)
+	sub := st.Subscribe()
+	defer sub.Close()
+	s := pagesTestSettings(t, st)
+	set := core.DefaultSettings()
+	set.Seats = 9
+	if err := st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	pagesTestDeliver(t, sub, s.onEvent, core.EventSettings)
+	if s.entries[fieldSeats].Text != "9" {
+		t.Fatalf("seats shows %q after another writer saved 9", s.entries[fieldSeats].Text)
+	}
+}
+
+func TestSettingsSendTestEmail(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+
+	test.Type(s.entries[fieldTestTo], "not an address")
+	test.Tap(s.sendTest)
+	if msg := pagesTestShownErrors(s)[fieldTestTo]; !strings.Contains(msg, "not a valid email address") {
+		t.Fatalf("bad recipient: %q", msg)
+	}
+
+	// A local port nobody listens on: the server's refusal must be shown.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s.entries[fieldSMTPHost].SetText("127.0.0.1")
+	s.entries[fieldSMTPPort].SetText(strconv.Itoa(port))
+	s.security.SetSelected(securityLabel(core.SMTPPlain))
+	s.entries[fieldSender].SetText("station@example.com")
+	s.entries[fieldTestTo].SetText("me@example.com")
+	done := make(chan struct{})
+	s.testDone = func() { close(done) }
+	test.Tap(s.sendTest)
+	<-done
+	if !strings.HasPrefix(s.testOut.Text, "The test email was not sent.") || s.sendTest.Disabled() {
+		t.Fatalf("after a refused test email: %q (button disabled %v)", s.testOut.Text, s.sendTest.Disabled())
+	}
+	if got, _ := st.Settings(t.Context()); got.SMTP.Host != "127.0.0.1" {
+		t.Fatalf("the form was not saved before the test: %+v", got.SMTP)
+	}
+}
+
+func TestSettingsGolden(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.win.Resize(s.win.Canvas().Size().AddWidthHeight(0, 500))
+	s.entries[fieldSeats].SetText("0")
+	s.entries[fieldPublicHost].SetText("")
+	test.Tap(s.save)
+	test.AssertRendersToMarkup(t, "settings_refused.xml", s.win.Canvas())
+	test.AssertRendersToImage(t, "settings_refused.png", s.win.Canvas())
+}
