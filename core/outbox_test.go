@@ -29,7 +29,7 @@ type mailStation struct {
 }
 
 // configure points st's SMTP settings at srv and stores password.
-func configure(t *testing.T, st *core.Station, srv *mailtest.Server, password string) {
+func configure(t testing.TB, st *core.Station, srv *mailtest.Server, password string) {
 	t.Helper()
 	set, err := st.Settings(t.Context())
 	if err != nil {
@@ -46,7 +46,7 @@ func configure(t *testing.T, st *core.Station, srv *mailtest.Server, password st
 }
 
 // run starts st's background work until the test ends.
-func run(t *testing.T, st *core.Station) {
+func run(t testing.TB, st *core.Station) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
