@@ -135,6 +135,7 @@ type outboxItem struct {
 	from      string
 	rcpt      string
 	msg       []byte
+	attempts  int
 	sessState sql.NullString
 }
 
@@ -177,7 +178,7 @@ func (s *Station) deliverDue(ctx context.Context, seen **SMTPSettings) (time.Tim
 }
 
 func (s *Station) dueItems(ctx context.Context) ([]outboxItem, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT o.id, o.session_id, o.mail_from, o.rcpt, o.message, s.state
+	rows, err := s.rdb.QueryContext(ctx, `SELECT o.id, o.session_id, o.mail_from, o.rcpt, o.message, o.attempts, s.state
 		FROM outbox o LEFT JOIN sessions s ON s.id = o.session_id
 		WHERE o.state = 'queued' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT 20`, ms2(s.now()))
 	if err != nil {
@@ -187,7 +188,7 @@ func (s *Station) dueItems(ctx context.Context) ([]outboxItem, error) {
 	var items []outboxItem
 	for rows.Next() {
 		var it outboxItem
-		if err := rows.Scan(&it.id, &it.sessionID, &it.from, &it.rcpt, &it.msg, &it.sessState); err != nil {
+		if err := rows.Scan(&it.id, &it.sessionID, &it.from, &it.rcpt, &it.msg, &it.attempts, &it.sessState); err != nil {
 			return nil, err
 		}
 		items = append(items, it)
@@ -211,25 +212,21 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	if !set.SMTP.Configured() {
 		return s.finish(ctx, it, EmailNotConfigured, "")
 	}
-	var attempts int
+	attempts := it.attempts + 1
+	claimed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-			WHERE id = ? AND state = 'queued' AND next_attempt_at <= ? RETURNING attempts`,
-			ms2(now.Add(backoff(1))), it.id, ms2(now)).Scan(&attempts)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // someone else has it
-	}
-	if err != nil {
-		return err
-	}
-	if attempts > 1 {
-		if err := s.write(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ?`, ms2(now.Add(backoff(attempts))), it.id)
-			return err
-		}); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?
+			WHERE id = ? AND state = 'queued' AND attempts = ? AND next_attempt_at <= ?`,
+			attempts, ms2(now.Add(backoff(attempts))), it.id, it.attempts, ms2(now))
+		if err != nil {
 			return err
 		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
+	if err != nil || !claimed {
+		return err // not claimed: another sender has it
 	}
 	password, err := s.smtpPassword(ctx)
 	if err == nil {
@@ -243,7 +240,8 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 		return s.finish(ctx, it, EmailSent, "")
 	case mail.IsTemporary(err):
 		s.log.Warn("invitation not sent yet, will retry", "outbox", it.id, "attempt", attempts, "err", err)
-		return s.finish(ctx, it, EmailQueued, err.Error())
+		return s.finish(ctx, it, EmailQueued, err.Error()+" The station will try again in "+
+			mail.Duration(backoff(attempts))+", or press Resend to try now.")
 	default:
 		s.log.Warn("invitation failed", "outbox", it.id, "err", err)
 		return s.finish(ctx, it, EmailFailed, err.Error())

@@ -222,6 +222,29 @@ func TestInvitationServerDownThenUp(t *testing.T) {
 	}
 }
 
+// TestInvitationServerDiesMidway: the server reads the message and drops
+// the connection before accepting it; the retry delivers it exactly once.
+func TestInvitationServerDiesMidway(t *testing.T) {
+	m := newMailStation(t, mailtest.StartTLS, mailtest.Password)
+	m.srv.HangUpDuringData(1)
+	_, prep := coretest.MustPrepare(t, m.st, "Maria Tech", "maria@example.com")
+	sess := waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailQueued)
+	if sess.Email.Attempts != 1 || !strings.Contains(sess.Email.LastError, "did not accept the message") {
+		t.Fatalf("after the drop: %+v", sess.Email)
+	}
+	m.clock.Advance(15 * time.Second)
+	m.st.WakeOutbox()
+	waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailSent)
+	m.clock.Advance(time.Hour - time.Minute)
+	m.st.WakeOutbox()
+	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
+		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
+	}
+}
+
 func TestInvitationRecipientRefused(t *testing.T) {
 	m := newMailStation(t, mailtest.StartTLS, mailtest.Password)
 	m.srv.RefuseRecipient("user@example.com", "No such user here")

@@ -1,11 +1,15 @@
 package mail
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/emersion/go-smtp"
 )
@@ -25,7 +29,8 @@ const (
 
 // Error is a failed delivery, worded for a technician. Temporary errors
 // (4xx replies, network trouble) are worth retrying; the others need a
-// person to change something first.
+// person to change something first. Whoever retries says so: the text does
+// not promise it.
 type Error struct {
 	Stage     Stage
 	Server    string // host:port
@@ -50,7 +55,9 @@ func (e *Error) Error() string {
 		b.WriteString(". Check the security mode (STARTTLS on port 587, TLS on 465); for an in-house certificate add its CA file in Settings.")
 	case StageAuth:
 		fmt.Fprintf(&b, "The mail server %s refused to sign in: %s", e.Server, e.detail())
-		if !e.Temporary {
+		if e.Temporary {
+			b.WriteString(".")
+		} else {
 			b.WriteString(". Check the SMTP user name and password in Settings.")
 		}
 	case StageSender:
@@ -58,10 +65,7 @@ func (e *Error) Error() string {
 	case StageRecipient:
 		fmt.Fprintf(&b, "The mail server refused the recipient: %s. Check the end user's email address.", e.detail())
 	default:
-		fmt.Fprintf(&b, "The mail server did not accept the message: %s", e.detail())
-	}
-	if e.Temporary {
-		b.WriteString(" The station will try again.")
+		fmt.Fprintf(&b, "The mail server did not accept the message: %s.", e.detail())
 	}
 	return b.String()
 }
@@ -69,12 +73,28 @@ func (e *Error) Error() string {
 // detail is the server's reply when there is one, else the underlying error.
 func (e *Error) detail() string {
 	if e.Code != 0 {
-		return fmt.Sprintf("%d %s", e.Code, e.Reply)
+		return strings.TrimRight(fmt.Sprintf("%d %s", e.Code, e.Reply), ". ")
 	}
-	if e.Err != nil {
-		return e.Err.Error()
+	return plainNetError(e.Err)
+}
+
+// plainNetError says what common network failures mean.
+func plainNetError(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return "unknown error"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET):
+		return "the server closed the connection before answering"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused (is the server running, and is the port right?)"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "the host name " + dnsErr.Name + " is unknown"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "the server did not answer in time"
 	}
-	return "unknown error"
+	return err.Error()
 }
 
 // IsTemporary reports whether err is worth retrying later. Errors that are

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -176,4 +177,26 @@ func nonLoopbackIP(t *testing.T) string {
 	}
 	t.Skip("this machine has no non-loopback IPv4 address")
 	return ""
+}
+
+// TestErrorWording keeps every message a full sentence with advice.
+func TestErrorWording(t *testing.T) {
+	for _, e := range []*mail.Error{
+		{Stage: mail.StageConnect, Server: "smtp.example.com:587", Temporary: true, Err: errors.New("dial tcp: connection refused")},
+		{Stage: mail.StageTLS, Server: "smtp.example.com:587", Err: errors.New("x509: certificate signed by unknown authority")},
+		{Stage: mail.StageAuth, Server: "smtp.example.com:587", Code: 535, Reply: "5.7.8 Bad credentials."},
+		{Stage: mail.StageAuth, Server: "smtp.example.com:587", Code: 454, Reply: "4.7.0 Try later", Temporary: true},
+		{Stage: mail.StageSender, Code: 553, Reply: "5.7.1 Not your address"},
+		{Stage: mail.StageRecipient, Code: 550, Reply: "5.1.1 No such user"},
+		{Stage: mail.StageData, Temporary: true, Err: io.EOF},
+	} {
+		msg := e.Error()
+		t.Log(msg)
+		if !strings.HasSuffix(msg, ".") || strings.Contains(msg, "..") || strings.Contains(msg, ": .") {
+			t.Errorf("not a clean sentence: %q", msg)
+		}
+		if e.Temporary != mail.IsTemporary(e) {
+			t.Errorf("IsTemporary disagrees: %q", msg)
+		}
+	}
 }

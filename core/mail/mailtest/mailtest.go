@@ -64,6 +64,7 @@ type Server struct {
 	refused map[string]string // recipient → 5xx reply text
 	auths   int
 	mechs   []string
+	drops   int // DATA commands still to answer by hanging up
 	arrived chan struct{}
 }
 
@@ -143,6 +144,15 @@ func (s *Server) Restart() {
 func (s *Server) OfferOnly(mechs ...string) {
 	s.mu.Lock()
 	s.mechs = mechs
+	s.mu.Unlock()
+}
+
+// HangUpDuringData makes the next n messages fail the way a server that
+// dies mid-way does: the message is read, then the connection closes
+// without the final reply, so nothing was accepted.
+func (s *Server) HangUpDuringData(n int) {
+	s.mu.Lock()
+	s.drops = n
 	s.mu.Unlock()
 }
 
@@ -257,6 +267,12 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
 	ss.s.mu.Lock()
+	if ss.s.drops > 0 {
+		ss.s.drops--
+		ss.s.mu.Unlock()
+		ss.conn.Conn().Close()
+		return errors.New("hung up")
+	}
 	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, AuthUser: ss.user, AuthMech: ss.mech, TLS: isTLS, At: time.Now()})
 	ss.s.mu.Unlock()
 	select {
