@@ -48,7 +48,10 @@ type adhocScreen struct {
 	emailTouched bool // show the email's problem only once the user moved on
 	busy         bool
 
-	// workDone, when set (tests), runs after a background result is applied.
+	// runAsync starts background work (go f()); tests hold it until the
+	// tap that started it has returned. workDone, when set (tests), runs
+	// after a background result is applied.
+	runAsync func(f func())
 	workDone func()
 }
 
@@ -59,7 +62,7 @@ const (
 )
 
 func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
-	s := &adhocScreen{st: st, win: win, now: st.Now, loc: time.Local}
+	s := &adhocScreen{st: st, win: win, now: st.Now, loc: time.Local, runAsync: func(f func()) { go f() }}
 	s.profile = widget.NewSelect(nil, func(string) { s.profileErr.Hide(); s.validate() })
 	s.profile.PlaceHolder = "Choose your technician profile"
 	s.addProfile = widget.NewButtonWithIcon("Add profile", theme.ContentAddIcon(), s.onAddProfile)
@@ -202,10 +205,10 @@ func (s *adhocScreen) onSubmit() {
 	for _, l := range []*widget.Label{s.profileErr, s.seatErr, s.emailErr, s.confirmErr, s.submitErr} {
 		setFieldError(l, "")
 	}
-	go func() {
+	s.runAsync(func() {
 		prep, err := s.st.Prepare(context.Background(), req)
 		fyne.Do(func() { s.prepared(prep, err) })
-	}()
+	})
 }
 
 func (s *adhocScreen) prepared(prep core.Prepared, err error) {

@@ -58,7 +58,18 @@ func (e *adhocTestEnv) prepare(t *testing.T) {
 	if e.s.submit.Disabled() {
 		t.Fatal("the prepare button is disabled")
 	}
-	test.Tap(e.s.submit)
+	e.submitWith(func() { test.Tap(e.s.submit) })
+}
+
+// submitWith runs the action that starts Prepare and waits for the result.
+// The background work waits until the action has returned: Fyne's test
+// driver runs fyne.Do on the calling goroutine, so without the gate the
+// widget updates of the tap and of the result would race.
+func (e *adhocTestEnv) submitWith(action func()) {
+	gate := make(chan struct{})
+	e.s.runAsync = func(f func()) { go func() { <-gate; f() }() }
+	action()
+	close(gate)
 	<-e.done
 }
 
@@ -138,8 +149,7 @@ func TestAdhocPrepareShowsCodePanel(t *testing.T) {
 func TestAdhocEnterSubmits(t *testing.T) {
 	e := adhocTestOpen(t)
 	e.fill("user@example.com", coretest.Password, coretest.Password)
-	e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	<-e.done
+	e.submitWith(func() { e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
 	if e.s.panel == nil {
 		t.Fatal("Enter in the confirmation did not prepare the session")
 	}

@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+func TestKioskWindow(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{Kiosk: true, KioskPIN: "4821"})
+	if !w.win.FullScreen() {
+		t.Error("kiosk mode is not full screen")
+	}
+	if _, ok := fyne.CurrentApp().Settings().Theme().(*kioskTheme); !ok {
+		t.Error("kiosk mode does not use the larger type")
+	}
+	if w.kiosk == nil || w.kiosk.unlocked() {
+		t.Error("settings start unlocked")
+	}
+}
+
+func TestKioskTheme(t *testing.T) {
+	a := test.NewTempApp(t)
+	applyKioskTheme(a)
+	got := a.Settings().Theme().Size(theme.SizeNameText)
+	if want := theme.DefaultTheme().Size(theme.SizeNameText) * kioskScale; got != want {
+		t.Errorf("kiosk text size %v, want %v", got, want)
+	}
+}
+
+func TestKioskSettingsPIN(t *testing.T) {
+	w, _, clock, _ := uiTestWindow(t, Options{Kiosk: true, KioskPIN: "4821"})
+	k := w.kiosk
+	settingsTab := w.tabs.Items[3]
+	if settingsTab.Content != k.page || k.unlocked() {
+		t.Fatal("the Settings tab is not behind the PIN")
+	}
+	w.tabs.Select(settingsTab)
+	test.Type(k.pinEntry, "1111")
+	k.onUnlock()
+	if k.unlocked() || !adhocTestShown(k.pinErr) || !strings.Contains(k.pinErr.Text, "not right") {
+		t.Fatalf("wrong PIN: unlocked %v, message %q", k.unlocked(), k.pinErr.Text)
+	}
+	test.Type(k.pinEntry, "4821")
+	k.onUnlock()
+	if !k.unlocked() || adhocTestShown(k.pinErr) {
+		t.Fatal("the right PIN did not unlock the settings")
+	}
+	w.tabs.Select(w.tabs.Items[0])
+	if k.unlocked() {
+		t.Error("settings stay unlocked after leaving the tab")
+	}
+
+	t.Run("TooManyWrong", func(t *testing.T) {
+		for i := 0; i < kioskMaxWrong; i++ {
+			test.Type(k.pinEntry, "0000")
+			k.onUnlock()
+		}
+		test.Type(k.pinEntry, "4821")
+		k.onUnlock()
+		if k.unlocked() || !strings.Contains(k.pinErr.Text, "Too many wrong PINs") {
+			t.Fatalf("after %d wrong PINs: unlocked %v, %q", kioskMaxWrong, k.unlocked(), k.pinErr.Text)
+		}
+		clock.Advance(kioskPause + time.Second)
+		test.Type(k.pinEntry, "4821")
+		k.onUnlock()
+		if !k.unlocked() {
+			t.Error("the pause does not end")
+		}
+	})
+}
+
+func TestKioskNoPIN(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{Kiosk: true})
+	texts := ""
+	for _, l := range adhocTestFindAll[*widget.Label](w.kiosk.page) {
+		texts += l.Text + "\n"
+	}
+	if !strings.Contains(texts, "ADHOC_STATION_PIN") {
+		t.Errorf("the locked page does not say how to set a PIN:\n%s", texts)
+	}
+	if ok, _ := w.kiosk.checkPIN(""); ok {
+		t.Error("an empty PIN unlocks")
+	}
+	w.onCloseRequest()
+	if w.win.Canvas().Overlays().Top() == nil {
+		t.Error("closing without a PIN set says nothing")
+	}
+	select {
+	case <-w.stop:
+		t.Error("the kiosk window closed without a PIN")
+	default:
+	}
+}
+
+func TestKioskCloseNeedsPIN(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{Kiosk: true, KioskPIN: "4821"})
+	w.onCloseRequest()
+	top := w.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("closing did not ask for the PIN")
+	}
+	entries := adhocTestFindAll[*widget.Entry](top)
+	if len(entries) != 1 {
+		t.Fatalf("%d entries in the PIN dialog", len(entries))
+	}
+	test.Type(entries[0], "9999")
+	test.Tap(adhocTestButton(t, top, "Close station"))
+	select {
+	case <-w.stop:
+		t.Fatal("a wrong PIN closed the window")
+	default:
+	}
+	test.Type(entries[0], "4821")
+	test.Tap(adhocTestButton(t, top, "Close station"))
+	select {
+	case <-w.stop:
+	default:
+		t.Fatal("the right PIN did not close the window")
+	}
+}

@@ -1,0 +1,158 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// uiTestWindow opens the whole window over a real station; events arrive
+// through the window's own subscription and are echoed on the returned
+// channel once every screen has handled them.
+func uiTestWindow(t *testing.T, opts Options) (*stationWindow, *core.Station, *coretest.Clock, <-chan core.Event) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	st, clock := coretest.Open(t)
+	w := newStationWindow(a, st, opts, 0)
+	w.notifier.loc = time.UTC
+	w.adhoc.loc = time.UTC
+	handled := make(chan core.Event, 64)
+	w.handled = func(e core.Event) { handled <- e }
+	t.Cleanup(func() {
+		select {
+		case <-w.stop: // the test closed it
+		default:
+			w.win.Close()
+		}
+	})
+	return w, st, clock, handled
+}
+
+// uiTestWait waits until the window has handled an event of kind.
+func uiTestWait(t *testing.T, handled <-chan core.Event, kind core.EventKind) {
+	t.Helper()
+	for e := range handled {
+		if e.Kind == kind {
+			return
+		}
+	}
+}
+
+func TestWindowTabs(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{})
+	var names []string
+	for _, item := range w.tabs.Items {
+		names = append(names, item.Text)
+	}
+	want := []string{"Ad Hoc Support", "Computers", "Activity", "Settings"}
+	if len(names) != len(want) {
+		t.Fatalf("tabs = %v", names)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("tabs = %v, want %v", names, want)
+		}
+	}
+	if w.tabs.Selected().Text != "Ad Hoc Support" {
+		t.Errorf("opens on %q", w.tabs.Selected().Text)
+	}
+	if w.win.FullScreen() {
+		t.Error("full screen outside kiosk mode")
+	}
+}
+
+// TestWindowDeliversEvents drives the station from outside the window (as
+// the CLI or the pairing service would) and sees every screen follow.
+func TestWindowDeliversEvents(t *testing.T) {
+	w, st, clock, handled := uiTestWindow(t, Options{})
+	if _, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	uiTestWait(t, handled, core.EventProfiles)
+	if w.adhoc.profile.Selected != "Anna Tech (anna.tech@example.com)" {
+		t.Errorf("new profile not offered: %q", w.adhoc.profile.Selected)
+	}
+	_, prep := coretest.MustPrepare(t, st, "Bob Tech", "bob.tech@example.com")
+	uiTestWait(t, handled, core.EventPrepared)
+	if got := w.adhoc.seats.Text; got != "4 of 5 seats free" {
+		t.Errorf("seats = %q", got)
+	}
+	test.AssertNotificationSent(t, fyne.NewNotification("PC paired", "DESKTOP-7QK2 (user anna) is paired for "+
+		"user@example.com. You can connect to it until Wed 09:00."), func() {
+		if _, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
+			RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
+			t.Fatal(err)
+		}
+		uiTestWait(t, handled, core.EventPaired)
+	})
+	clock.Advance(23*time.Hour + 50*time.Minute)
+	test.AssertNotificationSent(t, fyne.NewNotification("Session ends in 15 minutes", "DESKTOP-7QK2 (user anna) for "+
+		"user@example.com: the session ends at Wed 09:00. Finish your work or prepare a new session."), func() {
+		if err := st.Tick(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		uiTestWait(t, handled, core.EventExpiringSoon)
+	})
+	clock.Advance(10 * time.Minute)
+	test.AssertNotificationSent(t, fyne.NewNotification("Session expired", "DESKTOP-7QK2 (user anna) for "+
+		"user@example.com: the 24 hours are over. The PC removes the hidden account and the app."), func() {
+		if err := st.Tick(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		uiTestWait(t, handled, core.EventExpired)
+	})
+	if got := w.adhoc.seats.Text; got != "5 of 5 seats free" {
+		t.Errorf("seats after expiry = %q", got)
+	}
+}
+
+func TestWindowCloseStopsListening(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{})
+	w.onCloseRequest() // nothing to lose: closes at once
+	select {
+	case <-w.stop:
+	default:
+		t.Fatal("the window did not close")
+	}
+	if _, open := <-w.sub.C; open {
+		t.Error("the subscription still delivers after the window closed")
+	}
+}
+
+func TestWindowCloseAsksWhileCodeShown(t *testing.T) {
+	w, st, _, handled := uiTestWindow(t, Options{})
+	p, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
+		Password: coretest.Password, Confirm: coretest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uiTestWait(t, handled, core.EventPrepared)
+	w.adhoc.showPanel(prep)
+	w.onCloseRequest()
+	top := w.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("closing with a code on screen did not ask")
+	}
+	test.Tap(adhocTestButton(t, top, "Stay"))
+	select {
+	case <-w.stop:
+		t.Fatal("Stay closed the window")
+	default:
+	}
+	w.onCloseRequest()
+	test.Tap(adhocTestButton(t, w.win.Canvas().Overlays().Top(), "Close"))
+	select {
+	case <-w.stop:
+	default:
+		t.Fatal("Close did not close the window")
+	}
+}
