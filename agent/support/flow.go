@@ -21,6 +21,9 @@ type App struct {
 	Code string
 	// HeartbeatEvery is how often the app reports to the station (30 s).
 	HeartbeatEvery time.Duration
+	// ResumeOnly (--resume, from the logon task) only continues a recorded
+	// session; with none left it removes the task and exits.
+	ResumeOnly bool
 	// Log receives progress lines; never a password, code or agent key.
 	Log *log.Logger
 }
@@ -62,6 +65,10 @@ func (a *App) Run(ctx context.Context) error {
 	} else if ok {
 		a.logf("resuming the session recorded in %s", dir)
 		return a.resume(ctx, dir, st)
+	}
+	if a.ResumeOnly {
+		_ = a.Sys.RemoveAutostart()
+		return nil
 	}
 	exe, err := a.Sys.Executable()
 	if err != nil {
