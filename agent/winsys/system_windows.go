@@ -98,42 +98,50 @@ func (*System) RemoveAutostart() error {
 }
 
 // SelfRemove deletes the program file once this process has exited: a
-// hidden cmd.exe waits a few seconds, then deletes it; in case that fails,
-// Windows is asked to delete it at the next restart too.
+// hidden cmd.exe waits a few seconds, then deletes it. Only if that cannot
+// start is Windows asked to delete it at the next restart (not always: a
+// pending delete would also hit a newer download saved under the same name).
 func (*System) SelfRemove(exe string) error {
 	if dir, err := (&System{}).StateDir(); err == nil {
 		_ = os.Remove(dir) // empty by now
 	}
-	p, err := windows.UTF16PtrFromString(exe)
-	if err != nil {
-		return err
-	}
-	rebootErr := windows.MoveFileEx(p, nil, windows.MOVEFILE_DELAY_UNTIL_REBOOT)
 	sys, err := windows.GetSystemDirectory()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(sys, "cmd.exe"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{HideWindow: true, CreationFlags: windows.CREATE_NO_WINDOW,
-		CmdLine: `/d /c ping -n 4 127.0.0.1 >nul & del /f /q "` + exe + `"`}
+	cmd := command(sys, "cmd.exe", `/d /c ping -n 4 127.0.0.1 >nul & del /f /q "`+exe+`"`)
 	if err := cmd.Start(); err != nil {
-		return errors.Join(err, rebootErr)
+		p, perr := windows.UTF16PtrFromString(exe)
+		if perr == nil {
+			perr = windows.MoveFileEx(p, nil, windows.MOVEFILE_DELAY_UNTIL_REBOOT)
+		}
+		return errors.Join(err, perr)
 	}
 	return cmd.Process.Release()
 }
 
 // system32 runs a program from System32 (never from the search path) with
-// a raw command line and no window.
+// a raw command line and no window, and waits for it.
 func system32(name, args string) error {
 	sys, err := windows.GetSystemDirectory()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(sys, name))
-	cmd.SysProcAttr = &syscall.SysProcAttr{HideWindow: true, CreationFlags: windows.CREATE_NO_WINDOW, CmdLine: args}
-	out, err := cmd.CombinedOutput()
+	out, err := command(sys, name, args).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", name, err, out)
 	}
 	return nil
+}
+
+// command prepares System32's name with args as its raw command line (which
+// must repeat the program, as argv[0]). It runs in System32 so that cmd.exe
+// never finds a program planted in the Downloads folder.
+func command(sys, name, args string) *exec.Cmd {
+	path := filepath.Join(sys, name)
+	cmd := exec.Command(path)
+	cmd.Dir = sys
+	cmd.SysProcAttr = &syscall.SysProcAttr{HideWindow: true, CreationFlags: windows.CREATE_NO_WINDOW,
+		CmdLine: `"` + path + `" ` + args}
+	return cmd
 }

@@ -26,6 +26,7 @@ type Tray struct {
 	mu      sync.Mutex
 	last    support.Status
 	running bool
+	quit    bool
 	state   *systray.MenuItem
 	left    *systray.MenuItem
 }
@@ -45,17 +46,23 @@ func (t *Tray) Run(done <-chan struct{}) {
 	case <-t.start:
 	}
 	t.mu.Lock()
+	if t.quit {
+		t.mu.Unlock()
+		return
+	}
 	t.running = true
 	t.mu.Unlock()
 	systray.Run(t.onReady, nil)
 }
 
-// Quit removes the icon.
+// Quit removes the icon and ends Run.
 func (t *Tray) Quit() {
 	t.mu.Lock()
+	t.quit = true
 	running := t.running
 	t.mu.Unlock()
 	if running {
+		<-t.ready // systray.Quit before its window exists would be lost
 		systray.Quit()
 	}
 }
