@@ -128,24 +128,24 @@ func (s *computersScreen) onEvent(e core.Event) {
 	}
 }
 
-// reload reads every session again (start-up, filter change, lagged feed).
+// reload reads the listed sessions again (start-up, filter change, lagged
+// feed). The Active filter asks core for open sessions only, which spares
+// copying a long history.
 func (s *computersScreen) reload() {
-	all, err := s.st.Sessions(context.Background(), core.SessionFilter{})
+	ctx := context.Background()
+	rows, err := s.st.Sessions(ctx, core.SessionFilter{OpenOnly: s.activeOnly})
+	if err == nil && len(rows) == 0 && s.activeOnly {
+		var first []core.Session
+		first, err = s.st.Sessions(ctx, core.SessionFilter{Limit: 1})
+		s.anySessions = len(first) > 0
+	} else {
+		s.anySessions = len(rows) > 0
+	}
 	if err != nil {
 		s.showError(err)
 		return
 	}
 	s.clearError()
-	s.anySessions = len(all) > 0
-	rows := all
-	if s.activeOnly {
-		rows = make([]core.Session, 0, 64)
-		for _, sess := range all {
-			if sess.State.Open() {
-				rows = append(rows, sess)
-			}
-		}
-	}
 	s.rows = rows
 	s.rowsChanged()
 }
