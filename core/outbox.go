@@ -232,12 +232,13 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	if err == nil {
 		err = s.mailer.Send(ctx, set.SMTP, password, it.from, []string{it.rcpt}, it.msg)
 	}
-	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the claim already scheduled the retry
-	}
 	switch {
 	case err == nil:
-		return s.finish(ctx, it, EmailSent, "")
+		// Record an accepted message even while shutting down, or the
+		// restarted station would send it a second time.
+		return s.finish(context.WithoutCancel(ctx), it, EmailSent, "")
+	case ctx.Err() != nil:
+		return ctx.Err() // shutting down: the claim already scheduled the retry
 	case mail.IsTemporary(err):
 		s.log.Warn("invitation not sent yet, will retry", "outbox", it.id, "attempt", attempts, "err", err)
 		return s.finish(ctx, it, EmailQueued, err.Error()+" The station will try again in "+

@@ -103,6 +103,11 @@ func TestInvitationDelivered(t *testing.T) {
 				t.Fatalf("received %+v", got)
 			}
 			checkInvitation(t, got[0].Data, prep)
+			// The cached sessions list (fed by triggers on outbox) agrees.
+			list, err := m.st.Sessions(t.Context(), core.SessionFilter{OpenOnly: true})
+			if err != nil || len(list) != 1 || list[0].Email != sess.Email {
+				t.Fatalf("sessions list: %+v, %v", list, err)
+			}
 		})
 	}
 }
