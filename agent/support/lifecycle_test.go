@@ -136,3 +136,34 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Errorf("account created %d times, want once: %v", n, calls)
 	}
 }
+
+// With the station gone the tray says so, the app keeps the expiry itself,
+// and the account is still removed when the time is up.
+func TestStationUnreachable(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	r.srv.Close()
+	r.agent.Advance(30 * time.Second)
+	r.waitStatus(support.TrayUnreachable)
+	r.agent.Advance(24 * time.Hour)
+	var err error
+	for done := false; !done; {
+		select {
+		case err = <-r.done:
+			done = true
+		case <-r.agent.armed: // the receipt's retries wait on the agent's clock
+			r.agent.Advance(5 * time.Second)
+		}
+	}
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	calls, _, _, accounts, hidden := r.rec.snapshot()
+	if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "self-remove" {
+		t.Errorf("accounts %v hidden %v calls %v: want everything removed offline", accounts, hidden, calls)
+	}
+	if r.audited("cleanup receipt", "") {
+		t.Error("a receipt reached a closed station")
+	}
+}

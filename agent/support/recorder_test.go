@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"adhocstation/agent/support"
@@ -179,3 +180,15 @@ func (r *recorder) snapshot() (calls, problems []string, told []support.Message,
 var _ support.System = (*recorder)(nil)
 var _ support.UI = (*recorder)(nil)
 var errBoom = errors.New("boom")
+
+// lockedWriter lets the console's reader goroutine and the test share a buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
