@@ -47,6 +47,11 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 }
 
 func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
+	addr, now := hostOf(r.RemoteAddr), s.st.Now()
+	if wait := s.limited.retryAfter(addr, now); wait > 0 {
+		writeError(w, s.refusal("pair", &core.RateLimitError{RetryAfter: wait}, false))
+		return
+	}
 	if e := checkJSON(w, r); e != nil {
 		writeError(w, e)
 		return
@@ -63,6 +68,10 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 		Facts: core.ComputerFacts{Hostname: f.Hostname, OSName: f.OSName, OSVersion: f.OSVersion, Arch: f.Arch,
 			WindowsUser: f.WindowsUser, MachineID: f.MachineID}})
 	if err != nil {
+		var rate *core.RateLimitError
+		if errors.As(err, &rate) {
+			s.limited.add(addr, now.Add(rate.RetryAfter), now)
+		}
 		writeError(w, s.refusal("pair", err, false))
 		return
 	}

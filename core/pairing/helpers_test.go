@@ -70,7 +70,8 @@ func pinnedClient(pins []string, local net.Addr) *http.Client {
 					return nil
 				},
 			},
-			ForceAttemptHTTP2: true,
+			// HTTP/1.1, as the Support Session app speaks.
+			ForceAttemptHTTP2: false,
 		},
 	}
 }

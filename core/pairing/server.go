@@ -52,6 +52,8 @@ type Server struct {
 	exe   []byte
 	certs atomic.Pointer[certSet]
 	mux   *http.ServeMux
+	// limited answers known rate-limited addresses from memory.
+	limited limitedSet
 
 	mu      sync.Mutex
 	srv     *http.Server
