@@ -105,6 +105,8 @@ func (s *Server) listen(addr string) {
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	srv := smtp.NewServer(&backend{s})
 	srv.Domain = "mailtest.localhost"
+	// Clients that hang up are part of the tests; do not print them.
+	srv.ErrorLog = quiet{}
 	// Signing in without TLS is offered only in Plain mode, on loopback.
 	srv.AllowInsecureAuth = s.Mode == Plain
 	if s.Mode == StartTLS {
@@ -310,3 +312,8 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 	}
 	return nil, true, errors.New("unexpected LOGIN response")
 }
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+func (quiet) Println(...any)        {}
