@@ -167,3 +167,20 @@ func TestStationUnreachable(t *testing.T) {
 		t.Error("a receipt reached a closed station")
 	}
 }
+
+func TestAlreadyPaired(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	other := core.PairRequest{Token: r.prep.Session.Token, Code: r.prep.Code, RemoteAddr: "192.0.2.7:5000",
+		Facts: core.ComputerFacts{Hostname: "OTHER-PC", OSName: "Windows 10 Pro"}}
+	if _, err := r.st.Pair(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	_, _, told, accounts, _ := r.rec.snapshot()
+	if len(accounts) != 0 || !strings.Contains(told[len(told)-1].Text, "already been used") {
+		t.Errorf("accounts %v told %+v", accounts, told)
+	}
+}
