@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
@@ -25,15 +28,26 @@ type ui struct {
 }
 
 func run(o options) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Closing the console, logging off or shutting down arrives as SIGTERM:
+	// the session then stops without cleanup and the logon task resumes it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tray := winsys.NewTray()
 	var d dialogs = winsys.Dialogs{}
+	var logTo io.Writer = os.Stderr
 	if o.console {
 		d = support.NewConsole(os.Stdin, os.Stdout, o.yes)
+	} else {
+		winsys.HideConsole()
+		logTo = io.Discard
 	}
-	app := &support.App{Sys: winsys.New(), UI: ui{d, tray}, Code: o.code, ResumeOnly: o.resume,
-		Log: log.New(os.Stderr, "", log.LstdFlags)}
+	// A progress log (no secrets) in the user's temp folder, for support.
+	if f, err := os.OpenFile(filepath.Join(os.TempDir(), "AdHocSupport.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+		defer f.Close()
+		logTo = io.MultiWriter(logTo, f)
+	}
+	logger := log.New(logTo, "", log.LstdFlags)
+	app := &support.App{Sys: winsys.New(), UI: ui{d, tray}, Code: o.code, ResumeOnly: o.resume, Log: logger}
 	var err error
 	done := make(chan struct{})
 	go func() {
@@ -49,6 +63,6 @@ func run(o options) int {
 	case errors.Is(err, support.ErrCancelled):
 		return 2
 	}
-	log.Print(err)
+	logger.Print(err)
 	return 1
 }

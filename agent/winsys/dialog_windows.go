@@ -2,10 +2,10 @@ package winsys
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
-	"unicode/utf16"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -23,26 +23,9 @@ var (
 
 // Window and dialog constants (winuser.h).
 const (
-	wsPopup         = 0x80000000
-	wsChild         = 0x40000000
-	wsVisible       = 0x10000000
-	wsCaption       = 0x00C00000
-	wsSysMenu       = 0x00080000
-	wsBorder        = 0x00800000
-	wsTabStop       = 0x00010000
-	dsSetFont       = 0x40
-	dsModalFrame    = 0x80
-	dsSetForeground = 0x200
-	dsCenter        = 0x800
-	wsExTopmost     = 0x8
-	esAutoHScroll   = 0x80
-	bsDefPushButton = 0x1
 	wmInitDialog    = 0x0110
 	wmCommand       = 0x0111
 	emLimitText     = 0x00C5
-	idOK            = 1
-	idCancel        = 2
-	idCodeEdit      = 100
 	mbOK            = 0x0
 	mbYesNo         = 0x4
 	mbIconError     = 0x10
@@ -105,9 +88,11 @@ func (Dialogs) AskCode(ctx context.Context, r support.CodeRequest) (string, erro
 	tmpl := codeTemplate(prompt, problem)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	res, _, err := procDialogBoxIndirectParamW.Call(0, uintptr(unsafe.Pointer(&tmpl[0])), 0, codeDialog.proc, 0)
+	var module windows.Handle
+	_ = windows.GetModuleHandleEx(0, nil, &module)
+	res, _, err := procDialogBoxIndirectParamW.Call(uintptr(module), uintptr(unsafe.Pointer(&tmpl[0])), 0, codeDialog.proc, 0)
 	if int(res) == -1 || res == 0 {
-		return "", err
+		return "", fmt.Errorf("the code dialog could not be shown (%v); run the app with --console", err)
 	}
 	if res != idOK || strings.TrimSpace(codeDialog.code) == "" {
 		return "", support.ErrCancelled
@@ -134,45 +119,4 @@ func codeDialogProc(hwnd, msg, wparam, lparam uintptr) uintptr {
 		}
 	}
 	return 0
-}
-
-// codeTemplate builds a DLGTEMPLATE in memory (no resource file needed):
-// a prompt, the problem line (if any), the code field and OK/Cancel.
-// Sizes are in dialog units.
-func codeTemplate(prompt, problem string) []uint16 {
-	type item struct {
-		style      uint32
-		x, y, w, h int16
-		id         uint16
-		class      uint16 // 0x80 button, 0x81 edit, 0x82 static
-		text       string
-	}
-	items := []item{
-		{wsChild | wsVisible, 10, 10, 240, 28, 0xffff, 0x82, prompt},
-		{wsChild | wsVisible, 10, 40, 240, 36, 0xffff, 0x82, problem},
-		{wsChild | wsVisible | wsBorder | wsTabStop | esAutoHScroll, 10, 80, 240, 14, idCodeEdit, 0x81, ""},
-		{wsChild | wsVisible | wsTabStop | bsDefPushButton, 144, 102, 50, 14, idOK, 0x80, "OK"},
-		{wsChild | wsVisible | wsTabStop, 200, 102, 50, 14, idCancel, 0x80, "Cancel"},
-	}
-	var b []uint16
-	dword := func(v uint32) { b = append(b, uint16(v), uint16(v>>16)) }
-	str := func(s string) { b = append(append(b, utf16.Encode([]rune(s))...), 0) }
-	dword(wsPopup | wsCaption | wsSysMenu | dsModalFrame | dsSetFont | dsCenter | dsSetForeground)
-	dword(wsExTopmost)
-	b = append(b, uint16(len(items)), 0, 0, 260, 124) // count, x, y, cx, cy
-	b = append(b, 0, 0)                               // no menu, default class
-	str("Ad Hoc Support Session — security code")
-	b = append(b, 9) // point size
-	str("Segoe UI")
-	for _, it := range items {
-		if len(b)%2 == 1 { // each item starts on a DWORD boundary
-			b = append(b, 0)
-		}
-		dword(it.style)
-		dword(0)
-		b = append(b, uint16(it.x), uint16(it.y), uint16(it.w), uint16(it.h), it.id, 0xffff, it.class)
-		str(it.text)
-		b = append(b, 0) // no creation data
-	}
-	return b
 }
