@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"log"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
