@@ -2,13 +2,9 @@ package pairing
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,123 +100,4 @@ func reportLatency(b *testing.B, prefix string, lat []time.Duration) {
 	b.ReportMetric(ms(lat[len(lat)/2]), prefix+"median-ms")
 	b.ReportMetric(ms(lat[(len(lat)*99)/100]), prefix+"p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), prefix+"max-ms")
-}
-
-// BenchmarkRejectedCodes floods the pair call with wrong security codes
-// while a legitimate PC pairs from its own address, and reports the
-// answered refusals per second and the legitimate pairings' latency.
-//
-// The limiter counts per source address (10 tries a minute), so how the
-// flood is spread matters, and both shapes are measured:
-//   - addresses=64: 64 attacking addresses on keep-alive connections.
-//     After its 10 tries each address is answered 429 from memory, which
-//     is what keeps a flood from one network cheap.
-//   - addresses=fresh: every request from a new address (a new
-//     connection each), so every one passes the limiter, is checked
-//     against SQLite and audited: the worst case, an attacker with
-//     unlimited addresses.
-//
-// Loopback lets us bind any 127.x.y.z as the source address.
-func BenchmarkRejectedCodes(b *testing.B) {
-	b.Run("addresses=64", func(b *testing.B) { benchFlood(b, 64, false) })
-	b.Run("addresses=fresh", func(b *testing.B) { benchFlood(b, 32, true) })
-}
-
-func benchFlood(b *testing.B, workers int, fresh bool) {
-	const targets, legit = 3, 5
-	st, _, srv := benchEnv(b, targets+legit)
-	var tokens, legitTokens, legitCodes []string
-	for i := range targets + legit {
-		_, prep := coretest.MustPrepare(b, st, "Tech "+strconv.Itoa(i), fmt.Sprintf("tech%d@example.com", i))
-		if i < targets {
-			tokens = append(tokens, prep.Session.Token)
-		} else {
-			legitTokens, legitCodes = append(legitTokens, prep.Session.Token), append(legitCodes, prep.Code)
-		}
-	}
-	pins := srv.Pins()
-	clients := make([]*http.Client, workers)
-	for w := range clients {
-		clients[w] = pinnedClient(pins, &net.TCPAddr{IP: net.IPv4(127, 1, byte(w/250), byte(1+w%250))})
-		if !fresh {
-			// Steady state of a flood: each address has spent its 10 tries of
-			// this minute (each a SQLite write) before the timing starts.
-			for i := range 10 {
-				body, _ := json.Marshal(pairBody(tokens[i%targets], "000 000 00"+strconv.Itoa(i)))
-				doWith(b, clients[w], "POST", srv.URL()+"/api/v1/pair", "application/json", body)
-			}
-		}
-	}
-	var sent, tooMany, refused, other atomic.Int64
-	var nextAddr atomic.Uint32
-	stop := make(chan struct{})
-	legitDone := make(chan struct{})
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := clients[w]
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if sent.Add(1) > int64(b.N) {
-					// Keep the pressure on until the legitimate PC is done.
-					select {
-					case <-legitDone:
-						return
-					default:
-					}
-				}
-				if fresh {
-					n := nextAddr.Add(1)
-					client = oneShotClient(pins, &net.TCPAddr{IP: net.IPv4(127, 2+byte(n>>16), byte(n>>8), byte(n))})
-				}
-				body, _ := json.Marshal(pairBody(tokens[i%targets], "000 000 00"+strconv.Itoa(i%10)))
-				r := doWith(b, client, "POST", srv.URL()+"/api/v1/pair", "application/json", body)
-				switch {
-				case r.status == http.StatusTooManyRequests:
-					tooMany.Add(1)
-				case r.status == http.StatusForbidden:
-					refused.Add(1)
-				default:
-					other.Add(1)
-				}
-			}
-		}()
-	}
-	// The legitimate PC pairs while the flood runs.
-	var lat []time.Duration
-	go func() {
-		defer close(legitDone)
-		for i := range legitTokens {
-			client := oneShotClient(pins, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)})
-			body, _ := json.Marshal(pairBody(legitTokens[i], legitCodes[i]))
-			t0 := time.Now()
-			r := doWith(b, client, "POST", srv.URL()+"/api/v1/pair", "application/json", body)
-			lat = append(lat, time.Since(t0))
-			if r.status != http.StatusOK {
-				b.Errorf("legitimate pairing during the flood: %d %s", r.status, r.body)
-			}
-			time.Sleep(50 * time.Millisecond) // spread over the flood
-		}
-	}()
-	wg.Wait()
-	elapsed := time.Since(start)
-	close(stop)
-	<-legitDone
-	b.StopTimer()
-	answered := tooMany.Load() + refused.Load() + other.Load()
-	b.ReportMetric(float64(answered)/elapsed.Seconds(), "answered/s")
-	b.ReportMetric(100*float64(tooMany.Load())/float64(max(1, answered)), "%429")
-	b.ReportMetric(float64(other.Load()), "unexpected")
-	reportLatency(b, "legit-", lat)
-	if other.Load() > 0 {
-		b.Errorf("%d answers were neither 403 nor 429", other.Load())
-	}
 }
