@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
+	"fmt"
 	"strings"
 	"time"
 
@@ -389,11 +389,25 @@ func (s *Station) InvitationMailto(ctx context.Context, sessionID int64) (string
 	if err != nil {
 		return "", err
 	}
-	// RFC 6068: percent-encoding (a space is %20, not +) and CRLF line breaks.
-	esc := func(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
-	body := strings.ReplaceAll(r.Text, "\n", "\r\n")
-	// "@" stays readable: some mail programs do not decode %40 in the address.
-	return "mailto:" + strings.ReplaceAll(esc(sess.UserEmail), "%40", "@") + "?subject=" + esc(r.Subject) + "&body=" + esc(body), nil
+	body := strings.ReplaceAll(r.Text, "\n", "\r\n") // RFC 6068 wants CRLF line breaks
+	return "mailto:" + mailtoEscape(sess.UserEmail) + "?subject=" + mailtoEscape(r.Subject) + "&body=" + mailtoEscape(body), nil
+}
+
+// mailtoEscape percent-encodes all but RFC 6068's qchar set, so a space is
+// %20 (never +) and the URL stays as short as the standard allows: some
+// mail programs cut mailto: URLs near 2,000 characters.
+func mailtoEscape(v string) string {
+	const keep = "-._~!$'()*,;:@"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // SendTestEmail sends a short test message to "to" with the saved settings

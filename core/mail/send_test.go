@@ -121,6 +121,15 @@ func TestSendRefusals(t *testing.T) {
 			t.Fatal("a refused message was stored")
 		}
 	})
+	t.Run("RecipientDeferred", func(t *testing.T) {
+		s := mailtest.Start(t, mailtest.StartTLS)
+		s.DeferRecipient("busy@example.com", "Mailbox busy, try later")
+		err := mail.Send(t.Context(), serverFor(s, mailtest.Password), "station@example.com", []string{"busy@example.com"}, testMsg)
+		me := asMailError(t, err)
+		if me.Stage != mail.StageRecipient || !me.Temporary || me.Code != 451 || !mail.IsTemporary(err) {
+			t.Fatalf("got %+v: %v", me, err)
+		}
+	})
 	t.Run("PlainToNonLoopbackHost", func(t *testing.T) {
 		ip := nonLoopbackIP(t)
 		s := mailtest.StartOn(t, mailtest.Plain, ip)

@@ -61,7 +61,7 @@ type Server struct {
 	srv     *smtp.Server
 	ln      net.Listener
 	msgs    []Message
-	refused map[string]string // recipient → 5xx reply text
+	refused map[string]*smtp.SMTPError // recipient → the reply refusing it
 	auths   int
 	mechs   []string
 	drops   int // DATA commands still to answer by hanging up
@@ -87,7 +87,7 @@ func StartOn(tb testing.TB, mode Mode, ip string) *Server {
 		tb.Fatal(err)
 	}
 	s := &Server{Host: ip, Mode: mode, CAFile: caFile, tb: tb, cert: cert,
-		refused: map[string]string{}, arrived: make(chan struct{}, 1)}
+		refused: map[string]*smtp.SMTPError{}, arrived: make(chan struct{}, 1)}
 	s.listen(net.JoinHostPort(ip, "0"))
 	tb.Cleanup(s.Stop)
 	return s
@@ -158,11 +158,27 @@ func (s *Server) HangUpDuringData(n int) {
 	s.mu.Unlock()
 }
 
-// RefuseRecipient makes RCPT TO:<addr> fail with 550 and reply.
+// RefuseRecipient makes RCPT TO:<addr> fail for good: 550 and reply.
 func (s *Server) RefuseRecipient(addr, reply string) {
+	s.refuse(addr, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: reply})
+}
+
+// DeferRecipient makes RCPT TO:<addr> fail for now: 451 and reply.
+func (s *Server) DeferRecipient(addr, reply string) {
+	s.refuse(addr, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: reply})
+}
+
+// AcceptRecipient undoes RefuseRecipient and DeferRecipient.
+func (s *Server) AcceptRecipient(addr string) { s.refuse(addr, nil) }
+
+func (s *Server) refuse(addr string, e *smtp.SMTPError) {
 	s.mu.Lock()
-	s.refused[strings.ToLower(addr)] = reply
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if e == nil {
+		delete(s.refused, strings.ToLower(addr))
+		return
+	}
+	s.refused[strings.ToLower(addr)] = e
 }
 
 // Messages returns every accepted message so far.
@@ -253,10 +269,10 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.s.mu.Lock()
-	reply, refused := ss.s.refused[strings.ToLower(to)]
+	refusal := ss.s.refused[strings.ToLower(to)]
 	ss.s.mu.Unlock()
-	if refused {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: reply}
+	if refusal != nil {
+		return refusal
 	}
 	ss.to = append(ss.to, to)
 	return nil
