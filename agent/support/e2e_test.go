@@ -196,6 +196,7 @@ func TestEndToEndSession24Hours(t *testing.T) {
 	}
 	r.agent.Advance(time.Minute)
 	r.checkCleanedUp(<-r.done)
+	r.waitEvent(core.EventCleanedUp)
 	if st := r.session().State; st != core.StateExpired {
 		t.Errorf("session %s, want expired", st)
 	}

@@ -162,7 +162,8 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	// The record goes to disk before the account exists, so a crash between
 	// the two still leads to a cleanup.
 	if err := saveState(dir, st); err != nil {
-		return a.fail(fmt.Sprintf("This app cannot write its session record (%v). Nothing was created.", err))
+		a.receipt(ctx, c, st.AgentKey, "the PC could not write the app's session record ("+err.Error()+"); no account was created")
+		return a.fail(fmt.Sprintf("This app cannot write its session record (%v). Nothing was created. Tell your technician.", err))
 	}
 	if err := a.Sys.Autostart(exe); err != nil {
 		a.logf("autostart not set: %v", err)
