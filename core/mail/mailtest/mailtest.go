@@ -64,7 +64,9 @@ type Server struct {
 	refused map[string]*smtp.SMTPError // recipient → the reply refusing it
 	auths   int
 	mechs   []string
-	drops   int // DATA commands still to answer by hanging up
+	drops   int           // DATA commands still to answer by hanging up
+	stall   chan struct{} // closed when the next DATA has been read and is held
+	release chan struct{} // closing it lets a held DATA fail
 	arrived chan struct{}
 }
 
@@ -89,7 +91,7 @@ func StartOn(tb testing.TB, mode Mode, ip string) *Server {
 	s := &Server{Host: ip, Mode: mode, CAFile: caFile, tb: tb, cert: cert,
 		refused: map[string]*smtp.SMTPError{}, arrived: make(chan struct{}, 1)}
 	s.listen(net.JoinHostPort(ip, "0"))
-	tb.Cleanup(s.Stop)
+	tb.Cleanup(func() { s.Release(); s.Stop() })
 	return s
 }
 
@@ -156,6 +158,26 @@ func (s *Server) HangUpDuringData(n int) {
 	s.mu.Lock()
 	s.drops = n
 	s.mu.Unlock()
+}
+
+// StallNextData holds the next message after reading it, without
+// replying, until Release; it is then refused, so nothing is accepted. The
+// returned channel closes once a message is held: the sender is mid-way.
+func (s *Server) StallNextData() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stall, s.release = make(chan struct{}), make(chan struct{})
+	return s.stall
+}
+
+// Release lets a held DATA fail with 451.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.release != nil {
+		close(s.release)
+		s.release = nil
+	}
 }
 
 // RefuseRecipient makes RCPT TO:<addr> fail for good: 550 and reply.
@@ -285,6 +307,14 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
 	ss.s.mu.Lock()
+	if stall := ss.s.stall; stall != nil {
+		release := ss.s.release
+		ss.s.stall = nil
+		ss.s.mu.Unlock()
+		close(stall)
+		<-release
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "held and dropped"}
+	}
 	if ss.s.drops > 0 {
 		ss.s.drops--
 		ss.s.mu.Unlock()
