@@ -390,3 +390,28 @@ func TestSendTestEmail(t *testing.T) {
 		t.Fatalf("server down: %v", err)
 	}
 }
+
+// An invitation still waiting for a retry is not sent once its session is
+// cancelled; the technician sees why.
+func TestQueuedInvitationOfCancelledSession(t *testing.T) {
+	m := newMailStation(t, mailtest.StartTLS, mailtest.Password)
+	m.srv.Stop()
+	_, prep := coretest.MustPrepare(t, m.st, "Maria Tech", "maria@example.com")
+	waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailQueued)
+	if err := m.st.Cancel(t.Context(), prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.srv.Restart()
+	m.clock.Advance(15 * time.Second)
+	m.st.WakeOutbox()
+	sess := waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailFailed)
+	if !strings.Contains(sess.Email.LastError, "no longer waiting for the user (cancelled)") {
+		t.Fatalf("LastError %q", sess.Email.LastError)
+	}
+	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.srv.Wait(1); len(got) != 1 || got[0].To[0] != "probe@example.com" {
+		t.Fatalf("the cancelled session's invitation went out: %d messages", len(got))
+	}
+}
