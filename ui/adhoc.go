@@ -101,7 +101,9 @@ func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
 func (s *adhocScreen) content() fyne.CanvasObject { return s.page }
 
 func (s *adhocScreen) layoutForm() fyne.CanvasObject {
-	note := &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance}
+	// Bold body colour rather than the warning colour: orange text on white
+	// is too faint to read in the light theme.
+	note := &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 	fields := container.New(layout.NewFormLayout(),
 		widget.NewLabel("Technician"), container.NewVBox(container.NewBorder(nil, nil, nil, s.addProfile, s.profile), s.profileErr),
 		widget.NewLabel("Seats"), container.NewVBox(s.seats, s.seatErr),
@@ -152,7 +154,7 @@ func (s *adhocScreen) validate() {
 	switch err := s.st.ValidatePassword(addr, s.password.Text); {
 	case s.password.Text == "":
 		pwOK = false
-		s.rules.Importance = widget.LowImportance
+		s.rules.Importance = widget.MediumImportance
 		s.rules.SetText(fmt.Sprintf("At least %d characters, and not the user's email name.", core.MinPasswordLength))
 	case err != nil:
 		pwOK = false

@@ -54,7 +54,7 @@ func newCodePanel(s *adhocScreen, prep core.Prepared) *codePanel {
 	p := &codePanel{s: s, sess: prep.Session, code: prep.Code, link: prep.Link}
 	p.display = newCodeDisplay()
 	p.display.setCode(prep.Code, prep.Link)
-	p.codeWarning = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance,
+	p.codeWarning = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true},
 		Text: "Read this code to the user when the app asks for it. It will not be shown again once you leave this panel."}
 	p.copyCode = widget.NewButtonWithIcon("Copy code", theme.ContentCopyIcon(), p.onCopyCode)
 	// One line, cut with an ellipsis if the window is narrow: nobody reads a
