@@ -61,9 +61,16 @@ func (a *App) Run(ctx context.Context) error {
 		return a.fail(fmt.Sprintf("This app cannot keep its session record (%v). Nothing was changed. Run it again as an administrator.", err))
 	}
 	if st, ok, err := loadState(dir); err != nil {
-		return a.fail(fmt.Sprintf("This app's session record is unreadable (%v). Tell your technician.", err))
+		// Without the record the station cannot be told, but the account,
+		// whose name is fixed, must still go.
+		a.logf("the session record is unreadable: %v", err)
+		st.Exe, _ = a.Sys.Executable()
+		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
 	} else if ok {
 		a.logf("resuming the session recorded in %s", dir)
+		if st.Exe == "" {
+			st.Exe, _ = a.Sys.Executable()
+		}
 		return a.resume(ctx, dir, st)
 	}
 	if a.ResumeOnly {
@@ -210,7 +217,7 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 	c, err := NewClient(st.StationURL, st.Pins)
 	if err != nil {
 		// The account must still go: clean up without the station.
-		return a.cleanup(ctx, dir, nil, st, "the session record is damaged")
+		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
 	}
 	return a.session(ctx, dir, c, st)
 }

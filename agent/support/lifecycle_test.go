@@ -184,3 +184,28 @@ func TestAlreadyPaired(t *testing.T) {
 		t.Errorf("accounts %v told %+v", accounts, told)
 	}
 }
+
+// A damaged session record still leads to the account's removal.
+func TestDamagedRecordStillCleansUp(t *testing.T) {
+	for name, record := range map[string]string{
+		"not JSON": "{garbage",
+		"no pins":  `{"station_url":"https://127.0.0.1:1","pins":[],"agent_key":"k","account":"AdHocRemoteUser"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
+			rec.accounts[support.AccountName] = support.Account{Name: support.AccountName}
+			rec.hidden[support.AccountName] = true
+			if err := os.WriteFile(filepath.Join(rec.stateDir, "session.json"), []byte(record), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			app := &support.App{Sys: rec, UI: rec, Clock: newFakeClock(time.Unix(0, 0))}
+			if err := app.Run(context.Background()); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			calls, _, _, accounts, hidden := rec.snapshot()
+			if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "self-remove" {
+				t.Errorf("accounts %v hidden %v calls %v", accounts, hidden, calls)
+			}
+		})
+	}
+}

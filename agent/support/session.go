@@ -16,6 +16,7 @@ const (
 	reasonTechEnded = "your technician ended it"
 	reasonUserEnded = "you ended it"
 	reasonUnknown   = "the station no longer knows this session"
+	reasonDamaged   = "this app's session record was damaged"
 )
 
 // session keeps the session until it ends, then cleans up. It keeps the
