@@ -130,16 +130,7 @@ func open(ctx context.Context, srv Server, conn net.Conn, tlsCfg *tls.Config, ti
 		// context above still bounds it.
 		c, err := smtp.NewClientStartTLS(conn, tlsCfg)
 		if err != nil {
-			var se *smtp.SMTPError
-			if errors.As(err, &se) || isTLSError(err) || err.Error() == "smtp: server doesn't support STARTTLS" {
-				e := classify(StageTLS, addr, err)
-				e.Stage = StageTLS
-				if !errors.As(err, &se) {
-					e.Temporary = false
-				}
-				return nil, e
-			}
-			return nil, classify(StageConnect, addr, err)
+			return nil, startTLSError(addr, err)
 		}
 		c.CommandTimeout, c.SubmissionTimeout = timeout, 2*timeout
 		// The EHLO after STARTTLS is the first traffic over TLS: a bad
@@ -157,6 +148,22 @@ func open(ctx context.Context, srv Server, conn net.Conn, tlsCfg *tls.Config, ti
 		return nil, classify(StageConnect, addr, err)
 	}
 	return c, nil
+}
+
+// startTLSError tells the greeting's failures (connect stage) from the
+// STARTTLS command's: go-smtp returns both from one call, but a refused
+// STARTTLS is 454 or the extension's absence.
+func startTLSError(addr string, err error) *Error {
+	var se *smtp.SMTPError
+	switch {
+	case err.Error() == "smtp: server doesn't support STARTTLS":
+		return &Error{Stage: StageTLS, Server: addr, Err: errors.New("the server does not offer STARTTLS; choose TLS (port 465), or ask for STARTTLS to be enabled")}
+	case errors.As(err, &se) && se.Code == 454:
+		e := classify(StageTLS, addr, err)
+		e.Stage = StageTLS
+		return e
+	}
+	return classify(StageConnect, addr, err)
 }
 
 // signIn authenticates with PLAIN or LOGIN, never over an unencrypted

@@ -99,6 +99,15 @@ func TestSendRefusals(t *testing.T) {
 			t.Fatalf("got %+v: %v", me, me)
 		}
 	})
+	t.Run("NoSTARTTLSOffered", func(t *testing.T) {
+		s := mailtest.Start(t, mailtest.Plain)
+		srv := serverFor(s, mailtest.Password)
+		srv.Security = mail.StartTLS
+		me := asMailError(t, mail.Send(t.Context(), srv, "station@example.com", []string{"anna@example.com"}, testMsg))
+		if me.Stage != mail.StageTLS || me.Temporary || !strings.Contains(me.Error(), "does not offer STARTTLS") || s.AuthAttempts() != 0 {
+			t.Fatalf("got %+v: %v", me, me)
+		}
+	})
 	t.Run("ServerDown", func(t *testing.T) {
 		s := mailtest.Start(t, mailtest.StartTLS)
 		s.Stop()
