@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/mail/mailtest"
+
+	"github.com/zalando/go-keyring"
 )
 
 // TestSMTPPasswordSealed takes the sealed path deterministically (no OS
@@ -56,5 +59,49 @@ func TestSMTPPasswordSealed(t *testing.T) {
 	audit, err := st.Audit(ctx, core.AuditFilter{Search: "SMTP password"})
 	if err != nil || len(audit) != 2 || audit[1].Detail != "sealed in the station database" {
 		t.Fatalf("audit %+v, %v", audit, err)
+	}
+}
+
+// TestSMTPPasswordKeyring takes the keyring path. No OS keyring runs on a
+// headless Linux test machine, so go-keyring's in-memory provider stands in
+// for it (the one fake here, for an OS service that cannot run); the real
+// providers are go-keyring's own, compiled into every build.
+func TestSMTPPasswordKeyring(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "")
+	keyring.MockInit() // process-wide; every other test here keeps the keyring off
+	dir := t.TempDir()
+	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start), nil)
+	ctx := t.Context()
+	srv := mailtest.Start(t, mailtest.TLS)
+	configure(t, st, srv, mailtest.Password)
+	if err := st.SendTestEmail(ctx, "tech@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait(1)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(mailtest.Password)) {
+			t.Errorf("%s holds the SMTP password in plain text", filepath.Base(f))
+		}
+	}
+	audit, _ := st.Audit(ctx, core.AuditFilter{Search: "SMTP password"})
+	if len(audit) != 1 || audit[0].Detail != "kept in the system keyring" {
+		t.Fatalf("audit %+v", audit)
+	}
+	if err := st.SetSMTPPassword(ctx, ""); err != nil || st.HasSMTPPassword(ctx) {
+		t.Fatalf("forget: %v, still stored %v", err, st.HasSMTPPassword(ctx))
+	}
+
+	// A keyring that refuses: the password is sealed instead, and works.
+	keyring.MockInitWithError(errors.New("the keyring is locked"))
+	if err := st.SetSMTPPassword(ctx, mailtest.Password); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SendTestEmail(ctx, "tech@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	audit, _ = st.Audit(ctx, core.AuditFilter{Search: "SMTP password"})
+	if audit[0].Detail != "sealed in the station database" {
+		t.Fatalf("audit %+v", audit[0])
 	}
 }
