@@ -93,6 +93,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return a.fail(fmt.Sprintf(msgNoFacts, err))
 	}
+	a.logf("this PC: %s, %s %s (%s), user %s", facts.Hostname, facts.OSName, facts.OSVersion, facts.Arch, facts.WindowsUser)
 	client, err := NewClient(d.StationURL, d.Pins)
 	if err != nil {
 		return a.fail(err.Error())

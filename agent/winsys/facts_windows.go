@@ -49,7 +49,9 @@ func osVersion() (string, string) {
 	if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SOFTWARE\Microsoft\Windows NT\CurrentVersion`,
 		registry.QUERY_VALUE|registry.WOW64_64KEY); err == nil {
 		if p, _, err := k.GetStringValue("ProductName"); err == nil && p != "" {
-			name = p
+			// Older editions (and Wine) say "Microsoft Windows ..."; the
+			// station expects the name to start with "Windows".
+			name = strings.TrimPrefix(p, "Microsoft ")
 		}
 		ubr, _, _ = k.GetIntegerValue("UBR")
 		k.Close()
