@@ -26,12 +26,14 @@ type activityScreen struct {
 	win fyne.Window
 	loc *time.Location // where times are shown; tests pin it
 
-	entries []core.AuditEntry
+	entries  []core.AuditEntry
+	selected int64 // audit entry ID, 0 when none
 
 	search  *widget.Entry
 	count   *widget.Label
 	list    *widget.List
 	empty   *widget.Label
+	detail  *widget.Label // the selected entry in full; rows cut long details
 	verify  *widget.Button
 	verdict *widget.Label
 	body    fyne.CanvasObject
@@ -44,14 +46,16 @@ func newActivityScreen(st *core.Station, win fyne.Window) *activityScreen {
 	s.search = &widget.Entry{PlaceHolder: "Search events and details, e.g. an email address or DESKTOP-7QK2"}
 	s.search.ExtendBaseWidget(s.search)
 	s.search.OnChanged = func(string) { s.reload() }
-	s.count = &widget.Label{Importance: widget.LowImportance}
+	s.count = &widget.Label{}
 	s.list = &widget.List{
 		Length:     func() int { return len(s.entries) },
 		CreateItem: newActivityRow,
 		UpdateItem: func(i widget.ListItemID, o fyne.CanvasObject) { s.showEntry(s.entries[i], o.(*fyne.Container)) },
 	}
+	s.list.OnSelected = s.onSelected
 	s.list.ExtendBaseWidget(s.list)
-	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Importance: widget.LowImportance}
+	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Text: activityHint}
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter}
 	s.verify = &widget.Button{Text: "Verify integrity", Icon: theme.ConfirmIcon(), OnTapped: s.onVerify}
 	s.verdict = &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: "Each entry is chained to the one before it, so a changed or removed entry is detected."}
@@ -69,7 +73,8 @@ func (s *activityScreen) layout() fyne.CanvasObject {
 		header = append(header, &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}})
 	}
 	top := container.NewVBox(title, s.search, s.count, container.New(newColumnsLayout(activityWeights), header...), widget.NewSeparator())
-	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.verify, s.verdict))
+	bottom := container.NewVBox(widget.NewSeparator(), s.detail, widget.NewSeparator(),
+		container.NewBorder(nil, nil, nil, s.verify, s.verdict))
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
 }
 
@@ -94,6 +99,21 @@ func (s *activityScreen) showEntry(e core.AuditEntry, row *fyne.Container) {
 	}
 }
 
+const activityHint = "Select an entry to read it in full."
+
+func (s *activityScreen) onSelected(i widget.ListItemID) {
+	e := s.entries[i]
+	s.selected = e.ID
+	text := e.At.In(s.loc).Format("Monday 2 January 2006 15:04:05") + " — " + e.Event
+	if e.SessionID != 0 {
+		text += " (session #" + strconv.FormatInt(e.SessionID, 10) + ")"
+	}
+	if e.Detail != "" {
+		text += ": " + e.Detail
+	}
+	s.detail.SetText(text)
+}
+
 // onEvent reloads: almost every core event appends an audit entry.
 func (s *activityScreen) onEvent(core.Event) { s.reload() }
 
@@ -107,7 +127,8 @@ func (s *activityScreen) reload() {
 	}
 	s.entries = entries
 	s.list.Refresh()
-	s.count.Importance = widget.LowImportance
+	s.keepSelection()
+	s.count.Importance = widget.MediumImportance
 	switch {
 	case len(entries) == activityLimit:
 		s.count.SetText(fmt.Sprintf("Showing the newest %d entries; search to find older ones.", activityLimit))
@@ -126,6 +147,19 @@ func (s *activityScreen) reload() {
 		s.empty.SetText("Nothing has happened yet. Preparing, pairing and ending sessions are recorded here.")
 	}
 	s.empty.Show()
+}
+
+// keepSelection follows the selected entry to its new row after a reload.
+func (s *activityScreen) keepSelection() {
+	for i, e := range s.entries {
+		if e.ID == s.selected {
+			s.list.Select(i)
+			return
+		}
+	}
+	s.list.UnselectAll()
+	s.selected = 0
+	s.detail.SetText(activityHint)
 }
 
 // onVerify walks the whole hash chain and says in plain words what it found.

@@ -66,6 +66,22 @@ func TestActivityListsNewestFirstAndSearches(t *testing.T) {
 		t.Fatal("empty state shown over entries")
 	}
 
+	// Selecting an entry shows it in full, and it stays selected when a
+	// new entry arrives above it.
+	s.list.Select(2)
+	picked := s.entries[2]
+	if !strings.Contains(s.detail.Text, picked.Detail) || !strings.Contains(s.detail.Text, picked.Event) {
+		t.Fatalf("detail %q for entry %+v", s.detail.Text, picked)
+	}
+	shown := s.detail.Text
+	if _, err := st.CreateProfile(t.Context(), "Zoe", "zoe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	pagesTestDeliver(t, sub, s.onEvent, core.EventProfiles)
+	if s.selected != picked.ID || s.detail.Text != shown || s.entries[3].ID != picked.ID {
+		t.Fatalf("selection moved: selected %d, want %d; detail %q", s.selected, picked.ID, s.detail.Text)
+	}
+
 	test.Type(s.search, "eve@")
 	if len(s.entries) != 1 || !strings.Contains(s.entries[0].Detail, "eve@example.com") {
 		t.Fatalf("search eve@: %v", s.entries)

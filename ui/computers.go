@@ -57,7 +57,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{}}
 	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
 		OnChanged: s.onFilter}
-	s.summary = &widget.Label{Importance: widget.LowImportance}
+	s.summary = &widget.Label{}
 	s.list = &widget.List{
 		Length:     func() int { return len(s.rows) },
 		CreateItem: func() fyne.CanvasObject { return newSessionRow() },
@@ -69,7 +69,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 		},
 	}
 	s.list.ExtendBaseWidget(s.list)
-	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
 	s.details = &widget.Label{Wrapping: fyne.TextWrapWord, Text: "Select a session to connect to it or end it."}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	s.status.Hide()
@@ -93,7 +93,7 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 		newSessionHeader(),
 		widget.NewSeparator(),
 	)
-	reason := &widget.Label{Text: connectNotYet, Importance: widget.LowImportance}
+	reason := &widget.Label{Text: connectNotYet}
 	actions := container.NewBorder(nil, nil, container.NewHBox(s.connect, reason), s.end)
 	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))

@@ -85,7 +85,7 @@ func (r *sessionRow) set(sess core.Session, now time.Time) {
 		computer, osName, user = c.Hostname, c.OSName, c.WindowsUser
 	}
 	state, imp := sessionStateText(sess)
-	setLabel(r.cells[colComputer], computer, importanceIf(sess.Computer == nil, widget.LowImportance))
+	setLabel(r.cells[colComputer], computer, widget.MediumImportance)
 	setLabel(r.cells[colOS], osName, widget.MediumImportance)
 	setLabel(r.cells[colUser], user, widget.MediumImportance)
 	setLabel(r.cells[colEmail], sess.UserEmail, widget.MediumImportance)
@@ -105,13 +105,6 @@ func setLabel(l *widget.Label, text string, imp widget.Importance) {
 	}
 	l.Text, l.Importance = text, imp
 	l.Refresh()
-}
-
-func importanceIf(cond bool, imp widget.Importance) widget.Importance {
-	if cond {
-		return imp
-	}
-	return widget.MediumImportance
 }
 
 // sessionStateText names a session's state the way a technician thinks of

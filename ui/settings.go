@@ -92,7 +92,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	}
 	s.security = widget.NewSelect(labels, nil)
 	s.password = widget.NewPasswordEntry()
-	s.pwState = &widget.Label{Importance: widget.LowImportance}
+	s.pwState = &widget.Label{}
 	s.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: s.onSave}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.sendTest = &widget.Button{Text: "Send test email", Icon: theme.MailSendIcon(), OnTapped: s.onSendTest}
@@ -136,7 +136,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 func (s *settingsScreen) heading(title, note string) []fyne.CanvasObject {
 	return []fyne.CanvasObject{
 		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText},
-		&widget.Label{Text: note, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: note, Wrapping: fyne.TextWrapWord},
 	}
 }
 
