@@ -94,7 +94,7 @@ func composeInvitation(m SMTPSettings, sess Session, r mail.Rendered, now time.T
 // whatever a previous run left), when woken (Prepare, Resend, settings
 // saved) and when a retry falls due.
 func (s *Station) runOutbox(ctx context.Context) {
-	var seen *SMTPSettings // the SMTP settings of the previous round
+	var seen *Settings // the settings of the previous round
 	for {
 		next, err := s.deliverDue(ctx, &seen)
 		if err != nil && ctx.Err() == nil {
@@ -139,22 +139,23 @@ type outboxItem struct {
 
 // deliverDue sends every queued message whose time has come and returns
 // when the next one falls due (zero: nothing is queued). Only runOutbox
-// calls it; *seen carries the SMTP settings between rounds.
-func (s *Station) deliverDue(ctx context.Context, seen **SMTPSettings) (time.Time, error) {
+// calls it; *seen carries the settings between rounds.
+func (s *Station) deliverDue(ctx context.Context, seen **Settings) (time.Time, error) {
 	set, err := s.Settings(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if last := *seen; last == nil || *last != set.SMTP {
-		// Settings changed (or first round): invitations that waited for
-		// SMTP go out now if their session still waits for the user.
+	if last := *seen; last == nil || *last != set {
+		// At start, invitations that waited for SMTP go out if it is set up
+		// now. After a change, queued ones are also recomposed and retried
+		// at once: the technician has probably just fixed what held them
+		// up, and the link or sender may have changed.
 		if set.SMTP.Configured() {
-			if err := s.promoteWaiting(ctx, set); err != nil {
+			if err := s.promoteWaiting(ctx, set, last != nil); err != nil {
 				return time.Time{}, err
 			}
 		}
-		smtp := set.SMTP
-		*seen = &smtp
+		*seen = &set
 	}
 	for {
 		items, err := s.dueItems(ctx)
@@ -273,12 +274,13 @@ func (s *Station) finish(ctx context.Context, it outboxItem, state EmailState, l
 	return nil
 }
 
-// promoteWaiting queues the invitations kept as not_configured for
-// sessions that still wait for their user, now that SMTP is set up.
-func (s *Station) promoteWaiting(ctx context.Context, set Settings) error {
+// promoteWaiting queues the invitations kept as not_configured (and, with
+// queuedToo, recomposes the queued ones) for sessions that still wait for
+// their user.
+func (s *Station) promoteWaiting(ctx context.Context, set Settings, queuedToo bool) error {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
-		WHERE o.state = 'not_configured' AND s.state = 'prepared'
-		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`)
+		WHERE (o.state = 'not_configured' OR (? AND o.state = 'queued')) AND s.state = 'prepared'
+		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`, queuedToo)
 	if err != nil {
 		return err
 	}
@@ -296,16 +298,16 @@ func (s *Station) promoteWaiting(ctx context.Context, set Settings) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.requeue(ctx, set, id, "invitation queued", "SMTP is now configured"); err != nil {
+		if err := s.requeue(ctx, set, id, "invitation queued", "with the current settings"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// requeue makes the session's newest invitation due now: a queued one is
-// moved forward, otherwise a freshly composed copy (current link, new
-// Message-ID) is added.
+// requeue makes the session's newest invitation due now, composed afresh
+// with the current link and sender: a queued one is rewritten in place,
+// otherwise a new one is added.
 func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, detail string) error {
 	sess, err := s.Session(ctx, id)
 	if err != nil {
@@ -321,8 +323,9 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 		return err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
-			WHERE id = (SELECT MAX(id) FROM outbox WHERE session_id = ?) AND state = 'queued'`, ms2(now), id)
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, mail_from = ?, subject = ?, message = ?
+			WHERE id = (SELECT MAX(id) FROM outbox WHERE session_id = ?) AND state = 'queued'`,
+			ms2(now), set.SMTP.Sender, r.Subject, msg, id)
 		if err != nil {
 			return err
 		}

@@ -415,3 +415,28 @@ func TestQueuedInvitationOfCancelledSession(t *testing.T) {
 		t.Fatalf("the cancelled session's invitation went out: %d messages", len(got))
 	}
 }
+
+// Fixing the settings sends an invitation waiting for a retry at once,
+// composed with the new sender and link.
+func TestQueuedInvitationFollowsNewSettings(t *testing.T) {
+	m := newMailStation(t, mailtest.StartTLS, mailtest.Password)
+	m.srv.Stop()
+	_, prep := coretest.MustPrepare(t, m.st, "Maria Tech", "maria@example.com")
+	waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailQueued)
+
+	fixed := mailtest.Start(t, mailtest.TLS)
+	set, _ := m.st.Settings(t.Context())
+	set.SMTP = core.SMTPSettings{Host: fixed.Host, Port: fixed.Port, Security: core.SMTPTLS,
+		Username: mailtest.Username, Sender: "helpdesk@example.org", CAFile: fixed.CAFile}
+	set.Pairing.PublicHost = "support.example.org"
+	if err := m.st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	sess := waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailSent) // no clock advance needed
+	got := fixed.Wait(1)
+	link, _ := m.st.Link(t.Context(), sess.Token)
+	if len(got) != 1 || got[0].From != "helpdesk@example.org" || !bytes.Contains(got[0].Data, []byte(link)) ||
+		!strings.Contains(link, "support.example.org") {
+		t.Fatalf("received from %q, link %s in it: %v", got[0].From, link, bytes.Contains(got[0].Data, []byte(link)))
+	}
+}
