@@ -333,3 +333,16 @@ func TestAdhocGoldenForm(t *testing.T) {
 	test.AssertRendersToMarkup(t, "adhoc_form.xml", e.win.Canvas())
 	test.AssertRendersToImage(t, "adhoc_form.png", e.win.Canvas())
 }
+
+func TestAdhocTabOrder(t *testing.T) {
+	e := adhocTestOpen(t)
+	e.fill("user@example.com", coretest.Password, coretest.Password)
+	c := e.win.Canvas()
+	c.Focus(e.s.email)
+	for _, want := range []fyne.Focusable{e.s.password, e.s.confirm, e.s.submit} {
+		c.FocusNext()
+		if c.Focused() != want {
+			t.Fatalf("Tab went to %T, want %T", c.Focused(), want)
+		}
+	}
+}

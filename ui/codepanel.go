@@ -43,6 +43,9 @@ type codePanel struct {
 
 	copiedAt time.Time // when a copy button last showed its tick
 	shortcut fyne.Shortcut
+	// ownRegens counts our own regenerations whose event has not arrived;
+	// any other EventCodeRegenerated means the code on screen is dead.
+	ownRegens int
 }
 
 const waitingText = "Waiting for the user to run the Support Session app…"
@@ -105,12 +108,13 @@ func (p *codePanel) layout() fyne.CanvasObject {
 // show brings every widget in line with the session as core last told us.
 func (p *codePanel) show() {
 	sess := p.sess
-	if sess.State != core.StatePrepared && p.code != "" {
+	switch {
+	case p.code == "":
+	case sess.State != core.StatePrepared:
 		// The code has done its job or can no longer be used: off the screen.
-		p.code = ""
-		p.display.setCode("", "")
-		p.copyCode.Hide()
-		p.codeWarning.SetText("The security code is no longer shown.")
+		p.hideCode("The security code is no longer shown.")
+	case sess.CodeBurned():
+		p.hideCode("This code no longer works. Click Regenerate code for a new one.")
 	}
 	p.status.SetText(pairingStatusText(sess, p.s.loc))
 	p.showEmail()
@@ -212,9 +216,24 @@ func adhocDuration(d time.Duration) string {
 	return fmt.Sprintf("%d min %02d s", m, sec)
 }
 
+func (p *codePanel) hideCode(why string) {
+	p.code = ""
+	p.display.setCode("", "")
+	p.copyCode.Hide()
+	p.codeWarning.SetText(why)
+}
+
 func (p *codePanel) onEvent(e core.Event) {
 	if e.Kind != core.EventLagged && e.SessionID != p.sess.ID {
 		return
+	}
+	if e.Kind == core.EventCodeRegenerated {
+		if p.ownRegens > 0 {
+			p.ownRegens--
+		} else if p.code != "" {
+			// Regenerated elsewhere (another window, the command line).
+			p.hideCode("A new code was made elsewhere, so this one no longer works. Click Regenerate code to show a new one here.")
+		}
 	}
 	sess, err := p.s.st.Session(context.Background(), p.sess.ID)
 	if err != nil {
@@ -277,6 +296,7 @@ func (p *codePanel) onRegenerate() {
 		return
 	}
 	setFieldError(p.actionErr, "")
+	p.ownRegens++
 	p.code = code
 	p.display.setCode(code, p.link)
 	p.copyCode.Show()

@@ -266,3 +266,77 @@ func (a adhocTestVariant) Icon(n fyne.ThemeIconName) fyne.Resource {
 	return theme.DefaultTheme().Icon(n)
 }
 func (a adhocTestVariant) Size(n fyne.ThemeSizeName) float32 { return theme.DefaultTheme().Size(n) }
+
+func TestCodePanelEmailStates(t *testing.T) {
+	e := adhocTestOpen(t)
+	p := e.prepared(t)
+	cases := []struct {
+		name   string
+		status core.EmailStatus
+		want   string
+		resend bool
+		mail   bool
+	}{
+		{"EmailQueued", core.EmailStatus{State: core.EmailQueued}, "Queued", false, false},
+		{"EmailSent", core.EmailStatus{State: core.EmailSent, SentAt: coretest.Start.Add(time.Minute)}, "Sent to user@example.com at 09:01.", false, false},
+		{"EmailFailed", core.EmailStatus{State: core.EmailFailed, LastError: "550 5.1.1 mailbox unavailable"}, "550 5.1.1 mailbox unavailable", true, false},
+		{"EmailNotConfigured", core.EmailStatus{State: core.EmailNotConfigured}, "SMTP is not configured", false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p.sess.Email = c.status
+			p.show()
+			if !strings.Contains(p.emailState.Text, c.want) {
+				t.Errorf("email state = %q, want it to contain %q", p.emailState.Text, c.want)
+			}
+			if p.resend.Visible() != c.resend || p.openMail.Visible() != c.mail || p.mailCopy.Visible() != c.mail {
+				t.Errorf("resend %v, open in mail %v, copy link %v", p.resend.Visible(), p.openMail.Visible(), p.mailCopy.Visible())
+			}
+		})
+	}
+}
+
+func TestCodePanelRegeneratedElsewhere(t *testing.T) {
+	e := adhocTestOpen(t)
+	sub := e.st.Subscribe()
+	defer sub.Close()
+	p := e.prepared(t)
+	e.deliver(t, sub, core.EventPrepared)
+	test.Tap(p.regenerate) // our own: the new code stays
+	e.deliver(t, sub, core.EventCodeRegenerated)
+	if !p.codeVisible() {
+		t.Fatal("our own regeneration hid the new code")
+	}
+	if _, err := e.st.RegenerateCode(t.Context(), p.sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, sub, core.EventCodeRegenerated)
+	if p.codeVisible() || p.display.text.Text != "" {
+		t.Error("a code regenerated elsewhere leaves the dead one on screen")
+	}
+	if !strings.Contains(p.codeWarning.Text, "no longer works") {
+		t.Errorf("warning = %q", p.codeWarning.Text)
+	}
+}
+
+func TestCodePanelBurnedCode(t *testing.T) {
+	e := adhocTestOpen(t)
+	sub := e.st.Subscribe()
+	defer sub.Close()
+	p := e.prepared(t)
+	e.deliver(t, sub, core.EventPrepared)
+	for i := 0; i < core.MaxCodeAttempts; i++ {
+		if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: "000 000 000",
+			RemoteAddr: "192.0.2.11:5000", Facts: coretest.WindowsPC}); err == nil {
+			t.Fatal("a wrong code paired")
+		}
+		e.deliver(t, sub, core.EventRefused)
+	}
+	if !strings.Contains(p.status.Text, "Regenerate code") || p.codeVisible() {
+		t.Errorf("burned code: status %q, code visible %v", p.status.Text, p.codeVisible())
+	}
+	test.Tap(p.regenerate)
+	if !p.codeVisible() || p.status.Text != waitingText {
+		t.Errorf("after regenerating: status %q, code visible %v", p.status.Text, p.codeVisible())
+	}
+}

@@ -156,3 +156,28 @@ func TestWindowCloseAsksWhileCodeShown(t *testing.T) {
 		t.Fatal("Close did not close the window")
 	}
 }
+
+// uiTestTicks records the window's ticks without touching any widget.
+type uiTestTicks chan time.Time
+
+func (c uiTestTicks) content() fyne.CanvasObject { return nil }
+func (c uiTestTicks) onEvent(core.Event)         {}
+func (c uiTestTicks) onTick(now time.Time) {
+	select {
+	case c <- now:
+	default:
+	}
+}
+
+func TestWindowTickerUsesStationClockAndStops(t *testing.T) {
+	w, _, clock, _ := uiTestWindow(t, Options{})
+	ticks := make(uiTestTicks, 1)
+	w.screens = append(w.screens, ticks)
+	stopped := make(chan struct{})
+	go func() { w.runTicker(time.Millisecond); close(stopped) }()
+	if got := <-ticks; !got.Equal(clock.Now()) {
+		t.Errorf("tick at %v, want the station's clock %v", got, clock.Now())
+	}
+	w.win.Close()
+	<-stopped // runTicker returned: the window's ticker stops with it
+}
