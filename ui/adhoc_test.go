@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -344,5 +345,35 @@ func TestAdhocTabOrder(t *testing.T) {
 		if c.Focused() != want {
 			t.Fatalf("Tab went to %T, want %T", c.Focused(), want)
 		}
+	}
+}
+
+// TestErrorText checks the one mapping from errors to sentences: core's
+// refusals keep their plain words and next step, anything else is wrapped
+// so the technician still reads a sentence with something to do.
+func TestErrorText(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"ErrNoSeat", &core.SeatError{Seats: 5}, "All 5 seats are in use — end a session to free one."},
+		{"ErrProfileBusy", core.ErrProfileBusy, core.ErrProfileBusy.Error()},
+		{"ErrInvalidEmail", &core.EmailError{Address: "anna@", Reason: "no domain"}, `"anna@" is not a valid email address (no domain)`},
+		{"ErrWeakPassword", &core.PasswordError{Rule: "The password needs at least 10 characters."}, "The password needs at least 10 characters."},
+		{"ErrPasswordMismatch", core.ErrPasswordMismatch, "Type the same password twice."},
+		{"ErrInvalidSetting", &core.SettingError{Field: "Seats", Reason: "enter a number of seats between 1 and 1000"},
+			"Check Seats: enter a number of seats between 1 and 1000."},
+		{"ErrNotPrepared", core.ErrNotPrepared, "Look it up on the Computers page."},
+		{"Unknown", errors.New("disk I/O error"), "Something went wrong: disk I/O error. Try again"},
+		{"Nil", nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := errorText(c.err)
+			if !strings.Contains(got, c.want) || (c.want == "" && got != "") {
+				t.Errorf("errorText = %q, want it to contain %q", got, c.want)
+			}
+		})
 	}
 }

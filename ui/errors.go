@@ -36,9 +36,9 @@ func errorText(err error) string {
 	case errors.Is(err, core.ErrInvalidEmail):
 		return "That is not a valid email address. Check it for typos, e.g. anna@example.com."
 	case errors.As(err, &pw):
-		return pw.Rule + " Choose a longer or different password."
+		return pw.Rule // core's rules already say what to type instead
 	case errors.Is(err, core.ErrWeakPassword):
-		return "The password is too weak. Choose a longer or different password."
+		return "The password is too weak. Choose a longer one."
 	case errors.As(err, &setting):
 		return "Check " + setting.Field + ": " + setting.Reason + "."
 	case errors.As(err, &code):
