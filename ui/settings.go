@@ -75,10 +75,12 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{}}
 	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
 		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo} {
-		e := &widget.Entry{}
+		e := &widget.Entry{OnSubmitted: func(string) { s.onSave() }}
 		e.ExtendBaseWidget(e)
 		s.entries[f] = e
 	}
+	// Enter saves; in the test recipient's field it sends the test.
+	s.entries[fieldTestTo].OnSubmitted = func(string) { s.onSendTest() }
 	s.entries[fieldSMTPHost].PlaceHolder = "smtp.example.com (empty: invitations are not emailed)"
 	s.entries[fieldCAFile].PlaceHolder = "optional: PEM file of an in-house certificate authority"
 	s.entries[fieldPublicHost].PlaceHolder = "support.example.com"
@@ -92,6 +94,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	}
 	s.security = widget.NewSelect(labels, nil)
 	s.password = widget.NewPasswordEntry()
+	s.password.OnSubmitted = func(string) { s.onSave() }
 	s.pwState = &widget.Label{}
 	s.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: s.onSave}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}

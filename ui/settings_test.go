@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/mail/mailtest"
 )
 
 func pagesTestSettings(t *testing.T, st *core.Station) *settingsScreen {
@@ -110,7 +112,7 @@ func TestSettingsShowsAllRefusalsAtOnce(t *testing.T) {
 	s.entries[fieldSeats].SetText("5")
 	s.entries[fieldSender].SetText("support@example.com")
 	s.entries[fieldPublicHost].SetText("support.example.com")
-	test.Tap(s.save)
+	s.entries[fieldPublicHost].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter saves
 	if shown := pagesTestShownErrors(s); len(shown) != 0 || s.status.Text != "Saved — applied now." {
 		t.Fatalf("after correcting: shown %q, status %q", shown, s.status.Text)
 	}
@@ -228,4 +230,35 @@ func TestSettingsGolden(t *testing.T) {
 	test.Tap(s.save)
 	test.AssertRendersToMarkup(t, "settings_refused.xml", s.win.Canvas())
 	test.AssertRendersToImage(t, "settings_refused.png", s.win.Canvas())
+}
+
+// The whole mail group against a real SMTP server on 127.0.0.1: STARTTLS
+// with a self-signed certificate trusted through the extra CA file, AUTH
+// with the password typed into the page.
+func TestSettingsSendTestEmailThroughARealServer(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.entries[fieldSMTPHost].SetText(srv.Host)
+	s.entries[fieldSMTPPort].SetText(strconv.Itoa(srv.Port))
+	s.security.SetSelected(securityLabel(core.SMTPStartTLS))
+	s.entries[fieldUsername].SetText(mailtest.Username)
+	test.Type(s.password, mailtest.Password)
+	s.entries[fieldSender].SetText("station@example.com")
+	s.entries[fieldCAFile].SetText(srv.CAFile)
+	test.Type(s.entries[fieldTestTo], "me@example.com")
+	done := make(chan struct{})
+	s.testDone = func() { close(done) }
+	test.Tap(s.sendTest)
+	<-done
+	if s.testOut.Text != "The test email to me@example.com was accepted by the server. Check that it arrives." {
+		t.Fatalf("test email: %q; fields %q", s.testOut.Text, pagesTestShownErrors(s))
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "me@example.com" || msgs[0].AuthUser != mailtest.Username || !msgs[0].TLS {
+		t.Fatalf("server received %+v", msgs)
+	}
+	if s.password.Text != "" || !st.HasSMTPPassword(t.Context()) || s.pwState.Text != "A password is stored; it is never shown." {
+		t.Fatalf("after saving the password: field %q, stored %v, note %q", s.password.Text, st.HasSMTPPassword(t.Context()), s.pwState.Text)
+	}
 }
