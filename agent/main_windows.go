@@ -47,6 +47,11 @@ func run(o options) int {
 		logTo = io.MultiWriter(logTo, f)
 	}
 	logger := log.New(logTo, "", log.LstdFlags)
+	if !winsys.SingleInstance() {
+		d.Tell(support.Message{Title: "Ad Hoc Support Session", Final: true,
+			Text: "The Support Session app is already running on this PC. Find it in the notification area, next to the clock."})
+		return 2
+	}
 	app := &support.App{Sys: winsys.New(), UI: ui{d, tray}, Code: o.code, ResumeOnly: o.resume, Log: logger}
 	var err error
 	done := make(chan struct{})

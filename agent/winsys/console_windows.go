@@ -1,6 +1,10 @@
 package winsys
 
-import "golang.org/x/sys/windows"
+import (
+	"errors"
+
+	"golang.org/x/sys/windows"
+)
 
 var procFreeConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("FreeConsole")
 
@@ -9,3 +13,12 @@ var procFreeConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("FreeCons
 // only the dialogs and the tray; started from a command prompt it merely
 // lets go of that prompt's window.
 func HideConsole() { procFreeConsole.Call() }
+
+// SingleInstance reports whether this is the only running copy of the app
+// on the PC; a second copy (the user double-clicks the download again) must
+// not start a second heartbeat and tray. The mutex lives until the process ends.
+func SingleInstance() bool {
+	name, _ := windows.UTF16PtrFromString(`Global\AdHocSupportSession`)
+	_, err := windows.CreateMutex(nil, false, name)
+	return !errors.Is(err, windows.ERROR_ALREADY_EXISTS)
+}
