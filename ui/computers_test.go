@@ -176,7 +176,7 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 
 	// The countdown moves with the clock, without any event.
 	clock.Advance(23*time.Hour + 30*time.Minute)
-	s.tick()
+	s.onTick(clock.Now())
 	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colTimeLeft, "28 min 00 s")
 
 	clock.Advance(29 * time.Minute)
