@@ -181,3 +181,29 @@ func TestWindowTickerUsesStationClockAndStops(t *testing.T) {
 	w.win.Close()
 	<-stopped // runTicker returned: the window's ticker stops with it
 }
+
+// TestWindowPairingReachesCodePanel follows a pairing from core through
+// the window's own subscription to the code panel's status line.
+func TestWindowPairingReachesCodePanel(t *testing.T) {
+	w, st, _, handled := uiTestWindow(t, Options{})
+	p, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
+		Password: coretest.Password, Confirm: coretest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uiTestWait(t, handled, core.EventPrepared)
+	w.adhoc.showPanel(prep)
+	if _, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
+		t.Fatal(err)
+	}
+	uiTestWait(t, handled, core.EventPaired)
+	want := "Paired with DESKTOP-7QK2 (Windows 11 Pro, user anna) — active until Wed 09:00"
+	if got := w.adhoc.panel.status.Text; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+}
