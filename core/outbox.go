@@ -36,8 +36,7 @@ func defaultMailer() Mailer { return smtpMailer{} }
 const (
 	firstRetry = 15 * time.Second
 	maxRetry   = 15 * time.Minute
-	// outboxPoll bounds how long the sender sleeps on the real clock, so a
-	// retry falls due even when the injected clock jumps ahead.
+	// outboxPoll bounds how long the sender sleeps on the real clock.
 	outboxPoll = time.Second
 )
 
@@ -100,27 +99,20 @@ func (s *Station) runOutbox(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("outbox round failed", "err", err)
 		}
-		wait := time.Duration(-1)
-		switch {
-		case err != nil:
-			wait = outboxPoll
-		case !next.IsZero():
+		// Poll on the real clock even when idle: another process on the
+		// same database (the command line) may queue mail or change the
+		// settings, and the injected clock may jump ahead.
+		wait := outboxPoll
+		if err == nil && !next.IsZero() {
 			wait = min(max(next.Sub(s.now()), 10*time.Millisecond), outboxPoll)
 		}
-		var due <-chan time.Time
-		var t *time.Timer
-		if wait >= 0 {
-			t = time.NewTimer(wait)
-			due = t.C
-		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-s.outboxWake:
-		case <-due:
+		case <-t.C:
 		}
-		if t != nil {
-			t.Stop()
-		}
+		t.Stop()
 		if ctx.Err() != nil {
 			return
 		}

@@ -440,3 +440,23 @@ func TestQueuedInvitationFollowsNewSettings(t *testing.T) {
 		t.Fatalf("received from %q, link %s in it: %v", got[0].From, link, bytes.Contains(got[0].Data, []byte(link)))
 	}
 }
+
+// Another process on the same database (the command line, a second
+// window) queues an invitation: the running station's outbox sends it.
+func TestOutboxSendsOtherWritersMail(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "off")
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	running := coretest.OpenWith(t, dir, clock, nil)
+	configure(t, running, srv, mailtest.Password)
+	sub := running.Subscribe()
+	run(t, running)
+
+	other := coretest.OpenWith(t, dir, clock, nil)
+	_, prep := coretest.MustPrepare(t, other, "Maria Tech", "maria@example.com")
+	waitEmail(t, running, sub, prep.Session.ID, core.EmailSent)
+	if got := srv.Wait(1); len(got) != 1 {
+		t.Fatalf("%d messages", len(got))
+	}
+}
