@@ -460,3 +460,46 @@ func TestOutboxSendsOtherWritersMail(t *testing.T) {
 		t.Fatalf("%d messages", len(got))
 	}
 }
+
+// Two stations run outboxes on one database: each invitation goes out
+// once, because a sender claims a row before sending it.
+func TestOutboxTwoSendersSendOnce(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "off")
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	a := coretest.OpenWith(t, dir, clock, nil)
+	configure(t, a, srv, mailtest.Password)
+	b := coretest.OpenWith(t, dir, clock, nil)
+	subA, subB := a.Subscribe(), b.Subscribe()
+	run(t, a)
+	run(t, b)
+	var ids []int64
+	for _, name := range []string{"Ann", "Ben", "Cem"} {
+		_, prep := coretest.MustPrepare(t, b, name+" Tech", strings.ToLower(name)+"@example.com")
+		ids = append(ids, prep.Session.ID)
+	}
+	for _, id := range ids {
+		for {
+			sess, err := a.Session(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.Email.State == core.EmailSent {
+				break
+			}
+			select { // either station may have sent it
+			case <-subA.C:
+			case <-subB.C:
+			case <-t.Context().Done():
+				t.Fatalf("session %d never sent", id)
+			}
+		}
+	}
+	if err := a.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Wait(4); len(got) != 4 || got[3].To[0] != "probe@example.com" {
+		t.Fatalf("want 3 invitations then the probe, got %d messages", len(got))
+	}
+}
