@@ -282,11 +282,20 @@ func sessionDetails(sess core.Session) string {
 		return fmt.Sprintf("%s: waiting for the user to run the Support Session app; the invitation is valid until %s.",
 			who, sess.InviteExpiresAt.Local().Format(at))
 	case core.StateActive:
-		c := sess.Computer
+		c := computerOf(sess)
 		return fmt.Sprintf("%s: paired with %s (%s, user %s), active until %s.", who, c.Hostname, c.OSName, c.WindowsUser,
 			sess.ExpiresAt.Local().Format(at))
 	}
 	return fmt.Sprintf("%s: %s on %s (%s).", who, sess.State, sess.ClosedAt.Local().Format(at), sess.CloseReason)
+}
+
+// computerOf is the session's computer, or a stand-in naming none, so a
+// session read between pairing steps cannot crash the page.
+func computerOf(sess core.Session) core.Computer {
+	if sess.Computer == nil {
+		return core.Computer{Hostname: "The computer", OSName: "unknown OS", WindowsUser: "unknown"}
+	}
+	return *sess.Computer
 }
 
 // onEnd asks before ending: the PC loses its remote account at once.
@@ -300,7 +309,7 @@ func (s *computersScreen) onEnd() {
 		title, confirm = "Cancel the invitation?", "Cancel invitation"
 		msg = fmt.Sprintf("The invitation for %s stops working: its link and security code can no longer be used. The seat is freed now.", sess.UserEmail)
 	} else {
-		msg = fmt.Sprintf("%s can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed now.", sess.Computer.Hostname)
+		msg = fmt.Sprintf("%s can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed now.", computerOf(sess).Hostname)
 	}
 	id := sess.ID
 	d := dialog.NewConfirm(title, msg, func(ok bool) {

@@ -81,6 +81,9 @@ func (r *sessionRow) CreateRenderer() fyne.WidgetRenderer {
 func (r *sessionRow) set(sess core.Session, now time.Time) {
 	r.sess = sess
 	computer, osName, user := "not paired yet", "", ""
+	if !sess.State.Open() {
+		computer = "never paired"
+	}
 	if c := sess.Computer; c != nil {
 		computer, osName, user = c.Hostname, c.OSName, c.WindowsUser
 	}

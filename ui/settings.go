@@ -229,6 +229,9 @@ func (s *settingsScreen) read() (core.Settings, map[string]string) {
 	set.InvitationTimeout = time.Duration(num(fieldTimeout, false, "Enter the timeout in whole minutes, e.g. 60.")) * time.Minute
 	set.SMTP.Host = text(fieldSMTPHost)
 	set.SMTP.Port = num(fieldSMTPPort, set.SMTP.Host == "", "Enter the port as a number, e.g. 587.")
+	if set.SMTP.Port == 0 && set.SMTP.Host == "" {
+		set.SMTP.Port = s.saved.SMTP.Port // an unused blank port keeps the saved one
+	}
 	for _, c := range securityChoices {
 		if c.label == s.security.Selected {
 			set.SMTP.Security = c.value
