@@ -14,15 +14,15 @@ import (
 
 // ResendInvitation queues the session's invitation again now (the Resend
 // action), with the current link and settings. It returns
-// ErrSessionNotFound, ErrNotPrepared when the session no longer waits for
-// its user, or ErrSMTPNotConfigured.
+// ErrSessionNotFound, ErrInvitationNotNeeded (matching ErrNotPrepared) when
+// the session no longer waits for its user, or ErrSMTPNotConfigured.
 func (s *Station) ResendInvitation(ctx context.Context, sessionID int64) error {
 	sess, err := s.Session(ctx, sessionID)
 	if err != nil {
 		return err
 	}
 	if sess.State != StatePrepared {
-		return ErrNotPrepared
+		return ErrInvitationNotNeeded
 	}
 	set, err := s.Settings(ctx)
 	if err != nil {
@@ -40,15 +40,15 @@ func (s *Station) ResendInvitation(ctx context.Context, sessionID int64) error {
 
 // InvitationMailto returns a mailto: URL with the invitation's recipient,
 // subject and plain-text body, for the technician's own mail program. It
-// returns ErrSessionNotFound, or ErrNotPrepared once the session no longer
-// waits for its user.
+// returns ErrSessionNotFound, or ErrInvitationNotNeeded (matching
+// ErrNotPrepared) once the session no longer waits for its user.
 func (s *Station) InvitationMailto(ctx context.Context, sessionID int64) (string, error) {
 	sess, err := s.Session(ctx, sessionID)
 	if err != nil {
 		return "", err
 	}
 	if sess.State != StatePrepared {
-		return "", ErrNotPrepared
+		return "", ErrInvitationNotNeeded
 	}
 	link, err := s.Link(ctx, sess.Token)
 	if err != nil {

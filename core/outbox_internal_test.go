@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,5 +21,11 @@ func TestMailtoEscape(t *testing.T) {
 	want := "a%20b%2Bc%26d%3De%2Ff%0D%0A%C3%84,%20(ok):%20x@y"
 	if got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestErrInvitationNotNeeded(t *testing.T) {
+	if !errors.Is(ErrInvitationNotNeeded, ErrNotPrepared) || strings.Contains(ErrInvitationNotNeeded.Error(), "code") {
+		t.Fatal("ErrInvitationNotNeeded must match ErrNotPrepared and speak of the invitation")
 	}
 }
