@@ -21,11 +21,38 @@ type dialogs interface {
 	Tell(m support.Message)
 }
 
-// ui joins the dialogs (Win32 or console) and the tray.
+// ui joins the Win32 dialogs and the tray.
 type ui struct {
 	dialogs
 	*winsys.Tray
 }
+
+// consoleUI shows the state in the console and the tray; typing "end" or
+// the tray's menu item ends the session.
+type consoleUI struct {
+	*support.Console
+	tray *winsys.Tray
+	end  chan struct{}
+}
+
+func newConsoleUI(c *support.Console, tray *winsys.Tray) consoleUI {
+	u := consoleUI{Console: c, tray: tray, end: make(chan struct{}, 1)}
+	go func() {
+		select {
+		case <-c.EndRequested():
+		case <-tray.EndRequested():
+		}
+		u.end <- struct{}{}
+	}()
+	return u
+}
+
+func (u consoleUI) ShowStatus(s support.Status) {
+	u.Console.ShowStatus(s)
+	u.tray.ShowStatus(s)
+}
+
+func (u consoleUI) EndRequested() <-chan struct{} { return u.end }
 
 func run(o options) int {
 	// Closing the console, logging off or shutting down arrives as SIGTERM:
@@ -34,9 +61,11 @@ func run(o options) int {
 	defer stop()
 	tray := winsys.NewTray()
 	var d dialogs = winsys.Dialogs{}
+	var face support.UI = ui{d, tray}
 	var logTo io.Writer = os.Stderr
 	if o.console {
-		d = support.NewConsole(os.Stdin, os.Stdout, o.yes)
+		c := support.NewConsole(os.Stdin, os.Stdout, o.yes)
+		d, face = c, newConsoleUI(c, tray)
 	} else {
 		winsys.HideConsole()
 		logTo = io.Discard
@@ -52,7 +81,7 @@ func run(o options) int {
 			Text: "The Support Session app is already running on this PC. Find it in the notification area, next to the clock."})
 		return 2
 	}
-	app := &support.App{Sys: winsys.New(), UI: ui{d, tray}, Code: o.code, ResumeOnly: o.resume, Log: logger}
+	app := &support.App{Sys: winsys.New(), UI: face, Code: o.code, ResumeOnly: o.resume, Log: logger}
 	var err error
 	done := make(chan struct{})
 	go func() {

@@ -200,9 +200,12 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 		a.logf("could not hide the account: %v", err)
 	}
 	a.logf("account %s created and hidden; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
+	st.AccountReady = true
 	if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 		st.Confirmed = true
-		_ = saveState(dir, st)
+	}
+	if err := saveState(dir, st); err != nil {
+		a.logf("could not update the session record: %v", err)
 	}
 	a.UI.Tell(Message{Title: appTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
 	return a.session(ctx, dir, c, st)
@@ -219,6 +222,11 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 	if err != nil {
 		// The account must still go: clean up without the station.
 		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
+	}
+	if !st.AccountReady {
+		// Stopped half-way through creating the account: the password is
+		// not kept, so the session cannot go on; remove what was made.
+		return a.cleanup(ctx, dir, c, st, reasonInterrupted)
 	}
 	return a.session(ctx, dir, c, st)
 }

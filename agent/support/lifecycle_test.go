@@ -4,6 +4,7 @@ package support_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -207,5 +208,32 @@ func TestDamagedRecordStillCleansUp(t *testing.T) {
 				t.Errorf("accounts %v hidden %v calls %v", accounts, hidden, calls)
 			}
 		})
+	}
+}
+
+// An app stopped while creating the account finishes by removing whatever
+// was made and telling the station, instead of confirming an account that
+// may not exist.
+func TestResumeAfterInterruptedCreation(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	paired, err := r.st.Pair(context.Background(), core.PairRequest{Token: r.prep.Session.Token, Code: r.prep.Code,
+		RemoteAddr: "127.0.0.1:5000", Facts: core.ComputerFacts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := support.State{StationURL: r.srv.URL(), Pins: r.srv.Pins(), AgentKey: paired.AgentKey,
+		Account: support.AccountName, ExpiresAt: r.agent.Now().Add(24 * time.Hour), Exe: r.rec.exe}
+	b, _ := json.Marshal(record)
+	if err := os.WriteFile(filepath.Join(r.rec.stateDir, "session.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.rec.accounts[support.AccountName] = support.Account{Name: support.AccountName} // half-made
+	r.start()
+	r.checkCleanedUp(<-r.done)
+	if s := r.session(); s.Computer.AccountReady {
+		t.Error("the station was told the account is ready")
+	}
+	if !r.audited("cleanup receipt", "stopped while it created the account") {
+		t.Error("the receipt does not say why")
 	}
 }

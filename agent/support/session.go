@@ -17,6 +17,9 @@ const (
 	reasonUserEnded = "you ended it"
 	reasonUnknown   = "the station no longer knows this session"
 	reasonDamaged   = "this app's session record was damaged"
+	// The station and the user read this when the app was stopped while
+	// creating the account (power cut, killed).
+	reasonInterrupted = "the app was stopped while it created the account, so the technician cannot use it"
 )
 
 // session keeps the session until it ends, then cleans up. It keeps the
@@ -33,7 +36,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 		// The next beat is armed before the station is asked, so whoever
 		// watches the tray knows the app is already waiting.
 		beat := a.Clock.After(a.HeartbeatEvery)
-		if !st.Confirmed {
+		if st.AccountReady && !st.Confirmed {
 			if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 				st.Confirmed = true
 				_ = saveState(dir, st)

@@ -21,8 +21,11 @@ type State struct {
 	TechEmail  string    `json:"technician_email"`
 	Account    string    `json:"account"`
 	ExpiresAt  time.Time `json:"expires_at"` // PC's local clock
-	Confirmed  bool      `json:"confirmed"`
-	Exe        string    `json:"exe"`
+	// AccountReady is set once the account exists and is hidden; a record
+	// without it means the app was stopped while creating the account.
+	AccountReady bool   `json:"account_ready"`
+	Confirmed    bool   `json:"confirmed"`
+	Exe          string `json:"exe"`
 }
 
 const stateFile = "session.json"

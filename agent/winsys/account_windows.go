@@ -3,6 +3,7 @@ package winsys
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -130,12 +131,21 @@ func administratorsGroup() (string, error) {
 // first — once the account is gone its SID can no longer be looked up —
 // and then the account. A missing account is not an error.
 func (s *System) DeleteAccount(name string) error {
-	sid, _, _, err := windows.LookupSID("", name)
+	// Qualified with this PC's name, so that on a domain-joined PC a domain
+	// account of the same name (and its profile) is never touched.
+	computer, err := windows.ComputerName()
+	if err != nil {
+		return err
+	}
+	sid, domain, _, err := windows.LookupSID("", computer+`\`+name)
 	if errors.Is(err, windows.ERROR_NONE_MAPPED) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("finding the account: %w", err)
+	}
+	if !strings.EqualFold(domain, computer) {
+		return nil
 	}
 	var profileErr error
 	r, _, e := procDeleteProfileW.Call(uintptr(unsafe.Pointer(wstr(sid.String()))), 0, 0)
