@@ -113,6 +113,7 @@ func benchFlood(b *testing.B, cfg floodConfig) {
 	b.ReportMetric(float64(answered)/res.Seconds, "answered/s")
 	b.ReportMetric(100*float64(res.TooMany)/float64(max(1, answered)), "%429")
 	b.ReportMetric(float64(res.Other), "unexpected")
+	b.Logf("legitimate pairings under the flood, in order: %v", lat)
 	reportLatency(b, "legit-", lat)
 	if res.Other > 0 {
 		b.Errorf("%d answers were neither 403 nor 429", res.Other)

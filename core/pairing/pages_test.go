@@ -119,8 +119,8 @@ func TestGonePages(t *testing.T) {
 }
 
 func TestStationBuiltWithoutTheApp(t *testing.T) {
-	e := newEnv(t)
-	e.srv.exe = nil // as when assets/agent has no AdHocSupport.exe
+	st, clock := coretest.Open(t)
+	e := startEnv(t, st, clock, Options{AgentExe: []byte{}}) // as when assets/agent has no AdHocSupport.exe
 	_, prep := coretest.MustPrepare(t, e.st, "Ana", "ana@example.com")
 	r := e.do("GET", "/join/"+prep.Session.Token+"/download", "", nil)
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "make agent") {

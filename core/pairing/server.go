@@ -29,7 +29,7 @@ type Options struct {
 	// Logger receives errors; nil means slog.Default().
 	Logger *slog.Logger
 	// AgentExe replaces the embedded Support Session app (tests); nil uses
-	// assets/agent/AdHocSupport.exe.
+	// assets/agent/AdHocSupport.exe, empty means there is no app to offer.
 	AgentExe []byte
 	// OnReload, if set, is called after the service applied changed
 	// settings, with the error that kept the old ones, if any.
@@ -83,6 +83,9 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 	}
 	if s.exe = opts.AgentExe; s.exe == nil {
 		s.exe = embeddedAgent()
+	}
+	if len(s.exe) == 0 {
+		s.exe = nil
 	}
 	if err := s.loadCerts(set.Pairing); err != nil {
 		return nil, err
@@ -145,6 +148,11 @@ func (s *Server) listen(addr string) error {
 		}
 	}()
 	s.mu.Lock()
+	if s.closed { // Close ran while this address was opening
+		s.mu.Unlock()
+		srv.Close()
+		return nil
+	}
 	old, oldLn := s.srv, s.ln
 	s.srv, s.ln, s.addr = srv, ln, ln.Addr()
 	s.mu.Unlock()
