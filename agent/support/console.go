@@ -81,7 +81,10 @@ func (c *Console) ShowStatus(s Status) {
 	changed := s.State != c.last
 	c.last = s.State
 	c.mu.Unlock()
-	if changed {
+	switch {
+	case changed && s.State == TrayEnding:
+		fmt.Fprintf(c.out, "%s…\n", s.State)
+	case changed:
 		fmt.Fprintf(c.out, "%s — %s. Type end and press Enter to end the support session and remove the app.\n", s.State, TimeLeft(s.TimeLeft))
 	}
 	c.readLines.Do(func() {
