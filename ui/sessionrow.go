@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -37,6 +38,10 @@ const (
 type sessionRow struct {
 	widget.BaseWidget
 	cells []*widget.Label
+	// dot carries the state's colour; the state's word stays in the body
+	// colour, since light green or orange text is too faint on white.
+	dot   *canvas.Rectangle
+	color fyne.ThemeColorName
 	sess  core.Session
 }
 
@@ -47,6 +52,9 @@ func newSessionRow() *sessionRow {
 	for range sessionColumns {
 		r.cells = append(r.cells, &widget.Label{Truncation: fyne.TextTruncateEllipsis})
 	}
+	size := theme.Padding() * 2.5
+	r.dot = &canvas.Rectangle{CornerRadius: size / 2}
+	r.dot.SetMinSize(fyne.NewSquareSize(size))
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -73,7 +81,14 @@ func (r *sessionRow) CreateRenderer() fyne.WidgetRenderer {
 	for i, c := range r.cells {
 		objs[i] = c
 	}
+	objs[colState] = container.NewBorder(nil, nil, container.NewCenter(r.dot), nil, r.cells[colState])
 	return widget.NewSimpleRenderer(container.New(newColumnsLayout(sessionWeights()), objs...))
+}
+
+// Refresh also follows a theme change with the state's dot.
+func (r *sessionRow) Refresh() {
+	r.dot.FillColor = r.Theme().Color(r.color, fyne.CurrentApp().Settings().ThemeVariant())
+	r.BaseWidget.Refresh()
 }
 
 // set shows sess as of now. Labels are only refreshed when their text
@@ -87,13 +102,18 @@ func (r *sessionRow) set(sess core.Session, now time.Time) {
 	if c := sess.Computer; c != nil {
 		computer, osName, user = c.Hostname, c.OSName, c.WindowsUser
 	}
-	state, imp := sessionStateText(sess)
+	state, color := sessionStateText(sess)
 	setLabel(r.cells[colComputer], computer, widget.MediumImportance)
 	setLabel(r.cells[colOS], osName, widget.MediumImportance)
 	setLabel(r.cells[colUser], user, widget.MediumImportance)
 	setLabel(r.cells[colEmail], sess.UserEmail, widget.MediumImportance)
 	setLabel(r.cells[colTechnician], sess.ProfileName, widget.MediumImportance)
-	setLabel(r.cells[colState], state, imp)
+	setLabel(r.cells[colState], state, widget.MediumImportance)
+	if color != r.color {
+		r.color = color
+		r.dot.FillColor = r.Theme().Color(color, fyne.CurrentApp().Settings().ThemeVariant())
+		r.dot.Refresh()
+	}
 	r.tick(now)
 }
 
@@ -111,24 +131,25 @@ func setLabel(l *widget.Label, text string, imp widget.Importance) {
 }
 
 // sessionStateText names a session's state the way a technician thinks of
-// it: a paired session is "online" or "offline", not "active".
-func sessionStateText(s core.Session) (string, widget.Importance) {
+// it — a paired session is "online" or "offline", not "active" — with the
+// colour of its dot.
+func sessionStateText(s core.Session) (string, fyne.ThemeColorName) {
 	switch s.State {
 	case core.StatePrepared:
-		return "waiting", widget.WarningImportance
+		return "waiting", theme.ColorNameWarning
 	case core.StateActive:
 		if s.Computer != nil && s.Computer.Online {
-			return "online", widget.SuccessImportance
+			return "online", theme.ColorNameSuccess
 		}
-		return "offline", widget.DangerImportance
+		return "offline", theme.ColorNameError
 	case core.StateExpired:
-		return "expired", widget.LowImportance
+		return "expired", theme.ColorNameDisabled
 	case core.StateEnded:
-		return "ended", widget.LowImportance
+		return "ended", theme.ColorNameDisabled
 	case core.StateCancelled:
-		return "cancelled", widget.LowImportance
+		return "cancelled", theme.ColorNameDisabled
 	}
-	return string(s.State), widget.MediumImportance
+	return string(s.State), theme.ColorNameDisabled
 }
 
 // timeLeftText is the live countdown: minutes while an hour or more is
