@@ -240,6 +240,9 @@ func (s *computersScreen) onFilter(choice string) {
 }
 
 func (s *computersScreen) onSelected(i widget.ListItemID) {
+	if s.rows[i].ID != s.selected {
+		s.clearError() // a message about another session would mislead
+	}
 	s.selected = s.rows[i].ID
 	s.updateActions()
 }
@@ -326,11 +329,11 @@ func (s *computersScreen) onEnd() {
 func (s *computersScreen) endSession(id int64) {
 	if err := s.st.End(context.Background(), id); err != nil {
 		s.showError(err)
-		return
+	} else {
+		s.clearError()
 	}
-	s.clearError()
-	// core publishes EventEnded too; refreshing now keeps the page right
-	// even if this window's feed is behind.
+	// core publishes an event too; refreshing now keeps the page right even
+	// if this window's feed is behind, and after a refusal shows why.
 	s.refreshSession(id)
 }
 

@@ -336,3 +336,24 @@ func TestComputersGolden(t *testing.T) {
 	test.AssertRendersToMarkup(t, "computers_all.xml", s.win.Canvas())
 	test.AssertRendersToImage(t, "computers_all.png", s.win.Canvas())
 }
+
+// A session ended elsewhere while the dialog was open: the refusal is said
+// in plain words and the row catches up.
+func TestComputersEndSessionAlreadyEnded(t *testing.T) {
+	st, _, s, _ := pagesTestComputers(t)
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	pagesTestPair(t, st, prep)
+	s.onEvent(core.Event{Kind: core.EventLagged})
+	s.list.Select(0)
+	test.Tap(s.end)
+	if err := st.End(t.Context(), prep.Session.ID); err != nil { // another window, or the CLI
+		t.Fatal(err)
+	}
+	test.Tap(pagesTestButton(t, s.win.Canvas().Overlays().Top(), "End session"))
+	if !s.status.Visible() || s.status.Text != "This session has already finished. Its state is on the Computers page." {
+		t.Fatalf("status: visible %v, %q", s.status.Visible(), s.status.Text)
+	}
+	if len(s.rows) != 0 {
+		t.Fatalf("the ended session is still listed under Active: %d rows", len(s.rows))
+	}
+}
