@@ -61,6 +61,12 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	release, e := s.lane(r.Context(), req.Token)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callTimeout)
 	defer cancel()
 	f := req.Facts
@@ -85,6 +91,32 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 		ActivatedAt: sess.ActivatedAt,
 		ExpiresAt:   sess.ExpiresAt,
 	})
+}
+
+// Hopeless pairing attempts (unknown or closed link, burned code) go
+// through a narrow lane: each still reaches core, which counts, refuses and
+// audits it with a SQLite write, but a flood of them from many addresses
+// can hold only narrowLane of the single writer's turns, so the pairing of
+// a real invitation never queues behind hundreds of refusals.
+const (
+	narrowLane = 2
+	laneWait   = 5 * time.Second
+)
+
+func (s *Server) lane(ctx context.Context, token string) (release func(), e *apiError) {
+	if sess, err := s.st.Invitation(ctx, token); err == nil && !sess.CodeBurned() {
+		return func() {}, nil
+	}
+	t := time.NewTimer(laneWait)
+	defer t.Stop()
+	select {
+	case s.narrow <- struct{}{}:
+		return func() { <-s.narrow }, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, &apiError{status: http.StatusServiceUnavailable, body: wire.Error{Code: wire.CodeRateLimited,
+		Message: "The station is busy. Try again in a few seconds.", RetryAfterSeconds: 5}}
 }
 
 // agentCall wraps the calls the paired app makes with its agent key.

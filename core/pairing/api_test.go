@@ -253,3 +253,31 @@ func TestAgentCallsWithUnknownKey(t *testing.T) {
 		}
 	}
 }
+
+func TestRealInvitationBypassesTheNarrowLane(t *testing.T) {
+	e := newEnv(t)
+	_, prep := coretest.MustPrepare(t, e.st, "Ana", "ana@example.com")
+	for range cap(e.srv.narrow) { // a flood of hopeless attempts holds the lane
+		e.srv.narrow <- struct{}{}
+	}
+	if r := e.post("/api/v1/pair", pairBody(prep.Session.Token, prep.Code)); r.status != http.StatusOK {
+		t.Fatalf("a real invitation waited for the flood's lane: %d %s", r.status, r.body)
+	}
+	done := make(chan int)
+	body, _ := json.Marshal(pairBody("unknown-token-xyz", prep.Code))
+	go func() {
+		resp, err := e.client.Post(e.srv.URL()+"/api/v1/pair", "application/json", bytes.NewReader(body))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for range cap(e.srv.narrow) {
+		<-e.srv.narrow
+	}
+	if got := <-done; got != http.StatusNotFound {
+		t.Fatalf("unknown link after the lane freed: status %d, want 404", got)
+	}
+}

@@ -54,6 +54,8 @@ type Server struct {
 	mux   *http.ServeMux
 	// limited answers known rate-limited addresses from memory.
 	limited limitedSet
+	// narrow is the lane of hopeless pairing attempts (see lane).
+	narrow chan struct{}
 
 	mu      sync.Mutex
 	srv     *http.Server
@@ -77,7 +79,7 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{st: st, opts: opts, log: opts.Logger, done: make(chan struct{})}
+	s := &Server{st: st, opts: opts, log: opts.Logger, done: make(chan struct{}), narrow: make(chan struct{}, narrowLane)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
