@@ -37,6 +37,9 @@ type activityScreen struct {
 	verify  *widget.Button
 	verdict *widget.Label
 	body    fyne.CanvasObject
+
+	// verified, when set, is called after a check's result is shown.
+	verified func()
 }
 
 var activityWeights = []float32{1.1, 0.5, 1.3, 4}
@@ -162,19 +165,34 @@ func (s *activityScreen) keepSelection() {
 	s.detail.SetText(activityHint)
 }
 
-// onVerify walks the whole hash chain and says in plain words what it found.
+// onVerify walks the whole hash chain in the background — a long log
+// takes a while — and says in plain words what it found.
 func (s *activityScreen) onVerify() {
-	err := s.st.VerifyAudit(context.Background())
-	checked := s.st.Now().In(s.loc).Format("15:04:05")
-	switch {
-	case err == nil:
-		s.verdict.Importance = widget.SuccessImportance
-		s.verdict.SetText("The audit log is intact: no entry was changed or removed (checked at " + checked + ").")
-	case errors.Is(err, core.ErrAuditBroken):
-		s.verdict.Importance = widget.DangerImportance
-		s.verdict.SetText(errorText(err))
-	default:
-		s.verdict.Importance = widget.DangerImportance
-		s.verdict.SetText("The audit log could not be checked. " + errorText(err))
-	}
+	s.verify.Disable()
+	s.setVerdict("Checking every entry of the audit log…", widget.MediumImportance)
+	go func() {
+		err := s.st.VerifyAudit(context.Background())
+		checked := s.st.Now().In(s.loc).Format("15:04:05")
+		fyne.Do(func() {
+			s.verify.Enable()
+			switch {
+			case err == nil:
+				// Body colour: green text is too faint on the light theme.
+				s.setVerdict("The audit log is intact: no entry was changed or removed (checked at "+checked+").", widget.MediumImportance)
+			case errors.Is(err, core.ErrAuditBroken):
+				s.setVerdict(errorText(err), widget.DangerImportance)
+			default:
+				s.setVerdict("The audit log could not be checked. "+errorText(err), widget.DangerImportance)
+			}
+			if s.verified != nil {
+				s.verified()
+			}
+		})
+	}()
+}
+
+func (s *activityScreen) setVerdict(text string, imp widget.Importance) {
+	s.verdict.Importance = imp
+	s.verdict.TextStyle.Bold = imp == widget.DangerImportance
+	s.verdict.SetText(text)
 }

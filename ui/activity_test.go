@@ -111,17 +111,25 @@ func pagesTestTamper(t *testing.T, dir, stmt string) {
 	}
 }
 
+// pagesTestVerify taps Verify integrity and waits for the result.
+func pagesTestVerify(s *activityScreen) {
+	done := make(chan struct{})
+	s.verified = func() { close(done) }
+	test.Tap(s.verify)
+	<-done
+}
+
 func TestActivityVerifyIntegrity(t *testing.T) {
 	st, dir, s, _ := pagesTestActivity(t)
 	coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 
-	test.Tap(s.verify)
+	pagesTestVerify(s)
 	if want := "The audit log is intact: no entry was changed or removed (checked at 09:00:00)."; s.verdict.Text != want {
 		t.Fatalf("intact log: %q", s.verdict.Text)
 	}
 
 	pagesTestTamper(t, dir, `UPDATE audit SET detail = 'nothing to see' WHERE id = 2`)
-	test.Tap(s.verify)
+	pagesTestVerify(s)
 	if !strings.HasPrefix(s.verdict.Text, "The audit log has been altered at entry 2: its content was changed.") {
 		t.Fatalf("tampered log: %q", s.verdict.Text)
 	}
@@ -131,7 +139,7 @@ func TestActivityGolden(t *testing.T) {
 	st, _, s, _ := pagesTestActivity(t)
 	pagesTestFixture(t, st)
 	s.reload()
-	test.Tap(s.verify)
+	pagesTestVerify(s)
 	test.AssertRendersToMarkup(t, "activity.xml", s.win.Canvas())
 	test.AssertRendersToImage(t, "activity.png", s.win.Canvas())
 }

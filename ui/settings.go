@@ -309,7 +309,7 @@ func (s *settingsScreen) showFieldErrors(bad map[string]string) {
 
 func (s *settingsScreen) onSave() {
 	if s.saveNow() {
-		s.setStatus("Saved — applied now.", widget.SuccessImportance)
+		s.setStatus("Saved — applied now.", widget.MediumImportance)
 	}
 }
 
@@ -360,7 +360,7 @@ func (s *settingsScreen) onSendTest() {
 	if !s.saveNow() {
 		return
 	}
-	s.setStatus("Saved — applied now.", widget.SuccessImportance)
+	s.setStatus("Saved — applied now.", widget.MediumImportance)
 	s.sendTest.Disable()
 	s.testOut.Importance = widget.MediumImportance
 	s.testOut.SetText("Sending a test email to " + to + "…")
@@ -374,7 +374,7 @@ func (s *settingsScreen) onSendTest() {
 				s.testOut.Importance = widget.DangerImportance
 				s.testOut.SetText("The test email was not sent. " + errorText(err))
 			} else {
-				s.testOut.Importance = widget.SuccessImportance
+				s.testOut.Importance = widget.MediumImportance
 				s.testOut.SetText("The test email to " + to + " was accepted by the server. Check that it arrives.")
 			}
 			if s.testDone != nil {
