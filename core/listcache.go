@@ -31,6 +31,9 @@ func (s *Station) Sessions(ctx context.Context, f SessionFilter) ([]Session, err
 		return nil, err
 	}
 	n := len(c.order)
+	if f.OpenOnly {
+		n = 0 // open sessions are few; do not size for the whole history
+	}
 	if f.Limit > 0 {
 		n = min(n, f.Limit)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/mail"
 )
 
 // adhocTestEnv is the Ad Hoc Support screen on a real station (temporary
@@ -365,6 +367,10 @@ func TestErrorText(t *testing.T) {
 		{"ErrInvalidSetting", &core.SettingError{Field: "Seats", Reason: "enter a number of seats between 1 and 1000"},
 			"Check Seats: enter a number of seats between 1 and 1000."},
 		{"ErrNotPrepared", core.ErrNotPrepared, "Look it up on the Computers page."},
+		{"ErrInvitationNotNeeded", core.ErrInvitationNotNeeded, core.ErrInvitationNotNeeded.Error()},
+		{"ErrSMTPNotConfigured", fmt.Errorf("resend: %w", core.ErrSMTPNotConfigured), core.ErrSMTPNotConfigured.Error()},
+		{"MailError", &mail.Error{Stage: mail.StageAuth, Server: "mail.example.com:587", Code: 535, Reply: "5.7.8 Authentication failed"},
+			"535 5.7.8 Authentication failed"},
 		{"Unknown", errors.New("disk I/O error"), "Something went wrong: disk I/O error. Try again"},
 		{"Nil", nil, ""},
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"adhocstation/core"
+	"adhocstation/core/mail"
 )
 
 // errorText is the one place where an error becomes the sentence a
@@ -25,6 +26,7 @@ func errorText(err error) string {
 		code    *core.CodeError
 		limit   *core.RateLimitError
 		audit   *core.AuditError
+		smtp    *mail.Error
 	)
 	switch {
 	case errors.As(err, &seat):
@@ -47,6 +49,10 @@ func errorText(err error) string {
 		return limit.Error()
 	case errors.As(err, &audit):
 		return audit.Error() + " Keep a copy of the database for investigation."
+	case errors.As(err, &smtp):
+		return smtp.Error() // already names the step and quotes the server
+	case errors.Is(err, core.ErrInvitationNotNeeded), errors.Is(err, core.ErrSMTPNotConfigured):
+		return err.Error()
 	case errors.Is(err, core.ErrNotPrepared):
 		return core.ErrNotPrepared.Error() + " Look it up on the Computers page."
 	case errors.Is(err, core.ErrSessionClosed):
