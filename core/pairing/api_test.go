@@ -3,6 +3,7 @@ package pairing
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -279,5 +280,32 @@ func TestRealInvitationBypassesTheNarrowLane(t *testing.T) {
 	}
 	if got := <-done; got != http.StatusNotFound {
 		t.Fatalf("unknown link after the lane freed: status %d, want 404", got)
+	}
+}
+
+func TestFailuresLoggedWithoutSecrets(t *testing.T) {
+	var logs bytes.Buffer
+	st, clock := coretest.Open(t)
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := startEnv(t, st, clock, Options{Logger: logger})
+	_, prep := coretest.MustPrepare(t, st, "Ana", "ana@example.com")
+	var paired wire.PairResponse
+	json.Unmarshal(e.post("/api/v1/pair", pairBody(prep.Session.Token, prep.Code)).body, &paired)
+	st.Close() // every later call fails inside core
+	for _, call := range []string{"heartbeat", "confirm", "end", "cleanup"} {
+		r := e.post("/api/v1/"+call, wire.AgentRequest{AgentKey: paired.AgentKey})
+		if got := r.wireError(t); r.status != http.StatusInternalServerError || got.Code != wire.CodeInternal {
+			t.Errorf("%s on a closed station: %d %s", call, r.status, got.Code)
+		}
+	}
+	e.post("/api/v1/pair", pairBody(prep.Session.Token, prep.Code))
+	if !strings.Contains(logs.String(), "pairing call failed") {
+		t.Fatalf("the failures were not logged: %s", logs.String())
+	}
+	for name, secret := range map[string]string{"token": prep.Session.Token, "code": prep.Code,
+		"password": coretest.Password, "agent key": paired.AgentKey} {
+		if secret == "" || strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds the %s (or it is empty)", name)
+		}
 	}
 }
