@@ -210,3 +210,31 @@ func orgCertificate(t *testing.T) (certFile, keyFile string, leaf *x509.Certific
 	leaf, _ = x509.ParseCertificate(der)
 	return certFile, keyFile, leaf
 }
+
+func TestBrokenOrganisationCertificateFallsBackToOwn(t *testing.T) {
+	st, clock := coretest.Open(t)
+	certFile, keyFile, orgLeaf := orgCertificate(t)
+	set, _ := st.Settings(t.Context())
+	set.Pairing.CertFile, set.Pairing.KeyFile = certFile, keyFile
+	if err := st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(certFile)
+	os.WriteFile(certFile, []byte("damaged"), 0o600)
+	reloaded := make(chan error, 4)
+	e := startEnv(t, st, clock, Options{OnReload: func(err error) { reloaded <- err }})
+	if !e.srv.SelfSigned() || len(e.srv.Pins()) != 1 {
+		t.Fatalf("a damaged organisation certificate: self-signed %v, pins %v; want the station's own", e.srv.SelfSigned(), e.srv.Pins())
+	}
+	// Repaired and saved again (unchanged settings): now it is served.
+	os.WriteFile(certFile, good, 0o600)
+	if err := st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatal(err)
+	}
+	if e.srv.SelfSigned() || e.srv.Pins()[0] != Pin(orgLeaf) {
+		t.Fatalf("the repaired certificate is not served: pins %v", e.srv.Pins())
+	}
+}

@@ -64,22 +64,18 @@ type Server struct {
 	applied core.PairingSettings
 	closed  bool
 
-	sub  *core.Subscription
-	done chan struct{}
+	sub *core.Subscription
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends
 // or Close is called. It follows settings changes: a new certificate or
 // public host name is served to new connections at once; a new listen
 // address moves the listener (the old one keeps running if the new one
-// cannot be opened). Errors: the address cannot be opened, or the
-// certificate cannot be made or loaded.
+// cannot be opened). An organisation certificate that cannot be loaded is
+// logged and the station's own one served instead. Errors: the address
+// cannot be opened, or the station's own certificate cannot be made.
 func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error) {
-	set, err := st.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{st: st, opts: opts, log: opts.Logger, done: make(chan struct{}), narrow: make(chan struct{}, narrowLane)}
+	s := &Server{st: st, opts: opts, log: opts.Logger, narrow: make(chan struct{}, narrowLane)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -89,17 +85,33 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 	if len(s.exe) == 0 {
 		s.exe = nil
 	}
-	if err := s.loadCerts(set.Pairing); err != nil {
+	// Subscribed before reading the settings, so no change is missed.
+	s.sub = st.Subscribe()
+	set, err := st.Settings(ctx)
+	if err != nil {
+		s.sub.Close()
+		return nil, err
+	}
+	if err := s.loadCerts(set.Pairing); err != nil && set.Pairing.CertFile != "" {
+		// PCs can still pair with the station's own certificate (the app pins
+		// whatever is served); only browsers warn again.
+		s.log.Error("the organisation certificate cannot be used; serving the station's own certificate", "err", err)
+		own := set.Pairing
+		own.CertFile, own.KeyFile = "", ""
+		err = s.loadCerts(own)
+	}
+	if err != nil {
+		s.sub.Close()
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
 	s.routeAPI(s.mux)
 	s.routePages(s.mux)
 	if err := s.listen(s.listenAddr(set.Pairing)); err != nil {
+		s.sub.Close()
 		return nil, err
 	}
 	s.applied = set.Pairing
-	s.sub = st.Subscribe()
 	go s.follow(ctx)
 	return s, nil
 }
@@ -178,7 +190,6 @@ func retire(srv *http.Server) {
 
 // follow applies settings changes until the station or the server closes.
 func (s *Server) follow(ctx context.Context) {
-	defer close(s.done)
 	for {
 		select {
 		case <-ctx.Done():
@@ -214,7 +225,8 @@ func (s *Server) reload(ctx context.Context) error {
 	if closed {
 		return nil
 	}
-	if p.CertFile != prev.CertFile || p.KeyFile != prev.KeyFile || p.PublicHost != prev.PublicHost {
+	fallback := p.CertFile != "" && s.certs.Load().selfSigned // the organisation's did not load before
+	if fallback || p.CertFile != prev.CertFile || p.KeyFile != prev.KeyFile || p.PublicHost != prev.PublicHost {
 		if err := s.loadCerts(p); err != nil {
 			return err
 		}
