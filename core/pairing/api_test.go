@@ -2,7 +2,10 @@ package pairing
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -307,5 +310,32 @@ func TestFailuresLoggedWithoutSecrets(t *testing.T) {
 		if secret == "" || strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds the %s (or it is empty)", name)
 		}
+	}
+}
+
+func TestSlowClientsAreCut(t *testing.T) {
+	saved := timeouts
+	timeouts.readHeader, timeouts.read = 200*time.Millisecond, 400*time.Millisecond
+	e := newEnv(t)
+	timeouts = saved
+	for name, send := range map[string]string{
+		"header never finished": "POST /api/v1/pair HTTP/1.1\r\nHost: x\r\n",
+		"body never sent":       "POST /api/v1/pair HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := tls.Dial("tcp", e.srv.Addr().String(), &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Write([]byte(send)); err != nil {
+				t.Fatal(err)
+			}
+			// The station must end the connection by itself; io.ReadAll
+			// returns only then (an answer, if any, is read along the way).
+			if _, err := io.ReadAll(conn); err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset") {
+				t.Logf("connection ended with %v", err)
+			}
+		})
 	}
 }

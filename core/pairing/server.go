@@ -36,13 +36,14 @@ type Options struct {
 	OnReload func(error)
 }
 
-// Timeouts for slow or idle clients. Downloads get longer (see download.go).
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-)
+// timeouts for slow or idle clients (a variable so tests can shorten it).
+// Downloads get longer (see pages.go).
+var timeouts = struct{ readHeader, read, write, idle time.Duration }{
+	readHeader: 5 * time.Second,
+	read:       15 * time.Second,
+	write:      30 * time.Second,
+	idle:       60 * time.Second,
+}
 
 // Server is the running pairing service.
 type Server struct {
@@ -140,10 +141,10 @@ func (s *Server) listen(addr string) error {
 	}
 	srv := &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: timeouts.readHeader,
+		ReadTimeout:       timeouts.read,
+		WriteTimeout:      timeouts.write,
+		IdleTimeout:       timeouts.idle,
 		MaxHeaderBytes:    16 << 10,
 		TLSConfig: &tls.Config{
 			MinVersion: tls.VersionTLS13,
