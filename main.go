@@ -48,17 +48,20 @@ func run(args []string) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go st.Run(ctx)
-	srv, err := pairing.Start(ctx, st, pairing.Options{})
+	problem := ""
+	srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
 	if err != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
-		logger.Error("the pairing service did not start; PCs cannot pair until this is fixed in Settings", "err", err)
+		logger.Error("the pairing service did not start", "err", err)
+		problem = "PCs cannot pair: " + err.Error() + ". " +
+			"Choose another pairing address in Settings, or stop the program using it, then restart the station."
 	} else {
 		defer srv.Close()
 	}
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN")})
+	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), Problem: problem})
 	quitOnSignal(a)
 	w.ShowAndRun()
 	return nil

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 )
@@ -18,6 +19,9 @@ import (
 type Options struct {
 	Kiosk    bool   // full screen, larger type, settings behind KioskPIN
 	KioskPIN string // the station PIN that unlocks settings in kiosk mode
+	// Problem, if set, is shown above every page: something the station
+	// could not start (e.g. the pairing service) and what to do about it.
+	Problem string
 }
 
 // screen is what every page offers the window: its content, and a hook for
@@ -87,7 +91,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 			w.kiosk.lock() // the next technician must type the PIN again
 		}
 	}
-	w.win.SetContent(w.tabs)
+	w.win.SetContent(withProblem(opts.Problem, w.tabs))
 	w.win.Resize(fyne.NewSize(1100, 760))
 	if opts.Kiosk {
 		w.win.SetFullScreen(true)
@@ -101,6 +105,17 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		go w.runTicker(tick)
 	}
 	return w
+}
+
+// withProblem puts a start-up problem above the pages, where it cannot be missed.
+func withProblem(problem string, pages fyne.CanvasObject) fyne.CanvasObject {
+	if problem == "" {
+		return pages
+	}
+	banner := widget.NewLabelWithStyle(problem, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	banner.Wrapping = fyne.TextWrapWord
+	banner.Importance = widget.DangerImportance
+	return container.NewBorder(container.NewPadded(banner), nil, nil, nil, pages)
 }
 
 // deliver hands each event to every screen on the Fyne goroutine.

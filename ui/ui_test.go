@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -205,5 +206,25 @@ func TestWindowPairingReachesCodePanel(t *testing.T) {
 	want := "Paired with DESKTOP-7QK2 (Windows 11 Pro, user anna) — active until Wed 09:00"
 	if got := w.adhoc.panel.status.Text; got != want {
 		t.Errorf("status = %q, want %q", got, want)
+	}
+}
+
+// A problem the station hit at start (the pairing service's port is taken)
+// stays above every page; without one, the pages fill the window.
+func TestWindowShowsStartupProblem(t *testing.T) {
+	const problem = "PCs cannot pair: port 8443 is in use."
+	w, _, _, _ := uiTestWindow(t, Options{Problem: problem})
+	found := false
+	for _, o := range test.LaidOutObjects(w.win.Content()) {
+		if l, ok := o.(*widget.Label); ok && l.Text == problem {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the problem %q is not on screen", problem)
+	}
+	plain, _, _, _ := uiTestWindow(t, Options{})
+	if plain.win.Content() != fyne.CanvasObject(plain.tabs) {
+		t.Error("without a problem the tabs should be the whole content")
 	}
 }
