@@ -48,6 +48,14 @@ func run(args []string) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go st.Run(ctx)
+	// A fresh station must not email links to "localhost".
+	if host := core.DetectPublicHost(); host != "localhost" {
+		if ok, err := st.AdoptPublicHost(ctx, host); err != nil {
+			logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
+		} else if ok {
+			logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
+		}
+	}
 	problem := ""
 	srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
 	if err != nil {

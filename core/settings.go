@@ -179,3 +179,54 @@ func linkFor(p PairingSettings, token string) string {
 	}
 	return "https://" + net.JoinHostPort(p.PublicHost, strconv.Itoa(port)) + "/join/" + token
 }
+
+// DetectPublicHost guesses the address end users' PCs can reach this
+// station by: the IP address of the interface that carries the default
+// route, else the computer's name, else "localhost". No packet is sent.
+func DetectPublicHost() string {
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
+		ip := c.LocalAddr().(*net.UDPAddr).IP
+		c.Close()
+		if !ip.IsLoopback() && !ip.IsUnspecified() {
+			return ip.String()
+		}
+	}
+	if h, err := os.Hostname(); err == nil && validatePairing(PairingSettings{ListenAddr: ":1", PublicHost: h}) == nil {
+		return h
+	}
+	return "localhost"
+}
+
+// AdoptPublicHost sets the public host name used in deployment links on a
+// station whose settings were never saved, so a fresh station does not
+// email links to "localhost". It reports whether it changed anything and
+// returns a *SettingError for a host that is not valid.
+func (s *Station) AdoptPublicHost(ctx context.Context, host string) (bool, error) {
+	set := DefaultSettings()
+	set.Pairing.PublicHost = host
+	if err := ValidateSettings(set); err != nil {
+		return false, err
+	}
+	raw, err := json.Marshal(set)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
+			settingsKey, string(raw))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // settings were saved before: the technician's choice stands
+		}
+		changed = true
+		return s.audit(tx, 0, 0, "settings saved", "public host name for links set at first start to "+host+" (change it in Settings)")
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	s.publish(Event{Kind: EventSettings})
+	return true, nil
+}
