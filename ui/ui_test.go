@@ -127,15 +127,7 @@ func TestWindowCloseStopsListening(t *testing.T) {
 
 func TestWindowCloseAsksWhileCodeShown(t *testing.T) {
 	w, st, _, handled := uiTestWindow(t, Options{})
-	p, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
-		Password: coretest.Password, Confirm: coretest.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")
 	uiTestWait(t, handled, core.EventPrepared)
 	w.adhoc.showPanel(prep)
 	w.onCloseRequest()
@@ -187,15 +179,7 @@ func TestWindowTickerUsesStationClockAndStops(t *testing.T) {
 // the window's own subscription to the code panel's status line.
 func TestWindowPairingReachesCodePanel(t *testing.T) {
 	w, st, _, handled := uiTestWindow(t, Options{})
-	p, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
-		Password: coretest.Password, Confirm: coretest.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")
 	uiTestWait(t, handled, core.EventPrepared)
 	w.adhoc.showPanel(prep)
 	if _, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
