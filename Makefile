@@ -3,8 +3,12 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 export LANG := en_US.UTF-8
+# Link Debian's SQLite instead of compiling the 9 MB amalgamation once per
+# build mode (normal, race, fuzz): about 50 s of CPU each on a cold cache.
+# One set of tags everywhere, so every target shares the build cache.
+export GOFLAGS := -tags=libsqlite3
 
-APT_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+APT_PACKAGES := gcc pkg-config libsqlite3-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xdotool
 AGENT_EXE := assets/agent/AdHocSupport.exe
 BIN := bin/adhoc-station
@@ -32,7 +36,11 @@ agent: FORCE
 build: deps agent
 	go build -o $(BIN) .
 
-test: deps agent check vet unit fuzz smoke
+# vet (which compiles the OpenGL driver once) and the race tests share no
+# build work, so they run side by side on two cores.
+test: deps agent check
+	$(MAKE) --no-print-directory -j2 vet unit
+	$(MAKE) --no-print-directory fuzz smoke
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
