@@ -48,6 +48,9 @@ type adhocScreen struct {
 
 	emailTouched bool // show the email's problem only once the user moved on
 	busy         bool
+	// kiosk: several technicians share the station, so leaving the code
+	// panel forgets who prepared it and for whom.
+	kiosk bool
 
 	// runAsync starts background work (go f()); tests hold it until the
 	// tap that started it has returned. workDone, when set (tests), runs
@@ -277,6 +280,14 @@ func (s *adhocScreen) showForm() {
 	}
 	s.page.Objects = []fyne.CanvasObject{s.form}
 	s.page.Refresh()
+	if s.kiosk {
+		if len(s.profiles) > 1 {
+			s.profile.ClearSelected()
+		}
+		s.email.SetText("")
+		s.emailTouched = false
+		s.validate()
+	}
 	s.reloadSeats()
 	s.win.Canvas().Focus(s.email)
 }

@@ -1,14 +1,17 @@
 package ui
 
 import (
-	"fyne.io/fyne/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
 )
 
 func TestKioskWindow(t *testing.T) {
@@ -122,5 +125,28 @@ func TestKioskCloseNeedsPIN(t *testing.T) {
 	case <-w.stop:
 	default:
 		t.Fatal("the right PIN did not close the window")
+	}
+}
+
+// At a kiosk the next technician must not inherit the previous one's
+// profile and end user; at a desk both stay for the next session.
+func TestKioskFormForgetsPreviousTechnician(t *testing.T) {
+	for _, kiosk := range []bool{true, false} {
+		w, st, _, handled := uiTestWindow(t, Options{Kiosk: kiosk, KioskPIN: "4821"})
+		if _, err := st.CreateProfile(t.Context(), "Bob Lindqvist", "bob@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		uiTestWait(t, handled, core.EventProfiles)
+		_, prep := coretest.MustPrepare(t, st, "Ann Keller", "ann@example.com")
+		uiTestWait(t, handled, core.EventPrepared)
+		s := w.adhoc
+		s.profile.SetSelectedIndex(1)
+		s.email.SetText("user@example.com")
+		s.showPanel(prep)
+		s.showForm()
+		forgot := s.profile.SelectedIndex() == -1 && s.email.Text == ""
+		if forgot != kiosk {
+			t.Errorf("kiosk=%v: after leaving the panel profile index %d, email %q", kiosk, s.profile.SelectedIndex(), s.email.Text)
+		}
 	}
 }

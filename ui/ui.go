@@ -71,6 +71,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		applyKioskTheme(a)
 	}
 	w.adhoc = newAdhocScreen(st, w.win)
+	w.adhoc.kiosk = opts.Kiosk
 	computers := newComputersScreen(st, w.win)
 	activity := newActivityScreen(st, w.win)
 	settings := newSettingsScreen(st, w.win)
