@@ -57,6 +57,7 @@ func run(args []string) error {
 		}
 	}
 	problem := ""
+	var fingerprint func() string
 	srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
 	if err != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
@@ -65,11 +66,13 @@ func run(args []string) error {
 			"Choose another pairing address in Settings, or stop the program using it, then restart the station."
 	} else {
 		defer srv.Close()
+		fingerprint = srv.Fingerprint
 	}
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), Problem: problem})
+	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), Problem: problem,
+		PairingFingerprint: fingerprint})
 	quitOnSignal(a)
 	w.ShowAndRun()
 	return nil

@@ -65,7 +65,13 @@ type settingsScreen struct {
 	sendTest *widget.Button
 	testOut  *widget.Label
 	scroll   *container.Scroll
+	form     *fyne.Container
 	body     fyne.CanvasObject
+
+	// fingerprint, when the window has a running pairing service, returns
+	// the certificate it serves; fpValue shows it.
+	fingerprint func() string
+	fpValue     *widget.Label
 
 	// testDone, when set, is called after a test email's result is shown.
 	testDone func()
@@ -109,7 +115,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 func (s *settingsScreen) content() fyne.CanvasObject { return s.body }
 
 func (s *settingsScreen) layout() fyne.CanvasObject {
-	form := container.New(layout.NewFormLayout(), slices.Concat(
+	s.form = container.New(layout.NewFormLayout(), slices.Concat(
 		s.heading("Email (SMTP)", "Invitations are sent through this server."),
 		s.row(fieldSMTPHost, s.entries[fieldSMTPHost]),
 		s.row(fieldSMTPPort, s.entries[fieldSMTPPort]),
@@ -129,9 +135,33 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldCert, s.entries[fieldCert]),
 		s.row(fieldKey, s.entries[fieldKey]),
 	)...)
-	s.scroll = container.NewVScroll(container.NewPadded(form))
+	s.scroll = container.NewVScroll(container.NewPadded(s.form))
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
 	return container.NewBorder(nil, bottom, nil, nil, s.scroll)
+}
+
+// showFingerprint adds the served certificate's fingerprint to the pairing
+// group, so the technician can read it to a user who checks the browser's
+// warning on the deployment page (the page shows the same value).
+func (s *settingsScreen) showFingerprint(get func() string) {
+	s.fingerprint = get
+	s.fpValue = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Wrapping: fyne.TextWrapBreak}
+	note := &widget.Label{Text: "SHA-256 of the certificate the deployment page is served with; the page shows the same value.",
+		Wrapping: fyne.TextWrapWord}
+	s.form.Objects = append(s.form.Objects, widget.NewLabel("Certificate fingerprint"), container.NewVBox(s.fpValue, note))
+	s.form.Refresh()
+	s.onTick(time.Time{})
+}
+
+// onTick follows a certificate change: the pairing service applies saved
+// settings on its own goroutine, after this page has reloaded.
+func (s *settingsScreen) onTick(time.Time) {
+	if s.fingerprint == nil {
+		return
+	}
+	if fp := s.fingerprint(); fp != s.fpValue.Text {
+		s.fpValue.SetText(fp)
+	}
 }
 
 // heading starts a group of fields: one form layout holds every group so

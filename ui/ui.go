@@ -22,6 +22,9 @@ type Options struct {
 	// Problem, if set, is shown above every page: something the station
 	// could not start (e.g. the pairing service) and what to do about it.
 	Problem string
+	// PairingFingerprint, if set, returns the certificate fingerprint the
+	// running pairing service serves; Settings shows it.
+	PairingFingerprint func() string
 }
 
 // screen is what every page offers the window: its content, and a hook for
@@ -75,6 +78,9 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	computers := newComputersScreen(st, w.win)
 	activity := newActivityScreen(st, w.win)
 	settings := newSettingsScreen(st, w.win)
+	if opts.PairingFingerprint != nil {
+		settings.showFingerprint(opts.PairingFingerprint)
+	}
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
 	if opts.Kiosk {

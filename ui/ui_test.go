@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,5 +211,26 @@ func TestWindowShowsStartupProblem(t *testing.T) {
 	plain, _, _, _ := uiTestWindow(t, Options{})
 	if plain.win.Content() != fyne.CanvasObject(plain.tabs) {
 		t.Error("without a problem the tabs should be the whole content")
+	}
+}
+
+// Settings shows the pairing certificate's fingerprint and follows a change
+// (an organisation certificate saved) on the next tick.
+func TestWindowShowsPairingFingerprint(t *testing.T) {
+	var fp atomic.Value
+	fp.Store("AB:CD:EF")
+	w, _, _, _ := uiTestWindow(t, Options{PairingFingerprint: func() string { return fp.Load().(string) }})
+	settings := w.screens[3].(*settingsScreen)
+	if settings.fpValue == nil || settings.fpValue.Text != "AB:CD:EF" {
+		t.Fatalf("fingerprint label = %v", settings.fpValue)
+	}
+	fp.Store("12:34:56")
+	settings.onTick(time.Time{})
+	if settings.fpValue.Text != "12:34:56" {
+		t.Errorf("after a certificate change the label says %q", settings.fpValue.Text)
+	}
+	plain, _, _, _ := uiTestWindow(t, Options{})
+	if plain.screens[3].(*settingsScreen).fpValue != nil {
+		t.Error("a window without a pairing service shows a fingerprint")
 	}
 }
