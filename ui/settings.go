@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -60,6 +61,7 @@ type settingsScreen struct {
 	errs     map[string]*widget.Label
 	password *widget.Entry
 	pwState  *widget.Label
+	pwForget *widget.Button
 	save     *widget.Button
 	status   *widget.Label
 	sendTest *widget.Button
@@ -102,6 +104,8 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	s.password = widget.NewPasswordEntry()
 	s.password.OnSubmitted = func(string) { s.onSave() }
 	s.pwState = &widget.Label{}
+	s.pwForget = &widget.Button{Text: "Forget password", Icon: theme.DeleteIcon(), OnTapped: s.onForgetPassword}
+	s.pwForget.Hide()
 	s.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: s.onSave}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.sendTest = &widget.Button{Text: "Send test email", Icon: theme.MailSendIcon(), OnTapped: s.onSendTest}
@@ -121,7 +125,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldSMTPPort, s.entries[fieldSMTPPort]),
 		s.row(fieldSecurity, s.security),
 		s.row(fieldUsername, s.entries[fieldUsername]),
-		s.row(fieldPassword, container.NewVBox(s.password, s.pwState)),
+		s.row(fieldPassword, container.NewVBox(s.password, container.NewBorder(nil, nil, nil, s.pwForget, s.pwState))),
 		s.row(fieldSender, s.entries[fieldSender]),
 		s.row(fieldCAFile, s.entries[fieldCAFile]),
 		s.row(fieldTestTo, container.NewVBox(container.NewBorder(nil, nil, nil, s.sendTest, s.entries[fieldTestTo]), s.testOut)),
@@ -216,9 +220,11 @@ func (s *settingsScreen) load() {
 	if s.st.HasSMTPPassword(ctx) {
 		s.password.SetPlaceHolder("type a new password to replace it")
 		s.pwState.SetText("A password is stored; it is never shown.")
+		s.pwForget.Show()
 	} else {
 		s.password.SetPlaceHolder("")
 		s.pwState.SetText("No password is stored.")
+		s.pwForget.Hide()
 	}
 }
 
@@ -372,6 +378,24 @@ func (s *settingsScreen) saveNow() bool {
 	// password's state even if this window's feed is behind.
 	s.load()
 	return true
+}
+
+// onForgetPassword removes the stored SMTP password after a confirmation,
+// e.g. when the mail account is retired or the station changes hands.
+func (s *settingsScreen) onForgetPassword() {
+	dialog.ShowConfirm("Forget the SMTP password?",
+		"The station will no longer sign in to the mail server until a new password is saved.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := s.st.SetSMTPPassword(context.Background(), ""); err != nil {
+				s.setStatus(errorText(err), widget.DangerImportance)
+				return
+			}
+			s.load()
+			s.setStatus("The SMTP password is forgotten.", widget.MediumImportance)
+		}, s.win)
 }
 
 func (s *settingsScreen) setStatus(text string, imp widget.Importance) {

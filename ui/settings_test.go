@@ -262,3 +262,31 @@ func TestSettingsSendTestEmailThroughARealServer(t *testing.T) {
 		t.Fatalf("after saving the password: field %q, stored %v, note %q", s.password.Text, st.HasSMTPPassword(t.Context()), s.pwState.Text)
 	}
 }
+
+// A stored SMTP password can be forgotten, after a confirmation; "No"
+// keeps it.
+func TestSettingsForgetPassword(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "off")
+	st, _ := coretest.Open(t)
+	if err := st.SetSMTPPassword(t.Context(), "mail-secret-123"); err != nil {
+		t.Fatal(err)
+	}
+	s := pagesTestSettings(t, st)
+	if !s.pwForget.Visible() {
+		t.Fatal("no Forget password button while a password is stored")
+	}
+	for _, answer := range []string{"No", "Yes"} {
+		test.Tap(s.pwForget)
+		top := s.win.Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatal("forgetting did not ask first")
+		}
+		test.Tap(adhocTestButton(t, top, answer))
+		if stored := st.HasSMTPPassword(t.Context()); stored != (answer == "No") {
+			t.Fatalf("after %q the password is stored: %v", answer, stored)
+		}
+	}
+	if s.pwForget.Visible() || s.pwState.Text != "No password is stored." {
+		t.Errorf("after forgetting: button visible %v, state %q", s.pwForget.Visible(), s.pwState.Text)
+	}
+}
