@@ -187,11 +187,28 @@ func (s *settingsScreen) row(label string, field fyne.CanvasObject) []fyne.Canva
 	return []fyne.CanvasObject{widget.NewLabel(label), container.NewVBox(field, msg)}
 }
 
-// onEvent reloads when settings were saved here or elsewhere (the CLI).
+// onEvent reloads when settings were saved here or elsewhere (the CLI),
+// unless the technician is in the middle of editing: their edits stay, and
+// the newly saved values become the base for what the page does not show.
 func (s *settingsScreen) onEvent(e core.Event) {
-	if e.Kind == core.EventSettings || e.Kind == core.EventLagged {
-		s.load()
+	if e.Kind != core.EventSettings && e.Kind != core.EventLagged {
+		return
 	}
+	if !s.unsaved() {
+		s.load()
+		return
+	}
+	if set, err := s.st.Settings(context.Background()); err == nil {
+		s.saved = set
+	}
+	s.setStatus("Settings were just saved elsewhere (another window or the command line). Your unsaved changes "+
+		"are kept here; Save applies them over the others.", widget.MediumImportance)
+}
+
+// unsaved reports whether the form differs from the settings last loaded.
+func (s *settingsScreen) unsaved() bool {
+	set, bad := s.read()
+	return len(bad) > 0 || set != s.saved || s.password.Text != ""
 }
 
 // load shows the saved settings. The SMTP password is never shown back.

@@ -290,3 +290,33 @@ func TestSettingsForgetPassword(t *testing.T) {
 		t.Errorf("after forgetting: button visible %v, state %q", s.pwForget.Visible(), s.pwState.Text)
 	}
 }
+
+// Settings saved elsewhere while the technician edits do not wipe the
+// edits; without edits the page shows the new values.
+func TestSettingsKeepsEditsWhenSavedElsewhere(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	saveElsewhere := func(seats int, host string) {
+		t.Helper()
+		set, _ := st.Settings(t.Context())
+		set.Seats, set.Pairing.PublicHost = seats, host
+		if err := st.SaveSettings(t.Context(), set); err != nil {
+			t.Fatal(err)
+		}
+		s.onEvent(core.Event{Kind: core.EventSettings})
+	}
+	saveElsewhere(3, "station.example.com")
+	if s.entries[fieldSeats].Text != "3" || s.entries[fieldPublicHost].Text != "station.example.com" {
+		t.Fatalf("without edits the page shows seats %q, host %q", s.entries[fieldSeats].Text, s.entries[fieldPublicHost].Text)
+	}
+	s.entries[fieldSeats].SetText("7")
+	saveElsewhere(4, "support.example.com")
+	if s.entries[fieldSeats].Text != "7" || !strings.Contains(s.status.Text, "saved elsewhere") {
+		t.Fatalf("the edit was lost: seats %q, status %q", s.entries[fieldSeats].Text, s.status.Text)
+	}
+	s.onSave()
+	set, _ := st.Settings(t.Context())
+	if set.Seats != 7 {
+		t.Errorf("saved seats = %d, want the technician's 7", set.Seats)
+	}
+}
