@@ -70,7 +70,7 @@ func newActivityScreen(st *core.Station, win fyne.Window) *activityScreen {
 func (s *activityScreen) content() fyne.CanvasObject { return s.body }
 
 func (s *activityScreen) layout() fyne.CanvasObject {
-	title := &widget.Label{Text: "Activity", TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	title := titleLabel("Activity")
 	var header []fyne.CanvasObject
 	for _, t := range []string{"When", "Session", "Event", "Detail"} {
 		header = append(header, &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}})

@@ -115,8 +115,7 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 		widget.NewLabel("Password"), container.NewVBox(s.password, s.rules),
 		widget.NewLabel("Confirm password"), container.NewVBox(s.confirm, s.confirmErr),
 	)
-	title := &widget.Label{Text: "Prepare an ad hoc support session", TextStyle: fyne.TextStyle{Bold: true},
-		SizeName: theme.SizeNameSubHeadingText}
+	title := titleLabel("Prepare an ad hoc support session")
 	intro := &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The end user gets an email with a link to the " +
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
 	body := container.NewVBox(title, intro, fields, note,

@@ -84,8 +84,8 @@ func newCodePanel(s *adhocScreen, prep core.Prepared) *codePanel {
 }
 
 func (p *codePanel) layout() fyne.CanvasObject {
-	title := &widget.Label{Text: "Security code for " + p.sess.UserEmail, TextStyle: fyne.TextStyle{Bold: true},
-		SizeName: theme.SizeNameSubHeadingText, Wrapping: fyne.TextWrapWord}
+	title := titleLabel("Security code for " + p.sess.UserEmail)
+	title.Wrapping = fyne.TextWrapWord
 	left := container.NewVBox(p.display, container.NewCenter(p.copyCode), p.codeWarning)
 	right := container.NewVBox(
 		p.status,

@@ -88,7 +88,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 func (s *computersScreen) content() fyne.CanvasObject { return s.body }
 
 func (s *computersScreen) layout() fyne.CanvasObject {
-	title := &widget.Label{Text: "Ad Hoc Support Sessions", TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	title := titleLabel("Ad Hoc Support Sessions")
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, title, container.NewHBox(widget.NewLabel("Show"), s.filter)),
 		s.summary,

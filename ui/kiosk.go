@@ -47,8 +47,8 @@ func newKioskLock(pin string, win fyne.Window, settings fyne.CanvasObject, now f
 	k.pinErr = fieldErrorLabel()
 	unlock := &widget.Button{Text: "Unlock settings", Icon: theme.LoginIcon(), Importance: widget.HighImportance,
 		OnTapped: k.onUnlock}
-	title := &widget.Label{Text: "Settings are locked", TextStyle: fyne.TextStyle{Bold: true},
-		SizeName: theme.SizeNameSubHeadingText, Alignment: fyne.TextAlignCenter}
+	title := titleLabel("Settings are locked")
+	title.Alignment = fyne.TextAlignCenter
 	var body fyne.CanvasObject
 	if pin == "" {
 		body = container.NewVBox(title, &widget.Label{Text: noPINText, Wrapping: fyne.TextWrapWord})

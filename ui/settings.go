@@ -172,7 +172,7 @@ func (s *settingsScreen) onTick(time.Time) {
 // their fields line up.
 func (s *settingsScreen) heading(title, note string) []fyne.CanvasObject {
 	return []fyne.CanvasObject{
-		&widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText},
+		titleLabel(title),
 		&widget.Label{Text: note, Wrapping: fyne.TextWrapWord},
 	}
 }

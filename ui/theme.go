@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // kioskTheme is Fyne's default theme, light or dark as the system says,
@@ -36,4 +37,9 @@ func (t *kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 		return base * t.scale
 	}
 	return base
+}
+
+// titleLabel is the bold sub-heading that opens a page or a group.
+func titleLabel(text string) *widget.Label {
+	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 }
