@@ -53,7 +53,7 @@ func IsWindows(osName string) bool {
 // ErrNotWindows, ErrCodeBurned and *CodeError (with the tries left).
 func (s *Station) Pair(ctx context.Context, req PairRequest) (Paired, error) {
 	now := s.now().Truncate(1e6)
-	addr := addressOf(req.RemoteAddr)
+	addr := RateLimitAddress(req.RemoteAddr)
 	win, retry, firstRefusal := s.limit.take(addr, now)
 	if retry > 0 {
 		if firstRefusal {
@@ -169,7 +169,7 @@ func (s *Station) activate(ctx context.Context, tx *sql.Tx, st *pairState, req P
 		st.id, f.Hostname, f.OSName, f.OSVersion, f.Arch, f.WindowsUser, f.MachineID, nowT); err != nil {
 		return Paired{}, err
 	}
-	detail := fmt.Sprintf("paired with %s (%s %s, user %s) from %s", f.Hostname, f.OSName, f.OSVersion, f.WindowsUser, addressOf(req.RemoteAddr))
+	detail := fmt.Sprintf("paired with %s (%s %s, user %s) from %s", f.Hostname, f.OSName, f.OSVersion, f.WindowsUser, RateLimitAddress(req.RemoteAddr))
 	if err := s.audit(tx, st.profile, st.id, "session active", detail); err != nil {
 		return Paired{}, err
 	}

@@ -49,8 +49,10 @@ func loadLimiter(ctx context.Context, db *sql.DB, now time.Time) (*limiter, erro
 	return l, rows.Err()
 }
 
-// addressOf strips the port from a remote address.
-func addressOf(remote string) string {
+// RateLimitAddress is the key the per-address limiter counts a remote
+// address under: its host, without the port. The pairing service uses it
+// too, so its memory of refused addresses matches core's.
+func RateLimitAddress(remote string) string {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
 		return host
 	}

@@ -47,7 +47,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 }
 
 func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
-	addr, now := hostOf(r.RemoteAddr), s.st.Now()
+	addr, now := core.RateLimitAddress(r.RemoteAddr), s.st.Now()
 	if wait := s.limited.retryAfter(addr, now); wait > 0 {
 		writeError(w, s.refusal("pair", &core.RateLimitError{RetryAfter: wait}, false))
 		return

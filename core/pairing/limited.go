@@ -1,7 +1,6 @@
 package pairing
 
 import (
-	"net"
 	"sync"
 	"time"
 )
@@ -20,13 +19,6 @@ type limitedSet struct {
 // it, expired entries are dropped, and if that is not enough the set starts
 // over (core still refuses those addresses, at a slightly higher cost).
 const maxLimited = 10000
-
-func hostOf(remote string) string {
-	if h, _, err := net.SplitHostPort(remote); err == nil {
-		return h
-	}
-	return remote
-}
 
 // retryAfter is how long addr must still wait, or 0.
 func (l *limitedSet) retryAfter(addr string, now time.Time) time.Duration {
