@@ -10,27 +10,20 @@ import (
 	"adhocstation/core/coretest"
 )
 
-func wrongCode(code string) string {
-	if code[0] == '9' {
-		return "1" + code[1:]
-	}
-	return "9" + code[1:]
-}
-
 func TestPairRefusals(t *testing.T) {
 	ctx := t.Context()
 	t.Run("ErrInvalidCode", func(t *testing.T) {
 		st, _ := coretest.Open(t)
 		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 		for left := core.MaxCodeAttempts - 1; left >= 1; left-- {
-			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: wrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: coretest.WrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
 			var ce *core.CodeError
 			if !errors.As(err, &ce) || ce.AttemptsLeft != left {
 				t.Fatalf("err = %v, want %d tries left", err, left)
 			}
 		}
 		t.Run("ErrCodeBurned", func(t *testing.T) {
-			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: wrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: coretest.WrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
 			if !errors.Is(err, core.ErrCodeBurned) {
 				t.Fatalf("fifth wrong code: %v", err)
 			}

@@ -149,15 +149,8 @@ func (r *rig) checkCleanedUp(err error) {
 	}
 }
 
-func wrongCode(right string) string {
-	if right[0] == '1' {
-		return "2" + right[1:]
-	}
-	return "1" + right[1:]
-}
-
 func TestEndToEndSession24Hours(t *testing.T) {
-	r := newRig(t, windowsPC, nil, func(right string) []string { return []string{wrongCode(right), right} })
+	r := newRig(t, windowsPC, nil, func(right string) []string { return []string{coretest.WrongCode(right), right} })
 	r.start()
 	s := r.waitStatus(support.TrayWaiting)
 	r.waitEvent(core.EventPaired)

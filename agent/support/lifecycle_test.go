@@ -14,6 +14,7 @@ import (
 
 	"adhocstation/agent/support"
 	"adhocstation/core"
+	"adhocstation/core/coretest"
 )
 
 func rightCode(right string) []string { return []string{right} }
@@ -67,7 +68,7 @@ func TestPasswordPolicyRefusal(t *testing.T) {
 
 func TestCodeBurnedThenCancel(t *testing.T) {
 	r := newRig(t, windowsPC, nil, func(right string) []string {
-		w := wrongCode(right)
+		w := coretest.WrongCode(right)
 		return []string{w, w, w, w, w}
 	})
 	r.start()

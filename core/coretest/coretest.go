@@ -77,3 +77,12 @@ func MustPrepare(tb testing.TB, st *core.Station, name, email string) (core.Prof
 // WindowsPC is a typical PC's facts.
 var WindowsPC = core.ComputerFacts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", OSVersion: "10.0.22631",
 	Arch: "amd64", WindowsUser: "anna", MachineID: "4c4c4544-0042-3510-8052-b4c04f4d3732"}
+
+// WrongCode returns a security code that differs from code in its first
+// digit, for tests of refused codes.
+func WrongCode(code string) string {
+	if code[0] == '9' {
+		return "1" + code[1:]
+	}
+	return "9" + code[1:]
+}

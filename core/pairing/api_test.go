@@ -116,11 +116,11 @@ func TestPairRefusals(t *testing.T) {
 		code   string
 	}{
 		{"invalid_code", func(e *env, p core.Prepared) wire.PairRequest {
-			return pairBody(p.Session.Token, wrongCode(p.Code))
+			return pairBody(p.Session.Token, coretest.WrongCode(p.Code))
 		}, http.StatusForbidden, wire.CodeInvalidCode},
 		{"code_burned", func(e *env, p core.Prepared) wire.PairRequest {
 			for range core.MaxCodeAttempts {
-				e.post("/api/v1/pair", pairBody(p.Session.Token, wrongCode(p.Code)))
+				e.post("/api/v1/pair", pairBody(p.Session.Token, coretest.WrongCode(p.Code)))
 			}
 			return pairBody(p.Session.Token, p.Code) // even the right code is dead now
 		}, http.StatusForbidden, wire.CodeCodeBurned},

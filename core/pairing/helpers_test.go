@@ -136,13 +136,6 @@ func pairBody(token, code string) wire.PairRequest {
 		OSVersion: f.OSVersion, Arch: f.Arch, WindowsUser: f.WindowsUser, MachineID: f.MachineID}}
 }
 
-// wrongCode differs from code in its last digit.
-func wrongCode(code string) string {
-	b := []byte(code)
-	b[len(b)-1] = '0' + (b[len(b)-1]-'0'+1)%10
-	return string(b)
-}
-
 // waitEvent returns the first event of kind on sub, failing if the feed closes.
 func waitEvent(t testing.TB, sub *core.Subscription, kind core.EventKind) core.Event {
 	t.Helper()
