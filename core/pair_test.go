@@ -140,15 +140,15 @@ func TestAgentCalls(t *testing.T) {
 	}
 	clock.Advance(2 * time.Minute)
 	st.Tick(ctx)
-	waitEvent(t, sub, core.EventComputerOffline, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventComputerOffline, prep.Session.ID)
 	if _, err := st.Heartbeat(ctx, paired.AgentKey); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, sub, core.EventComputerOnline, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventComputerOnline, prep.Session.ID)
 	if err := st.EndByUser(ctx, paired.AgentKey); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, sub, core.EventEnded, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventEnded, prep.Session.ID)
 	if err := st.CleanupReceipt(ctx, paired.AgentKey, "account AdHocRemoteUser deleted"); err != nil {
 		t.Fatal(err)
 	}

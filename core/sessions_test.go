@@ -136,7 +136,7 @@ func TestFullDay(t *testing.T) {
 	if !paired.Session.ActivatedAt.Equal(activated) || !paired.Session.ExpiresAt.Equal(activated.Add(24*time.Hour)) {
 		t.Fatalf("activated %v expires %v", paired.Session.ActivatedAt, paired.Session.ExpiresAt)
 	}
-	waitEvent(t, sub, core.EventPaired, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventPaired, prep.Session.ID)
 
 	for _, step := range []time.Duration{time.Hour, 22 * time.Hour, 59 * time.Minute} { // 23h59m in all
 		clock.Advance(step)
@@ -154,7 +154,7 @@ func TestFullDay(t *testing.T) {
 	if free, total, _ := st.Seats(ctx); free != total-1 {
 		t.Fatalf("seats free %d of %d while active", free, total)
 	}
-	waitEvent(t, sub, core.EventExpiringSoon, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventExpiringSoon, prep.Session.ID)
 
 	clock.Advance(time.Minute)
 	if err := st.Tick(ctx); err != nil {
@@ -167,28 +167,13 @@ func TestFullDay(t *testing.T) {
 	if free, total, _ := st.Seats(ctx); free != total {
 		t.Fatalf("seat not freed: %d of %d", free, total)
 	}
-	waitEvent(t, sub, core.EventExpired, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventExpired, prep.Session.ID)
 	hb, err := st.Heartbeat(ctx, paired.AgentKey)
 	if err != nil || hb.State != core.StateExpired {
 		t.Fatalf("heartbeat after expiry: %v %v (the PC must learn it has to clean up)", hb.State, err)
 	}
 	if err := st.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitEvent(t *testing.T, sub *core.Subscription, kind core.EventKind, id int64) core.Event {
-	t.Helper()
-	timeout := time.After(5 * time.Second) // a safety net for a hung test, not a performance limit
-	for {
-		select {
-		case e := <-sub.C:
-			if e.Kind == kind && e.SessionID == id {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no %s event for session %d", kind, id)
-		}
 	}
 }
 

@@ -86,12 +86,7 @@ func (r *rig) waitStatus(want support.TrayState) support.Status {
 // waitEvent waits for an event of kind about the rig's session.
 func (r *rig) waitEvent(kind core.EventKind) {
 	r.t.Helper()
-	for e := range r.sub.C {
-		if e.Kind == kind && e.SessionID == r.prep.Session.ID {
-			return
-		}
-	}
-	r.t.Fatalf("the event feed closed before %s", kind)
+	coretest.WaitEvent(r.t, r.sub, kind, r.prep.Session.ID)
 }
 
 func (r *rig) session() core.Session {

@@ -42,7 +42,7 @@ func TestPairActivatesAndEventArrives(t *testing.T) {
 	if !got.ActivatedAt.Equal(coretest.Start) || !got.ExpiresAt.Equal(coretest.Start.Add(24*time.Hour)) {
 		t.Errorf("activated %v, expires %v; want %v + 24 h", got.ActivatedAt, got.ExpiresAt, coretest.Start)
 	}
-	if ev := waitEvent(t, sub, core.EventPaired); ev.SessionID != prep.Session.ID {
+	if ev := coretest.WaitEvent(t, sub, core.EventPaired, 0); ev.SessionID != prep.Session.ID {
 		t.Errorf("paired event for session %d, want %d", ev.SessionID, prep.Session.ID)
 	}
 	sess, err := e.st.Session(t.Context(), prep.Session.ID)

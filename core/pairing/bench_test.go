@@ -73,7 +73,7 @@ func BenchmarkPairing(b *testing.B) {
 		if r := doWith(b, client, "POST", srv.URL()+"/api/v1/pair", "application/json", body); r.status != http.StatusOK {
 			b.Fatalf("pair: %d %s", r.status, r.body)
 		}
-		waitEvent(b, sub, core.EventPaired)
+		coretest.WaitEvent(b, sub, core.EventPaired, 0)
 		lat = append(lat, time.Since(t0))
 		b.StopTimer()
 		if err := st.End(b.Context(), prep.Session.ID); err != nil {

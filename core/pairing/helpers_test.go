@@ -135,15 +135,3 @@ func pairBody(token, code string) wire.PairRequest {
 	return wire.PairRequest{Token: token, Code: code, Facts: wire.Facts{Hostname: f.Hostname, OSName: f.OSName,
 		OSVersion: f.OSVersion, Arch: f.Arch, WindowsUser: f.WindowsUser, MachineID: f.MachineID}}
 }
-
-// waitEvent returns the first event of kind on sub, failing if the feed closes.
-func waitEvent(t testing.TB, sub *core.Subscription, kind core.EventKind) core.Event {
-	t.Helper()
-	for ev := range sub.C {
-		if ev.Kind == kind {
-			return ev
-		}
-	}
-	t.Fatalf("the event feed closed before a %s event", kind)
-	return core.Event{}
-}
