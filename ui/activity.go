@@ -37,9 +37,7 @@ type activityScreen struct {
 	verify  *widget.Button
 	verdict *widget.Label
 	body    fyne.CanvasObject
-
-	// verified, when set, is called after a check's result is shown.
-	verified func()
+	work    background
 }
 
 var activityWeights = []float32{1.1, 0.5, 1.3, 4}
@@ -170,10 +168,10 @@ func (s *activityScreen) keepSelection() {
 func (s *activityScreen) onVerify() {
 	s.verify.Disable()
 	s.setVerdict("Checking every entry of the audit log…", widget.MediumImportance)
-	go func() {
+	s.work.run(jobVerify, func() func() {
 		err := s.st.VerifyAudit(context.Background())
 		checked := s.st.Now().In(s.loc).Format("15:04:05")
-		fyne.Do(func() {
+		return func() {
 			s.verify.Enable()
 			switch {
 			case err == nil:
@@ -184,11 +182,8 @@ func (s *activityScreen) onVerify() {
 			default:
 				s.setVerdict("The audit log could not be checked. "+errorText(err), widget.DangerImportance)
 			}
-			if s.verified != nil {
-				s.verified()
-			}
-		})
-	}()
+		}
+	})
 }
 
 func (s *activityScreen) setVerdict(text string, imp widget.Importance) {

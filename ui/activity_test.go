@@ -17,7 +17,7 @@ func pagesTestActivity(t *testing.T) (*core.Station, string, *activityScreen, *c
 	t.Helper()
 	dir := t.TempDir()
 	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start), nil)
-	w := pagesTestWindow(t)
+	w := testWindow(t)
 	sub := st.Subscribe()
 	t.Cleanup(sub.Close)
 	s := newActivityScreen(st, w)
@@ -42,13 +42,13 @@ func TestActivityListsNewestFirstAndSearches(t *testing.T) {
 		t.Fatalf("empty log: visible %v, %q", s.empty.Visible(), s.empty.Text)
 	}
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPrepared)
-	pagesTestPair(t, st, prep)
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPaired)
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	if _, err := st.CreateProfile(t.Context(), "Eve", "eve@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventProfiles)
+	deliverUntil(t, sub, s.onEvent, core.EventProfiles)
 
 	all, err := st.Audit(t.Context(), core.AuditFilter{})
 	if err != nil {
@@ -77,7 +77,7 @@ func TestActivityListsNewestFirstAndSearches(t *testing.T) {
 	if _, err := st.CreateProfile(t.Context(), "Zoe", "zoe@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventProfiles)
+	deliverUntil(t, sub, s.onEvent, core.EventProfiles)
 	if s.selected != picked.ID || s.detail.Text != shown || s.entries[3].ID != picked.ID {
 		t.Fatalf("selection moved: selected %d, want %d; detail %q", s.selected, picked.ID, s.detail.Text)
 	}
@@ -112,24 +112,22 @@ func pagesTestTamper(t *testing.T, dir, stmt string) {
 }
 
 // pagesTestVerify taps Verify integrity and waits for the result.
-func pagesTestVerify(s *activityScreen) {
-	done := make(chan struct{})
-	s.verified = func() { close(done) }
-	test.Tap(s.verify)
-	<-done
+func pagesTestVerify(t *testing.T, s *activityScreen) {
+	t.Helper()
+	watchWork(&s.work).during(t, jobVerify, func() { test.Tap(s.verify) })
 }
 
 func TestActivityVerifyIntegrity(t *testing.T) {
 	st, dir, s, _ := pagesTestActivity(t)
 	coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 
-	pagesTestVerify(s)
+	pagesTestVerify(t, s)
 	if want := "The audit log is intact: no entry was changed or removed (checked at 09:00:00)."; s.verdict.Text != want {
 		t.Fatalf("intact log: %q", s.verdict.Text)
 	}
 
 	pagesTestTamper(t, dir, `UPDATE audit SET detail = 'nothing to see' WHERE id = 2`)
-	pagesTestVerify(s)
+	pagesTestVerify(t, s)
 	if !strings.HasPrefix(s.verdict.Text, "The audit log has been altered at entry 2: its content was changed.") {
 		t.Fatalf("tampered log: %q", s.verdict.Text)
 	}
@@ -139,7 +137,7 @@ func TestActivityGolden(t *testing.T) {
 	st, _, s, _ := pagesTestActivity(t)
 	pagesTestFixture(t, st)
 	s.reload()
-	pagesTestVerify(s)
+	pagesTestVerify(t, s)
 	test.AssertRendersToMarkup(t, "activity.xml", s.win.Canvas())
 	test.AssertRendersToImage(t, "activity.png", s.win.Canvas())
 }

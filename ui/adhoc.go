@@ -52,11 +52,7 @@ type adhocScreen struct {
 	// panel forgets who prepared it and for whom.
 	kiosk bool
 
-	// runAsync starts background work (go f()); tests hold it until the
-	// tap that started it has returned. workDone, when set (tests), runs
-	// after a background result is applied.
-	runAsync func(f func())
-	workDone func()
+	work background
 }
 
 const (
@@ -66,7 +62,7 @@ const (
 )
 
 func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
-	s := &adhocScreen{st: st, win: win, now: st.Now, loc: time.Local, runAsync: func(f func()) { go f() }}
+	s := &adhocScreen{st: st, win: win, now: st.Now, loc: time.Local}
 	s.profile = widget.NewSelect(nil, func(string) { s.profileErr.Hide(); s.validate() })
 	s.profile.PlaceHolder = "Choose your technician profile"
 	s.addProfile = widget.NewButtonWithIcon("Add profile", theme.ContentAddIcon(), s.onAddProfile)
@@ -211,13 +207,13 @@ func (s *adhocScreen) onSubmit() {
 	for _, l := range []*widget.Label{s.profileErr, s.seatErr, s.emailErr, s.confirmErr, s.submitErr} {
 		setFieldError(l, "")
 	}
-	s.runAsync(func() {
+	s.work.run(jobPrepare, func() func() {
 		prep, err := s.st.Prepare(context.Background(), req)
 		// Hashing the password took 64 MiB (argon2id); hand it back to the
 		// system now rather than keep a station that idles all day at twice
 		// its size. One forced collection per prepared session is cheap.
 		debug.FreeOSMemory()
-		fyne.Do(func() { s.prepared(prep, err) })
+		return func() { s.prepared(prep, err) }
 	})
 }
 
@@ -239,9 +235,6 @@ func (s *adhocScreen) prepared(prep core.Prepared, err error) {
 		s.showPanel(prep)
 	}
 	s.reloadSeats()
-	if s.workDone != nil {
-		s.workDone()
-	}
 }
 
 // showRefusal puts core's refusal next to the field that caused it.

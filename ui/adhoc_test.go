@@ -24,7 +24,7 @@ type adhocTestEnv struct {
 	clock *coretest.Clock
 	win   fyne.Window
 	s     *adhocScreen
-	done  chan struct{}
+	work  *workWatch
 	anna  core.Profile
 }
 
@@ -41,8 +41,7 @@ func adhocTestOpen(t *testing.T) *adhocTestEnv {
 	t.Cleanup(win.Close)
 	s := newAdhocScreen(st, win)
 	s.loc = time.UTC
-	env := &adhocTestEnv{st: st, clock: clock, win: win, s: s, done: make(chan struct{}, 1), anna: anna}
-	s.workDone = func() { env.done <- struct{}{} }
+	env := &adhocTestEnv{st: st, clock: clock, win: win, s: s, work: watchWork(&s.work), anna: anna}
 	win.SetContent(s.content())
 	win.Resize(fyne.NewSize(1000, 720))
 	return env
@@ -61,19 +60,13 @@ func (e *adhocTestEnv) prepare(t *testing.T) {
 	if e.s.submit.Disabled() {
 		t.Fatal("the prepare button is disabled")
 	}
-	e.submitWith(func() { test.Tap(e.s.submit) })
+	e.submitWith(t, func() { test.Tap(e.s.submit) })
 }
 
 // submitWith runs the action that starts Prepare and waits for the result.
-// The background work waits until the action has returned: Fyne's test
-// driver runs fyne.Do on the calling goroutine, so without the gate the
-// widget updates of the tap and of the result would race.
-func (e *adhocTestEnv) submitWith(action func()) {
-	gate := make(chan struct{})
-	e.s.runAsync = func(f func()) { go func() { <-gate; f() }() }
-	action()
-	close(gate)
-	<-e.done
+func (e *adhocTestEnv) submitWith(t *testing.T, action func()) {
+	t.Helper()
+	e.work.during(t, jobPrepare, action)
 }
 
 // prepared fills a valid form, prepares and returns the code panel.
@@ -86,21 +79,6 @@ func (e *adhocTestEnv) prepared(t *testing.T) *codePanel {
 	}
 	return e.s.panel
 }
-
-// deliver hands the station's next events to the screen until one of kind
-// arrives, as the window's dispatcher would, on this goroutine.
-func (e *adhocTestEnv) deliver(t *testing.T, sub *core.Subscription, kind core.EventKind) {
-	t.Helper()
-	for ev := range sub.C {
-		e.s.onEvent(ev)
-		if ev.Kind == kind {
-			return
-		}
-	}
-	t.Fatalf("subscription closed before a %s event", kind)
-}
-
-func adhocTestShown(l *widget.Label) bool { return l.Visible() && l.Text != "" }
 
 func TestAdhocPrepareShowsCodePanel(t *testing.T) {
 	e := adhocTestOpen(t)
@@ -135,7 +113,7 @@ func TestAdhocPrepareShowsCodePanel(t *testing.T) {
 	if !strings.HasPrefix(p.link, "https://localhost:8443/join/") || p.linkText.Text != p.link {
 		t.Errorf("link = %q, shown %q", p.link, p.linkText.Text)
 	}
-	if got := adhocTestDecodeQR(t, p.display.qr.Image); got != p.link {
+	if got := decodeQR(t, p.display.qr.Image); got != p.link {
 		t.Errorf("QR decodes to %q, want %q", got, p.link)
 	}
 	if e.s.password.Text != "" || e.s.confirm.Text != "" {
@@ -152,7 +130,7 @@ func TestAdhocPrepareShowsCodePanel(t *testing.T) {
 func TestAdhocEnterSubmits(t *testing.T) {
 	e := adhocTestOpen(t)
 	e.fill("user@example.com", coretest.Password, coretest.Password)
-	e.submitWith(func() { e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
+	e.submitWith(t, func() { e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
 	if e.s.panel == nil {
 		t.Fatal("Enter in the confirmation did not prepare the session")
 	}
@@ -163,11 +141,11 @@ func TestAdhocRefusals(t *testing.T) {
 	t.Run("ErrInvalidEmail", func(t *testing.T) {
 		e := adhocTestOpen(t)
 		test.Type(e.s.email, "anna@example")
-		if adhocTestShown(e.s.emailErr) {
+		if labelShown(e.s.emailErr) {
 			t.Error("the email error shows while the user is still typing")
 		}
 		test.Type(e.s.password, "x")
-		if !adhocTestShown(e.s.emailErr) || !strings.Contains(e.s.emailErr.Text, "not a valid email address") {
+		if !labelShown(e.s.emailErr) || !strings.Contains(e.s.emailErr.Text, "not a valid email address") {
 			t.Errorf("email error = %q (shown %v)", e.s.emailErr.Text, e.s.emailErr.Visible())
 		}
 		if !e.s.submit.Disabled() {
@@ -191,7 +169,7 @@ func TestAdhocRefusals(t *testing.T) {
 	t.Run("ErrPasswordMismatch", func(t *testing.T) {
 		e := adhocTestOpen(t)
 		e.fill("user@example.com", coretest.Password, "Correct-Horse-43")
-		if !adhocTestShown(e.s.confirmErr) || !strings.Contains(e.s.confirmErr.Text, "do not match") {
+		if !labelShown(e.s.confirmErr) || !strings.Contains(e.s.confirmErr.Text, "do not match") {
 			t.Errorf("confirmation error = %q", e.s.confirmErr.Text)
 		}
 		if !e.s.submit.Disabled() {
@@ -209,10 +187,10 @@ func TestAdhocRefusals(t *testing.T) {
 		if e.s.panel != nil {
 			t.Fatal("a second session was prepared for a busy profile")
 		}
-		if !adhocTestShown(e.s.profileErr) || !strings.Contains(e.s.profileErr.Text, "one ad hoc support session") {
+		if !labelShown(e.s.profileErr) || !strings.Contains(e.s.profileErr.Text, "one ad hoc support session") {
 			t.Errorf("profile error = %q", e.s.profileErr.Text)
 		}
-		if adhocTestShown(e.s.seatErr) || adhocTestShown(e.s.submitErr) {
+		if labelShown(e.s.seatErr) || labelShown(e.s.submitErr) {
 			t.Error("the refusal shows in the wrong place")
 		}
 	})
@@ -234,10 +212,10 @@ func TestAdhocRefusals(t *testing.T) {
 		}
 		e.fill("user@example.com", coretest.Password, coretest.Password)
 		e.prepare(t)
-		if !adhocTestShown(e.s.seatErr) || !strings.Contains(e.s.seatErr.Text, "seats are in use") {
+		if !labelShown(e.s.seatErr) || !strings.Contains(e.s.seatErr.Text, "seats are in use") {
 			t.Errorf("seat error = %q", e.s.seatErr.Text)
 		}
-		if adhocTestShown(e.s.profileErr) {
+		if labelShown(e.s.profileErr) {
 			t.Error("the seat refusal shows beside the profile")
 		}
 	})
@@ -262,7 +240,7 @@ func TestAdhocAddProfile(t *testing.T) {
 	s := newAdhocScreen(st, win)
 	win.SetContent(s.content())
 	win.Resize(fyne.NewSize(1000, 720))
-	if !adhocTestShown(s.profileErr) {
+	if !labelShown(s.profileErr) {
 		t.Error("no hint to add a profile on a fresh station")
 	}
 	test.Tap(s.addProfile)
@@ -270,14 +248,14 @@ func TestAdhocAddProfile(t *testing.T) {
 	if top == nil {
 		t.Fatal("no dialog")
 	}
-	entries := adhocTestFindAll[*widget.Entry](top)
+	entries := findAll[*widget.Entry](top)
 	if len(entries) != 2 {
 		t.Fatalf("dialog has %d entries, want name and email", len(entries))
 	}
 	test.Type(entries[0], "Carla Tech")
 	test.Type(entries[1], "carla@")
-	test.Tap(adhocTestButton(t, top, "Add profile"))
-	labels := adhocTestFindAll[*widget.Label](top)
+	test.Tap(findButton(t, top, "Add profile"))
+	labels := findAll[*widget.Label](top)
 	found := false
 	for _, l := range labels {
 		found = found || (l.Visible() && strings.Contains(l.Text, "not a valid email address"))
@@ -286,47 +264,13 @@ func TestAdhocAddProfile(t *testing.T) {
 		t.Error("the dialog does not say the email is invalid")
 	}
 	test.Type(entries[1], "example.com")
-	test.Tap(adhocTestButton(t, top, "Add profile"))
+	test.Tap(findButton(t, top, "Add profile"))
 	if win.Canvas().Overlays().Top() != nil {
 		t.Error("the dialog stays open after adding")
 	}
 	if s.profile.Selected != "Carla Tech (carla@example.com)" {
 		t.Errorf("selected %q", s.profile.Selected)
 	}
-}
-
-// adhocTestFindAll walks a widget tree in drawing order.
-func adhocTestFindAll[T fyne.CanvasObject](o fyne.CanvasObject) []T {
-	var found []T
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if v, ok := o.(T); ok {
-			found = append(found, v)
-		}
-		switch c := o.(type) {
-		case *fyne.Container:
-			for _, child := range c.Objects {
-				walk(child)
-			}
-		case fyne.Widget:
-			for _, child := range test.WidgetRenderer(c).Objects() {
-				walk(child)
-			}
-		}
-	}
-	walk(o)
-	return found
-}
-
-func adhocTestButton(t *testing.T, in fyne.CanvasObject, text string) *widget.Button {
-	t.Helper()
-	for _, b := range adhocTestFindAll[*widget.Button](in) {
-		if b.Text == text {
-			return b
-		}
-	}
-	t.Fatalf("no %q button", text)
-	return nil
 }
 
 // TestAdhocGoldenForm renders the filled form with a fixed clock and data.

@@ -11,49 +11,22 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 )
-
-// adhocTestDecodeQR reads a QR code back, scaled up as a camera would see it.
-func adhocTestDecodeQR(t *testing.T, img image.Image) string {
-	t.Helper()
-	if img == nil {
-		t.Fatal("no QR image")
-	}
-	const scale = 8
-	b := img.Bounds()
-	big := image.NewRGBA(image.Rect(0, 0, b.Dx()*scale, b.Dy()*scale))
-	for y := 0; y < b.Dy()*scale; y++ {
-		for x := 0; x < b.Dx()*scale; x++ {
-			big.Set(x, y, img.At(b.Min.X+x/scale, b.Min.Y+y/scale))
-		}
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decode QR: %v", err)
-	}
-	return res.GetText()
-}
 
 func TestCodePanelPairing(t *testing.T) {
 	e := adhocTestOpen(t)
 	sub := e.st.Subscribe()
 	defer sub.Close()
 	p := e.prepared(t)
-	e.deliver(t, sub, core.EventPrepared)
+	deliverUntil(t, sub, e.s.onEvent, core.EventPrepared)
 	if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: p.code,
 		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(t, sub, core.EventPaired)
+	deliverUntil(t, sub, e.s.onEvent, core.EventPaired)
 	want := "Paired with DESKTOP-7QK2 (Windows 11 Pro, user anna) — active until Wed 09:00"
 	if p.status.Text != want {
 		t.Errorf("status = %q, want %q", p.status.Text, want)
@@ -116,7 +89,7 @@ func TestCodePanelEmailNotConfigured(t *testing.T) {
 	}
 	test.Tap(p.openMail)
 	_, err := e.st.InvitationMailto(t.Context(), p.sess.ID)
-	if shown := adhocTestShown(p.actionErr); shown != (err != nil) {
+	if shown := labelShown(p.actionErr); shown != (err != nil) {
 		t.Errorf("mailto error %v, message shown %v (%q)", err, shown, p.actionErr.Text)
 	}
 }
@@ -138,7 +111,7 @@ func TestCodePanelCountdownAndTimeout(t *testing.T) {
 	if err := e.st.Tick(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(t, sub, core.EventCancelled)
+	deliverUntil(t, sub, e.s.onEvent, core.EventCancelled)
 	if !strings.Contains(p.status.Text, "cancelled (invitation timed out)") {
 		t.Errorf("status = %q", p.status.Text)
 	}
@@ -176,7 +149,7 @@ func TestCodePanelCancel(t *testing.T) {
 	if top == nil {
 		t.Fatal("cancel did not ask for confirmation")
 	}
-	test.Tap(adhocTestButton(t, top, "Cancel session"))
+	test.Tap(findButton(t, top, "Cancel session"))
 	sess, err := e.st.Session(t.Context(), p.sess.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -200,12 +173,12 @@ func TestCodePanelLeaveAsks(t *testing.T) {
 	if top == nil {
 		t.Fatal("leaving did not ask")
 	}
-	test.Tap(adhocTestButton(t, top, "Stay"))
+	test.Tap(findButton(t, top, "Stay"))
 	if e.s.panel != p || !p.codeVisible() {
 		t.Fatal("Stay left the panel")
 	}
 	test.Tap(p.leave)
-	test.Tap(adhocTestButton(t, e.win.Canvas().Overlays().Top(), "Leave"))
+	test.Tap(findButton(t, e.win.Canvas().Overlays().Top(), "Leave"))
 	if e.s.panel != nil || p.display.text.Text != "" {
 		t.Error("Leave kept the panel or the code")
 	}
@@ -222,7 +195,7 @@ func TestCodePanelGolden(t *testing.T) {
 	p.linkText.SetText(link)
 	test.AssertRendersToMarkup(t, "codepanel_prepared.xml", e.win.Canvas())
 	test.AssertRendersToImage(t, "codepanel_prepared.png", e.win.Canvas())
-	if got := adhocTestDecodeQR(t, p.display.qr.Image); got != link {
+	if got := decodeQR(t, p.display.qr.Image); got != link {
 		t.Errorf("golden QR decodes to %q", got)
 	}
 }
@@ -249,7 +222,7 @@ func TestCodeDisplayThemeColours(t *testing.T) {
 		if !sameColor(d.text.Color, theme.DefaultTheme().Color(theme.ColorNameForeground, v)) {
 			t.Errorf("variant %v: code colour %v", v, d.text.Color)
 		}
-		if got := adhocTestDecodeQR(t, img); got != link {
+		if got := decodeQR(t, img); got != link {
 			t.Errorf("variant %v: decodes to %q", v, got)
 		}
 	}
@@ -301,16 +274,16 @@ func TestCodePanelRegeneratedElsewhere(t *testing.T) {
 	sub := e.st.Subscribe()
 	defer sub.Close()
 	p := e.prepared(t)
-	e.deliver(t, sub, core.EventPrepared)
+	deliverUntil(t, sub, e.s.onEvent, core.EventPrepared)
 	test.Tap(p.regenerate) // our own: the new code stays
-	e.deliver(t, sub, core.EventCodeRegenerated)
+	deliverUntil(t, sub, e.s.onEvent, core.EventCodeRegenerated)
 	if !p.codeVisible() {
 		t.Fatal("our own regeneration hid the new code")
 	}
 	if _, err := e.st.RegenerateCode(t.Context(), p.sess.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(t, sub, core.EventCodeRegenerated)
+	deliverUntil(t, sub, e.s.onEvent, core.EventCodeRegenerated)
 	if p.codeVisible() || p.display.text.Text != "" {
 		t.Error("a code regenerated elsewhere leaves the dead one on screen")
 	}
@@ -324,13 +297,13 @@ func TestCodePanelBurnedCode(t *testing.T) {
 	sub := e.st.Subscribe()
 	defer sub.Close()
 	p := e.prepared(t)
-	e.deliver(t, sub, core.EventPrepared)
+	deliverUntil(t, sub, e.s.onEvent, core.EventPrepared)
 	for i := 0; i < core.MaxCodeAttempts; i++ {
 		if _, err := e.st.Pair(t.Context(), core.PairRequest{Token: p.sess.Token, Code: "000 000 000",
 			RemoteAddr: "192.0.2.11:5000", Facts: coretest.WindowsPC}); err == nil {
 			t.Fatal("a wrong code paired")
 		}
-		e.deliver(t, sub, core.EventRefused)
+		deliverUntil(t, sub, e.s.onEvent, core.EventRefused)
 	}
 	if !strings.Contains(p.status.Text, "Regenerate code") || p.codeVisible() {
 		t.Errorf("burned code: status %q, code visible %v", p.status.Text, p.codeVisible())

@@ -79,7 +79,7 @@ func BenchmarkListRefresh10000(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	w := pagesTestWindow(b)
+	w := testWindow(b)
 	s := newComputersScreen(st, w)
 	w.SetContent(s.content())
 	s.filter.SetSelected(filterAll)

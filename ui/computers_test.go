@@ -13,57 +13,10 @@ import (
 	"adhocstation/core/coretest"
 )
 
-// pagesTestWindow opens a test window of the station's size; screens are
-// built on it so their dialogs have somewhere to appear.
-func pagesTestWindow(t testing.TB) fyne.Window {
-	t.Helper()
-	test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	w.Resize(fyne.NewSize(1100, 700))
-	return w
-}
-
-// pagesTestDeliver hands core's events to on, as the window does, until one
-// of kind arrives. It waits on the feed, never on a widget.
-func pagesTestDeliver(t *testing.T, sub *core.Subscription, on func(core.Event), kind core.EventKind) {
-	t.Helper()
-	guard := time.After(30 * time.Second) // a hang guard, not a timing assertion
-	for {
-		select {
-		case e := <-sub.C:
-			on(e)
-			if e.Kind == kind {
-				return
-			}
-		case <-guard:
-			t.Fatalf("no %s event arrived", kind)
-		}
-	}
-}
-
-// pagesTestWalk visits every visible object under o, through containers
-// and widget renderers, the way the canvas draws them.
-func pagesTestWalk(o fyne.CanvasObject, visit func(fyne.CanvasObject)) {
-	if o == nil || !o.Visible() {
-		return
-	}
-	visit(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			pagesTestWalk(c, visit)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			pagesTestWalk(c, visit)
-		}
-	}
-}
-
 // pagesTestRows returns the session rows on screen, top to bottom.
 func pagesTestRows(s *computersScreen) map[int64]*sessionRow {
 	rows := map[int64]*sessionRow{}
-	pagesTestWalk(s.list, func(o fyne.CanvasObject) {
+	walk(s.list, func(o fyne.CanvasObject) {
 		if r, ok := o.(*sessionRow); ok {
 			rows[r.sess.ID] = r
 		}
@@ -89,40 +42,15 @@ func pagesTestRow(t *testing.T, s *computersScreen, id int64) []string {
 	return pagesTestCells(r)
 }
 
-// pagesTestButton finds a visible button by its text under o (a dialog).
-func pagesTestButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
-	t.Helper()
-	var found *widget.Button
-	pagesTestWalk(o, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == text {
-			found = b
-		}
-	})
-	if found == nil {
-		t.Fatalf("no %q button", text)
-	}
-	return found
-}
-
 func pagesTestComputers(t *testing.T) (*core.Station, *coretest.Clock, *computersScreen, *core.Subscription) {
 	t.Helper()
 	st, clock := coretest.Open(t)
-	w := pagesTestWindow(t)
+	w := testWindow(t)
 	sub := st.Subscribe()
 	t.Cleanup(sub.Close)
 	s := newComputersScreen(st, w)
 	w.SetContent(s.content())
 	return st, clock, s, sub
-}
-
-func pagesTestPair(t *testing.T, st *core.Station, prep core.Prepared) core.Paired {
-	t.Helper()
-	paired, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
-		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC})
-	if err != nil {
-		t.Fatalf("pair: %v", err)
-	}
-	return paired
 }
 
 func pagesTestWant(t *testing.T, got []string, col int, want string) {
@@ -141,7 +69,7 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	}
 
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPrepared)
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	row := pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colComputer, "not paired yet")
 	pagesTestWant(t, row, colState, "waiting")
@@ -152,8 +80,8 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 		t.Fatal("empty state still shown with a session listed")
 	}
 
-	paired := pagesTestPair(t, st, prep)
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPaired)
+	paired := pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	row = pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colComputer, "DESKTOP-7QK2")
 	pagesTestWant(t, row, colOS, "Windows 11 Pro")
@@ -166,12 +94,12 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	if err := st.Tick(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventComputerOffline)
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
 	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colState, "offline")
 	if _, err := st.Heartbeat(t.Context(), paired.AgentKey); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventComputerOnline)
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOnline)
 	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colState, "online")
 
 	// The countdown moves with the clock, without any event.
@@ -183,7 +111,7 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	if err := st.Tick(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventExpired)
+	deliverUntil(t, sub, s.onEvent, core.EventExpired)
 	if _, shown := pagesTestRows(s)[prep.Session.ID]; shown {
 		t.Fatal("the expired session is still listed under Active")
 	}
@@ -205,8 +133,8 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 func TestComputersEndSessionNow(t *testing.T) {
 	st, _, s, sub := pagesTestComputers(t)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	pagesTestPair(t, st, prep)
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPaired)
+	pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 
 	if !s.connect.Disabled() {
 		t.Fatal("Connect is enabled before remote sessions exist")
@@ -224,14 +152,14 @@ func TestComputersEndSessionNow(t *testing.T) {
 	if top == nil {
 		t.Fatal("no confirmation dialog")
 	}
-	test.Tap(pagesTestButton(t, top, "Keep it"))
+	test.Tap(findButton(t, top, "Keep it"))
 	if got, _ := st.Session(t.Context(), prep.Session.ID); got.State != core.StateActive {
 		t.Fatalf("state after Keep it = %s", got.State)
 	}
 
 	test.Tap(s.end)
-	test.Tap(pagesTestButton(t, s.win.Canvas().Overlays().Top(), "End session"))
-	pagesTestDeliver(t, sub, s.onEvent, core.EventEnded)
+	test.Tap(findButton(t, s.win.Canvas().Overlays().Top(), "End session"))
+	deliverUntil(t, sub, s.onEvent, core.EventEnded)
 	if got, _ := st.Session(t.Context(), prep.Session.ID); got.State != core.StateEnded {
 		t.Fatalf("state after End session = %s", got.State)
 	}
@@ -251,7 +179,7 @@ func TestComputersRefreshesOnlyTheChangedRow(t *testing.T) {
 	for _, name := range []string{"Ann", "Bob", "Cid"} {
 		_, prep := coretest.MustPrepare(t, st, name, name+"@example.com")
 		preps = append(preps, prep)
-		pagesTestDeliver(t, sub, s.onEvent, core.EventPrepared)
+		deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	}
 	updated := map[int]int{}
 	update := s.list.UpdateItem
@@ -259,8 +187,8 @@ func TestComputersRefreshesOnlyTheChangedRow(t *testing.T) {
 		updated[i]++
 		update(i, o)
 	}
-	pagesTestPair(t, st, preps[1]) // Bob's: the middle row
-	pagesTestDeliver(t, sub, s.onEvent, core.EventPaired)
+	pairPC(t, st, preps[1]) // Bob's: the middle row
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	if len(updated) != 0 {
 		t.Fatalf("list-wide refresh for one paired session: rows %v updated", updated)
 	}
@@ -270,7 +198,7 @@ func TestComputersRefreshesOnlyTheChangedRow(t *testing.T) {
 	if err := st.End(t.Context(), preps[0].Session.ID); err != nil { // Ann's prepared one: cancelled
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventCancelled)
+	deliverUntil(t, sub, s.onEvent, core.EventCancelled)
 	if len(s.rows) != 2 || len(updated) < 2 {
 		t.Fatalf("after a row left: %d rows, redrawn %v", len(s.rows), updated)
 	}
@@ -342,14 +270,14 @@ func TestComputersGolden(t *testing.T) {
 func TestComputersEndSessionAlreadyEnded(t *testing.T) {
 	st, _, s, _ := pagesTestComputers(t)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	pagesTestPair(t, st, prep)
+	pairPC(t, st, prep)
 	s.onEvent(core.Event{Kind: core.EventLagged})
 	s.list.Select(0)
 	test.Tap(s.end)
 	if err := st.End(t.Context(), prep.Session.ID); err != nil { // another window, or the CLI
 		t.Fatal(err)
 	}
-	test.Tap(pagesTestButton(t, s.win.Canvas().Overlays().Top(), "End session"))
+	test.Tap(findButton(t, s.win.Canvas().Overlays().Top(), "End session"))
 	if !s.status.Visible() || s.status.Text != "This session has already finished. Its state is on the Computers page." {
 		t.Fatalf("status: visible %v, %q", s.status.Visible(), s.status.Text)
 	}

@@ -46,12 +46,12 @@ func TestKioskSettingsPIN(t *testing.T) {
 	w.tabs.Select(settingsTab)
 	test.Type(k.pinEntry, "1111")
 	k.onUnlock()
-	if k.unlocked() || !adhocTestShown(k.pinErr) || !strings.Contains(k.pinErr.Text, "not right") {
+	if k.unlocked() || !labelShown(k.pinErr) || !strings.Contains(k.pinErr.Text, "not right") {
 		t.Fatalf("wrong PIN: unlocked %v, message %q", k.unlocked(), k.pinErr.Text)
 	}
 	test.Type(k.pinEntry, "4821")
 	k.onUnlock()
-	if !k.unlocked() || adhocTestShown(k.pinErr) {
+	if !k.unlocked() || labelShown(k.pinErr) {
 		t.Fatal("the right PIN did not unlock the settings")
 	}
 	w.tabs.Select(w.tabs.Items[0])
@@ -80,8 +80,9 @@ func TestKioskSettingsPIN(t *testing.T) {
 
 func TestKioskNoPIN(t *testing.T) {
 	w, _, _, _ := uiTestWindow(t, Options{Kiosk: true})
+	w.tabs.Select(w.tabs.Items[3]) // only what is on screen counts
 	texts := ""
-	for _, l := range adhocTestFindAll[*widget.Label](w.kiosk.page) {
+	for _, l := range findAll[*widget.Label](w.kiosk.page) {
 		texts += l.Text + "\n"
 	}
 	if !strings.Contains(texts, "ADHOC_STATION_PIN") {
@@ -108,19 +109,19 @@ func TestKioskCloseNeedsPIN(t *testing.T) {
 	if top == nil {
 		t.Fatal("closing did not ask for the PIN")
 	}
-	entries := adhocTestFindAll[*widget.Entry](top)
+	entries := findAll[*widget.Entry](top)
 	if len(entries) != 1 {
 		t.Fatalf("%d entries in the PIN dialog", len(entries))
 	}
 	test.Type(entries[0], "9999")
-	test.Tap(adhocTestButton(t, top, "Close station"))
+	test.Tap(findButton(t, top, "Close station"))
 	select {
 	case <-w.stop:
 		t.Fatal("a wrong PIN closed the window")
 	default:
 	}
 	test.Type(entries[0], "4821")
-	test.Tap(adhocTestButton(t, top, "Close station"))
+	test.Tap(findButton(t, top, "Close station"))
 	select {
 	case <-w.stop:
 	default:
@@ -132,13 +133,13 @@ func TestKioskCloseNeedsPIN(t *testing.T) {
 // profile and end user; at a desk both stay for the next session.
 func TestKioskFormForgetsPreviousTechnician(t *testing.T) {
 	for _, kiosk := range []bool{true, false} {
-		w, st, _, handled := uiTestWindow(t, Options{Kiosk: kiosk, KioskPIN: "4821"})
+		w, st, _, work := uiTestWindow(t, Options{Kiosk: kiosk, KioskPIN: "4821"})
 		if _, err := st.CreateProfile(t.Context(), "Bob Lindqvist", "bob@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		uiTestWait(t, handled, core.EventProfiles)
+		work.wait(t, eventJob(core.EventProfiles))
 		_, prep := coretest.MustPrepare(t, st, "Ann Keller", "ann@example.com")
-		uiTestWait(t, handled, core.EventPrepared)
+		work.wait(t, eventJob(core.EventPrepared))
 		s := w.adhoc
 		s.profile.SetSelectedIndex(1)
 		s.email.SetText("user@example.com")

@@ -75,8 +75,7 @@ type settingsScreen struct {
 	fingerprint func() string
 	fpValue     *widget.Label
 
-	// testDone, when set, is called after a test email's result is shown.
-	testDone func()
+	work background
 }
 
 func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
@@ -437,9 +436,9 @@ func (s *settingsScreen) onSendTest() {
 	s.testOut.SetText("Sending a test email to " + to + "…")
 	s.testOut.Show()
 	s.scroll.Refresh()
-	go func() {
+	s.work.run(jobTestEmail, func() func() {
 		err := s.st.SendTestEmail(context.Background(), to)
-		fyne.Do(func() {
+		return func() {
 			s.sendTest.Enable()
 			if err != nil {
 				s.testOut.Importance = widget.DangerImportance
@@ -448,9 +447,6 @@ func (s *settingsScreen) onSendTest() {
 				s.testOut.Importance = widget.MediumImportance
 				s.testOut.SetText("The test email to " + to + " was accepted by the server. Check that it arrives.")
 			}
-			if s.testDone != nil {
-				s.testDone()
-			}
-		})
-	}()
+		}
+	})
 }

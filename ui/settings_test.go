@@ -17,7 +17,7 @@ import (
 
 func pagesTestSettings(t *testing.T, st *core.Station) *settingsScreen {
 	t.Helper()
-	w := pagesTestWindow(t)
+	w := testWindow(t)
 	s := newSettingsScreen(st, w)
 	w.SetContent(s.content())
 	return s
@@ -140,7 +140,7 @@ func TestSettingsSavePersistsAndPublishes(t *testing.T) {
 	if s.status.Text != "Saved — applied now." {
 		t.Fatalf("status %q, messages %q", s.status.Text, pagesTestShownErrors(s))
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventSettings)
+	deliverUntil(t, sub, s.onEvent, core.EventSettings)
 	if s.password.Text != "" {
 		t.Fatal("the SMTP password is still in its field after saving")
 	}
@@ -181,7 +181,7 @@ func TestSettingsReloadOnEvent(t *testing.T) {
 	if err := st.SaveSettings(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	pagesTestDeliver(t, sub, s.onEvent, core.EventSettings)
+	deliverUntil(t, sub, s.onEvent, core.EventSettings)
 	if s.entries[fieldSeats].Text != "9" {
 		t.Fatalf("seats shows %q after another writer saved 9", s.entries[fieldSeats].Text)
 	}
@@ -209,10 +209,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	s.security.SetSelected(securityLabel(core.SMTPPlain))
 	s.entries[fieldSender].SetText("station@example.com")
 	s.entries[fieldTestTo].SetText("me@example.com")
-	done := make(chan struct{})
-	s.testDone = func() { close(done) }
-	test.Tap(s.sendTest)
-	<-done
+	watchWork(&s.work).during(t, jobTestEmail, func() { test.Tap(s.sendTest) })
 	if !strings.HasPrefix(s.testOut.Text, "The test email was not sent.") || s.sendTest.Disabled() {
 		t.Fatalf("after a refused test email: %q (button disabled %v)", s.testOut.Text, s.sendTest.Disabled())
 	}
@@ -247,10 +244,7 @@ func TestSettingsSendTestEmailThroughARealServer(t *testing.T) {
 	s.entries[fieldSender].SetText("station@example.com")
 	s.entries[fieldCAFile].SetText(srv.CAFile)
 	test.Type(s.entries[fieldTestTo], "me@example.com")
-	done := make(chan struct{})
-	s.testDone = func() { close(done) }
-	test.Tap(s.sendTest)
-	<-done
+	watchWork(&s.work).during(t, jobTestEmail, func() { test.Tap(s.sendTest) })
 	if s.testOut.Text != "The test email to me@example.com was accepted by the server. Check that it arrives." {
 		t.Fatalf("test email: %q; fields %q", s.testOut.Text, pagesTestShownErrors(s))
 	}
@@ -281,7 +275,7 @@ func TestSettingsForgetPassword(t *testing.T) {
 		if top == nil {
 			t.Fatal("forgetting did not ask first")
 		}
-		test.Tap(adhocTestButton(t, top, answer))
+		test.Tap(findButton(t, top, answer))
 		if stored := st.HasSMTPPassword(t.Context()); stored != (answer == "No") {
 			t.Fatalf("after %q the password is stored: %v", answer, stored)
 		}

@@ -54,9 +54,7 @@ type stationWindow struct {
 	sub      *core.Subscription
 	stop     chan struct{}
 	stopOnce sync.Once
-
-	// handled, when set (tests), runs after each event reached every screen.
-	handled func(core.Event)
+	work     background // delivers core's events on the Fyne goroutine
 }
 
 // New builds the station's main window over st and starts delivering core's
@@ -128,7 +126,7 @@ func withProblem(problem string, pages fyne.CanvasObject) fyne.CanvasObject {
 // deliver hands each event to every screen on the Fyne goroutine.
 func (w *stationWindow) deliver(sub *core.Subscription) {
 	for e := range sub.C {
-		fyne.Do(func() { w.dispatch(e) })
+		w.work.apply(eventJob(e.Kind), func() { w.dispatch(e) })
 	}
 }
 
@@ -137,9 +135,6 @@ func (w *stationWindow) dispatch(e core.Event) {
 		s.onEvent(e)
 	}
 	w.notifier.onEvent(e)
-	if w.handled != nil {
-		w.handled(e)
-	}
 }
 
 // runTicker is the window's one countdown clock.

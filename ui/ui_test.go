@@ -14,17 +14,16 @@ import (
 )
 
 // uiTestWindow opens the whole window over a real station; events arrive
-// through the window's own subscription and are echoed on the returned
-// channel once every screen has handled them.
-func uiTestWindow(t *testing.T, opts Options) (*stationWindow, *core.Station, *coretest.Clock, <-chan core.Event) {
+// through the window's own subscription, and the returned watch learns when
+// every screen has handled one.
+func uiTestWindow(t *testing.T, opts Options) (*stationWindow, *core.Station, *coretest.Clock, *workWatch) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	st, clock := coretest.Open(t)
 	w := newStationWindow(a, st, opts, 0)
 	w.notifier.loc = time.UTC
 	w.adhoc.loc = time.UTC
-	handled := make(chan core.Event, 64)
-	w.handled = func(e core.Event) { handled <- e }
+	work := watchWork(&w.work)
 	t.Cleanup(func() {
 		select {
 		case <-w.stop: // the test closed it
@@ -32,17 +31,7 @@ func uiTestWindow(t *testing.T, opts Options) (*stationWindow, *core.Station, *c
 			w.win.Close()
 		}
 	})
-	return w, st, clock, handled
-}
-
-// uiTestWait waits until the window has handled an event of kind.
-func uiTestWait(t *testing.T, handled <-chan core.Event, kind core.EventKind) {
-	t.Helper()
-	for e := range handled {
-		if e.Kind == kind {
-			return
-		}
-	}
+	return w, st, clock, work
 }
 
 func TestWindowTabs(t *testing.T) {
@@ -71,16 +60,16 @@ func TestWindowTabs(t *testing.T) {
 // TestWindowDeliversEvents drives the station from outside the window (as
 // the CLI or the pairing service would) and sees every screen follow.
 func TestWindowDeliversEvents(t *testing.T) {
-	w, st, clock, handled := uiTestWindow(t, Options{})
+	w, st, clock, work := uiTestWindow(t, Options{})
 	if _, err := st.CreateProfile(t.Context(), "Anna Tech", "anna.tech@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	uiTestWait(t, handled, core.EventProfiles)
+	work.wait(t, eventJob(core.EventProfiles))
 	if w.adhoc.profile.Selected != "Anna Tech (anna.tech@example.com)" {
 		t.Errorf("new profile not offered: %q", w.adhoc.profile.Selected)
 	}
 	_, prep := coretest.MustPrepare(t, st, "Bob Tech", "bob.tech@example.com")
-	uiTestWait(t, handled, core.EventPrepared)
+	work.wait(t, eventJob(core.EventPrepared))
 	if got := w.adhoc.seats.Text; got != "4 of 5 seats free" {
 		t.Errorf("seats = %q", got)
 	}
@@ -90,7 +79,7 @@ func TestWindowDeliversEvents(t *testing.T) {
 			RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
 			t.Fatal(err)
 		}
-		uiTestWait(t, handled, core.EventPaired)
+		work.wait(t, eventJob(core.EventPaired))
 	})
 	clock.Advance(23*time.Hour + 50*time.Minute)
 	test.AssertNotificationSent(t, fyne.NewNotification("Session ends in 15 minutes", "DESKTOP-7QK2 (user anna) for "+
@@ -98,7 +87,7 @@ func TestWindowDeliversEvents(t *testing.T) {
 		if err := st.Tick(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		uiTestWait(t, handled, core.EventExpiringSoon)
+		work.wait(t, eventJob(core.EventExpiringSoon))
 	})
 	clock.Advance(10 * time.Minute)
 	test.AssertNotificationSent(t, fyne.NewNotification("Session expired", "DESKTOP-7QK2 (user anna) for "+
@@ -106,7 +95,7 @@ func TestWindowDeliversEvents(t *testing.T) {
 		if err := st.Tick(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		uiTestWait(t, handled, core.EventExpired)
+		work.wait(t, eventJob(core.EventExpired))
 	})
 	if got := w.adhoc.seats.Text; got != "5 of 5 seats free" {
 		t.Errorf("seats after expiry = %q", got)
@@ -127,23 +116,23 @@ func TestWindowCloseStopsListening(t *testing.T) {
 }
 
 func TestWindowCloseAsksWhileCodeShown(t *testing.T) {
-	w, st, _, handled := uiTestWindow(t, Options{})
+	w, st, _, work := uiTestWindow(t, Options{})
 	_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")
-	uiTestWait(t, handled, core.EventPrepared)
+	work.wait(t, eventJob(core.EventPrepared))
 	w.adhoc.showPanel(prep)
 	w.onCloseRequest()
 	top := w.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("closing with a code on screen did not ask")
 	}
-	test.Tap(adhocTestButton(t, top, "Stay"))
+	test.Tap(findButton(t, top, "Stay"))
 	select {
 	case <-w.stop:
 		t.Fatal("Stay closed the window")
 	default:
 	}
 	w.onCloseRequest()
-	test.Tap(adhocTestButton(t, w.win.Canvas().Overlays().Top(), "Close"))
+	test.Tap(findButton(t, w.win.Canvas().Overlays().Top(), "Close"))
 	select {
 	case <-w.stop:
 	default:
@@ -179,15 +168,15 @@ func TestWindowTickerUsesStationClockAndStops(t *testing.T) {
 // TestWindowPairingReachesCodePanel follows a pairing from core through
 // the window's own subscription to the code panel's status line.
 func TestWindowPairingReachesCodePanel(t *testing.T) {
-	w, st, _, handled := uiTestWindow(t, Options{})
+	w, st, _, work := uiTestWindow(t, Options{})
 	_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")
-	uiTestWait(t, handled, core.EventPrepared)
+	work.wait(t, eventJob(core.EventPrepared))
 	w.adhoc.showPanel(prep)
 	if _, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
 		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC}); err != nil {
 		t.Fatal(err)
 	}
-	uiTestWait(t, handled, core.EventPaired)
+	work.wait(t, eventJob(core.EventPaired))
 	want := "Paired with DESKTOP-7QK2 (Windows 11 Pro, user anna) — active until Wed 09:00"
 	if got := w.adhoc.panel.status.Text; got != want {
 		t.Errorf("status = %q, want %q", got, want)

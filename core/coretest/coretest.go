@@ -86,17 +86,3 @@ func WrongCode(code string) string {
 	}
 	return "9" + code[1:]
 }
-
-// WaitEvent returns the next event of kind on sub about the session id (0:
-// any session), failing the test if the feed closes first. A hung wait is
-// ended by go test's own -timeout, not by a clock here.
-func WaitEvent(tb testing.TB, sub *core.Subscription, kind core.EventKind, id int64) core.Event {
-	tb.Helper()
-	for e := range sub.C {
-		if e.Kind == kind && (id == 0 || e.SessionID == id) {
-			return e
-		}
-	}
-	tb.Fatalf("the event feed closed before a %s event", kind)
-	return core.Event{}
-}
