@@ -9,12 +9,38 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // auditHeadKey remembers the newest row's id and hash, so that deleting the
-// last rows of the chain is detected too.
+// last rows of the chain is detected too. The value is "id:hash:mac": the
+// MAC (audit key) stops someone with only the database from moving the head
+// back to an older row after deleting the rows above it.
 const auditHeadKey = "audit_head"
+
+// headMAC keys the head's sequence number and hash.
+func (k keys) headMAC(id int64, hash string) string {
+	m := hmac.New(sha256.New, k.audit)
+	m.Write([]byte("audit head\x00"))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(id))
+	m.Write(n[:])
+	m.Write([]byte(hash))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// headValue is the stored form of a head.
+func (k keys) headValue(id int64, hash string) string {
+	return fmt.Sprintf("%d:%s:%s", id, hash, k.headMAC(id, hash))
+}
+
+// writeHead stores the head inside tx.
+func writeHead(tx *sql.Tx, value string) error {
+	_, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, auditHeadKey, value)
+	return err
+}
 
 // auditHash chains a row to its predecessor. It is keyed with the station
 // key, so rewriting the chain needs the key file as well as the database.
@@ -54,9 +80,7 @@ func (s *Station) audit(tx *sql.Tx, profileID, sessionID int64, event, detail st
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, ms2(e.At), profileID, sessionID, event, detail, prev, e.Hash); err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, auditHeadKey, fmt.Sprintf("%d:%s", e.ID, e.Hash))
-	return err
+	return writeHead(tx, s.keys.headValue(e.ID, e.Hash))
 }
 
 // AuditFilter narrows Audit. Search matches the event or detail text.
@@ -132,19 +156,39 @@ func (s *Station) VerifyAudit(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// Every station has a keyed head from its first migration on, even with
+	// an empty log, so a missing head is as telling as a wrong one.
 	var head string
 	err = s.rdb.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, auditHeadKey).Scan(&head)
-	if errors.Is(err, sql.ErrNoRows) {
-		head = ""
-	} else if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	want := ""
-	if prevID > 0 {
-		want = fmt.Sprintf("%d:%s", prevID, prev)
-	}
-	if head != want {
+	if !hmac.Equal([]byte(head), []byte(s.keys.headValue(prevID, prev))) {
 		return &AuditError{RowID: prevID + 1, Reason: "the newest entries were removed"}
 	}
 	return nil
+}
+
+// upgradeAuditHead keys an unkeyed head ("id:hash", before migration 4)
+// once, keeping the values it claims: a log truncated before the upgrade is
+// still reported. A fresh station gets the head of the empty log.
+func upgradeAuditHead(ctx context.Context, tx *sql.Tx, k keys) error {
+	var head string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, auditHeadKey).Scan(&head)
+	if errors.Is(err, sql.ErrNoRows) {
+		var rows int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit`).Scan(&rows); err != nil || rows > 0 {
+			return err // a log without a head stays reported
+		}
+		return writeHead(tx, k.headValue(0, ""))
+	}
+	if err != nil {
+		return err
+	}
+	idText, hash, ok := strings.Cut(head, ":")
+	id, perr := strconv.ParseInt(idText, 10, 64)
+	if !ok || perr != nil || strings.Contains(hash, ":") {
+		return nil // not the old format: leave it for VerifyAudit to judge
+	}
+	return writeHead(tx, k.headValue(id, hash))
 }

@@ -119,3 +119,36 @@ func TestSecretsNotStored(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditTruncationDetected is the attack on the real file: drop the
+// triggers, delete the newest rows and move audit_head back to what an older
+// row's head looked like. The keyed head cannot be forged without the key.
+func TestAuditTruncationDetected(t *testing.T) {
+	for _, tc := range []struct{ name, head string }{
+		{"UnkeyedHead", `(SELECT id || ':' || hash FROM audit WHERE id = 2)`},
+		// The current head's key material reused for the older row.
+		{"ReusedMAC", `(SELECT id || ':' || hash FROM audit WHERE id = 2) || substr(value, instr(substr(value, instr(value, ':') + 1), ':') + instr(value, ':'))`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			dir := t.TempDir()
+			st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start), nil)
+			coretest.MustPrepare(t, st, "Tom", "tom@example.com") // rows 1 and 2
+			for _, who := range []string{"eve", "mallory"} {
+				if _, err := st.CreateProfile(ctx, who, who+"@example.com"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.VerifyAudit(ctx); err != nil {
+				t.Fatalf("intact log: %v", err)
+			}
+			tamper(t, dir, `DELETE FROM audit WHERE id > 2`,
+				`UPDATE settings SET value = `+tc.head+` WHERE key = 'audit_head'`)
+			err := st.VerifyAudit(ctx)
+			var ae *core.AuditError
+			if !errors.As(err, &ae) {
+				t.Fatalf("truncated log with a moved head verifies: %v", err)
+			}
+		})
+	}
+}
