@@ -29,7 +29,8 @@ type Paired struct {
 // page. It returns ErrUnknownToken, or ErrInvitationExpired for a session
 // that is no longer waiting (the session is returned too, for the page).
 func (s *Station) Invitation(ctx context.Context, token string) (Session, error) {
-	sess, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+sessionFrom+` WHERE s.token = ?`, token))
+	sess, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+sessionFrom+` WHERE s.token_mac = ?`,
+		s.keys.tokenMAC(token)), s.keys)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, ErrUnknownToken
 	}
@@ -79,7 +80,7 @@ func (s *Station) Pair(ctx context.Context, req PairRequest) (Paired, error) {
 		}
 		var st pairState
 		err := tx.QueryRowContext(ctx, `SELECT id, profile_id, state, code_hash, code_attempts_left, invite_expires_at,
-			password_sealed FROM sessions WHERE token = ?`, req.Token).
+			password_sealed FROM sessions WHERE token_mac = ?`, s.keys.tokenMAC(req.Token)).
 			Scan(&st.id, &st.profile, &st.state, &st.codeHash, &st.attempts, &st.inviteExpires, &st.sealed)
 		if errors.Is(err, sql.ErrNoRows) {
 			refusal = ErrUnknownToken

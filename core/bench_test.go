@@ -61,7 +61,7 @@ func seedSessions(b *testing.B, st *Station, n int) {
 			if i < n/100 { // one open session per profile at most
 				state = "active"
 			}
-			res, err := tx.Exec(`INSERT INTO sessions (profile_id, user_email, state, token, code_attempts_left,
+			res, err := tx.Exec(`INSERT INTO sessions (profile_id, user_email, state, token_mac, code_attempts_left,
 				password_hash, created_at, invite_expires_at, activated_at, expires_at)
 				VALUES (?, ?, ?, ?, 5, 'x', ?, ?, ?, ?)`, 1+i%(n/100), fmt.Sprintf("user%d@example.com", i), state,
 				fmt.Sprintf("token-%d", i), ms2(now), ms2(now.Add(time.Hour)), ms2(now), ms2(now.Add(SessionLength)))

@@ -39,7 +39,9 @@ type Session struct {
 	ProfileEmail string
 	UserEmail    string
 	State        State
-	// Token is the unguessable part of the deployment link.
+	// Token is the unguessable part of the deployment link. It is known only
+	// while the session is prepared (the store keeps a keyed hash, and a
+	// sealed copy until the session leaves prepared); empty afterwards.
 	Token     string
 	CreatedAt time.Time
 	// InviteExpiresAt is when a prepared session is cancelled if nobody pairs.

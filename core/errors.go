@@ -16,6 +16,7 @@ var (
 	ErrInvalidName       = errors.New("Enter the technician's name.")
 	ErrInvalidEmail      = errors.New("invalid email address")
 	ErrWeakPassword      = errors.New("weak password")
+	ErrPasswordInUse     = errors.New("Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
 	ErrPasswordMismatch  = errors.New("The password and its confirmation do not match. Type the same password twice.")
 	ErrSessionNotFound   = errors.New("That session does not exist.")
 	ErrNotPrepared       = errors.New("This session is no longer waiting for the user, so its security code cannot be changed.")

@@ -81,6 +81,9 @@ func (s *Station) queueInvitation(tx *sql.Tx, sess Session, link string) error {
 			return err
 		}
 	}
+	if msg, err = s.keys.sealMessage(msg); err != nil { // it carries the link
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (session_id, mail_from, rcpt, subject, message, state, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sess.ID, from, sess.UserEmail, r.Subject, msg, state, ms2(now), ms2(now))
 	return err
@@ -214,9 +217,13 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	if !set.SMTP.Configured() {
 		return s.finish(ctx, it, EmailNotConfigured, "")
 	}
+	msg, err := s.keys.openMessage(it.msg)
+	if err != nil {
+		return s.finish(ctx, it, EmailFailed, "Not sent: the stored invitation cannot be opened ("+err.Error()+"). Press Resend to compose it again.")
+	}
 	attempts := it.attempts + 1
 	claimed := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?
 			WHERE id = ? AND state = 'queued' AND attempts = ? AND next_attempt_at <= ?`,
 			attempts, ms2(now.Add(backoff(attempts))), it.id, it.attempts, ms2(now))
@@ -232,7 +239,7 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	}
 	password, err := s.smtpPassword(ctx)
 	if err == nil {
-		err = s.mailer.Send(ctx, set.SMTP, password, it.from, []string{it.rcpt}, it.msg)
+		err = s.mailer.Send(ctx, set.SMTP, password, it.from, []string{it.rcpt}, msg)
 	}
 	switch {
 	case err == nil:
@@ -316,16 +323,30 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 	if err != nil {
 		return err
 	}
+	if sess.Token == "" {
+		return errNoLink
+	}
 	now := s.now()
 	r, err := mail.RenderInvitation(invitationFor(sess, linkFor(set.Pairing, sess.Token), now))
 	if err != nil {
 		return err
 	}
 	msg, err := composeInvitation(set.SMTP, sess, r, now)
+	if err == nil {
+		msg, err = s.keys.sealMessage(msg)
+	}
 	if err != nil {
 		return err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		// Closed meanwhile: its link was forgotten and must not come back.
+		var state State
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM sessions WHERE id = ?`, id).Scan(&state); err != nil {
+			return err
+		}
+		if state != StatePrepared {
+			return ErrInvitationNotNeeded
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, mail_from = ?, subject = ?, message = ?
 			WHERE id = (SELECT MAX(id) FROM outbox WHERE session_id = ?) AND state = 'queued'`,
 			ms2(now), set.SMTP.Sender, r.Subject, msg, id)

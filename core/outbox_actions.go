@@ -50,6 +50,9 @@ func (s *Station) InvitationMailto(ctx context.Context, sessionID int64) (string
 	if sess.State != StatePrepared {
 		return "", ErrInvitationNotNeeded
 	}
+	if sess.Token == "" {
+		return "", errNoLink
+	}
 	link, err := s.Link(ctx, sess.Token)
 	if err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -107,6 +108,12 @@ func (s *Station) ValidatePassword(email, password string) error {
 }
 
 func validatePassword(email, password string) error {
+	// A NUL ends the string on the Windows side (the account would get a
+	// shorter or blank password); tabs and line breaks cannot be typed at
+	// the sign-in screen.
+	if strings.IndexFunc(password, unicode.IsControl) >= 0 {
+		return &PasswordError{Rule: "The password must not contain control characters such as tabs, line breaks or NUL. Use letters, digits, spaces and symbols."}
+	}
 	if utf8.RuneCountInString(password) < MinPasswordLength {
 		return &PasswordError{Rule: "The password needs at least 10 characters."}
 	}

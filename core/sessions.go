@@ -58,6 +58,13 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 	if err != nil {
 		return Prepared{}, err
 	}
+	sealedToken, err := s.keys.sealToken(token)
+	if err != nil {
+		return Prepared{}, err
+	}
+	// Unsalted but keyed, so equal passwords can be found among the open
+	// sessions without the hash revealing anything to a database reader.
+	pwMAC := s.keys.mac("password", req.Password)
 	set, err := s.Settings(ctx)
 	if err != nil {
 		return Prepared{}, err
@@ -71,9 +78,10 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 	link := linkFor(set.Pairing, token)
 	var refusal error
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var open, busy int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(profile_id = ?), 0) FROM sessions
-			WHERE state IN ('prepared', 'active')`, prof.ID).Scan(&open, &busy); err != nil {
+		var open, busy, reused int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(profile_id = ?), 0),
+			COALESCE(SUM(password_mac = ?), 0) FROM sessions
+			WHERE state IN ('prepared', 'active')`, prof.ID, pwMAC).Scan(&open, &busy, &reused); err != nil {
 			return err
 		}
 		switch {
@@ -81,14 +89,17 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 			refusal = ErrProfileBusy
 		case open >= set.Seats:
 			refusal = &SeatError{Seats: set.Seats}
+		case reused > 0:
+			refusal = ErrPasswordInUse
 		}
 		if refusal != nil {
 			return s.audit(tx, prof.ID, 0, "prepare refused", refusal.Error()+" (for "+email+")")
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (profile_id, user_email, state, token, code_hash,
-			code_attempts_left, password_hash, password_sealed, created_at, invite_expires_at)
-			VALUES (?, ?, 'prepared', ?, ?, ?, ?, ?, ?, ?)`,
-			prof.ID, email, token, s.keys.mac("code", code), MaxCodeAttempts, pwHash, sealed, ms2(now), ms2(sess.InviteExpiresAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (profile_id, user_email, state, token_mac, token_sealed,
+			code_hash, code_attempts_left, password_hash, password_sealed, password_mac, created_at, invite_expires_at)
+			VALUES (?, ?, 'prepared', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			prof.ID, email, s.keys.tokenMAC(token), sealedToken, s.keys.mac("code", code), MaxCodeAttempts,
+			pwHash, sealed, pwMAC, ms2(now), ms2(sess.InviteExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -196,7 +207,7 @@ type SessionFilter struct {
 	Limit    int  // 0 means no limit
 }
 
-const sessionColumns = `s.id, s.profile_id, p.name, p.email, s.user_email, s.state, s.token, s.created_at,
+const sessionColumns = `s.id, s.profile_id, p.name, p.email, s.user_email, s.state, s.token_sealed, s.created_at,
 	s.invite_expires_at, s.activated_at, s.expires_at, s.closed_at, s.close_reason, s.code_attempts_left,
 	c.hostname, c.os_name, c.os_version, c.arch, c.windows_user, c.machine_id, c.online, c.last_seen,
 	c.account_ready, c.cleaned_up,
@@ -208,18 +219,22 @@ const sessionFrom = ` FROM sessions s JOIN profiles p ON p.id = s.profile_id
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSession(r scanner) (Session, error) {
+// scanSession reads one row of sessionColumns; k opens the token of a
+// prepared session.
+func scanSession(r scanner, k keys) (Session, error) {
 	var s Session
+	var sealedToken []byte
 	var created, invite, activated, expires, closed, lastSeen, sentAt sql.NullInt64
 	var host, osName, osVer, arch, user, machine sql.NullString
 	var online, ready, cleaned sql.NullBool
-	err := r.Scan(&s.ID, &s.ProfileID, &s.ProfileName, &s.ProfileEmail, &s.UserEmail, &s.State, &s.Token, &created,
+	err := r.Scan(&s.ID, &s.ProfileID, &s.ProfileName, &s.ProfileEmail, &s.UserEmail, &s.State, &sealedToken, &created,
 		&invite, &activated, &expires, &closed, &s.CloseReason, &s.CodeAttemptsLeft,
 		&host, &osName, &osVer, &arch, &user, &machine, &online, &lastSeen, &ready, &cleaned,
 		&s.Email.State, &s.Email.Attempts, &s.Email.LastError, &sentAt)
 	if err != nil {
 		return s, err
 	}
+	s.Token = k.openToken(sealedToken)
 	s.CreatedAt, s.InviteExpiresAt, s.ActivatedAt = fromMS(created), fromMS(invite), fromMS(activated)
 	s.ExpiresAt, s.ClosedAt, s.Email.SentAt = fromMS(expires), fromMS(closed), fromMS(sentAt)
 	if host.Valid {
@@ -233,7 +248,7 @@ func scanSession(r scanner) (Session, error) {
 // Session returns one session with its computer and email state. It
 // returns ErrSessionNotFound.
 func (s *Station) Session(ctx context.Context, id int64) (Session, error) {
-	sess, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+sessionFrom+` WHERE s.id = ?`, id))
+	sess, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+sessionFrom+` WHERE s.id = ?`, id), s.keys)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, ErrSessionNotFound
 	}
@@ -249,7 +264,7 @@ func (s *Station) querySessions(ctx context.Context, where string, args ...any) 
 	defer rows.Close()
 	out := make([]Session, 0, 64)
 	for rows.Next() {
-		sess, err := scanSession(rows)
+		sess, err := scanSession(rows, s.keys)
 		if err != nil {
 			return nil, err
 		}

@@ -79,7 +79,7 @@ func Open(cfg Config) (*Station, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := migrate(ctx, s.db, 0, s.now()); err != nil {
+	if err := migrate(ctx, s.db, 0, s.now(), s.keys); err != nil {
 		s.Close()
 		return nil, err
 	}

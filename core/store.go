@@ -84,10 +84,16 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
+// migrationSteps are the parts of a migration SQL cannot do (they need the
+// station key); each runs in its migration's transaction, after its SQL.
+var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx, k keys) error{
+	4: upgradeSecretsAtRest,
+}
+
 // migrate applies, in order and each in its own transaction, every embedded
 // migration newer than the database. upTo limits the version (0 = all); tests
 // use it to build an old schema.
-func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time) error {
+func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time, k keys) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
@@ -111,6 +117,12 @@ func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time) error {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if step := migrationSteps[m.version]; step != nil {
+			if err := step(ctx, tx, k); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, ms2(now)); err != nil {

@@ -16,7 +16,7 @@ func TestMigrateOldSchemaForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate(ctx, wdb, 1, now); err != nil {
+	if err := migrate(ctx, wdb, 1, now, keys{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{

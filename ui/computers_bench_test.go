@@ -49,7 +49,7 @@ func pagesBenchSeed(b *testing.B, dir string, n int) {
 		if i >= n-profiles { // the newest: one open session per profile
 			state = "active"
 		}
-		res := exec(`INSERT INTO sessions (profile_id, user_email, state, token, code_attempts_left, password_hash,
+		res := exec(`INSERT INTO sessions (profile_id, user_email, state, token_mac, code_attempts_left, password_hash,
 			created_at, invite_expires_at, activated_at, expires_at) VALUES (?, ?, ?, ?, 5, 'x', ?, ?, ?, ?)`,
 			1+i%profiles, fmt.Sprintf("user%d@example.com", i), state, fmt.Sprintf("token-%d", i), ms, ms+day/24, ms, ms+day)
 		id, _ := res.LastInsertId()

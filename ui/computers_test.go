@@ -234,8 +234,8 @@ func pagesTestFixture(t *testing.T, st *core.Station) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prep, err := st.Prepare(ctx, core.PrepareRequest{ProfileID: p.ID, UserEmail: f.user, Password: coretest.Password,
-			Confirm: coretest.Password})
+		pw := coretest.PasswordFor(p.ID)
+		prep, err := st.Prepare(ctx, core.PrepareRequest{ProfileID: p.ID, UserEmail: f.user, Password: pw, Confirm: pw})
 		if err != nil {
 			t.Fatal(err)
 		}

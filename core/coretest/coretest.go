@@ -3,6 +3,7 @@
 package coretest
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -59,15 +60,27 @@ func OpenWith(tb testing.TB, dir string, clock *Clock, mailer core.Mailer) *core
 // Password is a valid technician password for tests.
 const Password = "Correct-Horse-42"
 
-// MustPrepare adds a profile and prepares a session for user@example.com.
+// PasswordFor is the password MustPrepare uses for a profile: Password for
+// the first profile, a different one for each other, because two open
+// sessions may not share a password.
+func PasswordFor(profileID int64) string {
+	if profileID == 1 {
+		return Password
+	}
+	return fmt.Sprintf("%s-%d", Password, profileID)
+}
+
+// MustPrepare adds a profile and prepares a session for user@example.com
+// with PasswordFor(the new profile).
 func MustPrepare(tb testing.TB, st *core.Station, name, email string) (core.Profile, core.Prepared) {
 	tb.Helper()
 	p, err := st.CreateProfile(tb.Context(), name, email)
 	if err != nil {
 		tb.Fatalf("create profile: %v", err)
 	}
+	pw := PasswordFor(p.ID)
 	prep, err := st.Prepare(tb.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
-		Password: Password, Confirm: Password})
+		Password: pw, Confirm: pw})
 	if err != nil {
 		tb.Fatalf("prepare: %v", err)
 	}
