@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -50,8 +49,8 @@ func Open(cfg Config) (*Station, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data folder given")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data folder: %w", err)
+	if err := privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	s := &Station{
 		dir:        cfg.DataDir,

@@ -31,9 +31,12 @@ func TestOwnCertificateKeptAcrossRestarts(t *testing.T) {
 	if len(pins) != 1 || !e.srv.SelfSigned() {
 		t.Fatalf("pins %v, self-signed %v", pins, e.srv.SelfSigned())
 	}
-	info, err := os.Stat(filepath.Join(dir, KeyFile))
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v, mode %v; want 0600", err, info.Mode().Perm())
+	// The certificate too: the data folder is the owner's alone (issue 8).
+	for _, name := range []string{KeyFile, CertFile} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, mode %v; want 0600", name, err, info.Mode().Perm())
+		}
 	}
 	leaf := servedCert(t, e.srv.Addr().String())
 	if leaf.PublicKeyAlgorithm != x509.ECDSA || leaf.PublicKey.(*ecdsa.PublicKey).Curve != elliptic.P256() {
