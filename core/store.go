@@ -21,13 +21,17 @@ var migrationFS embed.FS
 // dsn builds the SQLite connection string. synchronous=FULL because write
 // rates are low and NORMAL can lose the last commits on power loss;
 // txlock=immediate so a write transaction takes the lock up front instead of
-// failing half-way with SQLITE_BUSY.
+// failing half-way with SQLITE_BUSY. secure_delete because the store
+// forgets secrets by overwriting them.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
+	// Overwrite deleted content with zeros, so a forgotten link, hash or old
+	// plain token does not linger in free pages of the file.
+	q.Set("_secure_delete", "true")
 	if readOnly {
 		q.Set("_query_only", "1")
 	} else {
@@ -131,6 +135,13 @@ func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time, k keys) e
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if migrationSteps[m.version] != nil {
+			// The WAL still holds the pages as they were before the step
+			// (plain tokens, for 0004): copy them home and empty it.
+			if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
 		}
 	}
 	return nil
