@@ -166,6 +166,40 @@ func TestAdhocRefusals(t *testing.T) {
 			t.Error("the button is enabled with a weak password")
 		}
 	})
+	t.Run("ControlCharacters", func(t *testing.T) {
+		// Typed or pasted: a NUL would become a blank password on Windows.
+		for _, pw := range []string{"Correct\x00Horse-42", "Correct\tHorse-42", "Correct\nHorse-42", "Correct\x7fHorse-42"} {
+			e := adhocTestOpen(t)
+			e.fill("user@example.com", "", "")
+			e.s.password.SetText(pw)
+			e.s.confirm.SetText(pw)
+			if e.s.rules.Importance != widget.DangerImportance || !strings.Contains(e.s.rules.Text, "must not contain control characters") {
+				t.Errorf("%q: rules = %q (%v)", pw, e.s.rules.Text, e.s.rules.Importance)
+			}
+			if !e.s.submit.Disabled() {
+				t.Errorf("%q: the button is enabled", pw)
+			}
+		}
+	})
+	t.Run("ErrPasswordInUse", func(t *testing.T) {
+		e := adhocTestOpen(t)
+		bob, err := e.st.CreateProfile(t.Context(), "Bob Tech", "bob.tech@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Prepare(t.Context(), core.PrepareRequest{ProfileID: bob.ID, UserEmail: "other@example.com",
+			Password: coretest.Password, Confirm: coretest.Password}); err != nil {
+			t.Fatal(err)
+		}
+		e.fill("user@example.com", coretest.Password, coretest.Password)
+		e.prepare(t)
+		if e.s.panel != nil {
+			t.Fatal("a session was prepared with another open session's password")
+		}
+		if !labelShown(e.s.submitErr) || e.s.submitErr.Text != core.ErrPasswordInUse.Error() {
+			t.Errorf("refusal = %q", e.s.submitErr.Text)
+		}
+	})
 	t.Run("ErrPasswordMismatch", func(t *testing.T) {
 		e := adhocTestOpen(t)
 		e.fill("user@example.com", coretest.Password, "Correct-Horse-43")
@@ -308,6 +342,7 @@ func TestErrorText(t *testing.T) {
 		{"ErrInvalidEmail", &core.EmailError{Address: "anna@", Reason: "no domain"}, `"anna@" is not a valid email address (no domain)`},
 		{"ErrWeakPassword", &core.PasswordError{Rule: "The password needs at least 10 characters."}, "The password needs at least 10 characters."},
 		{"ErrPasswordMismatch", core.ErrPasswordMismatch, "Type the same password twice."},
+		{"ErrPasswordInUse", core.ErrPasswordInUse, core.ErrPasswordInUse.Error()},
 		{"ErrInvalidSetting", &core.SettingError{Field: "Seats", Reason: "enter a number of seats between 1 and 1000"},
 			"Check Seats: enter a number of seats between 1 and 1000."},
 		{"ErrNotPrepared", core.ErrNotPrepared, "Look it up on the Computers page."},

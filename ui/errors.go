@@ -68,7 +68,7 @@ func errorText(err error) string {
 // coreSentinels already read as full sentences with the next step.
 var coreSentinels = []error{
 	core.ErrProfileBusy, core.ErrProfileNotFound, core.ErrProfileExists, core.ErrInvalidName,
-	core.ErrPasswordMismatch, core.ErrSessionNotFound, core.ErrUnknownToken, core.ErrInvitationExpired,
+	core.ErrPasswordMismatch, core.ErrPasswordInUse, core.ErrSessionNotFound, core.ErrUnknownToken, core.ErrInvitationExpired,
 	core.ErrCodeBurned, core.ErrNotWindows, core.ErrAlreadyPaired, core.ErrRateLimited,
 }
 
