@@ -29,6 +29,9 @@ func checkPrivate(t *testing.T, dir string) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if e.Name() == "notes.txt" {
+			continue // not the station's: see TestDataFolderTightenedOnOpen
+		}
 		seen[e.Name()] = true
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", e.Name(), fi.Mode().Perm())
@@ -55,6 +58,10 @@ func TestDataFolderTightenedOnOpen(t *testing.T) {
 			}
 		}
 	}
+	// A file of the technician's in a folder they chose with --data.
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if err := os.Chmod(filepath.Join(dir, e.Name()), 0o644); err != nil {
@@ -74,6 +81,9 @@ func TestDataFolderTightenedOnOpen(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("%s was not there to check", name)
 		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("a file that is not the station's was changed: %v, %v", fi.Mode().Perm(), err)
 	}
 }
 

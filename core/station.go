@@ -49,7 +49,7 @@ func Open(cfg Config) (*Station, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data folder given")
 	}
-	if err := privateDataDir(cfg.DataDir); err != nil {
+	if err := makeDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	s := &Station{
@@ -69,6 +69,9 @@ func Open(cfg Config) (*Station, error) {
 	}
 	if s.mailer == nil {
 		s.mailer = defaultMailer()
+	}
+	if err := tightenDataDir(cfg.DataDir); err != nil {
+		s.log.Warn("the data folder could not be made private to this user; other users of this computer may read it", "folder", cfg.DataDir, "err", err)
 	}
 	var err error
 	if s.keys, err = loadOrCreateKeys(cfg.DataDir); err != nil {
