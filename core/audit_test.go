@@ -152,3 +152,20 @@ func TestAuditTruncationDetected(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditHeadOfEmptyLog: a fresh station verifies, and one whose log was
+// emptied together with its head does not.
+func TestAuditHeadOfEmptyLog(t *testing.T) {
+	dir := t.TempDir()
+	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start), nil)
+	if err := st.VerifyAudit(t.Context()); err != nil {
+		t.Fatalf("fresh station: %v", err)
+	}
+	if _, err := st.CreateProfile(t.Context(), "Eve", "eve@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, dir, `DELETE FROM audit`, `DELETE FROM settings WHERE key = 'audit_head'`)
+	if err := st.VerifyAudit(t.Context()); !errors.Is(err, core.ErrAuditBroken) {
+		t.Fatalf("emptied log without a head: %v", err)
+	}
+}
