@@ -198,3 +198,35 @@ func TestLinkForgottenWhenSessionLeavesPrepared(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedSealedTokenHoldsUpNoOtherInvitation: a prepared session whose
+// sealed token cannot be opened cannot have its link rebuilt; the other
+// waiting invitations still go out once SMTP is set up.
+func TestDamagedSealedTokenHoldsUpNoOtherInvitation(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "off")
+	dir := t.TempDir()
+	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start), nil)
+	_, damaged := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	_, fine := coretest.MustPrepare(t, st, "Eve", "eve@example.com")
+	if _, err := rawDB(t, dir).Exec(`UPDATE sessions SET token_sealed = x'00' WHERE id = ?`, damaged.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.InvitationMailto(t.Context(), damaged.Session.ID); err == nil {
+		t.Error("a mailto: link was built without the token")
+	}
+	sub := st.Subscribe()
+	run(t, st)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	configure(t, st, srv, mailtest.Password)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-sub.C:
+			if e.Kind == core.EventEmail && e.SessionID == fine.Session.ID && e.Detail == string(core.EmailSent) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the other session's invitation was not sent within 10 s")
+		}
+	}
+}

@@ -308,7 +308,14 @@ func (s *Station) promoteWaiting(ctx context.Context, set Settings, queuedToo bo
 		return err
 	}
 	for _, id := range ids {
-		if err := s.requeue(ctx, set, id, "invitation queued", "with the current settings"); err != nil {
+		err := s.requeue(ctx, set, id, "invitation queued", "with the current settings")
+		switch {
+		case errors.Is(err, ErrInvitationNotNeeded):
+			// Closed since the query: nothing to send.
+		case errors.Is(err, errNoLink):
+			// One damaged session must not hold up every other invitation.
+			s.log.Warn("invitation not queued", "session", id, "err", err)
+		case err != nil:
 			return err
 		}
 	}
