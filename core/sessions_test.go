@@ -143,7 +143,7 @@ func TestPrepareReturnsCodeOnce(t *testing.T) {
 	if !strings.HasPrefix(prep.Link, "https://localhost:8443/join/") || len(prep.Session.Token) < 22 {
 		t.Errorf("link %q / token %q", prep.Link, prep.Session.Token)
 	}
-	if prep.Session.State != core.StatePrepared || prep.Session.CodeAttemptsLeft != core.MaxCodeAttempts {
+	if prep.Session.State != core.StatePrepared || prep.Session.CodeAttemptsLeft != 5 {
 		t.Errorf("session %+v", prep.Session)
 	}
 }
