@@ -436,7 +436,7 @@ func TestSlowSubscriberDoesNotStall(t *testing.T) {
 		if _, err := st.CreateProfile(ctx, "P", "p"+string(rune('a'+i%26))+time.Duration(i).String()+"@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		<-fast.C
+		coretest.Receive(t, fast.C, "the new profile's event")
 	}
 	got := 0
 	lagged := false
@@ -452,7 +452,7 @@ func TestSlowSubscriberDoesNotStall(t *testing.T) {
 	if _, err := st.CreateProfile(ctx, "Q", "q@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if e := <-slow.C; e.Kind != core.EventLagged {
+	if e := coretest.Receive(t, slow.C, "an event after the overflow"); e.Kind != core.EventLagged {
 		t.Fatalf("first event after overflow = %s, want lagged", e.Kind)
 	}
 }

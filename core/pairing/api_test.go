@@ -289,7 +289,7 @@ func TestRealInvitationBypassesTheNarrowLane(t *testing.T) {
 	for range cap(e.srv.narrow) {
 		<-e.srv.narrow
 	}
-	if got := <-done; got != http.StatusNotFound {
+	if got := coretest.Receive(t, done, "the unknown link's answer once the lane freed"); got != http.StatusNotFound {
 		t.Fatalf("unknown link after the lane freed: status %d, want 404", got)
 	}
 }
