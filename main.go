@@ -46,8 +46,11 @@ func run(args []string) error {
 	}
 	defer st.Close()
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go st.Run(ctx)
+	running := make(chan struct{})
+	go func() { st.Run(ctx); close(running) }()
+	// Before the deferred Close: stop the background work and let an email
+	// being delivered record that it was sent, or a restart sends it again.
+	defer func() { stop(); <-running }()
 	// A fresh station must not email links to "localhost".
 	if host := core.DetectPublicHost(); host != "localhost" {
 		if ok, err := st.AdoptPublicHost(ctx, host); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -69,6 +70,10 @@ func TestCrashLosesNothing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A hung child is killed, which ends the reading below with too few
+	// sessions: the test fails instead of waiting for go test's -timeout.
+	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
+	defer guard.Stop()
 	var last int64
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {

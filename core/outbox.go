@@ -51,6 +51,18 @@ const (
 	outboxPoll = time.Second
 )
 
+// stopGrace is how long a delivery in progress may go on after the
+// station is told to stop, and how long recording it as sent may take.
+const stopGrace = 5 * time.Second
+
+// outliving returns a context that ends grace after ctx does (or when the
+// returned cancel is called).
+func outliving(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return c, func() { stop(); cancel() }
+}
+
 func backoff(attempt int) time.Duration {
 	d := firstRetry
 	for i := 1; i < attempt && d < maxRetry; i++ {
@@ -237,15 +249,23 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	if err != nil || !claimed {
 		return err // not claimed: another sender has it
 	}
-	password, err := s.smtpPassword(ctx)
+	// A stop in the middle of the SMTP exchange lets it finish for a
+	// moment: cut off between the server accepting the message and its
+	// reply, the station would not know, and would send it again after a
+	// restart.
+	sendCtx, cancel := outliving(ctx, stopGrace)
+	defer cancel()
+	password, err := s.smtpPassword(sendCtx)
 	if err == nil {
-		err = s.mailer.Send(ctx, set.SMTP, password, it.from, []string{it.rcpt}, msg)
+		err = s.mailer.Send(sendCtx, set.SMTP, password, it.from, []string{it.rcpt}, msg)
 	}
 	switch {
 	case err == nil:
 		// Record an accepted message even while shutting down, or the
 		// restarted station would send it a second time.
-		return s.finish(context.WithoutCancel(ctx), it, EmailSent, "")
+		recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+		defer cancel()
+		return s.finish(recordCtx, it, EmailSent, "")
 	case ctx.Err() != nil:
 		return ctx.Err() // shutting down: the claim already scheduled the retry
 	case mail.IsTemporary(err):

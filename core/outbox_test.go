@@ -68,6 +68,7 @@ func newMailStation(t *testing.T, mode mailtest.Mode, password string) *mailStat
 // the session as it then is.
 func waitEmail(t *testing.T, st *core.Station, sub *core.Subscription, id int64, state core.EmailState) core.Session {
 	t.Helper()
+	deadline := time.After(coretest.WaitLimit)
 	for {
 		select {
 		case e := <-sub.C:
@@ -78,8 +79,8 @@ func waitEmail(t *testing.T, st *core.Station, sub *core.Subscription, id int64,
 				}
 				return sess
 			}
-		case <-t.Context().Done():
-			t.Fatalf("session %d: the invitation never became %s", id, state)
+		case <-deadline:
+			t.Fatalf("session %d: the invitation did not become %s within %v", id, state, coretest.WaitLimit)
 		}
 	}
 }
@@ -479,6 +480,7 @@ func TestOutboxTwoSendersSendOnce(t *testing.T) {
 		_, prep := coretest.MustPrepare(t, b, name+" Tech", strings.ToLower(name)+"@example.com")
 		ids = append(ids, prep.Session.ID)
 	}
+	deadline := time.After(coretest.WaitLimit)
 	for _, id := range ids {
 		for {
 			sess, err := a.Session(t.Context(), id)
@@ -491,8 +493,8 @@ func TestOutboxTwoSendersSendOnce(t *testing.T) {
 			select { // either station may have sent it
 			case <-subA.C:
 			case <-subB.C:
-			case <-t.Context().Done():
-				t.Fatalf("session %d never sent", id)
+			case <-deadline:
+				t.Fatalf("session %d not sent within %v", id, coretest.WaitLimit)
 			}
 		}
 	}

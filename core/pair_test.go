@@ -15,7 +15,9 @@ func TestPairRefusals(t *testing.T) {
 	t.Run("ErrInvalidCode", func(t *testing.T) {
 		st, _ := coretest.Open(t)
 		_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-		for left := core.MaxCodeAttempts - 1; left >= 1; left-- {
+		// Literal counts: a test computing them from MaxCodeAttempts would
+		// follow a changed constant instead of catching it.
+		for _, left := range []int{4, 3, 2, 1} {
 			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: coretest.WrongCode(prep.Code), RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
 			var ce *core.CodeError
 			if !errors.As(err, &ce) || ce.AttemptsLeft != left {
@@ -50,7 +52,7 @@ func TestPairRefusals(t *testing.T) {
 		if !errors.Is(err, core.ErrNotWindows) {
 			t.Fatalf("err = %v", err)
 		}
-		if s, _ := st.Session(ctx, prep.Session.ID); s.State != core.StatePrepared || s.CodeAttemptsLeft != core.MaxCodeAttempts {
+		if s, _ := st.Session(ctx, prep.Session.ID); s.State != core.StatePrepared || s.CodeAttemptsLeft != 5 {
 			t.Fatalf("a refused non-Windows PC changed the session: %+v", s)
 		}
 		rows, _ := st.Audit(ctx, core.AuditFilter{Search: "Windows PCs only"})

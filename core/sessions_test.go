@@ -2,9 +2,11 @@ package core_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -90,6 +92,35 @@ func TestPrepareRules(t *testing.T) {
 	}
 }
 
+// The shortest password accepted is exactly MinPasswordLength (10)
+// characters, counted as characters, not bytes: one less is refused.
+func TestPasswordLengthBoundary(t *testing.T) {
+	ctx := t.Context()
+	st, _ := coretest.Open(t)
+	for i, c := range []struct {
+		password string
+		ok       bool
+	}{
+		{"Abcdefgh1", false}, // 9
+		{"Abcdefgh12", true}, // 10
+		{"Äbcdéfgh1", false}, // 9 characters, 11 bytes
+		{"Äbcdéfgh12", true}, // 10 characters
+	} {
+		p, err := st.CreateProfile(ctx, fmt.Sprintf("Tech %d", i), fmt.Sprintf("tech%d@example.com", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Prepare(ctx, core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
+			Password: c.password, Confirm: c.password})
+		if c.ok && err != nil {
+			t.Errorf("%d characters refused: %v", utf8.RuneCountInString(c.password), err)
+		}
+		if !c.ok && (!errors.Is(err, core.ErrWeakPassword) || !strings.Contains(err.Error(), "at least 10 characters")) {
+			t.Errorf("%d characters: err = %v, want the 10-character rule", utf8.RuneCountInString(c.password), err)
+		}
+	}
+}
+
 func TestRefusalsAreAudited(t *testing.T) {
 	ctx := t.Context()
 	st, _ := coretest.Open(t)
@@ -113,7 +144,7 @@ func TestPrepareReturnsCodeOnce(t *testing.T) {
 	if !strings.HasPrefix(prep.Link, "https://localhost:8443/join/") || len(prep.Session.Token) < 22 {
 		t.Errorf("link %q / token %q", prep.Link, prep.Session.Token)
 	}
-	if prep.Session.State != core.StatePrepared || prep.Session.CodeAttemptsLeft != core.MaxCodeAttempts {
+	if prep.Session.State != core.StatePrepared || prep.Session.CodeAttemptsLeft != 5 {
 		t.Errorf("session %+v", prep.Session)
 	}
 }
@@ -196,6 +227,47 @@ func TestInvitationTimesOut(t *testing.T) {
 	_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
 	if !errors.Is(err, core.ErrInvitationExpired) {
 		t.Fatalf("pair after timeout: %v", err)
+	}
+}
+
+// A saved invitation timeout, not the default hour, decides when the link
+// dies: with 30 minutes it still opens at 29:59 and is dead at 30:00.
+func TestInvitationTimeoutFromSettings(t *testing.T) {
+	ctx := t.Context()
+	st, clock := coretest.Open(t)
+	set, err := st.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.InvitationTimeout = 30 * time.Minute
+	if err := st.SaveSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	_, prep := coretest.MustPrepare(t, st, "Tom Tech", "tom@example.com")
+	if want := coretest.Start.Add(30 * time.Minute); !prep.Session.InviteExpiresAt.Equal(want) {
+		t.Fatalf("the invitation expires at %v, want %v", prep.Session.InviteExpiresAt, want)
+	}
+	clock.Advance(30*time.Minute - time.Second)
+	if err := st.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Invitation(ctx, prep.Session.Token); err != nil {
+		t.Fatalf("the link is dead at 29:59: %v", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := st.Invitation(ctx, prep.Session.Token); !errors.Is(err, core.ErrInvitationExpired) {
+		t.Fatalf("the link still opens at 30:00: %v", err)
+	}
+	if err := st.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := st.Session(ctx, prep.Session.ID)
+	if s.State != core.StateCancelled || s.CloseReason != "invitation timed out" {
+		t.Fatalf("at 30:00: state %s, reason %q", s.State, s.CloseReason)
+	}
+	_, err = st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
+	if !errors.Is(err, core.ErrInvitationExpired) {
+		t.Fatalf("pairing at 30:00: %v", err)
 	}
 }
 
@@ -365,7 +437,7 @@ func TestSlowSubscriberDoesNotStall(t *testing.T) {
 		if _, err := st.CreateProfile(ctx, "P", "p"+string(rune('a'+i%26))+time.Duration(i).String()+"@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		<-fast.C
+		coretest.Receive(t, fast.C, "the new profile's event")
 	}
 	got := 0
 	lagged := false
@@ -381,7 +453,7 @@ func TestSlowSubscriberDoesNotStall(t *testing.T) {
 	if _, err := st.CreateProfile(ctx, "Q", "q@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if e := <-slow.C; e.Kind != core.EventLagged {
+	if e := coretest.Receive(t, slow.C, "an event after the overflow"); e.Kind != core.EventLagged {
 		t.Fatalf("first event after overflow = %s, want lagged", e.Kind)
 	}
 }

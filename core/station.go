@@ -155,8 +155,12 @@ func (s *Station) unseal(sealed []byte) ([]byte, error) {
 const tickInterval = time.Second
 
 // Run drives the background work (deadlines and the outbox) until ctx ends.
+// It returns once that work has stopped, a delivery in progress included
+// (see stopGrace), so the caller may Close the station right after.
 func (s *Station) Run(ctx context.Context) {
-	go s.runOutbox(ctx)
+	outbox := make(chan struct{})
+	go func() { s.runOutbox(ctx); close(outbox) }()
+	defer func() { <-outbox }()
 	t := time.NewTicker(tickInterval)
 	defer t.Stop()
 	for {

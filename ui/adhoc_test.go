@@ -148,8 +148,24 @@ func TestAdhocRefusals(t *testing.T) {
 		if !labelShown(e.s.emailErr) || !strings.Contains(e.s.emailErr.Text, "not a valid email address") {
 			t.Errorf("email error = %q (shown %v)", e.s.emailErr.Text, e.s.emailErr.Visible())
 		}
+		// Only the email is wrong: a valid password typed twice must not
+		// enable the button, nor Enter prepare a session.
+		e.s.password.SetText("")
+		test.Type(e.s.password, coretest.Password)
+		test.Type(e.s.confirm, coretest.Password)
+		if e.s.password.Text != coretest.Password || labelShown(e.s.confirmErr) || !strings.Contains(e.s.rules.Text, "meets the rules") {
+			t.Fatalf("the password is not valid yet: %q, rules %q", e.s.password.Text, e.s.rules.Text)
+		}
 		if !e.s.submit.Disabled() {
 			t.Error("the button is enabled with an invalid email")
+		}
+		e.s.confirm.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		if e.s.busy || e.s.panel != nil {
+			t.Error("Enter started preparing with an invalid email")
+		}
+		test.Type(e.s.email, ".com")
+		if e.s.submit.Disabled() {
+			t.Error("the button stays disabled once the email is fixed")
 		}
 	})
 	t.Run("ErrWeakPassword", func(t *testing.T) {

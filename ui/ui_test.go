@@ -110,8 +110,13 @@ func TestWindowCloseStopsListening(t *testing.T) {
 	default:
 		t.Fatal("the window did not close")
 	}
-	if _, open := <-w.sub.C; open {
-		t.Error("the subscription still delivers after the window closed")
+	select {
+	case _, open := <-w.sub.C:
+		if open {
+			t.Error("the subscription still delivers after the window closed")
+		}
+	case <-time.After(coretest.WaitLimit):
+		t.Error("the subscription is still open after the window closed")
 	}
 }
 
@@ -158,11 +163,11 @@ func TestWindowTickerUsesStationClockAndStops(t *testing.T) {
 	w.screens = append(w.screens, ticks)
 	stopped := make(chan struct{})
 	go func() { w.runTicker(time.Millisecond); close(stopped) }()
-	if got := <-ticks; !got.Equal(clock.Now()) {
+	if got := coretest.Receive(t, (<-chan time.Time)(ticks), "the window's first tick"); !got.Equal(clock.Now()) {
 		t.Errorf("tick at %v, want the station's clock %v", got, clock.Now())
 	}
 	w.win.Close()
-	<-stopped // runTicker returned: the window's ticker stops with it
+	coretest.Await(t, stopped, "runTicker to return after the window closed")
 }
 
 // TestWindowPairingReachesCodePanel follows a pairing from core through

@@ -28,7 +28,11 @@ func TestConsoleUI(t *testing.T) {
 		t.Fatalf("empty line: %v, want ErrCancelled", err)
 	}
 	c.ShowStatus(support.Status{State: support.TrayWaiting, TimeLeft: 24 * time.Hour})
-	<-c.EndRequested()
+	select {
+	case <-c.EndRequested():
+	case <-time.After(10 * time.Second): // a hang guard: "end" was typed long ago
+		t.Fatal("typing end did not ask to end the session")
+	}
 	if s := out.String(); !strings.Contains(s, "hidden Administrator account") || !strings.Contains(s, "4 tries left") ||
 		!strings.Contains(s, "24 h 0 min left") {
 		t.Errorf("console showed:\n%s", s)

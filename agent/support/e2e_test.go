@@ -67,11 +67,22 @@ func (r *rig) start() {
 	go func() { r.done <- r.app.Run(ctx) }()
 }
 
+// finished waits for the app's Run to return, failing the test after
+// coretest.WaitLimit, saying what it should have returned (want), instead
+// of hanging until go test's -timeout.
+func (r *rig) finished(want string) error {
+	r.t.Helper()
+	return coretest.Receive(r.t, r.done, "the app's Run to return "+want)
+}
+
 // waitStatus waits for the tray to show want, or for Run to end.
 func (r *rig) waitStatus(want support.TrayState) support.Status {
 	r.t.Helper()
+	deadline := time.After(coretest.WaitLimit)
 	for {
 		select {
+		case <-deadline:
+			r.t.Fatalf("waited %v for the tray to show %q", coretest.WaitLimit, want)
 		case s := <-r.rec.status:
 			if s.State == want {
 				return s
@@ -183,7 +194,7 @@ func TestEndToEndSession24Hours(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.agent.Advance(time.Minute)
-	r.checkCleanedUp(<-r.done)
+	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	r.waitEvent(core.EventCleanedUp)
 	if st := r.session().State; st != core.StateExpired {
 		t.Errorf("session %s, want expired", st)
@@ -194,7 +205,7 @@ func TestWrongPinRefused(t *testing.T) {
 	other := func([]string) []string { return []string{"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="} }
 	r := newRig(t, windowsPC, other, func(right string) []string { return []string{right} })
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+	if err := r.finished("ErrRefused: the station's certificate does not match the pin"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("Run = %v, want ErrRefused", err)
 	}
 	_, _, told, accounts, _ := r.rec.snapshot()
@@ -211,7 +222,7 @@ func TestNotWindowsRefused(t *testing.T) {
 	ubuntu.OSName = "Ubuntu"
 	r := newRig(t, ubuntu, nil, func(right string) []string { return []string{right} })
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+	if err := r.finished("support.ErrRefused"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("Run = %v, want ErrRefused", err)
 	}
 	_, _, told, accounts, _ := r.rec.snapshot()

@@ -27,7 +27,7 @@ func TestTechnicianEndsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.agent.Advance(30 * time.Second) // the next heartbeat learns it
-	r.checkCleanedUp(<-r.done)
+	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if s := r.session(); s.State != core.StateEnded {
 		t.Errorf("session %s, want ended", s.State)
 	}
@@ -38,7 +38,7 @@ func TestUserEndsSession(t *testing.T) {
 	r.start()
 	r.waitStatus(support.TrayWaiting)
 	r.rec.end <- struct{}{}
-	r.checkCleanedUp(<-r.done)
+	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if s := r.session(); s.State != core.StateEnded || !strings.Contains(s.CloseReason, "end user") {
 		t.Errorf("session %s (%q), want ended by the end user", s.State, s.CloseReason)
 	}
@@ -48,7 +48,7 @@ func TestPasswordPolicyRefusal(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.rec.createErr = support.ErrPasswordPolicy
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+	if err := r.finished("support.ErrRefused"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("Run = %v, want ErrRefused", err)
 	}
 	calls, _, told, accounts, hidden := r.rec.snapshot()
@@ -72,7 +72,7 @@ func TestCodeBurnedThenCancel(t *testing.T) {
 		return []string{w, w, w, w, w}
 	})
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrCancelled) {
+	if err := r.finished("support.ErrCancelled"); !errors.Is(err, support.ErrCancelled) {
 		t.Fatalf("Run = %v, want ErrCancelled once the user gives up", err)
 	}
 	_, problems, _, accounts, _ := r.rec.snapshot()
@@ -88,7 +88,7 @@ func TestInvitationExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+	if err := r.finished("support.ErrRefused"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("Run = %v, want ErrRefused", err)
 	}
 	_, _, told, _, _ := r.rec.snapshot()
@@ -101,7 +101,7 @@ func TestDeclinedConsentChangesNothing(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.rec.consent = false
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrCancelled) {
+	if err := r.finished("support.ErrCancelled"); !errors.Is(err, support.ErrCancelled) {
 		t.Fatalf("Run = %v, want ErrCancelled", err)
 	}
 	calls, _, _, _, _ := r.rec.snapshot()
@@ -119,7 +119,7 @@ func TestResumeAfterKill(t *testing.T) {
 	r.start()
 	r.waitStatus(support.TrayWaiting)
 	r.cancel()
-	if err := <-r.done; !errors.Is(err, context.Canceled) {
+	if err := r.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
 	if _, err := os.Stat(filepath.Join(r.rec.stateDir, "session.json")); err != nil {
@@ -132,7 +132,7 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.agent.Advance(24 * time.Hour)
-	r.checkCleanedUp(<-r.done)
+	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	calls, _, _, _, _ := r.rec.snapshot()
 	if n := strings.Count(strings.Join(calls, ","), "create "); n != 1 {
 		t.Errorf("account created %d times, want once: %v", n, calls)
@@ -150,12 +150,15 @@ func TestStationUnreachable(t *testing.T) {
 	r.waitStatus(support.TrayUnreachable)
 	r.agent.Advance(24 * time.Hour)
 	var err error
+	deadline := time.After(coretest.WaitLimit)
 	for done := false; !done; {
 		select {
 		case err = <-r.done:
 			done = true
 		case <-r.agent.armed: // the receipt's retries wait on the agent's clock
 			r.agent.Advance(5 * time.Second)
+		case <-deadline:
+			t.Fatalf("24 hours after the station went away the app still runs (waited %v): it must expire on its own", coretest.WaitLimit)
 		}
 	}
 	if err != nil {
@@ -178,7 +181,7 @@ func TestAlreadyPaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.start()
-	if err := <-r.done; !errors.Is(err, support.ErrRefused) {
+	if err := r.finished("support.ErrRefused"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("Run = %v, want ErrRefused", err)
 	}
 	_, _, told, accounts, _ := r.rec.snapshot()
@@ -230,7 +233,7 @@ func TestResumeAfterInterruptedCreation(t *testing.T) {
 	}
 	r.rec.accounts[support.AccountName] = support.Account{Name: support.AccountName} // half-made
 	r.start()
-	r.checkCleanedUp(<-r.done)
+	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if s := r.session(); s.Computer.AccountReady {
 		t.Error("the station was told the account is ready")
 	}

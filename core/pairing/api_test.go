@@ -119,8 +119,16 @@ func TestPairRefusals(t *testing.T) {
 			return pairBody(p.Session.Token, coretest.WrongCode(p.Code))
 		}, http.StatusForbidden, wire.CodeInvalidCode},
 		{"code_burned", func(e *env, p core.Prepared) wire.PairRequest {
-			for range core.MaxCodeAttempts {
-				e.post("/api/v1/pair", pairBody(p.Session.Token, coretest.WrongCode(p.Code)))
+			// Literal counts: computed from MaxCodeAttempts they would
+			// follow a changed constant instead of catching it.
+			for _, left := range []int{4, 3, 2, 1} {
+				r := e.post("/api/v1/pair", pairBody(p.Session.Token, coretest.WrongCode(p.Code)))
+				if got := r.wireError(e.t); got.Code != wire.CodeInvalidCode || got.AttemptsLeft != left {
+					e.t.Fatalf("wrong code: %s with %d tries left, want %s with %d", got.Code, got.AttemptsLeft, wire.CodeInvalidCode, left)
+				}
+			}
+			if got := e.post("/api/v1/pair", pairBody(p.Session.Token, coretest.WrongCode(p.Code))).wireError(e.t); got.Code != wire.CodeCodeBurned {
+				e.t.Fatalf("fifth wrong code: %s, want %s", got.Code, wire.CodeCodeBurned)
 			}
 			return pairBody(p.Session.Token, p.Code) // even the right code is dead now
 		}, http.StatusForbidden, wire.CodeCodeBurned},
@@ -164,8 +172,8 @@ func TestPairRefusals(t *testing.T) {
 			if r.status != c.status || got.Code != c.code {
 				t.Fatalf("got %d %s (%s), want %d %s", r.status, got.Code, got.Message, c.status, c.code)
 			}
-			if c.code == wire.CodeInvalidCode && got.AttemptsLeft != core.MaxCodeAttempts-1 {
-				t.Errorf("attempts_left %d, want %d", got.AttemptsLeft, core.MaxCodeAttempts-1)
+			if c.code == wire.CodeInvalidCode && got.AttemptsLeft != 4 {
+				t.Errorf("attempts_left %d, want 4", got.AttemptsLeft)
 			}
 			if c.code != wire.CodeBadRequest {
 				// core audited the refusal; the HTTP layer must not have swallowed it.
@@ -281,7 +289,7 @@ func TestRealInvitationBypassesTheNarrowLane(t *testing.T) {
 	for range cap(e.srv.narrow) {
 		<-e.srv.narrow
 	}
-	if got := <-done; got != http.StatusNotFound {
+	if got := coretest.Receive(t, done, "the unknown link's answer once the lane freed"); got != http.StatusNotFound {
 		t.Fatalf("unknown link after the lane freed: status %d, want 404", got)
 	}
 }

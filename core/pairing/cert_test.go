@@ -110,7 +110,7 @@ func TestListenAddressAndCertificateFollowSettings(t *testing.T) {
 	if err := st.SaveSettings(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reloaded; err != nil {
+	if err := coretest.Receive(t, reloaded, "the pairing service to reload after the save"); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	if srv.Addr().String() != set.Pairing.ListenAddr {
@@ -132,7 +132,7 @@ func TestListenAddressAndCertificateFollowSettings(t *testing.T) {
 	if err := st.SaveSettings(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reloaded; err != nil {
+	if err := coretest.Receive(t, reloaded, "the pairing service to reload after the save"); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	if want := []string{Pin(orgLeaf), ownPin}; !slices.Equal(srv.Pins(), want) || srv.SelfSigned() {
@@ -150,7 +150,7 @@ func TestListenAddressAndCertificateFollowSettings(t *testing.T) {
 	if err := st.SaveSettings(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reloaded; err == nil {
+	if err := coretest.Receive(t, reloaded, "the pairing service to reload after the save"); err == nil {
 		t.Fatal("a broken certificate was accepted")
 	}
 	if got := servedCert(t, srv.Addr().String()); Pin(got) != Pin(orgLeaf) {
@@ -234,7 +234,7 @@ func TestBrokenOrganisationCertificateFallsBackToOwn(t *testing.T) {
 	if err := st.SaveSettings(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reloaded; err != nil {
+	if err := coretest.Receive(t, reloaded, "the pairing service to reload after the save"); err != nil {
 		t.Fatal(err)
 	}
 	if e.srv.SelfSigned() || e.srv.Pins()[0] != Pin(orgLeaf) {

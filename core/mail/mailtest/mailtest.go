@@ -68,6 +68,7 @@ type Server struct {
 	stall   chan struct{} // closed when the next DATA has been read and is held
 	release chan struct{} // closing it lets a held DATA fail
 	arrived chan struct{}
+	accept  func() // runs once a message is accepted, before the reply
 }
 
 // Start runs a server in mode on a free 127.0.0.1 port until the test ends.
@@ -180,6 +181,16 @@ func (s *Server) Release() {
 	}
 }
 
+// OnAccept makes f run each time a message has been accepted, before the
+// server replies that it was: a test can stop the sender at the one moment
+// when the message is delivered but the sender does not know it yet. nil
+// removes it.
+func (s *Server) OnAccept(f func()) {
+	s.mu.Lock()
+	s.accept = f
+	s.mu.Unlock()
+}
+
 // RefuseRecipient makes RCPT TO:<addr> fail for good: 550 and reply.
 func (s *Server) RefuseRecipient(addr, reply string) {
 	s.refuse(addr, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: reply})
@@ -217,18 +228,23 @@ func (s *Server) AuthAttempts() int {
 	return s.auths
 }
 
-// Wait blocks until at least n messages were accepted and returns them; the
-// test's own deadline bounds it.
+// WaitLimit bounds Wait: long enough for a loaded machine, short enough
+// that a message that never comes fails the test instead of hanging it.
+const WaitLimit = 10 * time.Second
+
+// Wait blocks until at least n messages were accepted and returns them,
+// failing the test after WaitLimit.
 func (s *Server) Wait(n int) []Message {
 	s.tb.Helper()
+	deadline := time.After(WaitLimit)
 	for {
 		if m := s.Messages(); len(m) >= n {
 			return m
 		}
 		select {
 		case <-s.arrived:
-		case <-s.tb.Context().Done():
-			s.tb.Fatalf("mailtest: waited for %d messages, have %d", n, len(s.Messages()))
+		case <-deadline:
+			s.tb.Fatalf("mailtest: waited %v for %d messages, have %d", WaitLimit, n, len(s.Messages()))
 		}
 	}
 }
@@ -322,7 +338,11 @@ func (ss *session) Data(r io.Reader) error {
 		return errors.New("hung up")
 	}
 	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, AuthUser: ss.user, AuthMech: ss.mech, TLS: isTLS, At: time.Now()})
+	accept := ss.s.accept
 	ss.s.mu.Unlock()
+	if accept != nil {
+		accept()
+	}
 	select {
 	case ss.s.arrived <- struct{}{}:
 	default:
