@@ -56,7 +56,7 @@ func newActivityScreen(st *core.Station, win fyne.Window) *activityScreen {
 	s.list.OnSelected = s.onSelected
 	s.list.ExtendBaseWidget(s.list)
 	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Text: activityHint}
-	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter}
+	s.empty = &widget.Label{}
 	s.verify = &widget.Button{Text: "Verify integrity", Icon: theme.ConfirmIcon(), OnTapped: s.onVerify}
 	s.verdict = &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: "Each entry is chained to the one before it, so a changed or removed entry is detected."}
@@ -71,12 +71,12 @@ func (s *activityScreen) layout() fyne.CanvasObject {
 	title := titleLabel("Activity")
 	var header []fyne.CanvasObject
 	for _, t := range []string{"When", "Session", "Event", "Detail"} {
-		header = append(header, &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}})
+		header = append(header, &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis})
 	}
 	top := container.NewVBox(title, s.search, s.count, container.New(newColumnsLayout(activityWeights), header...), widget.NewSeparator())
 	bottom := container.NewVBox(widget.NewSeparator(), s.detail, widget.NewSeparator(),
 		container.NewBorder(nil, nil, nil, s.verify, s.verdict))
-	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
+	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
 }
 
 func newActivityRow() fyne.CanvasObject {

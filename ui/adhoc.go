@@ -35,6 +35,10 @@ type adhocScreen struct {
 	email      *widget.Entry
 	emailErr   *widget.Label
 	password   *widget.Entry
+	generate   *widget.Button
+	generated  *widget.Label // a generated password, shown in clear until the form lets go of it
+	copyPass   *widget.Button
+	genRow     fyne.CanvasObject
 	rules      *widget.Label // the password rules, checked as you type
 	confirm    *widget.Entry
 	confirmErr *widget.Label
@@ -75,12 +79,15 @@ func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
 	s.emailErr = fieldErrorLabel()
 	s.password = widget.NewPasswordEntry()
 	s.password.PlaceHolder = fmt.Sprintf("At least %d characters", core.MinPasswordLength)
-	s.password.OnChanged = func(string) { s.emailTouched = true; s.validate() }
+	s.password.OnChanged = func(string) { s.emailTouched = true; s.forgetGeneratedIfChanged(); s.validate() }
 	s.password.OnSubmitted = func(string) { s.onSubmit() }
+	s.generate = widget.NewButtonWithIcon("Generate password", theme.ViewRefreshIcon(), s.onGeneratePassword)
+	s.generated = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true}
+	s.copyPass = widget.NewButtonWithIcon("Copy password", theme.ContentCopyIcon(), s.onCopyPassword)
 	s.rules = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.confirm = widget.NewPasswordEntry()
 	s.confirm.PlaceHolder = "Type the password again"
-	s.confirm.OnChanged = func(string) { s.emailTouched = true; s.validate() }
+	s.confirm.OnChanged = func(string) { s.emailTouched = true; s.forgetGeneratedIfChanged(); s.validate() }
 	s.confirm.OnSubmitted = func(string) { s.onSubmit() }
 	s.confirmErr = fieldErrorLabel()
 	s.submit = &widget.Button{Text: prepareButtonText, Icon: theme.MailSendIcon(), Importance: widget.HighImportance,
@@ -104,19 +111,24 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 	// Bold body colour rather than the warning colour: orange text on white
 	// is too faint to read in the light theme.
 	note := &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.genRow = container.NewBorder(nil, nil, nil, s.copyPass, s.generated)
+	s.genRow.Hide()
 	fields := container.New(layout.NewFormLayout(),
 		widget.NewLabel("Technician"), container.NewVBox(container.NewBorder(nil, nil, nil, s.addProfile, s.profile), s.profileErr),
 		widget.NewLabel("Seats"), container.NewVBox(s.seats, s.seatErr),
 		widget.NewLabel("End user's email"), container.NewVBox(s.email, s.emailErr),
 		widget.NewLabel("Password"), container.NewVBox(s.password, s.rules),
 		widget.NewLabel("Confirm password"), container.NewVBox(s.confirm, s.confirmErr),
+		// After the fields, so Tab still goes from password to confirmation.
+		layout.NewSpacer(), container.NewVBox(container.NewHBox(s.generate), s.genRow),
 	)
 	title := titleLabel("Prepare an ad hoc support session")
 	intro := &widget.Label{Wrapping: fyne.TextWrapWord, Text: "The end user gets an email with a link to the " +
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
-	body := container.NewVBox(title, intro, fields, note,
+	// The button stays below the scrolling fields: on a small screen it must
+	// not scroll away from the refusals it answers to.
+	return scrollPage(container.NewVBox(title, intro, fields, note),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
-	return container.NewVScroll(container.NewPadded(body))
 }
 
 // errorLabel is the plain-words message shown beside the field it is about.
@@ -227,6 +239,7 @@ func (s *adhocScreen) prepared(prep core.Prepared, err error) {
 		s.validate()
 	} else {
 		// The password is in core's keeping now; the form must not hold it.
+		s.forgetGenerated()
 		s.password.SetText("")
 		s.confirm.SetText("")
 		s.email.SetText("")
@@ -384,4 +397,62 @@ func (s *adhocScreen) onAddProfile() {
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
 	s.win.Canvas().Focus(name)
+}
+
+// onGeneratePassword fills both password fields with a strong random
+// password and shows it in clear, with a copy button, until the session is
+// prepared or the technician types their own.
+func (s *adhocScreen) onGeneratePassword() {
+	addr, _ := core.ParseEmail(s.email.Text)
+	var pw string
+	var err error
+	// A generated password is checked like a typed one; the only rule it can
+	// break by chance is containing the user's email name, so a few draws do.
+	for range 5 {
+		if pw, err = core.GeneratePassword(); err == nil {
+			if err = s.st.ValidatePassword(addr, pw); err == nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		s.forgetGenerated()
+		setFieldError(s.submitErr, "No password could be generated. Click Generate password again, or type one yourself.")
+		return
+	}
+	s.password.SetText(pw) // forgets an earlier generated one
+	s.confirm.SetText(pw)
+	s.generated.SetText(pw)
+	s.copyPass.SetIcon(theme.ContentCopyIcon())
+	s.copyPass.SetText("Copy password")
+	s.genRow.Show()
+}
+
+// onCopyPassword puts the generated password on the clipboard; the button
+// confirms it. The clipboard is cleared again when the session is prepared.
+func (s *adhocScreen) onCopyPassword() {
+	fyne.CurrentApp().Clipboard().SetContent(s.generated.Text)
+	s.copyPass.SetIcon(theme.ConfirmIcon())
+	s.copyPass.SetText("Copied")
+}
+
+// forgetGeneratedIfChanged hides the generated password once the fields no
+// longer hold it: the technician chose another one.
+func (s *adhocScreen) forgetGeneratedIfChanged() {
+	if s.generated.Text != "" && (s.password.Text != s.generated.Text || s.confirm.Text != s.generated.Text) {
+		s.forgetGenerated()
+	}
+}
+
+// forgetGenerated takes a generated password off the screen, and off the
+// clipboard if it is still there: like a typed one it is shown only once.
+func (s *adhocScreen) forgetGenerated() {
+	if s.generated.Text == "" {
+		return
+	}
+	if cb := fyne.CurrentApp().Clipboard(); cb.Content() == s.generated.Text {
+		cb.SetContent("")
+	}
+	s.generated.SetText("")
+	s.genRow.Hide()
 }

@@ -336,7 +336,7 @@ func TestAdhocTabOrder(t *testing.T) {
 	e.fill("user@example.com", coretest.Password, coretest.Password)
 	c := e.win.Canvas()
 	c.Focus(e.s.email)
-	for _, want := range []fyne.Focusable{e.s.password, e.s.confirm, e.s.submit} {
+	for _, want := range []fyne.Focusable{e.s.password, e.s.confirm, e.s.generate, e.s.submit} {
 		c.FocusNext()
 		if c.Focused() != want {
 			t.Fatalf("Tab went to %T, want %T", c.Focused(), want)
@@ -376,5 +376,68 @@ func TestErrorText(t *testing.T) {
 				t.Errorf("errorText = %q, want it to contain %q", got, c.want)
 			}
 		})
+	}
+}
+
+// Generate password fills both fields with a password that prepares a
+// session, shows it once with a copy button, and takes it off the screen
+// and the clipboard when the session is prepared.
+func TestAdhocGeneratePassword(t *testing.T) {
+	e := adhocTestOpen(t)
+	test.Type(e.s.email, "user@example.com")
+	if e.s.genRow.Visible() {
+		t.Fatal("a generated password is shown before one was asked for")
+	}
+	test.Tap(e.s.generate)
+	pw := e.s.password.Text
+	if pw == "" || e.s.confirm.Text != pw || e.s.generated.Text != pw || !e.s.genRow.Visible() {
+		t.Fatalf("after Generate: password %q, confirmation %q, shown %q (visible %v)",
+			pw, e.s.confirm.Text, e.s.generated.Text, e.s.genRow.Visible())
+	}
+	if err := e.st.ValidatePassword("user@example.com", pw); err != nil {
+		t.Fatalf("generated %q is refused: %v", pw, err)
+	}
+	if e.s.submit.Disabled() || e.s.rules.Text != "The password meets the rules." {
+		t.Fatalf("the form does not accept the generated password: %q", e.s.rules.Text)
+	}
+	test.Tap(e.s.copyPass)
+	if got := fyne.CurrentApp().Clipboard().Content(); got != pw {
+		t.Fatalf("clipboard holds %q, want the generated password", got)
+	}
+	if e.s.copyPass.Text != "Copied" {
+		t.Errorf("the copy button says %q after copying", e.s.copyPass.Text)
+	}
+
+	// A second press draws a new one; typing over it hides the shown one.
+	test.Tap(e.s.generate)
+	if e.s.password.Text == pw || e.s.generated.Text != e.s.password.Text {
+		t.Fatalf("a second Generate gave %q after %q (shown %q)", e.s.password.Text, pw, e.s.generated.Text)
+	}
+	if got := fyne.CurrentApp().Clipboard().Content(); got == pw {
+		t.Error("the replaced password stays on the clipboard")
+	}
+	test.Type(e.s.password, "x")
+	if e.s.genRow.Visible() || e.s.generated.Text != "" {
+		t.Fatal("the generated password is still shown after the technician changed the field")
+	}
+
+	test.Tap(e.s.generate)
+	pw = e.s.password.Text
+	test.Tap(e.s.copyPass)
+	e.prepare(t)
+	if e.s.panel == nil {
+		t.Fatalf("no session prepared with the generated password: %q", e.s.submitErr.Text)
+	}
+	if e.s.genRow.Visible() || e.s.generated.Text != "" || e.s.password.Text != "" || e.s.confirm.Text != "" {
+		t.Error("the generated password is still on the form after the session was prepared")
+	}
+	if got := fyne.CurrentApp().Clipboard().Content(); got == pw {
+		t.Error("the generated password stays on the clipboard after the session was prepared")
+	}
+	// The PC receives the generated password when it pairs.
+	paired, err := e.st.Pair(t.Context(), core.PairRequest{Token: e.s.panel.sess.Token, Code: e.s.panel.code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC})
+	if err != nil || paired.Password != pw {
+		t.Errorf("pairing gave the password %q (%v), want the generated %q", paired.Password, err, pw)
 	}
 }

@@ -97,12 +97,11 @@ func (p *codePanel) layout() fyne.CanvasObject {
 		widget.NewLabelWithStyle("Invitation email", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		p.emailState,
 		container.NewHBox(p.resend, p.mailCopy, p.openMail),
-		widget.NewSeparator(),
-		container.NewHBox(p.regenerate, p.cancel, p.leave),
-		p.actionErr,
 	)
-	return container.NewVScroll(container.NewPadded(container.NewBorder(title, nil, nil, nil,
-		container.NewGridWithColumns(2, left, right))))
+	// Two columns when the window is wide enough, else the code first; the
+	// session's actions stay below, on screen.
+	body := container.NewVBox(title, container.New(&sideBySide{}, left, right))
+	return scrollPage(body, container.NewHBox(p.regenerate, p.cancel, p.leave), p.actionErr)
 }
 
 // show brings every widget in line with the session as core last told us.

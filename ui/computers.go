@@ -72,7 +72,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 		},
 	}
 	s.list.ExtendBaseWidget(s.list)
-	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
+	s.empty = &widget.Label{}
 	s.details = &widget.Label{Wrapping: fyne.TextWrapWord, Text: "Select a session to connect to it or end it."}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	s.status.Hide()
@@ -95,10 +95,11 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 		newSessionHeader(),
 		widget.NewSeparator(),
 	)
-	reason := &widget.Label{Text: connectNotYet}
-	actions := container.NewBorder(nil, nil, container.NewHBox(s.connect, reason), s.end)
+	// The reason wraps between the buttons, so the bar fits a narrow window.
+	reason := &widget.Label{Text: connectNotYet, Wrapping: fyne.TextWrapWord}
+	actions := container.NewBorder(nil, nil, s.connect, s.end, reason)
 	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
-	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
+	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
 }
 
 func (s *computersScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {

@@ -13,7 +13,7 @@ import (
 // pagesBenchSeed writes n sessions straight into a station's SQLite file
 // (preparing them through core would hash n passwords with argon2id): one
 // open session for each of n/100 profiles, the rest ended, a third paired.
-func pagesBenchSeed(b *testing.B, dir string, n int) {
+func pagesBenchSeed(b testing.TB, dir string, n int) {
 	b.Helper()
 	st, err := core.Open(core.Config{DataDir: dir}) // creates the schema
 	if err != nil {

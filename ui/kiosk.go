@@ -49,15 +49,15 @@ func newKioskLock(pin string, win fyne.Window, settings fyne.CanvasObject, now f
 		OnTapped: k.onUnlock}
 	title := titleLabel("Settings are locked")
 	title.Alignment = fyne.TextAlignCenter
-	var body fyne.CanvasObject
+	var body []fyne.CanvasObject
 	if pin == "" {
-		body = container.NewVBox(title, &widget.Label{Text: noPINText, Wrapping: fyne.TextWrapWord})
+		body = []fyne.CanvasObject{title, &widget.Label{Text: noPINText, Wrapping: fyne.TextWrapWord}}
 	} else {
-		body = container.NewVBox(title,
+		body = []fyne.CanvasObject{title,
 			&widget.Label{Text: "Type the station PIN to change settings.", Alignment: fyne.TextAlignCenter},
-			k.pinEntry, k.pinErr, container.NewCenter(unlock))
+			k.pinEntry, k.pinErr, container.NewCenter(unlock)}
 	}
-	k.gate = container.NewCenter(container.NewGridWrap(fyne.NewSize(460, 0), body))
+	k.gate = container.NewVScroll(container.NewCenter(container.New(fixedWidth{460}, body...)))
 	k.page = container.NewStack(k.gate)
 	return k
 }

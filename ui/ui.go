@@ -97,7 +97,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		}
 	}
 	w.win.SetContent(withProblem(opts.Problem, w.tabs))
-	w.win.Resize(fyne.NewSize(1100, 760))
+	w.win.Resize(fyne.NewSize(1100, 660)) // fits a 1280×720 or 1366×768 screen with its task bar
 	if opts.Kiosk {
 		w.win.SetFullScreen(true)
 	}
