@@ -9,7 +9,7 @@ export LANG := en_US.UTF-8
 export GOFLAGS := -tags=libsqlite3
 
 APT_PACKAGES := gcc pkg-config libsqlite3-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xdotool
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps x11-utils imagemagick xdotool sqlite3
 AGENT_EXE := assets/agent/AdHocSupport.exe
 BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -104,6 +104,13 @@ func (k *kioskLock) onUnlock() {
 	k.page.Refresh()
 }
 
+// focus puts the cursor in the PIN field while the gate is shown.
+func (k *kioskLock) focus() {
+	if k.pin != "" && !k.unlocked() {
+		k.win.Canvas().Focus(k.pinEntry)
+	}
+}
+
 // lock puts the gate back, e.g. when the technician leaves the Settings tab.
 func (k *kioskLock) lock() {
 	k.pinEntry.SetText("")

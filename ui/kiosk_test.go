@@ -44,6 +44,9 @@ func TestKioskSettingsPIN(t *testing.T) {
 		t.Fatal("the Settings tab is not behind the PIN")
 	}
 	w.tabs.Select(settingsTab)
+	if w.win.Canvas().Focused() != k.pinEntry {
+		t.Error("the PIN field does not have the cursor when the Settings tab opens")
+	}
 	test.Type(k.pinEntry, "1111")
 	k.onUnlock()
 	if k.unlocked() || !labelShown(k.pinErr) || !strings.Contains(k.pinErr.Text, "not right") {

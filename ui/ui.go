@@ -91,6 +91,11 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		container.NewTabItem("Activity", activity.content()),
 		container.NewTabItem("Settings", settingsPage),
 	)
+	w.tabs.OnSelected = func(t *container.TabItem) {
+		if w.kiosk != nil && t.Text == "Settings" {
+			w.kiosk.focus() // the PIN can be typed at once
+		}
+	}
 	w.tabs.OnUnselected = func(t *container.TabItem) {
 		if w.kiosk != nil && t.Text == "Settings" {
 			w.kiosk.lock() // the next technician must type the PIN again
