@@ -58,6 +58,10 @@ fuzz:
 smoke: build
 	bash .ci/smoke.sh $(BIN)
 
+# The README's screenshots, from the real station under Xvfb at 1280×720.
+screenshots: build
+	bash .ci/screenshots.sh $(BIN) docs/screenshots
+
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
 
