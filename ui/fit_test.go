@@ -43,7 +43,7 @@ var fitTestStates = []fitTestState{
 			s.showRefusal(err)
 		}
 		for _, l := range []*widget.Label{s.profileErr, s.seatErr, s.emailErr, s.confirmErr, s.submitErr} {
-			if !adhocTestShown(l) {
+			if !labelShown(l) {
 				t.Fatal("a refusal is not shown")
 			}
 		}
@@ -59,11 +59,7 @@ var fitTestStates = []fitTestState{
 	{"CodePanelPaired", 0, func(t *testing.T, w *stationWindow, st *core.Station) ([]*widget.Button, int) {
 		_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")
 		w.adhoc.showPanel(prep)
-		paired, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
-			RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC})
-		if err != nil {
-			t.Fatal(err)
-		}
+		paired := pairPC(t, st, prep)
 		p := w.adhoc.panel
 		p.sess = paired.Session
 		p.show()
@@ -150,7 +146,7 @@ func TestWindowFitsScreen(t *testing.T) {
 			if pin != "" {
 				test.Type(k.pinEntry, "1111")
 				k.onUnlock()
-				buttons = append(buttons, fitTestButton(t, k.gate, "Unlock settings"))
+				buttons = append(buttons, findButton(t, k.gate, "Unlock settings"))
 			}
 			fitTestCheck(t, w, buttons, len(buttons))
 		})
@@ -224,16 +220,4 @@ func fitTestOnScreen(c fyne.Canvas, o fyne.CanvasObject) bool {
 		return false
 	}
 	return walk(c.Content(), fyne.Position{}, rect{end: fyne.Position{X: c.Size().Width, Y: c.Size().Height}})
-}
-
-// fitTestButton finds a button by its text under root.
-func fitTestButton(t *testing.T, root fyne.CanvasObject, text string) *widget.Button {
-	t.Helper()
-	for _, o := range test.LaidOutObjects(root) {
-		if b, ok := o.(*widget.Button); ok && b.Text == text {
-			return b
-		}
-	}
-	t.Fatalf("no %q button", text)
-	return nil
 }
