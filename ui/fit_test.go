@@ -170,6 +170,7 @@ func fitTestCheck(t *testing.T, w *stationWindow, buttons []*widget.Button, fixe
 			pad = 2 * theme.Padding()
 		}
 		min := w.win.Content().MinSize().AddWidthHeight(pad, pad)
+		t.Logf("at %v the window asks for at least %v", size, min)
 		if min.Width > fitTestMax.Width || min.Height > fitTestMax.Height {
 			t.Errorf("at %v the window asks for at least %v, more than %v", size, min, fitTestMax)
 		}
