@@ -47,6 +47,7 @@ check:
 
 vet:
 	go vet ./...
+	go vet .ci/screenshots-seed.go # run by make screenshots only; vetted so it does not rot
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./agent/...
 
 unit:
