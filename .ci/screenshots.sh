@@ -34,15 +34,6 @@ stop_station() {
 	wait "$pid"
 }
 
-# settled WIN: the window shows the same picture twice, 0.3 s apart (a
-# progress bar or a page change is over; countdowns tick once a second).
-settled() {
-	local a
-	a=$(window_sum "$1")
-	sleep 0.3
-	[ "$(window_sum "$1")" = "$a" ]
-}
-
 # shot NAME saves the window once it has settled.
 shot() {
 	wait_for 30 "the window did not settle for $1" settled "$win"

@@ -74,11 +74,29 @@ window_sum() { xwd -id "$1" -silent 2>/dev/null | md5sum | cut -d' ' -f1; }
 # window_changed WIN SUM succeeds once the window no longer shows SUM.
 window_changed() { [ "$(window_sum "$1")" != "$2" ]; }
 
-# click_and_wait WIN X Y MESSAGE clicks at X,Y in the window and waits until
-# the window shows something else.
+# settled WIN succeeds when the window shows the same picture twice, 0.3 s
+# apart: start-up drawing, a progress bar or a page change is over.
+settled() {
+	local a
+	a=$(window_sum "$1")
+	sleep 0.3
+	[ "$(window_sum "$1")" = "$a" ]
+}
+
+# click_and_wait WIN X Y MESSAGE clicks at X,Y in the window until the
+# window shows something else: a click that arrives while the window is
+# still busy (start-up, a full-screen switch on a loaded machine) is
+# repeated every 5 s, for 30 s. Only idempotent targets (a tab, a page
+# change) are clicked this way.
 click_and_wait() {
-	local before
+	local before end=$((SECONDS + 30))
 	before=$(window_sum "$1")
-	xdotool mousemove --sync --window "$1" "$2" "$3" click 1
-	wait_for 20 "$4" window_changed "$1" "$before"
+	while :; do
+		xdotool mousemove --sync --window "$1" "$2" "$3" click 1
+		wait_for 5 "$4 (retrying)" window_changed "$1" "$before" 2>/dev/null && return 0
+		if ((SECONDS >= end)); then
+			echo "${0##*/}: $4 within 30 s" >&2
+			return 1
+		fi
+	done
 }
