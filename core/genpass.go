@@ -24,9 +24,10 @@ const (
 // "k7RmE-Xq4tB-9bPwH-Hc3eF": four groups of five characters (about 113 bits
 // of randomness) with at least one lower-case letter, one capital and one
 // digit, so it also meets Windows' complexity policy. It passes
-// ValidatePassword for any user except, with negligible odds, one whose
-// email name happens to appear in it; callers check it as they would a
-// typed one. The only error is a failure of the system's random source.
+// ValidatePassword unless the user's email name happens to appear in it
+// (about once in 30,000 for a short name such as "user"), so callers check
+// it as they would a typed one and draw again. The only error is a failure
+// of the system's random source.
 func GeneratePassword() (string, error) {
 	nChars := big.NewInt(int64(len(genChars)))
 	for {
