@@ -308,23 +308,10 @@ func (s *Station) finish(ctx context.Context, it outboxItem, state EmailState, l
 // queuedToo, recomposes the queued ones) for sessions that still wait for
 // their user.
 func (s *Station) promoteWaiting(ctx context.Context, set Settings, queuedToo bool) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
+	ids, err := scanIDs(s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
 		WHERE (o.state = 'not_configured' OR (? AND o.state = 'queued')) AND s.state = 'prepared'
-		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`, queuedToo)
+		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`, queuedToo))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {
