@@ -16,21 +16,6 @@ type Mailer interface {
 	Send(ctx context.Context, cfg SMTPSettings, password string, from string, to []string, msg []byte) error
 }
 
-// ErrSMTPNotConfigured is returned by actions that need an SMTP server
-// before one is set up.
-var ErrSMTPNotConfigured = errors.New("SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
-
-// ErrInvitationNotNeeded refuses Resend and the mailto: fallback once the
-// session no longer waits for its user. It matches ErrNotPrepared.
-var ErrInvitationNotNeeded error = invitationNotNeeded{}
-
-type invitationNotNeeded struct{}
-
-func (invitationNotNeeded) Error() string {
-	return "This session is no longer waiting for the user, so its invitation is not needed any more."
-}
-func (invitationNotNeeded) Is(target error) bool { return target == ErrNotPrepared }
-
 type smtpMailer struct{}
 
 func (smtpMailer) Send(ctx context.Context, cfg SMTPSettings, password, from string, to []string, msg []byte) error {
