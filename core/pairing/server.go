@@ -92,7 +92,7 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 		s.sub.Close()
 		return nil, err
 	}
-	if err := s.loadCerts(set.Pairing); err != nil && set.Pairing.CertFile != "" {
+	if err = s.loadCerts(set.Pairing); err != nil && set.Pairing.CertFile != "" {
 		// PCs can still pair with the station's own certificate (the app pins
 		// whatever is served); only browsers warn again.
 		s.log.Error("the organisation certificate cannot be used; serving the station's own certificate", "err", err)
