@@ -143,14 +143,6 @@ func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func (s *Station) seal(plain []byte) ([]byte, error) {
-	return s.keys.sealWith(plain, []byte("station"))
-}
-
-func (s *Station) unseal(sealed []byte) ([]byte, error) {
-	return s.keys.unsealWith(sealed, []byte("station"))
-}
-
 // Run drives the background work (deadlines and the outbox) until ctx ends.
 // It returns once that work has stopped, a delivery in progress included
 // (see stopGrace), so the caller may Close the station right after.

@@ -150,13 +150,6 @@ func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time, k keys) e
 // Times are stored as INTEGER unix milliseconds (UTC); NULL means "not yet".
 func ms2(t time.Time) int64 { return t.UnixMilli() }
 
-func nullMS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
 func fromMS(v sql.NullInt64) time.Time {
 	if !v.Valid {
 		return time.Time{}
