@@ -98,7 +98,7 @@ var (
 	ErrPasswordInUse     = refusal("password_in_use", "Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
 	ErrPasswordMismatch  = refusal("password_mismatch", "The password and its confirmation do not match. Type the same password twice.")
 	ErrSessionNotFound   = refusal("session_not_found", "That session does not exist. Check the session number.")
-	ErrNotPrepared       = refusal("not_prepared", "This session is no longer waiting for its user, so that cannot be done any more. Its state is on the Computers page.")
+	ErrNotPrepared       = refusal("not_prepared", "This session is no longer waiting for its user, so it cannot be cancelled or given a new code. Its state is on the Computers page.")
 	ErrSessionClosed     = refusal("session_closed", "This session has already finished, so it cannot be changed any more.")
 	ErrUnknownToken      = refusal("unknown_token", "This deployment link is not valid. Ask your technician for a new invitation.")
 	ErrInvitationExpired = refusal("invitation_expired", "This invitation is no longer valid. Ask your technician to prepare a new session.")

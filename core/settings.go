@@ -241,7 +241,7 @@ func DetectPublicHost() string {
 // AdoptPublicHost sets the public host name used in deployment links on a
 // station whose settings were never saved, so a fresh station does not
 // email links to "localhost". It reports whether it changed anything and
-// returns a *SettingError for a host that is not valid.
+// refuses a host that is not valid as ValidateSettings does.
 func (s *Station) AdoptPublicHost(ctx context.Context, host string) (bool, error) {
 	set := DefaultSettings()
 	set.Pairing.PublicHost = host
