@@ -40,6 +40,7 @@ func run(args []string) error {
 		return runCLI(*data, flags.Args(), os.Stdout)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(logger) // the UI logs the internal errors it does not show
 	st, err := core.Open(core.Config{DataDir: *data, Logger: logger})
 	if err != nil {
 		return err
@@ -59,14 +60,11 @@ func run(args []string) error {
 			logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
 		}
 	}
-	problem := ""
 	var fingerprint func() string
-	srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
-	if err != nil {
+	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
-		logger.Error("the pairing service did not start", "err", err)
-		problem = "PCs cannot pair: " + err.Error() + ". " +
-			"Choose another pairing address in Settings, or stop the program using it, then restart the station."
+		logger.Error("the pairing service did not start", "err", pairingErr)
 	} else {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
@@ -74,7 +72,7 @@ func run(args []string) error {
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), Problem: problem,
+	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint})
 	quitOnSignal(a)
 	w.ShowAndRun()

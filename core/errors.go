@@ -3,33 +3,118 @@ package core
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
-// Sentinel errors a technician, an end user or a script may see. The UI maps
-// them to sentences in one place; Error() already reads as a plain sentence.
+// Refusal marks an error a person may read as it is: its Error() is a whole
+// sentence in plain words, what happened and what to do next, and
+// RefusalCode names the kind of refusal in a stable word for scripts and
+// logs. *Error and the typed errors below carry the mark, and so does
+// mail.Error (which cannot import core). Any other error is internal: the
+// UI shows "something went wrong" and the log keeps the details.
+type Refusal interface {
+	error
+	RefusalCode() string
+}
+
+// Error is a refusal that needs no more than its sentence. Exported
+// sentinels (ErrNoSeat, ...) are *Error values; Errorf makes others.
+type Error struct {
+	Code    string // stable, e.g. "no_seat"; the pairing API's wire codes use the same words
+	Message string // the whole sentence shown to the person
+	Err     error  // the cause, for the log and errors.Is; never shown on its own
+}
+
+func (e *Error) Error() string       { return e.Message }
+func (e *Error) RefusalCode() string { return e.Code }
+func (e *Error) Unwrap() error       { return e.Err }
+
+// Is matches any *Error of the same code, so a refusal made with Errorf
+// matches its sentinel.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Errorf makes a refusal whose message is formatted like fmt.Errorf; an
+// error given with %w stays reachable through errors.Is and errors.As.
+func Errorf(code, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// RefusalText returns err's sentence when it (or every error it joins) is a
+// refusal, and false for an internal error that must not reach a person as
+// it is. Joined refusals read as their sentences one after the other.
+func RefusalText(err error) (string, bool) {
+	switch e := err.(type) {
+	case Refusal:
+		return e.Error(), true
+	case interface{ Unwrap() []error }:
+		var texts []string
+		for _, part := range e.Unwrap() {
+			t, ok := RefusalText(part)
+			if !ok {
+				return "", false
+			}
+			texts = append(texts, t)
+		}
+		return strings.Join(texts, " "), len(texts) > 0
+	case interface{ Unwrap() error }:
+		return RefusalText(e.Unwrap())
+	}
+	return "", false
+}
+
+// refusals lists every sentinel, in the order they are made.
+var refusals []*Error
+
+// refusal makes a sentinel refusal and lists it for Refusals. Every
+// exported Err* value of this package is made here (a test checks it).
+func refusal(code, message string) *Error {
+	e := &Error{Code: code, Message: message}
+	refusals = append(refusals, e)
+	return e
+}
+
+// Refusals lists every sentinel refusal (ErrNoSeat, ...), so a test or a
+// document can check that each one reads as its own sentence.
+func Refusals() []*Error { return slices.Clone(refusals) }
+
+// Sentinel refusals a technician, an end user or a script may see. Every
+// message is one or two sentences: what happened, then what to do next.
+// Some reach the end user through the Support Session app, so those name
+// no page of the station.
 var (
-	ErrNoSeat            = errors.New("no free seat")
-	ErrProfileBusy       = errors.New("Only one ad hoc support session can be active at a time per profile. End or cancel the current one first.")
-	ErrProfileNotFound   = errors.New("That technician profile does not exist. Pick a profile or add one.")
-	ErrProfileExists     = errors.New("A profile with this email address already exists.")
-	ErrInvalidName       = errors.New("Enter the technician's name.")
-	ErrInvalidEmail      = errors.New("invalid email address")
-	ErrWeakPassword      = errors.New("weak password")
-	ErrPasswordInUse     = errors.New("Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
-	ErrPasswordMismatch  = errors.New("The password and its confirmation do not match. Type the same password twice.")
-	ErrSessionNotFound   = errors.New("That session does not exist.")
-	ErrNotPrepared       = errors.New("This session is no longer waiting for the user, so its security code cannot be changed.")
-	ErrSessionClosed     = errors.New("This session has already finished.")
-	ErrUnknownToken      = errors.New("This deployment link is not valid. Ask your technician for a new invitation.")
-	ErrInvitationExpired = errors.New("This invitation is no longer valid. Ask your technician to prepare a new session.")
-	ErrInvalidCode       = errors.New("wrong security code")
-	ErrCodeBurned        = errors.New("This security code was entered wrongly too many times and no longer works. Ask your technician for a new code.")
-	ErrNotWindows        = errors.New("The Support Session app runs on Windows PCs only. Ad hoc support is available for Windows PCs only.")
-	ErrAlreadyPaired     = errors.New("This session is already paired with a computer.")
-	ErrRateLimited       = errors.New("Too many attempts from this computer. Wait a minute and try again.")
-	ErrInvalidSetting    = errors.New("invalid setting")
-	ErrAuditBroken       = errors.New("The audit log has been altered")
+	ErrNoSeat            = refusal("no_seat", "All seats are in use — end a session to free one.")
+	ErrProfileBusy       = refusal("profile_busy", "Only one ad hoc support session can be active at a time per profile. End or cancel the current one first.")
+	ErrProfileNotFound   = refusal("profile_not_found", "That technician profile does not exist. Pick a profile or add one.")
+	ErrProfileExists     = refusal("profile_exists", "A profile with this email address already exists. Pick that profile, or use another address.")
+	ErrInvalidName       = refusal("invalid_name", "Enter the technician's name.")
+	ErrInvalidEmail      = refusal("invalid_email", "That is not a valid email address. Check it for typos, e.g. anna@example.com.")
+	ErrWeakPassword      = refusal("weak_password", "The password is too weak. Choose one of at least 10 characters that does not contain the user's name.")
+	ErrPasswordInUse     = refusal("password_in_use", "Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
+	ErrPasswordMismatch  = refusal("password_mismatch", "The password and its confirmation do not match. Type the same password twice.")
+	ErrSessionNotFound   = refusal("session_not_found", "That session does not exist. Check the session number.")
+	ErrNotPrepared       = refusal("not_prepared", "This session is no longer waiting for its user, so it cannot be cancelled or given a new code. Its state is on the Computers page.")
+	ErrSessionClosed     = refusal("session_closed", "This session has already finished, so it cannot be changed any more.")
+	ErrUnknownToken      = refusal("unknown_token", "This deployment link is not valid. Ask your technician for a new invitation.")
+	ErrInvitationExpired = refusal("invitation_expired", "This invitation is no longer valid. Ask your technician to prepare a new session.")
+	ErrInvalidCode       = refusal("invalid_code", "That security code is not right. Check it with your technician.")
+	ErrCodeBurned        = refusal("code_burned", "This security code was entered wrongly too many times and no longer works. Ask your technician for a new code.")
+	ErrNotWindows        = refusal("not_windows", "Ad hoc support is available for Windows PCs only. Run the Support Session app on the Windows PC that needs help.")
+	ErrAlreadyPaired     = refusal("already_paired", "This session is already paired with a computer. Ask your technician for a new invitation for this PC.")
+	ErrRateLimited       = refusal("rate_limited", "Too many attempts from this computer. Wait a minute and try again.")
+	ErrInvalidSetting    = refusal("invalid_setting", "A setting is not valid. Correct the fields marked in Settings and save again.")
+	ErrAuditBroken       = refusal("audit_broken", "The audit log has been altered. Keep a copy of the database for investigation.")
+	ErrSMTPNotConfigured = refusal("smtp_not_configured", "SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
+
+	// ErrInvitationNotNeeded refuses Resend and the mailto: fallback once
+	// the session no longer waits for its user. Sharing ErrNotPrepared's
+	// code, it matches it.
+	ErrInvitationNotNeeded = refusal(ErrNotPrepared.Code, "This session is no longer waiting for its user, so its invitation is not needed any more.")
 )
 
 // SeatError says how many seats exist when none is free. It matches ErrNoSeat.
@@ -39,6 +124,7 @@ func (e *SeatError) Error() string {
 	return fmt.Sprintf("All %d seats are in use — end a session to free one.", e.Seats)
 }
 func (e *SeatError) Is(target error) bool { return target == ErrNoSeat }
+func (e *SeatError) RefusalCode() string  { return ErrNoSeat.Code }
 
 // EmailError says why an address was refused. It matches ErrInvalidEmail.
 type EmailError struct{ Address, Reason string }
@@ -50,12 +136,15 @@ func (e *EmailError) Error() string {
 	return fmt.Sprintf("%q is not a valid email address (%s). Check it for typos, e.g. anna@example.com.", e.Address, e.Reason)
 }
 func (e *EmailError) Is(target error) bool { return target == ErrInvalidEmail }
+func (e *EmailError) RefusalCode() string  { return ErrInvalidEmail.Code }
 
-// PasswordError names the password rule that failed. It matches ErrWeakPassword.
+// PasswordError names the password rule that failed, as a sentence that
+// says what to type instead. It matches ErrWeakPassword.
 type PasswordError struct{ Rule string }
 
 func (e *PasswordError) Error() string        { return e.Rule }
 func (e *PasswordError) Is(target error) bool { return target == ErrWeakPassword }
+func (e *PasswordError) RefusalCode() string  { return ErrWeakPassword.Code }
 
 // CodeError is a wrong security code with the tries still allowed. It matches
 // ErrInvalidCode.
@@ -68,6 +157,7 @@ func (e *CodeError) Error() string {
 	return fmt.Sprintf("That security code is not right. Check it with your technician — %d tries left.", e.AttemptsLeft)
 }
 func (e *CodeError) Is(target error) bool { return target == ErrInvalidCode }
+func (e *CodeError) RefusalCode() string  { return ErrInvalidCode.Code }
 
 // RateLimitError says when the address may try again. It matches ErrRateLimited.
 type RateLimitError struct{ RetryAfter time.Duration }
@@ -76,12 +166,20 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("Too many attempts from this computer. Try again in %d seconds.", int(e.RetryAfter.Round(time.Second)/time.Second))
 }
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+func (e *RateLimitError) RefusalCode() string  { return ErrRateLimited.Code }
 
-// SettingError names the setting that was refused. It matches ErrInvalidSetting.
-type SettingError struct{ Field, Reason string }
+// SettingError is one refused setting: Field is the key the Settings page
+// shows the Reason beside, and Reason is a whole sentence. Validation joins
+// one per refused field (errors.Join); SettingErrors lists them. It matches
+// ErrInvalidSetting.
+type SettingError struct {
+	Field  SettingField
+	Reason string
+}
 
-func (e *SettingError) Error() string        { return e.Field + ": " + e.Reason }
+func (e *SettingError) Error() string        { return string(e.Field) + ": " + e.Reason }
 func (e *SettingError) Is(target error) bool { return target == ErrInvalidSetting }
+func (e *SettingError) RefusalCode() string  { return ErrInvalidSetting.Code }
 
 // AuditError points at the first audit row that does not verify. It matches
 // ErrAuditBroken.
@@ -91,6 +189,7 @@ type AuditError struct {
 }
 
 func (e *AuditError) Error() string {
-	return fmt.Sprintf("The audit log has been altered at entry %d: %s.", e.RowID, e.Reason)
+	return fmt.Sprintf("The audit log has been altered at entry %d: %s. Keep a copy of the database for investigation.", e.RowID, e.Reason)
 }
 func (e *AuditError) Is(target error) bool { return target == ErrAuditBroken }
+func (e *AuditError) RefusalCode() string  { return ErrAuditBroken.Code }

@@ -62,21 +62,12 @@ func (s *Station) refreshList(ctx context.Context) error {
 	}
 	var changed []any
 	if c.loaded && oldest <= c.seq+1 {
-		rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT session_id FROM session_changes WHERE seq > ? AND seq <= ?`, c.seq, seq)
+		ids, err := scanIDs(s.rdb.QueryContext(ctx, `SELECT DISTINCT session_id FROM session_changes WHERE seq > ? AND seq <= ?`, c.seq, seq))
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
+		for _, id := range ids {
 			changed = append(changed, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 	}
 	if !c.loaded || oldest > c.seq+1 || len(changed) > fullReloadAbove {

@@ -16,21 +16,6 @@ type Mailer interface {
 	Send(ctx context.Context, cfg SMTPSettings, password string, from string, to []string, msg []byte) error
 }
 
-// ErrSMTPNotConfigured is returned by actions that need an SMTP server
-// before one is set up.
-var ErrSMTPNotConfigured = errors.New("SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
-
-// ErrInvitationNotNeeded refuses Resend and the mailto: fallback once the
-// session no longer waits for its user. It matches ErrNotPrepared.
-var ErrInvitationNotNeeded error = invitationNotNeeded{}
-
-type invitationNotNeeded struct{}
-
-func (invitationNotNeeded) Error() string {
-	return "This session is no longer waiting for the user, so its invitation is not needed any more."
-}
-func (invitationNotNeeded) Is(target error) bool { return target == ErrNotPrepared }
-
 type smtpMailer struct{}
 
 func (smtpMailer) Send(ctx context.Context, cfg SMTPSettings, password, from string, to []string, msg []byte) error {
@@ -308,23 +293,10 @@ func (s *Station) finish(ctx context.Context, it outboxItem, state EmailState, l
 // queuedToo, recomposes the queued ones) for sessions that still wait for
 // their user.
 func (s *Station) promoteWaiting(ctx context.Context, set Settings, queuedToo bool) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
+	ids, err := scanIDs(s.rdb.QueryContext(ctx, `SELECT s.id FROM outbox o JOIN sessions s ON s.id = o.session_id
 		WHERE (o.state = 'not_configured' OR (? AND o.state = 'queued')) AND s.state = 'prepared'
-		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`, queuedToo)
+		AND o.id = (SELECT MAX(id) FROM outbox WHERE session_id = s.id)`, queuedToo))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {

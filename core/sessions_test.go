@@ -386,29 +386,33 @@ func TestProfiles(t *testing.T) {
 func TestSettingsValidation(t *testing.T) {
 	ctx := t.Context()
 	st, _ := coretest.Open(t)
-	cases := map[string]func(*core.Settings){
-		"Seats":              func(s *core.Settings) { s.Seats = 0 },
-		"Invitation timeout": func(s *core.Settings) { s.InvitationTimeout = time.Minute },
-		"SMTP security": func(s *core.Settings) {
+	cases := map[core.SettingField]func(*core.Settings){
+		core.FieldSeats:             func(s *core.Settings) { s.Seats = 0 },
+		core.FieldInvitationTimeout: func(s *core.Settings) { s.InvitationTimeout = time.Minute },
+		core.FieldSMTPSecurity: func(s *core.Settings) {
 			s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 25, Security: core.SMTPPlain, Sender: "a@example.com"}
 		},
-		"Sender address": func(s *core.Settings) {
+		core.FieldSender: func(s *core.Settings) {
 			s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 587, Security: core.SMTPStartTLS}
 		},
-		"Pairing address":  func(s *core.Settings) { s.Pairing.ListenAddr = "8443" },
-		"Public host name": func(s *core.Settings) { s.Pairing.PublicHost = "https://x" },
-		"Certificate":      func(s *core.Settings) { s.Pairing.CertFile = "/nonexistent.pem" },
-		"Extra CA certificate": func(s *core.Settings) {
+		core.FieldListenAddr:  func(s *core.Settings) { s.Pairing.ListenAddr = "8443" },
+		core.FieldPublicHost:  func(s *core.Settings) { s.Pairing.PublicHost = "https://x" },
+		core.FieldPublicPort:  func(s *core.Settings) { s.Pairing.PublicPort = 70000 },
+		core.FieldCertificate: func(s *core.Settings) { s.Pairing.CertFile = "/nonexistent.pem" },
+		core.FieldSMTPPort: func(s *core.Settings) {
+			s.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 0, Security: core.SMTPStartTLS, Sender: "a@example.com"}
+		},
+		core.FieldCAFile: func(s *core.Settings) {
 			s.SMTP = core.SMTPSettings{Host: "m.example.com", Port: 587, Security: core.SMTPStartTLS, Sender: "a@example.com", CAFile: "/nope"}
 		},
 	}
 	for field, mutate := range cases {
-		t.Run(field, func(t *testing.T) {
+		t.Run(string(field), func(t *testing.T) {
 			set := core.DefaultSettings()
 			mutate(&set)
-			var se *core.SettingError
-			if err := st.SaveSettings(ctx, set); !errors.As(err, &se) || se.Field != field {
-				t.Fatalf("err = %v, want a refusal of %q", err, field)
+			err := st.SaveSettings(ctx, set)
+			if got := core.SettingErrors(err); len(got) != 1 || got[0].Field != field || !errors.Is(err, core.ErrInvalidSetting) {
+				t.Fatalf("err = %v, want one refusal of %q", err, field)
 			}
 		})
 	}

@@ -41,8 +41,8 @@ func readSettings(ctx context.Context, q queryer) (Settings, error) {
 	return set, nil
 }
 
-// SaveSettings validates and stores set. It returns a *SettingError naming
-// the first refused field; nothing is saved then. It publishes EventSettings.
+// SaveSettings validates and stores set. It returns every refused field as
+// ValidateSettings does; nothing is saved then. It publishes EventSettings.
 func (s *Station) SaveSettings(ctx context.Context, set Settings) error {
 	if err := ValidateSettings(set); err != nil {
 		return err
@@ -78,79 +78,120 @@ func settingsSummary(set Settings) string {
 		", SMTP " + smtp + ", pairing " + set.Pairing.ListenAddr + " as " + set.Pairing.PublicHost
 }
 
-// ValidateSettings checks set without saving it; see SaveSettings.
+// SettingField is a setting's key in a SettingError: the name the Settings
+// page shows it under.
+type SettingField string
+
+// The settings that validation can refuse.
+const (
+	FieldSeats             SettingField = "Seats"
+	FieldInvitationTimeout SettingField = "Invitation timeout"
+	FieldSMTPPort          SettingField = "SMTP port"
+	FieldSMTPSecurity      SettingField = "SMTP security"
+	FieldSender            SettingField = "Sender address"
+	FieldCAFile            SettingField = "Extra CA certificate"
+	FieldListenAddr        SettingField = "Pairing address"
+	FieldPublicHost        SettingField = "Public host name"
+	FieldPublicPort        SettingField = "Public port"
+	FieldCertificate       SettingField = "Certificate"
+)
+
+// ValidateSettings checks set without saving it. It returns nil, or every
+// refused field at once: one *SettingError per field, joined with
+// errors.Join (SettingErrors lists them; errors.Is matches ErrInvalidSetting).
 func ValidateSettings(set Settings) error {
-	switch {
-	case set.Seats < 1 || set.Seats > 1000:
-		return &SettingError{"Seats", "enter a number of seats between 1 and 1000"}
-	case set.InvitationTimeout < 5*time.Minute || set.InvitationTimeout > 24*time.Hour:
-		return &SettingError{"Invitation timeout", "choose between 5 minutes and 24 hours"}
+	var errs []error
+	refuse := func(f SettingField, reason string) { errs = append(errs, &SettingError{f, reason}) }
+	if set.Seats < 1 || set.Seats > 1000 {
+		refuse(FieldSeats, "Enter a number of seats between 1 and 1000.")
 	}
-	if err := validateSMTP(set.SMTP); err != nil {
-		return err
+	if set.InvitationTimeout < 5*time.Minute || set.InvitationTimeout > 24*time.Hour {
+		refuse(FieldInvitationTimeout, "Choose between 5 minutes and 24 hours.")
 	}
-	return validatePairing(set.Pairing)
+	validateSMTP(set.SMTP, refuse)
+	validatePairing(set.Pairing, refuse)
+	return errors.Join(errs...)
 }
 
-func validateSMTP(m SMTPSettings) error {
+// SettingErrors lists the refused fields in err, in the order validation
+// checks them; none for an error that is not about settings.
+func SettingErrors(err error) []*SettingError {
+	var out []*SettingError
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, SettingErrors(e)...)
+		}
+		return out
+	}
+	var se *SettingError
+	if errors.As(err, &se) {
+		out = append(out, se)
+	}
+	return out
+}
+
+func validateSMTP(m SMTPSettings, refuse func(SettingField, string)) {
 	if !m.Configured() {
-		return nil
+		return
 	}
 	if m.Port < 1 || m.Port > 65535 {
-		return &SettingError{"SMTP port", "enter a port between 1 and 65535 (587 for STARTTLS, 465 for TLS)"}
+		refuse(FieldSMTPPort, "Enter a port between 1 and 65535 (587 for STARTTLS, 465 for TLS).")
 	}
 	switch m.Security {
 	case SMTPStartTLS, SMTPTLS:
 	case SMTPPlain:
 		if !IsLoopbackHost(m.Host) {
-			return &SettingError{"SMTP security", "unencrypted SMTP is allowed only to this computer (localhost); choose STARTTLS or TLS"}
+			refuse(FieldSMTPSecurity, "Unencrypted SMTP is allowed only to this computer (localhost). Choose STARTTLS or TLS.")
 		}
 	default:
-		return &SettingError{"SMTP security", "choose STARTTLS, TLS or none"}
+		refuse(FieldSMTPSecurity, "Choose STARTTLS, TLS or none.")
 	}
 	if _, err := mail.ParseAddress(m.Sender); err != nil || m.Sender == "" {
-		return &SettingError{"Sender address", "enter the address invitations are sent from, e.g. support@example.com"}
+		refuse(FieldSender, "Enter the address invitations are sent from, e.g. support@example.com.")
 	}
 	if m.CAFile != "" {
 		if _, err := os.Stat(m.CAFile); err != nil {
-			return &SettingError{"Extra CA certificate", "the file cannot be read: " + err.Error()}
+			refuse(FieldCAFile, "The file cannot be read ("+err.Error()+"). Check the path.")
 		}
 	}
-	return nil
 }
 
-func validatePairing(p PairingSettings) error {
-	host, port, err := net.SplitHostPort(p.ListenAddr)
-	if err != nil {
-		return &SettingError{"Pairing address", "use host:port, e.g. :8443 for all interfaces"}
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return &SettingError{"Pairing address", "the port must be between 1 and 65535"}
-	}
-	if host != "" && net.ParseIP(host) == nil {
-		return &SettingError{"Pairing address", "use an IP address of this computer, or leave the host empty for all interfaces"}
+func validatePairing(p PairingSettings, refuse func(SettingField, string)) {
+	if host, port, err := net.SplitHostPort(p.ListenAddr); err != nil {
+		refuse(FieldListenAddr, "Use host:port, e.g. :8443 for all interfaces.")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		refuse(FieldListenAddr, "The port must be between 1 and 65535.")
+	} else if host != "" && net.ParseIP(host) == nil {
+		refuse(FieldListenAddr, "Use an IP address of this computer, or leave the host empty for all interfaces.")
 	}
 	if p.PublicHost == "" {
-		return &SettingError{"Public host name", "enter the name or address end users' PCs reach this station by"}
-	}
-	if u, err := url.Parse("https://" + p.PublicHost + "/"); err != nil || u.Host != p.PublicHost || u.Port() != "" {
-		return &SettingError{"Public host name", "enter a host name or IP address only, without https:// or a port"}
+		refuse(FieldPublicHost, "Enter the name or address end users' PCs reach this station by.")
+	} else if u, err := url.Parse("https://" + p.PublicHost + "/"); err != nil || u.Host != p.PublicHost || u.Port() != "" {
+		refuse(FieldPublicHost, "Enter a host name or IP address only, without https:// or a port.")
 	}
 	if p.PublicPort != 0 && (p.PublicPort < 1 || p.PublicPort > 65535) {
-		return &SettingError{"Public port", "the port must be between 1 and 65535"}
+		refuse(FieldPublicPort, "The port must be between 1 and 65535.")
 	}
 	if (p.CertFile == "") != (p.KeyFile == "") {
-		return &SettingError{"Certificate", "give both the certificate file and its key file, or neither"}
+		refuse(FieldCertificate, "Give both the certificate file and its key file, or neither.")
+		return
 	}
 	for _, f := range []string{p.CertFile, p.KeyFile} {
 		if f == "" {
 			continue
 		}
 		if _, err := os.Stat(f); err != nil {
-			return &SettingError{"Certificate", "the file cannot be read: " + err.Error()}
+			refuse(FieldCertificate, "The file cannot be read ("+err.Error()+"). Check the path.")
+			return
 		}
 	}
-	return nil
+}
+
+// validHostName reports whether h may stand in a deployment link.
+func validHostName(h string) bool {
+	ok := true
+	validatePairing(PairingSettings{ListenAddr: ":1", PublicHost: h}, func(SettingField, string) { ok = false })
+	return ok
 }
 
 // IsLoopbackHost reports whether host names this computer itself.
@@ -191,7 +232,7 @@ func DetectPublicHost() string {
 			return ip.String()
 		}
 	}
-	if h, err := os.Hostname(); err == nil && validatePairing(PairingSettings{ListenAddr: ":1", PublicHost: h}) == nil {
+	if h, err := os.Hostname(); err == nil && validHostName(h) {
 		return h
 	}
 	return "localhost"
@@ -200,7 +241,7 @@ func DetectPublicHost() string {
 // AdoptPublicHost sets the public host name used in deployment links on a
 // station whose settings were never saved, so a fresh station does not
 // email links to "localhost". It reports whether it changed anything and
-// returns a *SettingError for a host that is not valid.
+// refuses a host that is not valid as ValidateSettings does.
 func (s *Station) AdoptPublicHost(ctx context.Context, host string) (bool, error) {
 	set := DefaultSettings()
 	set.Pairing.PublicHost = host

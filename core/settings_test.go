@@ -2,8 +2,10 @@ package core_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -36,5 +38,36 @@ func TestAdoptPublicHost(t *testing.T) {
 	}
 	if h := core.DetectPublicHost(); h == "" || strings.Contains(h, "/") {
 		t.Errorf("DetectPublicHost = %q", h)
+	}
+}
+
+// Every wrong field is refused by one validation, so the Settings page can
+// show each message beside its field without validating again.
+func TestSettingsEveryFieldAtOnce(t *testing.T) {
+	ctx := t.Context()
+	st, _ := coretest.Open(t)
+	set := core.DefaultSettings()
+	set.Seats = 0
+	set.InvitationTimeout = time.Minute
+	set.SMTP = core.SMTPSettings{Host: "mail.example.com", Port: 0, Security: "carrier pigeon", Sender: "nobody", CAFile: "/nope/ca.pem"}
+	set.Pairing = core.PairingSettings{ListenAddr: "8443", PublicHost: "https://x", PublicPort: 70000, CertFile: "/nope/cert.pem"}
+	err := st.SaveSettings(ctx, set)
+	want := []core.SettingField{core.FieldSeats, core.FieldInvitationTimeout, core.FieldSMTPPort, core.FieldSMTPSecurity,
+		core.FieldSender, core.FieldCAFile, core.FieldListenAddr, core.FieldPublicHost, core.FieldPublicPort, core.FieldCertificate}
+	var got []core.SettingField
+	for _, se := range core.SettingErrors(err) {
+		got = append(got, se.Field)
+		if !strings.HasSuffix(se.Reason, ".") || strings.ToUpper(se.Reason[:1]) != se.Reason[:1] {
+			t.Errorf("%s: %q is not a sentence", se.Field, se.Reason)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("refused fields %q, want %q (err: %v)", got, want, err)
+	}
+	if !errors.Is(err, core.ErrInvalidSetting) {
+		t.Errorf("%v does not match ErrInvalidSetting", err)
+	}
+	if saved, _ := st.Settings(ctx); saved != core.DefaultSettings() {
+		t.Errorf("refused settings were saved: %+v", saved)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -113,13 +112,13 @@ func (s *Station) smtpPassword(ctx context.Context) (string, error) {
 	if name == secretSMTPKeyring {
 		pw, err := keyring.Get(keyringService, s.keyringUser())
 		if err != nil {
-			return "", fmt.Errorf("The SMTP password cannot be read from the system keyring (%v). Unlock the keyring, or enter the password again in Settings.", err)
+			return "", Errorf("smtp_password_keyring", "The SMTP password cannot be read from the system keyring (%w). Unlock the keyring, or enter the password again in Settings.", err)
 		}
 		return pw, nil
 	}
 	pw, err := s.keys.unsealWith(sealed, []byte(secretSMTPSealed))
 	if err != nil {
-		return "", errors.New("The stored SMTP password cannot be unsealed (was the station key replaced?). Enter the password again in Settings.")
+		return "", Errorf("smtp_password_sealed", "The stored SMTP password cannot be unsealed (was the station key replaced?). Enter the password again in Settings.")
 	}
 	return string(pw), nil
 }

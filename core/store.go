@@ -150,16 +150,27 @@ func migrate(ctx context.Context, db *sql.DB, upTo int, now time.Time, k keys) e
 // Times are stored as INTEGER unix milliseconds (UTC); NULL means "not yet".
 func ms2(t time.Time) int64 { return t.UnixMilli() }
 
-func nullMS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
 func fromMS(v sql.NullInt64) time.Time {
 	if !v.Valid {
 		return time.Time{}
 	}
 	return time.UnixMilli(v.Int64).UTC()
+}
+
+// scanIDs reads a one-column result of IDs and closes rows. It takes the
+// query's own return values, so a call reads scanIDs(db.QueryContext(...)).
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -344,9 +345,9 @@ func TestAdhocTabOrder(t *testing.T) {
 	}
 }
 
-// TestErrorText checks the one mapping from errors to sentences: core's
-// refusals keep their plain words and next step, anything else is wrapped
-// so the technician still reads a sentence with something to do.
+// TestErrorText checks the one mapping from errors to sentences: every
+// refusal, sentinel or typed, from core or a sub-package, reads as its own
+// sentence, even wrapped; anything else reads as an internal error.
 func TestErrorText(t *testing.T) {
 	cases := []struct {
 		name string
@@ -354,28 +355,54 @@ func TestErrorText(t *testing.T) {
 		want string
 	}{
 		{"ErrNoSeat", &core.SeatError{Seats: 5}, "All 5 seats are in use — end a session to free one."},
-		{"ErrProfileBusy", core.ErrProfileBusy, core.ErrProfileBusy.Error()},
-		{"ErrInvalidEmail", &core.EmailError{Address: "anna@", Reason: "no domain"}, `"anna@" is not a valid email address (no domain)`},
+		{"ErrInvalidEmail", &core.EmailError{Address: "anna@", Reason: "no domain"}, `"anna@" is not a valid email address (no domain). Check it for typos, e.g. anna@example.com.`},
 		{"ErrWeakPassword", &core.PasswordError{Rule: "The password needs at least 10 characters."}, "The password needs at least 10 characters."},
-		{"ErrPasswordMismatch", core.ErrPasswordMismatch, "Type the same password twice."},
-		{"ErrPasswordInUse", core.ErrPasswordInUse, core.ErrPasswordInUse.Error()},
-		{"ErrInvalidSetting", &core.SettingError{Field: "Seats", Reason: "enter a number of seats between 1 and 1000"},
-			"Check Seats: enter a number of seats between 1 and 1000."},
-		{"ErrNotPrepared", core.ErrNotPrepared, "Look it up on the Computers page."},
-		{"ErrInvitationNotNeeded", core.ErrInvitationNotNeeded, core.ErrInvitationNotNeeded.Error()},
-		{"ErrSMTPNotConfigured", fmt.Errorf("resend: %w", core.ErrSMTPNotConfigured), core.ErrSMTPNotConfigured.Error()},
+		{"ErrInvalidCode", &core.CodeError{AttemptsLeft: 2}, "That security code is not right. Check it with your technician — 2 tries left."},
+		{"ErrRateLimited", &core.RateLimitError{RetryAfter: 30 * time.Second}, "Too many attempts from this computer. Try again in 30 seconds."},
+		{"ErrInvalidSetting", &core.SettingError{Field: core.FieldSeats, Reason: "Enter a number of seats between 1 and 1000."},
+			"Seats: Enter a number of seats between 1 and 1000."},
+		{"ErrAuditBroken", &core.AuditError{RowID: 7, Reason: "hash mismatch"},
+			"The audit log has been altered at entry 7: hash mismatch. Keep a copy of the database for investigation."},
+		{"Errorf", core.Errorf("pairing_listen", "The pairing service cannot listen on :8443 (%w).", errors.New("in use")),
+			"The pairing service cannot listen on :8443 (in use)."},
 		{"MailError", &mail.Error{Stage: mail.StageAuth, Server: "mail.example.com:587", Code: 535, Reply: "5.7.8 Authentication failed"},
-			"535 5.7.8 Authentication failed"},
-		{"Unknown", errors.New("disk I/O error"), "Something went wrong: disk I/O error. Try again"},
+			"The mail server mail.example.com:587 refused to sign in: 535 5.7.8 Authentication failed. Check the SMTP user name and password in Settings."},
+		{"Joined", errors.Join(&core.SettingError{Field: core.FieldSeats, Reason: "A."}, &core.SettingError{Field: core.FieldPublicPort, Reason: "B."}),
+			"Seats: A. Public port: B."},
+		{"Timeout", fmt.Errorf("load: %w", context.DeadlineExceeded), "The station took too long to answer. Try again."},
+		{"Unknown", errors.New("disk I/O error"), internalErrorText},
+		{"UnknownJoinedWithARefusal", errors.Join(core.ErrNoSeat, errors.New("disk I/O error")), internalErrorText},
 		{"Nil", nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := errorText(c.err)
-			if !strings.Contains(got, c.want) || (c.want == "" && got != "") {
-				t.Errorf("errorText = %q, want it to contain %q", got, c.want)
+			if got := errorText(c.err); got != c.want {
+				t.Errorf("errorText = %q, want %q", got, c.want)
+			}
+			if c.err == nil {
+				return
+			}
+			if got := errorText(fmt.Errorf("wrapped: %w", c.err)); got != c.want {
+				t.Errorf("wrapped: errorText = %q, want %q", got, c.want)
 			}
 		})
+	}
+	if !strings.Contains(internalErrorText, "internal error, see the log") {
+		t.Errorf("internal errors read %q", internalErrorText)
+	}
+}
+
+// Every sentinel core lists reads on screen as its own sentence, so a new
+// refusal needs no change in ui: it only has to be made with core's refusal.
+func TestEveryRefusalReadsAsItsOwnSentence(t *testing.T) {
+	refusals := core.Refusals()
+	if len(refusals) < 20 {
+		t.Fatalf("core lists only %d refusals", len(refusals))
+	}
+	for _, r := range refusals {
+		if got := errorText(fmt.Errorf("%s: %w", r.Code, r)); got != r.Message {
+			t.Errorf("%s reads %q, want %q", r.Code, got, r.Message)
+		}
 	}
 }
 

@@ -278,7 +278,7 @@ func TestComputersEndSessionAlreadyEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	test.Tap(findButton(t, s.win.Canvas().Overlays().Top(), "End session"))
-	if !s.status.Visible() || s.status.Text != "This session has already finished. Its state is on the Computers page." {
+	if !s.status.Visible() || s.status.Text != core.ErrSessionClosed.Error() {
 		t.Fatalf("status: visible %v, %q", s.status.Visible(), s.status.Text)
 	}
 	if len(s.rows) != 0 {

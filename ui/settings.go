@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,22 +17,22 @@ import (
 	"adhocstation/core"
 )
 
-// Field names as core's SettingError spells them; each field's message is
-// shown under it.
+// Each field's message is shown under it, keyed by the field's name; core's
+// SettingError keys (core.Field...) are the names of the fields it checks.
 const (
-	fieldSeats      = "Seats"
-	fieldTimeout    = "Invitation timeout"
+	fieldSeats      = string(core.FieldSeats)
+	fieldTimeout    = string(core.FieldInvitationTimeout)
 	fieldSMTPHost   = "SMTP server"
-	fieldSMTPPort   = "SMTP port"
-	fieldSecurity   = "SMTP security"
+	fieldSMTPPort   = string(core.FieldSMTPPort)
+	fieldSecurity   = string(core.FieldSMTPSecurity)
 	fieldUsername   = "SMTP username"
 	fieldPassword   = "SMTP password"
-	fieldSender     = "Sender address"
-	fieldCAFile     = "Extra CA certificate"
-	fieldListen     = "Pairing address"
-	fieldPublicHost = "Public host name"
-	fieldPublicPort = "Public port"
-	fieldCert       = "Certificate"
+	fieldSender     = string(core.FieldSender)
+	fieldCAFile     = string(core.FieldCAFile)
+	fieldListen     = string(core.FieldListenAddr)
+	fieldPublicHost = string(core.FieldPublicHost)
+	fieldPublicPort = string(core.FieldPublicPort)
+	fieldCert       = string(core.FieldCertificate)
 	fieldKey        = "Certificate key"
 	fieldTestTo     = "Send a test to"
 )
@@ -300,50 +299,23 @@ func (s *settingsScreen) read() (core.Settings, map[string]string) {
 	return set, bad
 }
 
-// settingRepairs put a refused field back to a valid value, so that one
-// Save reports every refused field, not only core's first.
-var settingRepairs = map[string]func(*core.Settings){
-	fieldSeats:      func(s *core.Settings) { s.Seats = 5 },
-	fieldTimeout:    func(s *core.Settings) { s.InvitationTimeout = time.Hour },
-	fieldSMTPPort:   func(s *core.Settings) { s.SMTP.Port = 587 },
-	fieldSecurity:   func(s *core.Settings) { s.SMTP.Security = core.SMTPStartTLS },
-	fieldSender:     func(s *core.Settings) { s.SMTP.Sender = "support@example.com" },
-	fieldCAFile:     func(s *core.Settings) { s.SMTP.CAFile = "" },
-	fieldListen:     func(s *core.Settings) { s.Pairing.ListenAddr = ":8443" },
-	fieldPublicHost: func(s *core.Settings) { s.Pairing.PublicHost = "localhost" },
-	fieldPublicPort: func(s *core.Settings) { s.Pairing.PublicPort = 0 },
-	fieldCert:       func(s *core.Settings) { s.Pairing.CertFile, s.Pairing.KeyFile = "", "" },
-}
-
-// validate returns every refused field's message, using core's rules.
+// validate returns the form's settings and every refused field's message,
+// from one validation by core: a number that does not parse keeps the
+// form's own message, which says more than core's range.
 func (s *settingsScreen) validate() (core.Settings, map[string]string) {
 	set, bad := s.read()
-	probe := set
-	for field := range bad {
-		if fix, ok := settingRepairs[field]; ok {
-			fix(&probe)
-		}
-	}
-	for range settingRepairs {
-		var se *core.SettingError
-		if err := core.ValidateSettings(probe); !errors.As(err, &se) {
-			break
-		}
-		bad[se.Field] = sentenceCase(se.Reason)
-		fix, ok := settingRepairs[se.Field]
-		if !ok {
-			break
-		}
-		fix(&probe)
-	}
+	addSettingErrors(bad, core.ValidateSettings(set))
 	return set, bad
 }
 
-func sentenceCase(s string) string {
-	if s == "" {
-		return s
+// addSettingErrors adds each field core refused in err to bad, unless the
+// form already has a message for it.
+func addSettingErrors(bad map[string]string, err error) {
+	for _, se := range core.SettingErrors(err) {
+		if _, ok := bad[string(se.Field)]; !ok {
+			bad[string(se.Field)] = se.Reason
+		}
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 func (s *settingsScreen) showFieldErrors(bad map[string]string) {
@@ -383,10 +355,9 @@ func (s *settingsScreen) saveNow() bool {
 		}
 	}
 	if err := s.st.SaveSettings(ctx, set); err != nil {
-		var se *core.SettingError
-		if errors.As(err, &se) {
-			s.showFieldErrors(map[string]string{se.Field: sentenceCase(se.Reason)})
-		}
+		bad := map[string]string{}
+		addSettingErrors(bad, err)
+		s.showFieldErrors(bad)
 		s.setStatus("Not saved. "+errorText(err), widget.DangerImportance)
 		return false
 	}

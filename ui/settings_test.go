@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -115,6 +116,40 @@ func TestSettingsShowsAllRefusalsAtOnce(t *testing.T) {
 	s.entries[fieldPublicHost].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter saves
 	if shown := pagesTestShownErrors(s); len(shown) != 0 || s.status.Text != "Saved — applied now." {
 		t.Fatalf("after correcting: shown %q, status %q", shown, s.status.Text)
+	}
+}
+
+// With every field wrong, one Save shows each field's own refusal beside
+// it, worded as core words it, and saves nothing.
+func TestSettingsShowsEveryFieldsRefusal(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	for field, value := range map[string]string{
+		fieldSeats: "0", fieldTimeout: "2", fieldSMTPHost: "smtp.example.com", fieldSMTPPort: "70000",
+		fieldSender: "nobody", fieldCAFile: "/nonexistent/ca.pem", fieldListen: "8443",
+		fieldPublicHost: "https://support.example.com", fieldPublicPort: "99999", fieldCert: "/etc/hostname",
+	} {
+		s.entries[field].SetText(value)
+	}
+	s.security.SetSelected(securityLabel(core.SMTPPlain)) // refused: the server is not this computer
+	test.Tap(s.save)
+
+	set, _ := s.read()
+	want := map[string]string{}
+	for _, se := range core.SettingErrors(core.ValidateSettings(set)) {
+		want[string(se.Field)] = se.Reason
+	}
+	if len(want) != 10 {
+		t.Fatalf("core refuses %d fields, want all 10: %q", len(want), want)
+	}
+	if shown := pagesTestShownErrors(s); !maps.Equal(shown, want) {
+		t.Errorf("shown %q\nwant  %q", shown, want)
+	}
+	if s.status.Text != "Not saved: correct the 10 fields marked in red." {
+		t.Errorf("status %q", s.status.Text)
+	}
+	if saved, _ := st.Settings(t.Context()); saved != core.DefaultSettings() {
+		t.Errorf("refused settings were saved: %+v", saved)
 	}
 }
 

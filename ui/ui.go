@@ -19,9 +19,9 @@ import (
 type Options struct {
 	Kiosk    bool   // full screen, larger type, settings behind KioskPIN
 	KioskPIN string // the station PIN that unlocks settings in kiosk mode
-	// Problem, if set, is shown above every page: something the station
-	// could not start (e.g. the pairing service) and what to do about it.
-	Problem string
+	// PairingError, if set, is why the pairing service did not start; it
+	// is shown above every page, since PCs cannot pair until it is fixed.
+	PairingError error
 	// PairingFingerprint, if set, returns the certificate fingerprint the
 	// running pairing service serves; Settings shows it.
 	PairingFingerprint func() string
@@ -101,7 +101,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 			w.kiosk.lock() // the next technician must type the PIN again
 		}
 	}
-	w.win.SetContent(withProblem(opts.Problem, w.tabs))
+	w.win.SetContent(withProblem(opts.PairingError, w.tabs))
 	w.win.Resize(fyne.NewSize(1100, 660)) // fits a 1280×720 or 1366×768 screen with its task bar
 	if opts.Kiosk {
 		w.win.SetFullScreen(true)
@@ -117,12 +117,13 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	return w
 }
 
-// withProblem puts a start-up problem above the pages, where it cannot be missed.
-func withProblem(problem string, pages fyne.CanvasObject) fyne.CanvasObject {
-	if problem == "" {
+// withProblem puts a pairing service that did not start above the pages,
+// where it cannot be missed.
+func withProblem(pairing error, pages fyne.CanvasObject) fyne.CanvasObject {
+	if pairing == nil {
 		return pages
 	}
-	banner := widget.NewLabelWithStyle(problem, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	banner := widget.NewLabelWithStyle(problemText(pairing), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	banner.Wrapping = fyne.TextWrapWord
 	banner.Importance = widget.DangerImportance
 	return container.NewBorder(container.NewPadded(banner), nil, nil, nil, pages)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,8 +192,9 @@ func TestWindowPairingReachesCodePanel(t *testing.T) {
 // A problem the station hit at start (the pairing service's port is taken)
 // stays above every page; without one, the pages fill the window.
 func TestWindowShowsStartupProblem(t *testing.T) {
-	const problem = "PCs cannot pair: port 8443 is in use."
-	w, _, _, _ := uiTestWindow(t, Options{Problem: problem})
+	refusal := core.Errorf("pairing_listen", "The pairing service cannot listen on :8443 (address already in use).")
+	problem := "PCs cannot pair. " + refusal.Error()
+	w, _, _, _ := uiTestWindow(t, Options{PairingError: fmt.Errorf("start: %w", refusal)})
 	found := false
 	for _, o := range test.LaidOutObjects(w.win.Content()) {
 		if l, ok := o.(*widget.Label); ok && l.Text == problem {

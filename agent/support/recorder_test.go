@@ -2,7 +2,6 @@ package support_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,7 +178,6 @@ func (r *recorder) snapshot() (calls, problems []string, told []support.Message,
 
 var _ support.System = (*recorder)(nil)
 var _ support.UI = (*recorder)(nil)
-var errBoom = errors.New("boom")
 
 // lockedWriter lets the console's reader goroutine and the test share a buffer.
 type lockedWriter struct {

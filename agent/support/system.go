@@ -63,6 +63,7 @@ type System interface {
 
 // Errors a System returns.
 var (
+	//lint:ignore ST1005 "Windows" is a name, so it keeps its capital.
 	ErrPasswordPolicy = errors.New("Windows refused the password: it does not meet this PC's password rules (NERR_PasswordTooShort, 2245)")
 	ErrAccountExists  = errors.New("the account already exists")
 	// ErrProfileNotRemoved comes from DeleteAccount when the account is gone

@@ -42,6 +42,10 @@ type Error struct {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// RefusalCode marks the error as one a technician may read as it is
+// (core.Refusal; this package cannot import core): "mail_" and the stage.
+func (e *Error) RefusalCode() string { return "mail_" + string(e.Stage) }
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	switch e.Stage {

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"adhocstation/core"
 )
 
 // Files of the station's own certificate inside the data folder. The key
@@ -124,7 +126,7 @@ func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 	if err == nil {
 		key, err := x509.ParseECPrivateKey(der)
 		if err != nil {
-			return nil, fmt.Errorf("the station's pairing key %s is damaged; delete it to make a new one (PCs that already downloaded the app will then refuse the station): %w", path, err)
+			return nil, core.Errorf("pairing_key_damaged", "The station's pairing key %s is damaged (%w). Delete it to make a new one and restart the station; copies of the app downloaded before will then refuse the station.", path, err)
 		}
 		return key, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,5 +241,44 @@ func TestBrokenOrganisationCertificateFallsBackToOwn(t *testing.T) {
 	}
 	if e.srv.SelfSigned() || e.srv.Pins()[0] != Pin(orgLeaf) {
 		t.Fatalf("the repaired certificate is not served: pins %v", e.srv.Pins())
+	}
+}
+
+// A station whose own pairing key is damaged does not start serving
+// without a certificate: Start says what is wrong and what to do, as a
+// refusal the window can show as it is.
+func TestDamagedOwnKeyRefusesToStart(t *testing.T) {
+	st, _ := coretest.Open(t)
+	if err := os.WriteFile(filepath.Join(st.DataDir(), KeyFile),
+		[]byte("-----BEGIN EC PRIVATE KEY-----\nZGFtYWdlZA==\n-----END EC PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(t.Context(), st, Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeExe})
+	if err == nil {
+		srv.Close()
+		t.Fatal("the pairing service started with a damaged key")
+	}
+	var r core.Refusal
+	if !errors.As(err, &r) || r.RefusalCode() != "pairing_key_damaged" || !strings.Contains(err.Error(), "Delete it") {
+		t.Fatalf("err = %v, want the damaged-key refusal", err)
+	}
+}
+
+// A taken port is a refusal naming the address and the way out.
+func TestTakenPortRefusesToStart(t *testing.T) {
+	st, _ := coretest.Open(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv, err := Start(t.Context(), st, Options{ListenAddr: ln.Addr().String(), AgentExe: fakeExe})
+	if err == nil {
+		srv.Close()
+		t.Fatal("the pairing service started on a taken port")
+	}
+	var r core.Refusal
+	if !errors.As(err, &r) || r.RefusalCode() != "pairing_listen" || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("err = %v, want the taken-port refusal", err)
 	}
 }

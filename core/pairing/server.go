@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -93,7 +92,7 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 		s.sub.Close()
 		return nil, err
 	}
-	if err := s.loadCerts(set.Pairing); err != nil && set.Pairing.CertFile != "" {
+	if err = s.loadCerts(set.Pairing); err != nil && set.Pairing.CertFile != "" {
 		// PCs can still pair with the station's own certificate (the app pins
 		// whatever is served); only browsers warn again.
 		s.log.Error("the organisation certificate cannot be used; serving the station's own certificate", "err", err)
@@ -137,7 +136,7 @@ func (s *Server) loadCerts(p core.PairingSettings) error {
 func (s *Server) listen(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("the pairing service cannot listen on %s: %w", addr, err)
+		return core.Errorf("pairing_listen", "The pairing service cannot listen on %s (%w). Choose another pairing address in Settings, or stop the program using it, then restart the station.", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           s.mux,
