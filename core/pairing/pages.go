@@ -156,12 +156,10 @@ func goneMessage(sess core.Session) goneData {
 	case core.StateCancelled:
 		return goneData{"This invitation was cancelled", "Your technician cancelled this support session, so nothing will be installed.", ask}
 	case core.StateActive:
-		host := "your PC"
-		if sess.Computer != nil && sess.Computer.Hostname != "" {
-			host = sess.Computer.Hostname
-		}
-		return goneData{"This session is already set up", "The Support Session app is already paired with " + host + ". There is nothing more to download.",
-			"To end the session early, choose End support session and remove app from the app's icon next to the clock, or ask your technician."}
+		// Anyone holding the link can open this page: it says nothing about
+		// the computer that paired.
+		return goneData{"This link was already used", "This deployment link has already been used to set up a support session, so it cannot be used again.",
+			"If you still need help, ask your technician for a new invitation."}
 	case core.StateExpired, core.StateEnded:
 		return goneData{"This support session has ended", "The session is over; the support account and the app are removed from the PC.", ask}
 	}

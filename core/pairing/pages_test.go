@@ -94,7 +94,7 @@ func TestGonePages(t *testing.T) {
 	}{
 		{"unknown", "AAAAAAAAAAAAAAAAAAAAAA", http.StatusNotFound, "not valid"},
 		{"cancelled", cancelled.Session.Token, http.StatusGone, "cancelled"},
-		{"active", active.Session.Token, http.StatusGone, "already set up"},
+		{"active", active.Session.Token, http.StatusGone, "already used"},
 		{"ended", ended.Session.Token, http.StatusGone, "has ended"},
 	}
 	for _, c := range cases {
@@ -103,6 +103,10 @@ func TestGonePages(t *testing.T) {
 				r := e.do("GET", path, "", nil)
 				if r.status != c.status || !strings.Contains(string(r.body), c.says) {
 					t.Errorf("%s: %d %q; want %d saying %q", path, r.status, r.body, c.status, c.says)
+				}
+				// Anyone holding the link may open it: it must not say which PC paired.
+				if strings.Contains(string(r.body), coretest.WindowsPC.Hostname) {
+					t.Errorf("%s names the paired computer: %q", path, r.body)
 				}
 				if bytes.Contains(r.body, fakeExe[:16]) || r.header.Get("Content-Disposition") != "" {
 					t.Errorf("%s offered a download", path)
