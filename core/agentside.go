@@ -49,12 +49,16 @@ func IsWindows(osName string) bool {
 }
 
 // Pair checks a security code from a PC and, when it is right and the PC
-// runs Windows, activates the session for 24 hours. Refusals, each audited:
-// *RateLimitError, ErrUnknownToken, ErrInvitationExpired, ErrAlreadyPaired,
+// runs Windows, activates the session for 24 hours. Refusals, audited (those
+// of unknown or unusable links one a minute, then counted; see flood.go):
+// *RateLimitError, *FloodError, ErrUnknownToken, ErrInvitationExpired, ErrAlreadyPaired,
 // ErrNotWindows, ErrCodeBurned and *CodeError (with the tries left).
 func (s *Station) Pair(ctx context.Context, req PairRequest) (Paired, error) {
 	now := s.now().Truncate(1e6)
 	addr := RateLimitAddress(req.RemoteAddr)
+	if answered, refusal := s.screenHopeless(ctx, req, addr, now); answered {
+		return Paired{}, refusal
+	}
 	win, retry, firstRefusal := s.limit.take(addr, now)
 	if retry > 0 {
 		if firstRefusal {

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,10 +100,15 @@ func TestRateLimitSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 10 {
-		_, err := st.Pair(ctx, core.PairRequest{Token: "guess", Code: "000000000", RemoteAddr: "198.51.100.4:4000", Facts: coretest.WindowsPC})
-		if !errors.Is(err, core.ErrUnknownToken) {
-			t.Fatalf("err = %v", err)
+	// Ten wrong codes on three real invitations (4 + 4 + 2, none burned):
+	// guesses that could succeed are what the limit must remember.
+	for i, tries := range []int{4, 4, 2} {
+		_, prep := coretest.MustPrepare(t, st, "Tech", fmt.Sprintf("tech%d@example.com", i))
+		for range tries {
+			_, err := st.Pair(ctx, core.PairRequest{Token: prep.Session.Token, Code: coretest.WrongCode(prep.Code), RemoteAddr: "198.51.100.4:4000", Facts: coretest.WindowsPC})
+			if !errors.Is(err, core.ErrInvalidCode) {
+				t.Fatalf("err = %v", err)
+			}
 		}
 	}
 	st.Close()

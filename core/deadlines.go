@@ -21,7 +21,9 @@ const expiringSoon = 15 * time.Minute
 
 // Tick applies every deadline that has passed: prepared sessions whose
 // invitation timed out are cancelled, active ones past 24 hours expire, and
-// silent computers go offline. Each change is audited and published.
+// silent computers go offline. Each change is audited and published. It
+// also writes the summary of a minute of quiet pairing refusals and prunes
+// ended rate limits (see flood.go).
 func (s *Station) Tick(ctx context.Context) error {
 	now := s.now()
 	type due struct {
@@ -60,6 +62,9 @@ func (s *Station) Tick(ctx context.Context) error {
 		}
 	}
 	if err := s.markOffline(ctx, now); err != nil {
+		return err
+	}
+	if err := s.floodTick(ctx, now); err != nil {
 		return err
 	}
 	s.mu.Lock()

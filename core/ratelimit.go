@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -50,13 +51,25 @@ func loadLimiter(ctx context.Context, db *sql.DB, now time.Time) (*limiter, erro
 }
 
 // RateLimitAddress is the key the per-address limiter counts a remote
-// address under: its host, without the port. The pairing service uses it
-// too, so its memory of refused addresses matches core's.
+// address under: an IPv4 address (also when IPv4-mapped), or the /64 of an
+// IPv6 address, since one IPv6 network hands out addresses without end.
+// The pairing service uses it too, so its memory of refused addresses
+// matches core's.
 func RateLimitAddress(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return remote
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // take counts one attempt for addr. When the address is over its limit it
@@ -94,4 +107,24 @@ func saveWindow(ctx context.Context, tx *sql.Tx, addr string, w window) error {
 		ON CONFLICT (address) DO UPDATE SET window_start = excluded.window_start, attempts = excluded.attempts`,
 		addr, ms2(w.start), w.attempts)
 	return err
+}
+
+// pruneBatch bounds one prune's delete, so a table left large by an older
+// version is emptied over a few ticks without holding the writer long.
+const pruneBatch = 1000
+
+// pruneWindows deletes up to pruneBatch per-address windows that ended
+// before now and reports whether there may be more.
+func (s *Station) pruneWindows(ctx context.Context, now time.Time) (more bool, err error) {
+	var n int64
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE address IN
+			(SELECT address FROM rate_limits WHERE window_start <= ? LIMIT ?)`, ms2(now.Add(-addressWindow)), pruneBatch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n >= pruneBatch, err
 }

@@ -30,6 +30,7 @@ type Station struct {
 	hub    *hub
 	mailer Mailer
 	limit  *limiter
+	flood  floodGuard
 
 	outboxWake chan struct{}
 

@@ -196,10 +196,17 @@ func TestRateLimitSurvivesRestart(t *testing.T) {
 	clock := coretest.NewClock(coretest.Start)
 	st := coretest.OpenWith(t, dir, clock, nil)
 	e := startEnv(t, st, clock, Options{})
-	var r reply
-	for i := range 11 {
-		r = e.post("/api/v1/pair", pairBody("guess-"+strconv.Itoa(i), "111 111 111"))
+	// Ten wrong codes on three real invitations (4 + 4 + 2, none burned):
+	// guesses that could succeed are what the limit must remember.
+	for i, tries := range []int{4, 4, 2} {
+		_, prep := coretest.MustPrepare(t, st, "Tech", "tech"+strconv.Itoa(i)+"@example.com")
+		for range tries {
+			if r := e.post("/api/v1/pair", pairBody(prep.Session.Token, coretest.WrongCode(prep.Code))); r.status != http.StatusForbidden {
+				t.Fatalf("wrong code: %d %s", r.status, r.body)
+			}
+		}
 	}
+	r := e.post("/api/v1/pair", pairBody("guess", "111 111 111"))
 	if r.status != http.StatusTooManyRequests || r.wireError(t).Code != wire.CodeRateLimited {
 		t.Fatalf("11th try in a minute: %d %s", r.status, r.body)
 	}
