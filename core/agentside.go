@@ -192,10 +192,12 @@ func (s *Station) agentSession(ctx context.Context, q queryer, agentKey string) 
 }
 
 // ConfirmAccount records that the PC created the remote user account and
-// destroys the station's sealed copy of the password. It returns
-// ErrUnknownToken for a key that belongs to no session.
+// destroys the station's sealed copy of the password; a repeat is answered
+// but not audited again. It returns ErrUnknownToken for a key that belongs
+// to no session.
 func (s *Station) ConfirmAccount(ctx context.Context, agentKey string) error {
 	var id int64
+	fresh := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var profile int64
 		var err error
@@ -205,12 +207,17 @@ func (s *Station) ConfirmAccount(ctx context.Context, agentKey string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET password_sealed = NULL WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE computers SET account_ready = 1 WHERE session_id = ?`, id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE computers SET account_ready = 1 WHERE session_id = ? AND account_ready = 0`, id)
+		if err != nil {
 			return err
 		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // confirmed before: a repeat is not audited again
+		}
+		fresh = true
 		return s.audit(tx, profile, id, "account created", "the PC created the remote user account; the station's sealed password copy was destroyed")
 	})
-	if err != nil {
+	if err != nil || !fresh {
 		return err
 	}
 	s.publish(Event{Kind: EventAccountReady, SessionID: id})
@@ -258,7 +265,8 @@ func (s *Station) EndByUser(ctx context.Context, agentKey string) error {
 }
 
 // CleanupReceipt records that the PC removed the account and the app. An
-// active session is ended by it. It returns ErrUnknownToken.
+// active session is ended by it; a repeat is answered but not audited
+// again. It returns ErrUnknownToken.
 func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) error {
 	id, _, state, err := s.agentSession(ctx, s.rdb, agentKey)
 	if err != nil {
@@ -272,17 +280,23 @@ func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) e
 	if len(detail) > 500 {
 		detail = detail[:500]
 	}
+	fresh := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var profile int64
 		if err := tx.QueryRowContext(ctx, `SELECT profile_id FROM sessions WHERE id = ?`, id).Scan(&profile); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE computers SET cleaned_up = 1, online = 0, last_seen = ? WHERE session_id = ?`, ms2(s.now()), id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE computers SET cleaned_up = 1, online = 0, last_seen = ? WHERE session_id = ? AND cleaned_up = 0`, ms2(s.now()), id)
+		if err != nil {
 			return err
 		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // a repeated receipt is not audited again
+		}
+		fresh = true
 		return s.audit(tx, profile, id, "cleanup receipt", "the PC removed the remote user account and the app: "+detail)
 	})
-	if err != nil {
+	if err != nil || !fresh {
 		return err
 	}
 	s.publish(Event{Kind: EventCleanedUp, SessionID: id})

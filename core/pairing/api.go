@@ -131,6 +131,10 @@ func (s *Server) agentCall(name string, do func(ctx context.Context, req wire.Ag
 			writeError(w, e)
 			return
 		}
+		if wait := s.agents.take(req.AgentKey, s.st.Now()); wait > 0 {
+			writeError(w, agentTooOften(wait))
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callTimeout)
 		defer cancel()
 		sess, err := do(ctx, req)
@@ -191,10 +195,15 @@ func (s *Server) refusal(call string, err error, agent bool) *apiError {
 	}
 	var codeErr *core.CodeError
 	var rateErr *core.RateLimitError
+	var floodErr *core.FloodError
 	switch {
 	case errors.As(err, &rateErr):
 		out := e(http.StatusTooManyRequests, wire.CodeRateLimited)
-		out.body.RetryAfterSeconds = max(1, int((rateErr.RetryAfter+time.Second-1)/time.Second))
+		out.body.RetryAfterSeconds = retrySeconds(rateErr.RetryAfter)
+		return out
+	case errors.As(err, &floodErr):
+		out := e(http.StatusTooManyRequests, wire.CodeRateLimited)
+		out.body.RetryAfterSeconds = retrySeconds(floodErr.RetryAfter)
 		return out
 	case errors.As(err, &codeErr):
 		out := e(http.StatusForbidden, wire.CodeInvalidCode)

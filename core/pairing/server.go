@@ -54,6 +54,8 @@ type Server struct {
 	mux   *http.ServeMux
 	// limited answers known rate-limited addresses from memory.
 	limited limitedSet
+	// agents counts the paired apps' calls per agent key.
+	agents agentLimiter
 	// narrow is the lane of hopeless pairing attempts (see lane).
 	narrow chan struct{}
 
