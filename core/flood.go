@@ -77,16 +77,32 @@ func (g *floodGuard) admit(addr string, session int64, now time.Time) (floodVerd
 		c.audited[session] = true
 		return floodAuditOne, 0
 	}
-	c.quiet++
-	c.lastSeen = now
-	if len(c.addrs) < maxFloodAddresses {
-		c.addrs[addr] = true
-	}
+	g.countQuiet(addr, now)
 	if c.attempts > hopelessBudget {
 		c.busy++
 		return floodOverBudget, c.start.Add(addressWindow).Sub(now)
 	}
 	return floodQuiet, 0
+}
+
+// quiet counts a refusal that gets no audit row of its own.
+func (g *floodGuard) quiet(addr string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.roll(now)
+	g.countQuiet(addr, now)
+}
+
+func (g *floodGuard) countQuiet(addr string, now time.Time) {
+	c := &g.cur
+	if c.start.IsZero() {
+		c.start, c.addrs, c.audited = now, map[string]bool{}, map[int64]bool{}
+	}
+	c.quiet++
+	c.lastSeen = now
+	if len(c.addrs) < maxFloodAddresses {
+		c.addrs[addr] = true
+	}
 }
 
 // roll moves an ended minute with quiet refusals to due.
@@ -154,6 +170,12 @@ func (s *Station) screenHopeless(ctx context.Context, req PairRequest, addr stri
 		refusal = ErrCodeBurned
 	default:
 		return false, nil
+	}
+	// An address that spent its tries is refused before it can use the
+	// budget, and the pairing service then answers it from memory.
+	if wait := s.limit.over(addr, now); wait > 0 {
+		s.flood.quiet(addr, now)
+		return true, &RateLimitError{RetryAfter: wait}
 	}
 	verdict, wait := s.flood.admit(addr, sess.ID, now)
 	switch verdict {

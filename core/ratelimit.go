@@ -72,6 +72,18 @@ func RateLimitAddress(remote string) string {
 	return p.String()
 }
 
+// over returns how long addr must still wait if it already spent its
+// attempts of this window, or 0. It counts nothing and adds no entry.
+func (l *limiter) over(addr string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.addr[addr]
+	if cur == nil || now.Sub(cur.start) >= addressWindow || cur.attempts < addressAttempts {
+		return 0
+	}
+	return cur.start.Add(addressWindow).Sub(now)
+}
+
 // take counts one attempt for addr. When the address is over its limit it
 // returns the wait and whether this refusal is the first of its window.
 func (l *limiter) take(addr string, now time.Time) (w window, retry time.Duration, firstRefusal bool) {
