@@ -180,6 +180,7 @@ func (s *Station) screenHopeless(ctx context.Context, req PairRequest, addr stri
 	verdict, wait := s.flood.admit(addr, sess.ID, now)
 	switch verdict {
 	case floodOverBudget:
+		s.limit.count(addr, now)
 		return true, &FloodError{RetryAfter: wait}
 	case floodAuditOne:
 		return false, nil

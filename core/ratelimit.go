@@ -84,6 +84,30 @@ func (l *limiter) over(addr string, now time.Time) time.Duration {
 	return cur.start.Add(addressWindow).Sub(now)
 }
 
+// maxWindows bounds the windows count opens, so a flood from rotating
+// addresses cannot grow the map without end.
+const maxWindows = 10000
+
+// count adds an attempt that the station-wide budget refused to addr's
+// window, so an address that keeps flooding soon gets its own 429 and is
+// answered from the pairing service's memory. It opens a new window only
+// while fewer than maxWindows are held.
+func (l *limiter) count(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.addr[addr]
+	if cur == nil || now.Sub(cur.start) >= addressWindow {
+		if len(l.addr) >= maxWindows {
+			return
+		}
+		cur = &window{start: now}
+		l.addr[addr] = cur
+	}
+	if cur.attempts < addressAttempts {
+		cur.attempts++
+	}
+}
+
 // take counts one attempt for addr. When the address is over its limit it
 // returns the wait and whether this refusal is the first of its window.
 func (l *limiter) take(addr string, now time.Time) (w window, retry time.Duration, firstRefusal bool) {
@@ -93,7 +117,7 @@ func (l *limiter) take(addr string, now time.Time) (w window, retry time.Duratio
 	if cur == nil || now.Sub(cur.start) >= addressWindow {
 		cur = &window{start: now}
 		l.addr[addr] = cur
-		if len(l.addr) > 10000 {
+		if len(l.addr) > maxWindows {
 			l.prune(now)
 		}
 	}
