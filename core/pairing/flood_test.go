@@ -38,9 +38,23 @@ import (
 //     addresses.
 //
 // Loopback lets us bind any 127.x.y.z as the source address.
+//   - addresses=fresh/links=unknown: the same with made-up links, the
+//     shape of issue 8's flood from rotating addresses.
+//   - .../rate=400: the same at a fixed 400 requests/s, so versions that
+//     answer at different speeds are compared under the same flood (the
+//     other shapes send as fast as they are answered).
+//
+// Each shape also reports the rows it added to the audit and rate_limits
+// tables (`audit-rows`, `limit-rows`): a flood must not fill the disk.
 func BenchmarkRejectedCodes(b *testing.B) {
 	b.Run("addresses=64", func(b *testing.B) { benchFlood(b, floodConfig{Workers: 64}) })
 	b.Run("addresses=fresh", func(b *testing.B) { benchFlood(b, floodConfig{Workers: 32, Fresh: true}) })
+	b.Run("addresses=fresh/links=unknown", func(b *testing.B) {
+		benchFlood(b, floodConfig{Workers: 32, Fresh: true, Unknown: true})
+	})
+	b.Run("addresses=fresh/links=unknown/rate=400", func(b *testing.B) {
+		benchFlood(b, floodConfig{Workers: 32, Fresh: true, Unknown: true, Rate: 400})
+	})
 }
 
 // floodConfig is handed to the flood process in $PAIRING_FLOOD.
@@ -51,6 +65,8 @@ type floodConfig struct {
 	N       int
 	Workers int
 	Fresh   bool
+	Unknown bool // made-up links instead of the target sessions'
+	Rate    int  // requests a second from all workers together; 0: as fast as answered
 }
 
 type floodResult struct {
@@ -70,7 +86,11 @@ func benchFlood(b *testing.B, cfg floodConfig) {
 			legitTokens, legitCodes = append(legitTokens, prep.Session.Token), append(legitCodes, prep.Code)
 		}
 	}
+	if cfg.Unknown {
+		cfg.Tokens = []string{"made-up-link-0000000000", "made-up-link-1111111111", "made-up-link-2222222222"}
+	}
 	cfg.URL, cfg.Pins, cfg.N = srv.URL(), srv.Pins(), b.N
+	audit0, limits0 := coretest.Rows(b, st, "audit"), coretest.Rows(b, st, "rate_limits")
 	runtime.GC() // the sessions' argon2id garbage (64 MiB each) is not the flood's cost
 	raw, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodProcess$", "-test.count=1")
@@ -111,6 +131,9 @@ func benchFlood(b *testing.B, cfg floodConfig) {
 		b.Fatalf("flood process: %v", err)
 	}
 	b.StopTimer()
+	// Each legitimate pairing wrote one audit row; together, one window.
+	b.ReportMetric(float64(coretest.Rows(b, st, "audit")-audit0-len(legitTokens)), "audit-rows")
+	b.ReportMetric(float64(coretest.Rows(b, st, "rate_limits")-limits0-1), "limit-rows")
 	answered := res.TooMany + res.Refused + res.Other
 	b.ReportMetric(float64(answered)/res.Seconds, "answered/s")
 	b.ReportMetric(100*float64(res.TooMany)/float64(max(1, answered)), "%429")
@@ -118,7 +141,7 @@ func benchFlood(b *testing.B, cfg floodConfig) {
 	b.Logf("legitimate pairings under the flood, in order: %v", lat)
 	reportLatency(b, "legit-", lat)
 	if res.Other > 0 {
-		b.Errorf("%d answers were neither 403 nor 429", res.Other)
+		b.Errorf("%d answers were neither 403, 404 nor 429", res.Other)
 	}
 }
 
@@ -154,6 +177,12 @@ func TestFloodProcess(t *testing.T) {
 	fmt.Println("ready")
 	var sent, tooMany, refused, other atomic.Int64
 	var nextAddr atomic.Uint32
+	var pace <-chan time.Time
+	if cfg.Rate > 0 {
+		tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
+		defer tick.Stop()
+		pace = tick.C
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range cfg.Workers {
@@ -169,6 +198,9 @@ func TestFloodProcess(t *testing.T) {
 					default:
 					}
 				}
+				if pace != nil {
+					<-pace
+				}
 				if cfg.Fresh {
 					n := nextAddr.Add(1)
 					client = oneShotClient(cfg.Pins, &net.TCPAddr{IP: net.IPv4(127, 2+byte(n>>16), byte(n>>8), byte(n))})
@@ -176,7 +208,7 @@ func TestFloodProcess(t *testing.T) {
 				switch doWith(t, client, "POST", cfg.URL+"/api/v1/pair", "application/json", body(i)).status {
 				case http.StatusTooManyRequests:
 					tooMany.Add(1)
-				case http.StatusForbidden:
+				case http.StatusForbidden, http.StatusNotFound:
 					refused.Add(1)
 				default:
 					other.Add(1)
