@@ -100,7 +100,11 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 // a real invitation never queues behind hundreds of refusals.
 const (
 	narrowLane = 2
-	laneWait   = 5 * time.Second
+	// hopelessPause holds the lane a moment after each answer, about what
+	// the synced write of a refusal used to take: a flood's connections
+	// then wait parked instead of keeping the CPUs from real pairings.
+	hopelessPause = 2 * time.Millisecond
+	laneWait      = 5 * time.Second
 )
 
 func (s *Server) lane(ctx context.Context, token string) (release func(), e *apiError) {
@@ -111,7 +115,10 @@ func (s *Server) lane(ctx context.Context, token string) (release func(), e *api
 	defer t.Stop()
 	select {
 	case s.narrow <- struct{}{}:
-		return func() { <-s.narrow }, nil
+		return func() {
+			time.Sleep(hopelessPause)
+			<-s.narrow
+		}, nil
 	case <-t.C:
 	case <-ctx.Done():
 	}
