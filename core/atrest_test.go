@@ -143,28 +143,7 @@ func TestLinkTokenNotAtRest(t *testing.T) {
 // invitation and the sealed token exist (Resend needs them); once the
 // session is paired, cancelled or timed out, both are gone.
 func TestLinkForgottenWhenSessionLeavesPrepared(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		leave func(t *testing.T, st *core.Station, clock *coretest.Clock, prep core.Prepared)
-	}{
-		{"Paired", func(t *testing.T, st *core.Station, _ *coretest.Clock, prep core.Prepared) {
-			if _, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
-				RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC}); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"Cancelled", func(t *testing.T, st *core.Station, _ *coretest.Clock, prep core.Prepared) {
-			if err := st.Cancel(t.Context(), prep.Session.ID); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"TimedOut", func(t *testing.T, st *core.Station, clock *coretest.Clock, prep core.Prepared) {
-			clock.Advance(prep.Session.InviteExpiresAt.Sub(clock.Now()) + time.Second)
-			if err := st.Tick(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}},
-	} {
+	for _, tc := range waysToLeavePrepared("Paired", "Cancelled", "TimedOut") {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(core.KeyringEnv, "off")
 			dir := t.TempDir()

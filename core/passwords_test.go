@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -70,49 +69,7 @@ func TestPasswordReuseRefused(t *testing.T) {
 // TestPasswordHashesClearedOnClose: a closed session keeps no trace of its
 // password (hash, keyed hash, sealed copy) nor of its code.
 func TestPasswordHashesClearedOnClose(t *testing.T) {
-	pair := func(t *testing.T, st *core.Station, prep core.Prepared) core.Paired {
-		t.Helper()
-		paired, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
-			RemoteAddr: "192.0.2.1:1", Facts: coretest.WindowsPC})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return paired
-	}
-	for _, tc := range []struct {
-		name  string
-		close func(t *testing.T, st *core.Station, clock *coretest.Clock, prep core.Prepared)
-	}{
-		{"Cancelled", func(t *testing.T, st *core.Station, _ *coretest.Clock, prep core.Prepared) {
-			if err := st.Cancel(t.Context(), prep.Session.ID); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"TimedOut", func(t *testing.T, st *core.Station, clock *coretest.Clock, prep core.Prepared) {
-			clock.Advance(prep.Session.InviteExpiresAt.Sub(clock.Now()) + time.Second)
-			if err := st.Tick(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"Ended", func(t *testing.T, st *core.Station, _ *coretest.Clock, prep core.Prepared) {
-			pair(t, st, prep)
-			if err := st.End(t.Context(), prep.Session.ID); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"EndedByUser", func(t *testing.T, st *core.Station, _ *coretest.Clock, prep core.Prepared) {
-			if err := st.EndByUser(t.Context(), pair(t, st, prep).AgentKey); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"Expired", func(t *testing.T, st *core.Station, clock *coretest.Clock, prep core.Prepared) {
-			pair(t, st, prep)
-			clock.Advance(core.SessionLength + time.Second)
-			if err := st.Tick(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}},
-	} {
+	for _, tc := range waysToLeavePrepared("Cancelled", "TimedOut", "Ended", "EndedByUser", "Expired") {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			clock := coretest.NewClock(coretest.Start)
@@ -127,7 +84,7 @@ func TestPasswordHashesClearedOnClose(t *testing.T) {
 			if !strings.HasPrefix(hash, "$argon2id$") || len(mac) == 0 {
 				t.Fatalf("while open: hash %q, keyed hash %x", hash, mac)
 			}
-			tc.close(t, st, clock, prep)
+			tc.leave(t, st, clock, prep)
 			var state string
 			var traces int
 			if err := db.QueryRow(`SELECT state, password_hash, (password_hash <> '') + (password_mac IS NOT NULL) +
