@@ -33,6 +33,7 @@ type Station struct {
 	flood  floodGuard
 
 	outboxWake chan struct{}
+	own        ownChanges // this station's rows of the change feed, for the watcher
 
 	mu     sync.Mutex
 	warned map[int64]bool // sessions already told "15 minutes left"
@@ -125,32 +126,55 @@ func (s *Station) DataDir() string { return s.dir }
 func (s *Station) Subscribe() *Subscription { return s.hub.subscribe() }
 
 func (s *Station) publish(e Event) {
+	s.own.published(e.Kind)
+	s.emit(e)
+}
+
+// emit publishes without noting the event as this station's own change.
+func (s *Station) emit(e Event) {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
 	s.hub.publish(e)
 }
 
-// write runs fn in one immediate write transaction and commits it.
+// write runs fn in one immediate write transaction and commits it. The
+// change-feed rows it adds are claimed as this station's own before the
+// commit (the immediate lock keeps other writers out meanwhile).
 func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	before, err := lastChange(ctx, tx)
+	if err == nil {
+		err = fn(tx)
+	}
+	var after int64
+	if err == nil {
+		after, err = lastChange(ctx, tx)
+	}
+	if err != nil {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	s.own.claim(before, after)
+	if err := tx.Commit(); err != nil {
+		s.own.unclaim(before, after)
+		return err
+	}
+	return nil
 }
 
-// Run drives the background work (deadlines and the outbox) until ctx ends.
+// Run drives the background work (deadlines, the outbox, and following
+// changes that other processes make to the database) until ctx ends.
 // It returns once that work has stopped, a delivery in progress included
 // (see stopGrace), so the caller may Close the station right after.
 func (s *Station) Run(ctx context.Context) {
-	outbox := make(chan struct{})
+	outbox, watcher := make(chan struct{}), make(chan struct{})
 	go func() { s.runOutbox(ctx); close(outbox) }()
-	defer func() { <-outbox }()
+	go func() { s.runWatcher(ctx); close(watcher) }()
+	defer func() { <-outbox; <-watcher }()
 	t := time.NewTicker(tickInterval)
 	defer t.Stop()
 	for {

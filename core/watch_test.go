@@ -1,0 +1,116 @@
+package core_test
+
+import (
+	"context"
+	"testing"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// runWindow runs st's background work, as the window's process does, until
+// the test ends.
+func runWindow(t *testing.T, st *core.Station) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { st.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// A running station publishes the changes another process (the command
+// line) commits to the same database, as it publishes its own.
+func TestStationPublishesOtherProcessChanges(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	window := coretest.OpenWith(t, dir, clock, nil)
+	sub := window.Subscribe()
+	defer sub.Close()
+	runWindow(t, window)
+	cli := coretest.OpenWith(t, dir, clock, nil)
+
+	p, prep := coretest.MustPrepare(t, cli, "Ana", "ana@example.com")
+	coretest.WaitEvent(t, sub, core.EventProfiles, 0)
+	coretest.WaitEvent(t, sub, core.EventPrepared, prep.Session.ID)
+	if err := cli.End(ctx, prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	e := coretest.WaitEvent(t, sub, core.EventCancelled, prep.Session.ID)
+	if e.Detail != "cancelled by the technician" {
+		t.Errorf("cancel event detail %q", e.Detail)
+	}
+
+	pw := coretest.PasswordFor(p.ID)
+	again, err := cli.Prepare(ctx, core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com", Password: pw, Confirm: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coretest.WaitEvent(t, sub, core.EventPrepared, again.Session.ID)
+	if _, err := cli.RegenerateCode(ctx, again.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	coretest.WaitEvent(t, sub, core.EventCodeRegenerated, again.Session.ID)
+	// The window's own pairing service pairs it; then the command line ends it.
+	code, err := window.RegenerateCode(ctx, again.Session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := window.Pair(ctx, core.PairRequest{Token: again.Session.Token, Code: code, RemoteAddr: "192.0.2.1:1",
+		Facts: coretest.WindowsPC}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.End(ctx, again.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	coretest.WaitEvent(t, sub, core.EventEnded, again.Session.ID)
+
+	set, err := cli.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Seats = 7
+	if err := cli.SaveSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	coretest.WaitEvent(t, sub, core.EventSettings, 0)
+}
+
+// The station's own changes are published once, by the code that made
+// them, not a second time by the watcher.
+func TestOwnChangesPublishedOnce(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	window := coretest.OpenWith(t, dir, clock, nil)
+	cli := coretest.OpenWith(t, dir, clock, nil)
+	sub := window.Subscribe()
+	defer sub.Close()
+	runWindow(t, window)
+
+	_, own := coretest.MustPrepare(t, window, "Ana", "ana@example.com")
+	if _, err := window.RegenerateCode(ctx, own.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := window.Cancel(ctx, own.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A change from elsewhere after them: once the watcher has published
+	// it, it has looked at every change before it too.
+	_, other := coretest.MustPrepare(t, cli, "Ben", "ben@example.com")
+	counts := map[core.EventKind]int{}
+	for {
+		e := coretest.Receive(t, sub.C, "the other process's prepared event")
+		if e.SessionID == own.Session.ID {
+			counts[e.Kind]++
+		}
+		if e.Kind == core.EventPrepared && e.SessionID == other.Session.ID {
+			break
+		}
+	}
+	for _, k := range []core.EventKind{core.EventPrepared, core.EventCodeRegenerated, core.EventCancelled} {
+		if counts[k] != 1 {
+			t.Errorf("%d %s events for the station's own session, want 1 (all: %v)", counts[k], k, counts)
+		}
+	}
+}
