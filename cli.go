@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
-	"time"
+	"strings"
 
 	"adhocstation/core"
 )
@@ -16,128 +15,204 @@ import (
 const cliUsage = `usage:
   adhoc-station [--data DIR] [--kiosk]            open the station's window
   adhoc-station [--data DIR] sessions list [--json] [--all]
+  adhoc-station [--data DIR] sessions show ID [--json]
+  adhoc-station [--data DIR] sessions prepare --profile ID|EMAIL --email ADDR
+                             (--password-stdin | --generate-password) [--json]
   adhoc-station [--data DIR] sessions end ID
   adhoc-station [--data DIR] profiles add NAME EMAIL
   adhoc-station [--data DIR] profiles list
-  adhoc-station [--data DIR] audit verify`
+  adhoc-station [--data DIR] settings get [KEY] [--json]
+  adhoc-station [--data DIR] settings set KEY=VALUE...
+  adhoc-station [--data DIR] settings set smtp.password --stdin
+  adhoc-station [--data DIR] settings forget smtp.password
+  adhoc-station [--data DIR] audit verify
+exit codes: 0 done, 1 refused by a rule (the reason is on stderr),
+            2 usage error, 3 the station failed (database, disk; details on stderr)`
 
-// errUsage is returned for a command line the station does not understand.
-var errUsage = errors.New(cliUsage)
+// Exit codes, as the README documents them for scripts.
+const (
+	exitOK      = 0
+	exitRefused = 1 // a rule refused the request; its sentence is on stderr
+	exitUsage   = 2 // the command line is not understood
+	exitFailed  = 3 // the station could not do it (database, disk)
+)
 
-// runCLI is the command-line face for scripts and help-desk integrations. It
-// works on the same database as a running station (SQLite allows it).
-func runCLI(dataDir string, args []string, out io.Writer) error {
-	st, err := core.Open(core.Config{DataDir: dataDir})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ctx := context.Background()
+// usageError is a command line the station does not understand; why, if
+// set, is a sentence saying what is wrong, printed above the usage.
+type usageError struct{ why string }
+
+func (e *usageError) Error() string { return e.why }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// cli is one run of the command line: where it reads and writes, and the
+// station, opened only once the arguments have been understood.
+type cli struct {
+	dataDir     string
+	in          io.Reader
+	out, errOut io.Writer
+	st          *core.Station
+}
+
+// runCLI is the command-line face for scripts and help-desk integrations.
+// It works on the same database as a running station (SQLite allows it);
+// the running window publishes its changes. It returns the exit code.
+func runCLI(dataDir string, args []string, in io.Reader, out, errOut io.Writer) int {
+	c := &cli{dataDir: dataDir, in: in, out: out, errOut: errOut}
+	defer func() {
+		if c.st != nil {
+			c.st.Close()
+		}
+	}()
 	cmd := args[0]
 	if len(args) > 1 {
 		cmd += " " + args[1]
 	}
 	rest := args[min(2, len(args)):]
-	switch cmd {
-	case "sessions list":
-		return listSessions(ctx, st, rest, out)
-	case "sessions end":
-		if len(rest) != 1 {
-			return errUsage
-		}
-		id, err := strconv.ParseInt(rest[0], 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a session number; see `adhoc-station sessions list`", rest[0])
-		}
-		if err := st.End(ctx, id); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "session %d ended\n", id)
-		return nil
-	case "profiles add":
-		if len(rest) != 2 {
-			return errUsage
-		}
-		p, err := st.CreateProfile(ctx, rest[0], rest[1])
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "profile %d added: %s <%s>\n", p.ID, p.Name, p.Email)
-		return nil
-	case "profiles list":
-		ps, err := st.Profiles(ctx)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			fmt.Fprintf(out, "%d\t%s\t%s\n", p.ID, p.Name, p.Email)
-		}
-		return nil
-	case "audit verify":
-		if err := st.VerifyAudit(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintln(out, "audit log intact")
-		return nil
+	commands := map[string]func([]string) error{
+		"sessions list":    c.listSessions,
+		"sessions show":    c.showSession,
+		"sessions prepare": c.prepare,
+		"sessions end":     c.endSession,
+		"profiles add":     c.addProfile,
+		"profiles list":    c.listProfiles,
+		"settings get":     c.getSettings,
+		"settings set":     c.setSettings,
+		"settings forget":  c.forgetSetting,
+		"audit verify":     c.verifyAudit,
 	}
-	return errUsage
+	run, ok := commands[cmd]
+	if !ok {
+		return c.report(usagef("%q is not a command of the station.", strings.Join(args[:min(2, len(args))], " ")))
+	}
+	return c.report(run(rest))
 }
 
-// sessionJSON is the stable shape of `sessions list --json`.
-type sessionJSON struct {
-	ID          int64      `json:"id"`
-	State       core.State `json:"state"`
-	Technician  string     `json:"technician"`
-	UserEmail   string     `json:"user_email"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ActivatedAt *time.Time `json:"activated_at,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	Computer    string     `json:"computer,omitempty"`
-	OS          string     `json:"os,omitempty"`
-	WindowsUser string     `json:"windows_user,omitempty"`
-	Online      bool       `json:"online"`
-	Email       string     `json:"email_state"`
+// report prints err where a script and a person expect it and returns the
+// exit code that says what kind of failure it was.
+func (c *cli) report(err error) int {
+	var usage *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		if usage.why != "" {
+			fmt.Fprintln(c.errOut, usage.why)
+		}
+		fmt.Fprintln(c.errOut, cliUsage)
+		return exitUsage
+	}
+	if text, ok := core.RefusalText(err); ok {
+		fmt.Fprintln(c.errOut, text)
+		return exitRefused
+	}
+	fmt.Fprintln(c.errOut, "adhoc-station: the station could not do this:", err)
+	return exitFailed
 }
 
-func listSessions(ctx context.Context, st *core.Station, args []string, out io.Writer) error {
-	asJSON, all := false, false
-	for _, a := range args {
-		switch a {
-		case "--json":
-			asJSON = true
-		case "--all":
-			all = true
-		default:
-			return errUsage
+// station opens the station's database on first use.
+func (c *cli) station() (*core.Station, error) {
+	if c.st == nil {
+		st, err := core.Open(core.Config{DataDir: c.dataDir})
+		if err != nil {
+			return nil, err
 		}
+		c.st = st
 	}
-	sessions, err := st.Sessions(ctx, core.SessionFilter{OpenOnly: !all})
+	return c.st, nil
+}
+
+// parseFlags parses a subcommand's flags, which may come before or after
+// its positional arguments, and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%s.", strings.TrimSuffix(err.Error(), "."))
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// parseID reads a session number.
+func parseID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("%q is not a session number; see `adhoc-station sessions list`.", arg)
+	}
+	return id, nil
+}
+
+func (c *cli) endSession(args []string) error {
+	if len(args) != 1 {
+		return usagef("Give the number of the session to end.")
+	}
+	id, err := parseID(args[0])
 	if err != nil {
 		return err
 	}
-	rows := make([]sessionJSON, 0, len(sessions))
-	for _, s := range sessions {
-		r := sessionJSON{ID: s.ID, State: s.State, Technician: s.ProfileName, UserEmail: s.UserEmail,
-			CreatedAt: s.CreatedAt, Email: string(s.Email.State)}
-		if !s.ActivatedAt.IsZero() {
-			r.ActivatedAt, r.ExpiresAt = &s.ActivatedAt, &s.ExpiresAt
-		}
-		if c := s.Computer; c != nil {
-			r.Computer, r.OS, r.WindowsUser, r.Online = c.Hostname, c.OSName, c.WindowsUser, c.Online
-		}
-		rows = append(rows, r)
+	st, err := c.station()
+	if err != nil {
+		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+	if err := st.End(context.Background(), id); err != nil {
+		return err
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tTECHNICIAN\tUSER\tCOMPUTER\tTIME LEFT")
-	now := st.Now()
-	for i, r := range rows {
-		left := sessions[i].TimeLeft(now).Round(time.Minute).String()
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, r.Technician, r.UserEmail, r.Computer, left)
+	fmt.Fprintf(c.out, "session %d ended\n", id)
+	return nil
+}
+
+func (c *cli) addProfile(args []string) error {
+	if len(args) != 2 {
+		return usagef("Give the technician's name and email address, e.g. profiles add \"Anna Tech\" anna@example.com.")
 	}
-	return tw.Flush()
+	st, err := c.station()
+	if err != nil {
+		return err
+	}
+	p, err := st.CreateProfile(context.Background(), args[0], args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "profile %d added: %s <%s>\n", p.ID, p.Name, p.Email)
+	return nil
+}
+
+func (c *cli) listProfiles(args []string) error {
+	if len(args) != 0 {
+		return usagef("profiles list takes no arguments.")
+	}
+	st, err := c.station()
+	if err != nil {
+		return err
+	}
+	ps, err := st.Profiles(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		fmt.Fprintf(c.out, "%d\t%s\t%s\n", p.ID, p.Name, p.Email)
+	}
+	return nil
+}
+
+func (c *cli) verifyAudit(args []string) error {
+	if len(args) != 0 {
+		return usagef("audit verify takes no arguments.")
+	}
+	st, err := c.station()
+	if err != nil {
+		return err
+	}
+	if err := st.VerifyAudit(context.Background()); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, "audit log intact")
+	return nil
 }

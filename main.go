@@ -23,25 +23,25 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	flags := flag.NewFlagSet("adhoc-station", flag.ContinueOnError)
+	data := flags.String("data", defaultDataDir(), "folder for the station's database, key and certificate")
+	kiosk := flags.Bool("kiosk", false, "kiosk mode: full screen, larger type, settings behind the station PIN")
+	if err := flags.Parse(os.Args[1:]); err != nil {
+		os.Exit(exitUsage)
+	}
+	if flags.NArg() > 0 {
+		os.Exit(runCLI(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
+	}
+	if err := run(*data, *kiosk); err != nil {
 		fmt.Fprintln(os.Stderr, "adhoc-station:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	flags := flag.NewFlagSet("adhoc-station", flag.ContinueOnError)
-	data := flags.String("data", defaultDataDir(), "folder for the station's database, key and certificate")
-	kiosk := flags.Bool("kiosk", false, "kiosk mode: full screen, larger type, settings behind the station PIN")
-	if err := flags.Parse(args); err != nil {
-		return err
-	}
-	if flags.NArg() > 0 {
-		return runCLI(*data, flags.Args(), os.Stdout)
-	}
+func run(data string, kiosk bool) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(logger) // the UI logs the internal errors it does not show
-	st, err := core.Open(core.Config{DataDir: *data, Logger: logger})
+	st, err := core.Open(core.Config{DataDir: data, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func run(args []string) error {
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := ui.New(a, st, ui.Options{Kiosk: *kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
+	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint})
 	quitOnSignal(a)
 	w.ShowAndRun()
