@@ -350,3 +350,30 @@ func TestCLIPrepareEmailsThroughOutbox(t *testing.T) {
 		t.Error("the invitation lacks the link, or carries the security code")
 	}
 }
+
+// The command line's changes reach a running station (the window's
+// process) as events, as its own do.
+func TestCLIChangesReachRunningStation(t *testing.T) {
+	dir := cliStation(t)
+	window, err := core.Open(core.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer window.Close()
+	sub := window.Subscribe()
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { window.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	id := got.Session.ID
+	coretest.WaitEvent(t, sub, core.EventPrepared, id)
+	mustRun(t, dir, "", "sessions", "end", strconv.FormatInt(id, 10))
+	coretest.WaitEvent(t, sub, core.EventCancelled, id)
+	mustRun(t, dir, "", "settings", "set", "seats=4")
+	coretest.WaitEvent(t, sub, core.EventSettings, 0)
+	mustRun(t, dir, "", "profiles", "add", "Cleo Tech", "cleo.tech@example.com")
+	coretest.WaitEvent(t, sub, core.EventProfiles, 0)
+}
