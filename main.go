@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -26,7 +27,11 @@ func main() {
 	flags := flag.NewFlagSet("adhoc-station", flag.ContinueOnError)
 	data := flags.String("data", defaultDataDir(), "folder for the station's database, key and certificate")
 	kiosk := flags.Bool("kiosk", false, "kiosk mode: full screen, larger type, settings behind the station PIN")
+	flags.Usage = func() { fmt.Fprintln(os.Stderr, cliUsage) }
 	if err := flags.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(exitOK)
+		}
 		os.Exit(exitUsage)
 	}
 	if flags.NArg() > 0 {
