@@ -29,6 +29,7 @@ type codePanel struct {
 	copyCode    *widget.Button
 	linkText    *widget.Label
 	copyLink    *widget.Button
+	linkRow     fyne.CanvasObject // the link and its Copy button, while the link works
 	emailState  *widget.Label
 	resend      *widget.Button
 	mailCopy    *widget.Button
@@ -87,12 +88,15 @@ func (p *codePanel) layout() fyne.CanvasObject {
 	title := titleLabel("Security code for " + p.sess.UserEmail)
 	title.Wrapping = fyne.TextWrapWord
 	left := container.NewVBox(p.display, container.NewCenter(p.copyCode), p.codeWarning)
-	right := container.NewVBox(
-		p.status,
-		p.countdown,
+	p.linkRow = container.NewVBox(
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Deployment link", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, p.copyLink, p.linkText),
+	)
+	right := container.NewVBox(
+		p.status,
+		p.countdown,
+		p.linkRow,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Invitation email", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		p.emailState,
@@ -118,6 +122,8 @@ func (p *codePanel) show() {
 	p.status.SetText(pairingStatusText(sess, p.s.loc))
 	p.showEmail()
 	p.onTick(p.s.now())
+	// Once the session has left prepared the link is dead: nothing offers it.
+	showIf(p.linkRow, sess.State == core.StatePrepared)
 	showIf(p.regenerate, sess.State == core.StatePrepared)
 	showIf(p.cancel, sess.State.Open())
 	if sess.State == core.StateActive {
@@ -165,6 +171,11 @@ func (p *codePanel) showEmail() {
 	p.resend.Hide()
 	p.mailCopy.Hide()
 	p.openMail.Hide()
+	if p.sess.State != core.StatePrepared && e.State != core.EmailSent {
+		// Nothing is sent for a session that no longer waits for its user.
+		p.emailState.SetText("The invitation is no longer needed.")
+		return
+	}
 	switch e.State {
 	case core.EmailQueued:
 		p.emailState.SetText("Queued — the station is sending the invitation to " + p.sess.UserEmail + "…")

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -159,6 +160,18 @@ func TestCodePanelCancel(t *testing.T) {
 	}
 	if !strings.Contains(p.status.Text, "cancelled") || p.codeVisible() {
 		t.Errorf("status = %q, code visible %v", p.status.Text, p.codeVisible())
+	}
+	// The link died with the session: nothing may still offer it.
+	if p.linkRow.Visible() {
+		t.Error("after cancelling, the dead deployment link and its Copy link are still shown")
+	}
+	for _, b := range []*widget.Button{p.mailCopy, p.openMail, p.resend} {
+		if b.Visible() {
+			t.Errorf("after cancelling, %q is still offered", b.Text)
+		}
+	}
+	if strings.Contains(p.emailState.Text, "Copy the link") {
+		t.Errorf("after cancelling, the email state still says %q", p.emailState.Text)
 	}
 	if e.s.seats.Text != "5 of 5 seats free" {
 		t.Errorf("seats = %q", e.s.seats.Text)
