@@ -122,15 +122,11 @@ func (c *cli) getSettings(args []string) error {
 			return unknownSetting(only)
 		}
 	}
-	st, err := c.station()
+	st, set, err := c.stationSettings()
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	set, err := st.Settings(ctx)
-	if err != nil {
-		return err
-	}
 	// The password itself is never shown: only whether one is stored.
 	stored := "not stored"
 	if st.HasSMTPPassword(ctx) {
@@ -198,15 +194,11 @@ func (c *cli) setSettings(args []string) error {
 		}
 		changes = append(changes, change{k, value})
 	}
-	st, err := c.station()
+	st, set, err := c.stationSettings()
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	set, err := st.Settings(ctx)
-	if err != nil {
-		return err
-	}
 	for _, ch := range changes {
 		if err := ch.key.set(&set, ch.value); err != nil {
 			return err
@@ -217,6 +209,16 @@ func (c *cli) setSettings(args []string) error {
 	}
 	fmt.Fprintln(c.out, "settings saved")
 	return nil
+}
+
+// stationSettings opens the station and reads its settings.
+func (c *cli) stationSettings() (*core.Station, core.Settings, error) {
+	st, err := c.station()
+	if err != nil {
+		return nil, core.Settings{}, err
+	}
+	set, err := st.Settings(context.Background())
+	return st, set, err
 }
 
 func (c *cli) setSMTPPassword() error {
