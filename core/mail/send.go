@@ -190,6 +190,11 @@ func signIn(c *smtp.Client, srv Server, conn net.Conn) error {
 	if err := c.Auth(client); err != nil {
 		e := classify(StageAuth, addr, err)
 		e.OAuth = oauth
+		var bearerErr *sasl.OAuthBearerError
+		if errors.As(err, &bearerErr) {
+			// The server's refusal of the token, not a network hiccup.
+			e.Temporary = false
+		}
 		return e
 	}
 	return nil

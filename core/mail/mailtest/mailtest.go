@@ -68,7 +68,7 @@ type Server struct {
 	stall   chan struct{} // closed when the next DATA has been read and is held
 	release chan struct{} // closing it lets a held DATA fail
 	arrived chan struct{}
-	accept  func() // runs once a message is accepted, before the reply
+	accept  func()                  // runs once a message is accepted, before the reply
 	tokenOK func(token string) bool // nil: no OAuth sign-in
 	noBasic bool                    // PLAIN and LOGIN answer 5.7.30
 }

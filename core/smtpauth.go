@@ -1,0 +1,200 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+
+	"adhocstation/core/mail"
+	"adhocstation/core/oauth"
+)
+
+// SMTPCredential is what the mailer signs in with: a password, or an
+// OAuth 2.0 access token for the mailbox in the user name.
+type SMTPCredential struct {
+	Password string
+	Token    string
+}
+
+// SetSMTPClientSecret keeps the Microsoft 365 app's client secret as the
+// SMTP password is kept (keyring or sealed, never plain text); "" forgets
+// it. It publishes EventSettings.
+func (s *Station) SetSMTPClientSecret(ctx context.Context, secret string) error {
+	s.tokens.forget()
+	return s.setSMTPSecret(ctx, secretClientSecret, secret, "")
+}
+
+// HasSMTPClientSecret reports whether a client secret is stored.
+func (s *Station) HasSMTPClientSecret(ctx context.Context) bool {
+	return s.hasSMTPSecret(ctx, secretClientSecret)
+}
+
+// SetGoogleServiceAccountKey checks and keeps a Google service account's
+// JSON key file (it holds the private key) as the SMTP password is kept;
+// nil forgets it. A file that is not such a key is refused with a
+// *SettingError for FieldServiceAccountKey.
+func (s *Station) SetGoogleServiceAccountKey(ctx context.Context, keyFile []byte) error {
+	s.tokens.forget()
+	if keyFile == nil {
+		return s.setSMTPSecret(ctx, secretGoogleKey, "", "")
+	}
+	key, err := oauth.ParseServiceAccountKey(keyFile)
+	if err != nil {
+		return &SettingError{FieldServiceAccountKey, sentence(err.Error()) + " Choose the JSON key file downloaded from the Google Cloud console."}
+	}
+	return s.setSMTPSecret(ctx, secretGoogleKey, string(keyFile), " (service account "+key.ClientEmail+")")
+}
+
+// GoogleServiceAccount returns the address of the stored service account
+// key's account; "" when none is stored or it cannot be read.
+func (s *Station) GoogleServiceAccount(ctx context.Context) string {
+	raw, err := s.smtpSecret(ctx, secretGoogleKey)
+	if err != nil || raw == "" {
+		return ""
+	}
+	key, err := oauth.ParseServiceAccountKey([]byte(raw))
+	if err != nil {
+		return ""
+	}
+	return key.ClientEmail
+}
+
+// smtpCredential returns what to sign in to m's server with: the stored
+// password, or a token from the cache, fetched if needed. A missing secret
+// or a token request the provider refused is a *SettingError naming the
+// field to correct.
+func (s *Station) smtpCredential(ctx context.Context, m SMTPSettings) (SMTPCredential, error) {
+	var flow oauth.Flow
+	var secret string
+	var err error
+	switch m.Auth {
+	case SMTPAuthMicrosoft:
+		if secret, err = s.smtpSecret(ctx, secretClientSecret); err != nil {
+			return SMTPCredential{}, err
+		}
+		if secret == "" {
+			return SMTPCredential{}, &SettingError{FieldClientSecret, "No client secret is stored. Enter the client secret of the app registration (Certificates & secrets in Microsoft Entra)."}
+		}
+		url := m.TokenURL
+		if url == "" {
+			url = oauth.MicrosoftTokenURL(m.Tenant)
+		}
+		flow = oauth.ClientCredentials{TokenURL: url, ClientID: m.ClientID, ClientSecret: secret, Scope: oauth.MicrosoftScope}
+	case SMTPAuthGoogle:
+		if secret, err = s.smtpSecret(ctx, secretGoogleKey); err != nil {
+			return SMTPCredential{}, err
+		}
+		if secret == "" {
+			return SMTPCredential{}, &SettingError{FieldServiceAccountKey, "No service account key is stored. Choose the service account's JSON key file."}
+		}
+		key, err := oauth.ParseServiceAccountKey([]byte(secret))
+		if err != nil {
+			return SMTPCredential{}, &SettingError{FieldServiceAccountKey, sentence(err.Error()) + " Choose the key file again."}
+		}
+		flow = oauth.ServiceAccount{Key: key, Subject: m.Username, Scope: oauth.GoogleScope}
+	default:
+		pw, err := s.smtpPassword(ctx)
+		return SMTPCredential{Password: pw}, err
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{string(m.Auth), m.Tenant, m.ClientID, m.TokenURL, m.Username, secret}, "\x00")))
+	src := s.tokens.source(hex.EncodeToString(sum[:]), func() *oauth.Source { return oauth.NewSource(flow, s.http, s.now) })
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return SMTPCredential{}, tokenError(m.Auth, err)
+	}
+	return SMTPCredential{Token: tok}, nil
+}
+
+// sendMail delivers with the current credential; a token the server
+// refused is dropped so the next try fetches a fresh one.
+func (s *Station) sendMail(ctx context.Context, m SMTPSettings, from string, to []string, msg []byte) error {
+	cred, err := s.smtpCredential(ctx, m)
+	if err != nil {
+		return err
+	}
+	err = s.mailer.Send(ctx, m, cred, from, to, msg)
+	var me *mail.Error
+	if cred.Token != "" && errors.As(err, &me) && me.Stage == mail.StageAuth {
+		s.tokens.forget()
+	}
+	return err
+}
+
+// tokenError words a failed token request for the technician, pointing at
+// the setting to correct when the provider refused it.
+func tokenError(auth SMTPAuth, err error) error {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) || oe.Temporary() {
+		return Errorf("oauth_unreachable", "The station could not get a sign-in token: %s. Check this computer's connection to the internet, then try again.", plainError(err))
+	}
+	what := "Microsoft"
+	if auth == SMTPAuthGoogle {
+		what = "Google"
+	}
+	said := what + " refused the sign-in token request (" + oe.Code
+	if oe.Description != "" {
+		first, _, _ := strings.Cut(oe.Description, "\n")
+		said += ": " + strings.TrimSpace(first)
+	}
+	said += "). "
+	if auth == SMTPAuthGoogle {
+		return &SettingError{FieldServiceAccountKey, said + "In the Google Admin console, give the service account's client ID domain-wide delegation " +
+			"for https://mail.google.com/, check that the user name is a mailbox of your domain, and that the key was not deleted."}
+	}
+	switch {
+	case oe.Code == "invalid_client":
+		return &SettingError{FieldClientSecret, said + "Enter a current client secret of the app registration (Certificates & secrets in Microsoft Entra; secrets expire) and check the client ID."}
+	case strings.Contains(oe.Description, "AADSTS90002") || strings.Contains(oe.Description, "AADSTS900023"):
+		return &SettingError{FieldTenant, said + "Check the tenant ID or domain."}
+	}
+	return &SettingError{FieldClientID, said + "Check the client ID, and that the app has the SMTP.SendAsApp permission with admin consent."}
+}
+
+// sentence capitalises a lower-case error text and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// plainError is err's text without Go's "Post \"url\": " prefix.
+func plainError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\": "); i >= 0 {
+		return msg[i+3:]
+	}
+	return msg
+}
+
+// tokenCache keeps one token source: the one for the current settings and
+// secret. Other settings replace it, dropping its token.
+type tokenCache struct {
+	mu  sync.Mutex
+	key string
+	src *oauth.Source
+}
+
+func (c *tokenCache) source(key string, create func() *oauth.Source) *oauth.Source {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src == nil || c.key != key {
+		c.key, c.src = key, create()
+	}
+	return c.src
+}
+
+func (c *tokenCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src != nil {
+		c.src.Forget()
+	}
+}
