@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 
@@ -197,4 +198,15 @@ func (c *tokenCache) forget() {
 	if c.src != nil {
 		c.src.Forget()
 	}
+}
+
+// SetGoogleServiceAccountKeyFile reads the JSON key file at path and keeps
+// it as SetGoogleServiceAccountKey does; the file can be deleted after.
+// A file that cannot be read is a *SettingError too.
+func (s *Station) SetGoogleServiceAccountKeyFile(ctx context.Context, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &SettingError{FieldServiceAccountKey, "The key file cannot be read (" + plainError(err) + "). Check the path."}
+	}
+	return s.SetGoogleServiceAccountKey(ctx, data)
 }
