@@ -93,6 +93,7 @@ const (
 	FieldTenant            SettingField = "Tenant"
 	FieldClientID          SettingField = "Client ID"
 	FieldClientSecret      SettingField = "Client secret"
+	FieldClientCertificate SettingField = "Client certificate"
 	FieldTokenURL          SettingField = "Token endpoint"
 	FieldServiceAccountKey SettingField = "Service account key"
 	FieldSender            SettingField = "Sender address"

@@ -22,10 +22,50 @@ type SMTPCredential struct {
 
 // SetSMTPClientSecret keeps the Microsoft 365 app's client secret as the
 // SMTP password is kept (keyring or sealed, never plain text); "" forgets
-// it. It publishes EventSettings.
+// it. A stored client certificate is forgotten: one credential is used.
+// It publishes EventSettings.
 func (s *Station) SetSMTPClientSecret(ctx context.Context, secret string) error {
 	s.tokens.forget()
+	if secret != "" && s.hasSMTPSecret(ctx, secretClientCert) {
+		if err := s.setSMTPSecret(ctx, secretClientCert, "", " (replaced by a client secret)"); err != nil {
+			return err
+		}
+	}
 	return s.setSMTPSecret(ctx, secretClientSecret, secret, "")
+}
+
+// SetSMTPClientCertificateFile reads a PEM file holding the app
+// registration's certificate and its private key and keeps it as the SMTP
+// password is kept, in place of a client secret (which is forgotten). A
+// file that cannot be read or lacks either part is a *SettingError.
+func (s *Station) SetSMTPClientCertificateFile(ctx context.Context, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &SettingError{FieldClientCertificate, "The certificate file cannot be read (" + plainError(err) + "). Check the path."}
+	}
+	cert, err := oauth.ParseClientCertificate(data)
+	if err != nil {
+		return &SettingError{FieldClientCertificate, sentence(err.Error()) + " Choose a PEM file with the certificate uploaded to the app registration and its private key."}
+	}
+	s.tokens.forget()
+	if err := s.setSMTPSecret(ctx, secretClientSecret, "", " (replaced by a client certificate)"); err != nil {
+		return err
+	}
+	return s.setSMTPSecret(ctx, secretClientCert, string(data), " (thumbprint "+cert.Thumbprint+")")
+}
+
+// SMTPClientCertificate returns the SHA-1 thumbprint of the stored client
+// certificate, as Microsoft Entra lists it; "" when none is stored.
+func (s *Station) SMTPClientCertificate(ctx context.Context) string {
+	raw, err := s.smtpSecret(ctx, secretClientCert)
+	if err != nil || raw == "" {
+		return ""
+	}
+	cert, err := oauth.ParseClientCertificate([]byte(raw))
+	if err != nil {
+		return ""
+	}
+	return cert.Thumbprint
 }
 
 // HasSMTPClientSecret reports whether a client secret is stored.
@@ -71,17 +111,30 @@ func (s *Station) smtpCredential(ctx context.Context, m SMTPSettings) (SMTPCrede
 	var flow oauth.Flow
 	var secret string
 	var err error
+	usesCert := false
 	switch m.Auth {
 	case SMTPAuthMicrosoft:
+		url := m.TokenURL
+		if url == "" {
+			url = oauth.MicrosoftTokenURL(m.Tenant)
+		}
+		if secret, err = s.smtpSecret(ctx, secretClientCert); err != nil {
+			return SMTPCredential{}, err
+		}
+		if secret != "" {
+			cert, err := oauth.ParseClientCertificate([]byte(secret))
+			if err != nil {
+				return SMTPCredential{}, &SettingError{FieldClientCertificate, sentence(err.Error()) + " Choose the certificate file again."}
+			}
+			usesCert = true
+			flow = oauth.ClientAssertion{TokenURL: url, ClientID: m.ClientID, Cert: cert, Scope: oauth.MicrosoftScope}
+			break
+		}
 		if secret, err = s.smtpSecret(ctx, secretClientSecret); err != nil {
 			return SMTPCredential{}, err
 		}
 		if secret == "" {
-			return SMTPCredential{}, &SettingError{FieldClientSecret, "No client secret is stored. Enter the client secret of the app registration (Certificates & secrets in Microsoft Entra)."}
-		}
-		url := m.TokenURL
-		if url == "" {
-			url = oauth.MicrosoftTokenURL(m.Tenant)
+			return SMTPCredential{}, &SettingError{FieldClientSecret, "No client secret or certificate is stored. Enter the client secret of the app registration (Certificates & secrets in Microsoft Entra), or choose its certificate file."}
 		}
 		flow = oauth.ClientCredentials{TokenURL: url, ClientID: m.ClientID, ClientSecret: secret, Scope: oauth.MicrosoftScope}
 	case SMTPAuthGoogle:
@@ -104,7 +157,7 @@ func (s *Station) smtpCredential(ctx context.Context, m SMTPSettings) (SMTPCrede
 	src := s.tokens.source(hex.EncodeToString(sum[:]), func() *oauth.Source { return oauth.NewSource(flow, s.http, s.now) })
 	tok, err := src.Token(ctx)
 	if err != nil {
-		return SMTPCredential{}, tokenError(m.Auth, err)
+		return SMTPCredential{}, tokenError(m.Auth, usesCert, err)
 	}
 	return SMTPCredential{Token: tok}, nil
 }
@@ -126,7 +179,7 @@ func (s *Station) sendMail(ctx context.Context, m SMTPSettings, from string, to 
 
 // tokenError words a failed token request for the technician, pointing at
 // the setting to correct when the provider refused it.
-func tokenError(auth SMTPAuth, err error) error {
+func tokenError(auth SMTPAuth, usesCert bool, err error) error {
 	var oe *oauth.Error
 	if !errors.As(err, &oe) || oe.Temporary() {
 		return Errorf("oauth_unreachable", "The station could not get a sign-in token: %s. Check this computer's connection to the internet, then try again.", plainError(err))
@@ -146,6 +199,8 @@ func tokenError(auth SMTPAuth, err error) error {
 			"for https://mail.google.com/, check that the user name is a mailbox of your domain, and that the key was not deleted."}
 	}
 	switch {
+	case oe.Code == "invalid_client" && usesCert:
+		return &SettingError{FieldClientCertificate, said + "Check that this certificate is uploaded to the app registration (Certificates & secrets in Microsoft Entra) and not expired, and check the client ID."}
 	case oe.Code == "invalid_client":
 		return &SettingError{FieldClientSecret, said + "Enter a current client secret of the app registration (Certificates & secrets in Microsoft Entra; secrets expire) and check the client ID."}
 	case strings.Contains(oe.Description, "AADSTS90002") || strings.Contains(oe.Description, "AADSTS900023"):

@@ -267,3 +267,43 @@ func TestValidateSettingsRefusesEveryOAuthFieldAtOnce(t *testing.T) {
 		t.Errorf("good Microsoft settings refused: %v", err)
 	}
 }
+
+func TestMicrosoftOAuthWithACertificate(t *testing.T) {
+	o := newOAuthStation(t, core.SMTPAuthMicrosoft)
+	file := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(file, o.token.CertificateFile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.st.SetSMTPClientCertificateFile(t.Context(), file); err != nil {
+		t.Fatal(err)
+	}
+	if o.st.HasSMTPClientSecret(t.Context()) {
+		t.Fatal("the client secret is still stored beside the certificate")
+	}
+	if tp := o.st.SMTPClientCertificate(t.Context()); len(tp) != 40 {
+		t.Fatalf("thumbprint %q", tp)
+	}
+	if err := o.sendTest(t); err != nil {
+		t.Fatalf("test email signed with the certificate: %v", err)
+	}
+	if o.mail.Wait(1); o.token.Fetches() != 1 {
+		t.Fatalf("%d fetches", o.token.Fetches())
+	}
+	keyLines := strings.Split(string(o.token.CertificateFile()), "\n")
+	o.noSecretAnywhere(t, keyLines[len(keyLines)-3], keyLines[len(keyLines)-8])
+
+	o.token.Refuse("invalid_client")
+	o.clock.Advance(time.Hour)
+	var se *core.SettingError
+	if err := o.sendTest(t); !errors.As(err, &se) || se.Field != core.FieldClientCertificate || !strings.Contains(se.Reason, "uploaded to the app registration") {
+		t.Fatalf("a certificate Entra refuses: %v", err)
+	}
+
+	// A file without its key is refused.
+	if err := os.WriteFile(file, o.token.CertificateFile()[:strings.Index(string(o.token.CertificateFile()), "-----BEGIN PRIVATE KEY")], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.st.SetSMTPClientCertificateFile(t.Context(), file); !errors.As(err, &se) || !strings.Contains(se.Reason, "both the certificate and its private key") {
+		t.Fatalf("a certificate without its key: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ type smtpSecret struct {
 var (
 	secretPassword     = smtpSecret{"smtp_password", "smtp_password_keyring", "SMTP password", "SMTP password"}
 	secretClientSecret = smtpSecret{"smtp_oauth_client_secret", "smtp_oauth_client_secret_keyring", "SMTP client secret", FieldClientSecret}
+	secretClientCert   = smtpSecret{"smtp_oauth_client_cert", "smtp_oauth_client_cert_keyring", "SMTP client certificate", FieldClientCertificate}
 	secretGoogleKey    = smtpSecret{"smtp_google_key", "smtp_google_key_keyring", "Google service account key", FieldServiceAccountKey}
 )
 

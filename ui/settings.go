@@ -65,6 +65,7 @@ type settingsScreen struct {
 	clientSecret *widget.Entry
 	secretState  *widget.Label
 	keyState     *widget.Label
+	certState    *widget.Label
 
 	password *widget.Entry
 	pwState  *widget.Label
@@ -90,7 +91,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 		rows: map[string][]fyne.CanvasObject{}}
 	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
 		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo,
-		fieldTenant, fieldClientID, fieldTokenURL, fieldServiceKey} {
+		fieldTenant, fieldClientID, fieldTokenURL, fieldServiceKey, fieldClientCert} {
 		e := &widget.Entry{OnSubmitted: func(string) { s.onSave() }}
 		e.ExtendBaseWidget(e)
 		s.entries[f] = e
@@ -139,6 +140,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldTenant, s.entries[fieldTenant]),
 		s.row(fieldClientID, s.entries[fieldClientID]),
 		s.row(fieldClientSecret, container.NewVBox(s.clientSecret, s.secretState)),
+		s.row(fieldClientCert, container.NewVBox(s.entries[fieldClientCert], s.certState)),
 		s.row(fieldTokenURL, s.entries[fieldTokenURL]),
 		s.row(fieldServiceKey, container.NewVBox(s.entries[fieldServiceKey], s.keyState)),
 		s.row(fieldSender, s.entries[fieldSender]),

@@ -17,6 +17,7 @@ const (
 	fieldTenant       = string(core.FieldTenant)
 	fieldClientID     = string(core.FieldClientID)
 	fieldClientSecret = string(core.FieldClientSecret)
+	fieldClientCert   = string(core.FieldClientCertificate)
 	fieldTokenURL     = string(core.FieldTokenURL)
 	fieldServiceKey   = string(core.FieldServiceAccountKey)
 )
@@ -37,6 +38,7 @@ var methodRows = map[string]core.SMTPAuth{
 	fieldTenant:       core.SMTPAuthMicrosoft,
 	fieldClientID:     core.SMTPAuthMicrosoft,
 	fieldClientSecret: core.SMTPAuthMicrosoft,
+	fieldClientCert:   core.SMTPAuthMicrosoft,
 	fieldTokenURL:     core.SMTPAuthMicrosoft,
 	fieldServiceKey:   core.SMTPAuthGoogle,
 }
@@ -72,10 +74,12 @@ func (s *settingsScreen) buildSignIn() {
 	s.clientSecret.OnSubmitted = func(string) { s.onSave() }
 	s.secretState = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.keyState = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.certState = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.entries[fieldTenant].PlaceHolder = "contoso.onmicrosoft.com or the tenant ID"
 	s.entries[fieldClientID].PlaceHolder = "application (client) ID of the app registration"
 	s.entries[fieldTokenURL].PlaceHolder = "optional: empty uses Microsoft's endpoint for the tenant"
 	s.entries[fieldServiceKey].PlaceHolder = "path of the service account's JSON key file"
+	s.entries[fieldClientCert].PlaceHolder = "or: path of a PEM file with the app's certificate and its private key"
 }
 
 // showMethodRows shows the rows of the chosen method and hides the others;
@@ -109,21 +113,30 @@ func (s *settingsScreen) loadSignIn(ctx context.Context, set core.Settings) {
 	s.entries[fieldClientID].SetText(set.SMTP.ClientID)
 	s.entries[fieldTokenURL].SetText(set.SMTP.TokenURL)
 	s.entries[fieldServiceKey].SetText("")
+	s.entries[fieldClientCert].SetText("")
 	s.clientSecret.SetText("")
-	stored := ""
+	// stored says what each method would sign in with.
+	stored := map[core.SMTPAuth]string{}
+	if s.st.HasSMTPPassword(ctx) {
+		stored[core.SMTPAuthPassword] = "a password is stored"
+	}
+	if tp := s.st.SMTPClientCertificate(ctx); tp != "" {
+		s.certState.SetText("A certificate (thumbprint " + tp + ") and its key are stored and used; the key is never shown.")
+		stored[core.SMTPAuthMicrosoft] = "a client certificate is stored"
+	} else {
+		s.certState.SetText("No certificate is stored; the client secret is used.")
+	}
 	if s.st.HasSMTPClientSecret(ctx) {
 		s.clientSecret.SetPlaceHolder("type a new secret to replace it")
 		s.secretState.SetText("A client secret is stored; it is never shown.")
-		stored = "a client secret is stored"
+		stored[core.SMTPAuthMicrosoft] = "a client secret is stored"
 	} else {
 		s.clientSecret.SetPlaceHolder("")
 		s.secretState.SetText("No client secret is stored.")
 	}
 	if account := s.st.GoogleServiceAccount(ctx); account != "" {
 		s.keyState.SetText("The key of " + account + " is stored; it is never shown. Choose a file to replace it.")
-		if set.SMTP.Auth == core.SMTPAuthGoogle {
-			stored = "the key of " + account + " is stored"
-		}
+		stored[core.SMTPAuthGoogle] = "the key of " + account + " is stored"
 	} else {
 		s.keyState.SetText("No key is stored.")
 	}
@@ -131,12 +144,8 @@ func (s *settingsScreen) loadSignIn(ctx context.Context, set core.Settings) {
 	switch {
 	case !set.SMTP.Configured():
 		inUse = "Sign-in in use: none (no mail server is set)"
-	case set.SMTP.Auth == core.SMTPAuthPassword && s.st.HasSMTPPassword(ctx):
-		inUse += ", a password is stored"
-	case set.SMTP.Auth == core.SMTPAuthMicrosoft && stored != "":
-		inUse += ", " + stored
-	case set.SMTP.Auth == core.SMTPAuthGoogle && stored != "":
-		inUse += ", " + stored
+	case stored[set.SMTP.Auth] != "":
+		inUse += ", " + stored[set.SMTP.Auth]
 	case set.SMTP.Auth != core.SMTPAuthPassword:
 		inUse += " — its secret is not stored yet"
 	}
@@ -154,7 +163,7 @@ func (s *settingsScreen) readSignIn(set *core.Settings, text func(string) string
 
 // signInUnsaved reports typed secrets not saved yet.
 func (s *settingsScreen) signInUnsaved() bool {
-	return s.clientSecret.Text != "" || s.entries[fieldServiceKey].Text != ""
+	return s.clientSecret.Text != "" || s.entries[fieldServiceKey].Text != "" || s.entries[fieldClientCert].Text != ""
 }
 
 // checkSecrets refuses a method whose secret is neither stored nor typed.
@@ -164,8 +173,9 @@ func (s *settingsScreen) checkSecrets(ctx context.Context, set core.Settings, ba
 	}
 	switch set.SMTP.Auth {
 	case core.SMTPAuthMicrosoft:
-		if s.clientSecret.Text == "" && !s.st.HasSMTPClientSecret(ctx) {
-			bad[fieldClientSecret] = "Enter the client secret of the app registration (Certificates & secrets in Microsoft Entra). It is stored safely and never shown again."
+		if s.clientSecret.Text == "" && s.entries[fieldClientCert].Text == "" && !s.st.HasSMTPClientSecret(ctx) &&
+			s.st.SMTPClientCertificate(ctx) == "" {
+			bad[fieldClientSecret] = "Enter the client secret of the app registration (Certificates & secrets in Microsoft Entra), or a certificate file below. It is stored safely and never shown again."
 		}
 	case core.SMTPAuthGoogle:
 		if s.entries[fieldServiceKey].Text == "" && s.st.GoogleServiceAccount(ctx) == "" {
@@ -180,6 +190,8 @@ func (s *settingsScreen) storeSecrets(ctx context.Context, set core.Settings) bo
 	var err error
 	field := ""
 	switch {
+	case set.SMTP.Auth == core.SMTPAuthMicrosoft && s.entries[fieldClientCert].Text != "":
+		field, err = fieldClientCert, s.st.SetSMTPClientCertificateFile(ctx, s.entries[fieldClientCert].Text)
 	case set.SMTP.Auth == core.SMTPAuthMicrosoft && s.clientSecret.Text != "":
 		field, err = fieldClientSecret, s.st.SetSMTPClientSecret(ctx, s.clientSecret.Text)
 	case set.SMTP.Auth == core.SMTPAuthGoogle && s.entries[fieldServiceKey].Text != "":

@@ -49,7 +49,7 @@ func TestSettingsSignInMethodShowsItsFields(t *testing.T) {
 	s := pagesTestSettings(t, st)
 	want := map[string][]string{
 		"Password":                       {fieldPassword},
-		"Microsoft 365 OAuth":            {fieldTenant, fieldClientID, fieldClientSecret, fieldTokenURL},
+		"Microsoft 365 OAuth":            {fieldTenant, fieldClientID, fieldClientSecret, fieldClientCert, fieldTokenURL},
 		"Google OAuth (service account)": {fieldServiceKey},
 	}
 	for label, fields := range want {
@@ -116,6 +116,32 @@ func TestSettingsSendTestEmailWithMicrosoftOAuth(t *testing.T) {
 	}
 	if want := "Sign-in in use: Microsoft 365 OAuth, a client secret is stored."; s.methodState.Text != want {
 		t.Fatalf("method state %q, want %q", s.methodState.Text, want)
+	}
+}
+
+// A certificate instead of a secret: its file's path is typed, it is
+// stored, its thumbprint shown, and the test email signs in with it.
+func TestSettingsSendTestEmailWithMicrosoftCertificate(t *testing.T) {
+	s, st, tokens, srv := pagesTestOAuth(t)
+	file := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(file, tokens.CertificateFile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.method.SetSelected(methodLabel(core.SMTPAuthMicrosoft))
+	s.entries[fieldTenant].SetText(oauthtest.Tenant)
+	s.entries[fieldClientID].SetText(oauthtest.ClientID)
+	s.entries[fieldTokenURL].SetText(tokens.MicrosoftURL())
+	s.entries[fieldClientCert].SetText(file)
+	watchWork(&s.work).during(t, jobTestEmail, func() { test.Tap(s.sendTest) })
+	if s.testOut.Text != "The test email to me@example.com was accepted by the server. Check that it arrives." {
+		t.Fatalf("test email: %q; fields %q", s.testOut.Text, pagesTestShownErrors(s))
+	}
+	if len(srv.Messages()) != 1 || s.entries[fieldClientCert].Text != "" ||
+		!strings.Contains(s.certState.Text, st.SMTPClientCertificate(t.Context())) {
+		t.Fatalf("messages %d, path %q, note %q", len(srv.Messages()), s.entries[fieldClientCert].Text, s.certState.Text)
+	}
+	if want := "Sign-in in use: Microsoft 365 OAuth, a client certificate is stored."; s.methodState.Text != want {
+		t.Fatalf("method state %q", s.methodState.Text)
 	}
 }
 

@@ -76,7 +76,7 @@ type ServiceAccount struct {
 const assertionLife = time.Hour
 
 func (sa ServiceAccount) fetch(ctx context.Context, hc *http.Client, now time.Time) (Token, error) {
-	assertion, err := signJWT(sa.Key.key, sa.Key.KeyID, map[string]any{
+	assertion, err := signJWT(sa.Key.key, map[string]string{"kid": sa.Key.KeyID}, map[string]any{
 		"iss":   sa.Key.ClientEmail,
 		"sub":   sa.Subject,
 		"scope": sa.Scope,
@@ -93,11 +93,13 @@ func (sa ServiceAccount) fetch(ctx context.Context, hc *http.Client, now time.Ti
 	}, now)
 }
 
-// signJWT makes a compact RS256 JWS of claims.
-func signJWT(key *rsa.PrivateKey, kid string, claims map[string]any) (string, error) {
+// signJWT makes a compact RS256 JWS of claims; extra adds header fields.
+func signJWT(key *rsa.PrivateKey, extra map[string]string, claims map[string]any) (string, error) {
 	header := map[string]string{"alg": "RS256", "typ": "JWT"}
-	if kid != "" {
-		header["kid"] = kid
+	for k, v := range extra {
+		if v != "" {
+			header[k] = v
+		}
 	}
 	h, err := json.Marshal(header)
 	if err != nil {
@@ -117,26 +119,30 @@ func signJWT(key *rsa.PrivateKey, kid string, claims map[string]any) (string, er
 	return signing + "." + enc.EncodeToString(sig), nil
 }
 
-// VerifyJWT checks an RS256 JWT against pub and returns its claims; the
-// tests' token endpoint uses it as Google's does.
-func VerifyJWT(token string, pub *rsa.PublicKey) (map[string]any, error) {
+// VerifyJWT checks an RS256 JWT against pub and returns its header and
+// claims; the tests' token endpoint uses it as Google's and Microsoft's do.
+func VerifyJWT(token string, pub *rsa.PublicKey) (header, claims map[string]any, err error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil, errors.New("not a compact JWT")
+		return nil, nil, errors.New("not a compact JWT")
 	}
 	enc := base64.RawURLEncoding
 	sig, err := enc.DecodeString(parts[2])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	raw, err := enc.DecodeString(parts[1])
-	if err != nil {
-		return nil, err
+	for i, into := range []*map[string]any{&header, &claims} {
+		raw, err := enc.DecodeString(parts[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(raw, into); err != nil {
+			return nil, nil, err
+		}
 	}
-	var claims map[string]any
-	return claims, json.Unmarshal(raw, &claims)
+	return header, claims, nil
 }

@@ -7,14 +7,19 @@ package oauthtest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"adhocstation/core/oauth"
 )
@@ -30,8 +35,9 @@ const (
 // Server is a running token endpoint.
 type Server struct {
 	*httptest.Server
-	tb  testing.TB
-	key *rsa.PrivateKey
+	tb   testing.TB
+	key  *rsa.PrivateKey // the service account's key, and the app certificate's
+	cert *x509.Certificate
 
 	mu       sync.Mutex
 	fetches  int
@@ -48,7 +54,17 @@ func Start(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{tb: tb, key: key, issued: map[string]bool{}, lifetime: 3600}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Ad Hoc Support Station mail"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &Server{tb: tb, key: key, cert: cert, issued: map[string]bool{}, lifetime: 3600}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
@@ -145,7 +161,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found.")
 			return
 		}
-		if r.PostForm.Get("client_id") != ClientID || r.PostForm.Get("client_secret") != ClientSecret {
+		if r.PostForm.Get("client_id") != ClientID || !s.clientAuthenticated(r) {
 			fail(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 			return
 		}
@@ -154,7 +170,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
-		claims, err := oauth.VerifyJWT(r.PostForm.Get("assertion"), &s.key.PublicKey)
+		_, claims, err := oauth.VerifyJWT(r.PostForm.Get("assertion"), &s.key.PublicKey)
 		if err != nil || claims["iss"] != ServiceAccount || claims["aud"] != s.GoogleURL() || claims["scope"] != oauth.GoogleScope {
 			fail(w, http.StatusBadRequest, "invalid_grant", fmt.Sprintf("Invalid JWT: %v %v", err, claims))
 			return
@@ -175,6 +191,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": life})
+}
+
+// clientAuthenticated accepts the client secret, or a client assertion
+// signed by the certificate's key, naming it by its SHA-1 (x5t), addressed
+// to this endpoint and not expired.
+func (s *Server) clientAuthenticated(r *http.Request) bool {
+	if r.PostForm.Get("client_assertion") == "" {
+		return r.PostForm.Get("client_secret") == ClientSecret
+	}
+	if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		return false
+	}
+	header, claims, err := oauth.VerifyJWT(r.PostForm.Get("client_assertion"), &s.key.PublicKey)
+	if err != nil {
+		return false
+	}
+	sum := sha1.Sum(s.cert.Raw)
+	return header["x5t"] == base64.RawURLEncoding.EncodeToString(sum[:]) && claims["iss"] == ClientID &&
+		claims["sub"] == ClientID && claims["aud"] == s.MicrosoftURL() && claims["jti"] != nil
+}
+
+// CertificateFile is the app registration's certificate and its private
+// key in one PEM file, as the station takes it.
+func (s *Server) CertificateFile() []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(s.key)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
 }
 
 func fail(w http.ResponseWriter, status int, code, desc string) {
