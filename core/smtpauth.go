@@ -155,7 +155,11 @@ func (s *Station) smtpCredential(ctx context.Context, m SMTPSettings) (SMTPCrede
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{string(m.Auth), m.Tenant, m.ClientID, m.TokenURL, m.Username, secret}, "\x00")))
 	src := s.tokens.source(hex.EncodeToString(sum[:]), func() *oauth.Source { return oauth.NewSource(flow, s.http, s.now) })
-	tok, err := src.Token(ctx)
+	// A token endpoint that does not answer must not hold up Send test
+	// email (or the outbox) longer than a mail server may.
+	tctx, cancel := context.WithTimeout(ctx, mail.DefaultTimeout)
+	defer cancel()
+	tok, err := src.Token(tctx)
 	if err != nil {
 		return SMTPCredential{}, tokenError(m.Auth, usesCert, err)
 	}

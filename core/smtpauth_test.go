@@ -307,3 +307,20 @@ func TestMicrosoftOAuthWithACertificate(t *testing.T) {
 		t.Fatalf("a certificate without its key: %v", err)
 	}
 }
+
+// The outbox signs in the same way: an invitation goes out with a token,
+// and a second one reuses it.
+func TestInvitationsSentWithOAuth(t *testing.T) {
+	o := newOAuthStation(t, core.SMTPAuthGoogle)
+	sub := o.st.Subscribe()
+	defer sub.Close()
+	run(t, o.st)
+	_, first := coretest.MustPrepare(t, o.st, "Maria Tech", "maria@example.com")
+	waitEmail(t, o.st, sub, first.Session.ID, core.EmailSent)
+	_, second := coretest.MustPrepare(t, o.st, "Tom Tech", "tom@example.com")
+	waitEmail(t, o.st, sub, second.Session.ID, core.EmailSent)
+	msgs := o.mail.Wait(2)
+	if msgs[0].AuthMech != "OAUTHBEARER" || msgs[1].AuthUser != mailtest.Username || o.token.Fetches() != 1 {
+		t.Fatalf("received %+v after %d token fetches", msgs, o.token.Fetches())
+	}
+}

@@ -33,7 +33,7 @@ func (s *Server) RefuseBasicAuth() {
 	s.mu.Unlock()
 }
 
-var errBasicAuthOff = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 30},
+var errBasicAuthOff = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 30},
 	Message: "Basic authentication is not supported for Client Submission"}
 
 func (ss *session) checkToken(user, token string) error {
