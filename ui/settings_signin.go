@@ -124,7 +124,7 @@ func (s *settingsScreen) loadSignIn(ctx context.Context, set core.Settings) {
 		s.certState.SetText("A certificate (thumbprint " + tp + ") and its key are stored and used; the key is never shown.")
 		stored[core.SMTPAuthMicrosoft] = "a client certificate is stored"
 	} else {
-		s.certState.SetText("No certificate is stored; the client secret is used.")
+		s.certState.SetText("No certificate is stored.")
 	}
 	if s.st.HasSMTPClientSecret(ctx) {
 		s.clientSecret.SetPlaceHolder("type a new secret to replace it")
