@@ -118,15 +118,32 @@ const (
 	SMTPPlain    SMTPSecurity = "none"     // loopback hosts only
 )
 
-// SMTPSettings configure the outbox's server. The password is kept apart,
-// in the OS keyring or sealed (see SetSMTPPassword).
+// SMTPAuth is how the station signs in to its SMTP server.
+type SMTPAuth string
+
+const (
+	SMTPAuthPassword  SMTPAuth = ""             // user name and password (PLAIN or LOGIN)
+	SMTPAuthMicrosoft SMTPAuth = "microsoft365" // OAuth 2.0 client credentials of an Entra app
+	SMTPAuthGoogle    SMTPAuth = "google"       // OAuth 2.0 Google service account, domain-wide delegation
+)
+
+// SMTPSettings configure the outbox's server. Secrets are kept apart, in
+// the OS keyring or sealed: the password (SetSMTPPassword), the client
+// secret (SetSMTPClientSecret), the Google service account key file
+// (SetGoogleServiceAccountKey).
 type SMTPSettings struct {
 	Host     string
 	Port     int
 	Security SMTPSecurity
-	Username string
+	Auth     SMTPAuth
+	Username string // with OAuth, the mailbox the station sends as
 	Sender   string // From address of invitations
 	CAFile   string // one extra CA certificate (PEM) for in-house servers
+	// Microsoft 365: the tenant (ID or domain) and the app's client ID.
+	// TokenURL replaces Microsoft's token endpoint when set (tests, national clouds).
+	Tenant   string
+	ClientID string
+	TokenURL string
 }
 
 // Configured reports whether a server has been set up at all.

@@ -13,14 +13,14 @@ import (
 // speaks SMTP through core/mail; its errors are *mail.Error values, which
 // say whether a retry can help. Errors of any other type count as temporary.
 type Mailer interface {
-	Send(ctx context.Context, cfg SMTPSettings, password string, from string, to []string, msg []byte) error
+	Send(ctx context.Context, cfg SMTPSettings, cred SMTPCredential, from string, to []string, msg []byte) error
 }
 
 type smtpMailer struct{}
 
-func (smtpMailer) Send(ctx context.Context, cfg SMTPSettings, password, from string, to []string, msg []byte) error {
+func (smtpMailer) Send(ctx context.Context, cfg SMTPSettings, cred SMTPCredential, from string, to []string, msg []byte) error {
 	srv := mail.Server{Host: cfg.Host, Port: cfg.Port, Security: mail.Security(cfg.Security),
-		Username: cfg.Username, Password: password, CAFile: cfg.CAFile}
+		Username: cfg.Username, Password: cred.Password, Token: cred.Token, CAFile: cfg.CAFile}
 	return mail.Send(ctx, srv, from, to, msg)
 }
 
@@ -240,10 +240,7 @@ func (s *Station) deliver(ctx context.Context, set Settings, it outboxItem) erro
 	// restart.
 	sendCtx, cancel := outliving(ctx, stopGrace)
 	defer cancel()
-	password, err := s.smtpPassword(sendCtx)
-	if err == nil {
-		err = s.mailer.Send(sendCtx, set.SMTP, password, it.from, []string{it.rcpt}, msg)
-	}
+	err = s.sendMail(sendCtx, set.SMTP, it.from, []string{it.rcpt}, msg)
 	switch {
 	case err == nil:
 		// Record an accepted message even while shutting down, or the

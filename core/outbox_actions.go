@@ -108,10 +108,7 @@ func (s *Station) SendTestEmail(ctx context.Context, to string) error {
 	if err != nil {
 		return err
 	}
-	password, err := s.smtpPassword(ctx)
-	if err == nil {
-		err = s.mailer.Send(ctx, set.SMTP, password, set.SMTP.Sender, []string{addr}, msg)
-	}
+	err = s.sendMail(ctx, set.SMTP, set.SMTP.Sender, []string{addr}, msg)
 	outcome := "sent to " + addr
 	if err != nil {
 		outcome = "failed for " + addr + ": " + err.Error()

@@ -72,7 +72,7 @@ func (s *Station) SaveSettings(ctx context.Context, set Settings) error {
 func settingsSummary(set Settings) string {
 	smtp := "not configured"
 	if set.SMTP.Configured() {
-		smtp = net.JoinHostPort(set.SMTP.Host, strconv.Itoa(set.SMTP.Port)) + " (" + string(set.SMTP.Security) + ")"
+		smtp = net.JoinHostPort(set.SMTP.Host, strconv.Itoa(set.SMTP.Port)) + " (" + string(set.SMTP.Security) + ", sign-in " + set.SMTP.Auth.String() + ")"
 	}
 	return "seats " + strconv.Itoa(set.Seats) + ", invitation timeout " + set.InvitationTimeout.String() +
 		", SMTP " + smtp + ", pairing " + set.Pairing.ListenAddr + " as " + set.Pairing.PublicHost
@@ -88,6 +88,14 @@ const (
 	FieldInvitationTimeout SettingField = "Invitation timeout"
 	FieldSMTPPort          SettingField = "SMTP port"
 	FieldSMTPSecurity      SettingField = "SMTP security"
+	FieldSMTPAuth          SettingField = "Sign-in method"
+	FieldSMTPUsername      SettingField = "SMTP username"
+	FieldTenant            SettingField = "Tenant"
+	FieldClientID          SettingField = "Client ID"
+	FieldClientSecret      SettingField = "Client secret"
+	FieldClientCertificate SettingField = "Client certificate"
+	FieldTokenURL          SettingField = "Token endpoint"
+	FieldServiceAccountKey SettingField = "Service account key"
 	FieldSender            SettingField = "Sender address"
 	FieldCAFile            SettingField = "Extra CA certificate"
 	FieldListenAddr        SettingField = "Pairing address"
@@ -154,6 +162,7 @@ func validateSMTP(m SMTPSettings, refuse func(SettingField, string)) {
 			refuse(FieldCAFile, "The file cannot be read ("+err.Error()+"). Check the path.")
 		}
 	}
+	validateSMTPAuth(m, refuse)
 }
 
 func validatePairing(p PairingSettings, refuse func(SettingField, string)) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -17,6 +18,9 @@ type Config struct {
 	Now     func() time.Time // injected clock; nil means time.Now
 	Logger  *slog.Logger     // nil discards
 	Mailer  Mailer           // nil means the real SMTP mailer
+	// HTTPClient fetches OAuth tokens for SMTP sign-in; nil means
+	// http.DefaultClient (tests pass one trusting their HTTPS server).
+	HTTPClient *http.Client
 }
 
 // Station is the running station core. Its methods are safe for concurrent use.
@@ -31,6 +35,8 @@ type Station struct {
 	mailer Mailer
 	limit  *limiter
 	flood  floodGuard
+	http   *http.Client
+	tokens tokenCache
 
 	outboxWake chan struct{}
 	own        ownChanges // this station's rows of the change feed, for the watcher
@@ -60,6 +66,7 @@ func Open(cfg Config) (*Station, error) {
 		log:        cfg.Logger,
 		hub:        newHub(),
 		mailer:     cfg.Mailer,
+		http:       cfg.HTTPClient,
 		outboxWake: make(chan struct{}, 1),
 		warned:     map[int64]bool{},
 	}

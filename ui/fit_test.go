@@ -83,22 +83,35 @@ var fitTestStates = []fitTestState{
 		return []*widget.Button{s.verify}, 1
 	}},
 	{"SettingsWithEveryFieldError", 3, func(t *testing.T, w *stationWindow, st *core.Station) ([]*widget.Button, int) {
-		s := w.screens[3].(*settingsScreen)
-		if w.kiosk != nil {
-			test.Type(w.kiosk.pinEntry, "4821")
-			w.kiosk.onUnlock()
-		}
-		bad := map[string]string{}
-		for f := range s.errs {
-			bad[f] = "This field is refused with a sentence long enough to wrap on a narrow window, as core's are."
-		}
-		s.showFieldErrors(bad)
-		s.setStatus("Not saved: correct the 15 fields marked in red.", widget.DangerImportance)
-		s.testOut.SetText("The test email was not sent. The mail server at smtp.example.com:587 did not answer within 30 seconds.")
-		s.testOut.Show()
-		s.pwForget.Show()
-		return []*widget.Button{s.save}, 1
+		return fitTestSettingsRefused(w, core.SMTPAuthPassword)
 	}},
+	{"SettingsMicrosoftOAuthWithEveryFieldError", 3, func(t *testing.T, w *stationWindow, st *core.Station) ([]*widget.Button, int) {
+		return fitTestSettingsRefused(w, core.SMTPAuthMicrosoft)
+	}},
+	{"SettingsGoogleOAuthWithEveryFieldError", 3, func(t *testing.T, w *stationWindow, st *core.Station) ([]*widget.Button, int) {
+		return fitTestSettingsRefused(w, core.SMTPAuthGoogle)
+	}},
+}
+
+// fitTestSettingsRefused shows the Settings page with the sign-in method's
+// rows and a refusal under every field.
+func fitTestSettingsRefused(w *stationWindow, method core.SMTPAuth) ([]*widget.Button, int) {
+	s := w.screens[3].(*settingsScreen)
+	if w.kiosk != nil {
+		test.Type(w.kiosk.pinEntry, "4821")
+		w.kiosk.onUnlock()
+	}
+	s.method.SetSelected(methodLabel(method))
+	bad := map[string]string{}
+	for f := range s.errs {
+		bad[f] = "This field is refused with a sentence long enough to wrap on a narrow window, as core's are."
+	}
+	s.showFieldErrors(bad)
+	s.setStatus("Not saved: correct the 15 fields marked in red.", widget.DangerImportance)
+	s.testOut.SetText("The test email was not sent. The mail server at smtp.example.com:587 did not answer within 30 seconds.")
+	s.testOut.Show()
+	s.pwForget.Show()
+	return []*widget.Button{s.save}, 1
 }
 
 // fitTestWindow opens the whole window on a station holding 10,000 sessions

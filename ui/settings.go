@@ -25,7 +25,7 @@ const (
 	fieldSMTPHost   = "SMTP server"
 	fieldSMTPPort   = string(core.FieldSMTPPort)
 	fieldSecurity   = string(core.FieldSMTPSecurity)
-	fieldUsername   = "SMTP username"
+	fieldUsername   = string(core.FieldSMTPUsername)
 	fieldPassword   = "SMTP password"
 	fieldSender     = string(core.FieldSender)
 	fieldCAFile     = string(core.FieldCAFile)
@@ -58,6 +58,15 @@ type settingsScreen struct {
 	entries  map[string]*widget.Entry
 	security *widget.Select
 	errs     map[string]*widget.Label
+	rows     map[string][]fyne.CanvasObject // each field's label and field, to hide by method
+
+	method       *widget.Select
+	methodState  *widget.Label
+	clientSecret *widget.Entry
+	secretState  *widget.Label
+	keyState     *widget.Label
+	certState    *widget.Label
+
 	password *widget.Entry
 	pwState  *widget.Label
 	pwForget *widget.Button
@@ -78,9 +87,11 @@ type settingsScreen struct {
 }
 
 func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
-	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{}}
+	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{},
+		rows: map[string][]fyne.CanvasObject{}}
 	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
-		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo} {
+		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo,
+		fieldTenant, fieldClientID, fieldTokenURL, fieldServiceKey, fieldClientCert} {
 		e := &widget.Entry{OnSubmitted: func(string) { s.onSave() }}
 		e.ExtendBaseWidget(e)
 		s.entries[f] = e
@@ -109,6 +120,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	s.sendTest = &widget.Button{Text: "Send test email", Icon: theme.MailSendIcon(), OnTapped: s.onSendTest}
 	s.testOut = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.testOut.Hide()
+	s.buildSignIn()
 	s.body = s.layout()
 	s.load()
 	return s
@@ -122,8 +134,15 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldSMTPHost, s.entries[fieldSMTPHost]),
 		s.row(fieldSMTPPort, s.entries[fieldSMTPPort]),
 		s.row(fieldSecurity, s.security),
+		s.row(fieldMethod, container.NewVBox(s.method, s.methodState)),
 		s.row(fieldUsername, s.entries[fieldUsername]),
 		s.row(fieldPassword, container.NewVBox(s.password, container.NewBorder(nil, nil, nil, s.pwForget, s.pwState))),
+		s.row(fieldTenant, s.entries[fieldTenant]),
+		s.row(fieldClientID, s.entries[fieldClientID]),
+		s.row(fieldClientSecret, container.NewVBox(s.clientSecret, s.secretState)),
+		s.row(fieldClientCert, container.NewVBox(s.entries[fieldClientCert], s.certState)),
+		s.row(fieldTokenURL, s.entries[fieldTokenURL]),
+		s.row(fieldServiceKey, container.NewVBox(s.entries[fieldServiceKey], s.keyState)),
 		s.row(fieldSender, s.entries[fieldSender]),
 		s.row(fieldCAFile, s.entries[fieldCAFile]),
 		s.row(fieldTestTo, container.NewVBox(container.NewBorder(nil, nil, nil, s.sendTest, s.entries[fieldTestTo]), s.testOut)),
@@ -182,7 +201,8 @@ func (s *settingsScreen) row(label string, field fyne.CanvasObject) []fyne.Canva
 	msg := &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	msg.Hide()
 	s.errs[key] = msg
-	return []fyne.CanvasObject{widget.NewLabel(label), container.NewVBox(field, msg)}
+	s.rows[key] = []fyne.CanvasObject{widget.NewLabel(label), container.NewVBox(field, msg)}
+	return s.rows[key]
 }
 
 // onEvent reloads when settings were saved here or elsewhere (the CLI),
@@ -206,7 +226,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 // unsaved reports whether the form differs from the settings last loaded.
 func (s *settingsScreen) unsaved() bool {
 	set, bad := s.read()
-	return len(bad) > 0 || set != s.saved || s.password.Text != ""
+	return len(bad) > 0 || set != s.saved || s.password.Text != "" || s.signInUnsaved()
 }
 
 // load shows the saved settings. The SMTP password is never shown back.
@@ -241,6 +261,7 @@ func (s *settingsScreen) load() {
 		s.pwState.SetText("No password is stored.")
 		s.pwForget.Hide()
 	}
+	s.loadSignIn(ctx, set)
 }
 
 func portText(p int) string {
@@ -289,6 +310,7 @@ func (s *settingsScreen) read() (core.Settings, map[string]string) {
 		}
 	}
 	set.SMTP.Username = text(fieldUsername)
+	s.readSignIn(&set, text)
 	set.SMTP.Sender = text(fieldSender)
 	set.SMTP.CAFile = text(fieldCAFile)
 	set.Pairing.ListenAddr = text(fieldListen)
@@ -342,6 +364,7 @@ func (s *settingsScreen) onSave() {
 func (s *settingsScreen) saveNow() bool {
 	ctx := context.Background()
 	set, bad := s.validate()
+	s.checkSecrets(ctx, set, bad)
 	s.showFieldErrors(bad)
 	if len(bad) > 0 {
 		s.setStatus("Not saved: correct the "+plural(len(bad), "field", "fields")+" marked in red.", widget.DangerImportance)
@@ -353,6 +376,9 @@ func (s *settingsScreen) saveNow() bool {
 			s.setStatus("Not saved: the SMTP password could not be stored.", widget.DangerImportance)
 			return false
 		}
+	}
+	if !s.storeSecrets(ctx, set) {
+		return false
 	}
 	if err := s.st.SaveSettings(ctx, set); err != nil {
 		bad := map[string]string{}
@@ -414,6 +440,12 @@ func (s *settingsScreen) onSendTest() {
 			if err != nil {
 				s.testOut.Importance = widget.DangerImportance
 				s.testOut.SetText("The test email was not sent. " + errorText(err))
+				// A refused secret or field is also marked where it is corrected.
+				bad := map[string]string{}
+				addSettingErrors(bad, err)
+				if len(bad) > 0 {
+					s.showFieldErrors(bad)
+				}
 			} else {
 				s.testOut.Importance = widget.MediumImportance
 				s.testOut.SetText("The test email to " + to + " was accepted by the server. Check that it arrives.")

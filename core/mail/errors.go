@@ -37,6 +37,7 @@ type Error struct {
 	Temporary bool
 	Code      int    // the SMTP reply code, 0 when there was none
 	Reply     string // the server's reply text, as sent
+	OAuth     bool   // signing in used an OAuth 2.0 token, not a password
 	Err       error
 }
 
@@ -59,9 +60,16 @@ func (e *Error) Error() string {
 		b.WriteString(". Check the security mode (STARTTLS on port 587, TLS on 465); for an in-house certificate add its CA file in Settings.")
 	case StageAuth:
 		fmt.Fprintf(&b, "The mail server %s refused to sign in: %s", e.Server, e.detail())
-		if e.Temporary {
+		switch {
+		case e.Temporary:
 			b.WriteString(".")
-		} else {
+		case e.BasicAuthDisabled():
+			b.WriteString(". Microsoft 365 no longer accepts a password for sending mail: in Settings choose the sign-in method " +
+				"\"Microsoft 365 OAuth\" and enter the tenant, client ID and client secret of an app registration allowed to send as this mailbox.")
+		case e.OAuth:
+			b.WriteString(". The token was issued, but the mail server did not accept it for this mailbox: check that the user name is " +
+				"the mailbox to send as, and that the app (or service account) is allowed to send as it.")
+		default:
 			b.WriteString(". Check the SMTP user name and password in Settings.")
 		}
 	case StageSender:
@@ -72,6 +80,12 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "The mail server did not accept the message: %s.", e.detail())
 	}
 	return b.String()
+}
+
+// BasicAuthDisabled reports Exchange Online's answer to a password once
+// basic authentication for SMTP AUTH is off: 5.7.30 (usually with 550 or 535).
+func (e *Error) BasicAuthDisabled() bool {
+	return e.Stage == StageAuth && !e.OAuth && e.Code/100 == 5 && strings.Contains(e.Reply, "5.7.30")
 }
 
 // detail is the server's reply when there is one, else the underlying error.

@@ -32,9 +32,12 @@ type Server struct {
 	Host     string
 	Port     int
 	Security Security
-	Username string // empty: do not sign in
+	Username string // empty: do not sign in; with Token, the mailbox
 	Password string
-	CAFile   string // one extra CA certificate (PEM) to trust besides the system's
+	// Token is an OAuth 2.0 access token: when set the station signs in
+	// with OAUTHBEARER or XOAUTH2 instead of a password.
+	Token  string
+	CAFile string // one extra CA certificate (PEM) to trust besides the system's
 	// Timeout bounds each SMTP command; 0 means DefaultTimeout. The whole
 	// delivery is bounded by four times that.
 	Timeout time.Duration
@@ -166,33 +169,58 @@ func startTLSError(addr string, err error) *Error {
 	return classify(StageConnect, addr, err)
 }
 
-// signIn authenticates with PLAIN or LOGIN, never over an unencrypted
-// connection to anything but this computer.
+// signIn authenticates with PLAIN or LOGIN, or with an OAuth 2.0 token,
+// never over an unencrypted connection to anything but this computer.
 func signIn(c *smtp.Client, srv Server, conn net.Conn) error {
 	if srv.Username == "" {
 		return nil
 	}
 	addr := srv.addr()
+	oauth := srv.Token != ""
 	if _, encrypted := c.TLSConnectionState(); !encrypted && !(isLoopbackHost(srv.Host) && isLoopbackConn(conn)) {
-		return &Error{Stage: StageAuth, Server: addr, Err: errors.New("the connection is not encrypted, so the station will not send the password over it; choose STARTTLS or TLS")}
+		return &Error{Stage: StageAuth, Server: addr, OAuth: oauth, Err: errors.New("the connection is not encrypted, so the station will not send the password over it; choose STARTTLS or TLS")}
 	}
 	if ok, _ := c.Extension("AUTH"); !ok {
-		return &Error{Stage: StageAuth, Server: addr, Err: errors.New("the server does not offer sign-in (no AUTH); clear the user name in Settings if it needs none")}
+		return &Error{Stage: StageAuth, Server: addr, OAuth: oauth, Err: errors.New("the server does not offer sign-in (no AUTH); clear the user name in Settings if it needs none")}
 	}
-	var client sasl.Client
-	switch {
-	case c.SupportsAuth(sasl.Plain):
-		client = sasl.NewPlainClient("", srv.Username, srv.Password)
-	case c.SupportsAuth(sasl.Login):
-		client = sasl.NewLoginClient(srv.Username, srv.Password)
-	default:
-		_, mechs := c.Extension("AUTH")
-		return &Error{Stage: StageAuth, Server: addr, Err: errors.New("the server offers only " + mechs + ", and the station signs in with PLAIN or LOGIN")}
+	client, err := chooseMechanism(c, srv)
+	if err != nil {
+		return &Error{Stage: StageAuth, Server: addr, OAuth: oauth, Err: err}
 	}
 	if err := c.Auth(client); err != nil {
-		return classify(StageAuth, addr, err)
+		e := classify(StageAuth, addr, err)
+		e.OAuth = oauth
+		var bearerErr *sasl.OAuthBearerError
+		if errors.As(err, &bearerErr) {
+			// The server's refusal of the token, not a network hiccup.
+			e.Temporary = false
+		}
+		return e
 	}
 	return nil
+}
+
+// chooseMechanism takes what the server's AUTH line lists: for a token
+// OAUTHBEARER (the standard) else XOAUTH2; for a password PLAIN else LOGIN.
+func chooseMechanism(c *smtp.Client, srv Server) (sasl.Client, error) {
+	_, mechs := c.Extension("AUTH")
+	if srv.Token != "" {
+		switch {
+		case c.SupportsAuth(sasl.OAuthBearer):
+			return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: srv.Username, Token: srv.Token,
+				Host: srv.Host, Port: srv.Port}), nil
+		case c.SupportsAuth(XOAuth2):
+			return NewXOAuth2Client(srv.Username, srv.Token), nil
+		}
+		return nil, errors.New("the server offers only " + mechs + ", and OAuth sign-in needs XOAUTH2 or OAUTHBEARER; check the server name, or sign in with a password")
+	}
+	switch {
+	case c.SupportsAuth(sasl.Plain):
+		return sasl.NewPlainClient("", srv.Username, srv.Password), nil
+	case c.SupportsAuth(sasl.Login):
+		return sasl.NewLoginClient(srv.Username, srv.Password), nil
+	}
+	return nil, errors.New("the server offers only " + mechs + ", and the station signs in with PLAIN or LOGIN")
 }
 
 // tlsConfig verifies the server's certificate against the system's roots

@@ -43,7 +43,7 @@ type Message struct {
 	To       []string
 	Data     []byte
 	AuthUser string // "" when the client did not sign in
-	AuthMech string // PLAIN or LOGIN
+	AuthMech string // PLAIN, LOGIN, OAUTHBEARER or XOAUTH2
 	TLS      bool
 	At       time.Time // when the server accepted it
 }
@@ -68,7 +68,9 @@ type Server struct {
 	stall   chan struct{} // closed when the next DATA has been read and is held
 	release chan struct{} // closing it lets a held DATA fail
 	arrived chan struct{}
-	accept  func() // runs once a message is accepted, before the reply
+	accept  func()                  // runs once a message is accepted, before the reply
+	tokenOK func(token string) bool // nil: no OAuth sign-in
+	noBasic bool                    // PLAIN and LOGIN answer 5.7.30
 }
 
 // Start runs a server in mode on a free 127.0.0.1 port until the test ends.
@@ -267,6 +269,12 @@ type session struct {
 var errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 
 func (ss *session) check(user, pass string) error {
+	ss.s.mu.Lock()
+	noBasic := ss.s.noBasic
+	ss.s.mu.Unlock()
+	if noBasic {
+		return errBasicAuthOff
+	}
 	if user != Username || pass != Password {
 		return errAuthFailed
 	}
@@ -293,6 +301,15 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		return sasl.NewPlainServer(func(_, user, pass string) error { return ss.check(user, pass) }), nil
 	case sasl.Login:
 		return &loginServer{check: ss.check}, nil
+	case sasl.OAuthBearer:
+		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+			if ss.checkToken(o.Username, o.Token) != nil {
+				return &sasl.OAuthBearerError{Status: "invalid_token", Schemes: "bearer"}
+			}
+			return nil
+		}), nil
+	case XOAuth2:
+		return &xoauth2Server{check: ss.checkToken}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
