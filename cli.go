@@ -23,8 +23,9 @@ const cliUsage = `usage:
   adhoc-station [--data DIR] profiles list
   adhoc-station [--data DIR] settings get [KEY] [--json]
   adhoc-station [--data DIR] settings set KEY=VALUE...
-  adhoc-station [--data DIR] settings set smtp.password --stdin
-  adhoc-station [--data DIR] settings forget smtp.password
+  adhoc-station [--data DIR] settings set smtp.password|smtp.client_secret --stdin
+  adhoc-station [--data DIR] settings set smtp.client_certificate|smtp.google_key --file PATH
+  adhoc-station [--data DIR] settings forget smtp.password|smtp.client_secret|smtp.google_key
   adhoc-station [--data DIR] audit verify
 exit codes: 0 done, 1 refused by a rule (the reason is on stderr),
             2 usage error, 3 the station failed (database, disk; details on stderr)`

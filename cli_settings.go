@@ -19,10 +19,6 @@ type settingKey struct {
 	set    func(*core.Settings, string) error
 }
 
-// smtpPasswordKey is the one secret setting: read only from standard input
-// and never shown back, like the Settings page.
-const smtpPasswordKey = "smtp.password"
-
 func intSetting(name string, field func(*core.Settings) *int) settingKey {
 	return settingKey{name: name, number: true,
 		get: func(s core.Settings) string { return strconv.Itoa(*field(&s)) },
@@ -60,7 +56,13 @@ var settingKeys = []settingKey{
 	{name: "smtp.security",
 		get: func(s core.Settings) string { return string(s.SMTP.Security) },
 		set: func(s *core.Settings, v string) error { s.SMTP.Security = core.SMTPSecurity(v); return nil }},
+	{name: "smtp.auth",
+		get: func(s core.Settings) string { return string(s.SMTP.Auth) },
+		set: func(s *core.Settings, v string) error { s.SMTP.Auth = core.SMTPAuth(v); return nil }},
 	textSetting("smtp.username", func(s *core.Settings) *string { return &s.SMTP.Username }),
+	textSetting("smtp.tenant", func(s *core.Settings) *string { return &s.SMTP.Tenant }),
+	textSetting("smtp.client_id", func(s *core.Settings) *string { return &s.SMTP.ClientID }),
+	textSetting("smtp.token_url", func(s *core.Settings) *string { return &s.SMTP.TokenURL }),
 	textSetting("smtp.sender", func(s *core.Settings) *string { return &s.SMTP.Sender }),
 	textSetting("smtp.ca_file", func(s *core.Settings) *string { return &s.SMTP.CAFile }),
 	textSetting("pairing.listen", func(s *core.Settings) *string { return &s.Pairing.ListenAddr }),
@@ -87,11 +89,14 @@ func findSetting(name string) (settingKey, bool) {
 }
 
 func unknownSetting(name string) error {
-	names := make([]string, 0, len(settingKeys)+1)
+	names := make([]string, 0, len(settingKeys)+len(secretKeys))
 	for _, k := range settingKeys {
 		names = append(names, k.name)
 	}
-	return usagef("%q is not a setting. The settings are: %s.", name, strings.Join(append(names, smtpPasswordKey), ", "))
+	for _, k := range secretKeys {
+		names = append(names, k.name)
+	}
+	return usagef("%q is not a setting. The settings are: %s.", name, strings.Join(names, ", "))
 }
 
 // valueError is a value the command line cannot read for a setting. It is
@@ -111,14 +116,18 @@ func (c *cli) getSettings(args []string) error {
 	if len(pos) > 1 {
 		return usagef("settings get takes at most one setting name.")
 	}
-	keys := settingKeys
+	keys, secrets := settingKeys, secretKeys
 	only := ""
 	if len(pos) == 1 {
 		only = pos[0]
-		keys = nil
-		if k, ok := findSetting(only); ok {
-			keys = []settingKey{k}
-		} else if only != smtpPasswordKey {
+		k, isSetting := findSetting(only)
+		sk, isSecret := findSecret(only)
+		switch {
+		case isSetting:
+			keys, secrets = []settingKey{k}, nil
+		case isSecret:
+			keys, secrets = nil, []secretKey{sk}
+		default:
 			return unknownSetting(only)
 		}
 	}
@@ -127,12 +136,7 @@ func (c *cli) getSettings(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	// The password itself is never shown: only whether one is stored.
-	stored := "not stored"
-	if st.HasSMTPPassword(ctx) {
-		stored = "stored"
-	}
-	showPassword := only == "" || only == smtpPasswordKey
+	// A secret itself is never shown: only whether, or which, one is stored.
 	if *asJSON {
 		obj := map[string]any{}
 		for _, k := range keys {
@@ -143,23 +147,25 @@ func (c *cli) getSettings(args []string) error {
 				obj[k.name] = v
 			}
 		}
-		if showPassword {
-			obj[smtpPasswordKey] = stored
+		for _, k := range secrets {
+			obj[k.name] = k.shown(ctx, st)
 		}
 		return writeJSON(c.out, obj)
 	}
 	if only != "" {
-		if only == smtpPasswordKey {
-			fmt.Fprintln(c.out, stored)
-		} else {
+		if len(keys) == 1 {
 			fmt.Fprintln(c.out, keys[0].get(set))
+		} else {
+			fmt.Fprintln(c.out, secrets[0].shown(ctx, st))
 		}
 		return nil
 	}
 	for _, k := range keys {
 		fmt.Fprintf(c.out, "%s=%s\n", k.name, k.get(set))
 	}
-	fmt.Fprintf(c.out, "%s=%s\n", smtpPasswordKey, stored)
+	for _, k := range secrets {
+		fmt.Fprintf(c.out, "%s=%s\n", k.name, k.shown(ctx, st))
+	}
 	return nil
 }
 
@@ -167,8 +173,10 @@ func (c *cli) getSettings(args []string) error {
 // one save (the Settings page's Save), or stores the SMTP password read
 // from standard input.
 func (c *cli) setSettings(args []string) error {
-	if len(args) == 2 && args[0] == smtpPasswordKey && strings.TrimLeft(args[1], "-") == "stdin" {
-		return c.setSMTPPassword()
+	if len(args) > 0 {
+		if k, ok := findSecret(args[0]); ok {
+			return c.setSecret(k, args[1:])
+		}
 	}
 	if len(args) == 0 {
 		return usagef("Give one or more settings as KEY=VALUE, e.g. settings set seats=8 smtp.port=587.")
@@ -180,10 +188,14 @@ func (c *cli) setSettings(args []string) error {
 	var changes []change
 	for _, a := range args {
 		name, value, ok := strings.Cut(a, "=")
-		if name == smtpPasswordKey || strings.TrimLeft(name, "-") == "stdin" {
-			// Never echo the argument: it may hold the password.
-			return usagef("The SMTP password is read only from standard input, never from an argument other users " +
-				"of this computer can see: settings set smtp.password --stdin.")
+		if k, secret := findSecret(name); secret || strings.TrimLeft(name, "-") == "stdin" {
+			// Never echo the argument: it may hold the secret.
+			how := "settings set smtp.password --stdin"
+			if secret {
+				how = k.howTo()
+			}
+			return usagef("A secret is read only from standard input or a file, never from an argument other users "+
+				"of this computer can see: %s.", how)
 		}
 		if !ok {
 			return usagef("%q is not KEY=VALUE.", a)
@@ -219,38 +231,4 @@ func (c *cli) stationSettings() (*core.Station, core.Settings, error) {
 	}
 	set, err := st.Settings(context.Background())
 	return st, set, err
-}
-
-func (c *cli) setSMTPPassword() error {
-	pw, err := readSecret(c.in)
-	if err != nil {
-		return err
-	}
-	if pw == "" {
-		return valueError{smtpPasswordKey, "standard input was empty; to remove the stored password use `adhoc-station settings forget smtp.password`"}
-	}
-	st, err := c.station()
-	if err != nil {
-		return err
-	}
-	if err := st.SetSMTPPassword(context.Background(), pw); err != nil {
-		return err
-	}
-	fmt.Fprintln(c.out, "SMTP password stored")
-	return nil
-}
-
-func (c *cli) forgetSetting(args []string) error {
-	if len(args) != 1 || args[0] != smtpPasswordKey {
-		return usagef("Only the stored SMTP password can be forgotten: settings forget smtp.password.")
-	}
-	st, err := c.station()
-	if err != nil {
-		return err
-	}
-	if err := st.SetSMTPPassword(context.Background(), ""); err != nil {
-		return err
-	}
-	fmt.Fprintln(c.out, "SMTP password forgotten")
-	return nil
 }

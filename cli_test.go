@@ -14,6 +14,7 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/mail/mailtest"
+	"adhocstation/core/oauth/oauthtest"
 )
 
 // cliResult is one run of the command line.
@@ -231,7 +232,9 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"settings", "set", "colour=blue"}, `"colour" is not a setting`},
 		{[]string{"settings", "set", "seats"}, "is not KEY=VALUE"},
 		{[]string{"settings", "get", "colour"}, `"colour" is not a setting`},
-		{[]string{"settings", "forget", "seats"}, "Only the stored SMTP password"},
+		{[]string{"settings", "forget", "seats"}, "Only a stored secret"},
+		{[]string{"settings", "set", "smtp.client_secret=" + secret}, "read only from standard input"},
+		{[]string{"settings", "set", "smtp.google_key", "--stdin"}, "--file PATH"},
 	} {
 		r := runIn(t, dir, coretest.Password, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.errOut, tc.want) || !strings.Contains(r.errOut, "usage:") {
@@ -270,7 +273,7 @@ func TestCLISettings(t *testing.T) {
 	}
 	all := decode[map[string]any](t, mustRun(t, dir, "", "settings", "get", "--json"))
 	if all["seats"] != 3.0 || all["invitation_timeout"] != "30m" || all["pairing.public_host"] != "station.example.com" ||
-		all["smtp.password"] != "not stored" || len(all) != len(settingKeys)+1 {
+		all["smtp.password"] != "not stored" || len(all) != len(settingKeys)+len(secretKeys) {
 		t.Errorf("settings get --json = %v", all)
 	}
 	text := mustRun(t, dir, "", "settings", "get")
@@ -376,4 +379,54 @@ func TestCLIChangesReachRunningStation(t *testing.T) {
 	coretest.WaitEvent(t, sub, core.EventSettings, 0)
 	mustRun(t, dir, "", "profiles", "add", "Cleo Tech", "cleo.tech@example.com")
 	coretest.WaitEvent(t, sub, core.EventProfiles, 0)
+}
+
+// The OAuth sign-in settings and their secrets from the command line: the
+// client secret from standard input, the Google key from a file, neither
+// ever shown back nor written in plain text; a refused value exits 1.
+func TestCLIOAuthSettings(t *testing.T) {
+	dir := cliStation(t)
+	srv := oauthtest.Start(t)
+	mustRun(t, dir, oauthtest.ClientSecret+"\n", "settings", "set", "smtp.client_secret", "--stdin")
+	mustRun(t, dir, "", "settings", "set", "smtp.host=smtp.office365.com", "smtp.port=587", "smtp.security=starttls",
+		"smtp.auth=microsoft365", "smtp.username=support@contoso.com", "smtp.sender=support@contoso.com",
+		"smtp.tenant="+oauthtest.Tenant, "smtp.client_id="+oauthtest.ClientID, "smtp.token_url="+srv.MicrosoftURL())
+	all := decode[map[string]any](t, mustRun(t, dir, "", "settings", "get", "--json"))
+	if all["smtp.auth"] != "microsoft365" || all["smtp.tenant"] != oauthtest.Tenant ||
+		all["smtp.client_id"] != oauthtest.ClientID || all["smtp.client_secret"] != "stored" {
+		t.Errorf("settings get --json = %v", all)
+	}
+	if r := runIn(t, dir, "", "settings", "set", "smtp.tenant=not a tenant"); r.code != exitRefused || !strings.Contains(r.errOut, "Tenant") {
+		t.Errorf("a bad tenant: %+v, want exit 1 naming the tenant", r)
+	}
+
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, srv.KeyFile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "", "settings", "set", "smtp.google_key", "--file", keyFile)
+	if got := mustRun(t, dir, "", "settings", "get", "smtp.google_key"); got != "service account "+oauthtest.ServiceAccount+"\n" {
+		t.Errorf("get smtp.google_key = %q", got)
+	}
+	if r := runIn(t, dir, "", "settings", "set", "smtp.google_key", "--file", filepath.Join(dir, "missing.json")); r.code != exitRefused {
+		t.Errorf("a missing key file: %+v, want exit 1", r)
+	}
+	out := mustRun(t, dir, "", "settings", "get")
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, secret := range []string{oauthtest.ClientSecret, "PRIVATE KEY"} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds %q in plain text", filepath.Base(f), secret)
+			}
+		}
+	}
+	if strings.Contains(out, oauthtest.ClientSecret) || strings.Contains(out, "PRIVATE KEY") {
+		t.Errorf("settings get shows a secret:\n%s", out)
+	}
+	mustRun(t, dir, "", "settings", "forget", "smtp.google_key")
+	mustRun(t, dir, "", "settings", "forget", "smtp.client_secret")
+	if got := mustRun(t, dir, "", "settings", "get", "smtp.client_secret"); got != "not stored\n" {
+		t.Errorf("after forget, get smtp.client_secret = %q", got)
+	}
 }
