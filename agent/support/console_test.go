@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,4 +52,16 @@ func TestTimeLeft(t *testing.T) {
 			t.Errorf("TimeLeft(%v) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// lockedWriter lets the console's reader goroutine and the test share a buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

@@ -134,15 +134,16 @@ func (r *rig) checkCleanedUp(err error) {
 	if len(accounts) != 0 || len(hidden) != 0 {
 		r.t.Errorf("after the end: accounts %v, hidden %v; want none", accounts, hidden)
 	}
-	if _, err := os.Stat(r.rec.exe); !errors.Is(err, os.ErrNotExist) {
-		r.t.Errorf("the app did not remove itself: %v", err)
+	if _, err := os.Stat(r.rec.installedExe()); !errors.Is(err, os.ErrNotExist) {
+		r.t.Errorf("the app did not remove its installed copy: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(r.rec.stateDir, "session.json")); !errors.Is(err, os.ErrNotExist) {
 		r.t.Errorf("the state file is still there: %v", err)
 	}
 	order := strings.Join(calls, ",")
-	if !strings.Contains(order, "delete AdHocRemoteUser,unhide AdHocRemoteUser") || !strings.HasSuffix(order, "self-remove") {
-		r.t.Errorf("calls %s: want delete, unhide, ... self-remove last", order)
+	if !strings.Contains(order, "disable AdHocRemoteUser,sign out AdHocRemoteUser") ||
+		!strings.Contains(order, "delete AdHocRemoteUser,unhide AdHocRemoteUser") || !strings.HasSuffix(order, "uninstall") {
+		r.t.Errorf("calls %s: want disable, sign out, ..., delete, unhide, ... uninstall last", order)
 	}
 	if !r.audited("cleanup receipt", "AdHocRemoteUser") {
 		r.t.Error("no cleanup receipt in the station's audit log")

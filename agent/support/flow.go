@@ -56,25 +56,29 @@ func (a *App) Run(ctx context.Context) error {
 	if a.HeartbeatEvery <= 0 {
 		a.HeartbeatEvery = 30 * time.Second
 	}
-	dir, err := a.Sys.StateDir()
+	dir, err := a.stateDir()
 	if err != nil {
 		return a.fail(fmt.Sprintf("This app cannot keep its session record (%v). Nothing was changed. Run it again as an administrator.", err))
 	}
-	if st, ok, err := loadState(dir); err != nil {
+	if st, ok, err := loadState(dir); err == nil && ok {
+		err = st.validate(a.Clock.Now())
+		if err == nil {
+			a.logf("resuming the session recorded in %s", dir)
+			return a.resume(ctx, dir, st)
+		}
+		a.logf("the session record is not valid: %v", err)
+		return a.cleanup(ctx, dir, nil, State{}, reasonDamaged)
+	} else if err != nil {
 		// Without the record the station cannot be told, but the account,
 		// whose name is fixed, must still go.
 		a.logf("the session record is unreadable: %v", err)
-		st.Exe, _ = a.Sys.Executable()
-		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
-	} else if ok {
-		a.logf("resuming the session recorded in %s", dir)
-		if st.Exe == "" {
-			st.Exe, _ = a.Sys.Executable()
-		}
-		return a.resume(ctx, dir, st)
+		return a.cleanup(ctx, dir, nil, State{}, reasonDamaged)
 	}
 	if a.ResumeOnly {
-		_ = a.Sys.RemoveAutostart()
+		// Started after a restart with nothing left to do.
+		if err := a.Sys.Uninstall(); err != nil {
+			a.logf("could not uninstall: %v", err)
+		}
 		return nil
 	}
 	exe, err := a.Sys.Executable()
@@ -166,41 +170,43 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	}
 	st := State{StationURL: c.stationURL, Pins: c.pins, AgentKey: resp.AgentKey, SessionID: resp.SessionID,
 		Technician: resp.Technician.Name, TechEmail: resp.Technician.Email, Account: AccountName,
-		ExpiresAt: a.Clock.Now().Add(length), Exe: exe}
+		ExpiresAt: a.Clock.Now().Add(length)}
+	if err := checkPassword(resp.Password); err != nil {
+		a.receipt(ctx, c, st.AgentKey, "the PC refused the password: "+err.Error()+"; no account was created")
+		return a.fail("The technician's password cannot be used for a Windows account (" + err.Error() + "). Nothing was created. Tell your technician.")
+	}
+	// Installed first, so that whatever runs elevated after a restart is
+	// the admin-only copy, never the downloaded file.
+	if err := a.Sys.Install(exe); err != nil {
+		a.receipt(ctx, c, st.AgentKey, "the PC could not install the app ("+err.Error()+"); no account was created")
+		return a.fail(fmt.Sprintf("This app could not install itself (%v). Nothing was created. Tell your technician.", err))
+	}
 	// The record goes to disk before the account exists, so a crash between
 	// the two still leads to a cleanup.
 	if err := saveState(dir, st); err != nil {
 		a.receipt(ctx, c, st.AgentKey, "the PC could not write the app's session record ("+err.Error()+"); no account was created")
+		a.uninstall()
 		return a.fail(fmt.Sprintf("This app cannot write its session record (%v). Nothing was created. Tell your technician.", err))
 	}
-	if err := a.Sys.Autostart(exe); err != nil {
-		a.logf("autostart not set: %v", err)
-	}
-	err := a.Sys.CreateAccount(a.account(resp, st.ExpiresAt))
-	if errors.Is(err, ErrAccountExists) {
-		// A leftover from an earlier session that could not finish: replace it.
-		a.logf("%s already exists; replacing it", AccountName)
-		if err = a.Sys.DeleteAccount(AccountName); err == nil {
-			err = a.Sys.CreateAccount(a.account(resp, st.ExpiresAt))
-		}
-	}
-	if err != nil {
-		text, detail := fmt.Sprintf("Windows could not create the support account (%v). Nothing was created and this app will now remove itself. Tell your technician.", err),
+	if err := a.createAccount(ctx, dir, &st, a.account(resp, st.ExpiresAt)); err != nil {
+		text, detail := fmt.Sprintf("Windows could not create the support account (%v). Nothing was kept and this app will now remove itself. Tell your technician.", err),
 			"the PC could not create the remote user account: "+err.Error()
 		if errors.Is(err, ErrPasswordPolicy) {
 			text, detail = msgPasswordPolicy, detailPasswordPolicy
 		}
+		if accErr, profErr := a.removeAccount(ctx, &st); accErr != nil || profErr != nil {
+			a.logf("removing the half-made account: %v", errors.Join(accErr, profErr))
+		}
+		if err := a.Sys.UnhideAccount(AccountName); err != nil {
+			a.logf("removing the hiding value: %v", err)
+		}
 		a.receipt(ctx, c, st.AgentKey, detail)
 		a.forget(dir)
 		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
-		a.removeSelf(exe)
+		a.uninstall()
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	if err := a.Sys.HideAccount(AccountName); err != nil {
-		a.logf("could not hide the account: %v", err)
-	}
-	a.logf("account %s created and hidden; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
-	st.AccountReady = true
+	a.logf("account %s created, hidden and in Administrators; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
 	if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 		st.Confirmed = true
 	}
@@ -209,6 +215,20 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	}
 	a.UI.Tell(Message{Title: appTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
 	return a.session(ctx, dir, c, st)
+}
+
+// stateDir returns the state folder, recreating it (and so dropping any
+// record in it unread) when it was not made by this app.
+func (a *App) stateDir() (string, error) {
+	dir, err := a.Sys.StateDir()
+	if errors.Is(err, ErrStateDirUntrusted) {
+		a.logf("%v: deleting it unread and making it again", err)
+		if err := a.Sys.ResetStateDir(); err != nil {
+			return "", err
+		}
+		dir, err = a.Sys.StateDir()
+	}
+	return dir, err
 }
 
 func (a *App) account(resp wire.PairResponse, expires time.Time) Account {
@@ -222,6 +242,10 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 	if err != nil {
 		// The account must still go: clean up without the station.
 		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
+	}
+	if st.ProfileLeft {
+		// The session is over; only the profile removal failed last time.
+		return a.finishProfile(ctx, dir, st)
 	}
 	if !st.AccountReady {
 		// Stopped half-way through creating the account: the password is

@@ -61,7 +61,7 @@ func TestPasswordPolicyRefusal(t *testing.T) {
 	if s := r.session(); s.State != core.StateEnded {
 		t.Errorf("session %s, want ended so the seat is free", s.State)
 	}
-	if calls[len(calls)-1] != "self-remove" {
+	if calls[len(calls)-1] != "uninstall" {
 		t.Errorf("calls %v: want the app removed", calls)
 	}
 }
@@ -134,7 +134,7 @@ func TestResumeAfterKill(t *testing.T) {
 	r.agent.Advance(24 * time.Hour)
 	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	calls, _, _, _, _ := r.rec.snapshot()
-	if n := strings.Count(strings.Join(calls, ","), "create "); n != 1 {
+	if n := strings.Count(strings.Join(calls, ","), "add "); n != 1 {
 		t.Errorf("account created %d times, want once: %v", n, calls)
 	}
 }
@@ -165,7 +165,7 @@ func TestStationUnreachable(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 	calls, _, _, accounts, hidden := r.rec.snapshot()
-	if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "self-remove" {
+	if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "uninstall" {
 		t.Errorf("accounts %v hidden %v calls %v: want everything removed offline", accounts, hidden, calls)
 	}
 	if r.audited("cleanup receipt", "") {
@@ -198,7 +198,7 @@ func TestDamagedRecordStillCleansUp(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
-			rec.accounts[support.AccountName] = support.Account{Name: support.AccountName}
+			rec.accounts[support.AccountName] = &winAccount{Account: support.Account{Name: support.AccountName}, sid: "S-1-5-21-1-2-3-1000"}
 			rec.hidden[support.AccountName] = true
 			if err := os.WriteFile(filepath.Join(rec.stateDir, "session.json"), []byte(record), 0o600); err != nil {
 				t.Fatal(err)
@@ -208,7 +208,7 @@ func TestDamagedRecordStillCleansUp(t *testing.T) {
 				t.Fatalf("Run = %v", err)
 			}
 			calls, _, _, accounts, hidden := rec.snapshot()
-			if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "self-remove" {
+			if len(accounts) != 0 || len(hidden) != 0 || calls[len(calls)-1] != "uninstall" {
 				t.Errorf("accounts %v hidden %v calls %v", accounts, hidden, calls)
 			}
 		})
@@ -226,12 +226,12 @@ func TestResumeAfterInterruptedCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	record := support.State{StationURL: r.srv.URL(), Pins: r.srv.Pins(), AgentKey: paired.AgentKey,
-		Account: support.AccountName, ExpiresAt: r.agent.Now().Add(24 * time.Hour), Exe: r.rec.exe}
+		Account: support.AccountName, ExpiresAt: r.agent.Now().Add(24 * time.Hour)}
 	b, _ := json.Marshal(record)
 	if err := os.WriteFile(filepath.Join(r.rec.stateDir, "session.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r.rec.accounts[support.AccountName] = support.Account{Name: support.AccountName} // half-made
+	r.rec.accounts[support.AccountName] = &winAccount{Account: support.Account{Name: support.AccountName}, sid: "S-1-5-21-1-2-3-1000"} // half-made
 	r.start()
 	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if s := r.session(); s.Computer.AccountReady {

@@ -89,24 +89,20 @@ func (a *App) heartbeat(ctx context.Context, c *Client, st State) (TrayState, st
 	return TrayWaiting, ""
 }
 
-// cleanup deletes the account and its hiding value, sends the cleanup
-// receipt (c may be nil when the station's address is lost) and removes the
-// app. If the account cannot be deleted, the record and autostart stay so
-// the next start tries again.
+// cleanup ends the account (see removeAccount), removes its hiding value,
+// sends the cleanup receipt (c may be nil when the station's address is
+// lost) and uninstalls the app. If the account cannot be deleted, or its
+// profile not yet, the record (with the SID) and the installed copy stay
+// so the next start tries again.
 func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
 	a.logf("ending the session: %s", reason)
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt})
-	err := a.Sys.DeleteAccount(AccountName)
-	if err != nil && !errors.Is(err, ErrProfileNotRemoved) {
-		err = a.Sys.DeleteAccount(AccountName)
-	}
+	st.Account = AccountName
+	err, profErr := a.removeAccount(ctx, &st)
 	var problems []string
-	if errors.Is(err, ErrProfileNotRemoved) {
+	if err != nil {
 		problems = append(problems, err.Error())
-		err = nil
-	} else if err != nil {
-		problems = append(problems, "deleting the account: "+err.Error())
 	}
 	if herr := a.Sys.UnhideAccount(AccountName); herr != nil {
 		problems = append(problems, "removing the hiding value: "+herr.Error())
@@ -115,22 +111,56 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 		text := endedText(reason, false, strings.Join(problems, "; "))
 		if c != nil {
 			a.receipt(ctx, c, st.AgentKey, "the session ended ("+reason+") but the PC could NOT delete the remote user account yet: "+
-				strings.Join(problems, "; ")+"; Windows disables it at the session's end and the app retries at the next sign-in")
+				strings.Join(problems, "; ")+"; it is disabled and signed out, Windows' own expiry stays, and the app retries at the next start")
 		}
+		a.keep(dir, st)
 		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
-	detail := fmt.Sprintf("session ended (%s): account %s and its profile deleted, sign-in screen hiding value removed, app removed", reason, AccountName)
+	detail := fmt.Sprintf("session ended (%s): account %s signed out and deleted, its profile deleted, sign-in screen hiding value removed, app removed", reason, AccountName)
+	if profErr != nil {
+		detail = fmt.Sprintf("session ended (%s): account %s signed out and deleted; its profile folder could not be removed yet (%v), the app retries at the next start", reason, AccountName, profErr)
+	}
 	if len(problems) > 0 {
 		detail += "; problems: " + strings.Join(problems, "; ")
 	}
 	if c != nil {
 		a.receipt(ctx, c, st.AgentKey, detail)
 	}
+	if profErr != nil {
+		st.ProfileLeft = true
+		a.keep(dir, st)
+		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+		return fmt.Errorf("%w: %v", ErrNotDone, profErr)
+	}
 	a.forget(dir)
 	a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
-	a.removeSelf(st.Exe)
+	a.uninstall()
 	return nil
+}
+
+// finishProfile retries the profile removal that failed at the end of a
+// session, then uninstalls.
+func (a *App) finishProfile(ctx context.Context, dir string, st State) error {
+	if err := a.deleteProfile(ctx, st.AccountSID); err != nil {
+		a.logf("the profile of %s is still there: %v", st.AccountSID, err)
+		return fmt.Errorf("%w: %v", ErrNotDone, err)
+	}
+	a.logf("the profile of the deleted account is removed")
+	a.forget(dir)
+	a.uninstall()
+	return nil
+}
+
+// keep writes the record back so the next start finishes the job; a record
+// that would not validate (a damaged one) is not written.
+func (a *App) keep(dir string, st State) {
+	if st.validate(a.Clock.Now()) != nil {
+		return
+	}
+	if err := saveState(dir, st); err != nil {
+		a.logf("could not update the session record: %v", err)
+	}
 }
 
 // receipt sends the cleanup receipt, retrying briefly while the station is
@@ -153,21 +183,16 @@ func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 	}
 }
 
-// forget removes the state file and the autostart entry.
+// forget removes the session record.
 func (a *App) forget(dir string) {
 	if err := removeState(dir); err != nil {
 		a.logf("could not remove the session record: %v", err)
 	}
-	if err := a.Sys.RemoveAutostart(); err != nil {
-		a.logf("could not remove the autostart entry: %v", err)
-	}
 }
 
-func (a *App) removeSelf(exe string) {
-	if exe == "" {
-		return
-	}
-	if err := a.Sys.SelfRemove(exe); err != nil {
-		a.logf("could not remove the app file %s: %v", exe, err)
+// uninstall removes the service or autostart and the installed copy.
+func (a *App) uninstall() {
+	if err := a.Sys.Uninstall(); err != nil {
+		a.logf("could not uninstall the app: %v", err)
 	}
 }

@@ -1,17 +1,24 @@
 package support
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
+	"unicode"
 )
 
 // State is what the app keeps on disk while a session runs, so that after a
 // restart or a killed process it can still remove the account and tell the
-// station. It never holds the password: the account already exists by then,
-// and deleting it needs only its name.
+// station. It never holds the password, and it names no file: what runs and
+// what is deleted are fixed by the System, so a planted record cannot point
+// the elevated app at anything.
 type State struct {
 	StationURL string    `json:"station_url"`
 	Pins       []string  `json:"pins"`
@@ -21,14 +28,81 @@ type State struct {
 	TechEmail  string    `json:"technician_email"`
 	Account    string    `json:"account"`
 	ExpiresAt  time.Time `json:"expires_at"` // PC's local clock
-	// AccountReady is set once the account exists and is hidden; a record
-	// without it means the app was stopped while creating the account.
-	AccountReady bool   `json:"account_ready"`
-	Confirmed    bool   `json:"confirmed"`
-	Exe          string `json:"exe"`
+	// AccountSID is kept from the account's creation on, so that a profile
+	// Windows would not delete yet can still be removed after the account
+	// (and with it the name-to-SID lookup) is gone.
+	AccountSID string `json:"account_sid,omitempty"`
+	// AccountReady is set once the account exists, hidden, in Administrators;
+	// a record without it means the app was stopped while creating it.
+	AccountReady bool `json:"account_ready"`
+	Confirmed    bool `json:"confirmed"`
+	// ProfileLeft means the session is over and the account deleted, but its
+	// profile folder could not be removed yet: the next start retries.
+	ProfileLeft bool `json:"profile_left,omitempty"`
 }
 
 const stateFile = "session.json"
+
+// maxSession bounds a recorded expiry: a record may not keep an account
+// longer than one session (plus clock slack), whoever wrote it.
+const maxSession = 25 * time.Hour
+
+var (
+	sidPattern      = regexp.MustCompile(`^S-1-5-21(-[0-9]{1,10}){4}$`)
+	agentKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_\-+/=.]{16,200}$`)
+)
+
+// ErrBadRecord means the state file is readable but a value in it is not
+// one this app writes.
+var ErrBadRecord = errors.New("the session record holds a value this app never writes")
+
+// validate checks every value read back from disk before it is used: the
+// folder is admin-only, but a record is still input.
+func (s State) validate(now time.Time) error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrBadRecord, what) }
+	if s.Account != AccountName {
+		return bad("account name")
+	}
+	if u, err := url.Parse(s.StationURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return bad("station address")
+	}
+	if len(s.Pins) == 0 || len(s.Pins) > 2 {
+		return bad("pins")
+	}
+	for _, p := range s.Pins {
+		if raw, err := base64.StdEncoding.DecodeString(p); err != nil || len(raw) != sha256.Size {
+			return bad("pins")
+		}
+	}
+	if !agentKeyPattern.MatchString(s.AgentKey) {
+		return bad("agent key")
+	}
+	if s.SessionID < 0 {
+		return bad("session number")
+	}
+	if !printable(s.Technician, 200) || !printable(s.TechEmail, 320) {
+		return bad("technician")
+	}
+	if s.ExpiresAt.IsZero() || s.ExpiresAt.After(now.Add(maxSession)) {
+		return bad("expiry")
+	}
+	if s.AccountSID != "" && !sidPattern.MatchString(s.AccountSID) {
+		return bad("account SID")
+	}
+	return nil
+}
+
+func printable(s string, max int) bool {
+	if len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
 
 // loadState reads the state file; ok is false when there is none.
 func loadState(dir string) (State, bool, error) {
@@ -39,6 +113,9 @@ func loadState(dir string) (State, bool, error) {
 	}
 	if err != nil {
 		return s, false, err
+	}
+	if len(b) > 64<<10 {
+		return s, false, fmt.Errorf("%w: %d bytes", ErrBadRecord, len(b))
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
 		return s, false, err

@@ -31,7 +31,8 @@ type Account struct {
 }
 
 // System is everything Windows-specific the app needs. The real one lives in
-// agent/winsys; tests use a recorder.
+// agent/winsys; tests use a recorder. No method takes a file path from the
+// session record: what is installed, run and deleted is fixed by the System.
 type System interface {
 	// Executable returns the path of the running program.
 	Executable() (string, error)
@@ -40,25 +41,49 @@ type System interface {
 	ReadTail(path string, n int) ([]byte, error)
 	// Facts describes the PC for the station.
 	Facts() (wire.Facts, error)
-	// CreateAccount creates a local account and adds it to the Administrators
-	// group. It returns ErrPasswordPolicy when Windows refuses the password and
-	// ErrAccountExists when the name is taken.
-	CreateAccount(a Account) error
-	// HideAccount hides the account from the sign-in screen.
+
+	// StateDir returns the folder for the session record, which only
+	// administrators can write. It returns ErrStateDirUntrusted when the
+	// folder exists with another owner or as a reparse point (junction,
+	// symbolic link): nothing in it may then be read.
+	StateDir() (string, error)
+	// ResetStateDir deletes the state folder without following links and
+	// creates it again, owned by Administrators, admin-only.
+	ResetStateDir() error
+	// Install copies the program at exe into the admin-only install folder
+	// and makes Windows start that copy after a restart; from then on
+	// nothing elevated runs the file at exe.
+	Install(exe string) error
+	// Uninstall removes what Install made: the autostart and the installed
+	// copy. It never deletes the downloaded file (a folder its user controls).
+	Uninstall() error
+
+	// HideAccount hides the account from the sign-in screen; it is called
+	// before the account exists, so the account is never visible.
 	HideAccount(name string) error
-	// DeleteAccount deletes the account's profile and then the account; an
-	// account that does not exist is not an error.
+	// AddAccount creates the account in one call, with its expiry, full
+	// name, description and flags already set. It returns ErrPasswordPolicy
+	// when Windows refuses the password and ErrAccountExists when the name
+	// is taken.
+	AddAccount(a Account) error
+	// AccountSID returns the SID of this PC's local account name, or
+	// ErrNoAccount.
+	AccountSID(name string) (string, error)
+	// AddToAdministrators adds the account to the group with the well-known
+	// SID S-1-5-32-544; already a member is not an error.
+	AddToAdministrators(name string) error
+	// DisableAccount stops new sign-ins; a missing account is not an error.
+	DisableAccount(name string) error
+	// SignOut signs out every Windows session of the account and returns
+	// how many there were.
+	SignOut(name string) (int, error)
+	// DeleteProfile deletes the profile (folder and registry) of sid; a
+	// missing profile is not an error. ErrProfileBusy while it is loaded.
+	DeleteProfile(sid string) error
+	// DeleteAccount deletes the account; a missing account is not an error.
 	DeleteAccount(name string) error
 	// UnhideAccount removes the hiding value; a missing value is not an error.
 	UnhideAccount(name string) error
-	// StateDir is a folder only administrators can read, for the state file.
-	StateDir() (string, error)
-	// Autostart makes Windows start the app again (with --resume) after a
-	// restart, so cleanup still happens; RemoveAutostart undoes it.
-	Autostart(exe string) error
-	RemoveAutostart() error
-	// SelfRemove deletes the program file once the process has exited.
-	SelfRemove(exe string) error
 }
 
 // Errors a System returns.
@@ -66,9 +91,13 @@ var (
 	//lint:ignore ST1005 "Windows" is a name, so it keeps its capital.
 	ErrPasswordPolicy = errors.New("Windows refused the password: it does not meet this PC's password rules (NERR_PasswordTooShort, 2245)")
 	ErrAccountExists  = errors.New("the account already exists")
-	// ErrProfileNotRemoved comes from DeleteAccount when the account is gone
-	// but its profile folder is not (usually because it is still in use).
-	ErrProfileNotRemoved = errors.New("the account's profile folder could not be removed")
+	ErrNoAccount      = errors.New("there is no such account")
+	// ErrProfileBusy comes from DeleteProfile while the profile is still
+	// loaded (its user has just been signed out).
+	ErrProfileBusy = errors.New("the account's profile is still in use")
+	// ErrStateDirUntrusted comes from StateDir when the folder was not made
+	// by this app (another owner, or a link to elsewhere).
+	ErrStateDirUntrusted = errors.New("the state folder was not made by this app")
 )
 
 // Consent is what the user agrees to before anything is created.

@@ -23,31 +23,38 @@ var (
 	procDeleteProfileW          = userenv.NewProc("DeleteProfileW")
 )
 
-// NET_API_STATUS values the app acts on (lmerr.h, winerror.h).
+// NET_API_STATUS values and flags the app uses (lmerr.h, lmaccess.h).
 const (
-	nerrUserNotFound      = 2221
-	nerrUserExists        = 2224
-	nerrPasswordTooShort  = 2245
-	errorMemberInAlias    = 1378
-	errorAccessDenied     = 5
-	userPrivUser          = 1
-	ufScript              = 0x0001
-	ufDontExpirePasswd    = 0x10000
-	userListKey           = `SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList`
-	infoLevelFullName     = 1011
-	infoLevelAcctExpires  = 1017
-	infoLevelGroupMembers = 3
+	nerrUserNotFound     = 2221
+	nerrUserExists       = 2224
+	nerrPasswordTooShort = 2245
+	errorMemberInAlias   = 1378
+	userPrivUser         = 1
+	ufScript             = 0x0001
+	ufAccountDisable     = 0x0002
+	ufNormalAccount      = 0x0200
+	ufDontExpirePasswd   = 0x10000
+	maxStorageUnlimited  = 0xFFFFFFFF
+	userListKey          = `SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList`
 )
 
-// userInfo1 is USER_INFO_1.
-type userInfo1 struct {
-	name, password *uint16
-	passwordAge    uint32
-	priv           uint32
-	homeDir        *uint16
-	comment        *uint16
-	flags          uint32
-	scriptPath     *uint16
+// userInfo2 is USER_INFO_2: everything set in the one NetUserAdd call.
+type userInfo2 struct {
+	name, password          *uint16
+	passwordAge, priv       uint32
+	homeDir, comment        *uint16
+	flags                   uint32
+	scriptPath              *uint16
+	authFlags               uint32
+	fullName, usrComment    *uint16
+	parms, workstations     *uint16
+	lastLogon, lastLogoff   uint32
+	acctExpires, maxStorage uint32
+	unitsPerWeek            uint32
+	logonHours              *byte
+	badPwCount, numLogons   uint32
+	logonServer             *uint16
+	countryCode, codePage   uint32
 }
 
 func netErr(op string, status uintptr) error {
@@ -56,55 +63,93 @@ func netErr(op string, status uintptr) error {
 		return support.ErrPasswordPolicy
 	case nerrUserExists:
 		return support.ErrAccountExists
-	case errorAccessDenied:
-		return fmt.Errorf("%s: access denied; the app must run as an administrator", op)
+	}
+	if text := nerrText(uint32(status)); text != "" {
+		return fmt.Errorf("%s: %s", op, text)
 	}
 	return fmt.Errorf("%s: %w", op, syscall.Errno(status))
 }
 
-func wstr(s string) *uint16 {
-	p, _ := windows.UTF16PtrFromString(s) // our own strings never hold NUL
-	return p
+func ptr(u []uint16) *uint16 {
+	if len(u) == 0 {
+		return nil
+	}
+	return &u[0]
 }
 
-// CreateAccount creates the local account with a password that never
-// expires, an account expiry at a.Expires (Windows disables it then, even
-// if the app is gone), and adds it to the Administrators group. On any
-// failure after NetUserAdd the account is deleted again.
-func (s *System) CreateAccount(a support.Account) error {
+// AddAccount creates the account at level 2 with its expiry (seconds since
+// 1970 UTC; Windows disables it then even if the app is gone), full name,
+// description and flags, in one call: there is no moment when it exists
+// without them.
+func (*System) AddAccount(a support.Account) error {
 	if len(a.Name) > 20 {
 		return fmt.Errorf("account name %q is longer than Windows' 20 characters", a.Name)
 	}
-	u := userInfo1{name: wstr(a.Name), password: wstr(a.Password), priv: userPrivUser,
-		comment: wstr(a.Comment), flags: ufScript | ufDontExpirePasswd}
+	var fields [4][]uint16
+	for i, s := range []string{a.Name, a.Password, a.Comment, a.FullName} {
+		u, err := utf16z(s)
+		if err != nil {
+			return fmt.Errorf("the account's details: %w", err)
+		}
+		fields[i] = u
+	}
+	u := userInfo2{name: ptr(fields[0]), password: ptr(fields[1]), priv: userPrivUser, comment: ptr(fields[2]),
+		fullName: ptr(fields[3]), flags: ufScript | ufNormalAccount | ufDontExpirePasswd,
+		acctExpires: uint32(a.Expires.Unix()), maxStorage: maxStorageUnlimited}
 	var parmErr uint32
-	r, _, _ := procNetUserAdd.Call(0, 1, uintptr(unsafe.Pointer(&u)), uintptr(unsafe.Pointer(&parmErr)))
+	r, _, _ := procNetUserAdd.Call(0, 2, uintptr(unsafe.Pointer(&u)), uintptr(unsafe.Pointer(&parmErr)))
+	clear(fields[1]) // the password's copy
 	if r != 0 {
 		return netErr("creating the account", r)
-	}
-	if err := s.configure(a); err != nil {
-		return errors.Join(err, s.DeleteAccount(a.Name))
 	}
 	return nil
 }
 
-func (s *System) configure(a support.Account) error {
-	expires := uint32(a.Expires.Unix()) // seconds since 1970 UTC, as USER_INFO_1017 wants
-	if r, _, _ := procNetUserSetInfo.Call(0, uintptr(unsafe.Pointer(wstr(a.Name))), infoLevelAcctExpires,
-		uintptr(unsafe.Pointer(&expires)), 0); r != 0 {
-		return netErr("setting the account's expiry", r)
+// AccountSID looks the name up qualified with this PC's (NetBIOS) name, so
+// a domain account of the same name is never touched.
+func (*System) AccountSID(name string) (string, error) {
+	computer, err := windows.ComputerName()
+	if err != nil {
+		return "", err
 	}
-	full := wstr(a.FullName)
-	if r, _, _ := procNetUserSetInfo.Call(0, uintptr(unsafe.Pointer(wstr(a.Name))), infoLevelFullName,
-		uintptr(unsafe.Pointer(&full)), 0); r != 0 {
-		return netErr("setting the account's full name", r)
+	sid, domain, _, err := windows.LookupSID("", computer+`\`+name)
+	if errors.Is(err, windows.ERROR_NONE_MAPPED) {
+		return "", support.ErrNoAccount
 	}
-	group, err := administratorsGroup()
+	if err != nil {
+		return "", fmt.Errorf("finding the account: %w", err)
+	}
+	if !strings.EqualFold(domain, computer) {
+		return "", support.ErrNoAccount
+	}
+	return sid.String(), nil
+}
+
+// AddToAdministrators adds the account, by its SID, to the group with the
+// well-known SID S-1-5-32-544, whose name is translated on non-English
+// Windows ("Administratoren").
+func (s *System) AddToAdministrators(name string) error {
+	group, err := windows.CreateWellKnownSid(windows.WinBuiltinAdministratorsSid)
 	if err != nil {
 		return err
 	}
-	member := wstr(a.Name) // LOCALGROUP_MEMBERS_INFO_3: one pointer
-	r, _, _ := procNetLocalGroupAddMembers.Call(0, uintptr(unsafe.Pointer(wstr(group))), infoLevelGroupMembers,
+	groupName, _, _, err := group.LookupAccount("")
+	if err != nil {
+		return fmt.Errorf("finding the Administrators group: %w", err)
+	}
+	sidText, err := s.AccountSID(name)
+	if err != nil {
+		return err
+	}
+	member, err := windows.StringToSid(sidText)
+	if err != nil {
+		return err
+	}
+	g, err := utf16z(groupName)
+	if err != nil {
+		return err
+	}
+	r, _, _ := procNetLocalGroupAddMembers.Call(0, uintptr(unsafe.Pointer(ptr(g))), 0, // LOCALGROUP_MEMBERS_INFO_0: one PSID
 		uintptr(unsafe.Pointer(&member)), 1)
 	if r != 0 && r != errorMemberInAlias {
 		return netErr("adding the account to the Administrators group", r)
@@ -112,51 +157,48 @@ func (s *System) configure(a support.Account) error {
 	return nil
 }
 
-// administratorsGroup returns the local name of the Administrators group,
-// found by its well-known SID S-1-5-32-544: the name is translated on
-// non-English Windows ("Administratoren", "Administrateurs").
-func administratorsGroup() (string, error) {
-	sid, err := windows.CreateWellKnownSid(windows.WinBuiltinAdministratorsSid)
-	if err != nil {
-		return "", err
-	}
-	name, _, _, err := sid.LookupAccount("")
-	if err != nil {
-		return "", fmt.Errorf("finding the Administrators group: %w", err)
-	}
-	return name, nil
-}
-
-// DeleteAccount deletes the account's profile (folder and registry hive)
-// first — once the account is gone its SID can no longer be looked up —
-// and then the account. A missing account is not an error.
-func (s *System) DeleteAccount(name string) error {
-	// Qualified with this PC's name, so that on a domain-joined PC a domain
-	// account of the same name (and its profile) is never touched.
-	computer, err := windows.ComputerName()
+// DisableAccount sets UF_ACCOUNTDISABLE (USER_INFO_1008).
+func (*System) DisableAccount(name string) error {
+	n, err := utf16z(name)
 	if err != nil {
 		return err
 	}
-	sid, domain, _, err := windows.LookupSID("", computer+`\`+name)
-	if errors.Is(err, windows.ERROR_NONE_MAPPED) {
-		return nil
+	flags := uint32(ufScript | ufNormalAccount | ufDontExpirePasswd | ufAccountDisable)
+	r, _, _ := procNetUserSetInfo.Call(0, uintptr(unsafe.Pointer(ptr(n))), 1008, uintptr(unsafe.Pointer(&flags)), 0)
+	if r != 0 && r != nerrUserNotFound {
+		return netErr("disabling the account", r)
 	}
+	return nil
+}
+
+// DeleteProfile deletes the profile folder and ProfileList key of sid.
+// Windows refuses while the profile is loaded (its user was just signed
+// out): that is support.ErrProfileBusy, and the caller retries.
+func (*System) DeleteProfile(sid string) error {
+	s, err := utf16z(sid)
 	if err != nil {
-		return fmt.Errorf("finding the account: %w", err)
+		return err
 	}
-	if !strings.EqualFold(domain, computer) {
+	r, _, e := procDeleteProfileW.Call(uintptr(unsafe.Pointer(ptr(s))), 0, 0)
+	switch {
+	case r != 0, errors.Is(e, windows.ERROR_FILE_NOT_FOUND), errors.Is(e, windows.ERROR_PATH_NOT_FOUND):
 		return nil
+	case errors.Is(e, windows.ERROR_SHARING_VIOLATION), errors.Is(e, windows.ERROR_ACCESS_DENIED), errors.Is(e, windows.ERROR_BUSY):
+		return fmt.Errorf("%w: %v", support.ErrProfileBusy, e)
 	}
-	var profileErr error
-	r, _, e := procDeleteProfileW.Call(uintptr(unsafe.Pointer(wstr(sid.String()))), 0, 0)
-	if r == 0 && !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) && !errors.Is(e, windows.ERROR_PATH_NOT_FOUND) {
-		// Usually the technician is still signed in with it; the account goes anyway.
-		profileErr = fmt.Errorf("%w: %v", support.ErrProfileNotRemoved, e)
+	return fmt.Errorf("deleting the profile: %w", e)
+}
+
+// DeleteAccount deletes the account; a missing one is fine.
+func (*System) DeleteAccount(name string) error {
+	n, err := utf16z(name)
+	if err != nil {
+		return err
 	}
-	if r, _, _ := procNetUserDel.Call(0, uintptr(unsafe.Pointer(wstr(name)))); r != 0 && r != nerrUserNotFound {
+	if r, _, _ := procNetUserDel.Call(0, uintptr(unsafe.Pointer(ptr(n)))); r != 0 && r != nerrUserNotFound {
 		return netErr("deleting the account", r)
 	}
-	return profileErr
+	return nil
 }
 
 // HideAccount hides the account from the sign-in screen (UserList value 0).

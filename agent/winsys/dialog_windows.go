@@ -120,3 +120,10 @@ func codeDialogProc(hwnd, msg, wparam, lparam uintptr) uintptr {
 	}
 	return 0
 }
+
+// wstr converts text for a dialog; a NUL (never in our own sentences)
+// would cut the text short, so it is dropped rather than trusted.
+func wstr(s string) *uint16 {
+	p, _ := windows.UTF16PtrFromString(strings.ReplaceAll(s, "\x00", ""))
+	return p
+}

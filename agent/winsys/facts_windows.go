@@ -3,6 +3,7 @@ package winsys
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -27,7 +28,7 @@ func (*System) Facts() (wire.Facts, error) {
 	}
 	f.OSName, f.OSVersion = osVersion()
 	f.Arch = arch()
-	f.WindowsUser = signedInUser(f.Hostname)
+	f.WindowsUser = signedInUser()
 	k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SOFTWARE\Microsoft\Cryptography`, registry.QUERY_VALUE|registry.WOW64_64KEY)
 	if err != nil {
 		return f, fmt.Errorf("reading the machine ID: %w", err)
@@ -63,26 +64,26 @@ func osVersion() (string, string) {
 }
 
 // arch is the PC's own architecture, also when this amd64 program runs
-// emulated on ARM64.
+// emulated on ARM64 (where the environment says AMD64): IsWow64Process2
+// names the native machine.
 func arch() string {
-	a := os.Getenv("PROCESSOR_ARCHITEW6432")
-	if a == "" {
-		a = os.Getenv("PROCESSOR_ARCHITECTURE")
+	var process, native uint16
+	if err := windows.IsWow64Process2(windows.CurrentProcess(), &process, &native); err == nil {
+		switch native {
+		case 0xAA64: // IMAGE_FILE_MACHINE_ARM64
+			return "arm64"
+		case 0x8664: // IMAGE_FILE_MACHINE_AMD64
+			return "amd64"
+		case 0x014c: // IMAGE_FILE_MACHINE_I386
+			return "386"
+		}
 	}
-	switch strings.ToUpper(a) {
-	case "AMD64":
-		return "amd64"
-	case "ARM64":
-		return "arm64"
-	case "X86":
-		return "386"
-	}
-	return strings.ToLower(a)
+	return runtime.GOARCH
 }
 
 // signedInUser is the user of this process's Windows session (the person at
 // the desk), not the administrator whose credentials elevated the app.
-func signedInUser(host string) string {
+func signedInUser() string {
 	var session uint32
 	if err := windows.ProcessIdToSessionId(windows.GetCurrentProcessId(), &session); err != nil {
 		return os.Getenv("USERNAME")
@@ -91,7 +92,9 @@ func signedInUser(host string) string {
 	if user == "" {
 		return os.Getenv("USERNAME")
 	}
-	if domain != "" && !strings.EqualFold(domain, host) {
+	// Local accounts carry the NetBIOS name (at most 15 characters), not
+	// the longer DNS host name os.Hostname returns.
+	if host, err := windows.ComputerName(); domain != "" && (err != nil || !strings.EqualFold(domain, host)) {
 		return domain + `\` + user
 	}
 	return user

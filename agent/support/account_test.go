@@ -1,0 +1,22 @@
+package support
+
+import "testing"
+
+// Finding 7: a NUL in the password must never reach Windows (it ended the
+// UTF-16 string, or became a NULL pointer: a blank password).
+func TestCheckPassword(t *testing.T) {
+	for p, ok := range map[string]bool{
+		"correct horse battery": true,
+		"Pässwört-2026!":        true,
+		"abc\x00def":            false,
+		"\x00":                  false,
+		"":                      false,
+		"tab\there":             false,
+		"line\nbreak":           false,
+		"\xff\xfe":              false,
+	} {
+		if err := checkPassword(p); (err == nil) != ok {
+			t.Errorf("checkPassword(%q) = %v, want ok=%v", p, err, ok)
+		}
+	}
+}
