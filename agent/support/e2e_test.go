@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,8 @@ import (
 	"adhocstation/core/coretest"
 	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
+
+	"golang.org/x/sys/unix"
 )
 
 var windowsPC = wire.Facts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", OSVersion: "10.0.22631",
@@ -37,6 +41,15 @@ type rig struct {
 	srv     *pairing.Server
 	done    chan error
 	cancel  context.CancelFunc
+	// pipe is the service's socket; hub the service side of it. Each start
+	// is a new service process with a setup helper and a tray helper.
+	pipe string
+	hub  *support.Hub
+	who  func(net.Conn) (support.Caller, error)
+	// whoAdmin says whether who names the setup helper an administrator.
+	whoAdmin bool
+	// helpers holds one result channel per helper not yet seen to return.
+	helpers []chan error
 }
 
 func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
@@ -54,17 +67,84 @@ func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes 
 		}
 	}
 	r := &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
-		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1)}
+		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
+		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: peerCred, whoAdmin: true}
 	t.Cleanup(r.sub.Close)
-	r.app = &support.App{Sys: r.rec, UI: r.rec, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
 	return r
 }
 
+// start runs the service logic (support.App with the hub as its UI) on a
+// Unix socket, and the two helpers, each with the recorder as its screen,
+// connected to it: the setup helper answers consent and code, the tray
+// shows the status and passes on "End support session".
 func (r *rig) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.t.Cleanup(cancel)
-	go func() { r.done <- r.app.Run(ctx) }()
+	if r.hub != nil {
+		r.hub.Close() // the previous service process is gone (killed or ended)
+	}
+	_ = os.Remove(r.pipe)
+	ln, err := net.Listen("unix", r.pipe)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.hub = support.NewHub(r.who)
+	r.hub.Clock = r.agent
+	joined := make(chan string, 2)
+	r.hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	go r.hub.Serve(ln)
+	r.t.Cleanup(r.hub.Close)
+	r.app = &support.App{Sys: r.rec, UI: r.hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
+	r.helper(ctx, support.RoleSetup, r.rec)
+	r.helper(ctx, support.RoleTray, r.rec)
+	// Both helpers are on the pipe before the service starts its work, so
+	// neither misses a message (on Windows a late tray just sees less).
+	if r.whoAdmin {
+		coretest.Receive(r.t, joined, "the setup helper to join")
+	}
+	coretest.Receive(r.t, joined, "the tray helper to join")
+	hub := r.hub
+	go func() {
+		err := r.app.Run(ctx)
+		hub.Close() // the service process ends
+		r.done <- err
+	}()
+}
+
+// helper connects a helper with ui as its screen to the running service
+// and returns where its result will come.
+func (r *rig) helper(ctx context.Context, role string, ui support.UI) chan error {
+	conn, err := net.Dial("unix", r.pipe)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	r.helpers = append(r.helpers, done)
+	go func() {
+		done <- support.RunHelper(ctx, conn, role, ui)
+		close(done) // read once by the test, then seen as finished
+	}()
+	return done
+}
+
+// peerCred names the caller of a Unix socket by the kernel's SO_PEERCRED,
+// as the Windows service names a pipe's client by its token: root, or the
+// user the service runs as, is the administrator.
+func peerCred(c net.Conn) (support.Caller, error) {
+	raw, err := c.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		return support.Caller{}, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil {
+		return support.Caller{}, err
+	}
+	if cerr != nil {
+		return support.Caller{}, cerr
+	}
+	return support.Caller{User: fmt.Sprint(cred.Uid), Admin: cred.Uid == 0 || int(cred.Uid) == os.Getuid()}, nil
 }
 
 // finished waits for the app's Run to return, failing the test after
@@ -72,7 +152,38 @@ func (r *rig) start() {
 // of hanging until go test's -timeout.
 func (r *rig) finished(want string) error {
 	r.t.Helper()
-	return coretest.Receive(r.t, r.done, "the app's Run to return "+want)
+	err := coretest.Receive(r.t, r.done, "the app's Run to return "+want)
+	r.helpersDone()
+	return err
+}
+
+// finishedAdvancing is finished for an end that waits on the agent's
+// clock (the receipt's or the profile's retries): each armed timer is
+// moved past by step until Run returns.
+func (r *rig) finishedAdvancing(step time.Duration, want string) error {
+	r.t.Helper()
+	deadline := time.After(coretest.WaitLimit)
+	for {
+		select {
+		case err := <-r.done:
+			r.helpersDone()
+			return err
+		case <-r.agent.armed:
+			r.agent.Advance(step)
+		case <-deadline:
+			r.t.Fatalf("waited %v for the app's Run to return %s", coretest.WaitLimit, want)
+		}
+	}
+}
+
+// helpersDone waits for every helper to return (told the final message,
+// or the service's pipe closed), so their screens show all they were told.
+func (r *rig) helpersDone() {
+	r.t.Helper()
+	for _, done := range r.helpers {
+		coretest.Await(r.t, done, "the helpers to finish once the service is done")
+	}
+	r.helpers = nil
 }
 
 // waitStatus waits for the tray to show want, or for Run to end.

@@ -116,3 +116,10 @@ func TimeLeft(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d h %d min left", h, m)
 }
+
+var (
+	msgSetupNotAdmin  = "Only an administrator can start a support session on this PC. Run the app again and allow it to make changes when Windows asks."
+	msgAlreadyRunning = "A support session is already running on this PC (or being set up). Find the Support Session app in the notification area, next to the clock, to see it or end it."
+)
+
+var msgServiceStopping = "The Support Session service is stopping. If a session was running, it has ended or will resume after a restart."

@@ -196,18 +196,7 @@ func TestEndSignsOutTheTechnician(t *testing.T) {
 	r.rec.profileBusy = 2 // Windows takes a moment to unload it
 	r.rec.mu.Unlock()
 	r.rec.end <- struct{}{}
-	var err error
-	deadline := time.After(coretest.WaitLimit)
-	for done := false; !done; {
-		select {
-		case err = <-r.done:
-			done = true
-		case <-r.agent.armed:
-			r.agent.Advance(5 * time.Second)
-		case <-deadline:
-			t.Fatalf("waited %v for the end", coretest.WaitLimit)
-		}
-	}
+	err := r.finishedAdvancing(5*time.Second, "once the retries are over")
 	r.checkCleanedUp(err)
 	calls, _, _, _, _ := r.rec.snapshot()
 	order := strings.Join(calls, ",")
@@ -235,18 +224,7 @@ func TestProfileLeftIsRemovedAtNextStart(t *testing.T) {
 	r.rec.profileBusy = 100
 	r.rec.mu.Unlock()
 	r.rec.end <- struct{}{}
-	var err error
-	deadline := time.After(coretest.WaitLimit)
-	for done := false; !done; {
-		select {
-		case err = <-r.done:
-			done = true
-		case <-r.agent.armed:
-			r.agent.Advance(5 * time.Second)
-		case <-deadline:
-			t.Fatalf("waited %v for the end", coretest.WaitLimit)
-		}
-	}
+	err := r.finishedAdvancing(5*time.Second, "once the retries are over")
 	if !errors.Is(err, support.ErrNotDone) {
 		t.Fatalf("Run = %v, want ErrNotDone while the profile stays", err)
 	}

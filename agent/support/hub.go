@@ -1,0 +1,364 @@
+package support
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"net"
+	"sync"
+	"time"
+)
+
+// Roles a helper announces when it connects to the service's pipe.
+const (
+	// RoleSetup is the first run from the download: it answers the consent
+	// and security-code questions. Only an elevated administrator may.
+	RoleSetup = "setup"
+	// RoleTray is the helper in each signed-in user's session: it shows
+	// the status and may end the session.
+	RoleTray = "tray"
+)
+
+// Caller is who is on the other end of a pipe connection, as the operating
+// system reports it (never as the caller claims).
+type Caller struct {
+	User  string
+	Admin bool // elevated administrator or SYSTEM
+}
+
+// frame is one JSON line on the pipe, in either direction.
+type frame struct {
+	Hello     string       `json:"hello,omitempty"` // helper → service, first line: its role
+	Status    *Status      `json:"status,omitempty"`
+	Tell      *Message     `json:"tell,omitempty"`
+	Consent   *Consent     `json:"consent,omitempty"` // a question for the setup helper
+	Code      *CodeRequest `json:"code,omitempty"`
+	SetupDone bool         `json:"setup_done,omitempty"` // the session runs: the setup helper may exit
+	Agree     bool         `json:"agree,omitempty"`      // answers, setup → service
+	Answer    string       `json:"answer,omitempty"`
+	Cancel    bool         `json:"cancel,omitempty"`
+	End       bool         `json:"end,omitempty"` // tray → service: End support session and remove app
+}
+
+// Hub is the service's UI: it has no window of its own and asks and tells
+// through the helpers connected to its pipe.
+type Hub struct {
+	// Who names the caller of a connection (named-pipe client token on
+	// Windows); a connection it cannot name is closed.
+	Who func(net.Conn) (Caller, error)
+	// SetupWait is how long a question waits for a setup helper.
+	SetupWait time.Duration
+	Clock     Clock
+	Log       *log.Logger
+	// OnJoin, if set, learns each helper that joined (for logs and tests).
+	OnJoin func(role string, who Caller)
+
+	mu       sync.Mutex
+	peers    map[*peer]bool
+	setup    *peer
+	setupCh  chan struct{} // closed when a setup helper connects
+	status   *Status
+	started  bool
+	closed   bool
+	end      chan struct{}
+	listener net.Listener
+}
+
+type peer struct {
+	conn    net.Conn
+	role    string
+	wmu     sync.Mutex
+	answers chan frame
+	gone    chan struct{}
+}
+
+func (p *peer) send(f frame) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_ = p.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return json.NewEncoder(p.conn).Encode(f)
+}
+
+// NewHub returns a hub; Serve starts it.
+func NewHub(who func(net.Conn) (Caller, error)) *Hub {
+	return &Hub{Who: who, SetupWait: 2 * time.Minute, Clock: RealClock{}, peers: map[*peer]bool{},
+		setupCh: make(chan struct{}), end: make(chan struct{}, 1)}
+}
+
+func (h *Hub) logf(format string, args ...any) {
+	if h.Log != nil {
+		h.Log.Printf(format, args...)
+	}
+}
+
+// Serve accepts helpers on ln until ln is closed.
+func (h *Hub) Serve(ln net.Listener) error {
+	h.mu.Lock()
+	h.listener = ln
+	h.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go h.handle(c)
+	}
+}
+
+// Close stops accepting and disconnects every helper.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	if h.listener != nil {
+		h.listener.Close()
+	}
+	for p := range h.peers {
+		p.conn.Close()
+	}
+}
+
+func (h *Hub) handle(c net.Conn) {
+	defer c.Close()
+	who, err := h.Who(c)
+	if err != nil {
+		h.logf("a helper whose caller cannot be named was refused: %v", err)
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	dec := json.NewDecoder(c)
+	var hello frame
+	if err := dec.Decode(&hello); err != nil {
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	p := &peer{conn: c, role: hello.Hello, answers: make(chan frame, 1), gone: make(chan struct{})}
+	defer close(p.gone)
+	if p.role != RoleSetup && p.role != RoleTray {
+		return
+	}
+	if refusal := h.join(p, who); refusal != "" {
+		_ = p.send(frame{Tell: &Message{Title: appTitle, Text: refusal, Error: true, Final: true}})
+		return
+	}
+	defer h.leave(p)
+	for {
+		var f frame
+		if err := dec.Decode(&f); err != nil {
+			return
+		}
+		switch {
+		case f.End:
+			h.logf("%s asked to end the session", who.User)
+			select {
+			case h.end <- struct{}{}:
+			default:
+			}
+		case p.role == RoleSetup:
+			select {
+			case p.answers <- f:
+			default:
+			}
+		}
+	}
+}
+
+// join registers p, or returns why it may not join.
+func (h *Hub) join(p *peer, who Caller) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return msgServiceStopping
+	}
+	if p.role == RoleSetup {
+		switch {
+		case !who.Admin:
+			return msgSetupNotAdmin
+		case h.setup != nil || h.started:
+			return msgAlreadyRunning
+		}
+		h.setup = p
+		close(h.setupCh)
+	}
+	h.peers[p] = true
+	if p.role == RoleTray && h.status != nil {
+		go p.send(frame{Status: h.status})
+	}
+	if h.OnJoin != nil {
+		h.OnJoin(p.role, who)
+	}
+	return ""
+}
+
+func (h *Hub) leave(p *peer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.peers, p)
+	if h.setup == p {
+		h.setup = nil
+		h.setupCh = make(chan struct{})
+	}
+}
+
+// waitSetup returns the connected setup helper, waiting up to SetupWait.
+func (h *Hub) waitSetup(ctx context.Context) (*peer, error) {
+	timeout := h.Clock.After(h.SetupWait)
+	for {
+		h.mu.Lock()
+		p, ch := h.setup, h.setupCh
+		h.mu.Unlock()
+		if p != nil {
+			return p, nil
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return nil, ErrCancelled
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// ask sends a question to the setup helper and waits for its answer.
+func (h *Hub) ask(ctx context.Context, q frame) (frame, error) {
+	p, err := h.waitSetup(ctx)
+	if err != nil {
+		return frame{}, err
+	}
+	if err := p.send(q); err != nil {
+		return frame{}, ErrCancelled
+	}
+	select {
+	case f := <-p.answers:
+		if f.Cancel {
+			return f, ErrCancelled
+		}
+		return f, nil
+	case <-p.gone:
+		return frame{}, ErrCancelled
+	case <-ctx.Done():
+		return frame{}, ctx.Err()
+	}
+}
+
+// Consent asks the setup helper.
+func (h *Hub) Consent(ctx context.Context, c Consent) (bool, error) {
+	f, err := h.ask(ctx, frame{Consent: &c})
+	return f.Agree, err
+}
+
+// AskCode asks the setup helper.
+func (h *Hub) AskCode(ctx context.Context, r CodeRequest) (string, error) {
+	f, err := h.ask(ctx, frame{Code: &r})
+	return f.Answer, err
+}
+
+// Tell shows m in every helper.
+func (h *Hub) Tell(m Message) { h.broadcast(frame{Tell: &m}, "") }
+
+// ShowStatus updates every tray; the first status lets the setup helper go.
+func (h *Hub) ShowStatus(s Status) {
+	h.mu.Lock()
+	h.status = &s
+	first := !h.started
+	h.started = true
+	setup := h.setup
+	h.mu.Unlock()
+	if first && setup != nil {
+		_ = setup.send(frame{SetupDone: true})
+	}
+	h.broadcast(frame{Status: &s}, RoleTray)
+}
+
+func (h *Hub) broadcast(f frame, role string) {
+	h.mu.Lock()
+	peers := make([]*peer, 0, len(h.peers))
+	for p := range h.peers {
+		if role == "" || p.role == role {
+			peers = append(peers, p)
+		}
+	}
+	h.mu.Unlock()
+	for _, p := range peers {
+		if err := p.send(f); err != nil {
+			p.conn.Close()
+		}
+	}
+}
+
+// EndRequested delivers a tray's "End support session and remove app".
+func (h *Hub) EndRequested() <-chan struct{} { return h.end }
+
+var _ UI = (*Hub)(nil)
+
+// RunHelper is a helper's side of the pipe: it announces role, answers
+// the service's questions and shows what it is told through ui, and passes
+// on ui's end request. It returns when the service is done with it (the
+// session runs, for a setup helper; a final message; the pipe closes).
+func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
+	defer conn.Close()
+	var wmu sync.Mutex
+	send := func(f frame) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return json.NewEncoder(conn).Encode(f)
+	}
+	if err := send(frame{Hello: role}); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	end := ui.EndRequested()
+	if role != RoleTray {
+		end = nil // only a tray ends the session
+	}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				conn.Close()
+				return
+			case <-end:
+				_ = send(frame{End: true})
+			}
+		}
+	}()
+	dec := json.NewDecoder(conn)
+	for {
+		var f frame
+		if err := dec.Decode(&f); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return ErrServiceGone
+		}
+		switch {
+		case f.Status != nil:
+			ui.ShowStatus(*f.Status)
+		case f.Tell != nil:
+			ui.Tell(*f.Tell)
+			if f.Tell.Final {
+				return nil
+			}
+		case f.Consent != nil:
+			ok, err := ui.Consent(ctx, *f.Consent)
+			if err := send(frame{Agree: ok && err == nil, Cancel: err != nil}); err != nil {
+				return err
+			}
+		case f.Code != nil:
+			code, err := ui.AskCode(ctx, *f.Code)
+			if err := send(frame{Answer: code, Cancel: err != nil}); err != nil {
+				return err
+			}
+		case f.SetupDone && role == RoleSetup:
+			return nil
+		}
+	}
+}
+
+// ErrServiceGone means the pipe closed before the service said it was done.
+var ErrServiceGone = errors.New("the Support Session service stopped answering")
