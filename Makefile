@@ -28,10 +28,13 @@ deps:
 	@command -v go >/dev/null || { echo "Go 1.26 is needed: https://go.dev/dl/ (expected in /usr/local/go)"; exit 1; }
 	go mod download
 
-# The Windows Support Session app, embedded in the station for the download.
+# The Windows Support Session app, embedded in the station for the download:
+# a GUI-subsystem program (no console window flashes; --console attaches to
+# the one it was started from), under 10 MB.
 agent: FORCE
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(AGENT_EXE) ./agent
-	@echo "Support Session app: $$(stat -c %s $(AGENT_EXE)) bytes"
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -H windowsgui" -o $(AGENT_EXE) ./agent
+	@size=$$(stat -c %s $(AGENT_EXE)); echo "Support Session app: $$size bytes"; \
+	if [ $$size -ge 10485760 ]; then echo "the download must stay under 10 MB"; exit 1; fi
 
 build: deps agent
 	go build -o $(BIN) .

@@ -1,8 +1,10 @@
 // Command AdHocSupport is the Support Session app that the end user runs on
-// the Windows PC: it pairs the PC with the technician's station using the
-// security code, creates the hidden support account for 24 hours and removes
-// it (and itself) afterwards. The flow is in agent/support, the Windows side
-// in agent/winsys.
+// the Windows PC. One program, three roles: run from the download it asks
+// for consent and the security code, installs itself into an admin-only
+// folder and starts its service (setup); the service owns the session from
+// pairing to cleanup (--service); a tray helper runs in each signed-in
+// user's session with that user's rights (--tray). The flow is in
+// agent/support, the Windows side in agent/winsys.
 package main
 
 import (
@@ -16,7 +18,8 @@ type options struct {
 	code    string
 	console bool
 	yes     bool
-	resume  bool
+	service bool
+	tray    bool
 }
 
 func main() {
@@ -24,7 +27,8 @@ func main() {
 	flag.StringVar(&o.code, "code", "", "the security code, for scripted use (asked for when missing or wrong)")
 	flag.BoolVar(&o.console, "console", false, "ask in this console window instead of dialogs")
 	flag.BoolVar(&o.yes, "yes", false, "with --console: agree to the consent text without asking")
-	flag.BoolVar(&o.resume, "resume", false, "continue a running session after a restart (used by the logon task)")
+	flag.BoolVar(&o.service, "service", false, "run as the Windows service (started by Windows)")
+	flag.BoolVar(&o.tray, "tray", false, "run as the tray helper in this user's session (started by the service)")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "AdHocSupport — the Support Session app. Run it from the invitation's download and type the security code your technician reads out.")
 		flag.PrintDefaults()

@@ -7,12 +7,29 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/windows"
 
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
 )
+
+// Before any DLL is loaded on demand: only System32, never the folder the
+// program sits in (a download folder may hold a planted version.dll).
+func init() {
+	_ = windows.SetDefaultDllDirectories(windows.LOAD_LIBRARY_SEARCH_SYSTEM32)
+}
+
+func run(o options) int {
+	switch {
+	case o.service:
+		return runService()
+	case o.tray:
+		return runTray()
+	}
+	return runSetup(o)
+}
 
 // dialogs is the question-asking half of support.UI.
 type dialogs interface {
@@ -21,82 +38,79 @@ type dialogs interface {
 	Tell(m support.Message)
 }
 
-// ui joins the Win32 dialogs and the tray.
-type ui struct {
+// setupUI is the first run's screen: dialogs (or the console), no tray.
+type setupUI struct {
 	dialogs
-	*winsys.Tray
+	code string
 }
 
-// consoleUI shows the state in the console and the tray; typing "end" or
-// the tray's menu item ends the session.
-type consoleUI struct {
-	*support.Console
-	tray *winsys.Tray
-	end  chan struct{}
+func (u *setupUI) AskCode(ctx context.Context, r support.CodeRequest) (string, error) {
+	if c := u.code; c != "" && r.Problem == "" {
+		u.code = "" // --code is tried once, then the user is asked
+		return c, nil
+	}
+	return u.dialogs.AskCode(ctx, r)
 }
+func (*setupUI) ShowStatus(support.Status)     {}
+func (*setupUI) EndRequested() <-chan struct{} { return nil }
 
-func newConsoleUI(c *support.Console, tray *winsys.Tray) consoleUI {
-	u := consoleUI{Console: c, tray: tray, end: make(chan struct{}, 1)}
-	go func() {
-		select {
-		case <-c.EndRequested():
-		case <-tray.EndRequested():
-		}
-		u.end <- struct{}{}
-	}()
-	return u
-}
-
-func (u consoleUI) ShowStatus(s support.Status) {
-	u.Console.ShowStatus(s)
-	u.tray.ShowStatus(s)
-}
-
-func (u consoleUI) EndRequested() <-chan struct{} { return u.end }
-
-func run(o options) int {
-	// Closing the console, logging off or shutting down arrives as SIGTERM:
-	// the session then stops without cleanup and the logon task resumes it.
+// runSetup is the first run from the download (elevated by the manifest).
+func runSetup(o options) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tray := winsys.NewTray()
 	var d dialogs = winsys.Dialogs{}
-	var face support.UI = ui{d, tray}
-	var logTo io.Writer = os.Stderr
+	logTo := io.Discard
 	if o.console {
-		c := support.NewConsole(os.Stdin, os.Stdout, o.yes)
-		d, face = c, newConsoleUI(c, tray)
-	} else {
-		winsys.HideConsole()
-		logTo = io.Discard
+		if err := winsys.UseParentConsole(); err == nil {
+			d, logTo = support.NewConsole(os.Stdin, os.Stdout, o.yes), os.Stderr
+		}
 	}
-	// A progress log (no secrets) in the user's temp folder, for support.
-	if f, err := os.OpenFile(filepath.Join(os.TempDir(), "AdHocSupport.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
-		defer f.Close()
-		logTo = io.MultiWriter(logTo, f)
-	}
-	logger := log.New(logTo, "", log.LstdFlags)
-	if !winsys.SingleInstance() {
+	if !winsys.SingleInstance("AdHocSupportSetup") {
 		d.Tell(support.Message{Title: "Ad Hoc Support Session", Final: true,
-			Text: "The Support Session app is already running on this PC. Find it in the notification area, next to the clock."})
+			Text: "The Support Session app is already being set up on this PC. Finish it in the other window."})
 		return 2
 	}
-	app := &support.App{Sys: winsys.New(), UI: face, Code: o.code, ResumeOnly: o.resume, Log: logger}
-	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err = app.Run(ctx)
-		tray.Quit()
-	}()
-	tray.Run(done) // the tray's message loop needs the main thread
-	<-done
+	s := &support.Setup{Sys: winsys.New(), UI: &setupUI{dialogs: d, code: o.code}, StartService: winsys.StartService,
+		Dial: winsys.DialPipe, Log: log.New(logTo, "", log.LstdFlags)}
+	err := s.Run(ctx)
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, support.ErrCancelled):
 		return 2
 	}
-	logger.Print(err)
 	return 1
+}
+
+// runTray is the helper in a user's session: it shows the service's status
+// and passes on "End support session and remove app". It runs with that
+// user's token; the service's pipe admits interactive users.
+func runTray() int {
+	if !winsys.OneTrayPerSession() {
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tray := winsys.NewTray()
+	face := trayUI{Dialogs: winsys.Dialogs{}, Tray: tray}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer tray.Quit()
+		conn, err := winsys.DialPipe(ctx)
+		if err != nil {
+			return
+		}
+		_ = support.RunHelper(ctx, conn, support.RoleTray, face)
+	}()
+	tray.Run(done) // the tray's message loop needs the main thread
+	<-done
+	return 0
+}
+
+// trayUI shows messages as dialogs and the status in the tray; it is never
+// asked questions (the service asks only the setup helper).
+type trayUI struct {
+	winsys.Dialogs
+	*winsys.Tray
 }

@@ -81,21 +81,8 @@ func (r *rig) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.t.Cleanup(cancel)
-	if r.hub != nil {
-		r.hub.Close() // the previous service process is gone (killed or ended)
-	}
-	_ = os.Remove(r.pipe)
-	ln, err := net.Listen("unix", r.pipe)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.hub = support.NewHub(r.who)
-	r.hub.Clock = r.agent
 	joined := make(chan string, 2)
-	r.hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
-	go r.hub.Serve(ln)
-	r.t.Cleanup(r.hub.Close)
-	r.app = &support.App{Sys: r.rec, UI: r.hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
+	run := r.listen(joined)
 	r.helper(ctx, support.RoleSetup, r.rec)
 	r.helper(ctx, support.RoleTray, r.rec)
 	// Both helpers are on the pipe before the service starts its work, so
@@ -104,12 +91,40 @@ func (r *rig) start() {
 		coretest.Receive(r.t, joined, "the setup helper to join")
 	}
 	coretest.Receive(r.t, joined, "the tray helper to join")
-	hub := r.hub
-	go func() {
-		err := r.app.Run(ctx)
-		hub.Close() // the service process ends
-		r.done <- err
-	}()
+	run(ctx)
+}
+
+// serve starts the service alone, as Windows starts it.
+func (r *rig) serve(ctx context.Context) { r.listen(nil)(ctx) }
+
+// listen opens the service's pipe and returns the function that runs the
+// service logic; joined, if not nil, learns each helper that joins.
+func (r *rig) listen(joined chan string) func(context.Context) {
+	if r.hub != nil {
+		r.hub.Close() // the previous service process is gone (killed or ended)
+	}
+	_ = os.Remove(r.pipe)
+	ln, err := net.Listen("unix", r.pipe)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	hub := support.NewHub(r.who)
+	hub.Clock = r.agent
+	if joined != nil {
+		hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	}
+	go hub.Serve(ln)
+	r.t.Cleanup(hub.Close)
+	r.hub = hub
+	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
+	app := r.app
+	return func(ctx context.Context) {
+		go func() {
+			err := app.Run(ctx)
+			hub.Close() // the service process ends
+			r.done <- err
+		}()
+	}
 }
 
 // helper connects a helper with ui as its screen to the running service

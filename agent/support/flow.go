@@ -21,9 +21,6 @@ type App struct {
 	Code string
 	// HeartbeatEvery is how often the app reports to the station (30 s).
 	HeartbeatEvery time.Duration
-	// ResumeOnly (--resume, from the logon task) only continues a recorded
-	// session; with none left it removes the task and exits.
-	ResumeOnly bool
 	// Log receives progress lines; never a password, code or agent key.
 	Log *log.Logger
 }
@@ -73,13 +70,6 @@ func (a *App) Run(ctx context.Context) error {
 		// whose name is fixed, must still go.
 		a.logf("the session record is unreadable: %v", err)
 		return a.cleanup(ctx, dir, nil, State{}, reasonDamaged)
-	}
-	if a.ResumeOnly {
-		// Started after a restart with nothing left to do.
-		if err := a.Sys.Uninstall(); err != nil {
-			a.logf("could not uninstall: %v", err)
-		}
-		return nil
 	}
 	exe, err := a.Sys.Executable()
 	if err != nil {

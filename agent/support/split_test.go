@@ -5,6 +5,7 @@ package support_test
 import (
 	"context"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -67,4 +68,52 @@ func TestSecondCopy(t *testing.T) {
 	}
 	otherUser.end <- struct{}{} // any tray may end it
 	r.checkCleanedUp(r.finished("nil after the second tray ended it"))
+}
+
+// The first run asks for consent before anything changes, installs, starts
+// the service and then only answers its questions over the pipe; the
+// service runs the session, and a tray in the user's session ends it.
+func TestFirstRunHandsOverToTheService(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var installedBeforeService bool
+	setup := &support.Setup{Sys: r.rec, UI: r.rec,
+		StartService: func() error {
+			_, err := os.Stat(r.rec.installedExe())
+			installedBeforeService = err == nil
+			r.serve(ctx) // the service starts, with nobody on its pipe yet
+			return nil
+		},
+		Dial: func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", r.pipe) },
+	}
+	if err := setup.Run(ctx); err != nil {
+		t.Fatalf("Setup.Run = %v, want nil once the service runs the session", err)
+	}
+	if !installedBeforeService {
+		t.Error("the service was started before the app was installed")
+	}
+	r.helper(ctx, support.RoleTray, r.rec)
+	r.waitStatus(support.TrayWaiting)
+	calls, _, _, accounts, _ := r.rec.snapshot()
+	if n := strings.Count(strings.Join(calls, ","), "consent"); n != 1 || len(accounts) != 1 {
+		t.Errorf("calls %v accounts %v: want one consent question and the account made by the service", calls, accounts)
+	}
+	r.rec.end <- struct{}{}
+	r.checkCleanedUp(r.finished("nil after the tray ended it"))
+}
+
+func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.rec.consent = false
+	started := false
+	setup := &support.Setup{Sys: r.rec, UI: r.rec, StartService: func() error { started = true; return nil },
+		Dial: func(ctx context.Context) (net.Conn, error) { return nil, errBoom }}
+	if err := setup.Run(context.Background()); err != support.ErrCancelled {
+		t.Fatalf("Setup.Run = %v, want ErrCancelled", err)
+	}
+	calls, _, _, _, _ := r.rec.snapshot()
+	if started || strings.Join(calls, ",") != "consent" {
+		t.Errorf("calls %v, service started %v: nothing may happen after a refusal", calls, started)
+	}
 }

@@ -2,23 +2,69 @@ package winsys
 
 import (
 	"errors"
+	"os"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
 
-var procFreeConsole = windows.NewLazySystemDLL("kernel32.dll").NewProc("FreeConsole")
+var (
+	kernel32          = windows.NewLazySystemDLL("kernel32.dll")
+	procAttachConsole = kernel32.NewProc("AttachConsole")
+)
 
-// HideConsole detaches from the console window Windows opens for this
-// (console-subsystem) program when it is double-clicked, so the user sees
-// only the dialogs and the tray; started from a command prompt it merely
-// lets go of that prompt's window.
-func HideConsole() { procFreeConsole.Call() }
+// UseParentConsole attaches this GUI-subsystem program (no console window
+// flashes at a double-click) to the console it was started from, for
+// --console: standard input and output then go to that console.
+func UseParentConsole() error {
+	const attachParentProcess = ^uintptr(0) // ATTACH_PARENT_PROCESS (-1)
+	if r, _, e := procAttachConsole.Call(attachParentProcess); r == 0 {
+		return e
+	}
+	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile("CONOUT$", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	os.Stdin, os.Stdout, os.Stderr = in, out, out
+	return nil
+}
 
-// SingleInstance reports whether this is the only running copy of the app
-// on the PC; a second copy (the user double-clicks the download again) must
-// not start a second heartbeat and tray. The mutex lives until the process ends.
-func SingleInstance() bool {
-	name, _ := windows.UTF16PtrFromString(`Global\AdHocSupportSession`)
-	_, err := windows.CreateMutex(nil, false, name)
+// mutexSDDL: only SYSTEM and Administrators may open the mutex.
+const mutexSDDL = "O:BAD:P(A;;GA;;;SY)(A;;GA;;;BA)"
+
+// SingleInstance reports whether no other copy holds the named mutex in
+// the Global namespace. A mutex someone else created first (a squatter: its
+// owner is not Administrators or SYSTEM, or it denies us) does not count,
+// so it cannot keep the app from running; the service's pipe is the real
+// guard. The mutex lives until the process ends.
+func SingleInstance(name string) bool {
+	sd, err := windows.SecurityDescriptorFromString(mutexSDDL)
+	if err != nil {
+		return true
+	}
+	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	h, err := windows.CreateMutex(sa, false, wptr(`Global\`+name))
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, windows.ERROR_ALREADY_EXISTS):
+		have, serr := windows.GetSecurityInfo(h, windows.SE_KERNEL_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+		if serr != nil {
+			return true
+		}
+		owner, _, oerr := have.Owner()
+		return oerr != nil || !(owner.IsWellKnown(windows.WinBuiltinAdministratorsSid) || owner.IsWellKnown(windows.WinLocalSystemSid))
+	}
+	return true // access denied: squatted, ignore
+}
+
+// OneTrayPerSession reports whether this is the only tray helper in this
+// Windows session (logon and unlock notifications may both start one).
+func OneTrayPerSession() bool {
+	_, err := windows.CreateMutex(nil, false, wptr(`Local\AdHocSupportTray`))
 	return !errors.Is(err, windows.ERROR_ALREADY_EXISTS)
 }

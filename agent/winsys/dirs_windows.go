@@ -163,3 +163,31 @@ func writeFile(path string, b []byte, sddl string) error {
 	_, err = f.Write(b)
 	return errors.Join(err, f.Sync(), f.Close())
 }
+
+const logName = "service.log"
+
+// CreateLog opens the service's log for appending, created with an
+// admin-only security descriptor and shared for deletion, so Uninstall can
+// delete it while it is still open.
+func CreateLog(path string) (*os.File, error) {
+	sd, err := windows.SecurityDescriptorFromString(adminOnlySDDL)
+	if err != nil {
+		return nil, err
+	}
+	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	h, err := windows.CreateFile(wptr(path), windows.FILE_APPEND_DATA,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_DELETE, sa, windows.OPEN_ALWAYS,
+		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(h), path), nil
+}
+
+// RemoveStateDirIfEmpty removes the state folder once its last file (the
+// log, deleted while open) is closed; a folder still in use stays.
+func RemoveStateDirIfEmpty() {
+	if dir, err := stateDir(); err == nil {
+		_ = windows.RemoveDirectory(wptr(dir))
+	}
+}

@@ -193,9 +193,10 @@ func (*System) Uninstall() error {
 		m.Disconnect()
 	}
 	if dir, err := stateDir(); err == nil {
-		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		// The log may still be open (shared for deletion): it goes when
+		// closed, and the folder with it (RemoveStateDirIfEmpty).
+		_ = windows.DeleteFile(wptr(filepath.Join(dir, logName)))
+		_ = windows.RemoveDirectory(wptr(dir))
 	}
 	dir, err := installDir()
 	if err != nil {

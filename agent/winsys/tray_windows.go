@@ -3,6 +3,7 @@ package winsys
 import (
 	_ "embed"
 	"sync"
+	"time"
 
 	"fyne.io/systray"
 
@@ -62,8 +63,13 @@ func (t *Tray) Quit() {
 	running := t.running
 	t.mu.Unlock()
 	if running {
-		<-t.ready // systray.Quit before its window exists would be lost
-		systray.Quit()
+		// systray.Quit before its window exists would be lost; a tray that
+		// never got its window (no taskbar yet) is not waited for forever.
+		select {
+		case <-t.ready:
+			systray.Quit()
+		case <-time.After(5 * time.Second):
+		}
 	}
 }
 

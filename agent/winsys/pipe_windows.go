@@ -1,0 +1,77 @@
+package winsys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/Microsoft/go-winio"
+	"golang.org/x/sys/windows"
+
+	"adhocstation/agent/support"
+)
+
+// PipeName is the service's named pipe.
+const PipeName = `\\.\pipe\AdHocSupportSession`
+
+// pipeSDDL admits SYSTEM, Administrators and interactive users (IU: people
+// signed in at the PC or over Remote Desktop, never network logons or
+// services); the service still checks each caller's token (PipeCaller).
+const pipeSDDL = "O:SYD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GRGW;;;IU)"
+
+// ListenPipe creates the service's pipe. It fails if the pipe exists, so a
+// squatter that created it first is noticed rather than trusted.
+func ListenPipe() (net.Listener, error) {
+	return winio.ListenPipe(PipeName, &winio.PipeConfig{SecurityDescriptor: pipeSDDL, InputBufferSize: 64 << 10,
+		OutputBufferSize: 64 << 10})
+}
+
+// DialPipe connects to the service, waiting up to the context's deadline
+// for it to start listening.
+func DialPipe(ctx context.Context) (net.Conn, error) {
+	for {
+		c, err := winio.DialPipeContext(ctx, PipeName)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the Support Session service is not answering: %w", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+var procGetNamedPipeClientProcessId = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetNamedPipeClientProcessId")
+
+// PipeCaller names the client of a pipe connection by its process's token:
+// who it runs as and whether it is elevated (or SYSTEM).
+func PipeCaller(c net.Conn) (support.Caller, error) {
+	fd, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return support.Caller{}, errors.New("not a named pipe")
+	}
+	var pid uint32
+	if r, _, e := procGetNamedPipeClientProcessId.Call(fd.Fd(), uintptr(unsafePointer(&pid))); r == 0 {
+		return support.Caller{}, e
+	}
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return support.Caller{}, err
+	}
+	defer windows.CloseHandle(p)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
+		return support.Caller{}, err
+	}
+	defer tok.Close()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return support.Caller{}, err
+	}
+	name, domain, _, _ := u.User.Sid.LookupAccount("")
+	return support.Caller{User: domain + `\` + name,
+		Admin: tok.IsElevated() || u.User.Sid.IsWellKnown(windows.WinLocalSystemSid)}, nil
+}
