@@ -71,6 +71,9 @@ type peer struct {
 	wmu     sync.Mutex
 	answers chan frame
 	gone    chan struct{}
+	// asked is set once the service asked this setup helper a question: only
+	// that one started the session; any other is told a session runs.
+	asked bool
 }
 
 func (p *peer) send(f frame) error {
@@ -227,6 +230,9 @@ func (h *Hub) ask(ctx context.Context, q frame) (frame, error) {
 	if err != nil {
 		return frame{}, err
 	}
+	h.mu.Lock()
+	p.asked = true
+	h.mu.Unlock()
 	if err := p.send(q); err != nil {
 		return frame{}, ErrCancelled
 	}
@@ -265,9 +271,15 @@ func (h *Hub) ShowStatus(s Status) {
 	first := !h.started
 	h.started = true
 	setup := h.setup
+	asked := setup != nil && setup.asked
 	h.mu.Unlock()
-	if first && setup != nil {
+	switch {
+	case first && asked:
 		_ = setup.send(frame{SetupDone: true})
+	case first && setup != nil:
+		// A session resumed from its record: the new download did not
+		// start it and must not look as if it had.
+		_ = setup.send(frame{Tell: &Message{Title: appTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
 	}
 	h.broadcast(frame{Status: &s}, RoleTray)
 }

@@ -4,6 +4,7 @@ package support_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"slices"
@@ -116,4 +117,37 @@ func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
 	if started || strings.Join(calls, ",") != "consent" {
 		t.Errorf("calls %v, service started %v: nothing may happen after a refusal", calls, started)
 	}
+}
+
+// Finding 7: a leftover record is resumed by the service, but a new
+// download run meanwhile is told that a session is already running, rather
+// than returning as if its own invitation had started.
+func TestLeftoverRecordNotResumedSilently(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	r.cancel() // the service stops (restart); the record stays
+	if err := r.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	fresh := newRecorder(t.TempDir(), []byte("MZ"), windowsPC, "123456789")
+	joined := make(chan string, 2)
+	run := r.listen(joined)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	setupDone := r.helper(ctx, support.RoleSetup, fresh)
+	r.helper(ctx, support.RoleTray, r.rec)
+	coretest.Receive(t, joined, "the setup helper to join")
+	coretest.Receive(t, joined, "the tray helper to join")
+	run(ctx)
+	if err := coretest.Receive(t, setupDone, "the new download to be told"); err != nil {
+		t.Fatalf("setup helper: %v", err)
+	}
+	calls, _, told, _, _ := fresh.snapshot()
+	if len(calls) != 0 || len(told) == 0 || !strings.Contains(told[len(told)-1].Text, "already running") {
+		t.Errorf("new download: calls %v told %+v; want no question and the already-running notice", calls, told)
+	}
+	r.waitStatus(support.TrayWaiting)
+	r.rec.end <- struct{}{}
+	r.checkCleanedUp(r.finished("nil after the tray ended the resumed session"))
 }
