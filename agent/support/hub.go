@@ -276,9 +276,10 @@ func (h *Hub) ShowStatus(s Status) {
 	switch {
 	case first && asked:
 		_ = setup.send(frame{SetupDone: true})
-	case first && setup != nil:
+	case first && setup != nil && s.State != TrayEnding:
 		// A session resumed from its record: the new download did not
-		// start it and must not look as if it had.
+		// start it and must not look as if it had. (A leftover being
+		// ended reaches it with the final message.)
 		_ = setup.send(frame{Tell: &Message{Title: appTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
 	}
 	h.broadcast(frame{Status: &s}, RoleTray)
