@@ -17,8 +17,9 @@ func consentText(t wire.Technician, length time.Duration) string {
 If you continue and type the security code they read out to you, this app will:
 
 - create a HIDDEN local Administrator account named %s, with a password only your technician knows. It does not appear on the sign-in screen, but it has full control of this PC: with it the technician can sign in and install, change or read anything, as often as needed, for %s;
-- stay in the notification area (next to the clock), where you can end the session at any time with "End support session and remove app";
-- when the time is up, or when either of you ends the session, delete the account and then delete itself.
+- install itself in C:\Program Files\AdHocSupport as the "Ad Hoc Support Session" service, which keeps the session's time even across restarts;
+- show an icon in the notification area (next to the clock), where you can end the session at any time with "End support session and remove app";
+- when the time is up, or when either of you ends the session, sign the technician out, delete the account and its files, and uninstall itself.
 
 Security software may warn about a new hidden administrator account: that is this app.
 
@@ -95,10 +96,10 @@ func offlineProblem(err error) string {
 func endedText(reason string, removed bool, problems string) string {
 	if !removed {
 		return "The support session has ended (" + reason + "), but the account " + AccountName +
-			" could not be removed: " + problems + ". Windows has already disabled it. Restart the PC; this app will try again when you sign in. If that fails, tell your technician."
+			" could not be removed: " + problems + ". It is disabled and Windows ends it at the session's end; the app's service tries again (at the latest after a restart). If it stays, tell your technician."
 	}
 	return "The support session has ended (" + reason + "). The account " + AccountName +
-		" was removed from this PC and this app will now delete itself."
+		" was removed from this PC (the technician was signed out) and this app uninstalls itself. You may delete the downloaded file."
 }
 
 // TimeLeft formats a remaining time for the tray ("23 h 59 min left").

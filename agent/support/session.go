@@ -50,7 +50,8 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 		a.UI.ShowStatus(status)
 		select {
 		case <-ctx.Done():
-			// Killed or logged off: the state file and autostart finish the job.
+			// Stopped (service stop, shutdown): the record and the service's
+			// next start finish the job.
 			return ctx.Err()
 		case <-expiry:
 		case <-beat:
@@ -190,7 +191,7 @@ func (a *App) forget(dir string) {
 	}
 }
 
-// uninstall removes the service or autostart and the installed copy.
+// uninstall removes the service and the installed copy.
 func (a *App) uninstall() {
 	if err := a.Sys.Uninstall(); err != nil {
 		a.logf("could not uninstall the app: %v", err)

@@ -51,10 +51,10 @@ type System interface {
 	// creates it again, owned by Administrators, admin-only.
 	ResetStateDir() error
 	// Install copies the program at exe into the admin-only install folder
-	// and makes Windows start that copy after a restart; from then on
+	// and registers the service that runs that copy; from then on
 	// nothing elevated runs the file at exe.
 	Install(exe string) error
-	// Uninstall removes what Install made: the autostart and the installed
+	// Uninstall removes what Install made: the service and the installed
 	// copy. It never deletes the downloaded file (a folder its user controls).
 	Uninstall() error
 
