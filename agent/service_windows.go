@@ -43,7 +43,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	defer hub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	app := &support.App{Sys: sys, UI: hub, Log: logger}
+	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	if ids, err := winsys.ActiveSessions(); err == nil {

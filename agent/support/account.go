@@ -65,14 +65,14 @@ func (a *App) createAccount(ctx context.Context, dir string, st *State, acct Acc
 	if st.AccountSID, err = a.Sys.AccountSID(acct.Name); err != nil {
 		return fmt.Errorf("reading the new account's SID: %w", err)
 	}
-	if err := saveState(dir, *st); err != nil {
+	if err := a.saveState(dir, *st); err != nil {
 		return fmt.Errorf("writing the session record: %w", err)
 	}
 	if err := a.Sys.AddToAdministrators(acct.Name); err != nil {
 		return err
 	}
 	st.AccountReady = true
-	return saveState(dir, *st)
+	return a.saveState(dir, *st)
 }
 
 // removeAccount ends the account for good ("end means end"): no new

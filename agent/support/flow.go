@@ -23,6 +23,9 @@ type App struct {
 	HeartbeatEvery time.Duration
 	// Log receives progress lines; never a password, code or agent key.
 	Log *log.Logger
+	// WriteFile creates a file in the state folder (os.WriteFile with 0600
+	// when nil).
+	WriteFile func(name string, data []byte) error
 }
 
 // Outcome errors of Run (main turns them into exit codes).
@@ -173,7 +176,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	}
 	// The record goes to disk before the account exists, so a crash between
 	// the two still leads to a cleanup.
-	if err := saveState(dir, st); err != nil {
+	if err := a.saveState(dir, st); err != nil {
 		a.receipt(ctx, c, st.AgentKey, "the PC could not write the app's session record ("+err.Error()+"); no account was created")
 		a.uninstall()
 		return a.fail(fmt.Sprintf("This app cannot write its session record (%v). Nothing was created. Tell your technician.", err))
@@ -200,7 +203,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 		st.Confirmed = true
 	}
-	if err := saveState(dir, st); err != nil {
+	if err := a.saveState(dir, st); err != nil {
 		a.logf("could not update the session record: %v", err)
 	}
 	a.UI.Tell(Message{Title: appTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})

@@ -39,7 +39,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 		if st.AccountReady && !st.Confirmed {
 			if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 				st.Confirmed = true
-				_ = saveState(dir, st)
+				_ = a.saveState(dir, st)
 			}
 		}
 		state, reason := a.heartbeat(ctx, c, st)
@@ -159,7 +159,7 @@ func (a *App) keep(dir string, st State) {
 	if st.validate(a.Clock.Now()) != nil {
 		return
 	}
-	if err := saveState(dir, st); err != nil {
+	if err := a.saveState(dir, st); err != nil {
 		a.logf("could not update the session record: %v", err)
 	}
 }

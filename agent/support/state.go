@@ -124,14 +124,19 @@ func loadState(dir string) (State, bool, error) {
 }
 
 // saveState writes the state file atomically (temp file, then rename), so a
-// crash leaves either the old or the new state.
-func saveState(dir string, s State) error {
+// crash leaves either the old or the new state. The file is created by
+// App.WriteFile (on Windows: with an explicit admin-only descriptor).
+func (a *App) saveState(dir string, s State) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
+	write := a.WriteFile
+	if write == nil {
+		write = func(name string, data []byte) error { return os.WriteFile(name, data, 0o600) }
+	}
 	tmp := filepath.Join(dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := write(tmp, b); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, stateFile))

@@ -191,3 +191,9 @@ func RemoveStateDirIfEmpty() {
 		_ = windows.RemoveDirectory(wptr(dir))
 	}
 }
+
+// WriteAdminFile creates name with an explicit admin-only descriptor (for
+// the session record), replacing any file of that name.
+func WriteAdminFile(name string, data []byte) error {
+	return writeFile(name, data, adminOnlySDDL)
+}

@@ -29,11 +29,15 @@ func ListenPipe() (net.Listener, error) {
 }
 
 // DialPipe connects to the service, waiting up to the context's deadline
-// for it to start listening.
+// for it to start listening, and checks that the server is the service.
 func DialPipe(ctx context.Context) (net.Conn, error) {
 	for {
 		c, err := winio.DialPipeContext(ctx, PipeName)
 		if err == nil {
+			if err := checkServer(c); err != nil {
+				c.Close()
+				return nil, err
+			}
 			return c, nil
 		}
 		select {
@@ -74,4 +78,38 @@ func PipeCaller(c net.Conn) (support.Caller, error) {
 	name, domain, _, _ := u.User.Sid.LookupAccount("")
 	return support.Caller{User: domain + `\` + name,
 		Admin: tok.IsElevated() || u.User.Sid.IsWellKnown(windows.WinLocalSystemSid)}, nil
+}
+
+var procGetNamedPipeServerProcessId = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetNamedPipeServerProcessId")
+
+// checkServer makes sure the pipe's server runs as SYSTEM: a program of the
+// user that created a pipe of this name before the service did (a squatter)
+// must never receive the security code or show a false tray.
+func checkServer(c net.Conn) error {
+	fd, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return errors.New("not a named pipe")
+	}
+	var pid uint32
+	if r, _, e := procGetNamedPipeServerProcessId.Call(fd.Fd(), uintptr(unsafePointer(&pid))); r == 0 {
+		return e
+	}
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(p)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
+		return err
+	}
+	defer tok.Close()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return err
+	}
+	if !u.User.Sid.IsWellKnown(windows.WinLocalSystemSid) {
+		return fmt.Errorf("the pipe %s is not the Support Session service's (its server does not run as SYSTEM)", PipeName)
+	}
+	return nil
 }
