@@ -4,8 +4,10 @@ import (
 	_ "embed"
 	"sync"
 	"time"
+	"unsafe"
 
 	"fyne.io/systray"
+	"golang.org/x/sys/windows"
 
 	"adhocstation/agent/support"
 )
@@ -53,6 +55,14 @@ func (t *Tray) Run(done <-chan struct{}) {
 	}
 	t.running = true
 	t.mu.Unlock()
+	// systray gives up for good if the taskbar is not there when it adds
+	// its icon (at sign-in the tray helper may start before Explorer), so
+	// it starts only once the taskbar exists. Explorer restarts later are
+	// handled by systray itself: this process is not elevated, so it
+	// receives TaskbarCreated.
+	if !waitForTaskbar(done) {
+		return
+	}
 	systray.Run(t.onReady, nil)
 }
 
@@ -124,3 +134,21 @@ func (t *Tray) apply(s support.Status) {
 
 // EndRequested delivers the user's confirmed choice to end the session.
 func (t *Tray) EndRequested() <-chan struct{} { return t.end }
+
+var procFindWindowW = windows.NewLazySystemDLL("user32.dll").NewProc("FindWindowW")
+
+// waitForTaskbar waits until the taskbar window (Shell_TrayWnd) exists, or
+// done is closed (false).
+func waitForTaskbar(done <-chan struct{}) bool {
+	class := wptr("Shell_TrayWnd")
+	for {
+		if h, _, _ := procFindWindowW.Call(uintptr(unsafe.Pointer(class)), 0); h != 0 {
+			return true
+		}
+		select {
+		case <-done:
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+}
