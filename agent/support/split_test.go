@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -150,4 +151,32 @@ func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	r.waitStatus(support.TrayWaiting)
 	r.rec.end <- struct{}{}
 	r.checkCleanedUp(r.finished("nil after the tray ended the resumed session"))
+}
+
+// A connection whose caller the operating system cannot name is closed
+// before anything is read from it or told to it.
+func TestUnnamedCallerRefused(t *testing.T) {
+	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{}, errBoom })
+	pipe := filepath.Join(t.TempDir(), "pipe")
+	ln, err := net.Listen("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hub.Serve(ln)
+	t.Cleanup(hub.Close)
+	conn, err := net.Dial("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
+	done := make(chan error, 1)
+	go func() { done <- support.RunHelper(context.Background(), conn, support.RoleTray, rec) }()
+	// Cut off before or after its hello: either way an error, never nil.
+	if err := coretest.Receive(t, done, "the helper to be cut off"); err == nil {
+		t.Error("RunHelper = nil, want the connection refused")
+	}
+	hub.ShowStatus(support.Status{State: support.TrayWaiting})
+	if _, _, told, _, _ := rec.snapshot(); len(told) != 0 || len(rec.status) != 0 {
+		t.Errorf("an unnamed caller was told %+v", told)
+	}
 }
