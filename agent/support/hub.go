@@ -3,7 +3,6 @@ package support
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log"
 	"net"
 	"sync"
@@ -305,73 +304,3 @@ func (h *Hub) broadcast(f frame, role string) {
 func (h *Hub) EndRequested() <-chan struct{} { return h.end }
 
 var _ UI = (*Hub)(nil)
-
-// RunHelper is a helper's side of the pipe: it announces role, answers
-// the service's questions and shows what it is told through ui, and passes
-// on ui's end request. It returns when the service is done with it (the
-// session runs, for a setup helper; a final message; the pipe closes).
-func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
-	defer conn.Close()
-	var wmu sync.Mutex
-	send := func(f frame) error {
-		wmu.Lock()
-		defer wmu.Unlock()
-		return json.NewEncoder(conn).Encode(f)
-	}
-	if err := send(frame{Hello: role}); err != nil {
-		return err
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	end := ui.EndRequested()
-	if role != RoleTray {
-		end = nil // only a tray ends the session
-	}
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-ctx.Done():
-				conn.Close()
-				return
-			case <-end:
-				_ = send(frame{End: true})
-			}
-		}
-	}()
-	dec := json.NewDecoder(conn)
-	for {
-		var f frame
-		if err := dec.Decode(&f); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return ErrServiceGone
-		}
-		switch {
-		case f.Status != nil:
-			ui.ShowStatus(*f.Status)
-		case f.Tell != nil:
-			ui.Tell(*f.Tell)
-			if f.Tell.Final {
-				return nil
-			}
-		case f.Consent != nil:
-			ok, err := ui.Consent(ctx, *f.Consent)
-			if err := send(frame{Agree: ok && err == nil, Cancel: err != nil}); err != nil {
-				return err
-			}
-		case f.Code != nil:
-			code, err := ui.AskCode(ctx, *f.Code)
-			if err := send(frame{Answer: code, Cancel: err != nil}); err != nil {
-				return err
-			}
-		case f.SetupDone && role == RoleSetup:
-			return nil
-		}
-	}
-}
-
-// ErrServiceGone means the pipe closed before the service said it was done.
-var ErrServiceGone = errors.New("the Support Session service stopped answering")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"time"
+	"unsafe"
 
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
@@ -58,7 +59,7 @@ func PipeCaller(c net.Conn) (support.Caller, error) {
 		return support.Caller{}, errors.New("not a named pipe")
 	}
 	var pid uint32
-	if r, _, e := procGetNamedPipeClientProcessId.Call(fd.Fd(), uintptr(unsafePointer(&pid))); r == 0 {
+	if r, _, e := procGetNamedPipeClientProcessId.Call(fd.Fd(), uintptr(unsafe.Pointer(&pid))); r == 0 {
 		return support.Caller{}, e
 	}
 	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
@@ -91,7 +92,7 @@ func checkServer(c net.Conn) error {
 		return errors.New("not a named pipe")
 	}
 	var pid uint32
-	if r, _, e := procGetNamedPipeServerProcessId.Call(fd.Fd(), uintptr(unsafePointer(&pid))); r == 0 {
+	if r, _, e := procGetNamedPipeServerProcessId.Call(fd.Fd(), uintptr(unsafe.Pointer(&pid))); r == 0 {
 		return e
 	}
 	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
