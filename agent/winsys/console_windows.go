@@ -19,6 +19,9 @@ var (
 func UseParentConsole() error {
 	const attachParentProcess = ^uintptr(0) // ATTACH_PARENT_PROCESS (-1)
 	if r, _, e := procAttachConsole.Call(attachParentProcess); r == 0 {
+		if errors.Is(e, windows.ERROR_ACCESS_DENIED) {
+			return nil // already has a console (a console-subsystem build)
+		}
 		return e
 	}
 	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)

@@ -155,7 +155,13 @@ func installService(target string) error {
 	if err := srv.SetRecoveryActions(restart, 24*60*60); err != nil {
 		return fmt.Errorf("setting the service's restart: %w", err)
 	}
-	return srv.SetRecoveryActionsOnNonCrashFailures(true)
+	// Also after an exit with an error code (the session not done yet).
+	// Windows 10/11 know this setting; Wine does not (ERROR_INVALID_LEVEL),
+	// and there the restart after a crash is all there is.
+	if err := srv.SetRecoveryActionsOnNonCrashFailures(true); err != nil && !errors.Is(err, windows.ERROR_INVALID_LEVEL) {
+		return fmt.Errorf("setting the service's restart after a failure exit: %w", err)
+	}
+	return nil
 }
 
 // StartService starts the installed service (the first run hands over).
