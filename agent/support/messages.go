@@ -65,7 +65,7 @@ func codeProblem(w *wire.Error) string {
 		if wait <= 0 {
 			wait = 60
 		}
-		return fmt.Sprintf("Too many attempts from this computer. Wait %d seconds, then type the code again.", wait)
+		return fmt.Sprintf("The station is refusing attempts for a moment (too many from this computer, or from everywhere at once). Wait %d seconds, then type the code again.", wait)
 	}
 	if w.Message != "" {
 		return w.Message

@@ -39,4 +39,9 @@ func TestRateLimitedAsksAgainWithWait(t *testing.T) {
 	if tries.Load() != 2 || len(problems) != 2 || !strings.Contains(problems[0], "Wait 42 seconds") || len(accounts) != 0 {
 		t.Errorf("tries %d problems %q accounts %v", tries.Load(), problems, accounts)
 	}
+	// The same answer comes for a station-wide flood, so the sentence must
+	// not tell the user that their computer alone is to blame.
+	if len(problems) > 0 && strings.Contains(problems[0], "Too many attempts from this computer.") {
+		t.Errorf("the wait blames this computer alone: %q", problems[0])
+	}
 }
