@@ -13,7 +13,9 @@ import (
 // tickInterval is how often Run checks deadlines; expiry is at most this late.
 const tickInterval = time.Second
 
-// offlineAfter is how long a paired PC may stay silent before it is shown offline.
+// offlineAfter is how long a paired PC without a live channel (an app from
+// before the channel, which only sends heartbeats) may stay silent before
+// it is shown offline.
 const offlineAfter = 90 * time.Second
 
 // expiringSoon is when the technician is warned before a session expires.
@@ -103,13 +105,15 @@ func (s *Station) close(ctx context.Context, id int64, from, to State, reason st
 	return changed, err
 }
 
-// markOffline shows computers silent for offlineAfter as offline.
+// markOffline shows computers silent for offlineAfter as offline, except
+// those with a live channel (they go offline when it closes).
 func (s *Station) markOffline(ctx context.Context, now time.Time) error {
 	var ids []int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		ids, err = scanIDs(tx.QueryContext(ctx, `UPDATE computers SET online = 0
-			WHERE online = 1 AND last_seen <= ? RETURNING session_id`, ms2(now.Add(-offlineAfter))))
+			WHERE online = 1 AND last_seen <= ? AND session_id NOT IN (SELECT value FROM json_each(?))
+			RETURNING session_id`, ms2(now.Add(-offlineAfter)), s.connectedJSON()))
 		return err
 	})
 	if err != nil {

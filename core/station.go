@@ -37,6 +37,7 @@ type Station struct {
 	flood  floodGuard
 	http   *http.Client
 	tokens tokenCache
+	chans  channelCount // live channels per session (channels.go)
 
 	outboxWake chan struct{}
 	own        ownChanges // this station's rows of the change feed, for the watcher

@@ -285,3 +285,32 @@ func TestComputersEndSessionAlreadyEnded(t *testing.T) {
 		t.Fatalf("the ended session is still listed under Active: %d rows", len(s.rows))
 	}
 }
+
+// The row follows the PC's live channel: offline when it closes, online
+// when the service reconnects, by core's events alone.
+func TestComputersFollowsLiveChannel(t *testing.T) {
+	st, clock, s, sub := pagesTestComputers(t)
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	paired := pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	_, release, err := st.OpenChannel(t.Context(), paired.AgentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
+	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colState, "offline")
+	clock.Advance(10 * time.Minute) // long past the heartbeat's 90 s: the channel decides
+	if _, release, err = st.OpenChannel(t.Context(), paired.AgentKey); err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOnline)
+	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colState, "online")
+	if err := st.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := st.Session(t.Context(), prep.Session.ID); err != nil || !sess.Computer.Online {
+		t.Fatalf("after a tick with the channel up: %v, %v; want still online", sess.Computer, err)
+	}
+}

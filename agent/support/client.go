@@ -46,6 +46,8 @@ type Client struct {
 	stationURL string
 	pins       []string
 	http       *http.Client
+	host       string      // HOST:PORT of the station, for the live channel
+	tls        *tls.Config // pinned, as the API calls
 }
 
 // NewClient returns a client for stationURL (https://HOST:PORT) that accepts
@@ -84,7 +86,7 @@ func NewClient(stationURL string, pins []string) (*Client, error) {
 	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false, Proxy: http.ProxyFromEnvironment,
 		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 20 * time.Second}
 	return &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
-		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, host: u.Host, tls: cfg}, nil
 }
 
 // Pair sends the security code and the PC's facts. Refusals come back as

@@ -116,7 +116,7 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	go hub.Serve(ln)
 	r.t.Cleanup(hub.Close)
 	r.hub = hub
-	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second}
+	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: fastChannel}
 	app := r.app
 	return func(ctx context.Context) {
 		go func() {

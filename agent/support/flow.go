@@ -19,8 +19,12 @@ type App struct {
 	// Code is a security code given on the command line (--code); it is
 	// tried first, then the user is asked.
 	Code string
-	// HeartbeatEvery is how often the app reports to the station (30 s).
+	// HeartbeatEvery is how often the tray's time left is refreshed and a
+	// confirmation the station missed is sent again (30 s); online and
+	// offline follow the live channel.
 	HeartbeatEvery time.Duration
+	// Channel tunes the live channel (keepalive, reconnect backoff).
+	Channel ChannelTiming
 	// Log receives progress lines; never a password, code or agent key.
 	Log *log.Logger
 	// WriteFile creates a file in the state folder (os.WriteFile with 0600

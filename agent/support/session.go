@@ -24,17 +24,25 @@ const (
 
 // session keeps the session until it ends, then cleans up. It keeps the
 // expiry itself, so the account goes even when the station is unreachable.
+// The live channel (keepChannel) shows the PC online and brings the news
+// that the technician ended the session or it expired.
 func (a *App) session(ctx context.Context, dir string, c *Client, st State) error {
-	status := Status{State: TrayWaiting, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
+	status := Status{State: TrayUnreachable, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt}
 	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))
+	chCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	link, over := make(chan bool), make(chan string, 1)
+	go a.keepChannel(chCtx, c, st.AgentKey, link, over)
 	for {
 		now := a.Clock.Now()
 		if !now.Before(st.ExpiresAt) {
+			stop()
 			return a.cleanup(ctx, dir, c, st, reasonTimeUp)
 		}
-		// The next beat is armed before the station is asked, so whoever
-		// watches the tray knows the app is already waiting.
+		// On each beat the tray's time left is refreshed and a confirmation
+		// the station missed is sent again; it is armed before the station
+		// is asked, so whoever watches the tray knows the app is waiting.
 		beat := a.Clock.After(a.HeartbeatEvery)
 		if st.AccountReady && !st.Confirmed {
 			if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
@@ -42,11 +50,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 				_ = a.saveState(dir, st)
 			}
 		}
-		state, reason := a.heartbeat(ctx, c, st)
-		if reason != "" {
-			return a.cleanup(ctx, dir, c, st, reason)
-		}
-		status.State, status.TimeLeft = state, st.ExpiresAt.Sub(now)
+		status.TimeLeft = st.ExpiresAt.Sub(now)
 		a.UI.ShowStatus(status)
 		select {
 		case <-ctx.Done():
@@ -55,7 +59,16 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			return ctx.Err()
 		case <-expiry:
 		case <-beat:
+		case up := <-link:
+			status.State = TrayUnreachable
+			if up {
+				status.State = TrayWaiting
+			}
+		case reason := <-over:
+			stop()
+			return a.cleanup(ctx, dir, c, st, reason)
 		case <-a.UI.EndRequested():
+			stop()
 			a.logf("the user ended the session")
 			if _, err := c.Agent(ctx, PathEnd, st.AgentKey, ""); err != nil {
 				a.logf("could not tell the station: %v", err)
@@ -63,31 +76,6 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			return a.cleanup(ctx, dir, c, st, reasonUserEnded)
 		}
 	}
-}
-
-// heartbeat reports to the station and returns the tray state, or the
-// reason the session is over.
-func (a *App) heartbeat(ctx context.Context, c *Client, st State) (TrayState, string) {
-	resp, err := c.Agent(ctx, PathHeartbeat, st.AgentKey, "")
-	if w, ok := refusal(err); ok && (w.Code == wire.CodeUnknownToken || w.Code == wire.CodeSessionClosed) {
-		return "", reasonUnknown
-	}
-	if err != nil {
-		a.logf("heartbeat: %v", err)
-		return TrayUnreachable, ""
-	}
-	switch resp.State {
-	case "active":
-		if resp.Connected {
-			return TrayConnected, ""
-		}
-		return TrayWaiting, ""
-	case "expired":
-		return "", reasonTimeUp
-	case "ended", "cancelled":
-		return "", reasonTechEnded
-	}
-	return TrayWaiting, ""
 }
 
 // cleanup ends the account (see removeAccount), removes its hiding value,

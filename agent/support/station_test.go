@@ -15,6 +15,9 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
+
+	"adhocstation/agent/support"
 
 	"adhocstation/core"
 	"adhocstation/core/pairing"
@@ -26,7 +29,8 @@ var fakeProgram = []byte("MZ the Support Session app")
 // serveStation starts the real pairing service for st on 127.0.0.1.
 func serveStation(t *testing.T, st *core.Station) *pairing.Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := pairing.Start(ctx, st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeProgram})
+	srv, err := pairing.Start(ctx, st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeProgram,
+		ChannelKeepAlive: fastChannel.KeepAlive, ChannelTimeout: fastChannel.Timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,3 +62,8 @@ func download(t *testing.T, srv *pairing.Server, token string) []byte {
 	}
 	return b
 }
+
+// fastChannel makes the live channel notice a cut and reconnect within a
+// fraction of a second, so tests wait briefly (their waits have deadlines).
+var fastChannel = support.ChannelTiming{KeepAlive: 50 * time.Millisecond, Timeout: 100 * time.Millisecond,
+	MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}

@@ -33,6 +33,7 @@ func (s *Server) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+wire.APIPrefix+"heartbeat", s.agentCall("heartbeat", s.heartbeat))
 	mux.HandleFunc("POST "+wire.APIPrefix+"end", s.agentCall("end", s.end))
 	mux.HandleFunc("POST "+wire.APIPrefix+"cleanup", s.agentCall("cleanup", s.cleanup))
+	mux.HandleFunc("GET "+wire.APIPrefix+wire.ChannelPath, s.handleChannel)
 	mux.HandleFunc(wire.APIPrefix, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path[len(wire.APIPrefix):] {
 		case "pair", "confirm", "heartbeat", "end", "cleanup":

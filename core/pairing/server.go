@@ -33,6 +33,10 @@ type Options struct {
 	// OnReload, if set, is called after the service applied changed
 	// settings, with the error that kept the old ones, if any.
 	OnReload func(error)
+	// ChannelKeepAlive and ChannelTimeout set the live channel's ping
+	// interval and how long a ping may go unanswered before the PC counts
+	// as offline (2 s each when zero; tests shorten them).
+	ChannelKeepAlive, ChannelTimeout time.Duration
 }
 
 // timeouts for slow or idle clients (a variable so tests can shorten it).
@@ -58,6 +62,8 @@ type Server struct {
 	agents agentLimiter
 	// narrow is the lane of hopeless pairing attempts (see lane).
 	narrow chan struct{}
+	// live holds the paired PCs' open channels (channel.go).
+	live liveChannels
 
 	mu      sync.Mutex
 	srv     *http.Server
@@ -201,6 +207,12 @@ func (s *Server) follow(ctx context.Context) {
 			if !ok {
 				return
 			}
+			switch ev.Kind {
+			case core.EventEnded, core.EventExpired, core.EventCancelled, core.EventCleanedUp:
+				s.dropChannels(ev.SessionID)
+			case core.EventLagged:
+				s.dropClosedChannels(ctx)
+			}
 			if ev.Kind == core.EventSettings || ev.Kind == core.EventLagged {
 				err := s.reload(ctx)
 				if err != nil {
@@ -255,6 +267,10 @@ func (s *Server) Close() error {
 	srv := s.srv
 	s.mu.Unlock()
 	s.sub.Close()
+	// Hijacked channels are not the HTTP server's to close.
+	for _, ys := range s.live.take(0, true) {
+		ys.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {

@@ -14,6 +14,14 @@ import (
 // APIPrefix is the versioned root of every pairing call.
 const APIPrefix = "/api/v1/"
 
+// The live channel (docs/PROTOCOL.md): GET APIPrefix+ChannelPath with
+// "Upgrade: "+ChannelProtocol and "Authorization: Bearer AGENT_KEY"; a 101
+// answer turns the TLS connection into a yamux session.
+const (
+	ChannelPath     = "channel"
+	ChannelProtocol = "adhoc-channel/1"
+)
+
 // MaxRequestBytes caps every request body the station reads.
 const MaxRequestBytes = 16 << 10
 

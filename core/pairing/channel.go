@@ -1,0 +1,198 @@
+package pairing
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"adhocstation/core"
+	"adhocstation/core/wire"
+)
+
+// The live channel: a paired PC's service upgrades one HTTPS request on
+// this port to a yamux session (docs/PROTOCOL.md, "Live channel"). An HTTP
+// upgrade rather than an ALPN protocol of its own keeps one listener, one
+// TLS configuration and one pin, and lets a refusal be the same JSON
+// answer as every other agent call, before anything is multiplexed.
+
+// Default keepalive: a ping every 2 s that must be answered within 2 s, so
+// a cut cable shows the PC offline within about 4 s (the issue asks 5).
+const (
+	defaultChannelKeepAlive = 2 * time.Second
+	defaultChannelTimeout   = 2 * time.Second
+)
+
+// liveChannels holds the open channels by session, so the station can drop
+// them when the session ends and on Close.
+type liveChannels struct {
+	mu     sync.Mutex
+	m      map[int64]map[*yamux.Session]struct{}
+	closed bool
+}
+
+// add records ys; it reports false (and ys must be closed) once the server closed.
+func (l *liveChannels) add(id int64, ys *yamux.Session) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	if l.m == nil {
+		l.m = map[int64]map[*yamux.Session]struct{}{}
+	}
+	if l.m[id] == nil {
+		l.m[id] = map[*yamux.Session]struct{}{}
+	}
+	l.m[id][ys] = struct{}{}
+	return true
+}
+
+func (l *liveChannels) remove(id int64, ys *yamux.Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m[id], ys)
+	if len(l.m[id]) == 0 {
+		delete(l.m, id)
+	}
+}
+
+// take removes and returns the channels of id (all sessions when all).
+func (l *liveChannels) take(id int64, all bool) []*yamux.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*yamux.Session
+	for sid, set := range l.m {
+		if all || sid == id {
+			for ys := range set {
+				out = append(out, ys)
+			}
+			delete(l.m, sid)
+		}
+	}
+	if all {
+		l.closed = true
+	}
+	return out
+}
+
+func (l *liveChannels) ids() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]int64, 0, len(l.m))
+	for id := range l.m {
+		out = append(out, id)
+	}
+	return out
+}
+
+// dropChannels closes the channels of a session that is no longer active:
+// the PC reconnects at once and is told to clean up.
+func (s *Server) dropChannels(id int64) {
+	for _, ys := range s.live.take(id, false) {
+		ys.Close()
+	}
+}
+
+// dropClosedChannels checks every channel's session (after missed events).
+func (s *Server) dropClosedChannels(ctx context.Context) {
+	for _, id := range s.live.ids() {
+		if sess, err := s.st.Session(ctx, id); err == nil && sess.State != core.StateActive {
+			s.dropChannels(id)
+		}
+	}
+}
+
+func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), wire.ChannelProtocol) {
+		writeError(w, &apiError{status: http.StatusUpgradeRequired, body: wire.Error{Code: wire.CodeBadRequest,
+			Message: "This address takes the Support Session app's live channel only. Download the current app from the invitation link."}})
+		return
+	}
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || key == "" || len(key) > 256 {
+		writeError(w, &apiError{status: http.StatusBadRequest, body: wire.Error{Code: wire.CodeBadRequest,
+			Message: "The live channel needs the app's agent key. Download the app again from the invitation link."}})
+		return
+	}
+	if wait := s.agents.take(key, s.st.Now()); wait > 0 {
+		writeError(w, agentTooOften(wait))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callTimeout)
+	defer cancel()
+	sess, release, err := s.st.OpenChannel(ctx, key)
+	if errors.Is(err, core.ErrSessionClosed) {
+		// Not a refusal: the session is over and the answer says how, so
+		// the PC removes the account and the app.
+		writeJSON(w, http.StatusOK, status(sess))
+		return
+	}
+	if err != nil {
+		writeError(w, s.refusal("channel", err, true))
+		return
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		release()
+		s.log.Error("the live channel cannot take over the connection", "err", err)
+		writeError(w, &apiError{status: http.StatusInternalServerError, body: wire.Error{Code: wire.CodeInternal,
+			Message: "The station could not open the live channel. The app tries again."}})
+		return
+	}
+	// The HTTP server's read and write deadlines would cut the channel.
+	_ = conn.SetDeadline(time.Time{})
+	_, err = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "+wire.ChannelProtocol+"\r\nConnection: Upgrade\r\n\r\n")
+	var ys *yamux.Session
+	if err == nil {
+		ys, err = yamux.Server(bufferedConn{Conn: conn, r: brw.Reader}, s.channelConfig())
+	}
+	if err != nil {
+		conn.Close()
+		release()
+		return
+	}
+	if !s.live.add(sess.ID, ys) {
+		ys.Close()
+		release()
+		return
+	}
+	go func() {
+		<-ys.CloseChan()
+		s.live.remove(sess.ID, ys)
+		release()
+	}()
+	// The session may have ended between the check and add: its event
+	// found no channel to drop, so look again.
+	if now, err := s.st.Session(ctx, sess.ID); err == nil && now.State != core.StateActive {
+		s.dropChannels(sess.ID)
+	}
+}
+
+func (s *Server) channelConfig() *yamux.Config {
+	cfg := yamux.DefaultConfig()
+	cfg.KeepAliveInterval, cfg.ConnectionWriteTimeout = defaultChannelKeepAlive, defaultChannelTimeout
+	if s.opts.ChannelKeepAlive > 0 {
+		cfg.KeepAliveInterval = s.opts.ChannelKeepAlive
+	}
+	if s.opts.ChannelTimeout > 0 {
+		cfg.ConnectionWriteTimeout = s.opts.ChannelTimeout
+	}
+	cfg.LogOutput = io.Discard
+	return cfg
+}
+
+// bufferedConn reads what the HTTP server had already buffered first.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
