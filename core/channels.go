@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net"
 	"sync"
 	"time"
 )
@@ -19,16 +20,25 @@ import (
 type channelCount struct {
 	mu sync.Mutex
 	n  map[int64]int
+	// open is the newest channel of each session, which Connect uses.
+	open map[int64]StreamOpener
+}
+
+// StreamOpener opens a stream to the PC on its live channel (a yamux
+// session in core/pairing).
+type StreamOpener interface {
+	Open() (net.Conn, error)
 }
 
 // OpenChannel checks an app's agent key for a live channel. For an active
 // session it counts the channel, marks the PC online (publishing
 // EventComputerOnline when it was offline) and returns the session and the
-// function to call once when the channel closes. A session that is no
+// function to call once when the channel closes. open (which may be nil)
+// opens streams to the PC for Connect until then. A session that is no
 // longer active (or whose 24 hours are over, before the deadline engine
 // ran) comes back with ErrSessionClosed and its state, so the PC cleans up.
 // Other errors: ErrUnknownToken, or the database's.
-func (s *Station) OpenChannel(ctx context.Context, agentKey string) (Session, func(), error) {
+func (s *Station) OpenChannel(ctx context.Context, agentKey string, open StreamOpener) (Session, func(), error) {
 	id, _, state, err := s.agentSession(ctx, s.rdb, agentKey)
 	if err != nil {
 		return Session{}, nil, err
@@ -49,9 +59,15 @@ func (s *Station) OpenChannel(ctx context.Context, agentKey string) (Session, fu
 		s.chans.n = map[int64]int{}
 	}
 	s.chans.n[id]++
+	if open != nil {
+		if s.chans.open == nil {
+			s.chans.open = map[int64]StreamOpener{}
+		}
+		s.chans.open[id] = open
+	}
 	s.chans.mu.Unlock()
 	var once sync.Once
-	release := func() { once.Do(func() { s.channelClosed(id) }) }
+	release := func() { once.Do(func() { s.channelClosed(id, open) }) }
 	if err := s.setOnline(ctx, id, true); err != nil {
 		release()
 		return Session{}, nil, err
@@ -60,8 +76,11 @@ func (s *Station) OpenChannel(ctx context.Context, agentKey string) (Session, fu
 }
 
 // channelClosed uncounts a channel; the last one takes the PC offline.
-func (s *Station) channelClosed(id int64) {
+func (s *Station) channelClosed(id int64, open StreamOpener) {
 	s.chans.mu.Lock()
+	if open != nil && s.chans.open[id] == open {
+		delete(s.chans.open, id)
+	}
 	s.chans.n[id]--
 	last := s.chans.n[id] <= 0
 	if last {
@@ -119,4 +138,11 @@ func (s *Station) connectedJSON() string {
 	s.chans.mu.Unlock()
 	b, _ := json.Marshal(ids)
 	return string(b)
+}
+
+// opener returns the newest live channel of session id, or nil.
+func (s *Station) opener(id int64) StreamOpener {
+	s.chans.mu.Lock()
+	defer s.chans.mu.Unlock()
+	return s.chans.open[id]
 }

@@ -24,7 +24,7 @@ func TestChannels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, first, err := st.OpenChannel(ctx, paired.AgentKey)
+	_, first, err := st.OpenChannel(ctx, paired.AgentKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestChannels(t *testing.T) {
 	if s, _ := st.Session(ctx, id); !s.Computer.Online || !st.ChannelUp(id) {
 		t.Fatalf("with a live channel after 5 silent minutes: online %v, up %v; want online", s.Computer.Online, st.ChannelUp(id))
 	}
-	_, second, err := st.OpenChannel(ctx, paired.AgentKey) // a reconnect before the old one timed out
+	_, second, err := st.OpenChannel(ctx, paired.AgentKey, nil) // a reconnect before the old one timed out
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestChannels(t *testing.T) {
 	if s, _ := st.Session(ctx, id); s.Computer.Online || st.ChannelUp(id) {
 		t.Fatal("the PC is online after its last channel closed")
 	}
-	_, again, err := st.OpenChannel(ctx, paired.AgentKey)
+	_, again, err := st.OpenChannel(ctx, paired.AgentKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +57,11 @@ func TestChannels(t *testing.T) {
 	again()
 
 	clock.Advance(24 * time.Hour)
-	s, release, err := st.OpenChannel(ctx, paired.AgentKey)
+	s, release, err := st.OpenChannel(ctx, paired.AgentKey, nil)
 	if !errors.Is(err, core.ErrSessionClosed) || release != nil || s.State != core.StateExpired {
 		t.Fatalf("expired, before the tick: %s, %v; want ErrSessionClosed with state expired", s.State, err)
 	}
-	if _, _, err := st.OpenChannel(ctx, "forged"); !errors.Is(err, core.ErrUnknownToken) {
+	if _, _, err := st.OpenChannel(ctx, "forged", nil); !errors.Is(err, core.ErrUnknownToken) {
 		t.Fatalf("forged key: %v", err)
 	}
 }

@@ -293,7 +293,7 @@ func TestComputersFollowsLiveChannel(t *testing.T) {
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 	paired := pairPC(t, st, prep)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
-	_, release, err := st.OpenChannel(t.Context(), paired.AgentKey)
+	_, release, err := st.OpenChannel(t.Context(), paired.AgentKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestComputersFollowsLiveChannel(t *testing.T) {
 	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
 	pagesTestWant(t, pagesTestRow(t, s, prep.Session.ID), colState, "offline")
 	clock.Advance(10 * time.Minute) // long past the heartbeat's 90 s: the channel decides
-	if _, release, err = st.OpenChannel(t.Context(), paired.AgentKey); err != nil {
+	if _, release, err = st.OpenChannel(t.Context(), paired.AgentKey, nil); err != nil {
 		t.Fatal(err)
 	}
 	defer release()

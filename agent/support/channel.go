@@ -135,7 +135,7 @@ func (c readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // each change of link (true: up) and reconnects with jittered backoff
 // until ctx ends or the station says the session is over, whose reason it
 // sends on over.
-func (a *App) keepChannel(ctx context.Context, c *Client, key string, link chan<- bool, over chan<- string) {
+func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- bool, over chan<- string) {
 	t := a.Channel.withDefaults()
 	report := func(up bool) {
 		select {
@@ -144,13 +144,14 @@ func (a *App) keepChannel(ctx context.Context, c *Client, key string, link chan<
 		}
 	}
 	for try := 0; ; try++ {
-		ys, status, err := c.OpenChannel(ctx, key, t)
+		ys, status, err := c.OpenChannel(ctx, st.AgentKey, t)
 		switch {
 		case err == nil && ys == nil:
 			over <- endReason(status.State)
 			return
 		case err == nil:
 			a.logf("the live channel to the station is up")
+			go a.serveChannel(ys, st)
 			report(true)
 			select {
 			case <-ys.CloseChan():

@@ -213,6 +213,33 @@ func (r *recorder) DisableAccount(name string) error {
 	return nil
 }
 
+// forgetTold drops the messages with text, so a later wait sees a new one.
+func (r *recorder) forgetTold(text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := r.told[:0]
+	for _, m := range r.told {
+		if m.Text != text {
+			kept = append(kept, m)
+		}
+	}
+	r.told = kept
+}
+
+// CheckPassword is the recorder's LogonUser: the account must exist, be
+// enabled and have this password.
+func (r *recorder) CheckPassword(name, password string) error {
+	r.mu.Lock()
+	acc, ok := r.accounts[name]
+	right := ok && !acc.disabled && acc.Password == password
+	r.mu.Unlock()
+	r.call("check password of " + name)
+	if !right {
+		return support.ErrWrongPassword
+	}
+	return nil
+}
+
 // signIn is the technician signing in with the account.
 func (r *recorder) signIn(name string) {
 	r.mu.Lock()

@@ -33,7 +33,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 	chCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	link, over := make(chan bool), make(chan string, 1)
-	go a.keepChannel(chCtx, c, st.AgentKey, link, over)
+	go a.keepChannel(chCtx, c, st, link, over)
 	for {
 		now := a.Clock.Now()
 		if !now.Before(st.ExpiresAt) {

@@ -84,6 +84,10 @@ type System interface {
 	DeleteAccount(name string) error
 	// UnhideAccount removes the hiding value; a missing value is not an error.
 	UnhideAccount(name string) error
+	// CheckPassword signs in to the account without a desktop (LogonUser,
+	// network logon) to check a technician's password: ErrWrongPassword
+	// when it is refused, another error when the check itself failed.
+	CheckPassword(name, password string) error
 }
 
 // Errors a System returns.

@@ -128,7 +128,12 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callTimeout)
 	defer cancel()
-	sess, release, err := s.st.OpenChannel(ctx, key)
+	// The yamux session is made before core counts the channel, so
+	// Connect never finds a channel it cannot open streams on; it starts
+	// only once the 101 answer is written.
+	var ys *yamux.Session
+	opener := &lateOpener{ready: make(chan struct{})}
+	sess, release, err := s.st.OpenChannel(ctx, key, opener)
 	if errors.Is(err, core.ErrSessionClosed) {
 		// Not a refusal: the session is over and the answer says how, so
 		// the PC removes the account and the app.
@@ -141,6 +146,7 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		opener.set(nil)
 		release()
 		s.log.Error("the live channel cannot take over the connection", "err", err)
 		writeError(w, &apiError{status: http.StatusInternalServerError, body: wire.Error{Code: wire.CodeInternal,
@@ -150,10 +156,10 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 	// The HTTP server's read and write deadlines would cut the channel.
 	_ = conn.SetDeadline(time.Time{})
 	_, err = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "+wire.ChannelProtocol+"\r\nConnection: Upgrade\r\n\r\n")
-	var ys *yamux.Session
 	if err == nil {
 		ys, err = yamux.Server(bufferedConn{Conn: conn, r: brw.Reader}, s.channelConfig())
 	}
+	opener.set(ys)
 	if err != nil {
 		conn.Close()
 		release()
@@ -196,3 +202,24 @@ type bufferedConn struct {
 }
 
 func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// lateOpener opens streams on a yamux session that is made after core has
+// counted the channel; until then (a moment) Open waits for it.
+type lateOpener struct {
+	ready chan struct{}
+	ys    *yamux.Session
+}
+
+func (o *lateOpener) set(ys *yamux.Session) { o.ys = ys; close(o.ready) }
+
+func (o *lateOpener) Open() (net.Conn, error) {
+	select {
+	case <-o.ready:
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the live channel did not start")
+	}
+	if o.ys == nil {
+		return nil, errors.New("the live channel did not start")
+	}
+	return o.ys.Open()
+}

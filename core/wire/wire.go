@@ -165,3 +165,27 @@ func ReadDetails(tail []byte) (Details, error) {
 
 // TrailerReadSize is how many bytes from the end of the file ReadDetails needs at most.
 const TrailerReadSize = maxDetailsBytes + 4 + 24
+
+// Streams on the live channel. The station opens each stream; its first
+// line is a JSON object, answered by one JSON line.
+
+// SignIn opens a remote session: the PC checks the password against the
+// hidden account itself.
+type SignIn struct {
+	Technician string `json:"technician"`
+	Password   string `json:"password"`
+}
+
+// SignInResult answers SignIn; on OK the stream stays open for the
+// remote session and its closing means the technician left.
+type SignInResult struct {
+	OK      bool   `json:"ok"`
+	Code    string `json:"code,omitempty"`    // CodeWrongPassword or CodeInternal
+	Message string `json:"message,omitempty"` // for the station's log, never with the password
+}
+
+// CodeWrongPassword refuses a sign-in whose password the account refused.
+const CodeWrongPassword = "wrong_password"
+
+// MaxStreamLine bounds a stream's JSON line.
+const MaxStreamLine = 4 << 10

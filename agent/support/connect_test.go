@@ -1,0 +1,132 @@
+//go:build !windows
+
+package support_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/agent/support"
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// TestConnectWithPassword: the technician connects over the live channel
+// with a wrong, then the right password (the PC checks it against the
+// hidden account); the tray hears who connected and left; a second
+// connection in the same session works; each attempt is audited.
+func TestConnectWithPassword(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+
+	_, err := r.st.Connect(ctx, id, coretest.Password+"x")
+	var wrong *core.WrongPasswordError
+	if !errors.As(err, &wrong) || wrong.TriesLeft != 4 || !strings.Contains(err.Error(), "4 tries left") {
+		t.Fatalf("wrong password: %v; want WrongPasswordError with 4 tries left", err)
+	}
+	if !r.audited("remote sign-in refused", "wrong password") {
+		t.Error("the wrong password is not audited")
+	}
+	for i := range 2 {
+		rs, err := r.st.Connect(ctx, id, coretest.Password)
+		if err != nil {
+			t.Fatalf("connection %d with the right password: %v", i+1, err)
+		}
+		if rs.Computer != windowsPC.Hostname || rs.Technician != "Ana Tech" {
+			t.Errorf("remote session %+v", rs)
+		}
+		r.waitTold("Ana Tech connected")
+		rs.Close()
+		r.waitTold("Ana Tech left")
+	}
+	if !r.audited("remote sign-in", "Ana Tech signed in to DESKTOP-7QK2") {
+		t.Error("the sign-in is not audited")
+	}
+	if calls, _, _, _, _ := r.rec.snapshot(); !containsCall(calls, "check password of AdHocRemoteUser") {
+		t.Errorf("the PC never checked the password against the account: %q", calls)
+	}
+}
+
+// TestConnectLockedAfterFiveWrong: five wrong passwords lock connecting
+// for 5 minutes, even with the right one; after them it works again.
+func TestConnectLockedAfterFiveWrong(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	for i := 1; i <= 4; i++ {
+		if _, err := r.st.Connect(ctx, id, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
+			t.Fatalf("wrong password %d: %v", i, err)
+		}
+	}
+	_, err := r.st.Connect(ctx, id, "not the password")
+	if !errors.Is(err, core.ErrConnectLocked) || !strings.Contains(err.Error(), "5m0s") {
+		t.Fatalf("fifth wrong password: %v; want locked for 5 minutes", err)
+	}
+	if !r.audited("remote sign-in refused", "locked for 5 minutes") {
+		t.Error("the lock is not audited")
+	}
+	r.clock.Advance(4 * time.Minute)
+	if _, err := r.st.Connect(ctx, id, coretest.Password); !errors.Is(err, core.ErrConnectLocked) {
+		t.Fatalf("right password while locked: %v; want still locked", err)
+	}
+	r.clock.Advance(time.Minute)
+	rs, err := r.st.Connect(ctx, id, coretest.Password)
+	if err != nil {
+		t.Fatalf("after 5 minutes: %v", err)
+	}
+	rs.Close()
+}
+
+// TestConnectRefusals: an offline PC and an ended session are refused
+// with their own sentence.
+func TestConnectRefusals(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	r.srv.Close()
+	r.waitOnline(false)
+	if _, err := r.st.Connect(ctx, id, coretest.Password); !errors.Is(err, core.ErrPCOffline) {
+		t.Fatalf("offline PC: %v; want ErrPCOffline", err)
+	}
+	if err := r.st.End(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Connect(ctx, id, coretest.Password); !errors.Is(err, core.ErrSessionEnded) {
+		t.Fatalf("ended session: %v; want ErrSessionEnded", err)
+	}
+}
+
+// waitTold waits for the tray helper to be told text.
+func (r *rig) waitTold(text string) {
+	r.t.Helper()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for {
+		_, _, told, _, _ := r.rec.snapshot()
+		for _, m := range told {
+			if m.Text == text {
+				r.rec.forgetTold(text)
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("waited %v for the tray to be told %q; told %+v", coretest.WaitLimit, text, told)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func containsCall(calls []string, want string) bool {
+	for _, c := range calls {
+		if c == want {
+			return true
+		}
+	}
+	return false
+}

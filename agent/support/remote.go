@@ -1,0 +1,74 @@
+package support
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"adhocstation/core/wire"
+)
+
+// ErrWrongPassword comes from System.CheckPassword when the account
+// refuses the password.
+var ErrWrongPassword = errors.New("the password is not right")
+
+// signInTimeout bounds reading the station's first line and answering it.
+const signInTimeout = 15 * time.Second
+
+// serveChannel answers the streams the station opens on the live channel
+// until it closes.
+func (a *App) serveChannel(ys *yamux.Session, st State) {
+	for {
+		conn, err := ys.Accept()
+		if err != nil {
+			return
+		}
+		go a.serveStream(conn, st)
+	}
+}
+
+// serveStream checks a technician's sign-in against the hidden account and
+// keeps the stream open while they are connected. Each attempt is logged
+// here (never the password) and audited on the station.
+func (a *App) serveStream(conn net.Conn, st State) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(signInTimeout))
+	r := bufio.NewReader(io.LimitReader(conn, wire.MaxStreamLine))
+	line, err := r.ReadBytes('\n')
+	var in wire.SignIn
+	if err != nil || json.Unmarshal(line, &in) != nil {
+		a.logf("a stream from the station did not start with a sign-in; closed")
+		return
+	}
+	who := in.Technician
+	if who == "" {
+		who = st.Technician
+	}
+	out := wire.SignInResult{OK: true}
+	switch err := a.Sys.CheckPassword(AccountName, in.Password); {
+	case errors.Is(err, ErrWrongPassword):
+		a.logf("sign-in by %s refused: wrong password", who)
+		out = wire.SignInResult{Code: wire.CodeWrongPassword, Message: "the account refused the password"}
+	case err != nil:
+		a.logf("sign-in by %s failed: %v", who, err)
+		out = wire.SignInResult{Code: wire.CodeInternal, Message: "the PC could not check the password: " + err.Error()}
+	default:
+		a.logf("%s signed in as %s", who, AccountName)
+	}
+	b, _ := json.Marshal(out)
+	if _, err := conn.Write(append(b, '\n')); err != nil || !out.OK {
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	a.UI.Tell(Message{Title: appTitle, Text: who + " connected"})
+	// The station closes the stream when the technician closes the
+	// remote session (or the channel drops).
+	_, _ = io.Copy(io.Discard, conn)
+	a.logf("%s left", who)
+	a.UI.Tell(Message{Title: appTitle, Text: who + " left"})
+}

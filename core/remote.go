@@ -1,0 +1,191 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Connecting to a paired PC: the station opens a stream on the PC's live
+// channel and sends the session's password; the PC checks it against the
+// hidden account itself. Five wrong passwords lock connecting to that PC
+// for five minutes (kept in memory: a station restart forgets a lock).
+
+const (
+	// MaxSignInTries wrong passwords in a row lock connecting to a PC.
+	MaxSignInTries = 5
+	// SignInLock is how long connecting stays locked after them.
+	SignInLock = 5 * time.Minute
+	// signInWait bounds the PC's answer to a sign-in.
+	signInWait = 15 * time.Second
+)
+
+// Refusals of Connect.
+var (
+	ErrPCOffline    = refusal("pc_offline", "The PC is offline: its Support Session app is not connected to the station. Connect again once the Computers page shows it online.")
+	ErrSessionEnded = refusal("session_ended", "This support session is over (ended or expired), so its PC removed the support account. Prepare a new session if the user still needs help.")
+	ErrSignInFailed = refusal("sign_in_failed", "The PC could not check the password. Try again; if it keeps failing, the PC's log says why.")
+)
+
+// WrongPasswordError refuses a sign-in whose password the PC's account
+// refused. It matches ErrWrongPassword.
+type WrongPasswordError struct{ TriesLeft int }
+
+// ErrWrongPassword is what every WrongPasswordError matches.
+var ErrWrongPassword = refusal("wrong_password", "The PC refused that password. Type the password you chose for this session.")
+
+func (e *WrongPasswordError) Error() string {
+	tries := "tries"
+	if e.TriesLeft == 1 {
+		tries = "try"
+	}
+	return fmt.Sprintf("The PC refused that password. Type the password you chose for this session — %d %s left before connecting is locked for 5 minutes.", e.TriesLeft, tries)
+}
+func (e *WrongPasswordError) Is(target error) bool { return target == ErrWrongPassword }
+func (e *WrongPasswordError) RefusalCode() string  { return ErrWrongPassword.Code }
+
+// ConnectLockedError refuses connecting after MaxSignInTries wrong
+// passwords, until Until. It matches ErrConnectLocked.
+type ConnectLockedError struct{ Until, Now time.Time }
+
+// ErrConnectLocked is what every ConnectLockedError matches.
+var ErrConnectLocked = refusal("connect_locked", "Connecting to this PC is locked for 5 minutes after 5 wrong passwords.")
+
+func (e *ConnectLockedError) Error() string {
+	left := max(e.Until.Sub(e.Now).Round(time.Second), time.Second)
+	return fmt.Sprintf("Connecting to this PC is locked after 5 wrong passwords. Try again in %v with the password you chose for this session.", left)
+}
+func (e *ConnectLockedError) Is(target error) bool { return target == ErrConnectLocked }
+func (e *ConnectLockedError) RefusalCode() string  { return ErrConnectLocked.Code }
+
+// signIns keeps the wrong passwords and locks per session.
+type signIns struct {
+	mu    sync.Mutex
+	fails map[int64]int
+	until map[int64]time.Time
+}
+
+// RemoteSession is one technician's connection to a PC. Close it when the
+// window closes: the PC's tray then says the technician left.
+type RemoteSession struct {
+	SessionID  int64
+	Computer   string // the PC's name
+	Technician string
+	conn       net.Conn
+}
+
+// Close ends the remote session (not the support session).
+func (r *RemoteSession) Close() error { return r.conn.Close() }
+
+// Connect signs in to the PC of an active session with the session's
+// password, which the PC checks. Every attempt is audited. Refusals:
+// ErrSessionNotFound, ErrSessionEnded, *ConnectLockedError, ErrPCOffline,
+// *WrongPasswordError (with the tries left), ErrSignInFailed.
+func (s *Station) Connect(ctx context.Context, sessionID int64, password string) (*RemoteSession, error) {
+	sess, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if sess.State != StateActive || !now.Before(sess.ExpiresAt) || sess.Computer == nil {
+		return nil, ErrSessionEnded
+	}
+	s.signins.mu.Lock()
+	until := s.signins.until[sessionID]
+	s.signins.mu.Unlock()
+	if now.Before(until) {
+		return nil, &ConnectLockedError{Until: until, Now: now}
+	}
+	open := s.opener(sessionID)
+	if open == nil {
+		return nil, ErrPCOffline
+	}
+	conn, err := open.Open()
+	if err != nil {
+		return nil, ErrPCOffline
+	}
+	res, err := signIn(ctx, conn, wire.SignIn{Technician: sess.ProfileName, Password: password})
+	pc := sess.Computer.Hostname
+	switch {
+	case err != nil:
+		conn.Close()
+		s.log.Error("sign-in to a PC failed", "session", sessionID, "err", err)
+		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: the PC did not answer (%v)", sess.ProfileName, pc, err), ErrPCOffline)
+	case res.OK:
+		s.signins.mu.Lock()
+		delete(s.signins.fails, sessionID)
+		s.signins.mu.Unlock()
+		if err := s.auditSignIn(ctx, sess, "remote sign-in", sess.ProfileName+" signed in to "+pc+" (the PC accepted the password)", nil); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn}, nil
+	case res.Code != wire.CodeWrongPassword:
+		conn.Close()
+		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)
+	}
+	conn.Close()
+	s.signins.mu.Lock()
+	if s.signins.fails == nil {
+		s.signins.fails, s.signins.until = map[int64]int{}, map[int64]time.Time{}
+	}
+	s.signins.fails[sessionID]++
+	left := MaxSignInTries - s.signins.fails[sessionID]
+	var refusal error = &WrongPasswordError{TriesLeft: left}
+	detail := fmt.Sprintf("%s typed a wrong password for %s (%d tries left)", sess.ProfileName, pc, left)
+	if left <= 0 {
+		delete(s.signins.fails, sessionID)
+		s.signins.until[sessionID] = now.Add(SignInLock)
+		refusal = &ConnectLockedError{Until: now.Add(SignInLock), Now: now}
+		detail = fmt.Sprintf("%s typed a wrong password for %s for the %dth time: connecting is locked for 5 minutes", sess.ProfileName, pc, MaxSignInTries)
+	}
+	s.signins.mu.Unlock()
+	return nil, s.auditSignIn(ctx, sess, "remote sign-in refused", detail, refusal)
+}
+
+// auditSignIn writes the attempt's audit row and returns refusal (or the
+// database's error).
+func (s *Station) auditSignIn(ctx context.Context, sess Session, event, detail string, refusal error) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return s.audit(tx, sess.ProfileID, sess.ID, event, detail)
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// signIn sends the first line of a remote session's stream and reads the
+// PC's answer.
+func signIn(ctx context.Context, conn net.Conn, in wire.SignIn) (wire.SignInResult, error) {
+	var out wire.SignInResult
+	deadline := time.Now().Add(signInWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = conn.SetDeadline(deadline)
+	b, err := json.Marshal(in)
+	if err != nil {
+		return out, err
+	}
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return out, err
+	}
+	line, err := bufio.NewReader(io.LimitReader(conn, wire.MaxStreamLine)).ReadBytes('\n')
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(line, &out); err != nil {
+		return out, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return out, nil
+}
