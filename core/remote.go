@@ -80,6 +80,42 @@ type RemoteSession struct {
 	Computer   string // the PC's name
 	Technician string
 	conn       net.Conn
+	mu         sync.Mutex // one request at a time on the stream
+	r          *bufio.Reader
+}
+
+// ErrRemoteGone refuses a request whose remote session is closed.
+var ErrRemoteGone = refusal("remote_gone", "The connection to the PC was closed. Close this window and connect again.")
+
+// System asks the PC for its System tab. Refusals: ErrRemoteGone (the
+// stream or channel closed, or the PC did not answer in 15 s), or the PC's
+// own sentence as an *Error with the code "pc_refused".
+func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	deadline := time.Now().Add(signInWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = r.conn.SetDeadline(deadline)
+	defer r.conn.SetDeadline(time.Time{})
+	b, _ := json.Marshal(wire.Request{Op: wire.OpSystem})
+	if _, err := r.conn.Write(append(b, '\n')); err != nil {
+		return wire.SystemInfo{}, ErrRemoteGone
+	}
+	line, err := r.r.ReadSlice('\n')
+	if err != nil {
+		r.conn.Close() // a late answer would be read as the next one's
+		return wire.SystemInfo{}, ErrRemoteGone
+	}
+	var out wire.Reply
+	if err := json.Unmarshal(line, &out); err != nil {
+		return wire.SystemInfo{}, ErrRemoteGone
+	}
+	if out.Error != "" || out.System == nil {
+		return wire.SystemInfo{}, &Error{Code: "pc_refused", Message: out.Error}
+	}
+	return *out.System, nil
 }
 
 // Close ends the remote session (not the support session).
@@ -127,7 +163,8 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			conn.Close()
 			return nil, err
 		}
-		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn}, nil
+		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn,
+			r: bufio.NewReaderSize(conn, 64<<10)}, nil
 	case res.Code != wire.CodeWrongPassword:
 		conn.Close()
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)

@@ -41,7 +41,18 @@ func TestConnectWithPassword(t *testing.T) {
 			t.Errorf("remote session %+v", rs)
 		}
 		r.waitTold("Ana Tech connected")
+		first, err := rs.System(ctx)
+		if err != nil || first.ComputerName != windowsPC.Hostname || first.Edition != "Windows 11 Pro" || len(first.Disks) != 1 {
+			t.Fatalf("system information: %+v, %v", first, err)
+		}
+		again, err := rs.System(ctx)
+		if err != nil || again.UptimeSec <= first.UptimeSec {
+			t.Errorf("a refresh: uptime %d then %d (%v); want a fresh look", first.UptimeSec, again.UptimeSec, err)
+		}
 		rs.Close()
+		if _, err := rs.System(ctx); !errors.Is(err, core.ErrRemoteGone) {
+			t.Errorf("a closed remote session answered: %v", err)
+		}
 		r.waitTold("Ana Tech left")
 	}
 	if !r.audited("remote sign-in", "Ana Tech signed in to DESKTOP-7QK2") {

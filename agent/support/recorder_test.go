@@ -48,6 +48,7 @@ type recorder struct {
 
 	status chan support.Status
 	end    chan struct{}
+	looks  int // SystemInfo calls
 }
 
 // winAccount is a local account as the recorder keeps it.
@@ -211,6 +212,20 @@ func (r *recorder) DisableAccount(name string) error {
 	r.mu.Unlock()
 	r.call("disable " + name)
 	return nil
+}
+
+// SystemInfo is a fixed PC whose uptime grows a minute with each look,
+// so a refresh shows a change; its addresses are this machine's own.
+func (r *recorder) SystemInfo() (wire.SystemInfo, error) {
+	r.mu.Lock()
+	r.looks++
+	up := int64(3600 + 60*r.looks)
+	r.mu.Unlock()
+	r.call("system info")
+	return wire.SystemInfo{ComputerName: r.facts.Hostname, Edition: r.facts.OSName, Build: r.facts.OSVersion + ".4460",
+		UptimeSec: up, CPU: "Intel(R) Core(TM) i5-1135G7 @ 2.40GHz", CPUs: 8, MemoryTotal: 16 << 30, MemoryFree: 9 << 30,
+		Disks: []wire.Disk{{Name: `C:\`, Total: 475 << 30, Free: 212 << 30}}, Users: []string{r.facts.WindowsUser},
+		Addresses: support.Addresses()}, nil
 }
 
 // forgetTold drops the messages with text, so a later wait sees a new one.

@@ -68,7 +68,38 @@ func (a *App) serveStream(conn net.Conn, st State) {
 	a.UI.Tell(Message{Title: appTitle, Text: who + " connected"})
 	// The station closes the stream when the technician closes the
 	// remote session (or the channel drops).
-	_, _ = io.Copy(io.Discard, conn)
+	a.answer(conn)
 	a.logf("%s left", who)
 	a.UI.Tell(Message{Title: appTitle, Text: who + " left"})
+}
+
+// answer serves a signed-in stream's requests until it closes.
+func (a *App) answer(conn net.Conn) {
+	r := bufio.NewReaderSize(conn, wire.MaxStreamLine)
+	enc := json.NewEncoder(conn)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		var req wire.Request
+		var out wire.Reply
+		switch {
+		case json.Unmarshal(line, &req) != nil:
+			out.Error = "The PC could not read the request."
+		case req.Op == wire.OpSystem:
+			info, err := a.Sys.SystemInfo()
+			if err != nil {
+				a.logf("system information: %v", err)
+				out.Error = "The PC could not read its system information: " + err.Error()
+			} else {
+				out.System = &info
+			}
+		default:
+			out.Error = "This version of the Support Session app does not know the request " + req.Op + "."
+		}
+		if enc.Encode(out) != nil {
+			return
+		}
+	}
 }

@@ -88,6 +88,8 @@ type System interface {
 	// network logon) to check a technician's password: ErrWrongPassword
 	// when it is refused, another error when the check itself failed.
 	CheckPassword(name, password string) error
+	// SystemInfo describes the PC for the remote session's System tab.
+	SystemInfo() (wire.SystemInfo, error)
 }
 
 // Errors a System returns.

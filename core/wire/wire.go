@@ -189,3 +189,48 @@ const CodeWrongPassword = "wrong_password"
 
 // MaxStreamLine bounds a stream's JSON line.
 const MaxStreamLine = 4 << 10
+
+// After a sign-in is accepted, its stream carries requests: one JSON line
+// each way at a time.
+
+// Request asks the PC for something within a remote session.
+type Request struct {
+	Op string `json:"op"` // OpSystem
+}
+
+// OpSystem asks for SystemInfo.
+const OpSystem = "system"
+
+// Reply answers a Request: System for OpSystem, or Error.
+type Reply struct {
+	System *SystemInfo `json:"system,omitempty"`
+	Error  string      `json:"error,omitempty"` // a sentence for the technician
+}
+
+// SystemInfo is the remote session's System tab.
+type SystemInfo struct {
+	ComputerName string      `json:"computer_name"`
+	Edition      string      `json:"edition"` // e.g. Windows 11 Pro
+	Build        string      `json:"build"`   // e.g. 10.0.22631.4460
+	UptimeSec    int64       `json:"uptime_seconds"`
+	CPU          string      `json:"cpu"`
+	CPUs         int         `json:"cpus"`
+	MemoryTotal  uint64      `json:"memory_total"` // bytes
+	MemoryFree   uint64      `json:"memory_free"`
+	Disks        []Disk      `json:"disks"`
+	Users        []string    `json:"users"` // signed-in Windows users
+	Addresses    []Interface `json:"addresses"`
+}
+
+// Disk is a drive and its space in bytes.
+type Disk struct {
+	Name  string `json:"name"` // C:\
+	Total uint64 `json:"total"`
+	Free  uint64 `json:"free"`
+}
+
+// Interface is a network adapter's addresses.
+type Interface struct {
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"`
+}
