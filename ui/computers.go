@@ -19,9 +19,8 @@ import (
 const (
 	filterActive = "Active"
 	filterAll    = "All"
-	// connectNotYet is why Connect is disabled until the remote session
-	// window lands.
-	connectNotYet = "Remote connection is not available yet in this version"
+	// connectWhen says when Connect can be used.
+	connectWhen = "Connect needs an active session whose PC is online"
 )
 
 // computersScreen is the Computers page: the Ad Hoc Support Sessions group.
@@ -51,6 +50,10 @@ type computersScreen struct {
 	connect *widget.Button
 	end     *widget.Button
 	body    fyne.CanvasObject
+	// work runs Connect off the Fyne goroutine; remotes are the open
+	// remote session windows.
+	work    background
+	remotes []*remoteWindow
 }
 
 // The window's tick drives the countdown; a renamed hook must not compile.
@@ -76,7 +79,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 	s.details = &widget.Label{Wrapping: fyne.TextWrapWord, Text: "Select a session to connect to it or end it."}
 	s.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	s.status.Hide()
-	s.connect = &widget.Button{Text: "Connect", Icon: theme.ComputerIcon(), Importance: widget.HighImportance}
+	s.connect = &widget.Button{Text: "Connect", Icon: theme.ComputerIcon(), Importance: widget.HighImportance, OnTapped: s.onConnect}
 	s.connect.Disable()
 	s.end = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: s.onEnd}
 	s.end.Disable()
@@ -96,7 +99,7 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 		widget.NewSeparator(),
 	)
 	// The reason wraps between the buttons, so the bar fits a narrow window.
-	reason := &widget.Label{Text: connectNotYet, Wrapping: fyne.TextWrapWord}
+	reason := &widget.Label{Text: connectWhen, Wrapping: fyne.TextWrapWord}
 	actions := container.NewBorder(nil, nil, s.connect, s.end, reason)
 	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
@@ -264,6 +267,11 @@ func (s *computersScreen) selectedSession() (core.Session, bool) {
 // the selection is.
 func (s *computersScreen) updateActions() {
 	sess, ok := s.selectedSession()
+	if ok && sess.State == core.StateActive && sess.Computer != nil && sess.Computer.Online {
+		s.connect.Enable()
+	} else {
+		s.connect.Disable()
+	}
 	if !ok {
 		s.end.Disable()
 		s.details.SetText("Select a session to connect to it or end it.")
@@ -300,6 +308,53 @@ func computerOf(sess core.Session) core.Computer {
 		return core.Computer{Hostname: "The computer", OSName: "unknown OS", WindowsUser: "unknown"}
 	}
 	return *sess.Computer
+}
+
+// onConnect asks for the session's password and connects; the PC checks
+// it. A refusal (wrong password with the tries left, locked, offline,
+// ended) shows under the list; success opens a remote session window.
+func (s *computersScreen) onConnect() {
+	sess, ok := s.selectedSession()
+	if !ok {
+		return
+	}
+	pc := computerOf(sess).Hostname
+	password := widget.NewPasswordEntry()
+	password.PlaceHolder = "The password you chose for this session"
+	items := []*widget.FormItem{widget.NewFormItem("Password", password)}
+	d := dialog.NewForm("Connect to "+pc, "Connect", "Cancel", items, func(ok bool) {
+		if ok {
+			s.connectTo(sess.ID, password.Text)
+		}
+	}, s.win)
+	d.Resize(fyne.NewSize(420, 0))
+	d.Show()
+	s.win.Canvas().Focus(password)
+}
+
+func (s *computersScreen) connectTo(id int64, password string) {
+	s.connect.Disable()
+	s.work.run(jobConnect, func() func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		rs, err := s.st.Connect(ctx, id, password)
+		return func() {
+			s.updateActions()
+			if err != nil {
+				s.showError(err)
+				return
+			}
+			s.clearError()
+			r := newRemoteWindow(fyne.CurrentApp(), rs, &s.work)
+			s.remotes = append(s.remotes, r)
+			r.win.SetOnClosed(func() {
+				rs.Close() // the PC's tray says the technician left
+				s.remotes = slices.DeleteFunc(s.remotes, func(o *remoteWindow) bool { return o == r })
+			})
+			r.win.Show()
+			r.onRefresh()
+		}
+	})
 }
 
 // onEnd asks before ending: the PC loses its remote account at once.

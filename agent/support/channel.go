@@ -151,7 +151,7 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 			return
 		case err == nil:
 			a.logf("the live channel to the station is up")
-			go a.serveChannel(ys, st)
+			go a.ServeChannel(ys, st.Technician)
 			report(true)
 			select {
 			case <-ys.CloseChan():

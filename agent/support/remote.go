@@ -20,22 +20,23 @@ var ErrWrongPassword = errors.New("the password is not right")
 // signInTimeout bounds reading the station's first line and answering it.
 const signInTimeout = 15 * time.Second
 
-// serveChannel answers the streams the station opens on the live channel
-// until it closes.
-func (a *App) serveChannel(ys *yamux.Session, st State) {
+// ServeChannel answers the streams the station opens on the live channel
+// until it closes; technician names who signs in when the station does
+// not say. It uses only Sys (CheckPassword, SystemInfo), UI.Tell and Log.
+func (a *App) ServeChannel(ys *yamux.Session, technician string) {
 	for {
 		conn, err := ys.Accept()
 		if err != nil {
 			return
 		}
-		go a.serveStream(conn, st)
+		go a.serveStream(conn, technician)
 	}
 }
 
 // serveStream checks a technician's sign-in against the hidden account and
 // keeps the stream open while they are connected. Each attempt is logged
 // here (never the password) and audited on the station.
-func (a *App) serveStream(conn net.Conn, st State) {
+func (a *App) serveStream(conn net.Conn, technician string) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(signInTimeout))
 	r := bufio.NewReader(io.LimitReader(conn, wire.MaxStreamLine))
@@ -47,7 +48,7 @@ func (a *App) serveStream(conn net.Conn, st State) {
 	}
 	who := in.Technician
 	if who == "" {
-		who = st.Technician
+		who = technician
 	}
 	out := wire.SignInResult{OK: true}
 	switch err := a.Sys.CheckPassword(AccountName, in.Password); {

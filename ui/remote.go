@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core"
+	"adhocstation/core/wire"
+)
+
+// remoteWindow is one technician's connection to a PC: a window of its own
+// titled with the PC's name (several may be open at once), with a System
+// tab. Closing it closes the connection; the support session stays.
+type remoteWindow struct {
+	win  fyne.Window
+	rs   *core.RemoteSession
+	work *background
+
+	fields  map[string]*widget.Label // value labels by row name
+	status  *widget.Label
+	refresh *widget.Button
+}
+
+// systemRows are the System tab's rows, in order.
+var systemRows = []string{"Computer name", "Windows", "Build", "Uptime", "CPU", "Memory", "Disks", "Signed-in users", "Addresses"}
+
+// Job names of the remote window.
+const (
+	jobConnect = "connect"
+	jobSystem  = "system"
+)
+
+func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remoteWindow {
+	r := &remoteWindow{win: a.NewWindow(rs.Computer + " — Ad Hoc Support"), rs: rs, work: work, fields: map[string]*widget.Label{}}
+	r.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	r.status.Hide()
+	r.refresh = &widget.Button{Text: "Refresh", Icon: theme.ViewRefreshIcon(), OnTapped: r.onRefresh}
+	grid := container.New(layout.NewFormLayout())
+	for _, name := range systemRows {
+		v := &widget.Label{Text: "…", Wrapping: fyne.TextWrapWord, Selectable: true}
+		r.fields[name] = v
+		grid.Add(&widget.Label{Text: name, TextStyle: fyne.TextStyle{Bold: true}})
+		grid.Add(v)
+	}
+	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
+	r.win.SetContent(container.NewAppTabs(container.NewTabItem("System", system)))
+	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
+	r.win.SetOnClosed(func() { rs.Close() })
+	return r
+}
+
+// onRefresh asks the PC again; the button waits while it does.
+func (r *remoteWindow) onRefresh() {
+	r.refresh.Disable()
+	rs := r.rs
+	r.work.run(jobSystem, func() func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		info, err := rs.System(ctx)
+		return func() {
+			r.refresh.Enable()
+			if err != nil {
+				r.status.SetText(errorText(err))
+				r.status.Show()
+				return
+			}
+			r.status.Hide()
+			r.show(info)
+		}
+	})
+}
+
+func (r *remoteWindow) show(info wire.SystemInfo) {
+	set := func(name, text string) {
+		if text == "" {
+			text = "unknown"
+		}
+		r.fields[name].SetText(text)
+	}
+	set("Computer name", info.ComputerName)
+	set("Windows", info.Edition)
+	set("Build", info.Build)
+	set("Uptime", uptimeText(time.Duration(info.UptimeSec)*time.Second))
+	cpu := info.CPU
+	if info.CPUs > 0 {
+		cpu = fmt.Sprintf("%s (%d logical processors)", cpu, info.CPUs)
+	}
+	set("CPU", strings.TrimSpace(cpu))
+	if info.MemoryTotal > 0 {
+		set("Memory", fmt.Sprintf("%s free of %s", bytesText(info.MemoryFree), bytesText(info.MemoryTotal)))
+	} else {
+		set("Memory", "")
+	}
+	var disks []string
+	for _, d := range info.Disks {
+		disks = append(disks, fmt.Sprintf("%s %s free of %s", d.Name, bytesText(d.Free), bytesText(d.Total)))
+	}
+	set("Disks", strings.Join(disks, "\n"))
+	set("Signed-in users", strings.Join(info.Users, ", "))
+	var addrs []string
+	for _, i := range info.Addresses {
+		addrs = append(addrs, i.Name+": "+strings.Join(i.Addresses, ", "))
+	}
+	set("Addresses", strings.Join(addrs, "\n"))
+}
+
+// uptimeText reads like "3 days 4 h 05 min".
+func uptimeText(d time.Duration) string {
+	days := int(d.Hours()) / 24
+	h, m := int(d.Hours())%24, int(d.Minutes())%60
+	if days > 0 {
+		return fmt.Sprintf("%s %d h %02d min", plural(days, "day", "days"), h, m)
+	}
+	return fmt.Sprintf("%d h %02d min", h, m)
+}
+
+// bytesText reads like "15.9 GB" (binary units, as Windows shows them).
+func bytesText(b uint64) string {
+	const gb, mb = 1 << 30, 1 << 20
+	if b >= gb {
+		return fmt.Sprintf("%.1f GB", float64(b)/gb)
+	}
+	return fmt.Sprintf("%.0f MB", float64(b)/mb)
+}
