@@ -3,10 +3,10 @@ package ui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/agent/support"
 	"adhocstation/core"
@@ -71,10 +71,8 @@ func remoteTestConnected(t *testing.T, st *core.Station, prep core.Prepared) {
 // demand; the window fits a 1280×720 screen and asks for at most 800×600.
 func TestRemoteSessionWindow(t *testing.T) {
 	st, _, s, sub := pagesTestComputers(t)
-	applied := make(chan string, 8)
-	s.work.applied = func(job string) { applied <- job }
+	watch := watchWork(&s.work)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	id := prep.Session.ID
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
 	if !s.connect.Disabled() {
@@ -86,14 +84,12 @@ func TestRemoteSessionWindow(t *testing.T) {
 		t.Fatal("Connect is disabled for an online active PC")
 	}
 
-	s.connectTo(id, "not the password")
-	remoteTestWait(t, applied, jobConnect)
+	remoteTestConnect(t, s, watch, "not the password")
 	if !s.status.Visible() || !strings.Contains(s.status.Text, "4 tries left") {
 		t.Fatalf("wrong password: status %q (visible %v); want the tries left", s.status.Text, s.status.Visible())
 	}
-	s.connectTo(id, coretest.Password)
-	remoteTestWait(t, applied, jobConnect)
-	remoteTestWait(t, applied, jobSystem)
+	remoteTestConnect(t, s, watch, coretest.Password)
+	watch.wait(t, jobSystem)
 	if len(s.remotes) != 1 || s.status.Visible() {
 		t.Fatalf("%d remote windows, status %q; want one and no refusal", len(s.remotes), s.status.Text)
 	}
@@ -110,8 +106,7 @@ func TestRemoteSessionWindow(t *testing.T) {
 			t.Errorf("%s shows %q, want %q", name, got, text)
 		}
 	}
-	test.Tap(r.refresh)
-	remoteTestWait(t, applied, jobSystem)
+	watch.during(t, jobSystem, func() { test.Tap(r.refresh) })
 	if got := r.fields["Uptime"].Text; got != "1 day 2 h 07 min" {
 		t.Errorf("after Refresh the uptime shows %q, want the fresh 1 day 2 h 07 min", got)
 	}
@@ -134,17 +129,21 @@ func TestRemoteSessionWindow(t *testing.T) {
 	}
 }
 
-func remoteTestWait(t *testing.T, applied <-chan string, job string) {
+// remoteTestConnect taps Connect, types password into the dialog's
+// password field and confirms, then waits for the answer on screen.
+func remoteTestConnect(t *testing.T, s *computersScreen, watch *workWatch, password string) {
 	t.Helper()
-	deadline := time.After(coretest.WaitLimit)
-	for {
-		select {
-		case got := <-applied:
-			if got == job {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("waited %v for %q to be applied", coretest.WaitLimit, job)
+	test.Tap(s.connect)
+	dlg := s.win.Canvas().Overlays().Top()
+	var field *widget.Entry
+	for _, e := range findAll[*widget.Entry](dlg) {
+		if e.Password {
+			field = e
 		}
 	}
+	if dlg == nil || field == nil {
+		t.Fatal("Connect did not ask for the password")
+	}
+	test.Type(field, password)
+	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
 }
