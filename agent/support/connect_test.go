@@ -58,6 +58,11 @@ func TestConnectWithPassword(t *testing.T) {
 	if !r.audited("remote sign-in", "Ana Tech signed in to DESKTOP-7QK2") {
 		t.Error("the sign-in is not audited")
 	}
+	pcLog := r.log.String()
+	if !strings.Contains(pcLog, "sign-in by Ana Tech refused: wrong password") || !strings.Contains(pcLog, "Ana Tech signed in as AdHocRemoteUser") ||
+		!strings.Contains(pcLog, "Ana Tech left") || strings.Contains(pcLog, coretest.Password) {
+		t.Errorf("the PC's log does not record each sign-in (or holds the password):\n%s", pcLog)
+	}
 	if calls, _, _, _, _ := r.rec.snapshot(); !containsCall(calls, "check password of AdHocRemoteUser") {
 		t.Errorf("the PC never checked the password against the account: %q", calls)
 	}

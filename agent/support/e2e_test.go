@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +52,26 @@ type rig struct {
 	whoAdmin bool
 	// helpers holds one result channel per helper not yet seen to return.
 	helpers []chan error
+	// log is the service's log, as the PC keeps it.
+	log lockedBuffer
+}
+
+// lockedBuffer is a log file the service writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
@@ -116,7 +138,8 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	go hub.Serve(ln)
 	r.t.Cleanup(hub.Close)
 	r.hub = hub
-	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: fastChannel}
+	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: fastChannel,
+		Log: log.New(&r.log, "", 0)}
 	app := r.app
 	return func(ctx context.Context) {
 		go func() {
