@@ -38,9 +38,13 @@ func seed(dir string) error {
 		return err
 	}
 	defer st.Close()
-	const password = "Correct-Horse-42"
 	prepare := func(name, tech, user string) (core.Prepared, error) {
 		p, err := st.CreateProfile(ctx, name, tech)
+		if err != nil {
+			return core.Prepared{}, err
+		}
+		// Open sessions may not share a password: each gets its own.
+		password, err := core.GeneratePassword()
 		if err != nil {
 			return core.Prepared{}, err
 		}
