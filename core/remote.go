@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"adhocstation/core/wire"
@@ -80,6 +81,9 @@ type RemoteSession struct {
 	Computer   string // the PC's name
 	Technician string
 	conn       net.Conn
+	open       StreamOpener // for a stream per command
+	key        string       // joins those streams to this sign-in
+	closed     atomic.Bool
 	mu         sync.Mutex // one request at a time on the stream
 	r          *bufio.Reader
 }
@@ -119,7 +123,10 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 }
 
 // Close ends the remote session (not the support session).
-func (r *RemoteSession) Close() error { return r.conn.Close() }
+func (r *RemoteSession) Close() error {
+	r.closed.Store(true)
+	return r.conn.Close()
+}
 
 // Connect signs in to the PC of an active session with the session's
 // password, which the PC checks. Every attempt is audited. Refusals:
@@ -164,7 +171,7 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			return nil, err
 		}
 		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn,
-			r: bufio.NewReaderSize(conn, 64<<10)}, nil
+			open: open, key: res.Key, r: bufio.NewReaderSize(conn, 64<<10)}, nil
 	case res.Code != wire.CodeWrongPassword:
 		conn.Close()
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)

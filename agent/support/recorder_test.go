@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -243,16 +244,27 @@ func (r *recorder) forgetTold(text string) {
 
 // CheckPassword is the recorder's LogonUser: the account must exist, be
 // enabled and have this password.
-func (r *recorder) CheckPassword(name, password string) error {
+func (r *recorder) CheckPassword(name, password string) (support.Logon, error) {
 	r.mu.Lock()
 	acc, ok := r.accounts[name]
 	right := ok && !acc.disabled && acc.Password == password
 	r.mu.Unlock()
 	r.call("check password of " + name)
 	if !right {
-		return support.ErrWrongPassword
+		return nil, support.ErrWrongPassword
 	}
-	return nil
+	return shellLogon{}, nil
+}
+
+// shellLogon runs both shells' commands with this platform's sh.
+type shellLogon struct{}
+
+func (shellLogon) Close() error { return nil }
+func (shellLogon) Command(shell, line string) (*exec.Cmd, error) {
+	if shell != wire.ShellPowerShell && shell != wire.ShellCmd {
+		return nil, fmt.Errorf("this PC does not know the shell %q (PowerShell or cmd)", shell)
+	}
+	return exec.Command("sh", "-c", line), nil
 }
 
 // signIn is the technician signing in with the account.

@@ -46,12 +46,17 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		a.logf("a stream from the station did not start with a sign-in; closed")
 		return
 	}
+	if in.Attach != "" {
+		a.serveCommand(conn, in)
+		return
+	}
 	who := in.Technician
 	if who == "" {
 		who = technician
 	}
 	out := wire.SignInResult{OK: true}
-	switch err := a.Sys.CheckPassword(AccountName, in.Password); {
+	logon, err := a.Sys.CheckPassword(AccountName, in.Password)
+	switch {
 	case errors.Is(err, ErrWrongPassword):
 		a.logf("sign-in by %s refused: wrong password", who)
 		out = wire.SignInResult{Code: wire.CodeWrongPassword, Message: "the account refused the password"}
@@ -60,6 +65,12 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		out = wire.SignInResult{Code: wire.CodeInternal, Message: "the PC could not check the password: " + err.Error()}
 	default:
 		a.logf("%s signed in as %s", who, AccountName)
+		out.Key = newKey()
+		remotes.Store(out.Key, logon)
+		defer func() {
+			remotes.Delete(out.Key)
+			logon.Close()
+		}()
 	}
 	b, _ := json.Marshal(out)
 	if _, err := conn.Write(append(b, '\n')); err != nil || !out.OK {

@@ -8,6 +8,7 @@ package support
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"time"
 
 	"adhocstation/core/wire"
@@ -86,10 +87,19 @@ type System interface {
 	UnhideAccount(name string) error
 	// CheckPassword signs in to the account without a desktop (LogonUser,
 	// network logon) to check a technician's password: ErrWrongPassword
-	// when it is refused, another error when the check itself failed.
-	CheckPassword(name, password string) error
+	// when it is refused, another error when the check itself failed. The
+	// Logon runs the remote session's commands; close it when it ends.
+	CheckPassword(name, password string) (Logon, error)
 	// SystemInfo describes the PC for the remote session's System tab.
 	SystemInfo() (wire.SystemInfo, error)
+}
+
+// Logon is a signed-in account (on Windows the token from LogonUser).
+type Logon interface {
+	// Command prepares line to run in shell (wire.ShellPowerShell or
+	// wire.ShellCmd) as the account, or says why it cannot.
+	Command(shell, line string) (*exec.Cmd, error)
+	Close() error
 }
 
 // Errors a System returns.

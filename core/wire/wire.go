@@ -174,6 +174,40 @@ const TrailerReadSize = maxDetailsBytes + 4 + 24
 type SignIn struct {
 	Technician string `json:"technician"`
 	Password   string `json:"password"`
+	// Attach, instead of a password, joins a further stream to the
+	// signed-in remote session whose SignInResult gave this key; it is
+	// valid while that session's first stream is open.
+	Attach  string   `json:"attach,omitempty"`
+	Command *Command `json:"command,omitempty"` // what the attached stream runs
+}
+
+// Command runs a command line as the hidden account, one stream per
+// command. After the OK, the PC sends CommandFrame lines (output as it
+// comes, then one with Done); the station may send one StopCommand line,
+// and closing the stream also kills the process.
+type Command struct {
+	Shell string `json:"shell"` // ShellPowerShell or ShellCmd
+	Line  string `json:"line"`
+}
+
+// The shells a Command can ask for.
+const (
+	ShellPowerShell = "powershell"
+	ShellCmd        = "cmd"
+)
+
+// CommandFrame is one line from a running command: Output, or the end
+// (Done with the exit code, or Error: a sentence for the technician).
+type CommandFrame struct {
+	Output string `json:"out,omitempty"`
+	Done   bool   `json:"done,omitempty"`
+	Exit   int    `json:"exit,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// StopCommand is the station's line asking to kill a running command.
+type StopCommand struct {
+	Stop bool `json:"stop"`
 }
 
 // SignInResult answers SignIn; on OK the stream stays open for the
@@ -182,6 +216,7 @@ type SignInResult struct {
 	OK      bool   `json:"ok"`
 	Code    string `json:"code,omitempty"`    // CodeWrongPassword or CodeInternal
 	Message string `json:"message,omitempty"` // for the station's log, never with the password
+	Key     string `json:"key,omitempty"`     // for Attach, on a password sign-in's OK
 }
 
 // CodeWrongPassword refuses a sign-in whose password the account refused.

@@ -1,0 +1,106 @@
+package support
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net"
+	"os/exec"
+	"sync"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Commands of a remote session: each runs on its own stream, attached to
+// the signed-in stream by the key its sign-in answered with, as the account
+// that signed in. Output goes to the station as it comes; a stop line or
+// the stream closing kills the process.
+
+// remotes maps the key of each open remote session to its Logon; a key
+// lives only while its sign-in stream is open, and is random, so one map
+// serves every App in the process.
+var remotes sync.Map
+
+// waitAfterKill bounds waiting for output pipes a killed command's
+// children still hold open.
+const waitAfterKill = 2 * time.Second
+
+func newKey() string { return rand.Text() }
+
+// serveCommand runs the command of a stream attached to a remote session.
+func (a *App) serveCommand(conn net.Conn, in wire.SignIn) {
+	enc := &frames{enc: json.NewEncoder(conn)}
+	v, ok := remotes.Load(in.Attach)
+	if !ok || in.Command == nil {
+		_ = enc.send(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if enc.send(wire.SignInResult{OK: true}) != nil {
+		return
+	}
+	code, sentence := a.runCommand(conn, v.(Logon), *in.Command, enc)
+	_ = enc.send(wire.CommandFrame{Done: true, Exit: code, Error: sentence})
+}
+
+// runCommand starts the command, streams its output and returns its exit
+// code, or a sentence when it could not start or was stopped. The line is
+// not logged: it may hold secrets the technician typed.
+func (a *App) runCommand(conn net.Conn, logon Logon, c wire.Command, out *frames) (int, string) {
+	cmd, err := logon.Command(c.Shell, c.Line)
+	if err != nil {
+		return 0, "The command could not start on the PC: " + err.Error() + "."
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = waitAfterKill
+	if err := cmd.Start(); err != nil {
+		a.logf("a %s command could not start: %v", c.Shell, err)
+		return 0, "The command could not start on the PC: " + err.Error() + ". Check the shell and try again."
+	}
+	a.logf("a technician started a %s command (process %d)", c.Shell, cmd.Process.Pid)
+	stopped := make(chan struct{})
+	go func() {
+		// Any line (a StopCommand) or the stream closing ends the command.
+		_, _ = bufio.NewReader(conn).ReadSlice('\n')
+		close(stopped)
+		_ = cmd.Process.Kill()
+	}()
+	err = cmd.Wait()
+	select {
+	case <-stopped:
+		a.logf("a technician stopped process %d", cmd.Process.Pid)
+		return 0, "The command was stopped: its process on the PC was ended."
+	default:
+	}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode(), ""
+	case err != nil:
+		return 0, "The command's output could not be read to the end: " + err.Error() + "."
+	}
+	return 0, ""
+}
+
+// frames sends JSON lines on a stream; the process's output arrives from
+// exec's copying goroutine while the end frame comes from another.
+type frames struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (f *frames) send(v any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enc.Encode(v)
+}
+
+// Write sends a piece of output as soon as the process writes it.
+func (f *frames) Write(p []byte) (int, error) {
+	if err := f.send(wire.CommandFrame{Output: string(p)}); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

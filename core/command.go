@@ -1,0 +1,85 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Commands in a remote session: each on its own stream, joined to the
+// signed-in one by its key, run by the PC as the hidden account.
+
+// stopWait bounds waiting for the PC to confirm a stopped command.
+const stopWait = 5 * time.Second
+
+// ErrCommandStopped is what Run returns when its context ended the
+// command: the PC killed the process.
+var ErrCommandStopped = refusal("command_stopped", "The command was stopped: its process on the PC was ended.")
+
+// CommandExitError is a command that ended with a non-zero exit code.
+type CommandExitError struct{ Code int }
+
+func (e *CommandExitError) Error() string {
+	return fmt.Sprintf("The command ended with exit code %d.", e.Code)
+}
+
+// Run runs line in shell (wire.ShellPowerShell or wire.ShellCmd) on the PC
+// and calls output with each piece of its output as it comes, on Run's
+// goroutine. Cancelling ctx stops the command (the PC kills it) and Run
+// returns ErrCommandStopped once the PC confirms. Other results:
+// *CommandExitError, ErrRemoteGone, or the PC's sentence (code
+// "pc_refused") when the command could not start.
+func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func([]byte)) error {
+	if r.closed.Load() {
+		return ErrRemoteGone
+	}
+	conn, err := r.open.Open()
+	if err != nil {
+		return ErrRemoteGone
+	}
+	defer conn.Close()
+	res, err := signIn(ctx, conn, wire.SignIn{Attach: r.key, Command: &wire.Command{Shell: shell, Line: line}})
+	if err != nil || !res.OK {
+		return ErrRemoteGone
+	}
+	// Cancelling asks the PC to stop, and bounds waiting for its answer.
+	stop := context.AfterFunc(ctx, func() {
+		b, _ := json.Marshal(wire.StopCommand{Stop: true})
+		_, _ = conn.Write(append(b, '\n'))
+		_ = conn.SetReadDeadline(time.Now().Add(stopWait))
+	})
+	defer stop()
+	in := bufio.NewReaderSize(conn, 64<<10)
+	for {
+		line, err := in.ReadBytes('\n')
+		if err != nil {
+			if ctx.Err() != nil {
+				return ErrCommandStopped
+			}
+			return ErrRemoteGone
+		}
+		var f wire.CommandFrame
+		if err := json.Unmarshal(line, &f); err != nil {
+			return ErrRemoteGone
+		}
+		if f.Output != "" {
+			output([]byte(f.Output))
+		}
+		if !f.Done {
+			continue
+		}
+		switch {
+		case f.Error != "" && ctx.Err() != nil:
+			return ErrCommandStopped
+		case f.Error != "":
+			return &Error{Code: "pc_refused", Message: f.Error}
+		case f.Exit != 0:
+			return &CommandExitError{Code: f.Exit}
+		}
+		return nil
+	}
+}
