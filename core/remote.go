@@ -84,6 +84,7 @@ type RemoteSession struct {
 	open       StreamOpener // for a stream per command
 	key        string       // joins those streams to this sign-in
 	closed     atomic.Bool
+	running    sync.Map   // the streams of running commands, closed with r
 	mu         sync.Mutex // one request at a time on the stream
 	r          *bufio.Reader
 }
@@ -125,6 +126,11 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 // Close ends the remote session (not the support session).
 func (r *RemoteSession) Close() error {
 	r.closed.Store(true)
+	// A command's stream closing makes the PC kill its process.
+	r.running.Range(func(c, _ any) bool {
+		c.(net.Conn).Close()
+		return true
+	})
 	return r.conn.Close()
 }
 

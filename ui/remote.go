@@ -27,6 +27,7 @@ type remoteWindow struct {
 	fields  map[string]*widget.Label // value labels by row name
 	status  *widget.Label
 	refresh *widget.Button
+	command *commandTab
 }
 
 // systemRows are the System tab's rows, in order.
@@ -51,7 +52,9 @@ func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remo
 		grid.Add(v)
 	}
 	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
-	r.win.SetContent(container.NewAppTabs(container.NewTabItem("System", system)))
+	var commandPage fyne.CanvasObject
+	r.command, commandPage = newCommandTab(rs, work)
+	r.win.SetContent(container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage)))
 	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
 	r.win.SetOnClosed(func() { rs.Close() })
 	return r

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -23,11 +25,22 @@ type remoteTestPC struct {
 	looks          int64
 }
 
-func (p *remoteTestPC) CheckPassword(name, password string) error {
+func (p *remoteTestPC) CheckPassword(name, password string) (support.Logon, error) {
 	if name != support.AccountName || password != p.password {
-		return support.ErrWrongPassword
+		return nil, support.ErrWrongPassword
 	}
-	return nil
+	return remoteTestLogon{}, nil
+}
+
+// remoteTestLogon runs both shells' commands with this platform's sh.
+type remoteTestLogon struct{}
+
+func (remoteTestLogon) Close() error { return nil }
+func (remoteTestLogon) Command(shell, line string) (*exec.Cmd, error) {
+	if shell != wire.ShellPowerShell && shell != wire.ShellCmd {
+		return nil, fmt.Errorf("this PC does not know the shell %q", shell)
+	}
+	return exec.Command("sh", "-c", line), nil
 }
 
 func (p *remoteTestPC) SystemInfo() (wire.SystemInfo, error) {
