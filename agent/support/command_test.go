@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,7 +60,7 @@ func (o *output) waitFor(t *testing.T, want string) {
 }
 
 // connected signs in to the rig's PC with the right password.
-func connected(t *testing.T) (*rig, *core.RemoteSession) {
+func connected(t testing.TB) (*rig, *core.RemoteSession) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
 	r.waitStatus(support.TrayWaiting)
@@ -156,4 +157,24 @@ func TestCommandCannotStart(t *testing.T) {
 	if err := rs.Run(context.Background(), wire.ShellCmd, "echo hi", func([]byte) {}); !errors.Is(err, core.ErrRemoteGone) {
 		t.Fatalf("a command after the remote session closed: %v; want ErrRemoteGone", err)
 	}
+}
+
+// BenchmarkCommandRoundTrip runs "echo hi" on the PC over loopback: a new
+// stream joined to the signed-in one, the shell started, its output back
+// and its end. It reports the median and the 99th percentile.
+func BenchmarkCommandRoundTrip(b *testing.B) {
+	_, rs := connected(b)
+	ctx := context.Background()
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		got := false
+		if err := rs.Run(ctx, wire.ShellCmd, "echo hi", func([]byte) { got = true }); err != nil || !got {
+			b.Fatalf("run: %v (output %v)", err, got)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 }

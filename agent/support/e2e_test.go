@@ -31,7 +31,7 @@ var windowsPC = wire.Facts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", O
 // rig is a real station with its pairing endpoint on 127.0.0.1 and the real
 // agent logic with the Windows calls recorded.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	st      *core.Station
 	clock   *coretest.Clock
 	agent   *fakeClock
@@ -74,7 +74,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func newRig(t *testing.T, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
+func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
 	st, clock := coretest.Open(t)
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
 	srv := serveStation(t, st)

@@ -27,7 +27,7 @@ import (
 var fakeProgram = []byte("MZ the Support Session app")
 
 // serveStation starts the real pairing service for st on 127.0.0.1.
-func serveStation(t *testing.T, st *core.Station) *pairing.Server {
+func serveStation(t testing.TB, st *core.Station) *pairing.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := pairing.Start(ctx, st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeProgram,
 		ChannelKeepAlive: fastChannel.KeepAlive, ChannelTimeout: fastChannel.Timeout})
@@ -40,7 +40,7 @@ func serveStation(t *testing.T, st *core.Station) *pairing.Server {
 
 // download fetches the app from the deployment link as a browser would
 // (trusting the station's key by its pin), trailer and all.
-func download(t *testing.T, srv *pairing.Server, token string) []byte {
+func download(t testing.TB, srv *pairing.Server, token string) []byte {
 	pins := srv.Pins()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13,
 		InsecureSkipVerify: true, // the pin below is the check
