@@ -65,8 +65,12 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 		OnChanged: s.onFilter}
 	s.summary = &widget.Label{}
 	s.list = &widget.List{
-		Length:     func() int { return len(s.rows) },
-		CreateItem: func() fyne.CanvasObject { return newSessionRow() },
+		Length: func() int { return len(s.rows) },
+		CreateItem: func() fyne.CanvasObject {
+			r := newSessionRow()
+			r.open = s.onDoubleTap
+			return r
+		},
 		UpdateItem: s.updateRow,
 		OnSelected: s.onSelected,
 		OnUnselected: func(widget.ListItemID) {
@@ -346,6 +350,7 @@ func (s *computersScreen) connectTo(id int64, password string) {
 			}
 			s.clearError()
 			r := newRemoteWindow(fyne.CurrentApp(), rs, &s.work)
+			r.end = func() error { return s.endSession(rs.SessionID) }
 			s.remotes = append(s.remotes, r)
 			r.win.SetOnClosed(func() {
 				rs.Close() // the PC's tray says the technician left
@@ -355,6 +360,38 @@ func (s *computersScreen) connectTo(id int64, password string) {
 			r.onRefresh()
 		}
 	})
+}
+
+// onDoubleTap selects the row's session and, for an online active PC,
+// asks for the password as Connect does.
+func (s *computersScreen) onDoubleTap(sess core.Session) {
+	i, ok := s.find(sess.ID)
+	if !ok {
+		return
+	}
+	s.list.Select(i)
+	if !s.connect.Disabled() {
+		s.onConnect()
+	}
+}
+
+// confirmEnd asks before ending a session, on win; ok runs on yes.
+func confirmEnd(win fyne.Window, title, msg, confirm string, ok func()) {
+	d := dialog.NewConfirm(title, msg, func(yes bool) {
+		if yes {
+			ok()
+		}
+	}, win)
+	d.SetConfirmText(confirm)
+	d.SetDismissText("Keep it")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+// endActiveText is the confirmation's sentence for ending an active
+// session, here and in its remote session windows.
+func endActiveText(pc string) string {
+	return fmt.Sprintf("%s can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed now.", pc)
 }
 
 // onEnd asks before ending: the PC loses its remote account at once.
@@ -368,22 +405,17 @@ func (s *computersScreen) onEnd() {
 		title, confirm = "Cancel the invitation?", "Cancel invitation"
 		msg = fmt.Sprintf("The invitation for %s stops working: its link and security code can no longer be used. The seat is freed now.", sess.UserEmail)
 	} else {
-		msg = fmt.Sprintf("%s can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed now.", computerOf(sess).Hostname)
+		msg = endActiveText(computerOf(sess).Hostname)
 	}
 	id := sess.ID
-	d := dialog.NewConfirm(title, msg, func(ok bool) {
-		if ok {
-			s.endSession(id)
-		}
-	}, s.win)
-	d.SetConfirmText(confirm)
-	d.SetDismissText("Keep it")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.Show()
+	confirmEnd(s.win, title, msg, confirm, func() { s.endSession(id) })
 }
 
-func (s *computersScreen) endSession(id int64) {
-	if err := s.st.End(context.Background(), id); err != nil {
+// endSession ends the session and says so here; a remote session window
+// shows the error in its own place too.
+func (s *computersScreen) endSession(id int64) error {
+	err := s.st.End(context.Background(), id)
+	if err != nil {
 		s.showError(err)
 	} else {
 		s.clearError()
@@ -391,6 +423,7 @@ func (s *computersScreen) endSession(id int64) {
 	// core publishes an event too; refreshing now keeps the page right even
 	// if this window's feed is behind, and after a refusal shows why.
 	s.refreshSession(id)
+	return err
 }
 
 func (s *computersScreen) showError(err error) {

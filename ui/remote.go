@@ -28,6 +28,9 @@ type remoteWindow struct {
 	status  *widget.Label
 	refresh *widget.Button
 	command *commandTab
+	endBtn  *widget.Button
+	// end ends the support session (the Computers page's End session now).
+	end func() error
 }
 
 // systemRows are the System tab's rows, in order.
@@ -54,10 +57,30 @@ func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remo
 	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
 	var commandPage fyne.CanvasObject
 	r.command, commandPage = newCommandTab(rs, work)
-	r.win.SetContent(container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage)))
+	tabs := container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage))
+	r.endBtn = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: r.onEnd}
+	// The session-wide action sits at the right of the tab bar, which the
+	// two tabs leave empty, rather than in a second bar under each tab's.
+	r.win.SetContent(container.NewStack(tabs, container.NewVBox(container.NewHBox(layout.NewSpacer(), r.endBtn))))
 	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
 	r.win.SetOnClosed(func() { rs.Close() })
 	return r
+}
+
+// onEnd asks, as the Computers page does, then ends the support session and
+// closes the window: the PC removes the account and cannot be reached.
+func (r *remoteWindow) onEnd() {
+	confirmEnd(r.win, "End session now?", endActiveText(r.rs.Computer), "End session", func() {
+		if r.end == nil {
+			return
+		}
+		if err := r.end(); err != nil {
+			r.status.SetText(errorText(err))
+			r.status.Show()
+			return
+		}
+		r.win.Close()
+	})
 }
 
 // onRefresh asks the PC again; the button waits while it does.

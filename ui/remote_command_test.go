@@ -13,28 +13,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
-	"adhocstation/core"
 	"adhocstation/core/coretest"
 )
-
-// remoteTestOpen connects to a paired PC through the Connect dialog and
-// returns its remote window and the work watch.
-func remoteTestOpen(t *testing.T) (*computersScreen, *remoteWindow, *workWatch) {
-	t.Helper()
-	st, _, s, sub := pagesTestComputers(t)
-	watch := watchWork(&s.work)
-	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
-	s.list.Select(0)
-	remoteTestConnected(t, st, prep)
-	deliverUntil(t, sub, s.onEvent, core.EventPaired)
-	remoteTestConnect(t, s, watch, coretest.Password)
-	watch.wait(t, jobSystem)
-	if len(s.remotes) != 1 {
-		t.Fatalf("%d remote windows; want one", len(s.remotes))
-	}
-	return s, s.remotes[0], watch
-}
 
 // waitOutput waits for pieces of output until the tab shows want.
 func waitOutput(t *testing.T, c *commandTab, watch *workWatch, want string) {
@@ -57,7 +37,7 @@ func waitOutput(t *testing.T, c *commandTab, watch *workWatch, want string) {
 // runs; Stop kills a command that would not end and says so; the up arrow
 // brings back the lines run; a shell the PC lacks gets a sentence.
 func TestRemoteCommandTab(t *testing.T) {
-	_, r, watch := remoteTestOpen(t)
+	_, _, r, watch := remoteTestOpen(t)
 	c := r.command
 	gate := filepath.Join(t.TempDir(), "go-on")
 	if err := syscall.Mkfifo(gate, 0o600); err != nil {

@@ -160,3 +160,22 @@ func remoteTestConnect(t *testing.T, s *computersScreen, watch *workWatch, passw
 	test.Type(field, password)
 	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
 }
+
+// remoteTestOpen connects to a paired PC through the Connect dialog and
+// returns its remote window and the work watch.
+func remoteTestOpen(t *testing.T) (*core.Station, *computersScreen, *remoteWindow, *workWatch) {
+	t.Helper()
+	st, _, s, sub := pagesTestComputers(t)
+	watch := watchWork(&s.work)
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	s.list.Select(0)
+	remoteTestConnected(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	remoteTestConnect(t, s, watch, coretest.Password)
+	watch.wait(t, jobSystem)
+	if len(s.remotes) != 1 {
+		t.Fatalf("%d remote windows; want one", len(s.remotes))
+	}
+	return st, s, s.remotes[0], watch
+}

@@ -43,9 +43,21 @@ type sessionRow struct {
 	dot   *canvas.Rectangle
 	color fyne.ThemeColorName
 	sess  core.Session
+	// open is called on a double tap (Fyne's list itself has none).
+	open func(core.Session)
 }
 
-var _ fyne.Widget = (*sessionRow)(nil)
+var (
+	_ fyne.Widget         = (*sessionRow)(nil)
+	_ fyne.DoubleTappable = (*sessionRow)(nil)
+)
+
+// DoubleTapped opens the row's session (Connect, when it can).
+func (r *sessionRow) DoubleTapped(*fyne.PointEvent) {
+	if r.open != nil {
+		r.open(r.sess)
+	}
+}
 
 func newSessionRow() *sessionRow {
 	r := &sessionRow{}

@@ -1,0 +1,68 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// End session now in the remote session window asks first: "Keep it"
+// leaves the session active, "End session" ends it and closes the window.
+func TestRemoteEndSession(t *testing.T) {
+	st, s, r, _ := remoteTestOpen(t)
+	id := r.rs.SessionID
+	test.Tap(r.endBtn)
+	dlg := r.win.Canvas().Overlays().Top()
+	if dlg == nil {
+		t.Fatal("End session now did not ask first")
+	}
+	test.Tap(findButton(t, dlg, "Keep it"))
+	if sess, err := st.Session(t.Context(), id); err != nil || sess.State != core.StateActive {
+		t.Fatalf("after Keep it the session is %v (%v); want still active", sess.State, err)
+	}
+	test.Tap(r.endBtn)
+	test.Tap(findButton(t, r.win.Canvas().Overlays().Top(), "End session"))
+	if sess, err := st.Session(t.Context(), id); err != nil || sess.State == core.StateActive {
+		t.Fatalf("after End session the session is %v (%v); want ended", sess.State, err)
+	}
+	if len(s.remotes) != 0 {
+		t.Error("the remote window stayed open after its session ended")
+	}
+}
+
+// A double tap on a row of an online active PC asks for the password as
+// Connect does; on a session not paired yet it only selects the row.
+func TestComputersDoubleTapConnects(t *testing.T) {
+	st, _, s, sub := pagesTestComputers(t)
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	rows := findAll[*sessionRow](s.win.Content())
+	if len(rows) == 0 {
+		t.Fatal("no session row on screen")
+	}
+	var row *sessionRow
+	for _, r := range rows {
+		if r.sess.ID == prep.Session.ID {
+			row = r
+		}
+	}
+	if row == nil {
+		t.Fatal("the prepared session's row is not on screen")
+	}
+	test.DoubleTap(row)
+	if s.selected != prep.Session.ID || s.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("double tap on a prepared session: selected %d, dialog %v; want selected and no dialog", s.selected, s.win.Canvas().Overlays().Top())
+	}
+	remoteTestConnected(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	s.list.UnselectAll()
+	test.DoubleTap(row)
+	dlg := s.win.Canvas().Overlays().Top()
+	if dlg == nil || s.selected != prep.Session.ID {
+		t.Fatal("a double tap on an online active PC did not ask for the password")
+	}
+	findButton(t, dlg, "Connect")
+}
