@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -27,14 +28,22 @@ func main() {
 	flags := flag.NewFlagSet("adhoc-station", flag.ContinueOnError)
 	data := flags.String("data", defaultDataDir(), "folder for the station's database, key and certificate")
 	kiosk := flags.Bool("kiosk", false, "kiosk mode: full screen, larger type, settings behind the station PIN")
-	flags.Usage = func() { fmt.Fprintln(os.Stderr, cliUsage) }
+	// Printed here rather than by Parse: on Windows the console must be
+	// attached first (console_windows.go).
+	flags.SetOutput(io.Discard)
+	flags.Usage = func() {}
 	if err := flags.Parse(os.Args[1:]); err != nil {
+		attachConsole()
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, cliUsage)
 			os.Exit(exitOK)
 		}
+		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, cliUsage)
 		os.Exit(exitUsage)
 	}
 	if flags.NArg() > 0 {
+		attachConsole()
 		os.Exit(runCLI(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := run(*data, *kiosk); err != nil {
@@ -66,6 +75,8 @@ func run(data string, kiosk bool) error {
 		}
 	}
 	var fingerprint func() string
+	var fwNote string
+	var fwAllow func() error
 	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
@@ -73,12 +84,13 @@ func run(data string, kiosk bool) error {
 	} else {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
+		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
-		PairingFingerprint: fingerprint})
+		PairingFingerprint: fingerprint, FirewallNote: fwNote, AllowFirewall: fwAllow})
 	quitOnSignal(a)
 	w.ShowAndRun()
 	return nil
