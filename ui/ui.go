@@ -25,6 +25,11 @@ type Options struct {
 	// PairingFingerprint, if set, returns the certificate fingerprint the
 	// running pairing service serves; Settings shows it.
 	PairingFingerprint func() string
+	// FirewallNote, if set, says why PCs may not reach the pairing port
+	// through the host firewall (Windows: no rule for it yet); it is shown
+	// above every page. AllowFirewall, if set, adds the rule.
+	FirewallNote  string
+	AllowFirewall func() error
 }
 
 // screen is what every page offers the window: its content, and a hook for
@@ -55,6 +60,7 @@ type stationWindow struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	work     background // delivers core's events on the Fyne goroutine
+	firewall *firewallBanner
 }
 
 // New builds the station's main window over st and starts delivering core's
@@ -101,7 +107,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 			w.kiosk.lock() // the next technician must type the PIN again
 		}
 	}
-	w.win.SetContent(withProblem(opts.PairingError, w.tabs))
+	w.win.SetContent(w.withFirewallNote(withProblem(opts.PairingError, w.tabs)))
 	w.win.Resize(fyne.NewSize(1100, 660)) // fits a 1280×720 or 1366×768 screen with its task bar
 	if opts.Kiosk {
 		w.win.SetFullScreen(true)
