@@ -9,12 +9,14 @@ export LANG := en_US.UTF-8
 export GOFLAGS := -tags=libsqlite3
 
 APT_PACKAGES := gcc pkg-config libsqlite3-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps x11-utils imagemagick xdotool sqlite3
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps x11-utils imagemagick xdotool sqlite3 \
+	gcc-mingw-w64-x86-64-win32 wine wine64
 AGENT_EXE := assets/agent/AdHocSupport.exe
 BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE
+.PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE \
+	station-windows wine-smoke package-linux package-windows
 
 run: build
 	./$(BIN) $(ARGS)
@@ -43,7 +45,7 @@ build: deps agent
 # build work, so they run side by side on two cores.
 test: deps agent check
 	$(MAKE) --no-print-directory -j2 vet unit
-	$(MAKE) --no-print-directory fuzz smoke
+	$(MAKE) --no-print-directory fuzz smoke wine-smoke
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -58,6 +60,7 @@ vet:
 	go vet ./...
 	go vet .ci/screenshots-seed.go # run by make screenshots only; vetted so it does not rot
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./agent/...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet ./core/... # the core builds for macOS without cgo
 	GOBIN=$(CURDIR)/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	$(STATICCHECK) ./...
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(STATICCHECK) ./agent/...
@@ -75,10 +78,40 @@ smoke: build
 screenshots: build
 	bash .ci/screenshots.sh $(BIN) docs/screenshots
 
+# The station for Windows amd64, cross-compiled with cgo through mingw-w64
+# by the fyne tool, which puts FyneApp.toml's icon, name and version in the
+# exe. SQLite is the amalgamation: the libsqlite3 tag links Debian's Linux
+# library, so GOFLAGS is emptied here.
+FYNE := bin/fyne
+WIN_EXE := bin/adhoc-station.exe
+WIN_ENV := GOFLAGS= GOARCH=amd64 CC=x86_64-w64-mingw32-gcc
+
+$(FYNE):
+	GOBIN=$(CURDIR)/bin go install fyne.io/tools/cmd/fyne@v1.7.4
+
+station-windows: deps agent $(FYNE)
+	rm -f "Ad Hoc Support Station.exe" adhoc-station.exe
+	$(WIN_ENV) $(FYNE) package --os windows --release --executable adhoc-station.exe
+	mkdir -p bin && mv "Ad Hoc Support Station.exe" $(WIN_EXE)
+	@echo "station for Windows: $$(stat -c %s $(WIN_EXE)) bytes"
+
+package-windows: station-windows
+
+# The station under Wine on a virtual screen: the window draws and the
+# command line answers JSON (.ci/wine-smoke.sh).
+wine-smoke: station-windows
+	bash .ci/wine-smoke.sh $(WIN_EXE)
+
+# The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
+# and the icon; `sudo make -C <unpacked folder> install` installs it.
+package-linux: deps agent $(FYNE)
+	GOFLAGS= $(FYNE) package --os linux --release
+	@ls -l *.tar.xz
+
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf bin $(AGENT_EXE)
+	rm -rf bin $(AGENT_EXE) *.tar.xz
 
 FORCE:

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Wine smoke: the Windows build of the station (make station-windows) under
+# Debian's Wine on an Xvfb screen. The command line answers JSON (a profile
+# added, a session prepared and listed), the SMTP password goes to Wine's
+# Credential Manager, the default data folder is under %AppData%; then the
+# window appears and draws (a screenshot that is not blank) and closes
+# cleanly when Windows asks it to. SCREENSHOT_DIR=dir keeps the picture.
+#
+# Debian's Wine 8 lacks bcryptprimitives.dll's ProcessPrng, which Go 1.24 and
+# later need to start; a small shim built here with mingw goes into the
+# prefix's system32 (the Go runtime loads it from there only).
+# Every wait is on a condition with its own deadline.
+set -euo pipefail
+here=$(dirname "$0")
+source "$here/xvfb.sh"
+exe=$(realpath "$1")
+
+app="$XVFB_TMP/app"
+mkdir -p "$app"
+cp "$exe" "$app/adhoc-station.exe"
+x86_64-w64-mingw32-gcc -O2 -shared -s -o "$XVFB_TMP/bcryptprimitives.dll" "$here/wine/bcryptprimitives.c" -ladvapi32
+
+export WINEPREFIX="$XVFB_TMP/wine" WINEARCH=win64 WINEDEBUG=-all
+# The shim before any built-in copy; no Mono or Gecko install prompts.
+export WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree=;mshtml="
+unset ADHOCSTATION_KEYRING
+wine_cleanup() {
+	# Only this prefix's Wine processes: the prefix is ours alone.
+	timeout 30 wineserver -k 2>/dev/null || true
+	xvfb_cleanup
+}
+trap wine_cleanup EXIT
+
+xvfb_start 1280x720
+start=$SECONDS
+# wineboot returns once the prefix is made; wineserver -w waits until the
+# processes it started (services, explorer) have finished their first run.
+timeout 300 wineboot -i >"$XVFB_TMP/wineboot.log" 2>&1 ||
+	{ echo "wine-smoke: wineboot -i did not make the Wine prefix within 300 s:"; cat "$XVFB_TMP/wineboot.log"; exit 1; }
+timeout 300 wineserver -w || { echo "wine-smoke: the new Wine prefix did not settle within 300 s"; exit 1; }
+echo "wine-smoke: Wine prefix ready after $((SECONDS - start)) s"
+cp "$XVFB_TMP/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+
+data='C:\adhoc-data'
+db="$WINEPREFIX/drive_c/adhoc-data/station.db"
+# station ARGS... runs one command-line call with a deadline; its stdout is
+# in $XVFB_TMP/out, and a failure shows its stderr.
+station() {
+	if ! timeout 120 wine "$app/adhoc-station.exe" "$@" >"$XVFB_TMP/out" 2>"$XVFB_TMP/err" </dev/null; then
+		echo "wine-smoke: adhoc-station.exe $* failed:"; cat "$XVFB_TMP/out" "$XVFB_TMP/err"; exit 1
+	fi
+}
+json_ok() { [ "$(sqlite3 :memory: "SELECT json_valid(CAST(readfile('$XVFB_TMP/out') AS TEXT))")" = 1 ]; }
+
+station --data "$data" profiles add "Anna Tech" anna@example.com
+station --data "$data" sessions prepare --profile anna@example.com --email user@example.org --generate-password --json
+json_ok || { echo "wine-smoke: sessions prepare --json did not print JSON:"; cat "$XVFB_TMP/out"; exit 1; }
+station --data "$data" sessions list --json
+json_ok && grep -q 'user@example.org' "$XVFB_TMP/out" ||
+	{ echo "wine-smoke: sessions list --json did not list the prepared session as JSON:"; cat "$XVFB_TMP/out"; exit 1; }
+echo "wine-smoke: the command line answers JSON: $(head -c 200 "$XVFB_TMP/out")"
+
+# The SMTP password goes to the Credential Manager (Wine's), not the database.
+printf 'not-a-real-password' | timeout 120 wine "$app/adhoc-station.exe" --data "$data" settings set smtp.password --stdin >/dev/null ||
+	{ echo "wine-smoke: settings set smtp.password --stdin failed"; exit 1; }
+in_db=$(sqlite3 -readonly "file:$db?mode=ro" "SELECT group_concat(name) FROM secrets WHERE name LIKE 'smtp_password%'")
+[ "$in_db" = smtp_password_keyring ] ||
+	{ echo "wine-smoke: the SMTP password was not kept in the Credential Manager (secrets rows: ${in_db:-none})"; exit 1; }
+station --data "$data" settings get smtp.password
+grep -q stored "$XVFB_TMP/out" || { echo "wine-smoke: settings get smtp.password does not say it is stored:"; cat "$XVFB_TMP/out"; exit 1; }
+echo "wine-smoke: the SMTP password is in the Credential Manager"
+
+# Without --data the station keeps its folder under %AppData%.
+station sessions list --json
+appdata=$(ls -d "$WINEPREFIX"/drive_c/users/*/AppData/Roaming/adhoc-support-station 2>/dev/null | head -1)
+[ -n "$appdata" ] && [ -f "$appdata/station.db" ] ||
+	{ echo "wine-smoke: no station.db under %AppData%\\adhoc-support-station"; exit 1; }
+echo "wine-smoke: default data folder ${appdata#"$WINEPREFIX/"}"
+
+# The window.
+log="$XVFB_TMP/station.log"
+wine "$app/adhoc-station.exe" --data "$data" >"$log" 2>&1 </dev/null &
+pid=$!
+start=$SECONDS
+win=""
+station_window() {
+	kill -0 "$pid" 2>/dev/null || { echo "wine-smoke: the station exited early:"; cat "$log"; exit 1; }
+	win=$(xdotool search --onlyvisible --name '^Ad Hoc Support Station$' 2>/dev/null | head -1) && [ -n "$win" ]
+}
+wait_for 120 "the station's window did not appear" station_window || { cat "$log"; exit 1; }
+echo "wine-smoke: window visible after $((SECONDS - start)) s"
+wait_for 60 "the window stayed blank (Wine's OpenGL did not draw)" window_drawn "$win" || { cat "$log"; exit 1; }
+wait_for 60 "the window kept changing after start" settled "$win"
+shot="${SCREENSHOT_DIR:-$XVFB_TMP}/station-wine.png"
+xwd -id "$win" -silent | convert xwd:- "$shot"
+colors=$(convert "$shot" -format %k info:)
+(( colors > 16 )) || { echo "wine-smoke: the screenshot is blank ($colors colours)"; exit 1; }
+echo "wine-smoke: screenshot $shot, $colors colours"
+
+# taskkill without /f asks the window to close, as Windows does at log-off.
+timeout 60 wine taskkill /im adhoc-station.exe >/dev/null 2>&1 || true
+exited() { ! kill -0 "$pid" 2>/dev/null; }
+wait_for 60 "the station did not close when asked" exited || { cat "$log"; exit 1; }
+code=0
+wait "$pid" || code=$?
+((code == 0)) || { echo "wine-smoke: the station exited with $code:"; cat "$log"; exit 1; }
+echo "wine-smoke: ok"
