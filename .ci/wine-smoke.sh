@@ -4,7 +4,8 @@
 # added, a session prepared and listed), the SMTP password goes to Wine's
 # Credential Manager, the default data folder is under %AppData%; then the
 # window appears and draws (a screenshot that is not blank) and closes
-# cleanly when Windows asks it to. SCREENSHOT_DIR=dir keeps the picture.
+# cleanly when Windows asks it to; in kiosk mode it fills the screen.
+# SCREENSHOT_DIR=dir keeps the picture.
 #
 # Debian's Wine 8 lacks bcryptprimitives.dll's ProcessPrng, which Go 1.24 and
 # later need to start; a small shim built here with mingw goes into the
@@ -104,4 +105,21 @@ wait_for 60 "the station did not close when asked" exited || { cat "$log"; exit 
 code=0
 wait "$pid" || code=$?
 ((code == 0)) || { echo "wine-smoke: the station exited with $code:"; cat "$log"; exit 1; }
+
+# Kiosk mode fills the screen. Closing it needs the station PIN, so it is
+# ended with taskkill /f once seen.
+ADHOC_STATION_PIN=4821 wine "$app/adhoc-station.exe" --data "$data" --kiosk >"$log" 2>&1 </dev/null &
+pid=$!
+wait_for 120 "the kiosk window did not appear" station_window || { cat "$log"; exit 1; }
+full_screen() {
+	local x y w h
+	read -r x y w h < <(window_geometry "$win")
+	((x == 0 && y == 0 && w == 1280 && h == 720))
+}
+wait_for 60 "the kiosk window did not fill the 1280x720 screen ($(window_geometry "$win"))" full_screen || { cat "$log"; exit 1; }
+wait_for 60 "the kiosk window stayed blank" window_drawn "$win"
+echo "wine-smoke: kiosk mode fills the screen"
+timeout 60 wine taskkill /f /im adhoc-station.exe >/dev/null 2>&1 || true
+wait_for 60 "the kiosk station did not end" exited
+wait "$pid" 2>/dev/null || true
 echo "wine-smoke: ok"
