@@ -86,12 +86,16 @@ FYNE := bin/fyne
 WIN_EXE := bin/adhoc-station.exe
 WIN_ENV := GOFLAGS= GOARCH=amd64 CC=x86_64-w64-mingw32-gcc
 
+# fyne package counts FyneApp.toml's Build up after each package; the file
+# is put back so a build leaves the work tree as it was.
+fyne_package = cp FyneApp.toml bin/FyneApp.toml.keep; $(1); st=$$?; mv bin/FyneApp.toml.keep FyneApp.toml; exit $$st
+
 $(FYNE):
 	GOBIN=$(CURDIR)/bin go install fyne.io/tools/cmd/fyne@v1.7.4
 
 station-windows: deps agent $(FYNE)
 	rm -f "Ad Hoc Support Station.exe" adhoc-station.exe
-	$(WIN_ENV) $(FYNE) package --os windows --release --executable adhoc-station.exe
+	$(call fyne_package,$(WIN_ENV) $(FYNE) package --os windows --release --executable adhoc-station.exe)
 	mkdir -p bin && mv "Ad Hoc Support Station.exe" $(WIN_EXE)
 	@echo "station for Windows: $$(stat -c %s $(WIN_EXE)) bytes"
 
@@ -105,7 +109,8 @@ wine-smoke: station-windows
 # The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
 # and the icon; `sudo make -C <unpacked folder> install` installs it.
 package-linux: deps agent $(FYNE)
-	GOFLAGS= $(FYNE) package --os linux --release
+	rm -rf adhoc-station "Ad Hoc Support Station.tar.xz"
+	$(call fyne_package,GOFLAGS= $(FYNE) package --os linux --release --executable adhoc-station)
 	@ls -l *.tar.xz
 
 bench:
