@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,7 +42,8 @@ type Station struct {
 	signins signIns      // wrong passwords and locks per session (remote.go)
 
 	outboxWake chan struct{}
-	own        ownChanges // this station's rows of the change feed, for the watcher
+	own        ownChanges              // this station's rows of the change feed, for the watcher
+	watchBase  atomic.Pointer[watcher] // the watcher's start, taken at Open; Run takes it
 
 	mu     sync.Mutex
 	warned map[int64]bool // sessions already told "15 minutes left"
@@ -104,6 +106,12 @@ func Open(cfg Config) (*Station, error) {
 		s.Close()
 		return nil, err
 	}
+	w, err := s.newWatcher(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.watchBase.Store(w)
 	return s, nil
 }
 
@@ -113,6 +121,9 @@ func (s *Station) dbPath() string { return s.dir + string(os.PathSeparator) + Da
 func (s *Station) Close() error {
 	s.hub.closeAll()
 	var errs []error
+	if w := s.watchBase.Swap(nil); w != nil { // Run never took it
+		errs = append(errs, w.conn.Close())
+	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
 	}

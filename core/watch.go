@@ -139,12 +139,18 @@ type watcher struct {
 // runWatcher looks for other processes' changes every watchInterval until
 // ctx ends and publishes them like this station's own.
 func (s *Station) runWatcher(ctx context.Context) {
-	w, err := s.newWatcher(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("cannot follow changes made by other processes", "err", err)
+	// The watcher's starting point is taken at Open, so what another
+	// process commits between Open and Run is published too (the window
+	// has already read the database by then).
+	w := s.watchBase.Swap(nil)
+	if w == nil {
+		var err error
+		if w, err = s.newWatcher(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("cannot follow changes made by other processes", "err", err)
+			}
+			return
 		}
-		return
 	}
 	defer w.conn.Close()
 	t := time.NewTicker(watchInterval)

@@ -114,3 +114,21 @@ func TestOwnChangesPublishedOnce(t *testing.T) {
 		}
 	}
 }
+
+// What another process commits after the station opened but before its
+// background work started is published too: the window has read the
+// database at Open, so a change in that gap must not be taken as the
+// starting point and lost.
+func TestChangeBeforeRunPublished(t *testing.T) {
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	window := coretest.OpenWith(t, dir, clock, nil)
+	sub := window.Subscribe()
+	defer sub.Close()
+	cli := coretest.OpenWith(t, dir, clock, nil)
+	_, prep := coretest.MustPrepare(t, cli, "Ana", "ana@example.com")
+	runWindow(t, window)
+	// One look finds both; sessions are published before profiles.
+	coretest.WaitEvent(t, sub, core.EventPrepared, prep.Session.ID)
+	coretest.WaitEvent(t, sub, core.EventProfiles, 0)
+}
