@@ -63,7 +63,10 @@ func download(t testing.TB, srv *pairing.Server, token string) []byte {
 	return b
 }
 
-// fastChannel makes the live channel notice a cut and reconnect within a
-// fraction of a second, so tests wait briefly (their waits have deadlines).
-var fastChannel = support.ChannelTiming{KeepAlive: 50 * time.Millisecond, Timeout: 100 * time.Millisecond,
+// fastChannel makes the live channel notice a cut within about 3 s and
+// reconnect quickly, so tests wait briefly (their waits have deadlines of
+// coretest.WaitLimit). The answer to a ping may take up to 3 s: with 100 ms
+// a loaded machine running -race dropped healthy channels, and a request
+// in flight failed with "the connection to the PC was closed".
+var fastChannel = support.ChannelTiming{KeepAlive: 200 * time.Millisecond, Timeout: 3 * time.Second,
 	MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
