@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"time"
 
 	"adhocstation/core/wire"
@@ -45,9 +44,9 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 	if r.closed.Load() { // closed while opening: Close did not see conn
 		return ErrRemoteGone
 	}
-	// Not signIn: its reader would swallow the frames after the answer.
 	in := bufio.NewReaderSize(conn, 64<<10)
-	if !attach(ctx, conn, in, wire.SignIn{Attach: r.key, Command: &wire.Command{Shell: shell, Line: line}}) {
+	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Command: &wire.Command{Shell: shell, Line: line}})
+	if err != nil || !res.OK {
 		return ErrRemoteGone
 	}
 	// Cancelling asks the PC to stop, and bounds waiting for its answer.
@@ -85,24 +84,4 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 		}
 		return nil
 	}
-}
-
-// attach sends a stream's first line and reads the PC's answer from in.
-func attach(ctx context.Context, conn net.Conn, in *bufio.Reader, req wire.SignIn) bool {
-	deadline := time.Now().Add(signInWait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = conn.SetDeadline(deadline)
-	b, _ := json.Marshal(req)
-	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return false
-	}
-	line, err := in.ReadSlice('\n')
-	var res wire.SignInResult
-	if err != nil || json.Unmarshal(line, &res) != nil || !res.OK {
-		return false
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return true
 }

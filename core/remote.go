@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -98,11 +97,7 @@ var ErrRemoteGone = refusal("remote_gone", "The connection to the PC was closed.
 func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	deadline := time.Now().Add(signInWait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = r.conn.SetDeadline(deadline)
+	_ = r.conn.SetDeadline(streamDeadline(ctx))
 	defer r.conn.SetDeadline(time.Time{})
 	b, _ := json.Marshal(wire.Request{Op: wire.OpSystem})
 	if _, err := r.conn.Write(append(b, '\n')); err != nil {
@@ -161,7 +156,8 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 	if err != nil {
 		return nil, ErrPCOffline
 	}
-	res, err := signIn(ctx, conn, wire.SignIn{Technician: sess.ProfileName, Password: password})
+	in := bufio.NewReaderSize(conn, 64<<10) // the stream's one reader, kept by the RemoteSession
+	res, err := signIn(ctx, conn, in, wire.SignIn{Technician: sess.ProfileName, Password: password})
 	pc := sess.Computer.Hostname
 	switch {
 	case err != nil:
@@ -177,7 +173,7 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			return nil, err
 		}
 		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn,
-			open: open, key: res.Key, r: bufio.NewReaderSize(conn, 64<<10)}, nil
+			open: open, key: res.Key, r: in}, nil
 	case res.Code != wire.CodeWrongPassword:
 		conn.Close()
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)
@@ -213,25 +209,36 @@ func (s *Station) auditSignIn(ctx context.Context, sess Session, event, detail s
 	return refusal
 }
 
-// signIn sends the first line of a remote session's stream and reads the
-// PC's answer.
-func signIn(ctx context.Context, conn net.Conn, in wire.SignIn) (wire.SignInResult, error) {
-	var out wire.SignInResult
+// streamDeadline is when the PC must have answered a request on a stream:
+// signInWait from now, or ctx's deadline if that comes first.
+func streamDeadline(ctx context.Context) time.Time {
 	deadline := time.Now().Add(signInWait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	_ = conn.SetDeadline(deadline)
-	b, err := json.Marshal(in)
+	return deadline
+}
+
+// signIn sends a stream's first line (a sign-in, or the attach of a
+// command stream) and reads the PC's answer from in: the reader the stream
+// goes on using, since a reader of its own would swallow whatever the PC
+// sends right after the answer.
+func signIn(ctx context.Context, conn net.Conn, in *bufio.Reader, req wire.SignIn) (wire.SignInResult, error) {
+	var out wire.SignInResult
+	_ = conn.SetDeadline(streamDeadline(ctx))
+	b, err := json.Marshal(req)
 	if err != nil {
 		return out, err
 	}
 	if _, err := conn.Write(append(b, '\n')); err != nil {
 		return out, err
 	}
-	line, err := bufio.NewReader(io.LimitReader(conn, wire.MaxStreamLine)).ReadBytes('\n')
+	line, err := in.ReadSlice('\n')
 	if err != nil {
 		return out, err
+	}
+	if len(line) > wire.MaxStreamLine {
+		return out, fmt.Errorf("the PC's answer is longer than %d bytes", wire.MaxStreamLine)
 	}
 	if err := json.Unmarshal(line, &out); err != nil {
 		return out, err
