@@ -30,7 +30,7 @@ const waitAfterKill = 2 * time.Second
 func newKey() string { return rand.Text() }
 
 // serveCommand runs the command of a stream attached to a remote session.
-func (a *App) serveCommand(conn net.Conn, in wire.SignIn) {
+func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	enc := &frames{enc: json.NewEncoder(conn)}
 	v, ok := remotes.Load(in.Attach)
 	if !ok || in.Command == nil {
@@ -41,14 +41,14 @@ func (a *App) serveCommand(conn net.Conn, in wire.SignIn) {
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	code, sentence := a.runCommand(conn, v.(Logon), *in.Command, enc)
+	code, sentence := a.runCommand(r, v.(Logon), *in.Command, enc)
 	_ = enc.send(wire.CommandFrame{Done: true, Exit: code, Error: sentence})
 }
 
 // runCommand starts the command, streams its output and returns its exit
 // code, or a sentence when it could not start or was stopped. The line is
 // not logged: it may hold secrets the technician typed.
-func (a *App) runCommand(conn net.Conn, logon Logon, c wire.Command, out *frames) (int, string) {
+func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *frames) (int, string) {
 	cmd, err := logon.Command(c.Shell, c.Line)
 	if err != nil {
 		return 0, "The command could not start on the PC: " + err.Error() + "."
@@ -63,7 +63,7 @@ func (a *App) runCommand(conn net.Conn, logon Logon, c wire.Command, out *frames
 	stopped := make(chan struct{})
 	go func() {
 		// Any line (a StopCommand) or the stream closing ends the command.
-		_, _ = bufio.NewReader(conn).ReadSlice('\n')
+		_, _ = r.ReadSlice('\n')
 		close(stopped)
 		_ = cmd.Process.Kill()
 	}()

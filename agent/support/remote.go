@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"time"
 
@@ -39,15 +38,17 @@ func (a *App) ServeChannel(ys *yamux.Session, technician string) {
 func (a *App) serveStream(conn net.Conn, technician string) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(signInTimeout))
-	r := bufio.NewReader(io.LimitReader(conn, wire.MaxStreamLine))
-	line, err := r.ReadBytes('\n')
+	// One reader for the stream's life: a second one would lose what the
+	// first had already buffered (a stop line right after an attach).
+	r := bufio.NewReaderSize(conn, wire.MaxStreamLine)
+	line, err := r.ReadSlice('\n') // a line longer than MaxStreamLine fails
 	var in wire.SignIn
 	if err != nil || json.Unmarshal(line, &in) != nil {
 		a.logf("a stream from the station did not start with a sign-in; closed")
 		return
 	}
 	if in.Attach != "" {
-		a.serveCommand(conn, in)
+		a.serveCommand(conn, r, in)
 		return
 	}
 	who := in.Technician
@@ -80,14 +81,13 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	a.UI.Tell(Message{Title: appTitle, Text: who + " connected"})
 	// The station closes the stream when the technician closes the
 	// remote session (or the channel drops).
-	a.answer(conn)
+	a.answer(conn, r)
 	a.logf("%s left", who)
 	a.UI.Tell(Message{Title: appTitle, Text: who + " left"})
 }
 
 // answer serves a signed-in stream's requests until it closes.
-func (a *App) answer(conn net.Conn) {
-	r := bufio.NewReaderSize(conn, wire.MaxStreamLine)
+func (a *App) answer(conn net.Conn, r *bufio.Reader) {
 	enc := json.NewEncoder(conn)
 	for {
 		line, err := r.ReadSlice('\n')
