@@ -177,8 +177,9 @@ type SignIn struct {
 	// Attach, instead of a password, joins a further stream to the
 	// signed-in remote session whose SignInResult gave this key; it is
 	// valid while that session's first stream is open.
-	Attach  string   `json:"attach,omitempty"`
-	Command *Command `json:"command,omitempty"` // what the attached stream runs
+	Attach  string      `json:"attach,omitempty"`
+	Command *Command    `json:"command,omitempty"` // what the attached stream runs
+	Screen  *ScreenOpen `json:"screen,omitempty"`  // or: a screen stream (screen.go)
 }
 
 // Command runs a command line as the hidden account, one stream per

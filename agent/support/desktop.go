@@ -1,0 +1,40 @@
+package support
+
+import (
+	"errors"
+	"image"
+
+	"adhocstation/core/wire"
+)
+
+// Desktop is where the user's screen is: capture and input. A Windows
+// service runs in session 0 and sees only black, so on Windows the service
+// reaches the desktop through the screen helper it starts in the active
+// console session (winsys); in tests it is an X11 display (Xvfb).
+type Desktop interface {
+	// Info lists the monitors and says which input desktop is showing
+	// (winlogon for the sign-in screen and UAC prompts) and whether
+	// Ctrl+Alt+Del can be sent.
+	Info() (wire.ScreenInfo, error)
+	// Capture copies the monitor's pixels (or the bounding box of all of
+	// them for wire.AllMonitors) into dst, reallocating it when the size
+	// changed, and returns it.
+	Capture(monitor int, dst *image.RGBA) (*image.RGBA, error)
+	// Inject replays a technician's input event on the monitor's image
+	// coordinates.
+	Inject(monitor int, ev wire.InputEvent) error
+	// Clipboard returns the text clipboard; SetClipboard replaces it.
+	Clipboard() (string, error)
+	SetClipboard(text string) error
+	// SendSAS sends Ctrl+Alt+Del, or returns ErrSASUnavailable with the
+	// reason (on Windows the SoftwareSASGeneration policy).
+	SendSAS() error
+	Close() error
+}
+
+// ErrNoDesktop comes from OpenDesktop when nobody's screen can be reached
+// (no console session, the helper could not start).
+var ErrNoDesktop = errors.New("the PC's screen cannot be reached")
+
+// ErrSASUnavailable comes from SendSAS when Windows does not allow it.
+var ErrSASUnavailable = errors.New("Ctrl+Alt+Del cannot be sent")
