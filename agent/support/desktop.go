@@ -37,4 +37,4 @@ type Desktop interface {
 var ErrNoDesktop = errors.New("the PC's screen cannot be reached")
 
 // ErrSASUnavailable comes from SendSAS when Windows does not allow it.
-var ErrSASUnavailable = errors.New("Ctrl+Alt+Del cannot be sent")
+var ErrSASUnavailable = errors.New("this PC does not allow sending Ctrl+Alt+Del")
