@@ -2,8 +2,8 @@ package support
 
 import (
 	"errors"
-	"io"
 	"image"
+	"io"
 
 	"adhocstation/core/wire"
 )
