@@ -20,7 +20,15 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 		defer wmu.Unlock()
 		return json.NewEncoder(conn).Encode(f)
 	}
-	if err := send(frame{Hello: role}); err != nil {
+	chat, _ := ui.(ChatUI)
+	if role != RoleTray {
+		chat = nil // only a tray shows the chat
+	}
+	var sent <-chan string
+	if chat != nil {
+		sent = chat.ChatSent()
+	}
+	if err := send(frame{Hello: role, CanChat: chat != nil}); err != nil {
 		return err
 	}
 	stop := make(chan struct{})
@@ -39,6 +47,8 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 				return
 			case <-end:
 				_ = send(frame{End: true})
+			case text := <-sent:
+				_ = send(frame{Chat: &chatLine{Text: text}})
 			}
 		}
 	}()
@@ -59,6 +69,8 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 			if f.Tell.Final {
 				return nil
 			}
+		case f.Chat != nil && chat != nil:
+			chat.ShowChat(*f.Chat)
 		case f.Consent != nil:
 			ok, err := ui.Consent(ctx, *f.Consent)
 			if err := send(frame{Agree: ok && err == nil, Cancel: err != nil}); err != nil {

@@ -38,6 +38,10 @@ type frame struct {
 	Answer    string       `json:"answer,omitempty"`
 	Cancel    bool         `json:"cancel,omitempty"`
 	End       bool         `json:"end,omitempty"` // tray → service: End support session and remove app
+	// The chat (chat.go): a tray that can show it says so in its hello;
+	// messages go both ways.
+	CanChat bool      `json:"can_chat,omitempty"`
+	Chat    *chatLine `json:"chat,omitempty"`
 }
 
 // Hub is the service's UI: it has no window of its own and asks and tells
@@ -62,6 +66,7 @@ type Hub struct {
 	closed   bool
 	end      chan struct{}
 	listener net.Listener
+	chat     chatHub
 }
 
 type peer struct {
@@ -140,6 +145,12 @@ func (h *Hub) handle(c net.Conn) {
 	if p.role != RoleSetup && p.role != RoleTray {
 		return
 	}
+	if p.role == RoleTray && hello.CanChat {
+		// Before join, which sends the status: a tray that has its status
+		// is shown the chat.
+		h.chat.join(p, who.User)
+		defer h.chat.leave(p)
+	}
 	if refusal := h.join(p, who); refusal != "" {
 		_ = p.send(frame{Tell: &Message{Title: appTitle, Text: refusal, Error: true, Final: true}})
 		return
@@ -157,6 +168,8 @@ func (h *Hub) handle(c net.Conn) {
 			case h.end <- struct{}{}:
 			default:
 			}
+		case f.Chat != nil && p.role == RoleTray:
+			h.chatFrom(p, who, *f.Chat)
 		case p.role == RoleSetup:
 			select {
 			case p.answers <- f:

@@ -180,6 +180,7 @@ type SignIn struct {
 	Attach  string      `json:"attach,omitempty"`
 	Command *Command    `json:"command,omitempty"` // what the attached stream runs
 	Screen  *ScreenOpen `json:"screen,omitempty"`  // or: a screen stream (screen.go)
+	Chat    *ChatOpen   `json:"chat,omitempty"`    // or: the chat stream (chat.go)
 }
 
 // Command runs a command line as the hidden account, one stream per

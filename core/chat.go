@@ -1,0 +1,128 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// The chat of a remote session: one stream, joined to the signed-in one by
+// its key, carrying wire.ChatMessage lines both ways while the window is
+// open. Chat text is neither stored nor logged: what the technician and
+// the user write to each other stays between them.
+
+// Refusals of Send.
+var (
+	ErrChatEmpty = refusal("chat_empty", "Type a message before sending it.")
+	// ErrChatTooLong is matched by the refusal of a message longer than
+	// wire.MaxChatText characters, whose sentence says how long it was.
+	ErrChatTooLong = refusal("chat_too_long", "That message is too long for the chat. Split it into shorter messages and send them one by one.")
+)
+
+// Chat is the open chat stream of a remote session.
+type Chat struct {
+	conn   net.Conn
+	from   string
+	wmu    sync.Mutex
+	closed atomic.Bool // by Close: the window is gone, nobody to tell
+}
+
+// Chat opens the chat stream. receive is called on the stream's own
+// goroutine with each message from the PC: a user's message, or a notice
+// (Notice set) such as wire.ChatUnseen when nobody on the PC can see the
+// chat; when the stream ends it is called once more with a notice of code
+// "gone" (ErrRemoteGone's sentence) unless Close ended it. Close it, or the remote session, to
+// end it. Refusals: ErrRemoteGone.
+func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)) (*Chat, error) {
+	conn, err := r.open.Open()
+	if err != nil {
+		return nil, ErrRemoteGone
+	}
+	r.running.Store(conn, nil) // closed with the remote session
+	if r.closed.Load() {
+		r.running.Delete(conn)
+		conn.Close()
+		return nil, ErrRemoteGone
+	}
+	in := bufio.NewReaderSize(conn, wire.MaxChatLine)
+	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Chat: &wire.ChatOpen{}})
+	if err != nil || !res.OK {
+		r.running.Delete(conn)
+		conn.Close()
+		return nil, ErrRemoteGone
+	}
+	c := &Chat{conn: conn, from: r.Technician}
+	go func() {
+		defer r.running.Delete(conn)
+		defer conn.Close()
+		for {
+			line, err := in.ReadSlice('\n')
+			var m wire.ChatMessage
+			if err == nil {
+				err = json.Unmarshal(line, &m)
+			}
+			if err != nil {
+				if !c.closed.Load() {
+					receive(wire.ChatMessage{Notice: ErrRemoteGone.Error(), Code: ChatGone})
+				}
+				return
+			}
+			if m.Notice == "" {
+				text, err := wire.CleanChat(m.Text)
+				if err != nil || text == "" {
+					continue // a PC that sends this is not ours to show
+				}
+				m.Text, m.From = text, wire.CleanChatName(m.From)
+			}
+			receive(m)
+		}
+	}()
+	return c, nil
+}
+
+// ChatGone is the code of the notice that the chat stream ended.
+const ChatGone = "gone"
+
+// Send sends the technician's message, stamped with their name and the
+// time, and returns it as sent (cleaned) for the transcript. Refusals:
+// ErrChatTooLong (more than wire.MaxChatText characters, nothing is sent;
+// the error unwraps to *wire.ChatTooLongError), ErrChatEmpty,
+// ErrRemoteGone. That nobody on the PC could see it comes later through
+// receive, as a wire.ChatUnseen notice.
+func (c *Chat) Send(text string) (wire.ChatMessage, error) {
+	clean, err := wire.CleanChat(text)
+	switch {
+	case err != nil:
+		return wire.ChatMessage{}, &Error{Code: ErrChatTooLong.Code, Message: err.Error(), Err: err}
+	case clean == "":
+		return wire.ChatMessage{}, ErrChatEmpty
+	}
+	m := wire.ChatMessage{Text: clean, From: c.from, At: time.Now()}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return wire.ChatMessage{}, err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+		return wire.ChatMessage{}, ErrRemoteGone
+	}
+	return m, nil
+}
+
+// Close ends the chat stream.
+func (c *Chat) Close() error {
+	c.closed.Store(true)
+	err := c.conn.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
