@@ -38,7 +38,8 @@ type Chat struct {
 // goroutine with each message from the PC: a user's message, or a notice
 // (Notice set) such as wire.ChatUnseen when nobody on the PC can see the
 // chat; when the stream ends it is called once more with a notice of code
-// "gone" (ErrRemoteGone's sentence) unless Close ended it. Close it, or the remote session, to
+// "gone" (ErrRemoteGone's sentence) unless Close (its own or the remote
+// session's) ended it. Close it, or the remote session, to
 // end it. Refusals: ErrRemoteGone.
 func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)) (*Chat, error) {
 	conn, err := r.open.Open()
@@ -69,7 +70,7 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 				err = json.Unmarshal(line, &m)
 			}
 			if err != nil {
-				if !c.closed.Load() {
+				if !c.closed.Load() && !r.closed.Load() {
 					receive(wire.ChatMessage{Notice: ErrRemoteGone.Error(), Code: ChatGone})
 				}
 				return

@@ -28,6 +28,7 @@ type remoteWindow struct {
 	status  *widget.Label
 	refresh *widget.Button
 	command *commandTab
+	chat    *chatTab
 	endBtn  *widget.Button
 	// end ends the support session (the Computers page's End session now).
 	end func() error
@@ -58,6 +59,7 @@ func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remo
 	var commandPage fyne.CanvasObject
 	r.command, commandPage = newCommandTab(rs, work)
 	tabs := container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage))
+	r.chat = newChatTab(tabs, rs, work) // appends the Chat tab
 	r.endBtn = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: r.onEnd}
 	// The session-wide action sits at the right of the tab bar, which the
 	// two tabs leave empty, rather than in a second bar under each tab's.

@@ -59,6 +59,12 @@ func (remoteTestTray) Tell(support.Message) {}
 // through the real pairing service and agent client.
 func remoteTestConnected(t *testing.T, st *core.Station, prep core.Prepared) {
 	t.Helper()
+	remoteTestServe(t, st, prep, remoteTestTray{})
+}
+
+// remoteTestServe is remoteTestConnected with ui as the service's UI.
+func remoteTestServe(t *testing.T, st *core.Station, prep core.Prepared, ui support.UI) {
+	t.Helper()
 	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ")})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +80,7 @@ func remoteTestConnected(t *testing.T, st *core.Station, prep core.Prepared) {
 		t.Fatalf("live channel: %v", err)
 	}
 	t.Cleanup(func() { ys.Close() })
-	app := &support.App{Sys: &remoteTestPC{password: coretest.Password}, UI: remoteTestTray{}}
+	app := &support.App{Sys: &remoteTestPC{password: coretest.Password}, UI: ui}
 	go app.ServeChannel(ys, "Tom")
 }
 

@@ -130,23 +130,30 @@ func TestChat(t *testing.T) {
 	}
 }
 
-// TestChatGone: the remote session closing ends its chat with a sentence.
+// TestChatGone: a chat whose channel drops says so in a sentence; one
+// the technician closed (with the window) says nothing more.
 func TestChatGone(t *testing.T) {
-	_, rs := connected(t)
+	r, rs := connected(t)
 	inbox := make(chatInbox, 4)
 	chat, err := rs.Chat(context.Background(), inbox.receive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs.Close()
+	r.srv.Close() // the station's pairing service, and with it the channel
 	if m := inbox.next(t, "the end of the chat"); m.Code != core.ChatGone || m.Notice != core.ErrRemoteGone.Error() {
-		t.Fatalf("after the remote session closed the chat got %+v", m)
+		t.Fatalf("after the channel dropped the chat got %+v", m)
 	}
 	if _, err := chat.Send("hello"); !errors.Is(err, core.ErrRemoteGone) {
-		t.Errorf("send on a closed chat: %v", err)
+		t.Errorf("send on a dropped chat: %v", err)
 	}
+	rs.Close()
 	if _, err := rs.Chat(context.Background(), inbox.receive); !errors.Is(err, core.ErrRemoteGone) {
 		t.Errorf("a chat on a closed remote session: %v", err)
+	}
+	select {
+	case m := <-inbox:
+		t.Errorf("after the window closed the chat got %+v", m)
+	default:
 	}
 }
 

@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core"
+	"adhocstation/core/wire"
+)
+
+// The Chat tab: messages between the technician and the user at the PC,
+// who sees them in a small window from the tray. The chat opens with the
+// window and closes with it; its text is kept only on screen (never in the
+// database or the log).
+
+// Job names of the Chat tab.
+const (
+	jobChatSend    = "chat send"    // a message was sent (or refused)
+	jobChatMessage = "chat message" // something from the PC is on screen
+)
+
+// maxChatShown is how many messages the transcript keeps (the newest).
+const maxChatShown = 500
+
+type chatTab struct {
+	rs   *core.RemoteSession
+	work *background
+	// The stream is opened off the Fyne goroutine and touches no widget
+	// (Fyne's test driver would run that on the opening goroutine while the
+	// window is still being built); Send reads what came.
+	mu      sync.Mutex
+	chat    *core.Chat
+	openErr error
+	ready   chan struct{} // closed once the open is done, either way
+
+	item       *container.TabItem
+	tabs       *container.AppTabs
+	transcript *fyne.Container
+	scroll     *container.Scroll
+	entry      *widget.Entry
+	send       *widget.Button
+	notice     *widget.Label
+	sending    bool
+	unread     int
+}
+
+// newChatTab adds the Chat tab to tabs and opens the chat stream.
+func newChatTab(tabs *container.AppTabs, rs *core.RemoteSession, work *background) *chatTab {
+	c := &chatTab{rs: rs, work: work, tabs: tabs, ready: make(chan struct{})}
+	c.transcript = container.NewVBox()
+	c.scroll = container.NewVScroll(c.transcript)
+	c.entry = widget.NewEntry()
+	c.entry.SetPlaceHolder("A message for the user at the PC (Enter sends)")
+	c.entry.OnSubmitted = func(string) { c.onSend() }
+	c.send = &widget.Button{Text: "Send", Icon: theme.MailSendIcon(), Importance: widget.HighImportance, OnTapped: c.onSend}
+	c.notice = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance}
+	c.notice.Hide()
+	bottom := container.NewVBox(c.notice, container.NewBorder(nil, nil, nil, c.send, c.entry))
+	c.item = container.NewTabItem("Chat", container.NewBorder(nil, bottom, nil, nil, c.scroll))
+	tabs.Append(c.item)
+	// Selecting the tab reads what came; another tab's handler still runs.
+	prev := tabs.OnSelected
+	tabs.OnSelected = func(it *container.TabItem) {
+		if prev != nil {
+			prev(it)
+		}
+		if it == c.item {
+			c.markRead()
+		}
+	}
+	c.open()
+	return c
+}
+
+// errChatOpening refuses a message sent before the chat is open.
+var errChatOpening = &core.Error{Code: "chat_opening", Message: "The chat is still connecting to the PC. Send the message again in a moment."}
+
+// open opens the chat stream in the background.
+func (c *chatTab) open() {
+	rs := c.rs
+	go func() {
+		defer close(c.ready)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		chat, err := rs.Chat(ctx, func(m wire.ChatMessage) {
+			c.work.apply(jobChatMessage, func() { c.received(m) })
+		})
+		c.mu.Lock()
+		c.chat, c.openErr = chat, err
+		c.mu.Unlock()
+	}()
+}
+
+// stream returns the open chat, or why there is none.
+func (c *chatTab) stream() (*core.Chat, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.openErr != nil:
+		return nil, c.openErr
+	case c.chat == nil:
+		return nil, errChatOpening
+	}
+	return c.chat, nil
+}
+
+// onSend sends the entry's text; a refusal keeps the text for editing.
+func (c *chatTab) onSend() {
+	text := c.entry.Text
+	if c.sending || text == "" {
+		return
+	}
+	c.sending = true
+	c.send.Disable()
+	c.notice.Hide() // a notice about this message may come back before Send returns
+	c.work.run(jobChatSend, func() func() {
+		chat, err := c.stream()
+		var sent wire.ChatMessage
+		if err == nil {
+			sent, err = chat.Send(text)
+		}
+		return func() {
+			c.sending = false
+			c.send.Enable()
+			if err != nil {
+				c.showNotice(errorText(err))
+				return
+			}
+			if c.entry.Text == text {
+				c.entry.SetText("")
+			}
+			c.add(sent, true)
+		}
+	})
+}
+
+// received shows what the PC sent: a user's message, or a notice.
+func (c *chatTab) received(m wire.ChatMessage) {
+	if m.Notice != "" {
+		c.showNotice(m.Notice)
+		if m.Code == core.ChatGone {
+			c.mu.Lock()
+			c.openErr = core.ErrRemoteGone
+			c.mu.Unlock()
+		}
+		return
+	}
+	c.notice.Hide() // someone is there after all
+	c.add(m, false)
+	if c.tabs.Selected() != c.item {
+		c.unread++
+		c.item.Text = fmt.Sprintf("Chat (%d)", c.unread)
+		c.tabs.Refresh()
+	}
+}
+
+func (c *chatTab) markRead() {
+	if c.unread == 0 {
+		return
+	}
+	c.unread = 0
+	c.item.Text = "Chat"
+	c.tabs.Refresh()
+}
+
+func (c *chatTab) showNotice(text string) {
+	c.notice.SetText(text)
+	c.notice.Show()
+}
+
+// add appends a message to the transcript: who (the technician's own
+// marked "You"), when, and the text, selectable for copying.
+func (c *chatTab) add(m wire.ChatMessage, own bool) {
+	who := m.From
+	if own {
+		who = "You (" + m.From + ")"
+	}
+	head := &widget.Label{Text: who + " · " + m.At.Local().Format("15:04"), TextStyle: fyne.TextStyle{Bold: own, Italic: !own}}
+	if !own {
+		head.Importance = widget.HighImportance
+	}
+	body := &widget.Label{Text: m.Text, Wrapping: fyne.TextWrapWord, Selectable: true}
+	// Header and text close together; the transcript's own padding parts
+	// one message from the next.
+	c.transcript.Add(container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.InnerPadding()), head, body))
+	if n := len(c.transcript.Objects); n > maxChatShown {
+		c.transcript.Objects = c.transcript.Objects[n-maxChatShown:]
+		c.transcript.Refresh()
+	}
+	c.scroll.ScrollToBottom()
+}
