@@ -92,7 +92,9 @@ func runTray() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tray := winsys.NewTray()
-	face := trayUI{Dialogs: winsys.Dialogs{}, Tray: tray}
+	chat := winsys.NewChatWindow()
+	tray.OnChat = chat.Open
+	face := trayUI{Dialogs: winsys.Dialogs{}, Tray: tray, ChatWindow: chat}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -108,9 +110,13 @@ func runTray() int {
 	return 0
 }
 
-// trayUI shows messages as dialogs and the status in the tray; it is never
-// asked questions (the service asks only the setup helper).
+// trayUI shows messages as dialogs, the status in the tray and the chat in
+// its window; it is never asked questions (the service asks only the
+// setup helper).
 type trayUI struct {
 	winsys.Dialogs
 	*winsys.Tray
+	*winsys.ChatWindow
 }
+
+var _ support.ChatUI = trayUI{}

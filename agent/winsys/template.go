@@ -24,32 +24,40 @@ const (
 	idCodeEdit      = 100
 )
 
-// codeTemplate builds a DLGTEMPLATE in memory (no resource file needed):
-// a prompt, the problem line (if any), the code field and OK/Cancel.
-// Sizes are in dialog units.
+// dlgItem is one control of a dialog template.
+type dlgItem struct {
+	style      uint32
+	x, y, w, h int16
+	id         uint16
+	class      uint16 // 0x80 button, 0x81 edit, 0x82 static
+	text       string
+}
+
+// codeTemplate builds the code dialog's template: a prompt, the problem
+// line (if any), the code field and OK/Cancel. Sizes are in dialog units.
 func codeTemplate(prompt, problem string) []uint16 {
-	type item struct {
-		style      uint32
-		x, y, w, h int16
-		id         uint16
-		class      uint16 // 0x80 button, 0x81 edit, 0x82 static
-		text       string
-	}
-	items := []item{
+	items := []dlgItem{
 		{wsChild | wsVisible, 10, 10, 240, 28, 0xffff, 0x82, prompt},
 		{wsChild | wsVisible, 10, 40, 240, 36, 0xffff, 0x82, problem},
 		{wsChild | wsVisible | wsBorder | wsTabStop | esAutoHScroll, 10, 80, 240, 14, idCodeEdit, 0x81, ""},
 		{wsChild | wsVisible | wsTabStop | bsDefPushButton, 144, 102, 50, 14, idOK, 0x80, "OK"},
 		{wsChild | wsVisible | wsTabStop, 200, 102, 50, 14, idCancel, 0x80, "Cancel"},
 	}
+	return dialogTemplate(wsPopup|wsCaption|wsSysMenu|dsModalFrame|dsSetFont|dsCenter|dsSetForeground, wsExTopmost,
+		"Ad Hoc Support Session — security code", 260, 124, items)
+}
+
+// dialogTemplate builds a DLGTEMPLATE in memory (no resource file needed)
+// with Segoe UI 9 pt.
+func dialogTemplate(style, exStyle uint32, title string, cx, cy int16, items []dlgItem) []uint16 {
 	var b []uint16
 	dword := func(v uint32) { b = append(b, uint16(v), uint16(v>>16)) }
 	str := func(s string) { b = append(append(b, utf16.Encode([]rune(s))...), 0) }
-	dword(wsPopup | wsCaption | wsSysMenu | dsModalFrame | dsSetFont | dsCenter | dsSetForeground)
-	dword(wsExTopmost)
-	b = append(b, uint16(len(items)), 0, 0, 260, 124) // count, x, y, cx, cy
-	b = append(b, 0, 0)                               // no menu, default class
-	str("Ad Hoc Support Session — security code")
+	dword(style | dsSetFont)
+	dword(exStyle)
+	b = append(b, uint16(len(items)), 0, 0, uint16(cx), uint16(cy)) // count, x, y, cx, cy
+	b = append(b, 0, 0)                                             // no menu, default class
+	str(title)
 	b = append(b, 9) // point size
 	str("Segoe UI")
 	for _, it := range items {

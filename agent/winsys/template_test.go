@@ -2,13 +2,28 @@ package winsys
 
 import (
 	"testing"
+	"time"
 	"unicode/utf16"
+
+	"adhocstation/core/wire"
 )
 
 // The in-memory dialog template must follow DLGTEMPLATE's layout exactly,
 // or Windows refuses to show the dialog: this walks it like Windows does.
 func TestCodeTemplateLayout(t *testing.T) {
-	b := codeTemplate("Ana (ana@example.com) will read a code", "That code is not right — 4 tries left.")
+	ids := walkTemplate(t, codeTemplate("Ana (ana@example.com) will read a code", "That code is not right — 4 tries left."), 5)
+	if ids[idOK] != "OK" || ids[idCancel] != "Cancel" {
+		t.Errorf("buttons %v", ids)
+	}
+	if _, ok := ids[idCodeEdit]; !ok {
+		t.Error("no code field")
+	}
+}
+
+// walkTemplate checks b's layout as Windows reads it and returns the
+// items' texts by control ID.
+func walkTemplate(t *testing.T, b []uint16, want int) map[uint16]string {
+	t.Helper()
 	dword := func(i int) uint32 { return uint32(b[i]) | uint32(b[i+1])<<16 }
 	str := func(i int) (string, int) {
 		j := i
@@ -21,7 +36,7 @@ func TestCodeTemplateLayout(t *testing.T) {
 		t.Fatalf("dialog style %#x", style)
 	}
 	count := int(b[4])
-	if count != 5 || b[9] != 0 || b[10] != 0 {
+	if count != want || b[9] != 0 || b[10] != 0 {
 		t.Fatalf("items %d, menu %d, class %d", count, b[9], b[10])
 	}
 	title, i := str(11)
@@ -59,10 +74,33 @@ func TestCodeTemplateLayout(t *testing.T) {
 	if i != len(b) {
 		t.Errorf("%d uint16s left over", len(b)-i)
 	}
-	if ids[idOK] != "OK" || ids[idCancel] != "Cancel" {
+	return ids
+}
+
+// The chat window's template: the transcript, the entry and Send.
+func TestChatTemplateLayout(t *testing.T) {
+	ids := walkTemplate(t, chatTemplate(), 3)
+	if ids[idOK] != "Send" {
 		t.Errorf("buttons %v", ids)
 	}
-	if _, ok := ids[idCodeEdit]; !ok {
-		t.Error("no code field")
+	for _, id := range []uint16{idChatTranscript, idChatEntry} {
+		if _, ok := ids[id]; !ok {
+			t.Errorf("no control %d", id)
+		}
+	}
+}
+
+// A message reads with its sender and time, line breaks as CR LF.
+func TestChatLines(t *testing.T) {
+	at := time.Date(2026, 12, 1, 14, 5, 0, 0, time.Local)
+	got := chatLines(wire.ChatMessage{Text: "Hello\nAnna", From: "Ana Tech", At: at}, false)
+	if got != "Ana Tech, 14:05:\r\n    Hello\r\n    Anna\r\n\r\n" {
+		t.Errorf("technician's message %q", got)
+	}
+	if got := chatLines(wire.ChatMessage{Text: "Yes", At: at}, true); got != "You, 14:05:\r\n    Yes\r\n\r\n" {
+		t.Errorf("own message %q", got)
+	}
+	if got := chatLines(wire.ChatMessage{Notice: wire.ChatNotOpenText}, false); got != "("+wire.ChatNotOpenText+")\r\n\r\n" {
+		t.Errorf("notice %q", got)
 	}
 }

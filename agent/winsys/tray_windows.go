@@ -21,6 +21,10 @@ var trayIcon []byte
 // Tray is the notification-area icon, shown from the moment the session is
 // active. fyne.io/systray is pure Go on Windows (x/sys/windows, no cgo).
 type Tray struct {
+	// OnChat, if set before Run, is called when the user chooses "Chat
+	// with your technician".
+	OnChat func()
+
 	start     chan struct{}
 	startOnce sync.Once
 	ready     chan struct{}
@@ -90,6 +94,14 @@ func (t *Tray) onReady() {
 	t.state.Disable()
 	t.left = systray.AddMenuItem("", "")
 	t.left.Disable()
+	if t.OnChat != nil {
+		chatItem := systray.AddMenuItem("Chat with your technician", "Opens the chat window")
+		go func() {
+			for range chatItem.ClickedCh {
+				t.OnChat()
+			}
+		}()
+	}
 	systray.AddSeparator()
 	endItem := systray.AddMenuItem("End support session and remove app", "Removes the support account and this app now")
 	close(t.ready)
