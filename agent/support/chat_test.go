@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ type chatUser struct {
 	sent  chan string
 }
 
-func newChatUser(t *testing.T) *chatUser {
+func newChatUser(t testing.TB) *chatUser {
 	return &chatUser{recorder: newRecorder(t.TempDir(), []byte("MZ"), windowsPC),
 		shown: make(chan wire.ChatMessage, 16), sent: make(chan string)}
 }
@@ -167,4 +168,36 @@ func waitLog(t *testing.T, r *rig, text string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// BenchmarkChatRoundTrip: the technician's message over the live channel
+// to the service, over the pipe to the tray helper, whose answer comes
+// back the same way. It reports the median and the 99th percentile.
+func BenchmarkChatRoundTrip(b *testing.B) {
+	r, rs := connected(b)
+	user := newChatUser(b)
+	r.helper(b.Context(), support.RoleTray, user)
+	coretest.Receive(b, user.status, "the chat tray to join")
+	inbox := make(chatInbox, 16)
+	chat, err := rs.Chat(context.Background(), inbox.receive)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer chat.Close()
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := chat.Send("Is Outlook open?"); err != nil {
+			b.Fatal(err)
+		}
+		<-user.shown
+		user.sent <- "Yes"
+		if m := <-inbox; m.Text != "Yes" {
+			b.Fatalf("got %+v", m)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 }
