@@ -3,10 +3,12 @@
 package support_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -128,6 +130,15 @@ func TestChat(t *testing.T) {
 	if pcLog := r.log.String(); strings.Contains(pcLog, "Outlook") || strings.Contains(pcLog, "open now") ||
 		!strings.Contains(pcLog, "a technician opened the chat") {
 		t.Errorf("the PC's log holds chat text or not the chat's opening:\n%s", pcLog)
+	}
+	// Nor does the station keep it: not in its database, its WAL or any
+	// other file of its folder.
+	files, _ := filepath.Glob(filepath.Join(r.st.DataDir(), "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && (bytes.Contains(b, []byte("Outlook")) || bytes.Contains(b, []byte("open now"))) {
+			t.Errorf("the station's %s holds chat text", filepath.Base(f))
+		}
 	}
 }
 
