@@ -74,6 +74,9 @@ func newChatTab(tabs *container.AppTabs, rs *core.RemoteSession, work *backgroun
 		}
 		if it == c.item {
 			c.markRead()
+			if cv := fyne.CurrentApp().Driver().CanvasForObject(c.entry); cv != nil {
+				cv.Focus(c.entry) // ready to type
+			}
 		}
 	}
 	c.open()

@@ -149,6 +149,9 @@ func TestRemoteChatTab(t *testing.T) {
 	if c.item.Text != "Chat" {
 		t.Errorf("with the Chat tab selected it reads %q", c.item.Text)
 	}
+	if r.win.Canvas().Focused() != c.entry {
+		t.Error("selecting the Chat tab does not put the cursor in its entry")
+	}
 	user.sent <- "Answer C"
 	watch.wait(t, jobChatMessage)
 	if c.item.Text != "Chat" {
