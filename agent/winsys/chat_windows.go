@@ -103,6 +103,10 @@ func (w *ChatWindow) post(text string, show int) {
 	w.mu.Unlock()
 	if hwnd != 0 {
 		procPostMessageW.Call(hwnd, wmChatUpdate, 0, 0)
+		return
+	}
+	if text != "" { // no window could be made: the message is not lost
+		go messageBox(chatTitle, strings.ReplaceAll(text, "\r\n    ", "\r\n"), mbOK|mbIconInfo|mbSetForeground)
 	}
 }
 
@@ -120,7 +124,7 @@ func (w *ChatWindow) loop() {
 	w.mu.Unlock()
 	close(w.created)
 	if hwnd == 0 {
-		return // nothing to show it in; messages are dropped, the session goes on
+		return // post shows each message in a message box instead
 	}
 	var m struct {
 		hwnd    uintptr
