@@ -51,6 +51,10 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		a.serveChat(conn, r, in)
 		return
 	}
+	if in.Attach != "" && in.Files != nil {
+		a.serveFiles(conn, r, in)
+		return
+	}
 	if in.Attach != "" {
 		a.serveCommand(conn, r, in)
 		return

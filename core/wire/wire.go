@@ -181,6 +181,7 @@ type SignIn struct {
 	Command *Command    `json:"command,omitempty"` // what the attached stream runs
 	Screen  *ScreenOpen `json:"screen,omitempty"`  // or: a screen stream (screen.go)
 	Chat    *ChatOpen   `json:"chat,omitempty"`    // or: the chat stream (chat.go)
+	Files   *Files      `json:"files,omitempty"`   // or: a file operation (files.go)
 }
 
 // Command runs a command line as the hidden account, one stream per

@@ -1,0 +1,310 @@
+package support
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// The Files tab's PC side: each operation on its own stream attached to a
+// signed-in remote session. Files are opened, created, renamed and listed
+// as the account that signed in (AsAccount), so the technician reaches what
+// that account may reach, not everything the service (SYSTEM) could.
+
+// AsAccount is a Logon that can act as its account in this process: on
+// Windows it impersonates the sign-in's token on a locked OS thread while
+// fn runs. A Logon without it (the Linux test recorder) touches files as
+// this process.
+type AsAccount interface {
+	AsAccount(fn func() error) error
+}
+
+// asAccount runs fn as logon's account when it can.
+func asAccount(logon Logon, fn func() error) error {
+	if as, ok := logon.(AsAccount); ok {
+		return as.AsAccount(fn)
+	}
+	return fn()
+}
+
+// partialSuffix ends the hidden name an upload is written under until it
+// is complete and checked.
+const partialSuffix = ".adhoc-partial"
+
+// fileError is a failure with the sentence and code the station shows.
+type fileError struct{ code, text string }
+
+func (e *fileError) Error() string { return e.text }
+
+// explain turns an os error about path into the technician's sentence.
+func explain(err error, path string) *fileError {
+	var fe *fileError
+	switch {
+	case errors.As(err, &fe):
+		return fe
+	case errors.Is(err, fs.ErrNotExist):
+		return &fileError{wire.CodeFileNotFound, fmt.Sprintf("%s does not exist on the PC. Check the path, or go up a folder and look.", path)}
+	case diskFull(err):
+		return &fileError{wire.CodeDiskFull, fmt.Sprintf("The PC's disk is full: %s could not be written. Free some space on that drive (or choose another) and try again.", path)}
+	case inUse(err):
+		return &fileError{wire.CodeFileInUse, fmt.Sprintf("%s is in use by another program on the PC. Close that program (or wait for it) and try again.", path)}
+	case errors.Is(err, fs.ErrPermission):
+		return &fileError{wire.CodeFileDenied, fmt.Sprintf("The support account may not open %s (access denied). Choose another place, or change the permissions with a command.", path)}
+	}
+	return &fileError{wire.CodeFileFailed, fmt.Sprintf("The PC could not use %s: %v.", path, err)}
+}
+
+// serveFiles does the file operation of a stream attached to a remote
+// session; a failure is told to the station as a sentence.
+func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
+	enc := json.NewEncoder(conn)
+	v, ok := remotes.Load(in.Attach)
+	if !ok {
+		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if enc.Encode(wire.SignInResult{OK: true}) != nil {
+		return
+	}
+	logon, f := v.(Logon), *in.Files
+	var err error
+	switch f.Op {
+	case wire.FilesDrives:
+		var d []wire.Drive
+		if d, err = listDrives(); err == nil {
+			err = enc.Encode(wire.FilesReply{Drives: d})
+		}
+	case wire.FilesList:
+		var out wire.FilesReply
+		err = asAccount(logon, func() error {
+			out, err = listFolder(f.Path)
+			return err
+		})
+		if err == nil {
+			err = enc.Encode(out)
+		}
+	case wire.FilesDownload:
+		err = a.sendFile(conn, logon, f.Path)
+	case wire.FilesUpload:
+		err = a.receiveFile(conn, r, logon, f)
+	default:
+		err = &fileError{wire.CodeFileFailed, "This version of the Support Session app does not know the file operation " + f.Op + "."}
+	}
+	var fe *fileError
+	if errors.As(err, &fe) {
+		_ = enc.Encode(wire.FilesReply{Error: fe.text, Code: fe.code})
+	}
+}
+
+// listFolder lists path's entries, folders first, each group by name.
+func listFolder(path string) (wire.FilesReply, error) {
+	path = filepath.Clean(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		return wire.FilesReply{}, explain(err, path)
+	}
+	if !st.IsDir() {
+		return wire.FilesReply{}, &fileError{wire.CodeNotAFolder, fmt.Sprintf("%s is a file, not a folder. Download it, or open the folder it is in.", path)}
+	}
+	des, err := os.ReadDir(path)
+	if err != nil && len(des) == 0 {
+		return wire.FilesReply{}, explain(err, path)
+	}
+	out := wire.FilesReply{Path: path, Entries: make([]wire.Entry, 0, len(des))}
+	for _, de := range des {
+		info, err := de.Info()
+		if err != nil {
+			continue // gone since the folder was read
+		}
+		out.Entries = append(out.Entries, wire.Entry{Name: de.Name(), Folder: info.IsDir(), Size: info.Size(), Modified: info.ModTime().UTC()})
+	}
+	slices.SortFunc(out.Entries, func(x, y wire.Entry) int {
+		if x.Folder != y.Folder {
+			if x.Folder {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name))
+	})
+	return out, nil
+}
+
+// sendFile sends a file's size, its bytes in chunks and their SHA-256.
+// The station closing the stream stops it.
+func (a *App) sendFile(conn net.Conn, logon Logon, path string) error {
+	path = filepath.Clean(path)
+	var file *os.File
+	err := asAccount(logon, func() (err error) {
+		file, err = os.Open(path)
+		return err
+	})
+	if err != nil {
+		return explain(err, path)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return explain(err, path)
+	}
+	if st.IsDir() {
+		return &fileError{wire.CodeIsAFolder, fmt.Sprintf("%s is a folder: open it and choose a file to download.", path)}
+	}
+	enc := json.NewEncoder(conn)
+	if err := enc.Encode(wire.FilesReply{Path: path, Size: st.Size()}); err != nil {
+		return err
+	}
+	sum := sha256.New()
+	buf := make([]byte, 4+wire.MaxFileChunk)
+	left := st.Size()
+	for left > 0 {
+		n, err := file.Read(buf[4:][:min(int64(wire.MaxFileChunk), left)])
+		if n > 0 {
+			h := wire.ChunkHeader(n)
+			copy(buf, h[:])
+			sum.Write(buf[4 : 4+n])
+			if _, werr := conn.Write(buf[:4+n]); werr != nil {
+				a.logf("a download stopped: the station closed its stream")
+				return werr
+			}
+			left -= int64(n)
+		}
+		if err == io.EOF && left > 0 {
+			err = &fileError{wire.CodeFileFailed, fmt.Sprintf("%s got shorter while it was sent; download it again.", path)}
+		}
+		if err != nil && left > 0 {
+			return a.endChunks(conn, wire.FilesEnd{Error: explain(err, path).text, Code: explain(err, path).code})
+		}
+	}
+	return a.endChunks(conn, wire.FilesEnd{SHA256: hex.EncodeToString(sum.Sum(nil))})
+}
+
+// endChunks sends the zero-length chunk and the end line.
+func (a *App) endChunks(conn net.Conn, end wire.FilesEnd) error {
+	h := wire.ChunkHeader(0)
+	b, _ := json.Marshal(end)
+	_, err := conn.Write(append(h[:], append(b, '\n')...))
+	return err
+}
+
+// validName refuses a name that is not one entry of a folder.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`+"\x00") && filepath.Base(name) == name
+}
+
+// receiveFile writes an upload under a hidden temporary name in the
+// folder, checks its size and SHA-256, syncs it and only then renames it
+// over the final name. Any failure, or the stream closing, removes it.
+func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files) error {
+	folder := filepath.Clean(f.Path)
+	if !validName(f.Name) {
+		return &fileError{wire.CodeBadName, fmt.Sprintf("%q cannot be a file's name on the PC. Rename the file and upload it again.", f.Name)}
+	}
+	final := filepath.Join(folder, f.Name)
+	var tmp *os.File
+	err := asAccount(logon, func() error {
+		st, err := os.Stat(folder)
+		switch {
+		case err != nil:
+			return explain(err, folder)
+		case !st.IsDir():
+			return &fileError{wire.CodeNotAFolder, fmt.Sprintf("%s is a file, not a folder: upload into a folder.", folder)}
+		}
+		if st, err := os.Stat(final); err == nil {
+			if st.IsDir() {
+				return &fileError{wire.CodeIsAFolder, fmt.Sprintf("%s is a folder on the PC; a file cannot replace it. Rename the file and upload it again.", final)}
+			}
+			if !f.Overwrite {
+				return &fileError{wire.CodeFileExists, fmt.Sprintf("%s already exists on the PC. Choose to replace it, or rename the file.", final)}
+			}
+		}
+		tmp, err = os.CreateTemp(folder, "~"+f.Name+".*"+partialSuffix)
+		if err != nil {
+			return explain(err, final)
+		}
+		markHidden(tmp.Name(), true)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			_ = asAccount(logon, func() error { return os.Remove(tmp.Name()) })
+		}
+	}()
+	enc := json.NewEncoder(conn)
+	if err := enc.Encode(wire.FilesReply{Path: final}); err != nil {
+		return err
+	}
+	sum := sha256.New()
+	var got int64
+	buf := make([]byte, wire.MaxFileChunk)
+	for {
+		n, err := wire.ReadChunkLen(r)
+		if err != nil {
+			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)
+			return err
+		}
+		sum.Write(buf[:n])
+		if _, err := tmp.Write(buf[:n]); err != nil {
+			a.logf("an upload to %s failed: %v", final, err)
+			return explain(err, final)
+		}
+		got += int64(n)
+	}
+	line, err := wire.ReadLine(r, wire.MaxStreamLine)
+	var end wire.FilesEnd
+	if err != nil || json.Unmarshal(line, &end) != nil {
+		return &fileError{wire.CodeFileFailed, "The station's upload ended without its checksum; upload it again."}
+	}
+	digest := hex.EncodeToString(sum.Sum(nil))
+	switch {
+	case end.Error != "":
+		return &fileError{end.Code, end.Error}
+	case got != f.Size || end.SHA256 != digest:
+		return &fileError{wire.CodeChecksum, fmt.Sprintf("The bytes the PC received for %s do not match the file (%d of %d bytes, checksum differs); nothing was saved. Upload it again.", final, got, f.Size)}
+	}
+	if err := tmp.Sync(); err != nil {
+		return explain(err, final)
+	}
+	if err := tmp.Close(); err != nil {
+		return explain(err, final)
+	}
+	err = asAccount(logon, func() error {
+		if _, err := os.Stat(final); err == nil && !f.Overwrite {
+			return &fileError{wire.CodeFileExists, fmt.Sprintf("%s appeared on the PC during the upload. Choose to replace it, or rename the file.", final)}
+		}
+		markHidden(tmp.Name(), false) // the attribute would stay with the final name
+		return os.Rename(tmp.Name(), final)
+	})
+	if err != nil {
+		return explain(err, final)
+	}
+	done = true
+	a.logf("a technician uploaded %s (%d bytes)", final, got)
+	return enc.Encode(wire.FilesReply{Path: final, Size: got, SHA256: digest})
+}
