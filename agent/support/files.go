@@ -98,7 +98,7 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 			err = enc.Encode(out)
 		}
 	case wire.FilesDownload:
-		err = a.sendFile(conn, logon, f.Path)
+		err = a.sendFile(conn, r, logon, f.Path)
 	case wire.FilesUpload:
 		err = a.receiveFile(conn, r, logon, f)
 	default:
@@ -146,7 +146,7 @@ func listFolder(path string) (wire.FilesReply, error) {
 
 // sendFile sends a file's size, its bytes in chunks and their SHA-256.
 // The station closing the stream stops it.
-func (a *App) sendFile(conn net.Conn, logon Logon, path string) error {
+func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string) error {
 	path = filepath.Clean(path)
 	var file *os.File
 	err := asAccount(logon, func() (err error) {
@@ -168,6 +168,12 @@ func (a *App) sendFile(conn net.Conn, logon Logon, path string) error {
 	if err := enc.Encode(wire.FilesReply{Path: path, Size: st.Size()}); err != nil {
 		return err
 	}
+	// The station sends nothing more: its closing (a cancel) ends the
+	// stream here too, or a write would wait for window it never gives.
+	go func() {
+		_, _ = r.ReadByte()
+		conn.Close()
+	}()
 	sum := sha256.New()
 	buf := make([]byte, 4+wire.MaxFileChunk)
 	left := st.Size()

@@ -1,0 +1,183 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"runtime"
+	"syscall"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// The Files tab: each operation on its own stream attached to the
+// signed-in one. Both ends write a transfer under a hidden temporary name
+// beside the target and rename it only once its size and SHA-256 match, so
+// a cut, a cancel or a full disk never leaves a partial file under the
+// real name.
+
+// Refusals of the Files tab. The PC's refusals carry the PC's sentence
+// (naming the path) under these codes.
+var (
+	ErrRemoteFileNotFound = refusal(wire.CodeFileNotFound, "That path does not exist on the PC. Check it, or go up a folder and look.")
+	ErrRemoteNotAFolder   = refusal(wire.CodeNotAFolder, "That path is a file on the PC, not a folder.")
+	ErrRemoteIsAFolder    = refusal(wire.CodeIsAFolder, "That path is a folder on the PC, not a file.")
+	ErrRemoteFileDenied   = refusal(wire.CodeFileDenied, "The support account may not use that path on the PC (access denied).")
+	ErrRemoteDiskFull     = refusal(wire.CodeDiskFull, "The PC's disk is full. Free some space there and try again.")
+	ErrRemoteFileInUse    = refusal(wire.CodeFileInUse, "The file is in use by another program on the PC. Close it there and try again.")
+	ErrRemoteFileExists   = refusal(wire.CodeFileExists, "A file of that name already exists on the PC. Choose to replace it, or rename the file.")
+	ErrBadFileName        = refusal(wire.CodeBadName, "That name cannot be a file's name on the PC. Rename the file and try again.")
+	ErrTransferCorrupt    = refusal(wire.CodeChecksum, "The bytes received do not match the file (size or checksum differs), so nothing was saved. Try the transfer again.")
+	ErrRemoteFileFailed   = refusal(wire.CodeFileFailed, "The PC could not use that file. Try again; the PC's log says why.")
+	ErrTransferCut        = refusal("transfer_cut", "The connection to the PC was lost during the transfer, so nothing was saved. Connect again and start the transfer again.")
+	ErrTransferCancelled  = refusal("transfer_cancelled", "The transfer was cancelled; nothing was saved.")
+	ErrLocalDiskFull      = refusal("local_disk_full", "This computer's disk is full, so the download was not saved. Free some space (or choose another folder) and download again.")
+	ErrLocalFile          = refusal("local_file", "This computer could not read or write that file. Choose another place and try again.")
+)
+
+// pcRefusals maps the PC's codes to the refusals they match.
+var pcRefusals = map[string]*Error{}
+
+func init() {
+	for _, e := range []*Error{ErrRemoteFileNotFound, ErrRemoteNotAFolder, ErrRemoteIsAFolder, ErrRemoteFileDenied,
+		ErrRemoteDiskFull, ErrRemoteFileInUse, ErrRemoteFileExists, ErrBadFileName, ErrTransferCorrupt, ErrRemoteFileFailed} {
+		pcRefusals[e.Code] = e
+	}
+}
+
+// pcRefusal is the PC's sentence under its code's refusal.
+func pcRefusal(code, text string) error {
+	e, ok := pcRefusals[code]
+	if !ok {
+		e = ErrRemoteFileFailed
+	}
+	if text == "" {
+		return e
+	}
+	return &Error{Code: e.Code, Message: text}
+}
+
+// Progress is told the bytes done of total as a transfer goes.
+type Progress func(done, total int64)
+
+// filesStream opens an attached stream for op and reads the PC's first
+// reply. Close the stream when done: its closing ends the operation.
+func (r *RemoteSession) filesStream(ctx context.Context, f wire.Files) (net.Conn, *bufio.Reader, wire.FilesReply, error) {
+	var reply wire.FilesReply
+	conn, err := r.open.Open()
+	if err != nil {
+		return nil, nil, reply, ErrRemoteGone
+	}
+	r.running.Store(conn, nil)
+	if r.closed.Load() {
+		r.closeStream(conn)
+		return nil, nil, reply, ErrRemoteGone
+	}
+	in := bufio.NewReaderSize(conn, 256<<10)
+	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Files: &f})
+	if err == nil && res.OK {
+		_ = conn.SetReadDeadline(streamDeadline(ctx))
+		err = readLine(in, &reply)
+		_ = conn.SetReadDeadline(time.Time{})
+	}
+	switch {
+	case err != nil || !res.OK:
+		r.closeStream(conn)
+		return nil, nil, reply, ErrRemoteGone
+	case reply.Error != "":
+		r.closeStream(conn)
+		return nil, nil, reply, pcRefusal(reply.Code, reply.Error)
+	}
+	return conn, in, reply, nil
+}
+
+func (r *RemoteSession) closeStream(conn net.Conn) {
+	r.running.Delete(conn)
+	conn.Close()
+}
+
+// readLine reads one JSON line into v.
+func readLine(in *bufio.Reader, v any) error {
+	line, err := wire.ReadLine(in, wire.MaxFilesLine)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}
+
+// Drives lists the PC's drives (on Windows each drive letter).
+func (r *RemoteSession) Drives(ctx context.Context) ([]wire.Drive, error) {
+	conn, _, reply, err := r.filesStream(ctx, wire.Files{Op: wire.FilesDrives})
+	if err != nil {
+		return nil, err
+	}
+	r.closeStream(conn)
+	return reply.Drives, nil
+}
+
+// List lists a folder of the PC, folders first; the path returned is the
+// folder in the PC's spelling.
+func (r *RemoteSession) List(ctx context.Context, folder string) (string, []wire.Entry, error) {
+	conn, _, reply, err := r.filesStream(ctx, wire.Files{Op: wire.FilesList, Path: folder})
+	if err != nil {
+		return "", nil, err
+	}
+	r.closeStream(conn)
+	return reply.Path, reply.Entries, nil
+}
+
+// transferError is what a failure of the stream reads as: cancelled,
+// the PC's refusal, or the connection lost.
+func transferError(ctx context.Context, err error) error {
+	var refusal Refusal
+	switch {
+	case ctx.Err() != nil:
+		return ErrTransferCancelled
+	case errors.As(err, &refusal):
+		return err
+	}
+	return &Error{Code: ErrTransferCut.Code, Message: ErrTransferCut.Message, Err: err}
+}
+
+// diskFull says err is a full disk (or quota) on this computer.
+func diskFull(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	if runtime.GOOS == "windows" {
+		return errno == 112 || errno == 39 // ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL
+	}
+	return errno == syscall.ENOSPC
+}
+
+// localError says what went wrong with a local file.
+func localError(err error, path string) error {
+	switch {
+	case diskFull(err):
+		return ErrLocalDiskFull
+	case errors.Is(err, fs.ErrNotExist):
+		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s does not exist on this computer. Choose another file or folder.", path), Err: err}
+	case errors.Is(err, fs.ErrPermission):
+		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer does not let the station use %s (access denied). Choose another place.", path), Err: err}
+	}
+	return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer could not use %s: %v. Choose another place and try again.", path, err), Err: err}
+}
+
+// cancelOn stops conn when ctx ends, so a transfer stops at once: the
+// deadline ends a read waiting for data (closing a yamux stream only ends
+// its writing), the closing tells the PC.
+func cancelOn(ctx context.Context, conn net.Conn) func() bool {
+	return context.AfterFunc(ctx, func() { abort(conn) })
+}
+
+// abort ends conn's reads and writes, even those under way.
+func abort(conn net.Conn) {
+	_ = conn.SetDeadline(time.Now())
+	conn.Close()
+}

@@ -1,0 +1,194 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// finishWait bounds waiting for the PC to check, sync and rename an
+// upload once its last byte is sent.
+const finishWait = 2 * time.Minute
+
+// Download copies the PC's file remotePath to localPath, replacing it (the
+// UI asks first). The bytes go to a hidden file beside localPath, renamed
+// over it only once the size and the SHA-256 match the PC's; on any failure
+// it is removed. progress, if set, is called on Download's goroutine.
+// Cancelling ctx stops at once (ErrTransferCancelled). Refusals: the PC's
+// (ErrRemoteFileNotFound, ErrRemoteIsAFolder, ErrRemoteFileDenied,
+// ErrRemoteFileInUse, …), ErrTransferCut, ErrTransferCorrupt,
+// ErrLocalDiskFull, ErrLocalFile, ErrRemoteGone.
+func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath string, progress Progress) error {
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(localPath), "~"+filepath.Base(localPath)+".*.adhoc-partial")
+	if err != nil {
+		return localError(err, localPath)
+	}
+	saved := false
+	defer func() {
+		if !saved {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	conn, in, reply, err := r.filesStream(ctx, wire.Files{Op: wire.FilesDownload, Path: remotePath})
+	if err != nil {
+		return err
+	}
+	defer r.closeStream(conn)
+	defer cancelOn(ctx, conn)()
+	progress(0, reply.Size)
+	sum := sha256.New()
+	buf := make([]byte, wire.MaxFileChunk)
+	var done int64
+	for {
+		n, err := wire.ReadChunkLen(in)
+		if err != nil || ctx.Err() != nil {
+			return transferError(ctx, err)
+		}
+		if n == 0 {
+			break
+		}
+		if done+int64(n) > reply.Size {
+			return ErrTransferCorrupt
+		}
+		if _, err := io.ReadFull(in, buf[:n]); err != nil {
+			return transferError(ctx, err)
+		}
+		sum.Write(buf[:n])
+		if _, err := tmp.Write(buf[:n]); err != nil {
+			return localError(err, localPath)
+		}
+		done += int64(n)
+		progress(done, reply.Size)
+	}
+	var end wire.FilesEnd
+	if err := readLine(in, &end); err != nil {
+		return transferError(ctx, err)
+	}
+	switch {
+	case end.Error != "":
+		return pcRefusal(end.Code, end.Error)
+	case done != reply.Size || end.SHA256 != hex.EncodeToString(sum.Sum(nil)):
+		return ErrTransferCorrupt
+	}
+	if err := tmp.Sync(); err != nil {
+		return localError(err, localPath)
+	}
+	if err := tmp.Close(); err != nil {
+		return localError(err, localPath)
+	}
+	if err := os.Rename(tmp.Name(), localPath); err != nil {
+		return localError(err, localPath)
+	}
+	saved = true
+	return nil
+}
+
+// Upload copies localPath into the PC's folder remoteFolder as name. The PC
+// refuses to replace an existing file (ErrRemoteFileExists) unless
+// overwrite is set; it writes a hidden file and renames it only once the
+// size and SHA-256 match. Cancelling ctx stops at once
+// (ErrTransferCancelled) and the PC removes what it had written. Other
+// refusals: the PC's (ErrRemoteFileNotFound, ErrRemoteNotAFolder,
+// ErrRemoteDiskFull, ErrRemoteFileDenied, ErrBadFileName, …),
+// ErrTransferCut, ErrLocalFile, ErrRemoteGone.
+func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) error {
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	file, err := os.Open(localPath)
+	if err != nil {
+		return localError(err, localPath)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return localError(err, localPath)
+	}
+	if st.IsDir() {
+		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s is a folder; choose a file to upload.", localPath)}
+	}
+	size := st.Size()
+	conn, in, _, err := r.filesStream(ctx, wire.Files{Op: wire.FilesUpload, Path: remoteFolder, Name: name, Size: size, Overwrite: overwrite})
+	if err != nil {
+		return err
+	}
+	defer r.closeStream(conn)
+	defer cancelOn(ctx, conn)()
+	// The PC's answer may come early (its disk filled up): it then stops
+	// reading, so the answer closes the stream to end the sending.
+	type answer struct {
+		reply wire.FilesReply
+		err   error
+	}
+	final := make(chan answer, 1)
+	go func() {
+		var a answer
+		a.err = readLine(in, &a.reply)
+		if a.err != nil || a.reply.Error != "" {
+			abort(conn)
+		}
+		final <- a
+	}()
+	progress(0, size)
+	sum := sha256.New()
+	buf := make([]byte, 4+wire.MaxFileChunk)
+	var done int64
+	var sendErr, readErr error
+	for done < size && sendErr == nil && readErr == nil && ctx.Err() == nil {
+		n, err := file.Read(buf[4:][:min(int64(wire.MaxFileChunk), size-done)])
+		if n > 0 {
+			h := wire.ChunkHeader(n)
+			copy(buf, h[:])
+			sum.Write(buf[4 : 4+n])
+			if _, sendErr = conn.Write(buf[:4+n]); sendErr == nil {
+				done += int64(n)
+				progress(done, size)
+			}
+		}
+		if err == io.EOF && done < size {
+			err = fmt.Errorf("the file got shorter while it was read")
+		}
+		if err != nil && done < size {
+			readErr = err
+		}
+	}
+	if ctx.Err() != nil {
+		sendErr = ctx.Err()
+	}
+	if sendErr == nil && readErr == nil {
+		b, _ := json.Marshal(wire.FilesEnd{SHA256: hex.EncodeToString(sum.Sum(nil))})
+		h := wire.ChunkHeader(0)
+		_, sendErr = conn.Write(append(h[:], append(b, '\n')...))
+	}
+	if readErr != nil || sendErr != nil {
+		abort(conn) // the PC removes what it had written
+	} else {
+		_ = conn.SetReadDeadline(time.Now().Add(finishWait))
+	}
+	a := <-final
+	switch {
+	case a.err == nil && a.reply.Error != "":
+		return pcRefusal(a.reply.Code, a.reply.Error)
+	case readErr != nil:
+		return localError(readErr, localPath)
+	case sendErr != nil:
+		return transferError(ctx, sendErr)
+	case a.err != nil:
+		return transferError(ctx, a.err)
+	case a.reply.Size != size:
+		return ErrTransferCorrupt
+	}
+	return nil
+}
