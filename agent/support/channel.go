@@ -115,6 +115,7 @@ func (c *Client) OpenChannel(ctx context.Context, agentKey string, t ChannelTimi
 	ycfg := yamux.DefaultConfig()
 	ycfg.KeepAliveInterval, ycfg.ConnectionWriteTimeout = t.KeepAlive, t.Timeout
 	ycfg.LogOutput = io.Discard
+	ycfg.MaxStreamWindowSize = 4 << 20 // as the station's: for file transfers (core/pairing/channel.go)
 	ys, err := yamux.Client(readerConn{Conn: conn, r: br}, ycfg)
 	if err != nil {
 		conn.Close()

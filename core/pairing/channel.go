@@ -192,6 +192,10 @@ func (s *Server) channelConfig() *yamux.Config {
 		cfg.ConnectionWriteTimeout = s.opts.ChannelTimeout
 	}
 	cfg.LogOutput = io.Discard
+	// A file transfer stalls on the 256 KiB default window whenever the
+	// reader is not scheduled; the buffer only grows with unread data,
+	// so an idle channel costs nothing more.
+	cfg.MaxStreamWindowSize = 4 << 20
 	return cfg
 }
 
