@@ -28,6 +28,7 @@ type remoteWindow struct {
 	status  *widget.Label
 	refresh *widget.Button
 	command *commandTab
+	files   *filesTab
 	chat    *chatTab
 	endBtn  *widget.Button
 	// end ends the support session (the Computers page's End session now).
@@ -58,8 +59,15 @@ func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remo
 	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
 	var commandPage fyne.CanvasObject
 	r.command, commandPage = newCommandTab(rs, work)
-	tabs := container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage))
-	r.chat = newChatTab(tabs, rs, work) // appends the Chat tab
+	var filesPage fyne.CanvasObject
+	r.files, filesPage = newFilesTab(rs, r.win, work)
+	tabs := container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage), container.NewTabItem("Files", filesPage))
+	tabs.OnSelected = func(ti *container.TabItem) {
+		if ti.Content == filesPage {
+			r.files.shown() // the PC's drives are asked for once the tab is opened
+		}
+	}
+	r.chat = newChatTab(tabs, rs, work) // appends the Chat tab, keeping OnSelected
 	r.endBtn = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: r.onEnd}
 	// The session-wide action sits at the right of the tab bar, which the
 	// two tabs leave empty, rather than in a second bar under each tab's.
