@@ -55,14 +55,16 @@ type filesTab struct {
 	// localDir is where Download… and Upload… start on this computer.
 	localDir string
 	loaded   bool // the drives were asked for
+	// drivePaths maps the drive choice's labels to the drives' paths.
+	drivePaths map[string]string
 }
 
 func newFilesTab(rs *core.RemoteSession, win fyne.Window, work *background) (*filesTab, fyne.CanvasObject) {
 	f := &filesTab{rs: rs, win: win, work: work, selected: -1}
 	f.localDir, _ = os.UserHomeDir()
 	f.path = &widget.Entry{PlaceHolder: `A folder of the PC, e.g. C:\Users`, OnSubmitted: f.open}
-	f.drives = widget.NewSelect(nil, func(d string) {
-		if d != "" && d != f.folder {
+	f.drives = widget.NewSelect(nil, func(label string) {
+		if d := f.drivePaths[label]; d != "" && d != f.folder {
 			f.open(d)
 		}
 	})
@@ -110,11 +112,14 @@ func (f *filesTab) shown() {
 			folder, entries, err = rs.List(ctx, drives[0].Path)
 		}
 		return func() {
-			var names []string
+			var labels []string
+			f.drivePaths = map[string]string{}
 			for _, d := range drives {
-				names = append(names, d.Path)
+				label := driveLabel(d)
+				labels = append(labels, label)
+				f.drivePaths[label] = d.Path
 			}
-			f.drives.SetOptions(names)
+			f.drives.SetOptions(labels)
 			f.show(folder, entries, err)
 		}
 	})
@@ -154,11 +159,30 @@ func (f *filesTab) show(folder string, entries []wire.Entry, err error) {
 	f.download.Disable()
 	f.list.Refresh()
 	f.list.ScrollToTop()
-	for _, d := range f.drives.Options {
-		if strings.EqualFold(d, folder) {
-			f.drives.SetSelected(d)
+	for _, label := range f.drives.Options {
+		if strings.EqualFold(f.drivePaths[label], folder) {
+			f.drives.SetSelected(label)
 		}
 	}
+}
+
+// driveLabel reads like `C:\ Windows (fixed, 212.0 GB free)`.
+func driveLabel(d wire.Drive) string {
+	label := d.Path
+	if d.Label != "" {
+		label += " " + d.Label
+	}
+	var about []string
+	if d.Kind != "" {
+		about = append(about, d.Kind)
+	}
+	if d.Total > 0 {
+		about = append(about, bytesText(d.Free)+" free")
+	}
+	if len(about) > 0 {
+		label += " (" + strings.Join(about, ", ") + ")"
+	}
+	return label
 }
 
 // say shows a refusal's sentence above the list.

@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core/wire"
 )
 
 // filesTestOpen connects as remoteTestOpen does and opens the Files tab,
@@ -55,8 +57,8 @@ func fileRowNamed(t *testing.T, f *filesTab, name string) *fileRow {
 func TestRemoteFilesTab(t *testing.T) {
 	r, watch := filesTestOpen(t)
 	f := r.files
-	if f.folder != "/" || !slices.Equal(f.drives.Options, []string{"/"}) || f.drives.Selected != "/" {
-		t.Fatalf("first listing: folder %q, drives %q (%q); want /", f.folder, f.drives.Options, f.drives.Selected)
+	if f.folder != "/" || len(f.drives.Options) != 1 || !strings.HasPrefix(f.drives.Selected, "/ (fixed, ") || !strings.HasSuffix(f.drives.Selected, " free)") {
+		t.Fatalf("first listing: folder %q, drives %q (%q); want / with its kind and free space", f.folder, f.drives.Options, f.drives.Selected)
 	}
 
 	pc, local := t.TempDir(), t.TempDir()
@@ -141,6 +143,22 @@ func TestRemoteFilesTab(t *testing.T) {
 		t.Fatal("Dismiss left the ended transfer on screen")
 	}
 
+	// Cancel stops a transfer (here before its first byte: the work is
+	// held until the taps are done) and leaves nothing behind.
+	dlg = download()
+	findAll[*widget.Entry](dlg)[1].SetText("copy.bin")
+	watch.during(t, jobTransfer, func() {
+		test.Tap(findButton(t, dlg, "Download"))
+		test.Tap(findButton(t, f.transfers.Objects[0], "Cancel"))
+	})
+	if !slices.ContainsFunc(findAll[*widget.Label](f.transfers), func(l *widget.Label) bool { return l.Text == "The transfer was cancelled; nothing was saved." }) {
+		t.Error("a cancelled transfer does not say so")
+	}
+	if left, _ := os.ReadDir(local); len(left) != 1 {
+		t.Errorf("after the cancel this computer's folder holds %d files; want only report.bin", len(left))
+	}
+	test.Tap(findButton(t, f.transfers.Objects[0], "Dismiss"))
+
 	// Uploading over a file of the PC asks first; Replace replaces it.
 	changed := filepath.Join(local, "report.bin")
 	if err := os.WriteFile(changed, []byte("a new report"), 0o600); err != nil {
@@ -195,6 +213,12 @@ func TestPCPaths(t *testing.T) {
 		if got := pcJoin(c[0], c[1]); got != c[2] {
 			t.Errorf("pcJoin(%q, %q) = %q; want %q", c[0], c[1], got, c[2])
 		}
+	}
+	if got := driveLabel(wire.Drive{Path: `C:\`, Label: "Windows", Kind: "fixed", Total: 475 << 30, Free: 212 << 30}); got != `C:\ Windows (fixed, 212.0 GB free)` {
+		t.Errorf("a fixed drive reads %q", got)
+	}
+	if got := driveLabel(wire.Drive{Path: `E:\`, Kind: "removable"}); got != `E:\ (removable)` {
+		t.Errorf("a card reader without a card reads %q", got)
 	}
 	for from, want := range map[string]string{`C:\Users\anna`: `C:\Users`, `C:\Users`: `C:\`, `C:\`: `C:\`, "/home/anna": "/home", "/home": "/", "/": "/", `\\srv\share\x`: `\\srv\share`} {
 		if got := pcParent(from); got != want {
