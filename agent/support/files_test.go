@@ -255,6 +255,27 @@ func TestFilesDiskFull(t *testing.T) {
 	waitEmpty(t, small)
 }
 
+// TestFilesAccessDenied uploads into a folder marked immutable (chattr
+// +i), which refuses new files even to root, as this machine and CI run:
+// the PC's denial comes back as the access-denied sentence, and the file
+// to upload is not written anywhere.
+func TestFilesAccessDenied(t *testing.T) {
+	locked := t.TempDir()
+	if out, err := exec.Command("chattr", "+i", locked).CombinedOutput(); err != nil {
+		t.Skipf("cannot make a folder immutable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", locked).Run() })
+	_, rs := connected(t)
+	src, _ := randomFile(t, t.TempDir(), "notes.txt", 1000)
+	err := rs.Upload(context.Background(), src, locked, "notes.txt", false, nil)
+	if !errors.Is(err, core.ErrRemoteFileDenied) || !strings.Contains(err.Error(), "The support account may not open "+filepath.Join(locked, "notes.txt")+" (access denied)") {
+		t.Fatalf("upload into a folder that refuses it: %v; want ErrRemoteFileDenied", err)
+	}
+	if n := names(t, locked); len(n) != 0 {
+		t.Errorf("the refused folder holds %q", n)
+	}
+}
+
 // TestFilesCancel cancels an upload and a download mid-transfer: each
 // says it was cancelled and leaves no file, partial or final.
 func TestFilesCancel(t *testing.T) {
