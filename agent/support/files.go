@@ -110,9 +110,25 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	}
 }
 
+// fullPath cleans a path the technician gave: it must be absolute, since
+// a relative one would be taken from the service's working folder; a bare
+// drive (C:) means its root.
+func fullPath(path string) (string, error) {
+	if v := filepath.VolumeName(path); v != "" && v == path {
+		path += string(filepath.Separator)
+	}
+	if !filepath.IsAbs(path) {
+		return "", &fileError{wire.CodeFileNotFound, fmt.Sprintf(`"%s" is not a full path on the PC. Start it with a drive, like C:\Users.`, path)}
+	}
+	return filepath.Clean(path), nil
+}
+
 // listFolder lists path's entries, folders first, each group by name.
 func listFolder(path string) (wire.FilesReply, error) {
-	path = filepath.Clean(path)
+	path, err := fullPath(path)
+	if err != nil {
+		return wire.FilesReply{}, err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return wire.FilesReply{}, explain(err, path)
@@ -147,9 +163,12 @@ func listFolder(path string) (wire.FilesReply, error) {
 // sendFile sends a file's size, its bytes in chunks and their SHA-256.
 // The station closing the stream stops it.
 func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string) error {
-	path = filepath.Clean(path)
+	path, err := fullPath(path)
+	if err != nil {
+		return err
+	}
 	var file *os.File
-	err := asAccount(logon, func() (err error) {
+	err = asAccount(logon, func() (err error) {
 		file, err = os.Open(path)
 		return err
 	})
@@ -216,13 +235,16 @@ func validName(name string) bool {
 // folder, checks its size and SHA-256, syncs it and only then renames it
 // over the final name. Any failure, or the stream closing, removes it.
 func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files) error {
-	folder := filepath.Clean(f.Path)
+	folder, err := fullPath(f.Path)
+	if err != nil {
+		return err
+	}
 	if !validName(f.Name) {
 		return &fileError{wire.CodeBadName, fmt.Sprintf("%q cannot be a file's name on the PC. Rename the file and upload it again.", f.Name)}
 	}
 	final := filepath.Join(folder, f.Name)
 	var tmp *os.File
-	err := asAccount(logon, func() error {
+	err = asAccount(logon, func() error {
 		st, err := os.Stat(folder)
 		switch {
 		case err != nil:

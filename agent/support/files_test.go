@@ -183,6 +183,9 @@ func TestFilesRefusals(t *testing.T) {
 	if _, _, err := rs.List(ctx, missing); !errors.Is(err, core.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), missing+" does not exist on the PC") {
 		t.Errorf("list of a missing folder: %v", err)
 	}
+	if _, _, err := rs.List(ctx, "Users"); !errors.Is(err, core.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), `"Users" is not a full path on the PC`) {
+		t.Errorf("list of a relative path: %v", err)
+	}
 	note := filepath.Join(pc, "note.txt")
 	if err := os.WriteFile(note, []byte("the user's note"), 0o600); err != nil {
 		t.Fatal(err)
