@@ -17,7 +17,7 @@ import (
 // Connecting to a paired PC: the station opens a stream on the PC's live
 // channel and sends the session's password; the PC checks it against the
 // hidden account itself. Five wrong passwords lock connecting to that PC
-// for five minutes (kept in memory: a station restart forgets a lock).
+// for five minutes, also across a station restart (signinlock.go).
 
 const (
 	// MaxSignInTries wrong passwords in a row lock connecting to a PC.
@@ -65,13 +65,6 @@ func (e *ConnectLockedError) Error() string {
 }
 func (e *ConnectLockedError) Is(target error) bool { return target == ErrConnectLocked }
 func (e *ConnectLockedError) RefusalCode() string  { return ErrConnectLocked.Code }
-
-// signIns keeps the wrong passwords and locks per session.
-type signIns struct {
-	mu    sync.Mutex
-	fails map[int64]int
-	until map[int64]time.Time
-}
 
 // RemoteSession is one technician's connection to a PC. Close it when the
 // window closes: the PC's tray then says the technician left.
@@ -142,9 +135,10 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 	if sess.State != StateActive || !now.Before(sess.ExpiresAt) || sess.Computer == nil {
 		return nil, ErrSessionEnded
 	}
-	s.signins.mu.Lock()
-	until := s.signins.until[sessionID]
-	s.signins.mu.Unlock()
+	until, err := s.connectLockedUntil(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
 	if now.Before(until) {
 		return nil, &ConnectLockedError{Until: until, Now: now}
 	}
@@ -165,10 +159,13 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 		s.log.Error("sign-in to a PC failed", "session", sessionID, "err", err)
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: the PC did not answer (%v)", sess.ProfileName, pc, err), ErrPCOffline)
 	case res.OK:
-		s.signins.mu.Lock()
-		delete(s.signins.fails, sessionID)
-		s.signins.mu.Unlock()
-		if err := s.auditSignIn(ctx, sess, "remote sign-in", sess.ProfileName+" signed in to "+pc+" (the PC accepted the password)", nil); err != nil {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			if err := forgetWrongPasswords(ctx, tx, sessionID); err != nil {
+				return err
+			}
+			return s.audit(tx, sess.ProfileID, sess.ID, "remote sign-in", sess.ProfileName+" signed in to "+pc+" (the PC accepted the password)")
+		})
+		if err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -179,22 +176,24 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)
 	}
 	conn.Close()
-	s.signins.mu.Lock()
-	if s.signins.fails == nil {
-		s.signins.fails, s.signins.until = map[int64]int{}, map[int64]time.Time{}
+	var refusal error
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		left, until, err := countWrongPassword(ctx, tx, sessionID, now)
+		if err != nil {
+			return err
+		}
+		refusal = &WrongPasswordError{TriesLeft: left}
+		detail := fmt.Sprintf("%s typed a wrong password for %s (%d tries left)", sess.ProfileName, pc, left)
+		if left == 0 {
+			refusal = &ConnectLockedError{Until: until, Now: now}
+			detail = fmt.Sprintf("%s typed a wrong password for %s for the %dth time: connecting is locked for 5 minutes", sess.ProfileName, pc, MaxSignInTries)
+		}
+		return s.audit(tx, sess.ProfileID, sess.ID, "remote sign-in refused", detail)
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.signins.fails[sessionID]++
-	left := MaxSignInTries - s.signins.fails[sessionID]
-	var refusal error = &WrongPasswordError{TriesLeft: left}
-	detail := fmt.Sprintf("%s typed a wrong password for %s (%d tries left)", sess.ProfileName, pc, left)
-	if left <= 0 {
-		delete(s.signins.fails, sessionID)
-		s.signins.until[sessionID] = now.Add(SignInLock)
-		refusal = &ConnectLockedError{Until: now.Add(SignInLock), Now: now}
-		detail = fmt.Sprintf("%s typed a wrong password for %s for the %dth time: connecting is locked for 5 minutes", sess.ProfileName, pc, MaxSignInTries)
-	}
-	s.signins.mu.Unlock()
-	return nil, s.auditSignIn(ctx, sess, "remote sign-in refused", detail, refusal)
+	return nil, refusal
 }
 
 // auditSignIn writes the attempt's audit row and returns refusal (or the

@@ -26,20 +26,19 @@ type Config struct {
 
 // Station is the running station core. Its methods are safe for concurrent use.
 type Station struct {
-	dir     string
-	nowFn   func() time.Time
-	log     *slog.Logger
-	db      *sql.DB // the single writer connection
-	rdb     *sql.DB // readers
-	keys    keys
-	hub     *hub
-	mailer  Mailer
-	limit   *limiter
-	flood   floodGuard
-	http    *http.Client
-	tokens  tokenCache
-	chans   channelCount // live channels per session (channels.go)
-	signins signIns      // wrong passwords and locks per session (remote.go)
+	dir    string
+	nowFn  func() time.Time
+	log    *slog.Logger
+	db     *sql.DB // the single writer connection
+	rdb    *sql.DB // readers
+	keys   keys
+	hub    *hub
+	mailer Mailer
+	limit  *limiter
+	flood  floodGuard
+	http   *http.Client
+	tokens tokenCache
+	chans  channelCount // live channels per session (channels.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher
