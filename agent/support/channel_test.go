@@ -57,6 +57,17 @@ func TestChannelStationRestart(t *testing.T) {
 	r.waitStatus(support.TrayWaiting)
 	r.waitOnline(true)
 
+	r.restartStation()
+	r.waitEvent(core.EventComputerOnline)
+	r.waitStatus(support.TrayWaiting)
+	r.waitOnline(true)
+}
+
+// restartStation stops the station (pairing service and core), waits for
+// the PC to see it gone, and starts it again on the same data folder,
+// clock and port.
+func (r *rig) restartStation() {
+	r.t.Helper()
 	addr := r.srv.Addr().String()
 	r.srv.Close()
 	r.waitEvent(core.EventComputerOffline)
@@ -65,20 +76,17 @@ func TestChannelStationRestart(t *testing.T) {
 	r.sub.Close()
 	r.st.Close()
 
-	r.st = coretest.OpenWith(t, dir, r.clock, nil)
+	r.st = coretest.OpenWith(r.t, dir, r.clock, nil)
 	r.sub = r.st.Subscribe()
-	t.Cleanup(r.sub.Close)
+	r.t.Cleanup(r.sub.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := pairing.Start(ctx, r.st, pairing.Options{ListenAddr: addr, AgentExe: fakeProgram,
 		ChannelKeepAlive: fastChannel.KeepAlive, ChannelTimeout: fastChannel.Timeout})
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); srv.Close() })
+	r.t.Cleanup(func() { cancel(); srv.Close() })
 	r.srv = srv
-	r.waitEvent(core.EventComputerOnline)
-	r.waitStatus(support.TrayWaiting)
-	r.waitOnline(true)
 }
 
 // TestChannelTellsEndedSession: when the technician ends the session the

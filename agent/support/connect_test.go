@@ -16,8 +16,9 @@ import (
 
 // TestConnectWithPassword: the technician connects over the live channel
 // with a wrong, then the right password (the PC checks it against the
-// hidden account); the tray hears who connected and left; a second
-// connection in the same session works; each attempt is audited.
+// hidden account); the tray hears who connected and left; connecting,
+// asking for System and closing works three times in the same session;
+// each attempt is audited.
 func TestConnectWithPassword(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
@@ -32,7 +33,7 @@ func TestConnectWithPassword(t *testing.T) {
 	if !r.audited("remote sign-in refused", "wrong password") {
 		t.Error("the wrong password is not audited")
 	}
-	for i := range 2 {
+	for i := range 3 {
 		rs, err := r.st.Connect(ctx, id, coretest.Password)
 		if err != nil {
 			t.Fatalf("connection %d with the right password: %v", i+1, err)
@@ -97,6 +98,91 @@ func TestConnectLockedAfterFiveWrong(t *testing.T) {
 		t.Fatalf("after 5 minutes: %v", err)
 	}
 	rs.Close()
+}
+
+// TestConnectLockSurvivesRestart: five wrong passwords lock connecting,
+// and a restarted station (the same data file) still refuses, with the
+// time that is left, without asking the PC; once the 5 minutes are over
+// the right password connects and the count starts again.
+func TestConnectLockSurvivesRestart(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	for range core.MaxSignInTries {
+		_, _ = r.st.Connect(ctx, id, "not the password")
+	}
+	r.clock.Advance(2 * time.Minute)
+	r.restartStation()
+	r.waitOnline(true)
+
+	checks := r.passwordChecks()
+	_, err := r.st.Connect(ctx, id, coretest.Password)
+	if !errors.Is(err, core.ErrConnectLocked) || !strings.Contains(err.Error(), "Try again in 3m0s") {
+		t.Fatalf("right password after a restart while locked: %v; want locked for 3 more minutes", err)
+	}
+	if r.passwordChecks() != checks {
+		t.Error("a locked Connect still sent the password to the PC")
+	}
+	r.clock.Advance(3 * time.Minute)
+	rs, err := r.st.Connect(ctx, id, coretest.Password)
+	if err != nil {
+		t.Fatalf("after 5 minutes: %v", err)
+	}
+	rs.Close()
+	var wrong *core.WrongPasswordError
+	if _, err := r.st.Connect(ctx, id, "not the password"); !errors.As(err, &wrong) || wrong.TriesLeft != 4 {
+		t.Errorf("a wrong password after a right one: %v; want 4 tries left", err)
+	}
+}
+
+// TestConnectAfterExpiry: the 24 hours run out; the PC is told on its
+// channel and cleans up (account removed, receipt on the station), and
+// Connect is refused with the sentence saying why; the wrong-password
+// count of the closed session is gone from the station's file.
+func TestConnectAfterExpiry(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	rs, err := r.st.Connect(ctx, id, coretest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+	if _, err := r.st.Connect(ctx, id, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if n := coretest.Rows(t, r.st, "signin_locks"); n != 1 {
+		t.Fatalf("%d rows count wrong passwords; want 1", n)
+	}
+	r.clock.Advance(24*time.Hour + time.Minute)
+	if err := r.st.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.checkCleanedUp(r.finished("nil, cleaned up after the channel said the session expired"))
+	if !r.audited("cleanup receipt", "24 hours are over") {
+		t.Error("no cleanup receipt on the station")
+	}
+	_, err = r.st.Connect(ctx, id, coretest.Password)
+	if !errors.Is(err, core.ErrSessionEnded) || !strings.Contains(err.Error(), "This support session is over (ended or expired)") {
+		t.Fatalf("Connect after expiry: %v; want ErrSessionEnded with its sentence", err)
+	}
+	if n := coretest.Rows(t, r.st, "signin_locks"); n != 0 {
+		t.Errorf("%d rows still count wrong passwords of the expired session", n)
+	}
+}
+
+// passwordChecks counts the PC's checks of a password so far.
+func (r *rig) passwordChecks() int {
+	calls, _, _, _, _ := r.rec.snapshot()
+	n := 0
+	for _, c := range calls {
+		if strings.HasPrefix(c, "check password of ") {
+			n++
+		}
+	}
+	return n
 }
 
 // TestConnectRefusals: an offline PC and an ended session are refused
