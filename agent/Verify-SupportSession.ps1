@@ -114,6 +114,10 @@ if ($Phase -eq 'During') {
     'ok' }
   Claim 'no scheduled task' { -not (Get-ScheduledTask -TaskName 'Ad Hoc Support Session' -ErrorAction SilentlyContinue) }
   Claim 'no files in %TEMP% folders' { Test-NoTempLeftovers }
+  # Step 4 of docs/WINDOWS-VERIFY.md: a stopped remote command's children end with it (job object).
+  Claim 'no child of a stopped remote command is left (adhoc-verify-tree)' {
+    $left = @(Get-CimInstance Win32_Process | Where-Object { $_.CommandLine -like '*adhoc-verify-tree*' })
+    if ($left.Count -eq 0) { 'ok' } else { 'still running: ' + (($left | ForEach-Object { "$($_.Name) ($($_.ProcessId))" }) -join ', ') } }
   $u = Get-Account
   if ($u) { Write-Host "Account SID (pass it to -Phase After -Sid): $($u.SID.Value)" }
 }

@@ -55,19 +55,22 @@ func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *fram
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = waitAfterKill
-	if err := cmd.Start(); err != nil {
+	kill, err := a.startTree(logon, cmd)
+	if err != nil {
 		a.logf("a %s command could not start: %v", c.Shell, err)
 		return 0, "The command could not start on the PC: " + err.Error() + ". Check the shell and try again."
 	}
 	a.logf("a technician started a %s command (process %d)", c.Shell, cmd.Process.Pid)
 	stopped := make(chan struct{})
 	go func() {
-		// Any line (a StopCommand) or the stream closing ends the command.
+		// Any line (a StopCommand) or the stream closing ends the command
+		// and every process it started.
 		_, _ = r.ReadSlice('\n')
 		close(stopped)
-		_ = cmd.Process.Kill()
+		kill()
 	}()
 	err = cmd.Wait()
+	kill() // what the command left running in the background ends with it
 	select {
 	case <-stopped:
 		a.logf("a technician stopped process %d", cmd.Process.Pid)

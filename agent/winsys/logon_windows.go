@@ -81,5 +81,6 @@ func (l *logon) Command(shell, line string) (*exec.Cmd, error) {
 	}
 	cmd.SysProcAttr.Token = syscall.Token(l.token)
 	cmd.SysProcAttr.HideWindow = true
+	cmd.SysProcAttr.CreationFlags |= windows.CREATE_SUSPENDED // resumed by Track, once in its job
 	return cmd, nil
 }
