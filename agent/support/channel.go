@@ -42,12 +42,19 @@ func (t ChannelTiming) withDefaults() ChannelTiming {
 	return t
 }
 
-// backoff is the wait before try n (0-based): doubling from MinBackoff,
-// capped at MaxBackoff, then jittered down to half so a station restart is
-// not met by every PC in the same instant.
+// fastTries is how many failed tries in a row wait only MinBackoff: a
+// short outage (Wi-Fi roaming, a router restarting, the station
+// restarting) is over within them and the PC is online again about a
+// second after the network; only after them does the wait grow towards
+// MaxBackoff, for a station that stays away.
+const fastTries = 15
+
+// backoff is the wait after failed try n (0-based): MinBackoff for the
+// first fastTries, then doubling up to MaxBackoff, jittered down to half
+// so a station restart is not met by every PC in the same instant.
 func (t ChannelTiming) backoff(n int) time.Duration {
 	d := t.MinBackoff
-	for i := 0; i < n && d < t.MaxBackoff; i++ {
+	for i := fastTries - 1; i < n && d < t.MaxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, t.MaxBackoff)
@@ -154,6 +161,7 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 			a.logf("the live channel to the station is up")
 			go a.ServeChannel(ys, st.Technician)
 			report(true)
+			up := time.Now()
 			select {
 			case <-ys.CloseChan():
 				a.logf("the live channel to the station closed; reconnecting")
@@ -162,14 +170,21 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 				return
 			}
 			report(false)
-			try = -1 // the loop's increment makes the next wait the shortest
+			try = -1 // the loop's increment makes the next try the first
+			if time.Since(up) >= t.KeepAlive {
+				continue // a channel that was up reconnects at once; one dropped at once waits
+			}
 		default:
-			if w, ok := refusal(err); ok && (w.Code == wire.CodeUnknownToken || w.Code == wire.CodeSessionClosed) {
+			w, answered := refusal(err)
+			if answered && (w.Code == wire.CodeUnknownToken || w.Code == wire.CodeSessionClosed) {
 				over <- reasonUnknown
 				return
 			}
 			if try == 0 {
 				a.logf("live channel: %v", err)
+			}
+			if answered {
+				try = max(try, fastTries) // the station is there and refused (busy, rate limit): back off
 			}
 			report(false)
 		}

@@ -214,7 +214,7 @@ type cutter struct {
 	conns  []net.Conn
 }
 
-func newCutter(t *testing.T, target string) *cutter {
+func newCutter(t testing.TB, target string) *cutter {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +245,18 @@ func (c *cutter) cut() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.open = make(chan struct{})
+}
+
+// unplug cuts the cable and drops every connection, as a network that
+// goes away under a PC does once its connections are reset.
+func (c *cutter) unplug() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open = make(chan struct{})
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
 }
 
 func (c *cutter) restore() {

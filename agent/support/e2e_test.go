@@ -54,6 +54,9 @@ type rig struct {
 	helpers []chan error
 	// log is the service's log, as the PC keeps it.
 	log lockedBuffer
+	// channel is the app's live channel timing (fastChannel unless a
+	// benchmark wants the production one).
+	channel support.ChannelTiming
 }
 
 // lockedBuffer is a log file the service writes while the test reads it.
@@ -90,7 +93,7 @@ func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes 
 	}
 	r := &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
-		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: peerCred, whoAdmin: true}
+		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: peerCred, whoAdmin: true, channel: fastChannel}
 	t.Cleanup(r.sub.Close)
 	return r
 }
@@ -138,7 +141,7 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	go hub.Serve(ln)
 	r.t.Cleanup(hub.Close)
 	r.hub = hub
-	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: fastChannel,
+	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: r.channel,
 		Log: log.New(&r.log, "", 0)}
 	app := r.app
 	return func(ctx context.Context) {
