@@ -69,6 +69,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 		CreateItem: func() fyne.CanvasObject {
 			r := newSessionRow()
 			r.open = s.onDoubleTap
+			r.pick = s.onTap
 			return r
 		},
 		UpdateItem: s.updateRow,
@@ -360,6 +361,13 @@ func (s *computersScreen) connectTo(id int64, password string) {
 			r.onRefresh()
 		}
 	})
+}
+
+// onTap selects the row's session.
+func (s *computersScreen) onTap(sess core.Session) {
+	if i, ok := s.find(sess.ID); ok {
+		s.list.Select(i)
+	}
 }
 
 // onDoubleTap selects the row's session and, for an online active PC,

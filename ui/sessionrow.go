@@ -45,12 +45,24 @@ type sessionRow struct {
 	sess  core.Session
 	// open is called on a double tap (Fyne's list itself has none).
 	open func(core.Session)
+	// pick is called on a single tap. A DoubleTappable row is what the
+	// desktop driver hands a click to, instead of the list item under it,
+	// so the row must select itself.
+	pick func(core.Session)
 }
 
 var (
 	_ fyne.Widget         = (*sessionRow)(nil)
 	_ fyne.DoubleTappable = (*sessionRow)(nil)
+	_ fyne.Tappable       = (*sessionRow)(nil)
 )
+
+// Tapped selects the row's session, as a click on a list row does.
+func (r *sessionRow) Tapped(*fyne.PointEvent) {
+	if r.pick != nil {
+		r.pick(r.sess)
+	}
+}
 
 // DoubleTapped opens the row's session (Connect, when it can).
 func (r *sessionRow) DoubleTapped(*fyne.PointEvent) {
