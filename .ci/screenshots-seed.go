@@ -1,11 +1,17 @@
 // Command screenshots-seed fills a data folder with sessions in every state,
 // through core as the station itself would, for the README screenshots
 // (.ci/screenshots.sh). Run: go run .ci/screenshots-seed.go DIR
+//
+// It prints, for .ci/screenshots-pc.go, the pairing port it chose and the
+// online PC's agent key and session password (on stdout only: the folder
+// is thrown away after the screenshots).
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"time"
 
@@ -24,13 +30,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: go run .ci/screenshots-seed.go DIR")
 		os.Exit(2)
 	}
-	if err := seed(os.Args[1]); err != nil {
+	if err := seed(os.Args[1], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots-seed:", err)
 		os.Exit(1)
 	}
 }
 
-func seed(dir string) error {
+func seed(dir string, out io.Writer) error {
 	ctx := context.Background()
 	c := &clock{t: time.Now().Add(-26 * time.Hour)}
 	st, err := core.Open(core.Config{DataDir: dir, Now: c.now})
@@ -38,13 +44,28 @@ func seed(dir string) error {
 		return err
 	}
 	defer st.Close()
+	// A free port on loopback for the pairing service, so the PC stand-in
+	// reaches it and a station running elsewhere on :8443 is no obstacle.
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	set, err := st.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	set.Pairing.ListenAddr, set.Pairing.PublicHost, set.Pairing.PublicPort = fmt.Sprintf("127.0.0.1:%d", port), "127.0.0.1", port
+	if err := st.SaveSettings(ctx, set); err != nil {
+		return err
+	}
+	var password string // the last prepared session's
 	prepare := func(name, tech, user string) (core.Prepared, error) {
 		p, err := st.CreateProfile(ctx, name, tech)
 		if err != nil {
 			return core.Prepared{}, err
 		}
 		// Open sessions may not share a password: each gets its own.
-		password, err := core.GeneratePassword()
+		password, err = core.GeneratePassword()
 		if err != nil {
 			return core.Prepared{}, err
 		}
@@ -96,13 +117,25 @@ func seed(dir string) error {
 	if err != nil {
 		return err
 	}
+	onlinePassword := password
 	c.t = time.Now().Add(-time.Minute)
-	if _, err := pair(online, "DESKTOP-7QK2", "Windows 11 Pro", "anna", "192.0.2.13"); err != nil {
+	pc, err := pair(online, "DESKTOP-7QK2", "Windows 11 Pro", "anna", "192.0.2.13")
+	if err != nil {
 		return err
 	}
 	c.t = time.Now()
 	if _, err := prepare("Ann Keller", "ann.keller@example.com", "maria.rossi@example.com"); err != nil {
 		return err
 	}
-	return nil
+	_, err = fmt.Fprintln(out, port, pc.AgentKey, onlinePassword)
+	return err
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

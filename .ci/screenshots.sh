@@ -3,13 +3,19 @@
 # 1280×720, driven with xdotool. The form and the code panel come from a
 # fresh station with one profile (light theme); Computers, Activity and
 # Settings from a folder seeded through core with sessions in every state
-# (.ci/screenshots-seed.go, dark theme).
+# (.ci/screenshots-seed.go, dark theme). The remote session window comes
+# from connecting to the seeded online PC, whose side is the real agent
+# code on a live channel with a stand-in Windows PC (.ci/screenshots-pc.go):
+# every tab the window has is shot, found by name (ui's
+# TestRemoteTabPositions says where each tab is).
 # Usage: .ci/screenshots.sh BIN OUTDIR (make screenshots)
 set -euo pipefail
 source "$(dirname "$0")/xvfb.sh"
 bin=$(realpath "$1")
 out=$(realpath "$2")
 seed=$(realpath "$(dirname "$0")/screenshots-seed.go")
+pcprog=$(realpath "$(dirname "$0")/screenshots-pc.go")
+repo=$(realpath "$(dirname "$0")/..")
 mkdir -p "$out"
 export FYNE_SCALE=1 LANG=en_US.UTF-8
 
@@ -61,9 +67,16 @@ shot code-panel
 stop_station
 
 seeded=$XVFB_TMP/seeded
-(cd "$(dirname "$seed")/.." && go run "$seed" "$seeded")
+# The seed prints the pairing port, the online PC's agent key and its
+# session's password (kept in this script's memory only).
+read -r port pc_key pc_password < <(cd "$repo" && go run "$seed" "$seeded")
+(cd "$repo" && go build -o "$XVFB_TMP/pc" "$pcprog")
 start_station "$seeded" dark
+ADHOC_PC_KEY=$pc_key ADHOC_PC_PASSWORD=$pc_password "$XVFB_TMP/pc" "$seeded" "$port" >"$XVFB_TMP/pc.log" 2>&1 &
+pc_online() { grep -qx 'screenshots-pc: online' "$XVFB_TMP/pc.log"; }
+wait_for 60 "the PC stand-in did not reach the station ($(cat "$XVFB_TMP/pc.log"))" pc_online
 click 181 23  # Computers
+wait_for 30 "the Computers page did not settle" settled "$win" # the PC's channel redraws its row
 click 300 229 # the second row: a paired PC
 shot computers
 click 266 23   # Activity
@@ -72,4 +85,37 @@ click 600 230  # the newest entry
 shot activity
 click 341 23 # Settings
 shot settings
+
+# The remote session window, 1000×640, with each of its tabs.
+remote_size=1000x640
+tabs=$(cd "$repo" && ADHOC_REMOTE_TABS=$remote_size go test -count=1 -run '^TestRemoteTabPositions$' -v ./ui/ | grep -E '^(TAB|COMMANDLINE) ')
+click 181 23 # Computers
+before=$(window_sum "$win")
+xdotool mousemove --sync --window "$win" 300 229 click --repeat 2 --delay 100 1 # double click the online PC's row
+wait_for 10 "no password dialog" window_changed "$win" "$before"
+wait_for 10 "the password dialog did not settle" settled "$win"
+xdotool type --delay 20 "$pc_password"
+xdotool key Tab Tab space # from the password past Cancel to Connect
+remote_window() { rwin=$(xdotool search --onlyvisible --name '^DESKTOP-7QK2 ' 2>/dev/null | head -1) && [ -n "$rwin" ]; }
+wait_for 30 "no remote session window opened" remote_window
+main_win=$win
+win=$rwin
+xdotool windowsize --sync "$win" ${remote_size%x*} ${remote_size#*x}
+wait_for 30 "the remote window stayed blank" window_drawn "$win"
+logged() { grep -q "$1" "$XVFB_TMP/pc.log"; }
+wait_for 30 "the PC was never asked for its System tab" logged 'screenshots-pc: system information'
+while read -r kind x y name; do
+	[ "$kind" = TAB ] || continue
+	xdotool mousemove --sync --window "$win" "$x" "$y" click 1
+	if [ "$name" = Command ]; then
+		read -r _ cx cy < <(echo "$tabs" | grep '^COMMANDLINE ')
+		xdotool mousemove --sync --window "$win" "$cx" "$cy" click 1
+		xdotool type --delay 20 'Get-Service Spooler, WSearch, wuauserv'
+		xdotool key Return
+		wait_for 30 "the command's output was never sent" logged 'screenshots-pc: command output sent'
+	fi
+	shot "remote-$(echo "$name" | tr 'A-Z ' 'a-z-')"
+done <<<"$tabs"
+xdotool windowclose "$win" 2>/dev/null || xdotool key --window "$win" ctrl+w
+win=$main_win
 stop_station
