@@ -3,7 +3,8 @@
 // ServeChannel) on a live channel to the station under Xvfb, with a fixed,
 // plausible Windows PC behind it instead of Windows calls. Its commands run
 // with this machine's sh, except the one the screenshot types, whose
-// PowerShell output is canned (there is no PowerShell here).
+// PowerShell output is canned (there is no PowerShell here); its files are
+// this machine's; its user answers the first chat message.
 //
 // Run: ADHOC_PC_KEY=… ADHOC_PC_PASSWORD=… go run .ci/screenshots-pc.go DIR PORT
 // (the seed prints the port, key and password).
@@ -53,7 +54,8 @@ func run(ctx context.Context, dir, port string) error {
 		return err
 	}
 	logger := log.New(os.Stderr, "screenshots-pc: ", 0)
-	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: tray{logger}, Log: logger}
+	user := tray{log: logger, replies: make(chan wire.ChatMessage, 1)}
+	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: logger}
 	for ctx.Err() == nil {
 		ys, _, err := c.OpenChannel(ctx, os.Getenv("ADHOC_PC_KEY"), support.ChannelTiming{})
 		if err != nil || ys == nil {
@@ -170,10 +172,27 @@ func (t *told) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// tray logs what the user's tray would show.
-type tray struct{ log *log.Logger }
+// tray is the user's side: it logs what their tray would show, and
+// answers the technician's first chat message as the user might.
+type tray struct {
+	log     *log.Logger
+	replies chan wire.ChatMessage
+}
 
 func (t tray) Tell(m support.Message) { t.log.Printf("tray: %s", m.Text) }
+
+func (t tray) ShowChat(wire.ChatMessage) int {
+	select {
+	case t.replies <- wire.ChatMessage{Text: "Thanks! It's the printer by the window, it stops after one page.", From: "anna", At: time.Now()}:
+	default:
+	}
+	return 1
+}
+
+func (t tray) ChatReplies() (<-chan wire.ChatMessage, func()) {
+	return t.replies, func() {}
+}
+
 func (tray) Consent(context.Context, support.Consent) (bool, error) {
 	return false, errors.New("not asked in a remote session")
 }
@@ -182,3 +201,5 @@ func (tray) AskCode(context.Context, support.CodeRequest) (string, error) {
 }
 func (tray) ShowStatus(support.Status)     {}
 func (tray) EndRequested() <-chan struct{} { return nil }
+
+var _ support.ChatRelay = tray{}

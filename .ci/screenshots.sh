@@ -86,9 +86,17 @@ shot activity
 click 341 23 # Settings
 shot settings
 
-# The remote session window, 1000×640, with each of its tabs.
+# The remote session window, 1000×640, with each of its tabs: the Command
+# tab runs a command, the Files tab opens a Downloads folder made here
+# (the stand-in's files are this machine's), the Chat tab sends a line.
 remote_size=1000x640
-tabs=$(cd "$repo" && ADHOC_REMOTE_TABS=$remote_size go test -count=1 -run '^TestRemoteTabPositions$' -v ./ui/ | grep -E '^(TAB|COMMANDLINE) ')
+tabs=$(cd "$repo" && ADHOC_REMOTE_TABS=$remote_size go test -count=1 -run '^TestRemoteTabPositions$' -v ./ui/ | grep -E '^(TAB|ENTRY) ')
+downloads=$XVFB_TMP/C/Users/anna/Downloads
+mkdir -p "$downloads" "$XVFB_TMP/C/Users/anna/Documents" "$XVFB_TMP/C/Users/anna/Desktop"
+truncate -s 84213760 "$downloads/PrinterDriver_x64_v3.2.1.exe"
+truncate -s 412877 "$downloads/invoice-2026-11.pdf"
+truncate -s 2311042 "$downloads/scan_0012.jpg"
+printf 'Printer stops after the first page since Monday.\r\n' >"$downloads/what-happens.txt"
 click 181 23 # Computers
 before=$(window_sum "$win")
 xdotool mousemove --sync --window "$win" 300 229 click --repeat 2 --delay 100 1 # double click the online PC's row
@@ -104,16 +112,33 @@ xdotool windowsize --sync "$win" ${remote_size%x*} ${remote_size#*x}
 wait_for 30 "the remote window stayed blank" window_drawn "$win"
 logged() { grep -q "$1" "$XVFB_TMP/pc.log"; }
 wait_for 30 "the PC was never asked for its System tab" logged 'screenshots-pc: system information'
+# type_into TAB TEXT types TEXT and Return into the tab's first text field.
+type_into() {
+	local ex ey before
+	read -r _ ex ey _ < <(echo "$tabs" | grep "^ENTRY .* $1\$")
+	xdotool mousemove --sync --window "$win" "$ex" "$ey" click 1 key ctrl+a
+	before=$(window_sum "$win")
+	xdotool type --delay 20 "$2"
+	xdotool key Return
+	wait_for 30 "the $1 tab showed nothing new" window_changed "$win" "$before"
+}
 while read -r kind x y name; do
 	[ "$kind" = TAB ] || continue
 	xdotool mousemove --sync --window "$win" "$x" "$y" click 1
-	if [ "$name" = Command ]; then
-		read -r _ cx cy < <(echo "$tabs" | grep '^COMMANDLINE ')
-		xdotool mousemove --sync --window "$win" "$cx" "$cy" click 1
-		xdotool type --delay 20 'Get-Service Spooler, WSearch, wuauserv'
-		xdotool key Return
+	case $name in
+	Command)
+		type_into Command 'Get-Service Spooler, WSearch, wuauserv'
 		wait_for 30 "the command's output was never sent" logged 'screenshots-pc: command output sent'
-	fi
+		;;
+	Files)
+		wait_for 30 "the Files tab did not settle" settled "$win" # the first drive's listing
+		type_into Files "$downloads"
+		;;
+	Chat)
+		type_into Chat "Hi Anna, I'm looking at the print spooler now. Which printer is it?"
+		wait_for 30 "the user's answer did not come" settled "$win"
+		;;
+	esac
 	shot "remote-$(echo "$name" | tr 'A-Z ' 'a-z-')"
 done <<<"$tabs"
 xdotool windowclose "$win" 2>/dev/null || xdotool key --window "$win" ctrl+w

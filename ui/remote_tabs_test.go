@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -16,7 +17,7 @@ import (
 // window sits (the centre of its button, in window pixels at scale 1) at
 // the size ADHOC_REMOTE_TABS gives, e.g. 1000x640, so .ci/screenshots.sh
 // can click every tab by name and shoot it, whichever tabs the window has
-// by then, and where the Command tab's command line is. It fails if a tab
+// by then, and where each tab's first text field is. It fails if a tab
 // button cannot be found. Skipped unless the variable is set.
 func TestRemoteTabPositions(t *testing.T) {
 	size := os.Getenv("ADHOC_REMOTE_TABS")
@@ -27,7 +28,7 @@ func TestRemoteTabPositions(t *testing.T) {
 	if _, err := fmt.Sscanf(size, "%fx%f", &w, &h); err != nil {
 		t.Fatalf("ADHOC_REMOTE_TABS=%q: want WxH", size)
 	}
-	_, _, r, _ := remoteTestOpen(t)
+	_, _, r, watch := remoteTestOpen(t)
 	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real window's sizes, not the test theme's
 	r.win.Resize(fyne.NewSize(w, h))
 	tabs := findAll[*container.AppTabs](r.win.Content())
@@ -52,8 +53,31 @@ func TestRemoteTabPositions(t *testing.T) {
 		p := abs(b).Add(fyne.NewPos(b.Size().Width/2, b.Size().Height/2))
 		fmt.Printf("TAB %d %d %s\n", int(p.X), int(p.Y), items[i].Text)
 	}
-	tabs[0].SelectIndex(slices.IndexFunc(items, func(it *container.TabItem) bool { return it.Text == "Command" }))
-	e := r.command.entry
-	p := abs(e).Add(fyne.NewPos(e.Size().Width/2, e.Size().Height/2))
-	fmt.Printf("COMMANDLINE %d %d\n", int(p.X), int(p.Y))
+	// Each tab's first text field (the command line, the path bar, the
+	// chat's entry), for the script to type into. What a tab starts when
+	// first shown (the Files tab lists a drive) is held until the walk is
+	// over: the test driver would apply it on its own goroutine, racing
+	// this one's layout.
+	gate := make(chan struct{})
+	watch.b.hold = gate
+	defer func() {
+		watch.b.hold = nil
+		close(gate)
+		if slices.ContainsFunc(items, func(it *container.TabItem) bool { return it.Text == "Files" }) {
+			watch.wait(t, jobFilesList)
+		}
+	}()
+	for i, it := range items {
+		tabs[0].SelectIndex(i)
+		var field fyne.CanvasObject
+		walk(it.Content, func(o fyne.CanvasObject) {
+			if _, ok := o.(fyne.Focusable); ok && field == nil && strings.Contains(reflect.TypeOf(o).String(), "Entry") {
+				field = o
+			}
+		})
+		if field != nil {
+			p := abs(field).Add(fyne.NewPos(field.Size().Width/2, field.Size().Height/2))
+			fmt.Printf("ENTRY %d %d %s\n", int(p.X), int(p.Y), it.Text)
+		}
+	}
 }
