@@ -71,6 +71,7 @@ unit:
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecodePairRequest$$' -fuzztime 10s ./core/pairing
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./core/wire/frame
 
 smoke: build
 	bash .ci/smoke.sh $(BIN)
