@@ -27,6 +27,12 @@ type App struct {
 	Channel ChannelTiming
 	// Log receives progress lines; never a password, code or agent key.
 	Log *log.Logger
+	// Screens serves screen streams (on Windows: relayed to the screen
+	// helper in the console session). When nil, OpenDesktop opens a
+	// Desktop in this process for each stream; when both are nil the PC
+	// refuses screen streams.
+	Screens     ScreenHost
+	OpenDesktop func() (Desktop, error)
 	// WriteFile creates a file in the state folder (os.WriteFile with 0600
 	// when nil).
 	WriteFile func(name string, data []byte) error

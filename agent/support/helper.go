@@ -34,8 +34,13 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	end := ui.EndRequested()
+	viewer, _ := ui.(Viewer)
 	if role != RoleTray {
-		end = nil // only a tray ends the session
+		end = nil // only a tray ends the session or stops viewing
+		viewer = nil
+	}
+	if viewer != nil {
+		go passStopViewing(viewer, stop, func() { _ = send(frame{StopView: true}) })
 	}
 	go func() {
 		for {
@@ -64,6 +69,10 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 		switch {
 		case f.Status != nil:
 			ui.ShowStatus(*f.Status)
+		case f.Viewing != nil:
+			if viewer != nil {
+				viewer.Viewing(f.Viewing.Who, f.Viewing.On)
+			}
 		case f.Tell != nil:
 			ui.Tell(*f.Tell)
 			if f.Tell.Final {
@@ -83,6 +92,18 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 			}
 		case f.SetupDone && role == RoleSetup:
 			return nil
+		}
+	}
+}
+
+// passStopViewing sends each "stop viewing" the user asks for until stop.
+func passStopViewing(v Viewer, stop <-chan struct{}, send func()) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-v.StopViewingRequested():
+			send()
 		}
 	}
 }

@@ -42,6 +42,16 @@ type frame struct {
 	// messages go both ways.
 	CanChat bool      `json:"can_chat,omitempty"`
 	Chat    *chatLine `json:"chat,omitempty"`
+	// The remote screen (screenhost.go).
+	Viewing  *Viewing `json:"viewing,omitempty"`   // service → tray: a technician started or stopped viewing the screen
+	StopView bool     `json:"stop_view,omitempty"` // tray → service: stop every view of the screen
+}
+
+// Viewing is what a tray is told when a technician's screen view starts or
+// ends.
+type Viewing struct {
+	Who string `json:"who"`
+	On  bool   `json:"on"`
 }
 
 // Hub is the service's UI: it has no window of its own and asks and tells
@@ -67,6 +77,7 @@ type Hub struct {
 	end      chan struct{}
 	listener net.Listener
 	chat     chatHub
+	viewStop chan struct{} // closed when a tray asks to stop viewing
 }
 
 type peer struct {
@@ -170,6 +181,9 @@ func (h *Hub) handle(c net.Conn) {
 			}
 		case f.Chat != nil && p.role == RoleTray:
 			h.chatFrom(p, who, *f.Chat)
+		case f.StopView && p.role == RoleTray:
+			h.logf("%s asked to stop viewing the screen", who.User)
+			h.stopViewing()
 		case p.role == RoleSetup:
 			select {
 			case p.answers <- f:
@@ -316,4 +330,31 @@ func (h *Hub) broadcast(f frame, role string) {
 // EndRequested delivers a tray's "End support session and remove app".
 func (h *Hub) EndRequested() <-chan struct{} { return h.end }
 
-var _ UI = (*Hub)(nil)
+// Viewing tells every tray that who started or stopped viewing the screen.
+func (h *Hub) Viewing(who string, on bool) {
+	h.broadcast(frame{Viewing: &Viewing{Who: who, On: on}}, RoleTray)
+}
+
+// StopViewingRequested is closed when a tray asks to stop viewing.
+func (h *Hub) StopViewingRequested() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.viewStop == nil {
+		h.viewStop = make(chan struct{})
+	}
+	return h.viewStop
+}
+
+func (h *Hub) stopViewing() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.viewStop != nil {
+		close(h.viewStop)
+	}
+	h.viewStop = make(chan struct{})
+}
+
+var (
+	_ UI     = (*Hub)(nil)
+	_ Viewer = (*Hub)(nil)
+)

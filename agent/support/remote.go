@@ -47,6 +47,10 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		a.logf("a stream from the station did not start with a sign-in; closed")
 		return
 	}
+	if in.Attach != "" && in.Screen != nil {
+		a.serveScreen(conn, r, in, technician)
+		return
+	}
 	if in.Attach != "" && in.Chat != nil {
 		a.serveChat(conn, r, in)
 		return

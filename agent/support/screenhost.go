@@ -1,0 +1,109 @@
+package support
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// Viewer is the part of a UI that tells the user their screen is viewed
+// and lets them stop it. It is separate from UI so the UIs that have no
+// tray (setup, console) need not implement it; the Hub does, passing both
+// ways to the tray helpers.
+type Viewer interface {
+	// Viewing tells the user who started (on) or stopped viewing.
+	Viewing(who string, on bool)
+	// StopViewingRequested returns a channel that is closed when the user
+	// asks to stop every view of their screen; ask again for the next one.
+	StopViewingRequested() <-chan struct{}
+}
+
+// LocalScreens serves screen streams in this process on a Desktop opened
+// for each: Linux, tests, and the Windows screen helper itself.
+type LocalScreens struct {
+	Open func() (Desktop, error)
+}
+
+// Serve runs ServeScreen on a new Desktop.
+func (l LocalScreens) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
+	d, err := l.Open()
+	if err != nil {
+		stopScreen(stream, "The PC's screen cannot be reached: "+err.Error()+".")
+		return err
+	}
+	defer d.Close()
+	return ServeScreen(stream, d, open, stop)
+}
+
+// stopScreen sends the one message a screen stream ends with when it
+// cannot even start.
+func stopScreen(w io.Writer, message string) {
+	s := &screen{w: w}
+	_ = s.send(wire.ScreenStopped, wire.ScreenStop{Reason: wire.ScreenStoppedError, Message: message})
+}
+
+// screens is the ScreenHost the App uses: Screens, or LocalScreens on
+// OpenDesktop, or nil when this PC cannot show its screen.
+func (a *App) screens() ScreenHost {
+	switch {
+	case a.Screens != nil:
+		return a.Screens
+	case a.OpenDesktop != nil:
+		return LocalScreens{Open: a.OpenDesktop}
+	}
+	return nil
+}
+
+// serveScreen serves a screen stream attached to a remote session. The
+// user's tray says who is viewing, and its "Stop viewing" ends the view.
+func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, technician string) {
+	enc := json.NewEncoder(conn)
+	if _, ok := remotes.Load(in.Attach); !ok {
+		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
+		return
+	}
+	host := a.screens()
+	if host == nil {
+		_ = enc.Encode(wire.SignInResult{Code: wire.CodeInternal, Message: "this PC cannot show its screen"})
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if enc.Encode(wire.SignInResult{OK: true}) != nil {
+		return
+	}
+	who := in.Technician
+	if who == "" {
+		who = technician
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	viewer, _ := a.UI.(Viewer)
+	if viewer != nil {
+		requested := viewer.StopViewingRequested()
+		go func() {
+			select {
+			case <-requested:
+				a.logf("the user stopped %s viewing the screen", who)
+				close(stop)
+			case <-done:
+			}
+		}()
+		viewer.Viewing(who, true)
+		defer viewer.Viewing(who, false)
+	}
+	a.logf("%s started viewing the screen", who)
+	err := host.Serve(who, *in.Screen, struct {
+		io.Reader
+		io.Writer
+	}{r, conn}, stop)
+	if err != nil {
+		a.logf("the screen view of %s ended: %v", who, err)
+	} else {
+		a.logf("%s stopped viewing the screen", who)
+	}
+}
