@@ -1,0 +1,304 @@
+//go:build linux
+
+package support_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"log"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"adhocstation/agent/support"
+	"adhocstation/agent/x11desk"
+	"adhocstation/agent/x11desk/x11test"
+	"adhocstation/core/coretest"
+	"adhocstation/core/wire"
+	"adhocstation/core/wire/frame"
+)
+
+// screenPC is the PC's side of a remote screen for real: the service logic
+// (support.App) with its hub and a tray helper on a Unix socket, an Xvfb
+// display with the test program on it, and a live channel (yamux over TCP
+// on 127.0.0.1) whose other end the test drives as the station would.
+type screenPC struct {
+	t       testing.TB
+	x       *x11test.Xvfb
+	prog    *x11test.Program
+	tray    *trayViewer
+	station *yamux.Session
+	key     string
+	log     lockedBuffer
+}
+
+const screenPassword = "Correct-Horse-7"
+
+func newScreenPC(t testing.TB, w, h int) *screenPC {
+	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(x.Close)
+	prog, err := x11test.StartProgram(x.Display, color.RGBA{30, 30, 30, 255})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prog.Close)
+	pc := &screenPC{t: t, x: x, prog: prog}
+
+	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
+	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
+		t.Fatal(err)
+	}
+	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := support.NewHub(peerCred)
+	joined := make(chan string, 1)
+	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	go hub.Serve(ln)
+	t.Cleanup(hub.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pc.tray = &trayViewer{recorder: rec, stop: make(chan struct{}), views: make(chan string, 8)}
+	conn, err := net.Dial("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go support.RunHelper(ctx, conn, support.RoleTray, pc.tray)
+	coretest.Receive(t, joined, "the tray helper to join")
+
+	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
+		OpenDesktop: func() (support.Desktop, error) { return x11desk.Open(x.Display) }}
+	pc.station = channel(t, app)
+	pc.key = pc.signIn()
+	return pc
+}
+
+// channel connects app's ServeChannel to a yamux session on loopback TCP
+// and returns the station's end.
+func channel(t testing.TB, app *support.App) *yamux.Session {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pcConn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stConn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcYS, err := yamux.Client(pcConn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stYS, err := yamux.Server(stConn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stYS.Close(); pcYS.Close() })
+	go app.ServeChannel(pcYS, "Tess Tech")
+	return stYS
+}
+
+// signIn opens the remote session's first stream with the password and
+// keeps it open for the test; it returns the key further streams attach
+// with.
+func (pc *screenPC) signIn() string {
+	s, err := pc.station.Open()
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	pc.t.Cleanup(func() { s.Close() })
+	res := pc.first(s, bufio.NewReader(s), wire.SignIn{Technician: "Tess Tech", Password: screenPassword})
+	if !res.OK || res.Key == "" {
+		pc.t.Fatalf("sign-in: %+v", res)
+	}
+	return res.Key
+}
+
+func (pc *screenPC) first(s net.Conn, r *bufio.Reader, in wire.SignIn) wire.SignInResult {
+	pc.t.Helper()
+	_ = s.SetDeadline(time.Now().Add(coretest.WaitLimit))
+	defer s.SetDeadline(time.Time{})
+	b, _ := json.Marshal(in)
+	if _, err := s.Write(append(b, '\n')); err != nil {
+		pc.t.Fatal(err)
+	}
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		pc.t.Fatalf("no answer to the sign-in: %v", err)
+	}
+	var res wire.SignInResult
+	if err := json.Unmarshal(line, &res); err != nil {
+		pc.t.Fatal(err)
+	}
+	return res
+}
+
+// view is the station's end of a screen stream: it decodes frames onto
+// img and acks them (unless noAck).
+type view struct {
+	t      testing.TB
+	s      net.Conn
+	r      *bufio.Reader
+	dec    frame.Decoder
+	img    *image.RGBA
+	info   wire.ScreenInfo
+	clip   []string
+	stop   *wire.ScreenStop
+	frames int
+	bytes  int
+	noAck  bool
+	wmu    sync.Mutex
+}
+
+func (pc *screenPC) open(o wire.ScreenOpen) *view {
+	s, err := pc.station.Open()
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	pc.t.Cleanup(func() { s.Close() })
+	v := &view{t: pc.t, s: s, r: bufio.NewReaderSize(s, 1<<20)}
+	res := pc.first(s, v.r, wire.SignIn{Attach: pc.key, Technician: "Tess Tech", Screen: &o})
+	if !res.OK {
+		pc.t.Fatalf("screen stream refused: %+v", res)
+	}
+	return v
+}
+
+func (v *view) send(c wire.ScreenControl) {
+	v.t.Helper()
+	v.wmu.Lock()
+	defer v.wmu.Unlock()
+	b, _ := json.Marshal(c)
+	if _, err := v.s.Write(append(b, '\n')); err != nil {
+		v.t.Fatalf("control line: %v", err)
+	}
+}
+
+func (v *view) input(evs ...wire.InputEvent) {
+	for _, ev := range evs {
+		v.send(wire.ScreenControl{Input: &ev})
+	}
+}
+
+// next reads one message and applies it; it returns its kind, or an error
+// when the stream ended or nothing came before the deadline.
+func (v *view) next(deadline time.Time) (byte, error) {
+	_ = v.s.SetReadDeadline(deadline)
+	var head [wire.ScreenHeader]byte
+	if _, err := ioReadFull(v.r, head[:]); err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(head[1:])
+	if n > wire.MaxScreenMessage {
+		v.t.Fatalf("a message of %d bytes", n)
+	}
+	payload := make([]byte, n)
+	if _, err := ioReadFull(v.r, payload); err != nil {
+		return 0, err
+	}
+	v.bytes += wire.ScreenHeader + int(n)
+	switch head[0] {
+	case wire.ScreenFrame:
+		img, info, err := v.dec.Apply(v.img, payload)
+		if err != nil {
+			v.t.Fatalf("frame: %v", err)
+		}
+		v.img = img
+		v.frames++
+		if !v.noAck {
+			v.send(wire.ScreenControl{Ack: info.Seq})
+		}
+	case wire.ScreenInfoKind:
+		v.info = wire.ScreenInfo{}
+		must(v.t, json.Unmarshal(payload, &v.info))
+	case wire.ScreenClipboard:
+		var c wire.ClipboardText
+		must(v.t, json.Unmarshal(payload, &c))
+		v.clip = append(v.clip, c.Text)
+	case wire.ScreenStopped:
+		v.stop = &wire.ScreenStop{}
+		must(v.t, json.Unmarshal(payload, v.stop))
+	default:
+		v.t.Fatalf("unknown message kind %q", head[0])
+	}
+	return head[0], nil
+}
+
+// until reads messages until ok holds, failing after WaitLimit with what
+// was seen.
+func (v *view) until(what string, ok func() bool) {
+	v.t.Helper()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for !ok() {
+		if _, err := v.next(deadline); err != nil {
+			v.t.Fatalf("waiting for %s: %v (info %+v, %d frames, stop %+v)", what, err, v.info, v.frames, v.stop)
+		}
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// trayViewer is the user's tray helper: the recorder's UI plus the
+// "… is viewing your screen" notes and the Stop viewing menu item.
+type trayViewer struct {
+	*recorder
+	mu    sync.Mutex
+	stop  chan struct{}
+	views chan string
+}
+
+func (v *trayViewer) Viewing(who string, on bool) {
+	select {
+	case v.views <- fmt.Sprintf("%s viewing: %v", who, on):
+	default:
+	}
+}
+
+func (v *trayViewer) StopViewingRequested() <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stop
+}
+
+// stopViewing is the user choosing Stop viewing in the tray.
+func (v *trayViewer) stopViewing() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	close(v.stop)
+	v.stop = make(chan struct{})
+}
