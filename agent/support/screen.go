@@ -21,8 +21,13 @@ const (
 	clipboardEvery = 500 * time.Millisecond // the PC's clipboard is polled ~2/s while Control is on
 	infoEvery      = time.Second            // monitors are checked for changes
 	qualityEvery   = 500 * time.Millisecond // JPEG quality moves at most this often
-	minQuality     = 25
-	maxQuality     = 80
+	// A screen that has not changed for idleAfter, with no input, is
+	// looked at only every idleEvery: capturing a still 1080p screen 30
+	// times a second costs a third of a core for nothing.
+	idleAfter  = time.Second
+	idleEvery  = 100 * time.Millisecond
+	minQuality = 25
+	maxQuality = 80
 )
 
 // ServeScreen serves one screen stream on d until rw closes (nil), d fails
@@ -51,6 +56,7 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 	infoTick := time.NewTicker(infoEvery)
 	defer infoTick.Stop()
 	waiting := false // a capture is due but the ack window is full
+	nextAt := time.Now()
 	for {
 		select {
 		case <-stop:
@@ -66,6 +72,15 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 				waiting = false
 				next.Reset(0)
 			}
+			if c.Input != nil && s.control {
+				// The technician acts: look again at full rate, also when
+				// an idle wait was scheduled.
+				s.active = time.Now()
+				if time.Until(nextAt) > s.interval {
+					nextAt = time.Now().Add(s.interval)
+					next.Reset(s.interval)
+				}
+			}
 		case <-next.C:
 			if !s.windowOpen() {
 				waiting = true
@@ -75,7 +90,9 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 			if err := s.frame(); err != nil {
 				return err
 			}
-			next.Reset(max(s.interval-time.Since(started), 0))
+			wait := max(s.pace()-time.Since(started), 0)
+			nextAt = time.Now().Add(wait)
+			next.Reset(wait)
 		case <-clipTick.C:
 			if err := s.pollClipboard(); err != nil {
 				return err
@@ -106,6 +123,16 @@ type screen struct {
 	rtt      time.Duration        // smoothed time from a frame's send to its ack
 	tuned    time.Time            // when the quality last moved
 	lastSize image.Point
+	active   time.Time // the last change on screen or input
+}
+
+// pace is the time between captures: the frame-rate cap, or idleEvery
+// when nothing happened for idleAfter.
+func (s *screen) pace() time.Duration {
+	if time.Since(s.active) > idleAfter {
+		return max(s.interval, idleEvery)
+	}
+	return s.interval
 }
 
 func (s *screen) setFPS(fps int) {
@@ -242,7 +269,8 @@ func (s *screen) frame() error {
 	if payload == nil {
 		return nil
 	}
-	s.sent[s.enc.Seq()] = time.Now()
+	s.active = time.Now()
+	s.sent[s.enc.Seq()] = s.active
 	return s.write(wire.ScreenFrame, payload)
 }
 

@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build linux
 
 // Package x11desk is the remote screen's Desktop on an X11 display, in
 // pure Go over the X protocol (xgb): GetImage for capture, XTEST for
@@ -7,6 +7,7 @@
 package x11desk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -44,6 +45,9 @@ type Desktop struct {
 
 	keys keyboard
 	clip clipboard
+
+	capMu sync.Mutex
+	shm   shmCapture
 
 	mu     sync.Mutex
 	closed bool
@@ -159,7 +163,8 @@ func (d *Desktop) area(monitor int) (image.Rectangle, error) {
 // screen is fetched in strips.
 const captureRows = 512
 
-// Capture reads the monitor's pixels with GetImage (BGRX → RGBA).
+// Capture reads the monitor's pixels, through shared memory (MIT-SHM)
+// where the server offers it, else with GetImage in strips.
 func (d *Desktop) Capture(monitor int, dst *image.RGBA) (*image.RGBA, error) {
 	r, err := d.area(monitor)
 	if err != nil {
@@ -167,6 +172,17 @@ func (d *Desktop) Capture(monitor int, dst *image.RGBA) (*image.RGBA, error) {
 	}
 	if dst == nil || dst.Bounds() != image.Rect(0, 0, r.Dx(), r.Dy()) {
 		dst = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	}
+	d.capMu.Lock()
+	defer d.capMu.Unlock()
+	if d.shm.usable(d.conn) {
+		if src, err := d.shm.capture(d.conn, d.root, r); err == nil {
+			bgrxToRGBA(dst.Pix, src)
+			return dst, nil
+		}
+		// A server that refuses shared memory (remote, or out of
+		// segments) is read the plain way from now on.
+		d.shm.disable(d.conn)
 	}
 	for y := 0; y < r.Dy(); y += captureRows {
 		h := min(captureRows, r.Dy()-y)
@@ -178,13 +194,19 @@ func (d *Desktop) Capture(monitor int, dst *image.RGBA) (*image.RGBA, error) {
 		if len(reply.Data) < r.Dx()*h*4 {
 			return dst, errors.New("the X display sent fewer pixels than asked")
 		}
-		src := reply.Data
-		out := dst.Pix[dst.PixOffset(0, y):]
-		for i := 0; i < r.Dx()*h*4; i += 4 {
-			out[i], out[i+1], out[i+2], out[i+3] = src[i+2], src[i+1], src[i], 0xff
-		}
+		bgrxToRGBA(dst.Pix[dst.PixOffset(0, y):dst.PixOffset(0, y+h)], reply.Data)
 	}
 	return dst, nil
+}
+
+// bgrxToRGBA converts X's little-endian 32-bit pixels, a word at a time.
+func bgrxToRGBA(out, src []byte) {
+	n := min(len(out), len(src)) &^ 3
+	out, src = out[:n], src[:n]
+	for i := 0; i+4 <= len(src); i += 4 {
+		v := binary.LittleEndian.Uint32(src[i:])
+		binary.LittleEndian.PutUint32(out[i:], v>>16&0xff|v&0xff00|(v&0xff)<<16|0xff000000)
+	}
 }
 
 // SendSAS: X11 has nothing like Ctrl+Alt+Del's secure attention sequence.
@@ -198,6 +220,9 @@ func (d *Desktop) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.capMu.Lock()
+	d.shm.disable(d.conn)
+	d.capMu.Unlock()
 	d.conn.Close()
 	return nil
 }

@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build linux
 
 package x11desk_test
 
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -61,22 +62,28 @@ func TestCaptureIsExact(t *testing.T) {
 	if err := p.Draw(pat); err != nil {
 		t.Fatal(err)
 	}
-	img, err := d.Capture(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img.Bounds() != image.Rect(0, 0, 640, 480) {
-		t.Fatalf("captured %v", img.Bounds())
-	}
-	for y := 50; y < 290; y++ {
-		for x := 100; x < 420; x++ {
-			if got, want := img.RGBAAt(x, y), pat.RGBAAt(x, y); got != want {
-				t.Fatalf("pixel %d,%d: captured %v, drawn %v", x, y, got, want)
+	// Through shared memory, then with GetImage as without MIT-SHM.
+	for _, way := range []string{"MIT-SHM", "GetImage"} {
+		if way == "GetImage" {
+			d.WithoutSHM()
+		}
+		img, err := d.Capture(0, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", way, err)
+		}
+		if img.Bounds() != image.Rect(0, 0, 640, 480) {
+			t.Fatalf("%s: captured %v", way, img.Bounds())
+		}
+		for y := 50; y < 290; y++ {
+			for x := 100; x < 420; x++ {
+				if got, want := img.RGBAAt(x, y), pat.RGBAAt(x, y); got != want {
+					t.Fatalf("%s: pixel %d,%d: captured %v, drawn %v", way, x, y, got, want)
+				}
 			}
 		}
-	}
-	if got := img.RGBAAt(5, 5); got != (color.RGBA{30, 30, 30, 255}) {
-		t.Fatalf("background captured as %v", got)
+		if got := img.RGBAAt(5, 5); got != (color.RGBA{30, 30, 30, 255}) {
+			t.Fatalf("%s: background captured as %v", way, got)
+		}
 	}
 }
 
@@ -169,5 +176,30 @@ func TestSASRefused(t *testing.T) {
 	d := desktop(t, x)
 	if err := d.SendSAS(); !errors.Is(err, support.ErrSASUnavailable) {
 		t.Fatalf("SendSAS: %v", err)
+	}
+}
+
+// BenchmarkCapture1080 is one capture of a 1920×1080 Xvfb screen, through
+// MIT-SHM (with ADHOC_NO_SHM=1: GetImage).
+//
+//	go test -run '^$' -bench Capture1080 -benchtime 60x ./agent/x11desk/
+func BenchmarkCapture1080(b *testing.B) {
+	x := display(b, 1920, 1080)
+	p := program(b, x)
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(p.Draw(x11test.Pattern(image.Rect(0, 0, 1920, 1080))))
+	d := desktop(b, x)
+	if os.Getenv("ADHOC_NO_SHM") != "" {
+		d.WithoutSHM()
+	}
+	img, err := d.Capture(0, nil)
+	must(err)
+	for b.Loop() {
+		img, err = d.Capture(0, img)
+		must(err)
 	}
 }

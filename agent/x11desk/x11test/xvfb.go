@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build linux
 
 // Package x11test is the other end of the remote screen in tests: a
 // virtual X display (Xvfb) and a program on it that draws known pixels
