@@ -7,13 +7,13 @@
 package x11desk
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"log"
 	"sync"
+	"unsafe"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xinerama"
@@ -199,13 +199,19 @@ func (d *Desktop) Capture(monitor int, dst *image.RGBA) (*image.RGBA, error) {
 	return dst, nil
 }
 
-// bgrxToRGBA converts X's little-endian 32-bit pixels, a word at a time.
+// bgrxToRGBA converts X's little-endian 32-bit pixels, a word at a time
+// on word views of both buffers (the byte loop took 5 ms a 1080p frame).
+// The views read the host's byte order: little-endian, like every CPU
+// the agent is built for.
 func bgrxToRGBA(out, src []byte) {
-	n := min(len(out), len(src)) &^ 3
-	out, src = out[:n], src[:n]
-	for i := 0; i+4 <= len(src); i += 4 {
-		v := binary.LittleEndian.Uint32(src[i:])
-		binary.LittleEndian.PutUint32(out[i:], v>>16&0xff|v&0xff00|(v&0xff)<<16|0xff000000)
+	n := min(len(out), len(src)) / 4
+	if n == 0 {
+		return
+	}
+	o := unsafe.Slice((*uint32)(unsafe.Pointer(&out[0])), n)
+	in := unsafe.Slice((*uint32)(unsafe.Pointer(&src[0])), n)
+	for i, v := range in {
+		o[i] = v>>16&0xff | v&0xff00 | (v&0xff)<<16 | 0xff000000
 	}
 }
 
