@@ -175,4 +175,20 @@ func TestScreenStoppedFromTray(t *testing.T) {
 	}
 }
 
+// TestScreenMonitorSwitch: the technician picks the second monitor; the
+// PC says so in a new ScreenInfo and sends a full frame of its size.
+func TestScreenMonitorSwitch(t *testing.T) {
+	pc := newScreenPC(t, 400, 300, "+xinerama", "-screen", "1", "320x200x24")
+	v := pc.open(wire.ScreenOpen{Monitor: 0})
+	v.until("the first frame", func() bool { return v.frames > 0 && v.img != nil })
+	if len(v.info.Monitors) != 2 || v.img.Bounds().Dx() != 400 {
+		t.Fatalf("info %+v, image %v", v.info, v.img.Bounds())
+	}
+	v.send(wire.ScreenControl{Monitor: ptr(1)})
+	v.until("the second monitor", func() bool { return v.info.Monitor == 1 && v.img.Bounds().Dx() == 320 })
+	if v.info.Width != 320 || v.info.Height != 200 {
+		t.Fatalf("info %+v", v.info)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }

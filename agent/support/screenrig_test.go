@@ -43,8 +43,8 @@ type screenPC struct {
 
 const screenPassword = "Correct-Horse-7"
 
-func newScreenPC(t testing.TB, w, h int) *screenPC {
-	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit)
+func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
+	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit, xvfbArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
