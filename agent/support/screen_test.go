@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -188,6 +189,52 @@ func TestScreenMonitorSwitch(t *testing.T) {
 	v.until("the second monitor", func() bool { return v.info.Monitor == 1 && v.img.Bounds().Dx() == 320 })
 	if v.info.Width != 320 || v.info.Height != 200 {
 		t.Fatalf("info %+v", v.info)
+	}
+}
+
+// TestScreenDesktopGone: the X server goes away mid-view; the station
+// gets ScreenStopped with the reason in a sentence, and the stream ends.
+func TestScreenDesktopGone(t *testing.T) {
+	pc := newScreenPC(t, 320, 240)
+	v := pc.open(wire.ScreenOpen{})
+	v.until("the first frame", func() bool { return v.frames > 0 })
+	pc.x.Close()
+	v.until("ScreenStopped", func() bool { return v.stop != nil })
+	if v.stop.Reason != wire.ScreenStoppedError || !strings.HasPrefix(v.stop.Message, "The PC's screen could not be captured") {
+		t.Fatalf("stopped with %+v", v.stop)
+	}
+	t.Logf("the technician reads: %s", v.stop.Message)
+	if _, err := v.next(time.Now().Add(coretest.WaitLimit)); err == nil {
+		t.Fatal("the stream went on after ScreenStopped")
+	}
+}
+
+// TestScreenStopWhileStationStalls: the station reads nothing, so the PC
+// is stuck writing a large frame; the user's stop still ends the view
+// (its stream is closed under it) and the tray is told.
+func TestScreenStopWhileStationStalls(t *testing.T) {
+	pc := newScreenPC(t, 1920, 1080)
+	noise := image.NewRGBA(image.Rect(0, 0, 1920, 1080))
+	rnd := rand.New(rand.NewPCG(5, 5))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(rnd.IntN(256))
+	}
+	// The first frame (JPEG of noise, megabytes) is far larger than the
+	// test's read buffer plus yamux's 256 KB window.
+	must(t, pc.prog.Draw(noise))
+	v := pc.open(wire.ScreenOpen{})
+	if got := coretest.Receive(t, pc.tray.views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
+		t.Fatalf("the tray was told %q", got)
+	}
+	// Once 600 KB arrived the PC is writing the frame; nothing more is
+	// read, so it gets stuck there.
+	_ = v.s.SetReadDeadline(time.Now().Add(coretest.WaitLimit))
+	if _, err := v.r.Peek(600 << 10); err != nil {
+		t.Fatalf("the frame did not start: %v", err)
+	}
+	pc.tray.stopViewing()
+	if got := coretest.Receive(t, pc.tray.views, "the view to end"); got != "Tess Tech viewing: false" {
+		t.Fatalf("the tray was told %q", got)
 	}
 }
 

@@ -22,6 +22,10 @@ type Viewer interface {
 	StopViewingRequested() <-chan struct{}
 }
 
+// stopGrace is how long a view may take to send ScreenStopped after the
+// user's stop before its stream is closed under it.
+const stopGrace = 2 * time.Second
+
 // LocalScreens serves screen streams in this process on a Desktop opened
 // for each: Linux, tests, and the Windows screen helper itself.
 type LocalScreens struct {
@@ -90,6 +94,13 @@ func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, techni
 			case <-requested:
 				a.logf("the user stopped %s viewing the screen", who)
 				close(stop)
+				// A view stuck writing to a station that stopped reading
+				// still ends: the user's stop must hold.
+				select {
+				case <-done:
+				case <-time.After(stopGrace):
+					conn.Close()
+				}
 			case <-done:
 			}
 		}()
