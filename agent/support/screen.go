@@ -324,7 +324,7 @@ func (s *screen) pollClipboard() error {
 // fail tells the station why the view ends and returns the error.
 func (s *screen) fail(what string, err error) error {
 	_ = s.send(wire.ScreenStopped, wire.ScreenStop{Reason: wire.ScreenStoppedError,
-		Message: what + ": " + err.Error() + "."})
+		Message: what + ": " + err.Error() + ". Open the screen again to retry."})
 	return fmt.Errorf("%s: %w", what, err)
 }
 
