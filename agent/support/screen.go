@@ -24,10 +24,13 @@ const (
 	// A screen that has not changed for idleAfter, with no input, is
 	// looked at only every idleEvery: capturing a still 1080p screen 30
 	// times a second costs a third of a core for nothing.
-	idleAfter  = time.Second
-	idleEvery  = 100 * time.Millisecond
-	minQuality = 25
-	maxQuality = 80
+	idleAfter = time.Second
+	idleEvery = 100 * time.Millisecond
+	// inputSettle is how long after the technician's input an idle screen
+	// is looked at: long enough for a program to paint its answer.
+	inputSettle = 5 * time.Millisecond
+	minQuality  = 25
+	maxQuality  = 80
 )
 
 // ServeScreen serves one screen stream on d until rw closes (nil), d fails
@@ -56,7 +59,7 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 	infoTick := time.NewTicker(infoEvery)
 	defer infoTick.Stop()
 	waiting := false // a capture is due but the ack window is full
-	nextAt := time.Now()
+	nextAt, lastCapture := time.Now(), time.Time{}
 	for {
 		select {
 		case <-stop:
@@ -73,12 +76,17 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 				next.Reset(0)
 			}
 			if c.Input != nil && s.control {
-				// The technician acts: look again at full rate, also when
-				// an idle wait was scheduled.
+				// The technician acts: look again soon (once the program
+				// had a moment to paint its answer), at full rate, also
+				// when an idle wait was scheduled; never above the cap.
 				s.active = time.Now()
-				if time.Until(nextAt) > s.interval {
-					nextAt = time.Now().Add(s.interval)
-					next.Reset(s.interval)
+				due := lastCapture.Add(s.interval)
+				if settle := s.active.Add(inputSettle); settle.After(due) {
+					due = settle
+				}
+				if nextAt.After(due) {
+					nextAt = due
+					next.Reset(time.Until(due))
 				}
 			}
 		case <-next.C:
@@ -87,6 +95,7 @@ func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan 
 				continue
 			}
 			started := time.Now()
+			lastCapture = started
 			if err := s.frame(); err != nil {
 				return err
 			}
