@@ -48,6 +48,17 @@ func screenBench(b *testing.B, mode string, fps int) {
 	v := pc.open(wire.ScreenOpen{MaxFPS: fps})
 	v.noDecode = true
 	v.until("the first frame", func() bool { return v.frames > 0 })
+	// A still screen is measured once the JPEG tiles were refined
+	// (frame.DefaultRefineAfter): no frame for a second.
+	settle := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := v.next(time.Now().Add(time.Second)); err != nil {
+			break
+		}
+		if time.Now().After(settle) {
+			b.Fatal("the still screen kept sending frames for 30 s")
+		}
+	}
 	var drawer *exec.Cmd
 	var drawStart time.Time
 	if mode != "static" {

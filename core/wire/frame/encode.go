@@ -37,8 +37,14 @@ type Encoder struct {
 	// NoJPEG sends every region losslessly.
 	NoJPEG bool
 
+	// RefineAfter is how many captures a JPEG tile must stay unchanged
+	// before it is sent again losslessly, so still text over a photo-like
+	// background ends up sharp (0: never).
+	RefineAfter int
+
 	ref     *image.RGBA // the pixels last sent
 	exact   []bool      // per tile: the station holds ref's pixels exactly
+	still   []uint16    // per tile: captures since it changed
 	tilesX  int
 	seq     uint32
 	full    bool
@@ -57,7 +63,16 @@ type region struct {
 }
 
 // NewEncoder returns an Encoder whose first frame is full.
-func NewEncoder() *Encoder { return &Encoder{Quality: DefaultQuality} }
+func NewEncoder() *Encoder { return &Encoder{Quality: DefaultQuality, RefineAfter: DefaultRefineAfter} }
+
+// DefaultRefineAfter is RefineAfter of a new Encoder: half a second at
+// the idle capture rate of 10 a second.
+const DefaultRefineAfter = 5
+
+// refinePerFrame bounds the tiles one frame refines: 16 tiles, at most
+// 192 KB of RGB before compression, so a change that follows is not held
+// up long behind them.
+const refinePerFrame = 16
 
 // Refresh makes the next frame cover the whole image (the station asked
 // for it, or the monitor changed).
@@ -80,20 +95,39 @@ func (e *Encoder) Encode(cur *image.RGBA) ([]byte, error) {
 		e.ref = image.NewRGBA(image.Rect(0, 0, w, h))
 		e.tilesX = (w + TileSize - 1) / TileSize
 		e.exact = make([]bool, e.tilesX*((h+TileSize-1)/TileSize))
+		e.still = make([]uint16, len(e.exact))
 	}
 	if full {
 		clear(e.exact)
 	}
 	regs := e.scratch[:0]
+	// Refinement is spread over frames (a still photo is hundreds of KB
+	// losslessly) and waits while the link is slow (quality lowered).
+	refine := 0
+	if e.RefineAfter > 0 && e.Quality >= DefaultQuality {
+		refine = refinePerFrame
+	}
 	for ty := 0; ty*TileSize < h; ty++ {
 		run := -1 // the region the previous tile joined, while it can grow
 		for tx := 0; tx*TileSize < w; tx++ {
 			t := image.Rect(tx*TileSize, ty*TileSize, min((tx+1)*TileSize, w), min((ty+1)*TileSize, h))
-			if !full && sameTile(cur, e.ref, b.Min, t) {
+			i := ty*e.tilesX + tx
+			var codec byte
+			switch {
+			case full || !sameTile(cur, e.ref, b.Min, t):
+				e.still[i] = 0
+				codec = e.classify(cur, b.Min, t, e.exact[i])
+			case !e.exact[i] && refine > 0 && int(e.still[i]) >= e.RefineAfter:
+				// Sent as JPEG and still since: now exactly.
+				codec = Raw
+				refine--
+			default:
+				if !e.exact[i] && e.still[i] < 0xffff {
+					e.still[i]++
+				}
 				run = -1
 				continue
 			}
-			codec := e.classify(cur, b.Min, t, e.exact[ty*e.tilesX+tx])
 			if run >= 0 && codec != Solid && regs[run].codec == codec {
 				regs[run].r.Max.X = t.Max.X
 				continue

@@ -169,6 +169,61 @@ func TestPhotoRegionIsJPEGWithinTolerance(t *testing.T) {
 	}
 }
 
+// TestStillJPEGTilesRefined: a photo sent as JPEG that stays still is
+// sent again losslessly after RefineAfter captures, once; then nothing.
+func TestStillJPEGTilesRefined(t *testing.T) {
+	e, d := NewEncoder(), &Decoder{}
+	photo := image.Rect(128, 128, 640, 512)
+	cur := desktop(1024, 768, 2, photo)
+	shown, _, _ := roundTrip(t, e, d, nil, cur)
+	if worst := maxDiff(shown, cur, photo); worst == 0 {
+		t.Fatal("the photo was not sent lossy")
+	}
+	for i := range e.RefineAfter {
+		if p, _ := e.Encode(cur); p != nil {
+			t.Fatalf("capture %d of a still screen gave a frame before RefineAfter", i+1)
+		}
+	}
+	// 48 JPEG tiles, refined 16 a frame.
+	total, frames := 0, 0
+	for {
+		var info Info
+		var size int
+		shown, info, size = roundTrip(t, e, d, shown, cur)
+		if size == 0 {
+			break
+		}
+		if e.LastStats().Regions[3] != 0 || len(info.Regions) == 0 {
+			t.Fatalf("not a lossless refinement: %+v, %+v", info, e.LastStats())
+		}
+		total += size
+		frames++
+	}
+	if frames != 3 {
+		t.Fatalf("refined in %d frames", frames)
+	}
+	if worst := maxDiff(shown, cur, cur.Bounds()); worst != 0 {
+		t.Fatalf("after the refinement the screen differs by %d", worst)
+	}
+	t.Logf("refinement of a %v photo: %d bytes in %d frames", photo.Size(), total, frames)
+	for range 2 * e.RefineAfter {
+		if p, _ := e.Encode(cur); p != nil {
+			t.Fatal("a refined still screen gave another frame")
+		}
+	}
+	// On a slow link (quality lowered) nothing is refined.
+	e.Quality = DefaultQuality - 10
+	fill(cur, photo, color.RGBA{1, 1, 1, 255})
+	shown, _, _ = roundTrip(t, e, d, shown, cur)
+	photoAgain := desktop(1024, 768, 2, photo)
+	shown, _, _ = roundTrip(t, e, d, shown, photoAgain)
+	for range 3 * e.RefineAfter {
+		if p, _ := e.Encode(photoAgain); p != nil {
+			t.Fatal("refined while the quality was lowered")
+		}
+	}
+}
+
 func TestRefreshAndResize(t *testing.T) {
 	e, d := NewEncoder(), &Decoder{}
 	cur := desktop(300, 200, 3, image.Rectangle{})
