@@ -36,7 +36,8 @@ const (
 // ServeScreen serves one screen stream on d until rw closes (nil), d fails
 // (the error, after a ScreenStopped the station shows) or stop is closed
 // (the user stopped the viewing: ScreenStopped with ScreenStoppedByUser).
-// rw's reads must continue where the sign-in line ended.
+// rw's reads must continue where the sign-in line ended. It calls d from
+// one goroutine only, so a Desktop need not lock against itself.
 func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error {
 	s := &screen{w: rw, d: d, monitor: open.Monitor, control: open.Control,
 		enc: screenframe.NewEncoder(), sent: map[uint32]time.Time{}}
