@@ -216,7 +216,9 @@ func TestStillJPEGTilesRefined(t *testing.T) {
 	fill(cur, photo, color.RGBA{1, 1, 1, 255})
 	shown, _, _ = roundTrip(t, e, d, shown, cur)
 	photoAgain := desktop(1024, 768, 2, photo)
-	shown, _, _ = roundTrip(t, e, d, shown, photoAgain)
+	if _, _, size := roundTrip(t, e, d, shown, photoAgain); size == 0 || e.LastStats().Regions[3] == 0 {
+		t.Fatal("the photo drawn again was not sent as JPEG")
+	}
 	for range 3 * e.RefineAfter {
 		if p, _ := e.Encode(photoAgain); p != nil {
 			t.Fatal("refined while the quality was lowered")
