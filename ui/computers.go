@@ -354,6 +354,7 @@ func (s *computersScreen) connectTo(id int64, password string) {
 			r.end = func() error { return s.endSession(rs.SessionID) }
 			s.remotes = append(s.remotes, r)
 			r.win.SetOnClosed(func() {
+				r.screen.close()
 				rs.Close() // the PC's tray says the technician left
 				s.remotes = slices.DeleteFunc(s.remotes, func(o *remoteWindow) bool { return o == r })
 			})

@@ -1,0 +1,251 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"image"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"adhocstation/core/wire"
+)
+
+// The remote screen: a stream attached to the remote session like a
+// command's. The PC sends binary messages (frames, screen info, clipboard,
+// stop); the station sends JSON control lines (acks, input, settings).
+
+// Why a screen view ended.
+var (
+	ErrScreenStoppedByUser = refusal("screen_stopped", "The user stopped screen viewing from the Support Session icon. Ask them before starting it again.")
+	ErrScreenGarbled       = refusal("screen_garbled", "The PC sent screen data this station cannot read, so viewing stopped. Start viewing again; if it keeps happening, the PC's Support Session app may not match this station.")
+)
+
+// ScreenHandlers receive what a screen stream brings, all on the stream's
+// reader goroutine, one at a time. Any may be nil.
+type ScreenHandlers struct {
+	// Frame gets the whole captured image after each frame and the regions
+	// that changed. img is reused for the next frame once Frame returns, so
+	// Frame copies what it keeps; the frame is acknowledged after it
+	// returns, which paces the PC to what the viewer keeps up with.
+	Frame func(img *image.RGBA, dirty []image.Rectangle)
+	// Info gets the monitors and captured size, first and on every change.
+	Info func(wire.ScreenInfo)
+	// Clipboard gets the PC's clipboard text when it changes (Control on).
+	Clipboard func(text string)
+	// Stopped is called once when the stream ends other than by Close:
+	// ErrScreenStoppedByUser, the PC's sentence (code "pc_refused"),
+	// ErrScreenGarbled or ErrRemoteGone.
+	Stopped func(err error)
+}
+
+// Screen is one screen stream of a remote session.
+type Screen struct {
+	conn   net.Conn
+	h      ScreenHandlers
+	out    chan []byte   // control lines, written in order by one writer
+	done   chan struct{} // closed by Close or when the reader ends
+	once   sync.Once
+	closed atomic.Bool // Close was called: the end is not reported
+	info   atomic.Pointer[wire.ScreenInfo]
+}
+
+// screenQueue is how many control lines may wait for the writer; input
+// beyond it blocks the caller briefly rather than being lost.
+const screenQueue = 256
+
+// Screen opens a screen stream on the PC with open's settings and calls
+// h as the PC sends. Refusals: ErrRemoteGone, or the PC's sentence (code
+// "pc_refused") when its screen cannot be reached.
+func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h ScreenHandlers) (*Screen, error) {
+	conn, err := r.open.Open()
+	if err != nil {
+		return nil, ErrRemoteGone
+	}
+	r.running.Store(conn, nil) // closed with the remote session
+	if r.closed.Load() {
+		r.running.Delete(conn)
+		conn.Close()
+		return nil, ErrRemoteGone
+	}
+	in := bufio.NewReaderSize(conn, 256<<10)
+	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Screen: &open})
+	if err != nil || !res.OK {
+		r.running.Delete(conn)
+		conn.Close()
+		if err == nil && res.Message != "" {
+			return nil, &Error{Code: "pc_refused", Message: res.Message}
+		}
+		return nil, ErrRemoteGone
+	}
+	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{})}
+	go s.write()
+	go func() {
+		err := s.read(in)
+		r.running.Delete(conn)
+		s.end()
+		if !s.closed.Load() && s.h.Stopped != nil {
+			s.h.Stopped(err)
+		}
+	}()
+	return s, nil
+}
+
+// Info returns the latest screen info (zero before the first).
+func (s *Screen) Info() wire.ScreenInfo {
+	if p := s.info.Load(); p != nil {
+		return *p
+	}
+	return wire.ScreenInfo{}
+}
+
+// Input sends a mouse or keyboard event (the PC honours it while Control
+// is on).
+func (s *Screen) Input(ev wire.InputEvent) { s.send(wire.ScreenControl{Input: &ev}) }
+
+// SetControl switches input and clipboard on or off.
+func (s *Screen) SetControl(on bool) { s.send(wire.ScreenControl{Control: &on}) }
+
+// SetMaxFPS caps the frame rate (1..60).
+func (s *Screen) SetMaxFPS(fps int) { s.send(wire.ScreenControl{MaxFPS: min(max(fps, 1), 60)}) }
+
+// SetMonitor captures another monitor, or wire.AllMonitors.
+func (s *Screen) SetMonitor(m int) { s.send(wire.ScreenControl{Monitor: &m}) }
+
+// SetClipboard gives the PC the technician's clipboard text.
+func (s *Screen) SetClipboard(text string) { s.send(wire.ScreenControl{Clipboard: &text}) }
+
+// SendSAS asks the PC for Ctrl+Alt+Del.
+func (s *Screen) SendSAS() { s.send(wire.ScreenControl{SAS: true}) }
+
+// Refresh asks for a full frame.
+func (s *Screen) Refresh() { s.send(wire.ScreenControl{Refresh: true}) }
+
+// Close ends the view; the PC stops capturing. Stopped is not called.
+func (s *Screen) Close() error {
+	s.closed.Store(true)
+	s.end()
+	return nil
+}
+
+func (s *Screen) end() {
+	s.once.Do(func() {
+		close(s.done)
+		s.conn.Close()
+	})
+}
+
+// send queues one control line; after the end it is dropped.
+func (s *Screen) send(c wire.ScreenControl) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	select {
+	case s.out <- append(b, '\n'):
+	case <-s.done:
+	}
+}
+
+// write is the one writer of the stream, so lines never interleave and
+// the Fyne goroutine never waits on the network.
+func (s *Screen) write() {
+	for {
+		select {
+		case b := <-s.out:
+			if _, err := s.conn.Write(b); err != nil {
+				s.end()
+				return
+			}
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// read handles the PC's messages until the stream ends and says why.
+func (s *Screen) read(in *bufio.Reader) error {
+	var (
+		hdr  [wire.ScreenHeader]byte
+		buf  []byte
+		dec  frameDecoder
+		img  *image.RGBA
+	)
+	for {
+		if _, err := io.ReadFull(in, hdr[:]); err != nil {
+			if s.closed.Load() {
+				return nil
+			}
+			return ErrRemoteGone
+		}
+		n := binary.BigEndian.Uint32(hdr[1:])
+		if n > wire.MaxScreenMessage {
+			return ErrScreenGarbled
+		}
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(in, buf); err != nil {
+			if s.closed.Load() {
+				return nil
+			}
+			return ErrRemoteGone
+		}
+		switch hdr[0] {
+		case wire.ScreenFrame:
+			var (
+				seq   uint32
+				dirty []image.Rectangle
+				err   error
+			)
+			img, seq, dirty, err = dec.decode(buf, img)
+			if err != nil {
+				return ErrScreenGarbled
+			}
+			if s.h.Frame != nil {
+				s.h.Frame(img, dirty)
+			}
+			s.send(wire.ScreenControl{Ack: seq})
+		case wire.ScreenInfoKind:
+			var info wire.ScreenInfo
+			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 {
+				return ErrScreenGarbled
+			}
+			s.info.Store(&info)
+			if s.h.Info != nil {
+				s.h.Info(info)
+			}
+		case wire.ScreenClipboard:
+			var c wire.ClipboardText
+			if json.Unmarshal(buf, &c) != nil {
+				return ErrScreenGarbled
+			}
+			if s.h.Clipboard != nil {
+				s.h.Clipboard(c.Text)
+			}
+		case wire.ScreenStopped:
+			var stop wire.ScreenStop
+			if json.Unmarshal(buf, &stop) != nil {
+				return ErrScreenGarbled
+			}
+			return stopReason(stop)
+		default:
+			return ErrScreenGarbled
+		}
+	}
+}
+
+// stopReason turns the PC's stop message into the sentence the view shows.
+func stopReason(stop wire.ScreenStop) error {
+	if stop.Reason == wire.ScreenStoppedByUser {
+		return ErrScreenStoppedByUser
+	}
+	if stop.Message == "" {
+		return ErrRemoteGone
+	}
+	return &Error{Code: "pc_refused", Message: stop.Message}
+}
