@@ -169,10 +169,10 @@ func (s *Screen) write() {
 // read handles the PC's messages until the stream ends and says why.
 func (s *Screen) read(in *bufio.Reader) error {
 	var (
-		hdr  [wire.ScreenHeader]byte
-		buf  []byte
-		dec  frameDecoder
-		img  *image.RGBA
+		hdr [wire.ScreenHeader]byte
+		buf []byte
+		dec frameDecoder
+		img *image.RGBA
 	)
 	for {
 		if _, err := io.ReadFull(in, hdr[:]); err != nil {
