@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"adhocstation/core/wire"
+	"adhocstation/core/wire/frame"
 )
 
 // The remote screen: a stream attached to the remote session like a
@@ -171,7 +172,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 	var (
 		hdr [wire.ScreenHeader]byte
 		buf []byte
-		dec frameDecoder
+		dec frame.Decoder
 		img *image.RGBA
 	)
 	for {
@@ -198,18 +199,17 @@ func (s *Screen) read(in *bufio.Reader) error {
 		switch hdr[0] {
 		case wire.ScreenFrame:
 			var (
-				seq   uint32
-				dirty []image.Rectangle
-				err   error
+				fi  frame.Info
+				err error
 			)
-			img, seq, dirty, err = dec.decode(buf, img)
+			img, fi, err = dec.Apply(img, buf)
 			if err != nil {
 				return ErrScreenGarbled
 			}
 			if s.h.Frame != nil {
-				s.h.Frame(img, dirty)
+				s.h.Frame(img, fi.Regions)
 			}
-			s.send(wire.ScreenControl{Ack: seq})
+			s.send(wire.ScreenControl{Ack: fi.Seq})
 		case wire.ScreenInfoKind:
 			var info wire.ScreenInfo
 			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 {
