@@ -34,10 +34,10 @@ type screenView struct {
 	dirty     []image.Rectangle // regions of pending not yet shown
 	scheduled bool              // a present is queued on the Fyne goroutine
 	shown     *image.RGBA       // what img draws; changed on the Fyne goroutine only
+	fit       bool              // scale to the view (true) or one image pixel per screen pixel
 
 	img     *canvas.Image
 	bg      *canvas.Rectangle
-	fit     bool // scale to the view (true) or one image pixel per screen pixel
 	control bool
 	held    map[string]bool // keys whose press went to the PC, to send their release
 }
@@ -114,21 +114,28 @@ func (v *screenView) clear() {
 
 // setFit switches between fitting the view and 1:1.
 func (v *screenView) setFit(fit bool) {
+	v.mu.Lock()
 	v.fit = fit
+	v.img.ScaleMode = canvas.ImageScalePixels
+	if fit {
+		v.img.ScaleMode = canvas.ImageScaleSmooth
+	}
+	v.mu.Unlock()
 	v.Refresh()
 	if v.scroll != nil {
 		v.scroll.Refresh()
 	}
 }
 
-// imageSize is the shown image's size in pixels (0 before a frame).
-func (v *screenView) imageSize() (int, int) {
+// imageSize is the shown image's size in pixels (0 before a frame) and
+// whether it is fitted to the view.
+func (v *screenView) imageSize() (int, int, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.shown == nil {
-		return 0, 0
+		return 0, 0, v.fit
 	}
-	return v.shown.Rect.Dx(), v.shown.Rect.Dy()
+	return v.shown.Rect.Dx(), v.shown.Rect.Dy(), v.fit
 }
 
 // pixelSize is one screen pixel in Fyne units, for 1:1.
@@ -142,11 +149,11 @@ func (v *screenView) pixelSize() float32 {
 // placement is where the image is drawn in the view and how many units
 // one image pixel takes.
 func (v *screenView) placement(size fyne.Size) (fyne.Position, float32) {
-	w, h := v.imageSize()
+	w, h, fit := v.imageSize()
 	if w == 0 || h == 0 {
 		return fyne.Position{}, 1
 	}
-	if !v.fit {
+	if !fit {
 		return fyne.Position{}, v.pixelSize()
 	}
 	k := min(size.Width/float32(w), size.Height/float32(h))
@@ -156,7 +163,7 @@ func (v *screenView) placement(size fyne.Size) (fyne.Position, float32) {
 // toImage maps a point in the view to the captured image's pixel,
 // clamped to the image; ok is false before the first frame.
 func (v *screenView) toImage(p fyne.Position) (x, y int, ok bool) {
-	w, h := v.imageSize()
+	w, h, _ := v.imageSize()
 	if w == 0 || h == 0 {
 		return 0, 0, false
 	}
@@ -167,8 +174,8 @@ func (v *screenView) toImage(p fyne.Position) (x, y int, ok bool) {
 }
 
 func (v *screenView) MinSize() fyne.Size {
-	w, h := v.imageSize()
-	if v.fit || w == 0 {
+	w, h, fit := v.imageSize()
+	if fit || w == 0 {
 		return fyne.NewSize(160, 90)
 	}
 	k := v.pixelSize()
@@ -184,14 +191,9 @@ type screenViewRenderer struct{ v *screenView }
 func (r *screenViewRenderer) Layout(size fyne.Size) {
 	r.v.bg.Resize(size)
 	off, k := r.v.placement(size)
-	w, h := r.v.imageSize()
+	w, h, _ := r.v.imageSize()
 	r.v.img.Move(off)
 	r.v.img.Resize(fyne.NewSize(float32(w)*k, float32(h)*k))
-	if r.v.fit {
-		r.v.img.ScaleMode = canvas.ImageScaleSmooth
-	} else {
-		r.v.img.ScaleMode = canvas.ImageScalePixels
-	}
 }
 func (r *screenViewRenderer) MinSize() fyne.Size { return r.v.MinSize() }
 func (r *screenViewRenderer) Refresh() {
