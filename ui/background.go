@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"sync"
+
 	"fyne.io/fyne/v2"
 
 	"adhocstation/core"
@@ -19,6 +21,11 @@ type background struct {
 	// applied, when set (tests), is told each job's name on the Fyne
 	// goroutine once its result is applied.
 	applied func(job string)
+	// mu keeps results from overlapping. On the real driver fyne.Do runs
+	// them one by one on the Fyne goroutine anyway; Fyne's test driver runs
+	// each on the goroutine that calls it, where a stream's results (the
+	// screen's frames) would otherwise race a result applied beside them.
+	mu sync.Mutex
 }
 
 // Job names, as a test waits for them.
@@ -46,6 +53,8 @@ func (b *background) run(job string, work func() (apply func())) {
 // apply runs f on the Fyne goroutine, then tells a watching test.
 func (b *background) apply(job string, f func()) {
 	fyne.Do(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
 		f()
 		if b.applied != nil {
 			b.applied(job)

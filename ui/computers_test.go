@@ -42,7 +42,7 @@ func pagesTestRow(t *testing.T, s *computersScreen, id int64) []string {
 	return pagesTestCells(r)
 }
 
-func pagesTestComputers(t *testing.T) (*core.Station, *coretest.Clock, *computersScreen, *core.Subscription) {
+func pagesTestComputers(t testing.TB) (*core.Station, *coretest.Clock, *computersScreen, *core.Subscription) {
 	t.Helper()
 	st, clock := coretest.Open(t)
 	w := testWindow(t)

@@ -31,6 +31,7 @@ type remoteWindow struct {
 	files   *filesTab
 	chat    *chatTab
 	screen  *screenTab
+	tabs    *container.AppTabs
 	endBtn  *widget.Button
 	// end ends the support session (the Computers page's End session now).
 	end func() error
@@ -71,6 +72,7 @@ func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remo
 		}
 	}
 	r.chat = newChatTab(tabs, rs, work) // appends the Chat tab, keeping OnSelected
+	r.tabs = tabs
 	r.endBtn = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: r.onEnd}
 	// The session-wide action sits at the right of the tab bar, which the
 	// two tabs leave empty, rather than in a second bar under each tab's.

@@ -57,13 +57,14 @@ func (remoteTestTray) Tell(support.Message) {}
 
 // remoteTestConnected pairs a PC with st and holds its live channel
 // through the real pairing service and agent client.
-func remoteTestConnected(t *testing.T, st *core.Station, prep core.Prepared) {
+// Each setup changes the App before it serves (e.g. gives it a desktop).
+func remoteTestConnected(t testing.TB, st *core.Station, prep core.Prepared, setup ...func(*support.App)) {
 	t.Helper()
-	remoteTestServe(t, st, prep, remoteTestTray{})
+	remoteTestServe(t, st, prep, remoteTestTray{}, setup...)
 }
 
 // remoteTestServe is remoteTestConnected with ui as the service's UI.
-func remoteTestServe(t *testing.T, st *core.Station, prep core.Prepared, ui support.UI) {
+func remoteTestServe(t testing.TB, st *core.Station, prep core.Prepared, ui support.UI, setup ...func(*support.App)) {
 	t.Helper()
 	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ")})
 	if err != nil {
@@ -81,6 +82,9 @@ func remoteTestServe(t *testing.T, st *core.Station, prep core.Prepared, ui supp
 	}
 	t.Cleanup(func() { ys.Close() })
 	app := &support.App{Sys: &remoteTestPC{password: coretest.Password}, UI: ui}
+	for _, f := range setup {
+		f(app)
+	}
 	go app.ServeChannel(ys, "Tom")
 }
 
@@ -150,7 +154,7 @@ func TestRemoteSessionWindow(t *testing.T) {
 
 // remoteTestConnect taps Connect, types password into the dialog's
 // password field and confirms, then waits for the answer on screen.
-func remoteTestConnect(t *testing.T, s *computersScreen, watch *workWatch, password string) {
+func remoteTestConnect(t testing.TB, s *computersScreen, watch *workWatch, password string) {
 	t.Helper()
 	test.Tap(s.connect)
 	dlg := s.win.Canvas().Overlays().Top()
@@ -169,14 +173,14 @@ func remoteTestConnect(t *testing.T, s *computersScreen, watch *workWatch, passw
 
 // remoteTestOpen connects to a paired PC through the Connect dialog and
 // returns its remote window and the work watch.
-func remoteTestOpen(t *testing.T) (*core.Station, *computersScreen, *remoteWindow, *workWatch) {
+func remoteTestOpen(t testing.TB, setup ...func(*support.App)) (*core.Station, *computersScreen, *remoteWindow, *workWatch) {
 	t.Helper()
 	st, _, s, sub := pagesTestComputers(t)
 	watch := watchWork(&s.work)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
-	remoteTestConnected(t, st, prep)
+	remoteTestConnected(t, st, prep, setup...)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	remoteTestConnect(t, s, watch, coretest.Password)
 	watch.wait(t, jobSystem)

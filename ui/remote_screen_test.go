@@ -1,0 +1,325 @@
+//go:build linux
+
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"adhocstation/agent/support"
+	"adhocstation/agent/x11desk"
+	"adhocstation/agent/x11desk/x11test"
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+)
+
+// screenTestTray is the user's tray helper: told who views the screen,
+// and where the user chooses Stop viewing.
+type screenTestTray struct {
+	support.UI
+	mu    sync.Mutex
+	stop  chan struct{}
+	views chan string
+}
+
+func (*screenTestTray) Tell(support.Message)          {}
+func (*screenTestTray) ShowStatus(support.Status)     {}
+func (*screenTestTray) EndRequested() <-chan struct{} { return nil }
+func (v *screenTestTray) Viewing(who string, on bool) {
+	v.views <- fmt.Sprintf("%s viewing: %v", who, on)
+}
+func (v *screenTestTray) StopViewingRequested() <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stop
+}
+
+// stopViewing is the user choosing Stop viewing in the tray.
+func (v *screenTestTray) stopViewing() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	close(v.stop)
+	v.stop = make(chan struct{})
+}
+
+// screenRig is a remote window connected to a PC whose desktop is an Xvfb
+// display with the test program on it: the real station, pairing service
+// and agent App (with its hub and a tray helper on a Unix socket) over the
+// live channel on loopback.
+type screenRig struct {
+	x     *x11test.Xvfb
+	prog  *x11test.Program
+	tray  *screenTestTray
+	r     *remoteWindow
+	tab   *screenTab
+	watch *workWatch
+}
+
+func newScreenRig(t testing.TB, w, h int) *screenRig {
+	t.Helper()
+	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(x.Close)
+	prog, err := x11test.StartProgram(x.Display, color.RGBA{30, 30, 30, 255})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prog.Close)
+
+	// The service's hub and the user's tray helper on the pipe.
+	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{User: "anna"}, nil })
+	joined := make(chan string, 1)
+	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	go hub.Serve(ln)
+	t.Cleanup(hub.Close)
+	tray := &screenTestTray{stop: make(chan struct{}), views: make(chan string, 16)}
+	conn, err := net.Dial("unix", pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go support.RunHelper(ctx, conn, support.RoleTray, tray)
+	coretest.Receive(t, joined, "the tray helper to join")
+
+	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {
+		a.UI = hub
+		a.OpenDesktop = func() (support.Desktop, error) { return x11desk.Open(x.Display) }
+	})
+	t.Cleanup(r.win.Close)
+	r.screen.clipEvery = 0 // the test looks at the clipboard itself
+	return &screenRig{x: x, prog: prog, tray: tray, r: r, tab: r.screen, watch: watch}
+}
+
+// showTab selects the Screen tab, so the view has a size.
+func (g *screenRig) showTab() {
+	for _, ti := range g.r.tabs.Items {
+		if ti.Text == "Screen" {
+			g.r.tabs.Select(ti)
+		}
+	}
+}
+
+// act does what the technician does while the stream's results may be
+// applied: Fyne's test driver applies them on the stream's goroutine, so
+// the test takes their turn (on the real driver both are on one goroutine).
+func (g *screenRig) act(f func()) {
+	g.tab.work.mu.Lock()
+	defer g.tab.work.mu.Unlock()
+	f()
+}
+
+// start taps Start viewing and waits for the first frame on screen.
+func (g *screenRig) start(t testing.TB) {
+	t.Helper()
+	g.watch.during(t, jobScreenStart, func() { test.Tap(g.tab.start) })
+	if g.tab.screen == nil {
+		t.Fatalf("viewing did not start: %q", g.tab.status.Text)
+	}
+	g.until(t, "the first frame", func(img *image.RGBA) bool { return img != nil })
+}
+
+// until waits for frames until ok holds for the view's image.
+func (g *screenRig) until(t testing.TB, what string, ok func(*image.RGBA) bool) {
+	t.Helper()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for !ok(g.tab.view.snapshot()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Screen view never showed %s", what)
+		}
+		g.watch.wait(t, jobScreenFrame)
+	}
+}
+
+// viewPoint is where image pixel (x, y) is in the view.
+func (g *screenRig) viewPoint(x, y int) fyne.Position {
+	off, k := g.tab.view.placement(g.tab.view.Size())
+	return fyne.NewPos(off.X+(float32(x)+0.5)*k, off.Y+(float32(y)+0.5)*k)
+}
+
+// channelDiff is the largest and the mean channel difference of a and b in r.
+func channelDiff(a, b *image.RGBA, r image.Rectangle) (worst int, mean float64) {
+	sum := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			pa, pb := a.RGBAAt(x, y), b.RGBAAt(x, y)
+			for _, d := range []int{int(pa.R) - int(pb.R), int(pa.G) - int(pb.G), int(pa.B) - int(pb.B)} {
+				worst = max(worst, d, -d)
+				sum += max(d, -d)
+			}
+		}
+	}
+	return worst, float64(sum) / float64(3*r.Dx()*r.Dy())
+}
+
+// The whole remote screen under Xvfb: the test program's pattern arrives
+// in the technician's Screen view; with Control on, a click and typed text
+// from the view's own event methods reach the program at the right place;
+// the clipboard goes both ways; Ctrl+Alt+Del explains X11's refusal; Stop
+// viewing in the user's tray ends the view with the sentence that says so.
+func TestScreenViewEndToEnd(t *testing.T) {
+	g := newScreenRig(t, 800, 600)
+	area := image.Rect(64, 64, 576, 448)
+	pat := x11test.Pattern(area)
+	if err := g.prog.Draw(pat); err != nil {
+		t.Fatal(err)
+	}
+	g.r.win.Resize(fyne.NewSize(1000, 680))
+	g.showTab()
+	g.start(t)
+	if got := coretest.Receive(t, g.tray.views, "the tray to say who is viewing"); got != "Tom viewing: true" {
+		t.Fatalf("the tray was told %q", got)
+	}
+	// Flat bars (above the gradient's tile row) are sent losslessly; the
+	// whole pattern within JPEG's tolerance.
+	var worst int
+	var mean float64
+	g.until(t, "the pattern", func(img *image.RGBA) bool {
+		if img == nil || img.Rect != image.Rect(0, 0, 800, 600) {
+			return false
+		}
+		if w, _ := channelDiff(img, pat, image.Rect(64, 64, 576, 192)); w != 0 {
+			return false
+		}
+		worst, mean = channelDiff(img, pat, area)
+		return mean <= 4 && worst <= 64
+	})
+	t.Logf("pattern in the view: largest channel difference %d, mean %.2f", worst, mean)
+	if !slices.Contains(g.tab.monitor.Options, g.tab.monitor.Selected) || len(g.tab.monitor.Options) < 2 {
+		t.Errorf("monitor choice %q of %q, want All monitors and the display's", g.tab.monitor.Selected, g.tab.monitor.Options)
+	}
+	if g.tab.control.Disabled() || !g.tab.start.Disabled() || g.tab.stop.Disabled() {
+		t.Error("while viewing, Control and Stop should be enabled and Start not")
+	}
+
+	// Input from the view's event methods, through the fitted scale.
+	v := g.tab.view
+	at := g.viewPoint(321, 234)
+	g.act(func() {
+		v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+		v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+		test.Tap(g.tab.control)
+		if !g.tab.control.Checked || g.tab.sas.Disabled() {
+			t.Error("Control did not switch on")
+		}
+		v.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: g.viewPoint(300, 200)}})
+		v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+		v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: desktop.MouseButtonPrimary})
+		test.Type(v, "typed in the view")
+		v.KeyDown(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		v.KeyUp(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	})
+	err := g.prog.WaitFor(coretest.WaitLimit, func(clicks []x11test.Click, text string) bool {
+		return len(clicks) > 0 && text == "typed in the view\n"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clicks := g.prog.Clicks(); !slices.Equal(clicks, []x11test.Click{{X: 321, Y: 234, Button: 1}}) {
+		t.Fatalf("the program got clicks %v, want one at 321,234 (the one before Control must not arrive)", clicks)
+	}
+
+	// A change on the PC arrives.
+	red := color.RGBA{220, 20, 20, 255}
+	if err := g.prog.Fill(image.Rect(600, 500, 700, 550), red); err != nil {
+		t.Fatal(err)
+	}
+	g.until(t, "the red rectangle", func(img *image.RGBA) bool { return img.RGBAAt(650, 525) == red })
+
+	// The clipboard both ways while Control is on.
+	clip := fyne.CurrentApp().Clipboard()
+	g.act(func() {
+		clip.SetContent("from the technician")
+		g.tab.syncClipboard()
+	})
+	other, err := x11desk.Open(g.x.Display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for text, _ := other.Clipboard(); text != "from the technician"; text, _ = other.Clipboard() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the PC's clipboard is %q, want the technician's", text)
+		}
+		time.Sleep(20 * time.Millisecond) // polling another X client's selection
+	}
+	if err := other.SetClipboard("copied on the PC"); err != nil {
+		t.Fatal(err)
+	}
+	g.watch.wait(t, jobScreenClip)
+	if got := clip.Content(); got != "copied on the PC" {
+		t.Errorf("the station's clipboard is %q, want the PC's", got)
+	}
+
+	g.act(func() { test.Tap(g.tab.sas) })
+	if !g.tab.status.Visible() || !strings.Contains(g.tab.status.Text, x11desk.SASRefusal) {
+		t.Errorf("Ctrl+Alt+Del says %q, want X11's refusal", g.tab.status.Text)
+	}
+
+	if dir := os.Getenv("ADHOC_SCREENSHOTS"); dir != "" {
+		g.act(func() { screenTestShot(t, g, filepath.Join(dir, "remote-screen.png")) })
+	}
+
+	// The user stops the viewing from the tray.
+	g.tray.stopViewing()
+	g.watch.wait(t, jobScreenStopped)
+	if !g.tab.status.Visible() || g.tab.status.Text != core.ErrScreenStoppedByUser.Message {
+		t.Errorf("after the user's stop the view says %q (visible %v)", g.tab.status.Text, g.tab.status.Visible())
+	}
+	if g.tab.screen != nil || g.tab.start.Disabled() || !g.tab.stop.Disabled() || g.tab.control.Checked {
+		t.Error("after the user's stop the tab still views: Start should be enabled, Stop disabled, Control off")
+	}
+	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+		t.Errorf("the tray was told %q", got)
+	}
+
+	// Viewing again, then Stop from the station's side.
+	g.start(t)
+	coretest.Receive(t, g.tray.views, "the tray to say who is viewing again")
+	g.act(func() { test.Tap(g.tab.stop) })
+	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+		t.Errorf("after Stop the tray was told %q", got)
+	}
+	if g.tab.status.Visible() {
+		t.Errorf("the technician's own Stop shows %q", g.tab.status.Text)
+	}
+}
+
+// screenTestShot saves the remote window as Fyne's test driver draws it
+// (the README's screenshot of the Screen view).
+func screenTestShot(t testing.TB, g *screenRig, path string) {
+	t.Helper()
+	g.tab.status.Hide()
+	img := g.r.win.Canvas().Capture()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
