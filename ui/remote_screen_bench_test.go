@@ -1,0 +1,79 @@
+//go:build linux
+
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"slices"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"adhocstation/agent/x11desk/x11test"
+	"adhocstation/core/coretest"
+)
+
+// pixelAt is the view's pixel at x, y (zero before a frame).
+func (v *screenView) pixelAt(x, y int) color.RGBA {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.shown == nil {
+		return color.RGBA{}
+	}
+	return v.shown.RGBAAt(x, y)
+}
+
+// BenchmarkScreenInputToPixel: a key typed in the technician's Screen view
+// (Control on) travels over the live channel to the PC, is injected with
+// XTEST and reaches the test program on a 1920×1080 Xvfb display, which
+// paints a square in answer; the time until that square's pixel is in the
+// view's image. The whole screen shows the test pattern, so every capture
+// compares a full 1080p image. Loopback, the real station and agent code.
+func BenchmarkScreenInputToPixel(b *testing.B) {
+	for _, fps := range []string{"30 fps", "60 fps"} {
+		b.Run(fmt.Sprintf("fps=%s", fps[:2]), func(b *testing.B) {
+			g := newScreenRig(b, 1920, 1080)
+			if err := g.prog.Draw(x11test.Pattern(image.Rect(0, 0, 1920, 1080))); err != nil {
+				b.Fatal(err)
+			}
+			g.r.win.Resize(fyne.NewSize(1280, 720))
+			g.r.tabs.SelectIndex(2)
+			g.start(b)
+			g.until(b, "the whole screen", func(img *image.RGBA) bool { return img.Rect.Dx() == 1920 && img.Rect.Dy() == 1080 })
+			v := g.tab.view
+			g.act(func() {
+				g.tab.fps.SetSelected(fps)
+				g.tab.control.SetChecked(true)
+				v.MouseIn(&desktop.MouseEvent{}) // the pointer is over the view
+			})
+			square := image.Rect(100, 100, 116, 116)
+			colours := []color.RGBA{{250, 10, 10, 255}, {10, 10, 250, 255}}
+			var took []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				want := colours[i%2]
+				start := time.Now()
+				g.act(func() { v.TypedRune('k') })
+				err := g.prog.WaitFor(coretest.WaitLimit, func(_ []x11test.Click, text string) bool { return len(text) == i+1 })
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := g.prog.Fill(square, want); err != nil { // the program's answer to the key
+					b.Fatal(err)
+				}
+				g.until(b, "the answer to a key", func(*image.RGBA) bool { return v.pixelAt(108, 108) == want })
+				took = append(took, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(took)
+			q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
+			b.ReportMetric(q(0.5), "p50-ms")
+			b.ReportMetric(q(0.95), "p95-ms")
+			b.ReportMetric(q(1), "max-ms")
+		})
+	}
+}
