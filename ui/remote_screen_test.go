@@ -306,6 +306,18 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	if g.tab.status.Visible() {
 		t.Errorf("the technician's own Stop shows %q", g.tab.status.Text)
 	}
+
+	// Closing the remote session closes its screen stream too.
+	g.start(t)
+	coretest.Receive(t, g.tray.views, "the tray to say who is viewing again")
+	g.r.rs.Close()
+	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+		t.Errorf("after the remote session closed the tray was told %q", got)
+	}
+	g.watch.wait(t, jobScreenStopped)
+	if g.tab.status.Text != core.ErrRemoteGone.Message {
+		t.Errorf("after the remote session closed the view says %q", g.tab.status.Text)
+	}
 }
 
 // screenTestShot saves the remote window as Fyne's test driver draws it

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"reflect"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -146,5 +147,41 @@ func TestScreenViewKeys(t *testing.T) {
 	v.FocusLost()
 	if len(*sent) != 2 || (*sent)[0].Down || (*sent)[1].Down {
 		t.Errorf("losing the focus with Alt+Tab held sent %+v, want both released", *sent)
+	}
+}
+
+// The PC's screen info fills the monitor choice (the one captured
+// selected) and names the secure desktop while it shows; the window with
+// the Screen tab still fits 1280×720 and asks for at most 800×600.
+func TestScreenTabInfo(t *testing.T) {
+	a := test.NewTempApp(t)
+	tab, page := newScreenTab(a, nil, &background{})
+	tab.showInfo(wire.ScreenInfo{Monitors: []wire.Monitor{{Name: "DISPLAY1", Width: 1920, Height: 1080, Primary: true},
+		{Name: "DISPLAY2", X: 1920, Width: 1280, Height: 1024}}, Monitor: 1, Width: 1280, Height: 1024, Desktop: "winlogon"})
+	want := []string{allMonitors, "1: DISPLAY1 (1920×1080)", "2: DISPLAY2 (1280×1024)"}
+	if !reflect.DeepEqual(tab.monitor.Options, want) || tab.monitor.Selected != want[2] || tab.monitorIndex() != 1 {
+		t.Errorf("monitors %q, selected %q (index %d)", tab.monitor.Options, tab.monitor.Selected, tab.monitorIndex())
+	}
+	if !tab.desktop.Visible() || !strings.Contains(tab.desktop.Text, "sign-in screen or a UAC prompt") {
+		t.Errorf("on the secure desktop the tab says %q (visible %v)", tab.desktop.Text, tab.desktop.Visible())
+	}
+	tab.showInfo(wire.ScreenInfo{Monitor: wire.AllMonitors, Desktop: "default"})
+	if tab.desktop.Visible() || tab.monitorIndex() != wire.AllMonitors {
+		t.Errorf("back on the default desktop: note visible %v, monitor %d", tab.desktop.Visible(), tab.monitorIndex())
+	}
+	tab.fps.SetSelected("5 fps")
+	if tab.maxFPS() != 5 {
+		t.Errorf("5 fps chosen, cap %d", tab.maxFPS())
+	}
+
+	w := test.NewTempWindow(t, page)
+	for _, size := range []fyne.Size{fitTestScreen, fitTestMax} {
+		w.Resize(size)
+		if min := page.MinSize(); min.Width > fitTestMax.Width || min.Height > fitTestMax.Height {
+			t.Errorf("the Screen tab asks for at least %v, more than %v", min, fitTestMax)
+		}
+		if !fitTestOnScreen(w.Canvas(), tab.start) {
+			t.Errorf("at %v Start viewing is not on screen", size)
+		}
 	}
 }
