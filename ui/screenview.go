@@ -103,15 +103,6 @@ func (v *screenView) snapshot() *image.RGBA {
 	return c
 }
 
-// clear forgets the image (viewing stopped).
-func (v *screenView) clear() {
-	v.mu.Lock()
-	v.shown, v.pending, v.dirty = nil, nil, nil
-	v.img.Image = nil
-	v.mu.Unlock()
-	v.Refresh()
-}
-
 // setFit switches between fitting the view and 1:1.
 func (v *screenView) setFit(fit bool) {
 	v.mu.Lock()
