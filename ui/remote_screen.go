@@ -35,8 +35,6 @@ const (
 var screenFPS = []string{"5 fps", "10 fps", "15 fps", "30 fps", "60 fps"}
 
 const (
-	fitLabel     = "Fit to window"
-	oneToOne     = "1:1"
 	allMonitors  = "All monitors"
 	clipboardGap = 700 * time.Millisecond // how often the station's clipboard is looked at
 )
@@ -54,7 +52,7 @@ type screenTab struct {
 	start   *widget.Button
 	stop    *widget.Button
 	control *widget.Check
-	scale   *widget.Select
+	actual  *widget.Check // 1:1 instead of fitting the window
 	monitor *widget.Select
 	fps     *widget.Select
 	sas     *widget.Button
@@ -79,8 +77,7 @@ func newScreenTab(a fyne.App, rs *core.RemoteSession, work *background) (*screen
 	t.start = &widget.Button{Text: "Start viewing", Icon: theme.VisibilityIcon(), Importance: widget.HighImportance, OnTapped: t.onStart}
 	t.stop = &widget.Button{Text: "Stop", Icon: theme.VisibilityOffIcon(), OnTapped: t.onStop}
 	t.control = widget.NewCheck("Control", t.onControl)
-	t.scale = widget.NewSelect([]string{fitLabel, oneToOne}, func(s string) { t.view.setFit(s == fitLabel) })
-	t.scale.SetSelected(fitLabel)
+	t.actual = widget.NewCheck("1:1", func(on bool) { t.view.setFit(!on) })
 	t.monitor = widget.NewSelect([]string{allMonitors}, t.onMonitor)
 	t.monitor.SetSelected(allMonitors)
 	t.fps = widget.NewSelect(screenFPS, t.onFPS)
@@ -91,7 +88,11 @@ func newScreenTab(a fyne.App, rs *core.RemoteSession, work *background) (*screen
 	t.desktop = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance}
 	t.desktop.Hide()
 	t.viewing(false)
-	bar := container.NewHBox(t.start, t.stop, t.control, t.sas, t.scale, t.monitor, t.fps)
+	// The selects get fixed widths: their own minimum cuts the choices
+	// short, and one row must fit the window's 760 pixels.
+	h := t.monitor.MinSize().Height
+	bar := container.NewHBox(t.start, t.stop, t.control, t.sas, t.actual,
+		container.NewGridWrap(fyne.NewSize(160, h), t.monitor), container.NewGridWrap(fyne.NewSize(100, h), t.fps))
 	top := container.NewVBox(container.NewHScroll(bar), t.status, t.desktop)
 	return t, container.NewBorder(top, nil, nil, nil, t.scroll)
 }

@@ -175,6 +175,14 @@ func TestScreenTabInfo(t *testing.T) {
 	}
 
 	w := test.NewTempWindow(t, page)
+	test.Tap(tab.actual)
+	if tab.view.fit {
+		t.Error("1:1 left the view fitted to the window")
+	}
+	w.Resize(fyne.NewSize(760, 560)) // the remote window's size
+	if !fitTestOnScreen(w.Canvas(), tab.fps) {
+		t.Error("at the remote window's size the frame-rate cap is off screen")
+	}
 	for _, size := range []fyne.Size{fitTestScreen, fitTestMax} {
 		w.Resize(size)
 		if min := page.MinSize(); min.Width > fitTestMax.Width || min.Height > fitTestMax.Height {
