@@ -218,6 +218,12 @@ func (v *screenView) MouseIn(e *desktop.MouseEvent)    { v.pointer(e.Position) }
 func (v *screenView) MouseMoved(e *desktop.MouseEvent) { v.pointer(e.Position) }
 func (v *screenView) MouseOut()                        {}
 
+// Dragged is the mouse moving with a button held. Being Draggable makes
+// the driver deliver the MouseUp here even when the button is released
+// outside the view, so the PC never keeps a button pressed.
+func (v *screenView) Dragged(e *fyne.DragEvent) { v.pointer(e.Position) }
+func (v *screenView) DragEnd()                  {}
+
 func (v *screenView) MouseDown(e *desktop.MouseEvent) { v.button(e, true) }
 func (v *screenView) MouseUp(e *desktop.MouseEvent)   { v.button(e, false) }
 

@@ -68,11 +68,17 @@ func TestScreenViewMapsPointer(t *testing.T) {
 	v.MouseMoved(mouse(100, 150, 0))
 	v.MouseDown(mouse(100, 150, desktop.MouseButtonPrimary))
 	v.MouseUp(mouse(100, 150, desktop.MouseButtonPrimary))
+	v.MouseDown(mouse(100, 150, desktop.MouseButtonPrimary))
+	v.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(110, 160)}, Dragged: fyne.NewDelta(10, 10)})
+	v.MouseUp(mouse(500, 160, desktop.MouseButtonPrimary))    // released right of the view
 	v.MouseDown(mouse(399, 10, desktop.MouseButtonSecondary)) // above the image: clamped to its edge
 	expectSent(t, sent, "fit",
 		wire.InputEvent{Kind: wire.InputMove, X: 200, Y: 200},
 		wire.InputEvent{Kind: wire.InputButton, X: 200, Y: 200, Button: 1, Down: true},
 		wire.InputEvent{Kind: wire.InputButton, X: 200, Y: 200, Button: 1},
+		wire.InputEvent{Kind: wire.InputButton, X: 200, Y: 200, Button: 1, Down: true},
+		wire.InputEvent{Kind: wire.InputMove, X: 220, Y: 220},
+		wire.InputEvent{Kind: wire.InputButton, X: 799, Y: 220, Button: 1},
 		wire.InputEvent{Kind: wire.InputButton, X: 798, Y: 0, Button: 3, Down: true})
 
 	v.setFit(false)
