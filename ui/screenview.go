@@ -42,6 +42,9 @@ type screenView struct {
 	held    map[string]bool // keys whose press went to the PC, to send their release
 }
 
+// maxDirty bounds the regions waiting for a present.
+const maxDirty = 1024
+
 func newScreenView(send func(wire.InputEvent)) *screenView {
 	v := &screenView{send: send, fit: true, held: map[string]bool{}}
 	v.img = &canvas.Image{FillMode: canvas.ImageFillStretch, ScaleMode: canvas.ImageScaleSmooth}
@@ -64,6 +67,13 @@ func (v *screenView) receive(img *image.RGBA, dirty []image.Rectangle) bool {
 		r = r.Intersect(img.Rect)
 		draw.Draw(v.pending, r, img, r.Min, draw.Src)
 		v.dirty = append(v.dirty, r)
+	}
+	if len(v.dirty) > maxDirty { // the Fyne goroutine is behind: one box instead
+		u := v.dirty[0]
+		for _, r := range v.dirty[1:] {
+			u = u.Union(r)
+		}
+		v.dirty = append(v.dirty[:0], u)
 	}
 	queue := !v.scheduled
 	v.scheduled = true
