@@ -41,7 +41,7 @@ func BenchmarkScreenInputToPixel(b *testing.B) {
 				b.Fatal(err)
 			}
 			g.r.win.Resize(fyne.NewSize(1280, 720))
-			g.r.tabs.SelectIndex(2)
+			g.showTab()
 			g.start(b)
 			g.until(b, "the whole screen", func(img *image.RGBA) bool { return img.Rect.Dx() == 1920 && img.Rect.Dy() == 1080 })
 			v := g.tab.view
