@@ -1,0 +1,58 @@
+package winsys
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+
+	"adhocstation/agent/support"
+)
+
+var (
+	sasDLL      = windows.NewLazySystemDLL("sas.dll")
+	procSendSAS = sasDLL.NewProc("SendSAS")
+)
+
+// sasPolicy is where Windows looks before it lets a service send
+// Ctrl+Alt+Del.
+const sasPolicy = `SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System`
+
+// sasProblem says why Ctrl+Alt+Del cannot be sent, or "" when it can.
+// SoftwareSASGeneration: 1 services, 2 Ease of Access programs, 3 both.
+// The app does not set it itself: it is a security policy the PC's
+// administrator decides.
+func sasProblem() string {
+	const fix = " An administrator can allow it in Group Policy (Computer Configuration > Administrative Templates > " +
+		"Windows Components > Windows Logon Options > Disable or enable software Secure Attention Sequence: Enabled, " +
+		"Services) or with: reg add HKLM\\" + sasPolicy + " /v SoftwareSASGeneration /t REG_DWORD /d 1 /f"
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE, sasPolicy, registry.QUERY_VALUE)
+	if err != nil {
+		return "Windows does not let programs send Ctrl+Alt+Del on this PC: the policy SoftwareSASGeneration is not set." + fix
+	}
+	defer k.Close()
+	v, _, err := k.GetIntegerValue("SoftwareSASGeneration")
+	switch {
+	case err != nil:
+		return "Windows does not let programs send Ctrl+Alt+Del on this PC: the policy SoftwareSASGeneration is not set." + fix
+	case v != 1 && v != 3:
+		return fmt.Sprintf("Windows does not let services send Ctrl+Alt+Del on this PC: the policy SoftwareSASGeneration is %d (it must be 1 or 3).", v) + fix
+	}
+	if sasDLL.Load() != nil {
+		return "This edition of Windows has no sas.dll, so Ctrl+Alt+Del cannot be sent."
+	}
+	return ""
+}
+
+// SendSAS sends Ctrl+Alt+Del as a service would (the helper runs with the
+// service's SYSTEM token, which SendSAS requires).
+func (d *Desktop) SendSAS() error {
+	if p := sasProblem(); p != "" {
+		return errors.Join(support.ErrSASUnavailable, errors.New(p))
+	}
+	// SendSAS returns nothing; it fails silently when the caller is not
+	// SYSTEM or the policy is missing, both checked above and at start.
+	_, _, _ = procSendSAS.Call(0) // AsUser = FALSE: as a service
+	return nil
+}
