@@ -3,6 +3,7 @@ package support
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log"
 	"net"
 	"sync"
@@ -24,7 +25,16 @@ const (
 type Caller struct {
 	User  string
 	Admin bool // elevated administrator or SYSTEM
+	// System, Console and Installed together admit the screen helper: a
+	// SYSTEM process in the active console session running the installed
+	// program (not a copy elsewhere, which someone else may have changed).
+	System    bool
+	Console   bool
+	Installed bool
 }
+
+// mayBeScreenHelper reports whether who may serve the screen.
+func (who Caller) mayBeScreenHelper() bool { return who.System && who.Console && who.Installed }
 
 // frame is one JSON line on the pipe, in either direction.
 type frame struct {
@@ -66,6 +76,8 @@ type Hub struct {
 	Log       *log.Logger
 	// OnJoin, if set, learns each helper that joined (for logs and tests).
 	OnJoin func(role string, who Caller)
+	// Screens, if set, receives the screen helper's connections.
+	Screens *ScreenRelay
 
 	mu       sync.Mutex
 	peers    map[*peer]bool
@@ -135,6 +147,9 @@ func (h *Hub) Close() {
 	for p := range h.peers {
 		p.conn.Close()
 	}
+	if h.Screens != nil {
+		h.Screens.Close()
+	}
 }
 
 func (h *Hub) handle(c net.Conn) {
@@ -151,6 +166,10 @@ func (h *Hub) handle(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	if hello.Hello == RoleScreen {
+		h.parkScreen(c, io.MultiReader(dec.Buffered(), c), who)
+		return
+	}
 	p := &peer{conn: c, role: hello.Hello, answers: make(chan frame, 1), gone: make(chan struct{})}
 	defer close(p.gone)
 	if p.role != RoleSetup && p.role != RoleTray {
@@ -191,6 +210,26 @@ func (h *Hub) handle(c net.Conn) {
 			}
 		}
 	}
+}
+
+// parkScreen hands a screen helper's connection to the relay, if the
+// caller may serve the screen; anyone else could watch what the
+// technician sees, or show the technician a false screen.
+func (h *Hub) parkScreen(c net.Conn, r io.Reader, who Caller) {
+	h.mu.Lock()
+	relay, closed := h.Screens, h.closed
+	h.mu.Unlock()
+	switch {
+	case closed || relay == nil:
+		return
+	case !who.mayBeScreenHelper():
+		h.logf("%s was refused as the screen helper (it must be SYSTEM, in the console session, running the installed program)", who.User)
+		return
+	}
+	if h.OnJoin != nil {
+		h.OnJoin(RoleScreen, who)
+	}
+	relay.Park(c, r)
 }
 
 // join registers p, or returns why it may not join.
