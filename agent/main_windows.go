@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/windows"
 
@@ -27,6 +29,8 @@ func run(o options) int {
 		return runService()
 	case o.tray:
 		return runTray()
+	case o.screen:
+		return runScreen()
 	}
 	return runSetup(o)
 }
@@ -120,3 +124,26 @@ type trayUI struct {
 }
 
 var _ support.ChatUI = trayUI{}
+
+// runScreen is the screen helper: started by the service in the console
+// session with its SYSTEM token, it serves the screen streams the service
+// hands it and shows the user who is viewing. It ends when the service
+// closes the pipe (or moves the helper to another session).
+func runScreen() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h := &support.ScreenHelper{
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			// Not forever: a helper whose service is gone exits.
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			return winsys.DialPipe(ctx)
+		},
+		Open: func() (support.Desktop, error) { return winsys.OpenDesktop() },
+		Show: winsys.NewBanner().Show,
+	}
+	if err := h.Run(ctx); err != nil && !errors.Is(err, support.ErrServiceGone) {
+		return 1
+	}
+	return 0
+}

@@ -39,10 +39,14 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	}
 	hub := support.NewHub(winsys.PipeCaller)
 	hub.Log = logger
+	// The screen streams go to the helper in the console session.
+	screens := support.NewScreenRelay()
+	hub.Screens = screens
 	go hub.Serve(ln)
 	defer hub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go winsys.KeepScreenHelper(ctx, logger.Printf)
 	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()

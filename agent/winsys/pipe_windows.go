@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -77,8 +79,27 @@ func PipeCaller(c net.Conn) (support.Caller, error) {
 		return support.Caller{}, err
 	}
 	name, domain, _, _ := u.User.Sid.LookupAccount("")
-	return support.Caller{User: domain + `\` + name,
-		Admin: tok.IsElevated() || u.User.Sid.IsWellKnown(windows.WinLocalSystemSid)}, nil
+	system := u.User.Sid.IsWellKnown(windows.WinLocalSystemSid)
+	var session uint32
+	console := windows.ProcessIdToSessionId(pid, &session) == nil && session == windows.WTSGetActiveConsoleSessionId()
+	return support.Caller{User: domain + `\` + name, Admin: tok.IsElevated() || system,
+		System: system, Console: console, Installed: runsInstalledProgram(p)}, nil
+}
+
+// runsInstalledProgram reports whether process p runs the installed
+// AdHocSupport.exe (admin-only folder), the only program the service
+// starts as its screen helper.
+func runsInstalledProgram(p windows.Handle) bool {
+	dir, err := installDir()
+	if err != nil {
+		return false
+	}
+	var buf [windows.MAX_LONG_PATH]uint16
+	n := uint32(len(buf))
+	if windows.QueryFullProcessImageName(p, 0, &buf[0], &n) != nil {
+		return false
+	}
+	return strings.EqualFold(windows.UTF16ToString(buf[:n]), filepath.Join(dir, exeName))
 }
 
 var procGetNamedPipeServerProcessId = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetNamedPipeServerProcessId")

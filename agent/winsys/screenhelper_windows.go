@@ -1,0 +1,111 @@
+package winsys
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// noConsole is WTSGetActiveConsoleSessionId's answer while no session is
+// attached to the console (during a switch).
+const noConsole = 0xFFFFFFFF
+
+// startScreenHelper starts "AdHocSupport.exe --screen" in the console
+// session with the service's own SYSTEM token: a user's token could not open
+// the Winlogon desktop (sign-in screen, UAC prompts) nor send Ctrl+Alt+Del.
+// The token is duplicated and its session id moved to session (the service
+// holds SeTcbPrivilege, which that needs).
+func startScreenHelper(session uint32) (windows.Handle, error) {
+	var own windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(),
+		windows.TOKEN_DUPLICATE|windows.TOKEN_QUERY|windows.TOKEN_ASSIGN_PRIMARY|windows.TOKEN_ADJUST_DEFAULT|windows.TOKEN_ADJUST_SESSIONID,
+		&own); err != nil {
+		return 0, err
+	}
+	defer own.Close()
+	var tok windows.Token
+	if err := windows.DuplicateTokenEx(own, windows.MAXIMUM_ALLOWED, nil, windows.SecurityImpersonation, windows.TokenPrimary, &tok); err != nil {
+		return 0, fmt.Errorf("duplicating the service's token: %w", err)
+	}
+	defer tok.Close()
+	if err := windows.SetTokenInformation(tok, windows.TokenSessionId, (*byte)(unsafe.Pointer(&session)), 4); err != nil {
+		return 0, fmt.Errorf("moving the token to session %d: %w", session, err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd, err := windows.UTF16PtrFromString(syscall.EscapeArg(exe) + " --screen")
+	if err != nil {
+		return 0, err
+	}
+	// Started on the interactive desktop; the helper switches its capture
+	// thread to Winlogon itself when that is the input desktop.
+	si := windows.StartupInfo{Cb: uint32(unsafe.Sizeof(windows.StartupInfo{})), Desktop: wptr(`WinSta0\Default`)}
+	var pi windows.ProcessInformation
+	if err := windows.CreateProcessAsUser(tok, wptr(exe), cmd, nil, nil, false, windows.CREATE_NO_WINDOW, nil, nil, &si, &pi); err != nil {
+		return 0, fmt.Errorf("starting the screen helper in session %d: %w", session, err)
+	}
+	windows.CloseHandle(pi.Thread)
+	return pi.Process, nil
+}
+
+// KeepScreenHelper keeps one screen helper running in the active console
+// session until ctx ends: it starts one, and starts a new one when the
+// console moves to another session (fast user switching, a Remote Desktop
+// session taking the console back) or the helper exits. The console is
+// polled every second: simpler than following session-change events, and a
+// switch is noticed in about the time Windows takes to show it.
+func KeepScreenHelper(ctx context.Context, logf func(format string, args ...any)) {
+	var proc windows.Handle
+	var session uint32 = noConsole
+	stop := func() {
+		if proc != 0 {
+			_ = windows.TerminateProcess(proc, 0)
+			windows.CloseHandle(proc)
+			proc = 0
+		}
+	}
+	defer stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	failures := 0
+	for {
+		console := windows.WTSGetActiveConsoleSessionId()
+		exited := proc != 0 && exitedProcess(proc)
+		if console != session || exited {
+			stop()
+			session = console
+			if console != noConsole {
+				p, err := startScreenHelper(console)
+				switch {
+				case err != nil:
+					failures++
+					if failures <= 3 { // not every second forever
+						logf("screen helper: %v", err)
+					}
+					session = noConsole // try again at the next tick
+				default:
+					failures = 0
+					proc = p
+					logf("screen helper started in console session %d", console)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func exitedProcess(p windows.Handle) bool {
+	ev, err := windows.WaitForSingleObject(p, 0)
+	return err == nil && ev == windows.WAIT_OBJECT_0
+}
