@@ -43,7 +43,22 @@ func channelDiff(a, b *image.RGBA, r image.Rectangle) (worst int, mean float64) 
 // program at the right place; the clipboard goes both ways; Ctrl+Alt+Del
 // is refused with X11's sentence.
 func TestScreenPatternInputAndClipboard(t *testing.T) {
-	pc := newScreenPC(t, 800, 600)
+	screenPatternInputAndClipboard(t, newScreenPC(t, 800, 600))
+}
+
+// TestScreenRelayedPatternInputAndClipboard is the same through the
+// Windows arrangement: the service relays the stream to the screen helper
+// parked on the pipe, which runs ServeScreen next to the desktop and shows
+// the user who is viewing.
+func TestScreenRelayedPatternInputAndClipboard(t *testing.T) {
+	pc := newScreenPCWith(t, 800, 600, true)
+	screenPatternInputAndClipboard(t, pc)
+	if got := coretest.Receive(t, pc.banner, "the helper's banner"); got != "Tess Tech" {
+		t.Fatalf("the banner names %q", got)
+	}
+}
+
+func screenPatternInputAndClipboard(t *testing.T, pc *screenPC) {
 	area := image.Rect(64, 64, 576, 448)
 	pat := x11test.Pattern(area)
 	must(t, pc.prog.Draw(pat))
@@ -157,7 +172,12 @@ func TestScreenAckWindow(t *testing.T) {
 // helper (over the real pipe); the station gets ScreenStopped from the
 // user and the stream ends; the tray says the viewing stopped.
 func TestScreenStoppedFromTray(t *testing.T) {
-	pc := newScreenPC(t, 320, 240)
+	for name, relayed := range map[string]bool{"local": false, "relayed": true} {
+		t.Run(name, func(t *testing.T) { screenStoppedFromTray(t, newScreenPCWith(t, 320, 240, relayed)) })
+	}
+}
+
+func screenStoppedFromTray(t *testing.T, pc *screenPC) {
 	v := pc.open(wire.ScreenOpen{Control: true})
 	v.until("the first frame", func() bool { return v.frames > 0 })
 	if got := coretest.Receive(t, pc.tray.views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {

@@ -39,11 +39,20 @@ type screenPC struct {
 	station *yamux.Session
 	key     string
 	log     lockedBuffer
+	// banner learns whom the screen helper's banner names (relayed only).
+	banner chan string
 }
 
 const screenPassword = "Correct-Horse-7"
 
 func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
+	return newScreenPCWith(t, w, h, false, xvfbArgs...)
+}
+
+// newScreenPCWith, relayed, serves the screen as the Windows service does:
+// through a ScreenRelay to a screen helper (support.ScreenHelper) parked on
+// the pipe, which opens the X11 desktop.
+func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *screenPC {
 	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit, xvfbArgs...)
 	if err != nil {
 		t.Fatal(err)
@@ -65,9 +74,22 @@ func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := support.NewHub(peerCred)
+	who := peerCred
+	if relayed {
+		// What PipeCaller learns from the helper's token on Windows.
+		who = func(c net.Conn) (support.Caller, error) {
+			who, err := peerCred(c)
+			who.System, who.Console, who.Installed = true, true, true
+			return who, err
+		}
+	}
+	hub := support.NewHub(who)
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	hub.OnJoin = func(role string, _ support.Caller) {
+		if role == support.RoleTray {
+			joined <- role
+		}
+	}
 	go hub.Serve(ln)
 	t.Cleanup(hub.Close)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,6 +104,21 @@ func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
 
 	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
 		OpenDesktop: func() (support.Desktop, error) { return x11desk.Open(x.Display) }}
+	if relayed {
+		relay := support.NewScreenRelay()
+		hub.Screens = relay
+		app.Screens, app.OpenDesktop = relay, nil
+		pc.banner = make(chan string, 8)
+		helper := &support.ScreenHelper{
+			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", pipe) },
+			Open: func() (support.Desktop, error) { return x11desk.Open(x.Display) },
+			Show: func(tech string) (<-chan struct{}, func()) {
+				pc.banner <- tech
+				return nil, func() {}
+			},
+		}
+		go helper.Run(ctx)
+	}
 	pc.station = channel(t, app)
 	pc.key = pc.signIn()
 	return pc
