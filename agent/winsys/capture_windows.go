@@ -79,7 +79,7 @@ func monitors() ([]wire.Monitor, error) {
 		}
 	}
 	if len(ms) == 0 {
-		return nil, errors.New("Windows reports no monitor")
+		return nil, errors.New("no monitor is connected, as far as Windows reports")
 	}
 	return ms, nil
 }

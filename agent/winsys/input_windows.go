@@ -62,7 +62,7 @@ func sendInputs[T mouseInput | keyInput](in []T) error {
 	if int(n) != len(in) {
 		// UIPI blocks input into a more privileged window; the helper runs
 		// as SYSTEM, so this is rare (a desktop switch in between).
-		return fmt.Errorf("Windows did not take the input: %v", e)
+		return fmt.Errorf("the input was refused by Windows: %v", e)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ type Tray struct {
 	quit    bool
 	state   *systray.MenuItem
 	left    *systray.MenuItem
+	views   trayViews
 }
 
 // NewTray returns a tray that appears on the first ShowStatus.
@@ -102,6 +103,7 @@ func (t *Tray) onReady() {
 			}
 		}()
 	}
+	t.addViewItem()
 	systray.AddSeparator()
 	endItem := systray.AddMenuItem("End support session and remove app", "Removes the support account and this app now")
 	close(t.ready)
