@@ -16,7 +16,7 @@ BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE \
-	station-windows wine-smoke package-linux package-windows
+	station-windows wine-smoke wine-screen package-linux package-windows
 
 run: build
 	./$(BIN) $(ARGS)
@@ -109,6 +109,13 @@ package-windows: station-windows
 # command line answers JSON (.ci/wine-smoke.sh).
 wine-smoke: station-windows
 	bash .ci/wine-smoke.sh $(WIN_EXE)
+
+# The Support Session app's Windows Desktop under Wine on a virtual screen:
+# GDI capture, SendInput, the clipboard and ServeScreen on it
+# (.ci/wine-screen.sh runs agent/winsys's tests cross-compiled).
+wine-screen:
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o bin/winsys.test.exe ./agent/winsys
+	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestVirtualKey|TestBGRX'
 
 # The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
 # and the icon; `sudo make -C <unpacked folder> install` installs it.
