@@ -150,7 +150,7 @@ func TestDesktopCaptureInputClipboard(t *testing.T) {
 		target.Lock()
 		defer target.Unlock()
 		for _, c := range target.clicks {
-			if c[0] >= 49 && c[0] <= 51 && c[1] >= 59 && c[1] <= 61 {
+			if c == [2]int{50, 60} {
 				return true
 			}
 		}

@@ -113,11 +113,13 @@ func (d *Desktop) absolute(monitor, x, y int) (mouseInput, error) {
 	}
 	v := virtualScreen()
 	px, py := r.Min.X+x, r.Min.Y+y
+	// Windows maps a normalised n back to pixel n*size/65536, rounded
+	// down; aiming at the pixel's middle lands on it exactly.
 	scale := func(p, lo, size int) int32 {
-		if size <= 1 {
+		if size <= 0 {
 			return 0
 		}
-		return int32(((p - lo) * 65535) / (size - 1))
+		return int32(min(max(((p-lo)*65536+32768)/size, 0), 65535))
 	}
 	return mouseInput{Type: inputMouse, DX: scale(px, v.Min.X, v.Dx()), DY: scale(py, v.Min.Y, v.Dy()),
 		Flags: mouseMove | mouseAbsolute | mouseVirtualDesk}, nil
