@@ -46,8 +46,15 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	defer hub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go winsys.KeepScreenHelper(ctx, logger.Printf)
-	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile}
+	helperDone := make(chan struct{})
+	go func() {
+		defer close(helperDone)
+		winsys.KeepScreenHelper(ctx, logger.Printf)
+	}()
+	// The screen helper runs the installed program: it ends before the
+	// program is removed or the service stops.
+	stopHelper := func() { cancel(); <-helperDone }
+	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile, Screens: screens}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	if ids, err := winsys.ActiveSessions(); err == nil {
@@ -60,6 +67,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 		select {
 		case err := <-done:
 			status <- svc.Status{State: svc.StopPending}
+			stopHelper()
 			if errors.Is(err, support.ErrNotDone) {
 				// Exit with an error so Windows' restart policy runs the
 				// service again and it retries what is left.
@@ -84,6 +92,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 				status <- svc.Status{State: svc.StopPending}
 				cancel()
 				<-done
+				stopHelper()
 				return false, 0
 			case svc.SessionChange:
 				if c.EventType == windows.WTS_SESSION_LOGON || c.EventType == windows.WTS_SESSION_UNLOCK {

@@ -64,6 +64,8 @@ func startScreenHelper(session uint32) (windows.Handle, error) {
 func KeepScreenHelper(ctx context.Context, logf func(format string, args ...any)) {
 	var proc windows.Handle
 	var session uint32 = noConsole
+	var started, notBefore time.Time
+	quick, failures := 0, 0
 	stop := func() {
 		if proc != 0 {
 			_ = windows.TerminateProcess(proc, 0)
@@ -74,27 +76,38 @@ func KeepScreenHelper(ctx context.Context, logf func(format string, args ...any)
 	defer stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	failures := 0
 	for {
 		console := windows.WTSGetActiveConsoleSessionId()
-		exited := proc != 0 && exitedProcess(proc)
-		if console != session || exited {
+		switch {
+		case proc != 0 && console != session:
 			stop()
-			session = console
-			if console != noConsole {
-				p, err := startScreenHelper(console)
-				switch {
-				case err != nil:
-					failures++
-					if failures <= 3 { // not every second forever
-						logf("screen helper: %v", err)
-					}
-					session = noConsole // try again at the next tick
-				default:
-					failures = 0
-					proc = p
-					logf("screen helper started in console session %d", console)
+			quick, notBefore = 0, time.Time{} // a new session starts at once
+		case proc != 0 && exitedProcess(proc):
+			stop()
+			// A helper that keeps dying at once is restarted less often
+			// (5, 10 … 30 s), so a broken one does not spin.
+			if time.Since(started) < 10*time.Second {
+				quick++
+				notBefore = time.Now().Add(time.Duration(min(quick, 6)) * 5 * time.Second)
+				if quick == 3 {
+					logf("the screen helper keeps exiting at once; it is restarted at most every 30 s")
 				}
+			} else {
+				quick = 0
+			}
+		}
+		if proc == 0 && console != noConsole && !time.Now().Before(notBefore) {
+			p, err := startScreenHelper(console)
+			if err != nil {
+				failures++
+				if failures <= 3 { // logged a few times, not every 5 s forever
+					logf("screen helper: %v", err)
+				}
+				notBefore = time.Now().Add(5 * time.Second)
+			} else {
+				failures = 0
+				proc, session, started = p, console, time.Now()
+				logf("screen helper started in console session %d", console)
 			}
 		}
 		select {
