@@ -112,12 +112,28 @@ if ($Phase -eq 'During') {
       if ($o.User -eq 'SYSTEM' -or -not $o.User) { return "a tray runs as $($o.Domain)\$($o.User)" }
     }
     'ok' }
+  Claim 'one screen helper runs as SYSTEM in the console session, from Program Files' {
+    if (-not ('AdHocVerify.Wts' -as [type])) { Add-Type -Namespace AdHocVerify -Name Wts -MemberDefinition '[DllImport("kernel32.dll")] public static extern uint WTSGetActiveConsoleSessionId();' }
+    $console = [AdHocVerify.Wts]::WTSGetActiveConsoleSessionId()
+    $helpers = @(Get-CimInstance Win32_Process -Filter "Name='AdHocSupport.exe'" | Where-Object { $_.CommandLine -like '*--screen*' })
+    if ($helpers.Count -ne 1) { return "$($helpers.Count) screen helpers run (console session $console)" }
+    $p = $helpers[0]
+    $o = Invoke-CimMethod -InputObject $p -MethodName GetOwner
+    if ($o.User -ne 'SYSTEM') { return "it runs as $($o.Domain)\$($o.User)" }
+    if ($p.SessionId -ne $console) { return "it runs in session $($p.SessionId), the console is $console" }
+    if (-not $p.ExecutablePath.StartsWith("$InstallDir\", [StringComparison]::OrdinalIgnoreCase)) { return "it runs $($p.ExecutablePath)" }
+    'ok' }
   Claim 'no scheduled task' { -not (Get-ScheduledTask -TaskName 'Ad Hoc Support Session' -ErrorAction SilentlyContinue) }
   Claim 'no files in %TEMP% folders' { Test-NoTempLeftovers }
   # Step 4 of docs/WINDOWS-VERIFY.md: a stopped remote command's children end with it (job object).
   Claim 'no child of a stopped remote command is left (adhoc-verify-tree)' {
     $left = @(Get-CimInstance Win32_Process | Where-Object { $_.CommandLine -like '*adhoc-verify-tree*' })
     if ($left.Count -eq 0) { 'ok' } else { 'still running: ' + (($left | ForEach-Object { "$($_.Name) ($($_.ProcessId))" }) -join ', ') } }
+  # Ctrl+Alt+Del from the Screen view needs this policy; it is the PC
+  # administrator's choice, so it is reported, not counted as a failure.
+  $sas = (Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' -Name SoftwareSASGeneration -ErrorAction SilentlyContinue).SoftwareSASGeneration
+  if ($sas -in 1, 3) { Write-Host "INFO  Ctrl+Alt+Del can be sent from the Screen view (SoftwareSASGeneration = $sas)" }
+  else { Write-Host "INFO  Ctrl+Alt+Del cannot be sent from the Screen view: SoftwareSASGeneration is $(if ($null -eq $sas) { 'not set' } else { $sas }) (1 or 3 allows it)" -ForegroundColor Yellow }
   $u = Get-Account
   if ($u) { Write-Host "Account SID (pass it to -Phase After -Sid): $($u.SID.Value)" }
 }
@@ -131,6 +147,9 @@ else {
     $dirs = @(Get-ChildItem 'C:\Users' -Directory -Force -Filter "$Account*" -ErrorAction SilentlyContinue)
     if ($left -or $dirs) { "left: $(($left.PSChildName + $dirs.FullName) -join ', ')" } else { 'ok' } }
   Claim "no service $Service" { -not (Get-Service -Name $Service -ErrorAction SilentlyContinue) }
+  Claim 'no AdHocSupport.exe runs (service, tray and screen helpers included)' {
+    $left = @(Get-CimInstance Win32_Process -Filter "Name='AdHocSupport.exe'")
+    if ($left) { "running: $(($left | ForEach-Object { "$($_.ProcessId) $($_.CommandLine)" }) -join '; ')" } else { 'ok' } }
   Claim 'no state folder' { -not (Test-Path -LiteralPath $StateDir) }
   Claim 'no install folder (before a restart: only files Windows deletes at the restart)' {
     if (-not (Test-Path -LiteralPath $InstallDir)) { return 'ok' }
