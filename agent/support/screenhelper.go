@@ -104,6 +104,9 @@ func (h *ScreenHelper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader
 	stop, hide := h.Show(start.Technician)
 	defer hide()
 	serve := h.Serve
+	if serve == nil {
+		serve = ServeScreen
+	}
 	rw := struct {
 		io.Reader
 		io.Writer

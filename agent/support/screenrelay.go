@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,6 +184,7 @@ var errDeadParked = errors.New("the parked screen helper connection is gone")
 func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
 	p, br, err := s.take(screenStart{Technician: technician, Open: open})
 	if err != nil {
+		stopScreen(stream, "The PC's screen cannot be reached: "+strings.TrimPrefix(err.Error(), ErrNoDesktop.Error()+": ")+".")
 		return err
 	}
 	defer s.release(p)
@@ -196,7 +198,7 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 		wmu.Lock()
 		defer wmu.Unlock()
 		if !ended && stopMsg != nil {
-			_ = writeScreenMessage(stream, wire.ScreenStopped, stopMsg)
+			_ = (&screen{w: stream}).send(wire.ScreenStopped, stopMsg)
 		}
 		ended = true
 	}
@@ -243,17 +245,4 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 			return nil
 		}
 	}
-}
-
-// writeScreenMessage writes one binary message with a JSON payload.
-func writeScreenMessage(w io.Writer, kind byte, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	msg := make([]byte, wire.ScreenHeader, wire.ScreenHeader+len(b))
-	msg[0] = kind
-	binary.BigEndian.PutUint32(msg[1:], uint32(len(b)))
-	_, err = w.Write(append(msg, b...))
-	return err
 }

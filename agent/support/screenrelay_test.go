@@ -187,10 +187,10 @@ func TestScreenRelayedToHelper(t *testing.T) {
 	coretest.Receive(t, r.hidden, "the second banner to be hidden")
 }
 
-// TestScreenStoppedFromTray: the user stops the viewing from the tray (the
+// TestScreenRelayStoppedFromTray: the user stops the viewing from the tray (the
 // service closes stop): the technician is told, the helper's stream ends
 // and its banner goes.
-func TestScreenStoppedFromTray(t *testing.T) {
+func TestScreenRelayStoppedFromTray(t *testing.T) {
 	r := newScreenRig(t, screenHelperCaller, echoServe)
 	stop := make(chan struct{})
 	station, res := r.stream(stop)
@@ -206,9 +206,9 @@ func TestScreenStoppedFromTray(t *testing.T) {
 	coretest.Receive(t, r.hidden, "the banner to be hidden")
 }
 
-// TestScreenHelperGoneMidStream: the helper process ends (console session
+// TestScreenRelayHelperGone: the helper process ends (console session
 // change) in the middle of a view: the technician is told why.
-func TestScreenHelperGoneMidStream(t *testing.T) {
+func TestScreenRelayHelperGone(t *testing.T) {
 	started := make(chan struct{}, 1)
 	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
 		started <- struct{}{}
@@ -233,10 +233,10 @@ func TestScreenHelperGoneMidStream(t *testing.T) {
 	}
 }
 
-// TestScreenHelperRefused: only a SYSTEM process in the console session
+// TestScreenRelayHelperRefused: only a SYSTEM process in the console session
 // running the installed program may serve the screen; anyone else is not
 // parked and a stream finds no desktop.
-func TestScreenHelperRefused(t *testing.T) {
+func TestScreenRelayHelperRefused(t *testing.T) {
 	for name, who := range map[string]support.Caller{
 		"not SYSTEM":      {User: `PC\user`, Admin: true, Console: true, Installed: true},
 		"not the console": {User: "SYSTEM", System: true, Installed: true},
@@ -245,7 +245,8 @@ func TestScreenHelperRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := newScreenRig(t, who, echoServe)
 			r.relay.Wait = 300 * time.Millisecond
-			_, res := r.stream(nil)
+			station, res := r.stream(nil)
+			expectStopped(t, station, "not running")
 			if err := coretest.Receive(t, res, "Serve to give up"); !errors.Is(err, support.ErrNoDesktop) {
 				t.Fatalf("Serve: %v; want ErrNoDesktop", err)
 			}
@@ -253,15 +254,27 @@ func TestScreenHelperRefused(t *testing.T) {
 	}
 }
 
-// TestScreenDesktopCannotOpen: the helper cannot open the desktop; the
+// TestScreenRelayDesktopCannotOpen: the helper cannot open the desktop; the
 // service's Serve says why, and the helper keeps serving later streams.
-func TestScreenDesktopCannotOpen(t *testing.T) {
+func TestScreenRelayDesktopCannotOpen(t *testing.T) {
 	r := newScreenRig(t, screenHelperCaller, echoServe)
 	r.openErr = errors.New("OpenInputDesktop: access denied")
-	_, res := r.stream(nil)
+	station, res := r.stream(nil)
+	expectStopped(t, station, "access denied")
 	err := coretest.Receive(t, res, "Serve to fail")
 	if !errors.Is(err, support.ErrNoDesktop) || !strings.Contains(err.Error(), "access denied") {
 		t.Fatalf("Serve: %v; want ErrNoDesktop with the helper's reason", err)
+	}
+}
+
+// expectStopped reads the one message of a stream that could not start:
+// ScreenStopped with a sentence containing want.
+func expectStopped(t *testing.T, station io.Reader, want string) {
+	t.Helper()
+	kind, b := readScreenMessage(t, station)
+	var s wire.ScreenStop
+	if kind != wire.ScreenStopped || json.Unmarshal(b, &s) != nil || s.Reason != wire.ScreenStoppedError || !strings.Contains(s.Message, want) {
+		t.Fatalf("got %c %s; want ScreenStopped saying %q", kind, b, want)
 	}
 }
 
