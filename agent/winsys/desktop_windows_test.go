@@ -162,15 +162,17 @@ func TestDesktopCaptureInputClipboard(t *testing.T) {
 	if err := d.Inject(0, wire.InputEvent{Kind: wire.InputText, Text: "typed ü"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, down := range []bool{true, false} {
-		if err := d.Inject(0, wire.InputEvent{Kind: wire.InputKey, Key: "x", Down: down}); err != nil {
-			t.Fatal(err)
+	for _, key := range []string{"x", "-"} { // a letter by its virtual key, punctuation by the layout's key
+		for _, down := range []bool{true, false} {
+			if err := d.Inject(0, wire.InputEvent{Kind: wire.InputKey, Key: key, Down: down}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	eventually(t, "the typed text in the edit box", func() bool {
 		var buf [64]uint16
 		procGetWindowTextW.Call(edit, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-		return windows.UTF16ToString(buf[:]) == "typed üx"
+		return windows.UTF16ToString(buf[:]) == "typed üx-"
 	})
 
 	if err := d.SetClipboard("clipboard from the technician ✓"); err != nil {

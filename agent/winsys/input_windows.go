@@ -8,7 +8,10 @@ import (
 	"adhocstation/core/wire"
 )
 
-var procSendInput = user32.NewProc("SendInput")
+var (
+	procSendInput  = user32.NewProc("SendInput")
+	procVkKeyScanW = user32.NewProc("VkKeyScanW")
+)
 
 // INPUT for SendInput: a 4-byte type, then a union as large as MOUSEINPUT
 // (32 bytes on 64-bit Windows); keyInput pads KEYBDINPUT to the same size.
@@ -144,8 +147,9 @@ func buttonFlags(button int, down bool) uint32 {
 }
 
 // keyEvents presses or releases a named key, a letter or a digit by its
-// virtual key (so Ctrl+C is Ctrl+C on any layout); any other character is
-// typed as Unicode, which needs no layout at all.
+// virtual key (so Ctrl+C is Ctrl+C on any layout), punctuation by the key
+// of this PC's layout that types it; a character no key types is typed as
+// Unicode, which needs no layout at all.
 func keyEvents(name string, down bool) []keyInput {
 	var flags uint32
 	if !down {
@@ -156,6 +160,14 @@ func keyEvents(name string, down bool) []keyInput {
 			flags |= keyExtended
 		}
 		return []keyInput{{Type: inputKeyboard, Vk: vk, Flags: flags}}
+	}
+	// Punctuation comes as a key mostly with Ctrl or Alt held (Ctrl+=):
+	// the key that types it on this PC's layout, without its Shift state
+	// (the technician's Shift arrives as a key of its own).
+	if r := []rune(name); len(r) == 1 && r[0] < 0x10000 {
+		if v, _, _ := procVkKeyScanW.Call(uintptr(r[0])); v&0xFF != 0xFF {
+			return []keyInput{{Type: inputKeyboard, Vk: uint16(v & 0xFF), Flags: flags}}
+		}
 	}
 	var in []keyInput
 	for _, u := range utf16.Encode([]rune(name)) {

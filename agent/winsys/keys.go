@@ -13,6 +13,7 @@ var virtualKeys = map[string]uint16{
 	wire.KeyEscape:    0x1B,
 	wire.KeyReturn:    0x0D,
 	"KP_Enter":        0x0D,
+	"Enter":           0x0D,
 	wire.KeyTab:       0x09,
 	wire.KeyBackspace: 0x08,
 	wire.KeyInsert:    0x2D,
@@ -38,6 +39,8 @@ var virtualKeys = map[string]uint16{
 	"Pause":           0x13,
 	"CapsLock":        0x14,
 	"Print":           0x2C,
+	"NumLock":         0x90,
+	"ScrollLock":      0x91,
 }
 
 // extendedKeys need KEYEVENTF_EXTENDEDKEY, or Windows takes them for their
@@ -45,7 +48,7 @@ var virtualKeys = map[string]uint16{
 var extendedKeys = map[uint16]bool{
 	0x2D: true, 0x2E: true, 0x21: true, 0x22: true, 0x23: true, 0x24: true,
 	0x25: true, 0x26: true, 0x27: true, 0x28: true, 0xA3: true, 0xA5: true,
-	0x5B: true, 0x5C: true, 0x5D: true, 0x2C: true,
+	0x5B: true, 0x5C: true, 0x5D: true, 0x2C: true, 0x90: true,
 }
 
 // virtualKey maps a wire key name to a virtual-key code: a named key, F1 …
