@@ -7,9 +7,7 @@
 # cleanly when Windows asks it to; in kiosk mode it fills the screen.
 # SCREENSHOT_DIR=dir keeps the picture.
 #
-# Debian's Wine 8 lacks bcryptprimitives.dll's ProcessPrng, which Go 1.24 and
-# later need to start; a small shim built here with mingw goes into the
-# prefix's system32 (the Go runtime loads it from there only).
+# The Wine prefix (with the ProcessPrng shim Go needs) is .ci/wine-prefix.sh's.
 # Every wait is on a condition with its own deadline.
 set -euo pipefail
 here=$(dirname "$0")
@@ -19,28 +17,11 @@ exe=$(realpath "$1")
 app="$XVFB_TMP/app"
 mkdir -p "$app"
 cp "$exe" "$app/adhoc-station.exe"
-x86_64-w64-mingw32-gcc -O2 -shared -s -o "$XVFB_TMP/bcryptprimitives.dll" "$here/wine/bcryptprimitives.c" -ladvapi32
-
-export WINEPREFIX="$XVFB_TMP/wine" WINEARCH=win64 WINEDEBUG=-all
-# The shim before any built-in copy; no Mono or Gecko install prompts.
-export WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree=;mshtml="
 unset ADHOCSTATION_KEYRING
-wine_cleanup() {
-	# Only this prefix's Wine processes: the prefix is ours alone.
-	timeout 30 wineserver -k 2>/dev/null || true
-	xvfb_cleanup
-}
-trap wine_cleanup EXIT
+source "$here/wine-prefix.sh"
 
 xvfb_start 1280x720
-start=$SECONDS
-# wineboot returns once the prefix is made; wineserver -w waits until the
-# processes it started (services, explorer) have finished their first run.
-timeout 300 wineboot -i >"$XVFB_TMP/wineboot.log" 2>&1 ||
-	{ echo "wine-smoke: wineboot -i did not make the Wine prefix within 300 s:"; cat "$XVFB_TMP/wineboot.log"; exit 1; }
-timeout 300 wineserver -w || { echo "wine-smoke: the new Wine prefix did not settle within 300 s"; exit 1; }
-echo "wine-smoke: Wine prefix ready after $((SECONDS - start)) s"
-cp "$XVFB_TMP/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+wine_prefix wine-smoke
 
 data='C:\adhoc-data'
 db="$WINEPREFIX/drive_c/adhoc-data/station.db"

@@ -213,6 +213,7 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 		}
 	}()
 	var hdr [wire.ScreenHeader]byte
+	var buf []byte // one message at a time: reused
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			finish(&wire.ScreenStop{Reason: wire.ScreenStoppedError,
@@ -224,7 +225,10 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 			finish(&wire.ScreenStop{Reason: wire.ScreenStoppedError, Message: "The screen helper on the PC sent a message too large to pass on."})
 			return fmt.Errorf("the screen helper sent a message of %d bytes", n)
 		}
-		msg := make([]byte, wire.ScreenHeader+int(n))
+		if need := wire.ScreenHeader + int(n); cap(buf) < need {
+			buf = make([]byte, need)
+		}
+		msg := buf[:wire.ScreenHeader+int(n)]
 		copy(msg, hdr[:])
 		if _, err := io.ReadFull(br, msg[wire.ScreenHeader:]); err != nil {
 			finish(&wire.ScreenStop{Reason: wire.ScreenStoppedError,
