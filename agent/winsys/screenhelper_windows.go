@@ -11,10 +11,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// noConsole is WTSGetActiveConsoleSessionId's answer while no session is
-// attached to the console (during a switch).
-const noConsole = 0xFFFFFFFF
-
 // startScreenHelper starts "AdHocSupport.exe --screen" in the console
 // session with the service's own SYSTEM token: a user's token could not open
 // the Winlogon desktop (sign-in screen, UAC prompts) nor send Ctrl+Alt+Del.
@@ -63,50 +59,34 @@ func startScreenHelper(session uint32) (windows.Handle, error) {
 // switch is noticed in about the time Windows takes to show it.
 func KeepScreenHelper(ctx context.Context, logf func(format string, args ...any)) {
 	var proc windows.Handle
-	var session uint32 = noConsole
-	var started, notBefore time.Time
-	quick, failures := 0, 0
-	stop := func() {
+	var k keeper
+	stopHelper := func() {
 		if proc != 0 {
 			_ = windows.TerminateProcess(proc, 0)
 			windows.CloseHandle(proc)
 			proc = 0
 		}
 	}
-	defer stop()
+	defer stopHelper()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		console := windows.WTSGetActiveConsoleSessionId()
-		switch {
-		case proc != 0 && console != session:
-			stop()
-			quick, notBefore = 0, time.Time{} // a new session starts at once
-		case proc != 0 && exitedProcess(proc):
-			stop()
-			// A helper that keeps dying at once is restarted less often
-			// (5, 10 … 30 s), so a broken one does not spin.
-			if time.Since(started) < 10*time.Second {
-				quick++
-				notBefore = time.Now().Add(time.Duration(min(quick, 6)) * 5 * time.Second)
-				if quick == 3 {
-					logf("the screen helper keeps exiting at once; it is restarted at most every 30 s")
-				}
-			} else {
-				quick = 0
+		now, console := time.Now(), windows.WTSGetActiveConsoleSessionId()
+		stop, start := k.step(now, console, proc != 0 && exitedProcess(proc))
+		if stop {
+			stopHelper()
+			if k.quick == 3 {
+				logf("the screen helper keeps exiting at once; it is restarted at most every 30 s")
 			}
 		}
-		if proc == 0 && console != noConsole && !time.Now().Before(notBefore) {
-			p, err := startScreenHelper(console)
-			if err != nil {
-				failures++
-				if failures <= 3 { // logged a few times, not every 5 s forever
+		if start {
+			if p, err := startScreenHelper(console); err != nil {
+				if k.Failed(now) {
 					logf("screen helper: %v", err)
 				}
-				notBefore = time.Now().Add(5 * time.Second)
 			} else {
-				failures = 0
-				proc, session, started = p, console, time.Now()
+				proc = p
+				k.Started(now, console)
 				logf("screen helper started in console session %d", console)
 			}
 		}
