@@ -134,7 +134,9 @@ func (g *screenRig) act(f func()) {
 // start taps Start viewing and waits for the first frame on screen.
 func (g *screenRig) start(t testing.TB) {
 	t.Helper()
-	g.watch.during(t, jobScreenStart, func() { test.Tap(g.tab.start) })
+	// The tap takes the results' turn: a view that just ended may still be
+	// applying its last results on its own goroutine under the test driver.
+	g.watch.during(t, jobScreenStart, func() { g.act(func() { test.Tap(g.tab.start) }) })
 	if g.tab.screen == nil {
 		t.Fatalf("viewing did not start: %q", g.tab.status.Text)
 	}
