@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -128,7 +130,14 @@ func (r *RemoteSession) List(ctx context.Context, folder string) (string, []wire
 		return "", nil, err
 	}
 	r.closeStream(conn)
-	return reply.Path, reply.Entries, nil
+	return reply.Path, slices.DeleteFunc(reply.Entries, func(e wire.Entry) bool { return !oneEntry(e.Name) }), nil
+}
+
+// oneEntry says a name from the PC is one entry of a folder. A name
+// becomes the default name of a download here, so one with a separator or
+// ".." (which no real folder lists) could write outside the folder chosen.
+func oneEntry(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`+"\x00")
 }
 
 // transferError is what a failure of the stream reads as: cancelled,

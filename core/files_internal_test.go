@@ -1,0 +1,59 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"adhocstation/core/wire"
+)
+
+// hostilePC answers every stream opened with OK and then reply.
+type hostilePC struct {
+	t     *testing.T
+	reply wire.FilesReply
+}
+
+func (h hostilePC) Open() (net.Conn, error) {
+	st, pc := net.Pipe()
+	go func() {
+		defer pc.Close()
+		r := bufio.NewReader(pc)
+		if _, err := r.ReadSlice('\n'); err != nil {
+			return
+		}
+		enc := json.NewEncoder(pc)
+		_ = enc.Encode(wire.SignInResult{OK: true})
+		_ = enc.Encode(h.reply)
+	}()
+	return st, nil
+}
+
+// A PC's listing is the technician's default name for a download on this
+// computer: a hostile PC naming an entry "../../.bashrc" or "..\evil.exe"
+// would have the download written outside the folder chosen. List keeps
+// only names that are one entry of a folder.
+func TestListDropsNamesThatAreNotOneEntry(t *testing.T) {
+	now := time.Now().UTC()
+	var entries []wire.Entry
+	for _, n := range []string{"ok.txt", "../../.bashrc", `..\evil.exe`, "..", ".", "", "a/b", "nul\x00.txt", `C:\Windows\x.dll`, "fine folder"} {
+		entries = append(entries, wire.Entry{Name: n, Modified: now})
+	}
+	r := &RemoteSession{open: hostilePC{t: t, reply: wire.FilesReply{Path: `C:\Users`, Entries: entries}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, got, err := r.List(ctx, `C:\Users`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range got {
+		names = append(names, e.Name)
+	}
+	if len(names) != 2 || names[0] != "ok.txt" || names[1] != "fine folder" {
+		t.Fatalf("List kept %q, want only ok.txt and fine folder", names)
+	}
+}
