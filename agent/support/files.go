@@ -71,16 +71,17 @@ func explain(err error, path string) *fileError {
 // session; a failure is told to the station as a sentence.
 func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	enc := json.NewEncoder(conn)
-	v, ok := remotes.Load(in.Attach)
+	logon, release, ok := attach(in.Attach, conn)
 	if !ok {
 		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
 		return
 	}
+	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.Encode(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	logon, f := v.(Logon), *in.Files
+	f := *in.Files
 	var err error
 	switch f.Op {
 	case wire.FilesDrives:
