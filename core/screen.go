@@ -62,25 +62,12 @@ const screenQueue = 256
 // h as the PC sends. Refusals: ErrRemoteGone, or the PC's sentence (code
 // "pc_refused") when its screen cannot be reached.
 func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h ScreenHandlers) (*Screen, error) {
-	conn, err := r.open.Open()
+	conn, in, res, err := r.attach(ctx, wire.SignIn{Screen: &open}, 256<<10)
 	if err != nil {
-		return nil, ErrRemoteGone
-	}
-	r.running.Store(conn, nil) // closed with the remote session
-	if r.closed.Load() {
-		r.running.Delete(conn)
-		conn.Close()
-		return nil, ErrRemoteGone
-	}
-	in := bufio.NewReaderSize(conn, 256<<10)
-	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Screen: &open})
-	if err != nil || !res.OK {
-		r.running.Delete(conn)
-		conn.Close()
-		if err == nil && res.Message != "" {
+		if res.Message != "" {
 			return nil, &Error{Code: "pc_refused", Message: res.Message}
 		}
-		return nil, ErrRemoteGone
+		return nil, err
 	}
 	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{})}
 	go s.write()
