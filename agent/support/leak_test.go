@@ -72,15 +72,7 @@ func TestRemoteSessionCloseLeavesNoGoroutines(t *testing.T) {
 	rs.Close()
 	<-ran
 
-	deadline := time.Now().Add(coretest.WaitLimit)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
-			t.Fatalf("%d goroutines %v after the remote session closed, %d before it:\n%s", runtime.NumGoroutine(), coretest.WaitLimit, base, b.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGoroutines(t, base, "the remote session closed")
 }
 
 // settledGoroutines is the goroutine count once it stopped falling (the
@@ -96,4 +88,45 @@ func settledGoroutines() int {
 		n = m
 	}
 	return n
+}
+
+// TestScreenViewsLeaveNoGoroutines: screen views ended by the station
+// closing the stream and by the user's Stop viewing in the tray, served
+// in this process and relayed to the screen helper, leave no goroutine
+// behind (the relayed helper parks a fresh connection, as before).
+func TestScreenViewsLeaveNoGoroutines(t *testing.T) {
+	for name, relayed := range map[string]bool{"local": false, "relayed": true} {
+		t.Run(name, func(t *testing.T) {
+			pc := newScreenPCWith(t, 320, 240, relayed)
+			base := settledGoroutines()
+			for _, end := range []string{"station closes", "tray stops"} {
+				v := pc.open(wire.ScreenOpen{Control: true})
+				v.until("the first frame", func() bool { return v.frames > 0 })
+				coretest.Receive(t, pc.tray.views, "the tray to say who is viewing")
+				if end == "station closes" {
+					v.s.Close()
+				} else {
+					pc.tray.stopViewing()
+					v.until("ScreenStopped", func() bool { return v.stop != nil })
+					v.s.Close()
+				}
+				coretest.Receive(t, pc.tray.views, "the tray to say the viewing stopped")
+				waitGoroutines(t, base, end)
+			}
+		})
+	}
+}
+
+// waitGoroutines waits until no more than base goroutines run.
+func waitGoroutines(t *testing.T, base int, after string) {
+	t.Helper()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Fatalf("%d goroutines %v after %s, %d before:\n%s", runtime.NumGoroutine(), coretest.WaitLimit, after, base, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
