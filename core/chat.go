@@ -67,6 +67,12 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 					continue // a PC that sends this is not ours to show
 				}
 				m.Text, m.From = text, wire.CleanChatName(m.From)
+			} else {
+				notice, err := wire.CleanChat(m.Notice)
+				if err != nil || notice == "" {
+					continue
+				}
+				m.Notice = notice
 			}
 			receive(m)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,60 @@ func TestListDropsNamesThatAreNotOneEntry(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "ok.txt" || names[1] != "fine folder" {
 		t.Fatalf("List kept %q, want only ok.txt and fine folder", names)
+	}
+}
+
+// chatPC answers a chat stream with OK and then the lines given.
+type chatPC struct{ lines []wire.ChatMessage }
+
+func (c chatPC) Open() (net.Conn, error) {
+	st, pc := net.Pipe()
+	go func() {
+		defer pc.Close()
+		r := bufio.NewReader(pc)
+		if _, err := r.ReadSlice('\n'); err != nil {
+			return
+		}
+		enc := json.NewEncoder(pc)
+		_ = enc.Encode(wire.SignInResult{OK: true})
+		for _, m := range c.lines {
+			_ = enc.Encode(m)
+		}
+		_, _ = r.ReadByte() // until the station closes
+	}()
+	return st, nil
+}
+
+// The PC's notices are shown in the chat like its messages, so they are
+// cleaned like them: no bidi override turning a line around, no control
+// characters, no notice past the chat's length.
+func TestChatCleansThePCsNotices(t *testing.T) {
+	long := strings.Repeat("x", wire.MaxChatText+1)
+	r := &RemoteSession{open: chatPC{lines: []wire.ChatMessage{
+		{Notice: "Nobody \u202Esees\u202C this\x1b[31m", Code: wire.ChatUnseen},
+		{Notice: long, Code: wire.ChatUnseen},
+		{Text: "last"},
+	}}}
+	got := make(chan wire.ChatMessage, 4)
+	c, err := r.Chat(context.Background(), func(m wire.ChatMessage) { got <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var notices []string
+	for {
+		var m wire.ChatMessage
+		select {
+		case m = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the PC's lines did not all arrive: %q so far", notices)
+		}
+		if m.Text == "last" {
+			break
+		}
+		notices = append(notices, m.Notice)
+	}
+	if len(notices) != 1 || notices[0] != "Nobody sees this[31m" {
+		t.Fatalf("the station shows the notices %.100q", notices)
 	}
 }
