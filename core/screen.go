@@ -103,8 +103,19 @@ func (s *Screen) SetMaxFPS(fps int) { s.send(wire.ScreenControl{MaxFPS: min(max(
 // SetMonitor captures another monitor, or wire.AllMonitors.
 func (s *Screen) SetMonitor(m int) { s.send(wire.ScreenControl{Monitor: &m}) }
 
-// SetClipboard gives the PC the technician's clipboard text.
-func (s *Screen) SetClipboard(text string) { s.send(wire.ScreenControl{Clipboard: &text}) }
+// ErrClipboardTooLong refuses clipboard text longer than a control line.
+var ErrClipboardTooLong = refusal("clipboard_too_long", "The clipboard holds too much text to send to the PC (at most about 1 MB). Copy less and try again.")
+
+// SetClipboard gives the PC the technician's clipboard text; text over
+// wire.MaxScreenControl is not sent (ErrClipboardTooLong).
+func (s *Screen) SetClipboard(text string) error {
+	c := wire.ScreenControl{Clipboard: &text}
+	if b, _ := json.Marshal(c); len(b) >= wire.MaxScreenControl {
+		return ErrClipboardTooLong
+	}
+	s.send(c)
+	return nil
+}
 
 // SendSAS asks the PC for Ctrl+Alt+Del.
 func (s *Screen) SendSAS() { s.send(wire.ScreenControl{SAS: true}) }
