@@ -151,9 +151,11 @@ func (r *RemoteSession) List(ctx context.Context, folder string) (string, []wire
 
 // oneEntry says a name from the PC is one entry of a folder. A name
 // becomes the default name of a download here, so one with a separator or
-// ".." (which no real folder lists) could write outside the folder chosen.
+// ".." (which no real folder lists) could write outside the folder chosen;
+// control characters (which Windows refuses in names) could disguise it.
 func oneEntry(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`+"\x00")
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`) &&
+		!strings.ContainsFunc(name, func(c rune) bool { return c < 0x20 || c == 0x7f })
 }
 
 // transferError is what a failure of the stream reads as: cancelled,

@@ -40,7 +40,7 @@ func (h hostilePC) Open() (net.Conn, error) {
 func TestListDropsNamesThatAreNotOneEntry(t *testing.T) {
 	now := time.Now().UTC()
 	var entries []wire.Entry
-	for _, n := range []string{"ok.txt", "../../.bashrc", `..\evil.exe`, "..", ".", "", "a/b", "nul\x00.txt", `C:\Windows\x.dll`, "fine folder"} {
+	for _, n := range []string{"ok.txt", "../../.bashrc", `..\evil.exe`, "..", ".", "", "a/b", "nul\x00.txt", "line\nbreak.txt", "bell\a.exe", `C:\Windows\x.dll`, "fine folder"} {
 		entries = append(entries, wire.Entry{Name: n, Modified: now})
 	}
 	r := &RemoteSession{open: hostilePC{t: t, reply: wire.FilesReply{Path: `C:\Users`, Entries: entries}}}

@@ -54,6 +54,10 @@ type Screen struct {
 	info   atomic.Pointer[wire.ScreenInfo]
 }
 
+// maxMonitors bounds the monitors a PC may list: the Screen tab offers
+// each in a choice.
+const maxMonitors = 64
+
 // screenQueue is how many control lines may wait for the writer; input
 // beyond it blocks the caller briefly rather than being lost.
 const screenQueue = 256
@@ -210,7 +214,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			s.send(wire.ScreenControl{Ack: fi.Seq})
 		case wire.ScreenInfoKind:
 			var info wire.ScreenInfo
-			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 {
+			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 || len(info.Monitors) > maxMonitors {
 				return ErrScreenGarbled
 			}
 			s.info.Store(&info)
