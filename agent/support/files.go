@@ -319,6 +319,9 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 		if n == 0 {
 			break
 		}
+		if got+int64(n) > f.Size {
+			return &fileError{wire.CodeChecksum, fmt.Sprintf("The station sent more than the %d bytes it announced for %s; nothing was saved. Upload it again.", f.Size, final)}
+		}
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)
 			return err

@@ -124,3 +124,41 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 		t.Fatalf("the Logon acted as the account %d times after it was closed", w.lateUses)
 	}
 }
+
+// TestUploadRefusesMoreThanItsSize: an upload that sends more bytes than
+// the size it announced is refused at the chunk that goes past it, not
+// written on until the station stops (filling the PC's disk).
+func TestUploadRefusesMoreThanItsSize(t *testing.T) {
+	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
+	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	station := channel(t, &support.App{Sys: rec, UI: rec, Log: log.New(&logs, "", 0)})
+	pc := &screenPC{t: t, station: station}
+	pc.key = pc.signIn()
+	folder := t.TempDir()
+	up, err := station.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	r := bufio.NewReader(up)
+	if res := pc.first(up, r, wire.SignIn{Attach: pc.key, Files: &wire.Files{Op: wire.FilesUpload, Path: folder, Name: "small.txt", Size: 5}}); !res.OK {
+		t.Fatalf("upload stream: %+v", res)
+	}
+	_ = up.SetReadDeadline(time.Now().Add(coretest.WaitLimit))
+	if _, err := r.ReadBytes('\n'); err != nil {
+		t.Fatal(err)
+	}
+	h := wire.ChunkHeader(10)
+	if _, err := up.Write(append(h[:], "0123456789"...)); err != nil {
+		t.Fatal(err)
+	}
+	line, err := r.ReadBytes('\n')
+	var reply wire.FilesReply
+	if err != nil || json.Unmarshal(line, &reply) != nil || reply.Code != wire.CodeChecksum {
+		t.Fatalf("10 bytes of a 5-byte upload: %q, %v; want the PC's refusal at once", line, err)
+	}
+	waitEmpty(t, folder)
+}
