@@ -12,11 +12,9 @@ import (
 	"adhocstation/core/wire"
 )
 
-// hostilePC answers every stream opened with OK and then reply.
-type hostilePC struct {
-	t     *testing.T
-	reply wire.FilesReply
-}
+// hostilePC answers every stream opened with OK and then its lines,
+// and keeps the stream open until the station closes it.
+type hostilePC struct{ lines []any }
 
 func (h hostilePC) Open() (net.Conn, error) {
 	st, pc := net.Pipe()
@@ -28,7 +26,10 @@ func (h hostilePC) Open() (net.Conn, error) {
 		}
 		enc := json.NewEncoder(pc)
 		_ = enc.Encode(wire.SignInResult{OK: true})
-		_ = enc.Encode(h.reply)
+		for _, l := range h.lines {
+			_ = enc.Encode(l)
+		}
+		_, _ = r.ReadByte()
 	}()
 	return st, nil
 }
@@ -43,7 +44,7 @@ func TestListDropsNamesThatAreNotOneEntry(t *testing.T) {
 	for _, n := range []string{"ok.txt", "../../.bashrc", `..\evil.exe`, "..", ".", "", "a/b", "nul\x00.txt", "line\nbreak.txt", "bell\a.exe", `C:\Windows\x.dll`, "fine folder"} {
 		entries = append(entries, wire.Entry{Name: n, Modified: now})
 	}
-	r := &RemoteSession{open: hostilePC{t: t, reply: wire.FilesReply{Path: `C:\Users`, Entries: entries}}}
+	r := &RemoteSession{open: hostilePC{lines: []any{wire.FilesReply{Path: `C:\Users`, Entries: entries}}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, got, err := r.List(ctx, `C:\Users`)
@@ -59,36 +60,15 @@ func TestListDropsNamesThatAreNotOneEntry(t *testing.T) {
 	}
 }
 
-// chatPC answers a chat stream with OK and then the lines given.
-type chatPC struct{ lines []wire.ChatMessage }
-
-func (c chatPC) Open() (net.Conn, error) {
-	st, pc := net.Pipe()
-	go func() {
-		defer pc.Close()
-		r := bufio.NewReader(pc)
-		if _, err := r.ReadSlice('\n'); err != nil {
-			return
-		}
-		enc := json.NewEncoder(pc)
-		_ = enc.Encode(wire.SignInResult{OK: true})
-		for _, m := range c.lines {
-			_ = enc.Encode(m)
-		}
-		_, _ = r.ReadByte() // until the station closes
-	}()
-	return st, nil
-}
-
 // The PC's notices are shown in the chat like its messages, so they are
 // cleaned like them: no bidi override turning a line around, no control
 // characters, no notice past the chat's length.
 func TestChatCleansThePCsNotices(t *testing.T) {
 	long := strings.Repeat("x", wire.MaxChatText+1)
-	r := &RemoteSession{open: chatPC{lines: []wire.ChatMessage{
-		{Notice: "Nobody \u202Esees\u202C this\x1b[31m", Code: wire.ChatUnseen},
-		{Notice: long, Code: wire.ChatUnseen},
-		{Text: "last"},
+	r := &RemoteSession{open: hostilePC{lines: []any{
+		wire.ChatMessage{Notice: "Nobody \u202Esees\u202C this\x1b[31m", Code: wire.ChatUnseen},
+		wire.ChatMessage{Notice: long, Code: wire.ChatUnseen},
+		wire.ChatMessage{Text: "last"},
 	}}}
 	got := make(chan wire.ChatMessage, 4)
 	c, err := r.Chat(context.Background(), func(m wire.ChatMessage) { got <- m })

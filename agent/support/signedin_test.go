@@ -89,20 +89,7 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 		t.Fatalf("sign-in: %+v", res)
 	}
 	folder := t.TempDir()
-	up, err := station.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	r := bufio.NewReader(up)
-	if res := pc.first(up, r, wire.SignIn{Attach: res.Key, Files: &wire.Files{Op: wire.FilesUpload, Path: folder, Name: "big.bin", Size: 10}}); !res.OK {
-		t.Fatalf("upload stream: %+v", res)
-	}
-	var reply wire.FilesReply
-	_ = up.SetReadDeadline(time.Now().Add(coretest.WaitLimit))
-	if line, err := r.ReadBytes('\n'); err != nil || json.Unmarshal(line, &reply) != nil || reply.Error != "" {
-		t.Fatalf("upload reply %q: %v", line, err)
-	}
+	up, r := pc.startUpload(res.Key, folder, "big.bin", 10)
 	h := wire.ChunkHeader(5)
 	if _, err := up.Write(append(h[:], "half."...)); err != nil {
 		t.Fatal(err)
@@ -138,19 +125,7 @@ func TestUploadRefusesMoreThanItsSize(t *testing.T) {
 	pc := &screenPC{t: t, station: station}
 	pc.key = pc.signIn()
 	folder := t.TempDir()
-	up, err := station.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	r := bufio.NewReader(up)
-	if res := pc.first(up, r, wire.SignIn{Attach: pc.key, Files: &wire.Files{Op: wire.FilesUpload, Path: folder, Name: "small.txt", Size: 5}}); !res.OK {
-		t.Fatalf("upload stream: %+v", res)
-	}
-	_ = up.SetReadDeadline(time.Now().Add(coretest.WaitLimit))
-	if _, err := r.ReadBytes('\n'); err != nil {
-		t.Fatal(err)
-	}
+	up, r := pc.startUpload(pc.key, folder, "small.txt", 5)
 	h := wire.ChunkHeader(10)
 	if _, err := up.Write(append(h[:], "0123456789"...)); err != nil {
 		t.Fatal(err)
@@ -161,4 +136,26 @@ func TestUploadRefusesMoreThanItsSize(t *testing.T) {
 		t.Fatalf("10 bytes of a 5-byte upload: %q, %v; want the PC's refusal at once", line, err)
 	}
 	waitEmpty(t, folder)
+}
+
+// startUpload opens an upload stream of size bytes into folder as name on
+// the remote session key and reads the PC's first answer; reads on the
+// stream time out after coretest.WaitLimit.
+func (pc *screenPC) startUpload(key, folder, name string, size int64) (net.Conn, *bufio.Reader) {
+	pc.t.Helper()
+	up, err := pc.station.Open()
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	pc.t.Cleanup(func() { up.Close() })
+	r := bufio.NewReader(up)
+	if res := pc.first(up, r, wire.SignIn{Attach: key, Files: &wire.Files{Op: wire.FilesUpload, Path: folder, Name: name, Size: size}}); !res.OK {
+		pc.t.Fatalf("upload stream: %+v", res)
+	}
+	var reply wire.FilesReply
+	_ = up.SetReadDeadline(time.Now().Add(coretest.WaitLimit))
+	if line, err := r.ReadBytes('\n'); err != nil || json.Unmarshal(line, &reply) != nil || reply.Error != "" {
+		pc.t.Fatalf("upload reply %q: %v", line, err)
+	}
+	return up, r
 }
