@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,22 +41,9 @@ type Chat struct {
 // session's) ended it. Close it, or the remote session, to
 // end it. Refusals: ErrRemoteGone.
 func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)) (*Chat, error) {
-	conn, err := r.open.Open()
+	conn, in, _, err := r.attach(ctx, wire.SignIn{Chat: &wire.ChatOpen{}}, wire.MaxChatLine)
 	if err != nil {
-		return nil, ErrRemoteGone
-	}
-	r.running.Store(conn, nil) // closed with the remote session
-	if r.closed.Load() {
-		r.running.Delete(conn)
-		conn.Close()
-		return nil, ErrRemoteGone
-	}
-	in := bufio.NewReaderSize(conn, wire.MaxChatLine)
-	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Chat: &wire.ChatOpen{}})
-	if err != nil || !res.OK {
-		r.running.Delete(conn)
-		conn.Close()
-		return nil, ErrRemoteGone
+		return nil, err
 	}
 	c := &Chat{conn: conn, from: r.Technician}
 	go func() {
@@ -81,6 +67,12 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 					continue // a PC that sends this is not ours to show
 				}
 				m.Text, m.From = text, wire.CleanChatName(m.From)
+			} else {
+				notice, err := wire.CleanChat(m.Notice)
+				if err != nil || notice == "" {
+					continue
+				}
+				m.Notice = notice
 			}
 			receive(m)
 		}

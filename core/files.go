@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,24 +71,15 @@ type Progress func(done, total int64)
 // reply. Close the stream when done: its closing ends the operation.
 func (r *RemoteSession) filesStream(ctx context.Context, f wire.Files) (net.Conn, *bufio.Reader, wire.FilesReply, error) {
 	var reply wire.FilesReply
-	conn, err := r.open.Open()
+	conn, in, _, err := r.attach(ctx, wire.SignIn{Files: &f}, 256<<10)
 	if err != nil {
-		return nil, nil, reply, ErrRemoteGone
+		return nil, nil, reply, err
 	}
-	r.running.Store(conn, nil)
-	if r.closed.Load() {
-		r.closeStream(conn)
-		return nil, nil, reply, ErrRemoteGone
-	}
-	in := bufio.NewReaderSize(conn, 256<<10)
-	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Files: &f})
-	if err == nil && res.OK {
-		_ = conn.SetReadDeadline(streamDeadline(ctx))
-		err = readLine(in, &reply)
-		_ = conn.SetReadDeadline(time.Time{})
-	}
+	_ = conn.SetReadDeadline(streamDeadline(ctx))
+	err = readLine(in, &reply)
+	_ = conn.SetReadDeadline(time.Time{})
 	switch {
-	case err != nil || !res.OK:
+	case err != nil:
 		r.closeStream(conn)
 		return nil, nil, reply, ErrRemoteGone
 	case reply.Error != "":
@@ -94,6 +87,31 @@ func (r *RemoteSession) filesStream(ctx context.Context, f wire.Files) (net.Conn
 		return nil, nil, reply, pcRefusal(reply.Code, reply.Error)
 	}
 	return conn, in, reply, nil
+}
+
+// attach opens a stream joined to this sign-in with req (its Attach set
+// here), reading through a buffer of size bytes, and returns it once the
+// PC accepted it. It is closed with the remote session; closeStream it
+// when done. A refused stream is closed: ErrRemoteGone, with the PC's
+// answer for a caller that shows its sentence.
+func (r *RemoteSession) attach(ctx context.Context, req wire.SignIn, size int) (net.Conn, *bufio.Reader, wire.SignInResult, error) {
+	conn, err := r.open.Open()
+	if err != nil {
+		return nil, nil, wire.SignInResult{}, ErrRemoteGone
+	}
+	r.running.Store(conn, nil)
+	if r.closed.Load() { // closed while opening: Close did not see conn
+		r.closeStream(conn)
+		return nil, nil, wire.SignInResult{}, ErrRemoteGone
+	}
+	in := bufio.NewReaderSize(conn, size)
+	req.Attach = r.key
+	res, err := signIn(ctx, conn, in, req)
+	if err != nil || !res.OK {
+		r.closeStream(conn)
+		return nil, nil, res, ErrRemoteGone
+	}
+	return conn, in, res, nil
 }
 
 func (r *RemoteSession) closeStream(conn net.Conn) {
@@ -128,7 +146,16 @@ func (r *RemoteSession) List(ctx context.Context, folder string) (string, []wire
 		return "", nil, err
 	}
 	r.closeStream(conn)
-	return reply.Path, reply.Entries, nil
+	return reply.Path, slices.DeleteFunc(reply.Entries, func(e wire.Entry) bool { return !oneEntry(e.Name) }), nil
+}
+
+// oneEntry says a name from the PC is one entry of a folder. A name
+// becomes the default name of a download here, so one with a separator or
+// ".." (which no real folder lists) could write outside the folder chosen;
+// control characters (which Windows refuses in names) could disguise it.
+func oneEntry(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`) &&
+		!strings.ContainsFunc(name, func(c rune) bool { return c < 0x20 || c == 0x7f })
 }
 
 // transferError is what a failure of the stream reads as: cancelled,

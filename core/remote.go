@@ -127,6 +127,11 @@ func (r *RemoteSession) Close() error {
 // ErrSessionNotFound, ErrSessionEnded, *ConnectLockedError, ErrPCOffline,
 // *WrongPasswordError (with the tries left), ErrSignInFailed.
 func (s *Station) Connect(ctx context.Context, sessionID int64, password string) (*RemoteSession, error) {
+	leave, err := s.signIn.enter(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	sess, err := s.Session(ctx, sessionID)
 	if err != nil {
 		return nil, err

@@ -54,6 +54,10 @@ type Screen struct {
 	info   atomic.Pointer[wire.ScreenInfo]
 }
 
+// maxMonitors bounds the monitors a PC may list: the Screen tab offers
+// each in a choice.
+const maxMonitors = 64
+
 // screenQueue is how many control lines may wait for the writer; input
 // beyond it blocks the caller briefly rather than being lost.
 const screenQueue = 256
@@ -62,25 +66,12 @@ const screenQueue = 256
 // h as the PC sends. Refusals: ErrRemoteGone, or the PC's sentence (code
 // "pc_refused") when its screen cannot be reached.
 func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h ScreenHandlers) (*Screen, error) {
-	conn, err := r.open.Open()
+	conn, in, res, err := r.attach(ctx, wire.SignIn{Screen: &open}, 256<<10)
 	if err != nil {
-		return nil, ErrRemoteGone
-	}
-	r.running.Store(conn, nil) // closed with the remote session
-	if r.closed.Load() {
-		r.running.Delete(conn)
-		conn.Close()
-		return nil, ErrRemoteGone
-	}
-	in := bufio.NewReaderSize(conn, 256<<10)
-	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Screen: &open})
-	if err != nil || !res.OK {
-		r.running.Delete(conn)
-		conn.Close()
-		if err == nil && res.Message != "" {
+		if res.Message != "" {
 			return nil, &Error{Code: "pc_refused", Message: res.Message}
 		}
-		return nil, ErrRemoteGone
+		return nil, err
 	}
 	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{})}
 	go s.write()
@@ -116,8 +107,19 @@ func (s *Screen) SetMaxFPS(fps int) { s.send(wire.ScreenControl{MaxFPS: min(max(
 // SetMonitor captures another monitor, or wire.AllMonitors.
 func (s *Screen) SetMonitor(m int) { s.send(wire.ScreenControl{Monitor: &m}) }
 
-// SetClipboard gives the PC the technician's clipboard text.
-func (s *Screen) SetClipboard(text string) { s.send(wire.ScreenControl{Clipboard: &text}) }
+// ErrClipboardTooLong refuses clipboard text longer than a control line.
+var ErrClipboardTooLong = refusal("clipboard_too_long", "The clipboard holds too much text to send to the PC (at most about 1 MB). Copy less and try again.")
+
+// SetClipboard gives the PC the technician's clipboard text; text over
+// wire.MaxScreenControl is not sent (ErrClipboardTooLong).
+func (s *Screen) SetClipboard(text string) error {
+	c := wire.ScreenControl{Clipboard: &text}
+	if b, _ := json.Marshal(c); len(b) >= wire.MaxScreenControl {
+		return ErrClipboardTooLong
+	}
+	s.send(c)
+	return nil
+}
 
 // SendSAS asks the PC for Ctrl+Alt+Del.
 func (s *Screen) SendSAS() { s.send(wire.ScreenControl{SAS: true}) }
@@ -212,7 +214,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			s.send(wire.ScreenControl{Ack: fi.Seq})
 		case wire.ScreenInfoKind:
 			var info wire.ScreenInfo
-			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 {
+			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 || len(info.Monitors) > maxMonitors {
 				return ErrScreenGarbled
 			}
 			s.info.Store(&info)

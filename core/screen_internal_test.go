@@ -31,6 +31,9 @@ func TestScreenEndReasons(t *testing.T) {
 	huge := screenMessage(wire.ScreenFrame, nil)
 	binary.BigEndian.PutUint32(huge[1:], wire.MaxScreenMessage+1)
 	info, _ := json.Marshal(wire.ScreenInfo{Width: 10, Height: 10, SAS: "policy"})
+	// The Screen tab lists the monitors in a choice: a hostile PC's
+	// million would hang the window.
+	manyMonitors, _ := json.Marshal(wire.ScreenInfo{Width: 10, Height: 10, Monitors: make([]wire.Monitor, 100_000)})
 	for _, c := range []struct {
 		name string
 		sent []byte
@@ -43,6 +46,7 @@ func TestScreenEndReasons(t *testing.T) {
 		{"too long", huge, ErrScreenGarbled, ""},
 		{"bad frame", screenMessage(wire.ScreenFrame, []byte{1, 2, 3}), ErrScreenGarbled, ""},
 		{"bad info", screenMessage(wire.ScreenInfoKind, []byte("{")), ErrScreenGarbled, ""},
+		{"too many monitors", screenMessage(wire.ScreenInfoKind, manyMonitors), ErrScreenGarbled, ""},
 		{"cut", append(screenMessage(wire.ScreenInfoKind, info), 'F', 0), ErrRemoteGone, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -49,4 +50,22 @@ func countWrongPassword(ctx context.Context, tx *sql.Tx, sessionID int64, now ti
 func forgetWrongPasswords(ctx context.Context, tx *sql.Tx, sessionID int64) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM signin_locks WHERE session_id = ?`, sessionID)
 	return err
+}
+
+// signInGate lets one Connect per session check the lock, ask the PC and
+// count the answer at a time: otherwise many tries started together all
+// pass the check while the first is still at the PC, and each is one more
+// guess than the lock allows.
+type signInGate struct{ m sync.Map } // session id → chan struct{} of capacity 1
+
+// enter waits for the session's turn (or ctx) and returns its release.
+func (g *signInGate) enter(ctx context.Context, sessionID int64) (func(), error) {
+	v, _ := g.m.LoadOrStore(sessionID, make(chan struct{}, 1))
+	turn := v.(chan struct{})
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

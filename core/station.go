@@ -39,6 +39,7 @@ type Station struct {
 	http   *http.Client
 	tokens tokenCache
 	chans  channelCount // live channels per session (channels.go)
+	signIn signInGate   // one Connect per session at a time (signinlock.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher

@@ -308,7 +308,9 @@ func (t *screenTab) syncClipboard() {
 	}
 	if text := t.app.Clipboard().Content(); text != t.lastClip {
 		t.lastClip = text
-		t.screen.SetClipboard(text)
+		if err := t.screen.SetClipboard(text); err != nil {
+			t.showStatus(errorText(err))
+		}
 	}
 }
 

@@ -145,10 +145,12 @@ func (h *Hub) chatFrom(p *peer, who Caller, m wire.ChatMessage) {
 // JSON line; a message the PC cannot show is answered with a notice.
 func (a *App) serveChat(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	enc := &frames{enc: json.NewEncoder(conn)}
-	if _, ok := remotes.Load(in.Attach); !ok {
+	_, release, ok := attach(in.Attach, conn)
+	if !ok {
 		_ = enc.send(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
 		return
 	}
+	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return

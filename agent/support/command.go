@@ -18,7 +18,7 @@ import (
 // that signed in. Output goes to the station as it comes; a stop line or
 // the stream closing kills the process.
 
-// remotes maps the key of each open remote session to its Logon; a key
+// remotes maps the key of each open remote session to its *signedIn; a key
 // lives only while its sign-in stream is open, and is random, so one map
 // serves every App in the process.
 var remotes sync.Map
@@ -32,16 +32,24 @@ func newKey() string { return rand.Text() }
 // serveCommand runs the command of a stream attached to a remote session.
 func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	enc := &frames{enc: json.NewEncoder(conn)}
-	v, ok := remotes.Load(in.Attach)
-	if !ok || in.Command == nil {
+	var (
+		logon   Logon
+		release func()
+		ok      bool
+	)
+	if in.Command != nil {
+		logon, release, ok = attach(in.Attach, conn)
+	}
+	if !ok {
 		_ = enc.send(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
 		return
 	}
+	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	code, sentence := a.runCommand(r, v.(Logon), *in.Command, enc)
+	code, sentence := a.runCommand(r, logon, *in.Command, enc)
 	_ = enc.send(wire.CommandFrame{Done: true, Exit: code, Error: sentence})
 }
 

@@ -100,6 +100,38 @@ func TestConnectLockedAfterFiveWrong(t *testing.T) {
 	rs.Close()
 }
 
+// TestConnectLockHoldsConcurrentTries: many wrong passwords at once
+// (a script driving the station) reach the PC at most MaxSignInTries
+// times: each try is checked against the lock and counted before the next
+// is asked, instead of all passing the check while the first was still
+// at the PC.
+func TestConnectLockHoldsConcurrentTries(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	errs := make(chan error, 20)
+	for range cap(errs) {
+		go func() {
+			_, err := r.st.Connect(ctx, id, "not the password")
+			errs <- err
+		}()
+	}
+	locked := 0
+	for range cap(errs) {
+		err := <-errs
+		switch {
+		case errors.Is(err, core.ErrConnectLocked):
+			locked++
+		case !errors.Is(err, core.ErrWrongPassword):
+			t.Errorf("a try ended with %v", err)
+		}
+	}
+	if n := r.passwordChecks(); n > core.MaxSignInTries || locked != cap(errs)-(core.MaxSignInTries-1) {
+		t.Fatalf("%d tries at once: the PC checked %d passwords, %d were refused as locked; want at most %d checks", cap(errs), n, locked, core.MaxSignInTries)
+	}
+}
+
 // TestConnectLockSurvivesRestart: five wrong passwords lock connecting,
 // and a restarted station (the same data file) still refuses, with the
 // time that is left, without asking the PC; once the 5 minutes are over

@@ -71,16 +71,17 @@ func explain(err error, path string) *fileError {
 // session; a failure is told to the station as a sentence.
 func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 	enc := json.NewEncoder(conn)
-	v, ok := remotes.Load(in.Attach)
+	logon, release, ok := attach(in.Attach, conn)
 	if !ok {
 		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
 		return
 	}
+	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.Encode(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	logon, f := v.(Logon), *in.Files
+	f := *in.Files
 	var err error
 	switch f.Op {
 	case wire.FilesDrives:
@@ -114,6 +115,12 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
 // a relative one would be taken from the service's working folder; a bare
 // drive (C:) means its root.
 func fullPath(path string) (string, error) {
+	// The Win32 device namespace reaches disks, volumes and pipes
+	// themselves (\\.\PhysicalDrive0), not files: nothing the tab is for.
+	if len(path) >= 4 && strings.ContainsRune(`\/`, rune(path[0])) && strings.ContainsRune(`\/`, rune(path[1])) &&
+		(path[2] == '.' || path[2] == '?') && strings.ContainsRune(`\/`, rune(path[3])) {
+		return "", &fileError{wire.CodeFileNotFound, fmt.Sprintf(`%s is a device path; the Files tab opens files and folders. Start the path with a drive, like C:\Users.`, path)}
+	}
 	if v := filepath.VolumeName(path); v != "" && v == path {
 		path += string(filepath.Separator)
 	}
@@ -226,9 +233,28 @@ func (a *App) endChunks(conn net.Conn, end wire.FilesEnd) error {
 	return err
 }
 
-// validName refuses a name that is not one entry of a folder.
+// validName refuses a name that is not one plain file of a folder as
+// Windows sees it: a separator, ':' (an alternate data stream of another
+// file), the characters Windows refuses, a trailing dot or space (trimmed,
+// so the file written would not be the one checked), or a device name
+// (CON, NUL.txt, COM1 open the device in any folder).
 func validName(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`+"\x00") && filepath.Base(name) == name
+	if name == "" || name == "." || name == ".." || filepath.Base(name) != name ||
+		strings.ContainsAny(name, `/\:<>"|?*`) || strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
+		return false
+	}
+	for _, c := range name {
+		if c < 0x20 {
+			return false
+		}
+	}
+	stem, _, _ := strings.Cut(name, ".")
+	switch stem = strings.ToUpper(strings.TrimRight(stem, " ")); stem {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return false
+	}
+	r := []rune(stem)
+	return len(r) != 4 || (string(r[:3]) != "COM" && string(r[:3]) != "LPT") || !strings.ContainsRune("0123456789¹²³", r[3])
 }
 
 // receiveFile writes an upload under a hidden temporary name in the
@@ -292,6 +318,9 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 		}
 		if n == 0 {
 			break
+		}
+		if got+int64(n) > f.Size {
+			return &fileError{wire.CodeChecksum, fmt.Sprintf("The station sent more than the %d bytes it announced for %s; nothing was saved. Upload it again.", f.Size, final)}
 		}
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)

@@ -1,6 +1,7 @@
 package support
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"adhocstation/core/wire"
 )
 
 // Roles a helper announces when it connects to the service's pipe.
@@ -160,14 +163,14 @@ func (h *Hub) handle(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	dec := json.NewDecoder(c)
+	br := bufio.NewReader(c)
 	var hello frame
-	if err := dec.Decode(&hello); err != nil {
+	if err := readFrame(br, &hello); err != nil {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	if hello.Hello == RoleScreen {
-		h.parkScreen(c, io.MultiReader(dec.Buffered(), c), who)
+		h.parkScreen(c, br, who)
 		return
 	}
 	p := &peer{conn: c, role: hello.Hello, answers: make(chan frame, 1), gone: make(chan struct{})}
@@ -188,7 +191,7 @@ func (h *Hub) handle(c net.Conn) {
 	defer h.leave(p)
 	for {
 		var f frame
-		if err := dec.Decode(&f); err != nil {
+		if err := readFrame(br, &f); err != nil {
 			return
 		}
 		switch {
@@ -210,6 +213,20 @@ func (h *Hub) handle(c net.Conn) {
 			}
 		}
 	}
+}
+
+// maxPipeFrame bounds a helper's line on the pipe (a chat message of
+// wire.MaxChatText characters is the longest): any interactive user may
+// connect, and the service must not read gigabytes for them.
+const maxPipeFrame = 2 * wire.MaxChatLine
+
+// readFrame reads one JSON line of at most maxPipeFrame bytes.
+func readFrame(br *bufio.Reader, f *frame) error {
+	line, err := wire.ReadLine(br, maxPipeFrame)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, f)
 }
 
 // parkScreen hands a screen helper's connection to the relay, if the

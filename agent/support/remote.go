@@ -79,10 +79,11 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	default:
 		a.logf("%s signed in as %s", who, AccountName)
 		out.Key = newKey()
-		remotes.Store(out.Key, logon)
+		session := newSignedIn(logon)
+		remotes.Store(out.Key, session)
 		defer func() {
 			remotes.Delete(out.Key)
-			logon.Close()
+			session.end()
 		}()
 	}
 	b, _ := json.Marshal(out)

@@ -163,7 +163,7 @@ func readControls(r io.Reader, ctrl chan<- wire.ScreenControl, done chan<- struc
 		br = bufio.NewReaderSize(r, wire.MaxStreamLine)
 	}
 	for {
-		line, err := br.ReadSlice('\n')
+		line, err := wire.ReadLine(br, wire.MaxScreenControl)
 		if err != nil {
 			return
 		}

@@ -259,3 +259,26 @@ func TestScreenStopWhileStationStalls(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestScreenLongClipboard: a technician's clipboard of 100 KB (a script
+// to paste on the PC) becomes the PC's, and the view goes on; a control
+// line was read in a 4 KiB buffer, so it ended the view without a word.
+func TestScreenLongClipboard(t *testing.T) {
+	pc := newScreenPC(t, 320, 240)
+	v := pc.open(wire.ScreenOpen{Control: true})
+	v.until("the first frame", func() bool { return v.frames > 0 })
+	long := strings.Repeat("Get-Process | Sort-Object CPU\n", 100_000/30)
+	v.send(wire.ScreenControl{Clipboard: &long})
+	other, err := x11desk.Open(pc.x.Display)
+	must(t, err)
+	defer other.Close()
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for text, _ := other.Clipboard(); text != long; text, _ = other.Clipboard() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the PC's clipboard holds %d bytes, want %d", len(text), len(long))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	must(t, other.SetClipboard("still viewing"))
+	v.until("the PC's next clipboard", func() bool { return slices.Contains(v.clip, "still viewing") })
+}

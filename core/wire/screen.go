@@ -36,6 +36,11 @@ const ScreenWindow = 3
 // ScreenHeader is the size of a binary message's header on a screen stream.
 const ScreenHeader = 5
 
+// MaxScreenControl bounds a control line from the station: the
+// technician's clipboard text is the longest (the station sends none
+// longer).
+const MaxScreenControl = 1 << 20
+
 // MaxScreenMessage bounds one binary message (a full 8K frame fits).
 const MaxScreenMessage = 64 << 20
 

@@ -62,6 +62,9 @@ func (d *Decoder) Apply(dst *image.RGBA, payload []byte) (*image.RGBA, Info, err
 	}
 	info.Regions = make([]image.Rectangle, 0, count)
 	p := payload[headerSize:]
+	// The Encoder's regions never overlap: more than the image's area is
+	// a frame made to keep the station painting.
+	area := w * h
 	for i := range count {
 		if len(p) < regionHead {
 			return dst, info, bad("region %d is cut short", i)
@@ -79,6 +82,9 @@ func (d *Decoder) Apply(dst *image.RGBA, payload []byte) (*image.RGBA, Info, err
 		r := image.Rect(x, y, x+rw, y+rh)
 		if rw == 0 || rh == 0 || !r.In(dst.Bounds()) {
 			return dst, info, bad("region %d (%v) is outside the %d×%d image", i, r, w, h)
+		}
+		if area -= rw * rh; area < 0 {
+			return dst, info, bad("region %d makes the regions cover more than the %d×%d image", i, w, h)
 		}
 		if err := d.region(dst, r, codec, data); err != nil {
 			return dst, info, fmt.Errorf("%w (region %d, %v)", err, i, r)

@@ -412,3 +412,32 @@ func pngFast(w io.Writer, img image.Image) error {
 func jpeg70(w io.Writer, img image.Image) error {
 	return jpeg.Encode(w, img, &jpeg.Options{Quality: 70})
 }
+
+// A hostile PC could make one small frame paint the whole image many
+// times over (65,535 solid regions of 16 bytes, each the full image: hours
+// of CPU for the station). The Encoder's regions never overlap, so the
+// Decoder refuses regions covering more than the image's area.
+func TestDecoderRefusesOverlappingRegions(t *testing.T) {
+	const w, h = 64, 32
+	p := make([]byte, headerSize)
+	p[0], p[1] = Version, FlagFull
+	binary.BigEndian.PutUint16(p[6:], w)
+	binary.BigEndian.PutUint16(p[8:], h)
+	binary.BigEndian.PutUint16(p[10:], 2)
+	for range 2 { // the whole image, twice
+		p = binary.BigEndian.AppendUint16(p, 0)
+		p = binary.BigEndian.AppendUint16(p, 0)
+		p = binary.BigEndian.AppendUint16(p, w)
+		p = binary.BigEndian.AppendUint16(p, h)
+		p = append(p, Solid)
+		p = binary.BigEndian.AppendUint32(p, 3)
+		p = append(p, 1, 2, 3)
+	}
+	if _, _, err := (&Decoder{}).Apply(nil, p); !errors.Is(err, ErrFrame) {
+		t.Fatalf("two regions covering the image twice were applied (%v)", err)
+	}
+	binary.BigEndian.PutUint16(p[10:], 1) // one is fine, the rest then trails
+	if _, _, err := (&Decoder{}).Apply(nil, p[:len(p)-16]); err != nil {
+		t.Fatalf("one region covering the image was refused: %v", err)
+	}
+}
