@@ -41,6 +41,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	hub.Log = logger
 	// The screen streams go to the helper in the console session.
 	screens := support.NewScreenRelay()
+	screens.SendSAS = winsys.SendSAS // from the service itself, as Windows documents
 	hub.Screens = screens
 	go hub.Serve(ln)
 	defer hub.Close()

@@ -43,6 +43,11 @@ type ScreenRelay struct {
 	// Wait bounds how long Serve waits for a helper to be parked (the
 	// helper starts, or restarts after a console session change).
 	Wait time.Duration
+	// SendSAS sends Ctrl+Alt+Del from the service's own process (Windows:
+	// sas.dll's SendSAS as a service), or says why it cannot; a station's
+	// "sas" line is carried out here and never reaches the helper. Nil
+	// refuses.
+	SendSAS func() error
 
 	mu     sync.Mutex
 	idle   []*parked
@@ -178,7 +183,8 @@ func handshake(p *parked, start screenStart, deadline time.Time) (*bufio.Reader,
 var errDeadParked = errors.New("the parked screen helper connection is gone")
 
 // Serve relays one screen stream to a helper. The station's control lines
-// go through as bytes; the helper's messages are copied whole, so that
+// go through as they are, but for Ctrl+Alt+Del, which the service sends
+// itself (sasGate); the helper's messages are copied whole, so that
 // when the user stops the viewing (stop closes) or the helper goes away the
 // relay can add its own ScreenStopped between two of them.
 func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
@@ -188,12 +194,19 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 		return err
 	}
 	defer s.release(p)
-	go func() {
-		_, _ = io.Copy(p.conn, stream)
-		p.conn.Close() // the station closed the stream: the helper's loop ends
-	}()
 	var wmu sync.Mutex
 	ended := false // no more messages may go to the station
+	sas := &sasGate{send: s.SendSAS}
+	go func() {
+		sas.controls(p.conn, stream, func(err error) {
+			wmu.Lock()
+			defer wmu.Unlock()
+			if info := sas.result(err); info != nil && !ended {
+				_ = (&screen{w: stream}).send(wire.ScreenInfoKind, info)
+			}
+		})
+		p.conn.Close() // the station closed the stream: the helper's loop ends
+	}()
 	finish := func(stopMsg *wire.ScreenStop) {
 		wmu.Lock()
 		defer wmu.Unlock()
@@ -240,7 +253,7 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 			wmu.Unlock()
 			return nil
 		}
-		_, err := stream.Write(msg)
+		_, err := stream.Write(sas.helperMessage(hdr[0], msg))
 		if hdr[0] == wire.ScreenStopped {
 			ended = true // the helper said why itself
 		}

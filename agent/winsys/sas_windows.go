@@ -45,14 +45,21 @@ func sasProblem() string {
 	return ""
 }
 
-// SendSAS sends Ctrl+Alt+Del as a service would (the helper runs with the
-// service's SYSTEM token, which SendSAS requires).
-func (d *Desktop) SendSAS() error {
+// SendSAS sends Ctrl+Alt+Del from the service's process, which is what
+// Windows documents SendSAS for (a service, or a program with uiAccess);
+// the service gives it to its ScreenRelay, which acts on the station's
+// request itself instead of passing it to the screen helper.
+func SendSAS() error {
 	if p := sasProblem(); p != "" {
 		return errors.Join(support.ErrSASUnavailable, errors.New(p))
 	}
-	// SendSAS returns nothing; it fails silently when the caller is not
-	// SYSTEM or the policy is missing, both checked above and at start.
+	// SendSAS returns nothing; it fails silently when the caller is not a
+	// service or the policy is missing, the latter checked above.
 	_, _, _ = procSendSAS.Call(0) // AsUser = FALSE: as a service
 	return nil
 }
+
+// SendSAS on the helper's Desktop: the relay never passes Ctrl+Alt+Del
+// to the helper, so this only runs if a stream is served in-process; it
+// tries as the service would.
+func (d *Desktop) SendSAS() error { return SendSAS() }

@@ -1,0 +1,138 @@
+//go:build !windows
+
+package support_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/agent/support"
+	"adhocstation/core/coretest"
+	"adhocstation/core/wire"
+)
+
+// sasDesktop is the helper's desktop, recording what reaches it.
+type sasDesktop struct {
+	support.Desktop
+	sas  chan struct{} // the helper's SendSAS: must never be called
+	clip chan string
+}
+
+func (d *sasDesktop) SendSAS() error { d.sas <- struct{}{}; return nil }
+func (d *sasDesktop) SetClipboard(s string) error {
+	d.clip <- s
+	return nil
+}
+
+// sasRig is the relay and helper with the helper's real ServeScreen on a
+// recording desktop; the service's SendSAS answers from sent.
+func sasRig(t *testing.T, sent func() error) (net.Conn, *sasDesktop) {
+	desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
+	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+		desk.Desktop = d
+		return support.ServeScreen(rw, desk, o, stop)
+	})
+	r.relay.SendSAS = sent
+	station, _ := r.stream(nil)
+	if kind, _ := readScreenMessage(t, station); kind != wire.ScreenInfoKind {
+		t.Fatalf("the stream started with %c", kind)
+	}
+	go func() { _, _ = io.Copy(io.Discard, station) }() // frames; the tests read what they need after
+	return station, desk
+}
+
+func sendLine(t *testing.T, w io.Writer, line string) {
+	t.Helper()
+	if _, err := io.WriteString(w, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScreenRelaySendsSAS: with Control on, the station's Ctrl+Alt+Del is
+// sent by the service (the relay's SendSAS), never by the helper's
+// desktop; without Control it is not sent; a line with sas and another
+// field gives the helper the other field.
+func TestScreenRelaySendsSAS(t *testing.T) {
+	calls := make(chan struct{}, 8)
+	station, desk := sasRig(t, func() error { calls <- struct{}{}; return nil })
+	sendLine(t, station, `{"sas":true}`) // Control off: ignored, as ServeScreen would
+	sendLine(t, station, `{"control":true}`)
+	sendLine(t, station, `{"SAS":true}`) // encoding/json matches any case
+	coretest.Receive(t, calls, "the service's SendSAS")
+	if n := len(calls); n != 0 {
+		t.Fatalf("SendSAS ran %d more times; the line without Control must not send it", n)
+	}
+	sendLine(t, station, `{"sas":true,"clipboard":"after"}`)
+	coretest.Receive(t, calls, "the second SendSAS")
+	if got := coretest.Receive(t, desk.clip, "the clipboard line's text at the helper"); got != "after" {
+		t.Fatalf("the helper's clipboard got %q", got)
+	}
+	// The helper has read every line before the clipboard's.
+	if n := len(desk.sas); n != 0 {
+		t.Fatalf("the helper's desktop was asked for Ctrl+Alt+Del %d times; only the service may send it", n)
+	}
+}
+
+// TestScreenRelaySASRefused: the service's SendSAS refuses (the policy);
+// the technician gets the helper's ScreenInfo again with the sentence, as
+// ServeScreen reports a refusal, and later ScreenInfos keep it.
+func TestScreenRelaySASRefused(t *testing.T) {
+	for name, send := range map[string]func() error{
+		"policy": func() error {
+			return errors.Join(support.ErrSASUnavailable, errors.New("the policy SoftwareSASGeneration is not set"))
+		},
+		"no SendSAS": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
+			r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+				desk.Desktop = d
+				return support.ServeScreen(rw, desk, o, stop)
+			})
+			r.relay.SendSAS = send
+			station, _ := r.stream(nil)
+			_ = station.SetDeadline(time.Now().Add(coretest.WaitLimit))
+			// Written while the test reads: net.Pipe has no buffer.
+			go func() {
+				for _, l := range []string{`{"control":true}`, `{"sas":true}`, `{"monitor":-1}`} { // the helper sends its ScreenInfo again
+					if _, err := io.WriteString(station, l+"\n"); err != nil {
+						return
+					}
+				}
+			}()
+			want := "cannot send"
+			if send != nil {
+				want = "SoftwareSASGeneration"
+			}
+			refusals := 0
+			for refusals < 2 {
+				kind, b := readScreenMessage(t, station)
+				if kind != wire.ScreenInfoKind {
+					continue
+				}
+				var info wire.ScreenInfo
+				if err := json.Unmarshal(b, &info); err != nil {
+					t.Fatal(err)
+				}
+				if info.SAS == "" {
+					if refusals > 0 {
+						t.Fatalf("a ScreenInfo after the refusal lost it: %s", b)
+					}
+					continue
+				}
+				if !strings.Contains(info.SAS, want) || len(info.Monitors) != 1 {
+					t.Fatalf("ScreenInfo %s; want the monitors and a sentence with %q", b, want)
+				}
+				refusals++
+			}
+			if n := len(desk.sas); n != 0 {
+				t.Fatalf("the helper's desktop was asked for Ctrl+Alt+Del %d times", n)
+			}
+		})
+	}
+}
