@@ -45,7 +45,7 @@ build: deps agent
 # build work, so they run side by side on two cores.
 test: deps agent check
 	$(MAKE) --no-print-directory -j2 vet unit
-	$(MAKE) --no-print-directory fuzz smoke wine-smoke
+	$(MAKE) --no-print-directory fuzz smoke wine-smoke wine-screen
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
