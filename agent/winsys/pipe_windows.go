@@ -33,6 +33,14 @@ func ListenPipe() (net.Listener, error) {
 
 // DialPipe connects to the service, waiting up to the context's deadline
 // for it to start listening, and checks that the server is the service.
+// A dial is not lost to timing on Windows: go-winio holds the pipe's first
+// instance without read or write access, which Windows keeps disconnected,
+// so a client that comes before the service's Accept (or between two
+// Accepts) gets ERROR_PIPE_BUSY, and go-winio tries again every 10 ms;
+// before the pipe exists (ERROR_FILE_NOT_FOUND) this loop tries every
+// 500 ms, and the service starts the screen helper only once it listens.
+// Under Wine an early dial can succeed and never be accepted (its tests
+// dial again); WINDOWS-VERIFY.md checks that Windows does not do that.
 func DialPipe(ctx context.Context) (net.Conn, error) {
 	for {
 		c, err := winio.DialPipeContext(ctx, PipeName)
