@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -132,6 +133,14 @@ var _ support.ChatUI = trayUI{}
 func runScreen() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	logger := log.New(io.Discard, "", 0)
+	if l, err := winsys.OpenScreenLog(); err == nil {
+		defer l.Close()
+		logger = log.New(l, fmt.Sprintf("screen[%d] ", os.Getpid()), log.LstdFlags)
+	}
+	var session uint32
+	_ = windows.ProcessIdToSessionId(uint32(os.Getpid()), &session)
+	logger.Printf("the screen helper started in session %d", session)
 	h := &support.ScreenHelper{
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			// Not forever: a helper whose service is gone exits.
@@ -139,10 +148,18 @@ func runScreen() int {
 			defer cancel()
 			return winsys.DialPipe(ctx)
 		},
-		Open: func() (support.Desktop, error) { return winsys.OpenDesktop() },
+		Open: func() (support.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
 		Show: winsys.NewBanner().Show,
+		Log:  logger,
 	}
-	if err := h.Run(ctx); err != nil && !errors.Is(err, support.ErrServiceGone) {
+	err := h.Run(ctx)
+	switch {
+	case err == nil || errors.Is(err, context.Canceled):
+		logger.Printf("the screen helper stops")
+	case errors.Is(err, support.ErrServiceGone):
+		logger.Printf("the screen helper stops: the service is not answering on its pipe")
+	default:
+		logger.Printf("the screen helper stops: %v", err)
 		return 1
 	}
 	return 0

@@ -36,18 +36,25 @@ type Desktop struct {
 	done  chan struct{}
 	once  sync.Once
 
+	logf func(format string, args ...any) // the helper's log: switches and failures
+
 	// Owned by the locked thread.
-	desk windows.Handle // the thread's desktop, once switched
-	name string         // its name ("Default", "Winlogon")
-	cap  capture
+	desk   windows.Handle // the thread's desktop, once switched
+	name   string         // its name ("Default", "Winlogon")
+	failed string         // the last failure logged, so a repeating one is logged once
+	cap    capture
 }
 
 var _ support.Desktop = (*Desktop)(nil)
 
 // OpenDesktop starts the desktop's thread on the current input desktop.
-func OpenDesktop() (*Desktop, error) {
+func OpenDesktop() (*Desktop, error) { return OpenDesktopLogged(func(string, ...any) {}) }
+
+// OpenDesktopLogged is OpenDesktop telling logf when it follows the input
+// desktop elsewhere or cannot.
+func OpenDesktopLogged(logf func(format string, args ...any)) (*Desktop, error) {
 	dpiOnce.Do(dpiAware)
-	d := &Desktop{calls: make(chan func()), done: make(chan struct{})}
+	d := &Desktop{calls: make(chan func()), done: make(chan struct{}), logf: logf}
 	ready := make(chan error, 1)
 	go d.loop(ready)
 	if err := <-ready; err != nil {
@@ -112,6 +119,7 @@ func (d *Desktop) follow() error {
 		if d.desk == 0 && d.name == "" {
 			return errors.Join(support.ErrNoDesktop, e)
 		}
+		d.logFailure("the input desktop cannot be opened (the view stays on " + d.name + "): " + e.Error())
 		return nil
 	}
 	name := desktopName(windows.Handle(h))
@@ -124,14 +132,26 @@ func (d *Desktop) follow() error {
 		if d.name == "" {
 			return errors.Join(support.ErrNoDesktop, e)
 		}
+		d.logFailure("cannot switch to the " + name + " desktop (the view stays on " + d.name + "): " + e.Error())
 		return nil
 	}
 	if d.desk != 0 {
 		procCloseDesktop.Call(uintptr(d.desk))
+		d.logf("the input desktop is now %s (was %s)", name, d.name)
+	} else {
+		d.logf("capturing the %s desktop", name)
 	}
+	d.failed = ""
 	d.desk, d.name = windows.Handle(h), name
 	d.cap.reset() // DCs belong to the desktop they were made on
 	return nil
+}
+
+func (d *Desktop) logFailure(msg string) {
+	if msg != d.failed {
+		d.failed = msg
+		d.logf("%s", msg)
+	}
 }
 
 func desktopName(h windows.Handle) string {

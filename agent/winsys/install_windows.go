@@ -201,7 +201,9 @@ func (*System) Uninstall() error {
 	if dir, err := stateDir(); err == nil {
 		// The log may still be open (shared for deletion): it goes when
 		// closed, and the folder with it (RemoveStateDirIfEmpty).
-		_ = windows.DeleteFile(wptr(filepath.Join(dir, logName)))
+		for _, name := range []string{logName, screenLogName, screenOldLogName} {
+			_ = windows.DeleteFile(wptr(filepath.Join(dir, name)))
+		}
 		_ = windows.RemoveDirectory(wptr(dir))
 	}
 	dir, err := installDir()
