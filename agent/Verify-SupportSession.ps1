@@ -123,6 +123,13 @@ if ($Phase -eq 'During') {
     if ($p.SessionId -ne $console) { return "it runs in session $($p.SessionId), the console is $console" }
     if (-not $p.ExecutablePath.StartsWith("$InstallDir\", [StringComparison]::OrdinalIgnoreCase)) { return "it runs $($p.ExecutablePath)" }
     'ok' }
+  Claim 'the screen helper logs to screen.log (admin-only, under 256 KB, no password)' {
+    $log = Join-Path $StateDir 'screen.log'
+    $r = Test-AdminOnly $log @()
+    if ($r -ne 'ok') { return $r }
+    if ((Get-Item -LiteralPath $log).Length -gt 256KB) { return 'screen.log is over 256 KB' }
+    if (Select-String -LiteralPath $log -Pattern 'password' -Quiet) { return 'screen.log mentions a password' }
+    'ok' }
   Claim 'no scheduled task' { -not (Get-ScheduledTask -TaskName 'Ad Hoc Support Session' -ErrorAction SilentlyContinue) }
   Claim 'no files in %TEMP% folders' { Test-NoTempLeftovers }
   # Step 4 of docs/WINDOWS-VERIFY.md: a stopped remote command's children end with it (job object).
