@@ -24,6 +24,8 @@ var (
 	procCreateRectRgn              = gdi32.NewProc("CreateRectRgn")
 	procCombineRgn                 = gdi32.NewProc("CombineRgn")
 	procGetStockObject             = gdi32.NewProc("GetStockObject")
+	procOpenDesktopW               = user32.NewProc("OpenDesktopW")
+	procGetThreadDesktop           = user32.NewProc("GetThreadDesktop")
 )
 
 const (
@@ -44,13 +46,29 @@ const (
 // the capture (SetWindowDisplayAffinity, Windows 10 2004 and later) so the
 // technician sees the desktop, not the notice; on older Windows they show
 // in the capture as well.
+//
+// The windows are made on each desktop of bannerDesktops, one thread each
+// (a thread's windows live on its desktop): the user's Default desktop,
+// and Winlogon, which shows while the sign-in or lock screen or a UAC
+// prompt is up, so the user is told there too. The helper is SYSTEM, which
+// may make windows on Winlogon; where it cannot (Wine) only Default has
+// them.
 type Banner struct {
 	mu      sync.Mutex
 	viewers map[int]viewer
 	next    int
-	thread  uint32 // the window thread's id, 0 while no windows exist
-	started chan struct{}
+	shown   *bannerWindows // while anyone is viewing; nil otherwise
 }
+
+// bannerWindows is one showing of the notice: a window thread per desktop.
+type bannerWindows struct {
+	ready   sync.WaitGroup // each thread made its windows, or could not
+	threads []uint32       // the window threads' ids
+}
+
+// bannerDesktops are the desktops the notice is shown on: "" is the
+// helper's own (Default).
+var bannerDesktops = []string{"", "Winlogon"}
 
 type viewer struct {
 	name string
@@ -72,13 +90,17 @@ func (b *Banner) Show(technician string) (<-chan struct{}, func()) {
 	b.next++
 	v := viewer{name: technician, stop: make(chan struct{})}
 	b.viewers[id] = v
-	if b.started == nil {
-		b.started = make(chan struct{})
-		go b.run(b.started)
+	w := b.shown
+	if w == nil {
+		w = &bannerWindows{}
+		b.shown = w
+		w.ready.Add(len(bannerDesktops))
+		for _, desk := range bannerDesktops {
+			go b.run(w, desk)
+		}
 	}
-	started := b.started
 	b.mu.Unlock()
-	<-started
+	w.ready.Wait()
 	b.update()
 	var once sync.Once
 	return v.stop, func() {
@@ -91,13 +113,19 @@ func (b *Banner) Show(technician string) (<-chan struct{}, func()) {
 	}
 }
 
-// update asks the window thread to redraw the text, or to close when
-// nobody is viewing any more.
+// update asks the window threads to redraw the text, or to close when
+// nobody is viewing any more (then the next Show makes new windows).
 func (b *Banner) update() {
 	b.mu.Lock()
-	t := b.thread
+	var threads []uint32
+	if b.shown != nil {
+		threads = append(threads, b.shown.threads...)
+	}
+	if len(b.viewers) == 0 {
+		b.shown = nil
+	}
 	b.mu.Unlock()
-	if t != 0 {
+	for _, t := range threads {
 		procPostThreadMessageW.Call(uintptr(t), wmApp, 0, 0)
 	}
 }
@@ -176,10 +204,23 @@ type winMsg struct {
 }
 
 // run owns the windows on one locked thread (windows belong to the thread
-// that made them) until nobody is viewing.
-func (b *Banner) run(started chan struct{}) {
+// that made them) on desktop desk ("" the thread's own) until nobody is
+// viewing.
+func (b *Banner) run(w *bannerWindows, desk string) {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if desk != "" {
+		back, ok := switchThreadDesktop(desk)
+		if !ok {
+			runtime.UnlockOSThread()
+			w.ready.Done()
+			return
+		}
+		// After the windows are gone the thread goes back to its own
+		// desktop, so the handle can be closed and the thread reused.
+		defer back()
+	} else {
+		defer runtime.UnlockOSThread()
+	}
 	var module windows.Handle
 	_ = windows.GetModuleHandleEx(0, nil, &module)
 	red, _, _ := procCreateSolidBrush.Call(0x0000D0) // COLORREF is 0x00BBGGRR
@@ -229,9 +270,9 @@ func (b *Banner) run(started chan struct{}) {
 	}
 
 	b.mu.Lock()
-	b.thread = windows.GetCurrentThreadId()
+	w.threads = append(w.threads, windows.GetCurrentThreadId())
 	b.mu.Unlock()
-	close(started)
+	w.ready.Done()
 	defer func() {
 		procDestroyWindow.Call(bar)
 		procDestroyWindow.Call(border)
@@ -240,19 +281,16 @@ func (b *Banner) run(started chan struct{}) {
 	}()
 	var m winMsg
 	for {
+		// update changes the state before it posts, and each post wakes
+		// this loop, so no change is missed.
+		b.mu.Lock()
+		current := b.shown == w
+		b.mu.Unlock()
+		if !current {
+			return // nobody is viewing: a later Show makes new windows
+		}
 		if text, ok := b.text(); ok {
 			procSetWindowTextW.Call(label, uintptr(unsafe.Pointer(wstr(text))))
-		} else {
-			b.mu.Lock()
-			// A Show between text() and here sees thread 0 and started
-			// nil only after this, so it starts a new thread.
-			if len(b.viewers) == 0 {
-				b.thread, b.started = 0, nil
-				b.mu.Unlock()
-				return
-			}
-			b.mu.Unlock()
-			continue
 		}
 		if r, _, _ := procGetMessageW.Call(uintptr(unsafe.Pointer(&m)), 0, 0, 0); int32(r) <= 0 {
 			return
@@ -263,6 +301,29 @@ func (b *Banner) run(started chan struct{}) {
 		procTranslateMessage.Call(uintptr(unsafe.Pointer(&m)))
 		procDispatchMessageW.Call(uintptr(unsafe.Pointer(&m)))
 	}
+}
+
+// switchThreadDesktop moves the calling thread (locked, without windows)
+// to the desktop named name of its window station; back moves it to its
+// own desktop again and unlocks it.
+func switchThreadDesktop(name string) (back func(), ok bool) {
+	const desktopCreateWindow, desktopCreateMenu, desktopReadObjects, desktopWriteObjects = 0x2, 0x4, 0x1, 0x80
+	own, _, _ := procGetThreadDesktop.Call(uintptr(windows.GetCurrentThreadId()))
+	h, _, _ := procOpenDesktopW.Call(uintptr(unsafe.Pointer(wptr(name))), 0, 0,
+		desktopCreateWindow|desktopCreateMenu|desktopReadObjects|desktopWriteObjects)
+	if h == 0 {
+		return nil, false
+	}
+	if r, _, _ := procSetThreadDesktop.Call(h); r == 0 {
+		procCloseDesktop.Call(h)
+		return nil, false
+	}
+	return func() {
+		if r, _, _ := procSetThreadDesktop.Call(own); r != 0 {
+			procCloseDesktop.Call(h)
+			runtime.UnlockOSThread()
+		} // else the thread keeps the desktop and ends with its goroutine
+	}, true
 }
 
 func registerClass(module windows.Handle, name string, brush uintptr) {
