@@ -196,7 +196,7 @@ func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.R
 	defer s.release(p)
 	var wmu sync.Mutex
 	ended := false // no more messages may go to the station
-	sas := &sasGate{send: s.SendSAS}
+	sas := &sasGate{send: s.SendSAS, control: open.Control}
 	go func() {
 		sas.controls(p.conn, stream, func(err error) {
 			wmu.Lock()

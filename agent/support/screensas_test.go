@@ -78,6 +78,24 @@ func TestScreenRelaySendsSAS(t *testing.T) {
 	}
 }
 
+// TestScreenRelaySASControlFromOpen: a stream opened with Control on
+// (ScreenOpen.Control) sends Ctrl+Alt+Del without a control line first.
+func TestScreenRelaySASControlFromOpen(t *testing.T) {
+	calls := make(chan struct{}, 8)
+	r := newScreenRig(t, screenHelperCaller, echoServe)
+	r.relay.SendSAS = func() error { calls <- struct{}{}; return nil }
+	station, pc := net.Pipe()
+	t.Cleanup(func() { station.Close() })
+	go func() {
+		_ = r.relay.Serve("Tess Tech", wire.ScreenOpen{Control: true}, pc, nil)
+		pc.Close()
+	}()
+	readScreenMessage(t, station)
+	go func() { _, _ = io.Copy(io.Discard, station) }()
+	sendLine(t, station, `{"sas":true}`)
+	coretest.Receive(t, calls, "the service's SendSAS")
+}
+
 // TestScreenRelaySASRefused: the service's SendSAS refuses (the policy);
 // the technician gets the helper's ScreenInfo again with the sentence, as
 // ServeScreen reports a refusal, and later ScreenInfos keep it.
