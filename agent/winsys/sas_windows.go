@@ -3,6 +3,7 @@ package winsys
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
@@ -48,10 +49,33 @@ func sasProblem() string {
 // SendSAS sends Ctrl+Alt+Del from the service's process, which is what
 // Windows documents SendSAS for (a service, or a program with uiAccess);
 // the service gives it to its ScreenRelay, which acts on the station's
-// request itself instead of passing it to the screen helper.
+// request itself instead of passing it to the screen helper. A service's
+// SendSAS goes to the session of the token it impersonates, so the thread
+// impersonates SYSTEM moved to the console session, where the screen
+// helper shows the technician the screen.
 func SendSAS() error {
 	if p := sasProblem(); p != "" {
 		return errors.Join(support.ErrSASUnavailable, errors.New(p))
+	}
+	console := windows.WTSGetActiveConsoleSessionId()
+	if console == 0xFFFFFFFF {
+		return errors.New("nobody's session is at the PC's console (it is switching users), so Ctrl+Alt+Del has nowhere to go; try again in a moment")
+	}
+	tok, err := systemTokenIn(console, windows.TokenImpersonation)
+	if err != nil {
+		return fmt.Errorf("ctrl+Alt+Del could not be sent: %w", err)
+	}
+	defer tok.Close()
+	// The impersonation belongs to this OS thread only; a thread that
+	// cannot drop it stays locked and ends with its goroutine.
+	runtime.LockOSThread()
+	defer func() {
+		if windows.RevertToSelf() == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if err := windows.SetThreadToken(nil, tok); err != nil {
+		return fmt.Errorf("ctrl+Alt+Del could not be sent: %w", err)
 	}
 	// SendSAS returns nothing; it fails silently when the caller is not a
 	// service or the policy is missing, the latter checked above.

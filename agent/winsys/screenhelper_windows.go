@@ -13,25 +13,13 @@ import (
 
 // startScreenHelper starts "AdHocSupport.exe --screen" in the console
 // session with the service's own SYSTEM token: a user's token could not open
-// the Winlogon desktop (sign-in screen, UAC prompts) nor send Ctrl+Alt+Del.
-// The token is duplicated and its session id moved to session (the service
-// holds SeTcbPrivilege, which that needs).
+// the Winlogon desktop (sign-in screen, UAC prompts).
 func startScreenHelper(session uint32) (windows.Handle, error) {
-	var own windows.Token
-	if err := windows.OpenProcessToken(windows.CurrentProcess(),
-		windows.TOKEN_DUPLICATE|windows.TOKEN_QUERY|windows.TOKEN_ASSIGN_PRIMARY|windows.TOKEN_ADJUST_DEFAULT|windows.TOKEN_ADJUST_SESSIONID,
-		&own); err != nil {
+	tok, err := systemTokenIn(session, windows.TokenPrimary)
+	if err != nil {
 		return 0, err
 	}
-	defer own.Close()
-	var tok windows.Token
-	if err := windows.DuplicateTokenEx(own, windows.MAXIMUM_ALLOWED, nil, windows.SecurityImpersonation, windows.TokenPrimary, &tok); err != nil {
-		return 0, fmt.Errorf("duplicating the service's token: %w", err)
-	}
 	defer tok.Close()
-	if err := windows.SetTokenInformation(tok, windows.TokenSessionId, (*byte)(unsafe.Pointer(&session)), 4); err != nil {
-		return 0, fmt.Errorf("moving the token to session %d: %w", session, err)
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -49,6 +37,28 @@ func startScreenHelper(session uint32) (windows.Handle, error) {
 	}
 	windows.CloseHandle(pi.Thread)
 	return pi.Process, nil
+}
+
+// systemTokenIn returns a copy of the service's SYSTEM token (primary, to
+// start a process, or impersonation, for the calling thread) moved to
+// session; the service holds SeTcbPrivilege, which moving it needs.
+func systemTokenIn(session uint32, typ uint32) (windows.Token, error) {
+	var own windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(),
+		windows.TOKEN_DUPLICATE|windows.TOKEN_QUERY|windows.TOKEN_ASSIGN_PRIMARY|windows.TOKEN_ADJUST_DEFAULT|windows.TOKEN_ADJUST_SESSIONID,
+		&own); err != nil {
+		return 0, err
+	}
+	defer own.Close()
+	var tok windows.Token
+	if err := windows.DuplicateTokenEx(own, windows.MAXIMUM_ALLOWED, nil, windows.SecurityImpersonation, typ, &tok); err != nil {
+		return 0, fmt.Errorf("duplicating the service's token: %w", err)
+	}
+	if err := windows.SetTokenInformation(tok, windows.TokenSessionId, (*byte)(unsafe.Pointer(&session)), 4); err != nil {
+		tok.Close()
+		return 0, fmt.Errorf("moving the token to session %d: %w", session, err)
+	}
+	return tok, nil
 }
 
 // KeepScreenHelper keeps one screen helper running in the active console
