@@ -36,16 +36,14 @@ func (g *sasGate) sendSAS() error {
 }
 
 // controls copies the station's lines to the helper until either side
-// closes. A line longer than the buffer is passed on as bytes unread (the
-// helper drops it as ServeScreen does).
+// closes. Lines are read whole, up to the same bound as the helper's
+// (a long clipboard), so "sas" is never missed in one; a longer line ends
+// the stream, as it would at the helper.
 func (g *sasGate) controls(helper io.Writer, station io.Reader, attempted func(error)) {
 	br := bufio.NewReaderSize(station, wire.MaxStreamLine)
-	long := false // in the middle of a line longer than the buffer
 	for {
-		line, err := br.ReadSlice('\n')
-		whole := err == nil && !long
-		long = errors.Is(err, bufio.ErrBufferFull)
-		if whole {
+		line, err := wire.ReadLine(br, wire.MaxScreenControl)
+		if err == nil {
 			line = g.line(line, attempted)
 		}
 		if len(line) > 0 {
@@ -53,7 +51,7 @@ func (g *sasGate) controls(helper io.Writer, station io.Reader, attempted func(e
 				return
 			}
 		}
-		if err != nil && !long {
+		if err != nil {
 			return
 		}
 	}

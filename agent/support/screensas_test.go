@@ -55,8 +55,8 @@ func sendLine(t *testing.T, w io.Writer, line string) {
 
 // TestScreenRelaySendsSAS: with Control on, the station's Ctrl+Alt+Del is
 // sent by the service (the relay's SendSAS), never by the helper's
-// desktop; without Control it is not sent; a line with sas and another
-// field gives the helper the other field.
+// desktop; without Control it is not sent; a long line with sas and a
+// clipboard gives the helper the clipboard.
 func TestScreenRelaySendsSAS(t *testing.T) {
 	calls := make(chan struct{}, 8)
 	station, desk := sasRig(t, func() error { calls <- struct{}{}; return nil })
@@ -67,10 +67,13 @@ func TestScreenRelaySendsSAS(t *testing.T) {
 	if n := len(calls); n != 0 {
 		t.Fatalf("SendSAS ran %d more times; the line without Control must not send it", n)
 	}
-	sendLine(t, station, `{"sas":true,"clipboard":"after"}`)
+	// A line longer than a read buffer (a pasted script) is read whole.
+	long := strings.Repeat("Get-Process | Sort-Object CPU\n", 100_000/30)
+	b, _ := json.Marshal(map[string]any{"clipboard": long, "sas": true})
+	sendLine(t, station, string(b))
 	coretest.Receive(t, calls, "the second SendSAS")
-	if got := coretest.Receive(t, desk.clip, "the clipboard line's text at the helper"); got != "after" {
-		t.Fatalf("the helper's clipboard got %q", got)
+	if got := coretest.Receive(t, desk.clip, "the clipboard line's text at the helper"); got != long {
+		t.Fatalf("the helper's clipboard got %d bytes, want %d", len(got), len(long))
 	}
 	// The helper has read every line before the clipboard's.
 	if n := len(desk.sas); n != 0 {
