@@ -19,8 +19,11 @@ import (
 const (
 	filterActive = "Active"
 	filterAll    = "All"
-	// connectWhen says when Connect can be used.
-	connectWhen = "Connect needs an active session whose PC is online"
+	// Why Connect is disabled, beside it; hidden while it can be used.
+	connectNoRow    = "Connect needs a selected row: an active session whose PC is online."
+	connectPrepared = "Connect needs a paired PC: this session still waits for the user to run the app."
+	connectClosed   = "Connect needs an active session: this one is %s."
+	connectOffline  = "Connect needs the PC online: its app is not connected (the PC is off, asleep or off the network)."
 )
 
 // computersScreen is the Computers page: the Ad Hoc Support Sessions group.
@@ -48,8 +51,10 @@ type computersScreen struct {
 	details *widget.Label
 	status  *widget.Label
 	connect *widget.Button
-	end     *widget.Button
-	body    fyne.CanvasObject
+	// connectWhy says why Connect is disabled (hidden when it is not).
+	connectWhy *widget.Label
+	end        *widget.Button
+	body       fyne.CanvasObject
 	// work runs Connect off the Fyne goroutine; remotes are the open
 	// remote session windows.
 	work    background
@@ -86,6 +91,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 	s.status.Hide()
 	s.connect = &widget.Button{Text: "Connect", Icon: theme.ComputerIcon(), Importance: widget.HighImportance, OnTapped: s.onConnect}
 	s.connect.Disable()
+	s.connectWhy = &widget.Label{Text: connectNoRow, Wrapping: fyne.TextWrapWord}
 	s.end = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: s.onEnd}
 	s.end.Disable()
 	s.body = s.layout()
@@ -104,8 +110,7 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 		widget.NewSeparator(),
 	)
 	// The reason wraps between the buttons, so the bar fits a narrow window.
-	reason := &widget.Label{Text: connectWhen, Wrapping: fyne.TextWrapWord}
-	actions := container.NewBorder(nil, nil, s.connect, s.end, reason)
+	actions := container.NewBorder(nil, nil, s.connect, s.end, s.connectWhy)
 	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
 }
@@ -272,10 +277,13 @@ func (s *computersScreen) selectedSession() (core.Session, bool) {
 // the selection is.
 func (s *computersScreen) updateActions() {
 	sess, ok := s.selectedSession()
-	if ok && sess.State == core.StateActive && sess.Computer != nil && sess.Computer.Online {
+	if why := connectRefusal(sess, ok); why == "" {
 		s.connect.Enable()
+		s.connectWhy.Hide()
 	} else {
 		s.connect.Disable()
+		s.connectWhy.SetText(why)
+		s.connectWhy.Show()
 	}
 	if !ok {
 		s.end.Disable()
@@ -288,6 +296,22 @@ func (s *computersScreen) updateActions() {
 		s.end.Disable()
 	}
 	s.details.SetText(sessionDetails(sess))
+}
+
+// connectRefusal says why Connect cannot be used for the selection ("":
+// it can).
+func connectRefusal(sess core.Session, selected bool) string {
+	switch {
+	case !selected:
+		return connectNoRow
+	case sess.State == core.StatePrepared:
+		return connectPrepared
+	case sess.State != core.StateActive:
+		return fmt.Sprintf(connectClosed, sess.State)
+	case sess.Computer == nil || !sess.Computer.Online:
+		return connectOffline
+	}
+	return ""
 }
 
 // sessionDetails is one sentence about the selected session.
