@@ -51,6 +51,7 @@ type screenTab struct {
 	scroll  *container.Scroll
 	start   *widget.Button
 	stop    *widget.Button
+	refresh *widget.Button // asks the PC for a whole frame
 	control *widget.Check
 	actual  *widget.Check // 1:1 instead of fitting the window
 	monitor *widget.Select
@@ -76,6 +77,9 @@ func newScreenTab(a fyne.App, rs *core.RemoteSession, work *background) (*screen
 	t.view.scroll = t.scroll
 	t.start = &widget.Button{Text: "Start viewing", Icon: theme.VisibilityIcon(), Importance: widget.HighImportance, OnTapped: t.onStart}
 	t.stop = &widget.Button{Text: "Stop", Icon: theme.VisibilityOffIcon(), OnTapped: t.onStop}
+	// Refresh is an icon only: with its name the bar would not fit the
+	// smallest window (760 pixels for the page).
+	t.refresh = &widget.Button{Icon: theme.ViewRefreshIcon(), OnTapped: t.onRefresh}
 	t.control = widget.NewCheck("Control", t.onControl)
 	t.actual = widget.NewCheck("1:1", func(on bool) { t.view.setFit(!on) })
 	t.monitor = widget.NewSelect([]string{allMonitors}, t.onMonitor)
@@ -91,15 +95,15 @@ func newScreenTab(a fyne.App, rs *core.RemoteSession, work *background) (*screen
 	// The selects get fixed widths: their own minimum cuts the choices
 	// short, and one row must fit the window's 760 pixels.
 	h := t.monitor.MinSize().Height
-	bar := container.NewHBox(t.start, t.stop, t.control, t.sas, t.actual,
-		container.NewGridWrap(fyne.NewSize(160, h), t.monitor), container.NewGridWrap(fyne.NewSize(100, h), t.fps))
+	bar := container.NewHBox(t.start, t.stop, t.refresh, t.control, t.sas, t.actual,
+		container.NewGridWrap(fyne.NewSize(140, h), t.monitor), container.NewGridWrap(fyne.NewSize(100, h), t.fps))
 	top := container.NewVBox(container.NewHScroll(bar), t.status, t.desktop)
 	return t, container.NewBorder(top, nil, nil, nil, t.scroll)
 }
 
 // viewing enables the controls that need a running view.
 func (t *screenTab) viewing(on bool) {
-	for _, w := range []fyne.Disableable{t.stop, t.control, t.monitor, t.fps, t.sas} {
+	for _, w := range []fyne.Disableable{t.stop, t.refresh, t.control, t.monitor, t.fps, t.sas} {
 		if on {
 			w.Enable()
 		} else {
@@ -229,6 +233,14 @@ func (t *screenTab) onSAS() {
 		return
 	}
 	t.screen.SendSAS()
+}
+
+// onRefresh asks the PC for the whole picture again, e.g. when the view
+// looks wrong after a lost or garbled update.
+func (t *screenTab) onRefresh() {
+	if t.screen != nil {
+		t.screen.Refresh()
+	}
 }
 
 func (t *screenTab) onMonitor(string) {

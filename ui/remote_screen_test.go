@@ -281,6 +281,13 @@ func TestScreenViewEndToEnd(t *testing.T) {
 		t.Errorf("Ctrl+Alt+Del says %q, want X11's refusal", g.tab.status.Text)
 	}
 
+	// Refresh: nothing changed on the PC (and the agent sends changes
+	// only), yet a frame comes: the whole picture again.
+	for len(g.watch.applied) > 0 {
+		<-g.watch.applied // results from before the tap
+	}
+	g.watch.during(t, jobScreenFrame, func() { g.act(func() { test.Tap(g.tab.refresh) }) })
+
 	if dir := os.Getenv("ADHOC_SCREENSHOTS"); dir != "" {
 		g.act(func() { screenTestShot(t, g, filepath.Join(dir, "remote-screen.png")) })
 	}

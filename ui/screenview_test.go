@@ -185,17 +185,19 @@ func TestScreenTabInfo(t *testing.T) {
 	if tab.view.fit {
 		t.Error("1:1 left the view fitted to the window")
 	}
-	w.Resize(fyne.NewSize(760, 560)) // the remote window's size
-	if !fitTestOnScreen(w.Canvas(), tab.fps) {
-		t.Error("at the remote window's size the frame-rate cap is off screen")
-	}
-	for _, size := range []fyne.Size{fitTestScreen, fitTestMax} {
+	// Every control of the bar is on screen without scrolling, down to the
+	// remote window's smallest page (760×560 inside an 800×600 window).
+	controls := map[string]fyne.CanvasObject{"Start viewing": tab.start, "Stop": tab.stop, "Refresh": tab.refresh,
+		"Control": tab.control, "Ctrl+Alt+Del": tab.sas, "1:1": tab.actual, "the monitor": tab.monitor, "the frame-rate cap": tab.fps}
+	for _, size := range []fyne.Size{fitTestScreen, fitTestMax, fyne.NewSize(760, 560)} {
 		w.Resize(size)
 		if min := page.MinSize(); min.Width > fitTestMax.Width || min.Height > fitTestMax.Height {
 			t.Errorf("the Screen tab asks for at least %v, more than %v", min, fitTestMax)
 		}
-		if !fitTestOnScreen(w.Canvas(), tab.start) {
-			t.Errorf("at %v Start viewing is not on screen", size)
+		for name, o := range controls {
+			if !fitTestOnScreen(w.Canvas(), o) {
+				t.Errorf("at %v %s is not on screen", size, name)
+			}
 		}
 	}
 }
