@@ -4,9 +4,10 @@
 // plausible Windows PC behind it instead of Windows calls. Its commands run
 // with this machine's sh, except the one the screenshot types, whose
 // PowerShell output is canned (there is no PowerShell here); its files are
-// this machine's; its user answers the first chat message.
+// this machine's; its user answers the first chat message; its screen is a
+// second Xvfb display with a made-up desktop (screenshots-desktop.go).
 //
-// Run: ADHOC_PC_KEY=… ADHOC_PC_PASSWORD=… go run .ci/screenshots-pc.go DIR PORT
+// Run: ADHOC_PC_KEY=… ADHOC_PC_PASSWORD=… go run .ci/screenshots-pc.go .ci/screenshots-desktop.go DIR PORT
 // (the seed prints the port, key and password).
 package main
 
@@ -33,7 +34,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 || os.Getenv("ADHOC_PC_KEY") == "" || os.Getenv("ADHOC_PC_PASSWORD") == "" {
-		fmt.Fprintln(os.Stderr, "usage: ADHOC_PC_KEY=… ADHOC_PC_PASSWORD=… go run .ci/screenshots-pc.go DIR PORT")
+		fmt.Fprintln(os.Stderr, "usage: ADHOC_PC_KEY=… ADHOC_PC_PASSWORD=… go run .ci/screenshots-pc.go .ci/screenshots-desktop.go DIR PORT")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -55,7 +56,17 @@ func run(ctx context.Context, dir, port string) error {
 	}
 	logger := log.New(os.Stderr, "screenshots-pc: ", 0)
 	user := tray{log: logger, replies: make(chan wire.ChatMessage, 1)}
-	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: logger}
+	open, stopDesktop, err := screenDesktop()
+	if err != nil {
+		return err
+	}
+	defer stopDesktop()
+	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: logger,
+		OpenDesktop: func() (support.Desktop, error) {
+			logger.Print("screen viewed")
+			return open()
+		}}
+	logger.Print("desktop drawn")
 	for ctx.Err() == nil {
 		ys, _, err := c.OpenChannel(ctx, os.Getenv("ADHOC_PC_KEY"), support.ChannelTiming{})
 		if err != nil || ys == nil {

@@ -15,6 +15,7 @@ bin=$(realpath "$1")
 out=$(realpath "$2")
 seed=$(realpath "$(dirname "$0")/screenshots-seed.go")
 pcprog=$(realpath "$(dirname "$0")/screenshots-pc.go")
+pcdesk=$(realpath "$(dirname "$0")/screenshots-desktop.go")
 repo=$(realpath "$(dirname "$0")/..")
 mkdir -p "$out"
 export FYNE_SCALE=1 LANG=en_US.UTF-8
@@ -70,7 +71,7 @@ seeded=$XVFB_TMP/seeded
 # The seed prints the pairing port, the online PC's agent key and its
 # session's password (kept in this script's memory only).
 read -r port pc_key pc_password < <(cd "$repo" && go run "$seed" "$seeded")
-(cd "$repo" && go build -o "$XVFB_TMP/pc" "$pcprog")
+(cd "$repo" && go build -o "$XVFB_TMP/pc" "$pcprog" "$pcdesk")
 start_station "$seeded" dark
 ADHOC_PC_KEY=$pc_key ADHOC_PC_PASSWORD=$pc_password "$XVFB_TMP/pc" "$seeded" "$port" >"$XVFB_TMP/pc.log" 2>&1 &
 pc_online() { grep -qx 'screenshots-pc: online' "$XVFB_TMP/pc.log"; }
@@ -88,9 +89,11 @@ shot settings
 
 # The remote session window, 1000×640, with each of its tabs: the Command
 # tab runs a command, the Files tab opens a Downloads folder made here
-# (the stand-in's files are this machine's), the Chat tab sends a line.
+# (the stand-in's files are this machine's), the Chat tab sends a line,
+# the Screen tab starts viewing the stand-in's made-up desktop (on an Xvfb
+# display of its own).
 remote_size=1000x640
-tabs=$(cd "$repo" && ADHOC_REMOTE_TABS=$remote_size go test -count=1 -run '^TestRemoteTabPositions$' -v ./ui/ | grep -E '^(TAB|ENTRY) ')
+tabs=$(cd "$repo" && ADHOC_REMOTE_TABS=$remote_size go test -count=1 -run '^TestRemoteTabPositions$' -v ./ui/ | grep -E '^(TAB|ENTRY|ACTION) ')
 downloads=$XVFB_TMP/C/Users/anna/Downloads
 mkdir -p "$downloads" "$XVFB_TMP/C/Users/anna/Documents" "$XVFB_TMP/C/Users/anna/Desktop"
 truncate -s 84213760 "$downloads/PrinterDriver_x64_v3.2.1.exe"
@@ -112,6 +115,13 @@ xdotool windowsize --sync "$win" ${remote_size%x*} ${remote_size#*x}
 wait_for 30 "the remote window stayed blank" window_drawn "$win"
 logged() { grep -q "$1" "$XVFB_TMP/pc.log"; }
 wait_for 30 "the PC was never asked for its System tab" logged 'screenshots-pc: system information'
+# many_colours WIN N succeeds once the window shows more than N colours:
+# the desktop's wallpaper, scaled, has thousands; the tab without it has
+# a few hundred.
+many_colours() {
+	local n
+	n=$(xwd -id "$1" -silent 2>/dev/null | convert xwd:- -format %k info: 2>/dev/null) && [ "${n:-0}" -gt "$2" ]
+}
 # type_into TAB TEXT types TEXT and Return into the tab's first text field.
 type_into() {
 	local ex ey before
@@ -137,6 +147,12 @@ while read -r kind x y name; do
 	Chat)
 		type_into Chat "Hi Anna, I'm looking at the print spooler now. Which printer is it?"
 		wait_for 30 "the user's answer did not come" settled "$win"
+		;;
+	Screen)
+		read -r _ ax ay _ < <(echo "$tabs" | grep "^ACTION .* Screen\$")
+		xdotool mousemove --sync --window "$win" "$ax" "$ay" click 1
+		wait_for 30 "the PC was never asked for its screen" logged 'screenshots-pc: screen viewed'
+		wait_for 30 "the PC's desktop never appeared in the Screen tab" many_colours "$win" 3000
 		;;
 	esac
 	shot "remote-$(echo "$name" | tr 'A-Z ' 'a-z-')"

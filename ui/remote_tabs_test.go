@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // TestRemoteTabPositions prints where each tab of the remote session
@@ -18,7 +19,8 @@ import (
 // the size ADHOC_REMOTE_TABS gives, e.g. 1000x640, so .ci/screenshots.sh
 // can click every tab by name and shoot it, whichever tabs the window has
 // by then, and where each tab's first text field is. It fails if a tab
-// button cannot be found. Skipped unless the variable is set.
+// button cannot be found. ACTION lines give each tab's first emphasised
+// button. Skipped unless the variable is set.
 func TestRemoteTabPositions(t *testing.T) {
 	size := os.Getenv("ADHOC_REMOTE_TABS")
 	if size == "" {
@@ -78,6 +80,17 @@ func TestRemoteTabPositions(t *testing.T) {
 		if field != nil {
 			p := abs(field).Add(fyne.NewPos(field.Size().Width/2, field.Size().Height/2))
 			fmt.Printf("ENTRY %d %d %s\n", int(p.X), int(p.Y), it.Text)
+		}
+		// And its first emphasised button (the Screen tab's Start viewing).
+		var action *widget.Button
+		for _, b := range findAll[*widget.Button](it.Content) {
+			if b.Importance == widget.HighImportance && action == nil {
+				action = b
+			}
+		}
+		if action != nil {
+			p := abs(action).Add(fyne.NewPos(action.Size().Width/2, action.Size().Height/2))
+			fmt.Printf("ACTION %d %d %s\n", int(p.X), int(p.Y), it.Text)
 		}
 	}
 }
