@@ -39,7 +39,7 @@ type Chat struct {
 // chat; when the stream ends it is called once more with a notice of code
 // "gone" (ErrRemoteGone's sentence) unless Close (its own or the remote
 // session's) ended it. Close it, or the remote session, to
-// end it. Refusals: ErrRemoteGone.
+// end it. Refusals: ErrRemoteGone, ErrOldAppChat.
 func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)) (*Chat, error) {
 	conn, in, _, err := r.attach(ctx, wire.SignIn{Chat: &wire.ChatOpen{}}, wire.MaxChatLine)
 	if err != nil {

@@ -93,7 +93,8 @@ func (r *RemoteSession) filesStream(ctx context.Context, f wire.Files) (net.Conn
 // here), reading through a buffer of size bytes, and returns it once the
 // PC accepted it. It is closed with the remote session; closeStream it
 // when done. A refused stream is closed: ErrRemoteGone, with the PC's
-// answer for a caller that shows its sentence.
+// answer for a caller that shows its sentence, or the older app's refusal
+// (oldapp.go).
 func (r *RemoteSession) attach(ctx context.Context, req wire.SignIn, size int) (net.Conn, *bufio.Reader, wire.SignInResult, error) {
 	conn, err := r.open.Open()
 	if err != nil {
@@ -109,6 +110,9 @@ func (r *RemoteSession) attach(ctx context.Context, req wire.SignIn, size int) (
 	res, err := signIn(ctx, conn, in, req)
 	if err != nil || !res.OK {
 		r.closeStream(conn)
+		if old := r.attachRefused(streamKind(req), res, err); old != nil {
+			return nil, nil, wire.SignInResult{}, old
+		}
 		return nil, nil, res, ErrRemoteGone
 	}
 	return conn, in, res, nil

@@ -75,6 +75,7 @@ type RemoteSession struct {
 	conn       net.Conn
 	open       StreamOpener // for a stream per command
 	key        string       // joins those streams to this sign-in
+	streams    []string     // the attached streams the PC's app serves (oldapp.go)
 	closed     atomic.Bool
 	running    sync.Map   // the streams of running commands, closed with r
 	mu         sync.Mutex // one request at a time on the stream
@@ -175,7 +176,7 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			return nil, err
 		}
 		return &RemoteSession{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName, conn: conn,
-			open: open, key: res.Key, r: in}, nil
+			open: open, key: res.Key, streams: res.Streams, r: in}, nil
 	case res.Code != wire.CodeWrongPassword:
 		conn.Close()
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)

@@ -63,7 +63,7 @@ const maxMonitors = 64
 const screenQueue = 256
 
 // Screen opens a screen stream on the PC with open's settings and calls
-// h as the PC sends. Refusals: ErrRemoteGone, or the PC's sentence (code
+// h as the PC sends. Refusals: ErrRemoteGone, ErrOldAppScreen, or the PC's sentence (code
 // "pc_refused") when its screen cannot be reached.
 func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h ScreenHandlers) (*Screen, error) {
 	conn, in, res, err := r.attach(ctx, wire.SignIn{Screen: &open}, 256<<10)

@@ -16,6 +16,11 @@ import (
 // refuses the password.
 var ErrWrongPassword = errors.New("the password is not right")
 
+// servedStreams are the attached streams this app serves, listed in the
+// sign-in's answer: the station tells an older app (which lists none) by
+// their absence.
+var servedStreams = []string{wire.StreamCommand, wire.StreamFiles, wire.StreamChat, wire.StreamScreen}
+
 // signInTimeout bounds reading the station's first line and answering it.
 const signInTimeout = 15 * time.Second
 
@@ -79,6 +84,7 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	default:
 		a.logf("%s signed in as %s", who, AccountName)
 		out.Key = newKey()
+		out.Streams = servedStreams
 		session := newSignedIn(logon)
 		remotes.Store(out.Key, session)
 		defer func() {

@@ -220,7 +220,20 @@ type SignInResult struct {
 	Code    string `json:"code,omitempty"`    // CodeWrongPassword or CodeInternal
 	Message string `json:"message,omitempty"` // for the station's log, never with the password
 	Key     string `json:"key,omitempty"`     // for Attach, on a password sign-in's OK
+	// Streams, on a password sign-in's OK, lists the kinds of attached
+	// streams the app serves (StreamCommand, ...). Apps older than the
+	// list send none and serve only commands: they answer an attach of
+	// another kind with CodeSessionClosed.
+	Streams []string `json:"streams,omitempty"`
 }
+
+// The kinds of attached streams (SignInResult.Streams).
+const (
+	StreamCommand = "command"
+	StreamFiles   = "files"
+	StreamChat    = "chat"
+	StreamScreen  = "screen"
+)
 
 // CodeWrongPassword refuses a sign-in whose password the account refused.
 const CodeWrongPassword = "wrong_password"
