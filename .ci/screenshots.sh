@@ -37,8 +37,14 @@ start_station() {
 }
 
 stop_station() {
+	local rc=0
 	kill -TERM "$pid"
-	wait "$pid"
+	wait "$pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "${0##*/}: the station exited with status $rc on SIGTERM; its log:" >&2
+		cat "$XVFB_TMP/station.log" >&2
+		exit 1
+	fi
 }
 
 # shot NAME saves the window once it has settled.

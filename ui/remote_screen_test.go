@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -288,10 +286,6 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	}
 	g.watch.during(t, jobScreenFrame, func() { g.act(func() { test.Tap(g.tab.refresh) }) })
 
-	if dir := os.Getenv("ADHOC_SCREENSHOTS"); dir != "" {
-		g.act(func() { screenTestShot(t, g, filepath.Join(dir, "remote-screen.png")) })
-	}
-
 	// The user stops the viewing from the tray.
 	g.tray.stopViewing()
 	g.watch.wait(t, jobScreenStopped)
@@ -326,21 +320,5 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	g.watch.wait(t, jobScreenStopped)
 	if g.tab.status.Text != core.ErrRemoteGone.Message {
 		t.Errorf("after the remote session closed the view says %q", g.tab.status.Text)
-	}
-}
-
-// screenTestShot saves the remote window as Fyne's test driver draws it
-// (the README's screenshot of the Screen view).
-func screenTestShot(t testing.TB, g *screenRig, path string) {
-	t.Helper()
-	g.tab.status.Hide()
-	img := g.r.win.Canvas().Capture()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
 	}
 }
