@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -99,6 +100,9 @@ func (c *chatTab) open() {
 		c.mu.Lock()
 		c.chat, c.openErr = chat, err
 		c.mu.Unlock()
+		if errors.Is(err, core.ErrOldAppChat) { // said at once, not only on Send
+			c.work.apply(jobChatMessage, func() { c.showNotice(errorText(err)) })
+		}
 	}()
 }
 

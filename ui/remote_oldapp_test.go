@@ -101,7 +101,8 @@ func oldAppOpen(t *testing.T) (*remoteWindow, *workWatch) {
 
 // A PC running an app from before Files, Chat and Screen refuses their
 // streams as if the session were closed; each tab says the app is older
-// instead of "The connection to the PC was closed", and the System tab
+// instead of "The connection to the PC was closed" (the Chat tab as soon
+// as its stream is refused, and again on Send), and the System tab
 // (the same connection) still works.
 func TestRemoteOldAppTabs(t *testing.T) {
 	r, watch := oldAppOpen(t)
@@ -112,6 +113,11 @@ func TestRemoteOldAppTabs(t *testing.T) {
 	case <-time.After(coretest.WaitLimit):
 		t.Fatal("the chat stream's open never finished")
 	}
+	// The tab says so before anything is sent (applied before ready closed).
+	if !c.notice.Visible() || c.notice.Text != core.ErrOldAppChat.Message {
+		t.Errorf("the Chat tab of an older app says %q (visible %v) before Send, want %q", c.notice.Text, c.notice.Visible(), core.ErrOldAppChat.Message)
+	}
+	c.notice.Hide()
 	c.tabs.Select(c.item)
 	test.Type(c.entry, "Hello, Anna?")
 	watch.during(t, jobChatSend, func() { test.Tap(c.send) })
