@@ -163,6 +163,8 @@ while read -r kind x y name; do
 	esac
 	shot "remote-$(echo "$name" | tr 'A-Z ' 'a-z-')"
 done <<<"$tabs"
-xdotool windowclose "$win" 2>/dev/null || xdotool key --window "$win" ctrl+w
+# The remote window stays open until the station stops: xdotool's
+# windowclose destroys the X window under GLFW, whose own destroy then
+# fails (GLXBadWindow) and Xlib exits the station with status 1.
 win=$main_win
 stop_station
