@@ -2,11 +2,9 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -48,29 +46,14 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	defer r.closeStream(conn)
 	defer cancelOn(ctx, conn)()
 	progress(0, reply.Size)
-	sum := sha256.New()
-	buf := make([]byte, wire.MaxFileChunk)
-	var done int64
-	for {
-		n, err := wire.ReadChunkLen(in)
-		if err != nil || ctx.Err() != nil {
-			return transferError(ctx, err)
-		}
-		if n == 0 {
-			break
-		}
-		if done+int64(n) > reply.Size {
-			return ErrTransferCorrupt
-		}
-		if _, err := io.ReadFull(in, buf[:n]); err != nil {
-			return transferError(ctx, err)
-		}
-		sum.Write(buf[:n])
-		if _, err := tmp.Write(buf[:n]); err != nil {
-			return localError(err, localPath)
-		}
-		done += int64(n)
-		progress(done, reply.Size)
+	done, digest, readErr, writeErr := wire.ReceiveChunks(tmp, in, reply.Size, func(n int64) { progress(n, reply.Size) })
+	switch {
+	case errors.Is(readErr, wire.ErrChunksTooLong):
+		return ErrTransferCorrupt
+	case readErr != nil || ctx.Err() != nil:
+		return transferError(ctx, readErr)
+	case writeErr != nil:
+		return localError(writeErr, localPath)
 	}
 	var end wire.FilesEnd
 	if err := readLine(in, &end); err != nil {
@@ -79,7 +62,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	switch {
 	case end.Error != "":
 		return pcRefusal(end.Code, end.Error)
-	case done != reply.Size || end.SHA256 != hex.EncodeToString(sum.Sum(nil)):
+	case done != reply.Size || end.SHA256 != digest:
 		return ErrTransferCorrupt
 	}
 	if err := tmp.Sync(); err != nil {
@@ -142,33 +125,12 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 		final <- a
 	}()
 	progress(0, size)
-	sum := sha256.New()
-	buf := make([]byte, 4+wire.MaxFileChunk)
-	var done int64
-	var sendErr, readErr error
-	for done < size && sendErr == nil && readErr == nil && ctx.Err() == nil {
-		n, err := file.Read(buf[4:][:min(int64(wire.MaxFileChunk), size-done)])
-		if n > 0 {
-			h := wire.ChunkHeader(n)
-			copy(buf, h[:])
-			sum.Write(buf[4 : 4+n])
-			if _, sendErr = conn.Write(buf[:4+n]); sendErr == nil {
-				done += int64(n)
-				progress(done, size)
-			}
-		}
-		if err == io.EOF && done < size {
-			err = fmt.Errorf("the file got shorter while it was read")
-		}
-		if err != nil && done < size {
-			readErr = err
-		}
-	}
+	digest, readErr, sendErr := wire.SendChunks(conn, file, size, func(n int64) { progress(n, size) })
 	if ctx.Err() != nil {
 		sendErr = ctx.Err()
 	}
 	if sendErr == nil && readErr == nil {
-		b, _ := json.Marshal(wire.FilesEnd{SHA256: hex.EncodeToString(sum.Sum(nil))})
+		b, _ := json.Marshal(wire.FilesEnd{SHA256: digest})
 		h := wire.ChunkHeader(0)
 		_, sendErr = conn.Write(append(h[:], append(b, '\n')...))
 	}

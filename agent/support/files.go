@@ -2,12 +2,9 @@ package support
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -200,29 +197,18 @@ func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string)
 		_, _ = r.ReadByte()
 		conn.Close()
 	}()
-	sum := sha256.New()
-	buf := make([]byte, 4+wire.MaxFileChunk)
-	left := st.Size()
-	for left > 0 {
-		n, err := file.Read(buf[4:][:min(int64(wire.MaxFileChunk), left)])
-		if n > 0 {
-			h := wire.ChunkHeader(n)
-			copy(buf, h[:])
-			sum.Write(buf[4 : 4+n])
-			if _, werr := conn.Write(buf[:4+n]); werr != nil {
-				a.logf("a download stopped: the station closed its stream")
-				return werr
-			}
-			left -= int64(n)
-		}
-		if err == io.EOF && left > 0 {
-			err = &fileError{wire.CodeFileFailed, fmt.Sprintf("%s got shorter while it was sent; download it again.", path)}
-		}
-		if err != nil && left > 0 {
-			return a.endChunks(conn, wire.FilesEnd{Error: explain(err, path).text, Code: explain(err, path).code})
-		}
+	digest, readErr, writeErr := wire.SendChunks(conn, file, st.Size(), func(int64) {})
+	switch {
+	case writeErr != nil:
+		a.logf("a download stopped: the station closed its stream")
+		return writeErr
+	case errors.Is(readErr, wire.ErrFileShorter):
+		return a.endChunks(conn, wire.FilesEnd{Error: fmt.Sprintf("%s got shorter while it was sent; download it again.", path), Code: wire.CodeFileFailed})
+	case readErr != nil:
+		fe := explain(readErr, path)
+		return a.endChunks(conn, wire.FilesEnd{Error: fe.text, Code: fe.code})
 	}
-	return a.endChunks(conn, wire.FilesEnd{SHA256: hex.EncodeToString(sum.Sum(nil))})
+	return a.endChunks(conn, wire.FilesEnd{SHA256: digest})
 }
 
 // endChunks sends the zero-length chunk and the end line.
@@ -307,38 +293,25 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 	if err := enc.Encode(wire.FilesReply{Path: final}); err != nil {
 		return err
 	}
-	sum := sha256.New()
-	var got int64
-	buf := make([]byte, wire.MaxFileChunk)
-	for {
-		n, err := wire.ReadChunkLen(r)
-		if err != nil {
-			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)
-			return err
-		}
-		if n == 0 {
-			break
-		}
-		if got+int64(n) > f.Size {
-			return &fileError{wire.CodeChecksum, fmt.Sprintf("The station sent more than the %d bytes it announced for %s; nothing was saved. Upload it again.", f.Size, final)}
-		}
-		if _, err := io.ReadFull(r, buf[:n]); err != nil {
-			a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, err)
-			return err
-		}
-		sum.Write(buf[:n])
-		if _, err := tmp.Write(buf[:n]); err != nil {
-			a.logf("an upload to %s failed: %v", final, err)
-			return explain(err, final)
-		}
-		got += int64(n)
+	// More bytes than announced would only fill the PC's disk: the
+	// receiving stops at the size.
+	got, digest, readErr, writeErr := wire.ReceiveChunks(tmp, r, f.Size, func(int64) {})
+	switch {
+	case writeErr != nil:
+		a.logf("an upload to %s failed: %v", final, writeErr)
+		return explain(writeErr, final)
+	case errors.Is(readErr, wire.ErrChunksTooLong):
+		a.logf("an upload to %s sent more than its %d bytes; the partial file was removed", final, f.Size)
+		return &fileError{wire.CodeChecksum, fmt.Sprintf("The station sent more than the %d bytes it announced for %s; nothing was saved. Upload it again.", f.Size, final)}
+	case readErr != nil:
+		a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, readErr)
+		return readErr
 	}
 	line, err := wire.ReadLine(r, wire.MaxStreamLine)
 	var end wire.FilesEnd
 	if err != nil || json.Unmarshal(line, &end) != nil {
 		return &fileError{wire.CodeFileFailed, "The station's upload ended without its checksum; upload it again."}
 	}
-	digest := hex.EncodeToString(sum.Sum(nil))
 	switch {
 	case end.Error != "":
 		return &fileError{end.Code, end.Error}
