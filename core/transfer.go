@@ -46,7 +46,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	defer r.closeStream(conn)
 	defer cancelOn(ctx, conn)()
 	progress(0, reply.Size)
-	done, digest, readErr, writeErr := wire.ReceiveChunks(tmp, in, reply.Size, func(n int64) { progress(n, reply.Size) })
+	done, digest, readErr, writeErr := wire.ReceiveChunks(&writeback{f: tmp}, in, reply.Size, func(n int64) { progress(n, reply.Size) })
 	switch {
 	case errors.Is(readErr, wire.ErrChunksTooLong):
 		return ErrTransferCorrupt
@@ -153,4 +153,25 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 		return ErrTransferCorrupt
 	}
 	return nil
+}
+
+// writebackEvery is how many bytes a download writes between asking the
+// kernel to start putting them on disk.
+const writebackEvery = 8 << 20
+
+// writeback writes to a file, starting the disk writes of each
+// writebackEvery bytes while the transfer goes on.
+type writeback struct {
+	f            *os.File
+	off, started int64
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.started >= writebackEvery {
+		startWriteback(w.f, w.started, w.off-w.started)
+		w.started = w.off
+	}
+	return n, err
 }
