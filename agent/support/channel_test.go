@@ -212,6 +212,7 @@ type cutter struct {
 	mu     sync.Mutex
 	open   chan struct{} // closed while bytes flow
 	conns  []net.Conn
+	dialed int // connections relayed so far
 }
 
 func newCutter(t testing.TB, target string) *cutter {
@@ -234,6 +235,13 @@ func newCutter(t testing.TB, target string) *cutter {
 }
 
 func (c *cutter) addr() string { return c.ln.Addr().String() }
+
+// relayed counts the connections relayed so far.
+func (c *cutter) relayed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dialed
+}
 
 func (c *cutter) flowing() chan struct{} {
 	c.mu.Lock()
@@ -284,6 +292,7 @@ func (c *cutter) serve() {
 		}
 		c.mu.Lock()
 		c.conns = append(c.conns, in, out)
+		c.dialed++
 		c.mu.Unlock()
 		go c.pipe(in, out)
 		go c.pipe(out, in)
