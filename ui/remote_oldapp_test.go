@@ -10,10 +10,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/hashicorp/yamux"
 
-	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
-	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
 )
 
@@ -64,21 +62,7 @@ func oldAppOpen(t *testing.T) (*remoteWindow, *workWatch) {
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
-	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	paired := pairPC(t, st, prep)
-	c, err := support.NewClient(srv.URL(), srv.Pins())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
-	if err != nil || ys == nil {
-		t.Fatalf("live channel: %v", err)
-	}
-	t.Cleanup(func() { ys.Close() })
+	ys := remoteTestChannel(t, st, prep)
 	go func(ys *yamux.Session) {
 		for {
 			conn, err := ys.Accept()

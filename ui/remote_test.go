@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	"github.com/hashicorp/yamux"
 
 	"adhocstation/agent/support"
 	"adhocstation/core"
@@ -66,21 +67,7 @@ func remoteTestConnected(t testing.TB, st *core.Station, prep core.Prepared, set
 // remoteTestServe is remoteTestConnected with ui as the service's UI.
 func remoteTestServe(t testing.TB, st *core.Station, prep core.Prepared, ui support.UI, setup ...func(*support.App)) {
 	t.Helper()
-	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	paired := pairPC(t, st, prep)
-	c, err := support.NewClient(srv.URL(), srv.Pins())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
-	if err != nil || ys == nil {
-		t.Fatalf("live channel: %v", err)
-	}
-	t.Cleanup(func() { ys.Close() })
+	ys := remoteTestChannel(t, st, prep)
 	app := &support.App{Sys: &remoteTestPC{password: coretest.Password}, UI: ui}
 	for _, f := range setup {
 		f(app)
@@ -188,4 +175,26 @@ func remoteTestOpen(t testing.TB, setup ...func(*support.App)) (*core.Station, *
 		t.Fatalf("%d remote windows; want one", len(s.remotes))
 	}
 	return st, s, s.remotes[0], watch
+}
+
+// remoteTestChannel pairs a PC with st through the real pairing service
+// and opens its live channel with the real agent client.
+func remoteTestChannel(t testing.TB, st *core.Station, prep core.Prepared) *yamux.Session {
+	t.Helper()
+	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	paired := pairPC(t, st, prep)
+	c, err := support.NewClient(srv.URL(), srv.Pins())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
+	if err != nil || ys == nil {
+		t.Fatalf("live channel: %v", err)
+	}
+	t.Cleanup(func() { ys.Close() })
+	return ys
 }
