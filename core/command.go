@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,21 +33,11 @@ func (e *CommandExitError) Error() string {
 // *CommandExitError, ErrRemoteGone, or the PC's sentence (code
 // "pc_refused") when the command could not start.
 func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func([]byte)) error {
-	conn, err := r.open.Open()
+	conn, in, _, err := r.attach(ctx, wire.SignIn{Command: &wire.Command{Shell: shell, Line: line}}, 64<<10)
 	if err != nil {
 		return ErrRemoteGone
 	}
-	r.running.Store(conn, nil)
-	defer r.running.Delete(conn)
-	defer conn.Close()
-	if r.closed.Load() { // closed while opening: Close did not see conn
-		return ErrRemoteGone
-	}
-	in := bufio.NewReaderSize(conn, 64<<10)
-	res, err := signIn(ctx, conn, in, wire.SignIn{Attach: r.key, Command: &wire.Command{Shell: shell, Line: line}})
-	if err != nil || !res.OK {
-		return ErrRemoteGone
-	}
+	defer r.closeStream(conn)
 	// Cancelling asks the PC to stop, and bounds waiting for its answer.
 	stop := context.AfterFunc(ctx, func() {
 		b, _ := json.Marshal(wire.StopCommand{Stop: true})

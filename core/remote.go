@@ -214,6 +214,40 @@ func (s *Station) auditSignIn(ctx context.Context, sess Session, event, detail s
 	return refusal
 }
 
+// attach opens a stream joined to this sign-in with req (its Attach set
+// here), reading through a buffer of size bytes, and returns it once the
+// PC accepted it. It is closed with the remote session; closeStream it
+// when done. A refused stream is closed: ErrRemoteGone, with the PC's
+// answer for a caller that shows its sentence, or the older app's refusal
+// (oldapp.go).
+func (r *RemoteSession) attach(ctx context.Context, req wire.SignIn, size int) (net.Conn, *bufio.Reader, wire.SignInResult, error) {
+	conn, err := r.open.Open()
+	if err != nil {
+		return nil, nil, wire.SignInResult{}, ErrRemoteGone
+	}
+	r.running.Store(conn, nil)
+	if r.closed.Load() { // closed while opening: Close did not see conn
+		r.closeStream(conn)
+		return nil, nil, wire.SignInResult{}, ErrRemoteGone
+	}
+	in := bufio.NewReaderSize(conn, size)
+	req.Attach = r.key
+	res, err := signIn(ctx, conn, in, req)
+	if err != nil || !res.OK {
+		r.closeStream(conn)
+		if old := r.attachRefused(streamKind(req), res, err); old != nil {
+			return nil, nil, wire.SignInResult{}, old
+		}
+		return nil, nil, res, ErrRemoteGone
+	}
+	return conn, in, res, nil
+}
+
+func (r *RemoteSession) closeStream(conn net.Conn) {
+	r.running.Delete(conn)
+	conn.Close()
+}
+
 // streamDeadline is when the PC must have answered a request on a stream:
 // signInWait from now, or ctx's deadline if that comes first.
 func streamDeadline(ctx context.Context) time.Time {
