@@ -143,14 +143,8 @@ func (h *Hub) chatFrom(p *peer, who Caller, m wire.ChatMessage) {
 // serveChat serves a chat stream attached to a remote session: the
 // technician's messages go to the trays, the users' come back, each as a
 // JSON line; a message the PC cannot show is answered with a notice.
-func (a *App) serveChat(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
+func (a *App) serveChat(conn net.Conn, r *bufio.Reader) {
 	enc := &frames{enc: json.NewEncoder(conn)}
-	_, release, ok := attach(in.Attach, conn)
-	if !ok {
-		_ = enc.send(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
-		return
-	}
-	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return

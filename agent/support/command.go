@@ -29,27 +29,15 @@ const waitAfterKill = 2 * time.Second
 
 func newKey() string { return rand.Text() }
 
-// serveCommand runs the command of a stream attached to a remote session.
-func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
+// serveCommand runs the command of a stream attached to a remote session
+// (serveAttached).
+func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, logon Logon, c wire.Command) {
 	enc := &frames{enc: json.NewEncoder(conn)}
-	var (
-		logon   Logon
-		release func()
-		ok      bool
-	)
-	if in.Command != nil {
-		logon, release, ok = attach(in.Attach, conn)
-	}
-	if !ok {
-		_ = enc.send(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
-		return
-	}
-	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	code, sentence := a.runCommand(r, logon, *in.Command, enc)
+	code, sentence := a.runCommand(r, logon, c, enc)
 	_ = enc.send(wire.CommandFrame{Done: true, Exit: code, Error: sentence})
 }
 

@@ -66,19 +66,12 @@ func explain(err error, path string) *fileError {
 
 // serveFiles does the file operation of a stream attached to a remote
 // session; a failure is told to the station as a sentence.
-func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, in wire.SignIn) {
+func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files) {
 	enc := json.NewEncoder(conn)
-	logon, release, ok := attach(in.Attach, conn)
-	if !ok {
-		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
-		return
-	}
-	defer release()
 	_ = conn.SetDeadline(time.Time{})
 	if enc.Encode(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	f := *in.Files
 	var err error
 	switch f.Op {
 	case wire.FilesDrives:

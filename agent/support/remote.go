@@ -52,20 +52,8 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		a.logf("a stream from the station did not start with a sign-in; closed")
 		return
 	}
-	if in.Attach != "" && in.Screen != nil {
-		a.serveScreen(conn, r, in, technician)
-		return
-	}
-	if in.Attach != "" && in.Chat != nil {
-		a.serveChat(conn, r, in)
-		return
-	}
-	if in.Attach != "" && in.Files != nil {
-		a.serveFiles(conn, r, in)
-		return
-	}
 	if in.Attach != "" {
-		a.serveCommand(conn, r, in)
+		a.serveAttached(conn, r, in, technician)
 		return
 	}
 	who := in.Technician
@@ -103,6 +91,36 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	a.answer(conn, r)
 	a.logf("%s left", who)
 	a.UI.Tell(Message{Title: appTitle, Text: who + " left"})
+}
+
+// serveAttached joins a stream to the remote session its key names and
+// serves what it asks for. A closed session, or a stream asking for
+// nothing this app serves, is refused as closed: the answer older apps
+// give, by which the station tells them apart.
+func (a *App) serveAttached(conn net.Conn, r *bufio.Reader, in wire.SignIn, technician string) {
+	var (
+		logon   Logon
+		release func()
+		ok      bool
+	)
+	if in.Screen != nil || in.Chat != nil || in.Files != nil || in.Command != nil {
+		logon, release, ok = attach(in.Attach, conn)
+	}
+	if !ok {
+		_ = json.NewEncoder(conn).Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
+		return
+	}
+	defer release()
+	switch {
+	case in.Screen != nil:
+		a.serveScreen(conn, r, in, technician)
+	case in.Chat != nil:
+		a.serveChat(conn, r)
+	case in.Files != nil:
+		a.serveFiles(conn, r, logon, *in.Files)
+	default:
+		a.serveCommand(conn, r, logon, *in.Command)
+	}
 }
 
 // answer serves a signed-in stream's requests until it closes.

@@ -66,12 +66,6 @@ func (a *App) screens() ScreenHost {
 // user's tray says who is viewing, and its "Stop viewing" ends the view.
 func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, technician string) {
 	enc := json.NewEncoder(conn)
-	_, release, ok := attach(in.Attach, conn)
-	if !ok {
-		_ = enc.Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
-		return
-	}
-	defer release()
 	host := a.screens()
 	if host == nil {
 		_ = enc.Encode(wire.SignInResult{Code: wire.CodeInternal, Message: "this PC cannot show its screen"})
