@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"adhocstation/core/wire"
+	"adhocstation/core/wire/frame"
 )
 
 // Capture is GDI: BitBlt from the screen's DC into a DIB section. DXGI
@@ -185,7 +186,7 @@ func (d *Desktop) Capture(monitor int, dst *stdimage.RGBA) (*stdimage.RGBA, erro
 		if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h {
 			dst = stdimage.NewRGBA(stdimage.Rect(0, 0, w, h))
 		}
-		bgrxToRGBA(dst.Pix, unsafe.Slice((*byte)(winMem(d.cap.bits)), w*h*4))
+		frame.BGRXToRGBA(dst.Pix, unsafe.Slice((*byte)(winMem(d.cap.bits)), w*h*4))
 		return nil
 	})
 	if err != nil {

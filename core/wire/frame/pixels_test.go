@@ -1,4 +1,4 @@
-package winsys
+package frame
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 func TestBGRXToRGBA(t *testing.T) {
 	src := []byte{1, 2, 3, 0, 10, 20, 30, 77}
 	dst := make([]byte, len(src))
-	bgrxToRGBA(dst, src)
+	BGRXToRGBA(dst, src)
 	if want := []byte{3, 2, 1, 255, 30, 20, 10, 255}; !bytes.Equal(dst, want) {
 		t.Fatalf("got %v, want %v", dst, want)
 	}
@@ -20,6 +20,6 @@ func BenchmarkBGRXToRGBA(b *testing.B) {
 	dst := make([]byte, len(src))
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
-		bgrxToRGBA(dst, src)
+		BGRXToRGBA(dst, src)
 	}
 }
