@@ -74,6 +74,8 @@ unit:
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecodePairRequest$$' -fuzztime 10s ./core/pairing
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s -fuzzminimizetime 0 ./core/wire/frame
+	for f in FuzzReadDetails FuzzReceiveChunks FuzzReadLine FuzzCleanChat FuzzStreamLines; do \
+		go test -run '^$$' -fuzz "^$$f\$$" -fuzztime 4s ./core/wire || exit 1; done
 
 smoke: build
 	bash .ci/smoke.sh $(BIN)
