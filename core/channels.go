@@ -4,9 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net"
 	"sync"
 	"time"
+
+	"adhocstation/core/remote"
 )
 
 // Live channels: a paired PC's service keeps one TLS connection to the
@@ -21,13 +22,7 @@ type channelCount struct {
 	mu sync.Mutex
 	n  map[int64]int
 	// open is the newest channel of each session, which Connect uses.
-	open map[int64]StreamOpener
-}
-
-// StreamOpener opens a stream to the PC on its live channel (a yamux
-// session in core/pairing).
-type StreamOpener interface {
-	Open() (net.Conn, error)
+	open map[int64]remote.StreamOpener
 }
 
 // OpenChannel checks an app's agent key for a live channel. For an active
@@ -38,7 +33,7 @@ type StreamOpener interface {
 // longer active (or whose 24 hours are over, before the deadline engine
 // ran) comes back with ErrSessionClosed and its state, so the PC cleans up.
 // Other errors: ErrUnknownToken, or the database's.
-func (s *Station) OpenChannel(ctx context.Context, agentKey string, open StreamOpener) (Session, func(), error) {
+func (s *Station) OpenChannel(ctx context.Context, agentKey string, open remote.StreamOpener) (Session, func(), error) {
 	id, _, state, err := s.agentSession(ctx, s.rdb, agentKey)
 	if err != nil {
 		return Session{}, nil, err
@@ -61,7 +56,7 @@ func (s *Station) OpenChannel(ctx context.Context, agentKey string, open StreamO
 	s.chans.n[id]++
 	if open != nil {
 		if s.chans.open == nil {
-			s.chans.open = map[int64]StreamOpener{}
+			s.chans.open = map[int64]remote.StreamOpener{}
 		}
 		s.chans.open[id] = open
 	}
@@ -76,7 +71,7 @@ func (s *Station) OpenChannel(ctx context.Context, agentKey string, open StreamO
 }
 
 // channelClosed uncounts a channel; the last one takes the PC offline.
-func (s *Station) channelClosed(id int64, open StreamOpener) {
+func (s *Station) channelClosed(id int64, open remote.StreamOpener) {
 	s.chans.mu.Lock()
 	if open != nil && s.chans.open[id] == open {
 		delete(s.chans.open, id)
@@ -141,7 +136,7 @@ func (s *Station) connectedJSON() string {
 }
 
 // opener returns the newest live channel of session id, or nil.
-func (s *Station) opener(id int64) StreamOpener {
+func (s *Station) opener(id int64) remote.StreamOpener {
 	s.chans.mu.Lock()
 	defer s.chans.mu.Unlock()
 	return s.chans.open[id]

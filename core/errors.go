@@ -1,120 +1,68 @@
 package core
 
 import (
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
+
+	"adhocstation/core/refusal"
 )
 
-// Refusal marks an error a person may read as it is: its Error() is a whole
-// sentence in plain words, what happened and what to do next, and
-// RefusalCode names the kind of refusal in a stable word for scripts and
-// logs. *Error and the typed errors below carry the mark, and so does
-// mail.Error (which cannot import core). Any other error is internal: the
-// UI shows "something went wrong" and the log keeps the details.
-type Refusal interface {
-	error
-	RefusalCode() string
-}
+// The refusal type lives in core/refusal, shared with core/remote and
+// core/mail; these names keep core.Error, core.Refusal and the sentinels
+// below reading as before.
 
-// Error is a refusal that needs no more than its sentence. Exported
-// sentinels (ErrNoSeat, ...) are *Error values; Errorf makes others.
-type Error struct {
-	Code    string // stable, e.g. "no_seat"; the pairing API's wire codes use the same words
-	Message string // the whole sentence shown to the person
-	Err     error  // the cause, for the log and errors.Is; never shown on its own
-}
+// Refusal marks an error a person may read as it is (refusal.Refusal).
+type Refusal = refusal.Refusal
 
-func (e *Error) Error() string       { return e.Message }
-func (e *Error) RefusalCode() string { return e.Code }
-func (e *Error) Unwrap() error       { return e.Err }
-
-// Is matches any *Error of the same code, so a refusal made with Errorf
-// matches its sentinel.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
+// Error is a refusal that needs no more than its sentence (refusal.Error).
+type Error = refusal.Error
 
 // Errorf makes a refusal whose message is formatted like fmt.Errorf; an
 // error given with %w stays reachable through errors.Is and errors.As.
 func Errorf(code, format string, args ...any) *Error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+	return refusal.Errorf(code, format, args...)
 }
 
 // RefusalText returns err's sentence when it (or every error it joins) is a
-// refusal, and false for an internal error that must not reach a person as
-// it is. Joined refusals read as their sentences one after the other.
-func RefusalText(err error) (string, bool) {
-	switch e := err.(type) {
-	case Refusal:
-		return e.Error(), true
-	case interface{ Unwrap() []error }:
-		var texts []string
-		for _, part := range e.Unwrap() {
-			t, ok := RefusalText(part)
-			if !ok {
-				return "", false
-			}
-			texts = append(texts, t)
-		}
-		return strings.Join(texts, " "), len(texts) > 0
-	case interface{ Unwrap() error }:
-		return RefusalText(e.Unwrap())
-	}
-	return "", false
-}
+// refusal, and false for an internal error (refusal.Text).
+func RefusalText(err error) (string, bool) { return refusal.Text(err) }
 
-// refusals lists every sentinel, in the order they are made.
-var refusals []*Error
-
-// refusal makes a sentinel refusal and lists it for Refusals. Every
-// exported Err* value of this package is made here (a test checks it).
-func refusal(code, message string) *Error {
-	e := &Error{Code: code, Message: message}
-	refusals = append(refusals, e)
-	return e
-}
-
-// Refusals lists every sentinel refusal (ErrNoSeat, ...), so a test or a
-// document can check that each one reads as its own sentence.
-func Refusals() []*Error { return slices.Clone(refusals) }
+// Refusals lists every sentinel refusal of the packages linked in
+// (ErrNoSeat, remote.ErrRemoteGone, ...), in the order they were made.
+func Refusals() []*Error { return refusal.All() }
 
 // Sentinel refusals a technician, an end user or a script may see. Every
 // message is one or two sentences: what happened, then what to do next.
 // Some reach the end user through the Support Session app, so those name
 // no page of the station.
 var (
-	ErrNoSeat            = refusal("no_seat", "All seats are in use — end a session to free one.")
-	ErrProfileBusy       = refusal("profile_busy", "Only one ad hoc support session can be active at a time per profile. End or cancel the current one first.")
-	ErrProfileNotFound   = refusal("profile_not_found", "That technician profile does not exist. Pick a profile or add one.")
-	ErrProfileExists     = refusal("profile_exists", "A profile with this email address already exists. Pick that profile, or use another address.")
-	ErrInvalidName       = refusal("invalid_name", "Enter the technician's name.")
-	ErrInvalidEmail      = refusal("invalid_email", "That is not a valid email address. Check it for typos, e.g. anna@example.com.")
-	ErrWeakPassword      = refusal("weak_password", "The password is too weak. Choose one of at least 10 characters that does not contain the user's name.")
-	ErrPasswordInUse     = refusal("password_in_use", "Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
-	ErrPasswordMismatch  = refusal("password_mismatch", "The password and its confirmation do not match. Type the same password twice.")
-	ErrSessionNotFound   = refusal("session_not_found", "That session does not exist. Check the session number.")
-	ErrNotPrepared       = refusal("not_prepared", "This session is no longer waiting for its user, so it cannot be cancelled or given a new code. Its state is on the Computers page.")
-	ErrSessionClosed     = refusal("session_closed", "This session has already finished, so it cannot be changed any more.")
-	ErrUnknownToken      = refusal("unknown_token", "This deployment link is not valid. Ask your technician for a new invitation.")
-	ErrInvitationExpired = refusal("invitation_expired", "This invitation is no longer valid. Ask your technician to prepare a new session.")
-	ErrInvalidCode       = refusal("invalid_code", "That security code is not right. Check it with your technician.")
-	ErrCodeBurned        = refusal("code_burned", "This security code was entered wrongly too many times and no longer works. Ask your technician for a new code.")
-	ErrNotWindows        = refusal("not_windows", "Ad hoc support is available for Windows PCs only. Run the Support Session app on the Windows PC that needs help.")
-	ErrAlreadyPaired     = refusal("already_paired", "This session is already paired with a computer. Ask your technician for a new invitation for this PC.")
-	ErrRateLimited       = refusal("rate_limited", "Too many attempts from this computer. Wait a minute and try again.")
-	ErrInvalidSetting    = refusal("invalid_setting", "A setting is not valid. Correct the fields marked in Settings and save again.")
-	ErrAuditBroken       = refusal("audit_broken", "The audit log has been altered. Keep a copy of the database for investigation.")
-	ErrSMTPNotConfigured = refusal("smtp_not_configured", "SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
+	ErrNoSeat            = refusal.New("no_seat", "All seats are in use — end a session to free one.")
+	ErrProfileBusy       = refusal.New("profile_busy", "Only one ad hoc support session can be active at a time per profile. End or cancel the current one first.")
+	ErrProfileNotFound   = refusal.New("profile_not_found", "That technician profile does not exist. Pick a profile or add one.")
+	ErrProfileExists     = refusal.New("profile_exists", "A profile with this email address already exists. Pick that profile, or use another address.")
+	ErrInvalidName       = refusal.New("invalid_name", "Enter the technician's name.")
+	ErrInvalidEmail      = refusal.New("invalid_email", "That is not a valid email address. Check it for typos, e.g. anna@example.com.")
+	ErrWeakPassword      = refusal.New("weak_password", "The password is too weak. Choose one of at least 10 characters that does not contain the user's name.")
+	ErrPasswordInUse     = refusal.New("password_in_use", "Another open support session already uses this password. Choose a different one: that session's end user could otherwise sign in to this PC too.")
+	ErrPasswordMismatch  = refusal.New("password_mismatch", "The password and its confirmation do not match. Type the same password twice.")
+	ErrSessionNotFound   = refusal.New("session_not_found", "That session does not exist. Check the session number.")
+	ErrNotPrepared       = refusal.New("not_prepared", "This session is no longer waiting for its user, so it cannot be cancelled or given a new code. Its state is on the Computers page.")
+	ErrSessionClosed     = refusal.New("session_closed", "This session has already finished, so it cannot be changed any more.")
+	ErrUnknownToken      = refusal.New("unknown_token", "This deployment link is not valid. Ask your technician for a new invitation.")
+	ErrInvitationExpired = refusal.New("invitation_expired", "This invitation is no longer valid. Ask your technician to prepare a new session.")
+	ErrInvalidCode       = refusal.New("invalid_code", "That security code is not right. Check it with your technician.")
+	ErrCodeBurned        = refusal.New("code_burned", "This security code was entered wrongly too many times and no longer works. Ask your technician for a new code.")
+	ErrNotWindows        = refusal.New("not_windows", "Ad hoc support is available for Windows PCs only. Run the Support Session app on the Windows PC that needs help.")
+	ErrAlreadyPaired     = refusal.New("already_paired", "This session is already paired with a computer. Ask your technician for a new invitation for this PC.")
+	ErrRateLimited       = refusal.New("rate_limited", "Too many attempts from this computer. Wait a minute and try again.")
+	ErrInvalidSetting    = refusal.New("invalid_setting", "A setting is not valid. Correct the fields marked in Settings and save again.")
+	ErrAuditBroken       = refusal.New("audit_broken", "The audit log has been altered. Keep a copy of the database for investigation.")
+	ErrSMTPNotConfigured = refusal.New("smtp_not_configured", "SMTP is not configured, so the station cannot send email. Fill in the mail server in Settings, or open the invitation in your own mail program.")
 
 	// ErrInvitationNotNeeded refuses Resend and the mailto: fallback once
 	// the session no longer waits for its user. Sharing ErrNotPrepared's
 	// code, it matches it.
-	ErrInvitationNotNeeded = refusal(ErrNotPrepared.Code, "This session is no longer waiting for its user, so its invitation is not needed any more.")
+	ErrInvitationNotNeeded = refusal.New(ErrNotPrepared.Code, "This session is no longer waiting for its user, so its invitation is not needed any more.")
 )
 
 // SeatError says how many seats exist when none is free. It matches ErrNoSeat.

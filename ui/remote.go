@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"adhocstation/core"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -21,7 +21,7 @@ import (
 // tab. Closing it closes the connection; the support session stays.
 type remoteWindow struct {
 	win  fyne.Window
-	rs   *core.RemoteSession
+	rs   *remote.RemoteSession
 	work *background
 
 	fields  map[string]*widget.Label // value labels by row name
@@ -46,7 +46,7 @@ const (
 	jobSystem  = "system"
 )
 
-func newRemoteWindow(a fyne.App, rs *core.RemoteSession, work *background) *remoteWindow {
+func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *remoteWindow {
 	r := &remoteWindow{win: a.NewWindow(rs.Computer + " — Ad Hoc Support"), rs: rs, work: work, fields: map[string]*widget.Label{}}
 	r.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	r.status.Hide()

@@ -13,7 +13,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"adhocstation/core"
+	"adhocstation/core/refusal"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -32,13 +33,13 @@ const (
 const maxChatShown = 500
 
 type chatTab struct {
-	rs   *core.RemoteSession
+	rs   *remote.RemoteSession
 	work *background
 	// The stream is opened off the Fyne goroutine and touches no widget
 	// (Fyne's test driver would run that on the opening goroutine while the
 	// window is still being built); Send reads what came.
 	mu      sync.Mutex
-	chat    *core.Chat
+	chat    *remote.Chat
 	openErr error
 	ready   chan struct{} // closed once the open is done, either way
 
@@ -54,7 +55,7 @@ type chatTab struct {
 }
 
 // newChatTab adds the Chat tab to tabs and opens the chat stream.
-func newChatTab(tabs *container.AppTabs, rs *core.RemoteSession, work *background) *chatTab {
+func newChatTab(tabs *container.AppTabs, rs *remote.RemoteSession, work *background) *chatTab {
 	c := &chatTab{rs: rs, work: work, tabs: tabs, ready: make(chan struct{})}
 	c.transcript = container.NewVBox()
 	c.scroll = container.NewVScroll(c.transcript)
@@ -85,7 +86,7 @@ func newChatTab(tabs *container.AppTabs, rs *core.RemoteSession, work *backgroun
 }
 
 // errChatOpening refuses a message sent before the chat is open.
-var errChatOpening = &core.Error{Code: "chat_opening", Message: "The chat is still connecting to the PC. Send the message again in a moment."}
+var errChatOpening = &refusal.Error{Code: "chat_opening", Message: "The chat is still connecting to the PC. Send the message again in a moment."}
 
 // open opens the chat stream in the background.
 func (c *chatTab) open() {
@@ -100,14 +101,14 @@ func (c *chatTab) open() {
 		c.mu.Lock()
 		c.chat, c.openErr = chat, err
 		c.mu.Unlock()
-		if errors.Is(err, core.ErrOldAppChat) { // said at once, not only on Send
+		if errors.Is(err, remote.ErrOldAppChat) { // said at once, not only on Send
 			c.work.apply(jobChatMessage, func() { c.showNotice(errorText(err)) })
 		}
 	}()
 }
 
 // stream returns the open chat, or why there is none.
-func (c *chatTab) stream() (*core.Chat, error) {
+func (c *chatTab) stream() (*remote.Chat, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -153,9 +154,9 @@ func (c *chatTab) onSend() {
 func (c *chatTab) received(m wire.ChatMessage) {
 	if m.Notice != "" {
 		c.showNotice(m.Notice)
-		if m.Code == core.ChatGone {
+		if m.Code == remote.ChatGone {
 			c.mu.Lock()
-			c.openErr = core.ErrRemoteGone
+			c.openErr = remote.ErrRemoteGone
 			c.mu.Unlock()
 		}
 		return

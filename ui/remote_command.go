@@ -10,7 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"adhocstation/core"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -31,7 +31,7 @@ const maxCommandOutput = 256 << 10
 var shellNames = map[string]string{"PowerShell": wire.ShellPowerShell, "cmd": wire.ShellCmd}
 
 type commandTab struct {
-	rs   *core.RemoteSession
+	rs   *remote.RemoteSession
 	work *background
 
 	shell  *widget.Select
@@ -45,7 +45,7 @@ type commandTab struct {
 	cancel context.CancelFunc // of the running command
 }
 
-func newCommandTab(rs *core.RemoteSession, work *background) (*commandTab, fyne.CanvasObject) {
+func newCommandTab(rs *remote.RemoteSession, work *background) (*commandTab, fyne.CanvasObject) {
 	c := &commandTab{rs: rs, work: work}
 	c.shell = widget.NewSelect([]string{"PowerShell", "cmd"}, nil)
 	c.shell.SetSelected("PowerShell")
@@ -88,7 +88,7 @@ func (c *commandTab) onRun(line string) {
 			c.cancel = nil
 			c.run.Enable()
 			c.stop.Disable()
-			var exit *core.CommandExitError
+			var exit *remote.CommandExitError
 			switch {
 			case err == nil:
 				c.status.Hide()

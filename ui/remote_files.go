@@ -16,7 +16,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"adhocstation/core"
+	"adhocstation/core/refusal"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -35,7 +36,7 @@ const (
 const progressEvery = 100 * time.Millisecond
 
 type filesTab struct {
-	rs   *core.RemoteSession
+	rs   *remote.RemoteSession
 	win  fyne.Window
 	work *background
 
@@ -59,7 +60,7 @@ type filesTab struct {
 	drivePaths map[string]string
 }
 
-func newFilesTab(rs *core.RemoteSession, win fyne.Window, work *background) (*filesTab, fyne.CanvasObject) {
+func newFilesTab(rs *remote.RemoteSession, win fyne.Window, work *background) (*filesTab, fyne.CanvasObject) {
 	f := &filesTab{rs: rs, win: win, work: work, selected: -1}
 	f.localDir, _ = os.UserHomeDir()
 	f.path = &widget.Entry{PlaceHolder: `A folder of the PC, e.g. C:\Users`, OnSubmitted: f.open}
@@ -249,7 +250,7 @@ func (f *filesTab) onDownload() {
 // listed; if the PC already has one of that name, it asks before replacing.
 func (f *filesTab) onUpload() {
 	if f.folder == "" {
-		f.say(&core.Error{Code: "no_folder", Message: "Open a folder of the PC first: the file goes into the folder shown."})
+		f.say(&refusal.Error{Code: "no_folder", Message: "Open a folder of the PC first: the file goes into the folder shown."})
 		return
 	}
 	folder := f.folder
@@ -288,7 +289,7 @@ func (f *filesTab) startUpload(local, folder, name string, overwrite bool) {
 	f.work.run(jobTransfer, func() func() {
 		err := rs.Upload(t.ctx, local, folder, name, overwrite, t.progress)
 		return func() {
-			if errors.Is(err, core.ErrRemoteFileExists) && !overwrite {
+			if errors.Is(err, remote.ErrRemoteFileExists) && !overwrite {
 				t.remove()
 				confirmReplace(f.win, "Replace "+name+" on the PC?",
 					fmt.Sprintf("%s already exists in %s on the PC. Replace it with %s from this computer? The old file stays until the upload is complete.", name, folder, local),

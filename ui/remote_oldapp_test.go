@@ -12,6 +12,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -98,15 +99,15 @@ func TestRemoteOldAppTabs(t *testing.T) {
 		t.Fatal("the chat stream's open never finished")
 	}
 	// The tab says so before anything is sent (applied before ready closed).
-	if !c.notice.Visible() || c.notice.Text != core.ErrOldAppChat.Message {
-		t.Errorf("the Chat tab of an older app says %q (visible %v) before Send, want %q", c.notice.Text, c.notice.Visible(), core.ErrOldAppChat.Message)
+	if !c.notice.Visible() || c.notice.Text != remote.ErrOldAppChat.Message {
+		t.Errorf("the Chat tab of an older app says %q (visible %v) before Send, want %q", c.notice.Text, c.notice.Visible(), remote.ErrOldAppChat.Message)
 	}
 	c.notice.Hide()
 	c.tabs.Select(c.item)
 	test.Type(c.entry, "Hello, Anna?")
 	watch.during(t, jobChatSend, func() { test.Tap(c.send) })
-	if !c.notice.Visible() || c.notice.Text != core.ErrOldAppChat.Message {
-		t.Errorf("Send to an older app's chat says %q (visible %v), want %q", c.notice.Text, c.notice.Visible(), core.ErrOldAppChat.Message)
+	if !c.notice.Visible() || c.notice.Text != remote.ErrOldAppChat.Message {
+		t.Errorf("Send to an older app's chat says %q (visible %v), want %q", c.notice.Text, c.notice.Visible(), remote.ErrOldAppChat.Message)
 	}
 	if c.entry.Text != "Hello, Anna?" {
 		t.Errorf("the refused message left the entry: %q", c.entry.Text)
@@ -117,14 +118,14 @@ func TestRemoteOldAppTabs(t *testing.T) {
 			watch.during(t, jobFilesList, func() { r.tabs.Select(it) })
 		}
 	}
-	if f := r.files; !f.status.Visible() || f.status.Text != core.ErrOldAppFiles.Message {
-		t.Errorf("the Files tab on an older app says %q (visible %v), want %q", f.status.Text, f.status.Visible(), core.ErrOldAppFiles.Message)
+	if f := r.files; !f.status.Visible() || f.status.Text != remote.ErrOldAppFiles.Message {
+		t.Errorf("the Files tab on an older app says %q (visible %v), want %q", f.status.Text, f.status.Visible(), remote.ErrOldAppFiles.Message)
 	}
 
 	s := r.screen
 	watch.during(t, jobScreenStart, func() { test.Tap(s.start) })
-	if !s.status.Visible() || s.status.Text != core.ErrOldAppScreen.Message || s.screen != nil || s.start.Disabled() {
-		t.Errorf("Start viewing on an older app says %q (visible %v), want %q and Start enabled", s.status.Text, s.status.Visible(), core.ErrOldAppScreen.Message)
+	if !s.status.Visible() || s.status.Text != remote.ErrOldAppScreen.Message || s.screen != nil || s.start.Disabled() {
+		t.Errorf("Start viewing on an older app says %q (visible %v), want %q and Start enabled", s.status.Text, s.status.Visible(), remote.ErrOldAppScreen.Message)
 	}
 
 	watch.during(t, jobSystem, func() { test.Tap(r.refresh) })

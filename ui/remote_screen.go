@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"adhocstation/core"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -43,7 +43,7 @@ const (
 var screenBackground = color.NRGBA{R: 0x20, G: 0x20, B: 0x20, A: 0xff}
 
 type screenTab struct {
-	rs   *core.RemoteSession
+	rs   *remote.RemoteSession
 	work *background
 	app  fyne.App
 
@@ -60,8 +60,8 @@ type screenTab struct {
 	status  *widget.Label // a refusal or why the view ended
 	desktop *widget.Label // the secure desktop note
 
-	screen   *core.Screen // while viewing; set and read on the Fyne goroutine
-	gen      int          // counts views started and ended, so a late result is known
+	screen   *remote.Screen // while viewing; set and read on the Fyne goroutine
+	gen      int            // counts views started and ended, so a late result is known
 	info     wire.ScreenInfo
 	lastClip string        // the clipboard text both sides last agreed on
 	clipStop chan struct{} // ends the clipboard watch
@@ -70,7 +70,7 @@ type screenTab struct {
 	clipEvery time.Duration
 }
 
-func newScreenTab(a fyne.App, rs *core.RemoteSession, work *background) (*screenTab, fyne.CanvasObject) {
+func newScreenTab(a fyne.App, rs *remote.RemoteSession, work *background) (*screenTab, fyne.CanvasObject) {
 	t := &screenTab{rs: rs, work: work, app: a, clipEvery: clipboardGap}
 	t.view = newScreenView(t.input)
 	t.scroll = container.NewScroll(t.view)
@@ -132,7 +132,7 @@ func (t *screenTab) onStart() {
 	gen := t.gen
 	open := wire.ScreenOpen{Monitor: t.monitorIndex(), MaxFPS: t.maxFPS()}
 	rs := t.rs
-	h := core.ScreenHandlers{
+	h := remote.ScreenHandlers{
 		Frame: func(img *image.RGBA, dirty []image.Rectangle) {
 			if t.view.receive(img, dirty) {
 				t.work.apply(jobScreenFrame, t.view.present)

@@ -22,8 +22,8 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
-	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 )
 
 // screenTestTray is the user's tray helper: told who views the screen,
@@ -289,7 +289,7 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	// The user stops the viewing from the tray.
 	g.tray.stopViewing()
 	g.watch.wait(t, jobScreenStopped)
-	if !g.tab.status.Visible() || g.tab.status.Text != core.ErrScreenStoppedByUser.Message {
+	if !g.tab.status.Visible() || g.tab.status.Text != remote.ErrScreenStoppedByUser.Message {
 		t.Errorf("after the user's stop the view says %q (visible %v)", g.tab.status.Text, g.tab.status.Visible())
 	}
 	if g.tab.screen != nil || g.tab.start.Disabled() || !g.tab.stop.Disabled() || g.tab.control.Checked {
@@ -318,7 +318,7 @@ func TestScreenViewEndToEnd(t *testing.T) {
 		t.Errorf("after the remote session closed the tray was told %q", got)
 	}
 	g.watch.wait(t, jobScreenStopped)
-	if g.tab.status.Text != core.ErrRemoteGone.Message {
+	if g.tab.status.Text != remote.ErrRemoteGone.Message {
 		t.Errorf("after the remote session closed the view says %q", g.tab.status.Text)
 	}
 }

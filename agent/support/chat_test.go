@@ -17,6 +17,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -92,7 +93,7 @@ func TestChat(t *testing.T) {
 
 	_, err = chat.Send(strings.Repeat("a", wire.MaxChatText+1))
 	var long *wire.ChatTooLongError
-	if !errors.Is(err, core.ErrChatTooLong) || !errors.As(err, &long) ||
+	if !errors.Is(err, remote.ErrChatTooLong) || !errors.As(err, &long) ||
 		err.Error() != "That message is 2001 characters long; a chat message may have at most 2000. Split it into shorter messages and send them one by one." {
 		t.Fatalf("a 2,001-character message: %v", err)
 	}
@@ -107,7 +108,7 @@ func TestChat(t *testing.T) {
 	if got := coretest.Receive(t, user.shown, "the longest message"); got.Text != longest {
 		t.Fatalf("the longest message arrived as %d characters", len([]rune(got.Text)))
 	}
-	if _, err := chat.Send(" \n\x01 "); !errors.Is(err, core.ErrChatEmpty) {
+	if _, err := chat.Send(" \n\x01 "); !errors.Is(err, remote.ErrChatEmpty) {
 		t.Errorf("a blank message: %v", err)
 	}
 	if _, err := rs.System(ctx); err != nil {
@@ -152,14 +153,14 @@ func TestChatGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.srv.Close() // the station's pairing service, and with it the channel
-	if m := inbox.next(t, "the end of the chat"); m.Code != core.ChatGone || m.Notice != core.ErrRemoteGone.Error() {
+	if m := inbox.next(t, "the end of the chat"); m.Code != remote.ChatGone || m.Notice != remote.ErrRemoteGone.Error() {
 		t.Fatalf("after the channel dropped the chat got %+v", m)
 	}
-	if _, err := chat.Send("hello"); !errors.Is(err, core.ErrRemoteGone) {
+	if _, err := chat.Send("hello"); !errors.Is(err, remote.ErrRemoteGone) {
 		t.Errorf("send on a dropped chat: %v", err)
 	}
 	rs.Close()
-	if _, err := rs.Chat(context.Background(), inbox.receive); !errors.Is(err, core.ErrRemoteGone) {
+	if _, err := rs.Chat(context.Background(), inbox.receive); !errors.Is(err, remote.ErrRemoteGone) {
 		t.Errorf("a chat on a closed remote session: %v", err)
 	}
 	select {

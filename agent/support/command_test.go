@@ -18,6 +18,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -60,7 +61,7 @@ func (o *output) waitFor(t *testing.T, want string) {
 }
 
 // connected signs in to the rig's PC with the right password.
-func connected(t testing.TB) (*rig, *core.RemoteSession) {
+func connected(t testing.TB) (*rig, *remote.RemoteSession) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
 	r.waitStatus(support.TrayWaiting)
@@ -112,7 +113,7 @@ func TestCommandOutputStreams(t *testing.T) {
 	}
 	go func() { _ = os.WriteFile(gate, []byte("now\n"), 0) }()
 	out.waitFor(t, "second now\n")
-	var exit *core.CommandExitError
+	var exit *remote.CommandExitError
 	if err := waitRun(t, done); !errors.As(err, &exit) || exit.Code != 3 || err.Error() != "The command ended with exit code 3." {
 		t.Fatalf("result %v; want exit code 3", err)
 	}
@@ -133,7 +134,7 @@ func TestCommandStop(t *testing.T) {
 	out.waitFor(t, "waiting\n")
 	cancel()
 	err := waitRun(t, done)
-	if !errors.Is(err, core.ErrCommandStopped) || !strings.Contains(err.Error(), "its process on the PC was ended") {
+	if !errors.Is(err, remote.ErrCommandStopped) || !strings.Contains(err.Error(), "its process on the PC was ended") {
 		t.Fatalf("stopped command: %v; want ErrCommandStopped", err)
 	}
 	if !strings.Contains(r.log.String(), "a technician stopped process") {
@@ -154,7 +155,7 @@ func TestCommandCannotStart(t *testing.T) {
 		t.Fatalf("unknown shell: %v", err)
 	}
 	rs.Close()
-	if err := rs.Run(context.Background(), wire.ShellCmd, "echo hi", func([]byte) {}); !errors.Is(err, core.ErrRemoteGone) {
+	if err := rs.Run(context.Background(), wire.ShellCmd, "echo hi", func([]byte) {}); !errors.Is(err, remote.ErrRemoteGone) {
 		t.Fatalf("a command after the remote session closed: %v; want ErrRemoteGone", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 )
 
 // TestConnectWithPassword: the technician connects over the live channel
@@ -51,7 +52,7 @@ func TestConnectWithPassword(t *testing.T) {
 			t.Errorf("a refresh: uptime %d then %d (%v); want a fresh look", first.UptimeSec, again.UptimeSec, err)
 		}
 		rs.Close()
-		if _, err := rs.System(ctx); !errors.Is(err, core.ErrRemoteGone) {
+		if _, err := rs.System(ctx); !errors.Is(err, remote.ErrRemoteGone) {
 			t.Errorf("a closed remote session answered: %v", err)
 		}
 		r.waitTold("Ana Tech left")

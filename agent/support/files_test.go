@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 )
 
 // randomFile writes size pseudo-random bytes (incompressible, unlike
@@ -180,23 +180,23 @@ func TestFilesRefusals(t *testing.T) {
 	ctx := context.Background()
 	local, pc := t.TempDir(), t.TempDir()
 	missing := filepath.Join(pc, "no such folder")
-	if _, _, err := rs.List(ctx, missing); !errors.Is(err, core.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), missing+" does not exist on the PC") {
+	if _, _, err := rs.List(ctx, missing); !errors.Is(err, remote.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), missing+" does not exist on the PC") {
 		t.Errorf("list of a missing folder: %v", err)
 	}
-	if _, _, err := rs.List(ctx, "Users"); !errors.Is(err, core.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), `"Users" is not a full path on the PC`) {
+	if _, _, err := rs.List(ctx, "Users"); !errors.Is(err, remote.ErrRemoteFileNotFound) || !strings.Contains(err.Error(), `"Users" is not a full path on the PC`) {
 		t.Errorf("list of a relative path: %v", err)
 	}
 	note := filepath.Join(pc, "note.txt")
 	if err := os.WriteFile(note, []byte("the user's note"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs.List(ctx, note); !errors.Is(err, core.ErrRemoteNotAFolder) || !strings.Contains(err.Error(), "is a file, not a folder") {
+	if _, _, err := rs.List(ctx, note); !errors.Is(err, remote.ErrRemoteNotAFolder) || !strings.Contains(err.Error(), "is a file, not a folder") {
 		t.Errorf("list of a file: %v", err)
 	}
-	if err := rs.Download(ctx, pc, filepath.Join(local, "x"), nil); !errors.Is(err, core.ErrRemoteIsAFolder) {
+	if err := rs.Download(ctx, pc, filepath.Join(local, "x"), nil); !errors.Is(err, remote.ErrRemoteIsAFolder) {
 		t.Errorf("download of a folder: %v", err)
 	}
-	if err := rs.Download(ctx, filepath.Join(pc, "gone.txt"), filepath.Join(local, "gone.txt"), nil); !errors.Is(err, core.ErrRemoteFileNotFound) {
+	if err := rs.Download(ctx, filepath.Join(pc, "gone.txt"), filepath.Join(local, "gone.txt"), nil); !errors.Is(err, remote.ErrRemoteFileNotFound) {
 		t.Errorf("download of a missing file: %v", err)
 	}
 
@@ -205,7 +205,7 @@ func TestFilesRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := rs.Upload(ctx, src, pc, "note.txt", false, nil)
-	if !errors.Is(err, core.ErrRemoteFileExists) || !strings.Contains(err.Error(), note+" already exists on the PC") {
+	if !errors.Is(err, remote.ErrRemoteFileExists) || !strings.Contains(err.Error(), note+" already exists on the PC") {
 		t.Fatalf("upload over an existing file without overwrite: %v", err)
 	}
 	if b, _ := os.ReadFile(note); string(b) != "the user's note" {
@@ -217,13 +217,13 @@ func TestFilesRefusals(t *testing.T) {
 	if b, _ := os.ReadFile(note); string(b) != "the technician's note" {
 		t.Fatalf("after the overwrite the file holds %q", b)
 	}
-	if err := rs.Upload(ctx, src, pc, "../note.txt", false, nil); !errors.Is(err, core.ErrBadFileName) {
+	if err := rs.Upload(ctx, src, pc, "../note.txt", false, nil); !errors.Is(err, remote.ErrBadFileName) {
 		t.Errorf("upload with a name that leaves the folder: %v", err)
 	}
-	if err := rs.Upload(ctx, src, missing, "note.txt", false, nil); !errors.Is(err, core.ErrRemoteFileNotFound) {
+	if err := rs.Upload(ctx, src, missing, "note.txt", false, nil); !errors.Is(err, remote.ErrRemoteFileNotFound) {
 		t.Errorf("upload into a missing folder: %v", err)
 	}
-	if err := rs.Upload(ctx, src, note, "x.txt", false, nil); !errors.Is(err, core.ErrRemoteNotAFolder) {
+	if err := rs.Upload(ctx, src, note, "x.txt", false, nil); !errors.Is(err, remote.ErrRemoteNotAFolder) {
 		t.Errorf("upload into a file: %v", err)
 	}
 	waitEmpty(t, pc, "note.txt")
@@ -247,12 +247,12 @@ func TestFilesDiskFull(t *testing.T) {
 	ctx := context.Background()
 	src, _ := randomFile(t, t.TempDir(), "big.iso", 4<<20)
 	err := rs.Upload(ctx, src, small, "big.iso", false, nil)
-	if !errors.Is(err, core.ErrRemoteDiskFull) || !strings.Contains(err.Error(), "The PC's disk is full") {
+	if !errors.Is(err, remote.ErrRemoteDiskFull) || !strings.Contains(err.Error(), "The PC's disk is full") {
 		t.Fatalf("upload into a full disk: %v; want ErrRemoteDiskFull", err)
 	}
 	waitEmpty(t, small)
 	err = rs.Download(ctx, src, filepath.Join(small, "big.iso"), nil)
-	if !errors.Is(err, core.ErrLocalDiskFull) || !strings.Contains(err.Error(), "This computer's disk is full") {
+	if !errors.Is(err, remote.ErrLocalDiskFull) || !strings.Contains(err.Error(), "This computer's disk is full") {
 		t.Fatalf("download into a full disk: %v; want ErrLocalDiskFull", err)
 	}
 	waitEmpty(t, small)
@@ -271,7 +271,7 @@ func TestFilesAccessDenied(t *testing.T) {
 	_, rs := connected(t)
 	src, _ := randomFile(t, t.TempDir(), "notes.txt", 1000)
 	err := rs.Upload(context.Background(), src, locked, "notes.txt", false, nil)
-	if !errors.Is(err, core.ErrRemoteFileDenied) || !strings.Contains(err.Error(), "The support account may not open "+filepath.Join(locked, "notes.txt")+" (access denied)") {
+	if !errors.Is(err, remote.ErrRemoteFileDenied) || !strings.Contains(err.Error(), "The support account may not open "+filepath.Join(locked, "notes.txt")+" (access denied)") {
 		t.Fatalf("upload into a folder that refuses it: %v; want ErrRemoteFileDenied", err)
 	}
 	if n := names(t, locked); len(n) != 0 {
@@ -296,7 +296,7 @@ func TestFilesCancel(t *testing.T) {
 	}
 	cancel()
 	close(p.goOn)
-	if err := coretest.Receive(t, done, "the cancelled upload to end"); !errors.Is(err, core.ErrTransferCancelled) {
+	if err := coretest.Receive(t, done, "the cancelled upload to end"); !errors.Is(err, remote.ErrTransferCancelled) {
 		t.Fatalf("cancelled upload: %v", err)
 	}
 	waitEmpty(t, pc)
@@ -307,7 +307,7 @@ func TestFilesCancel(t *testing.T) {
 	coretest.Receive(t, p.reached, "the download to reach 4 MiB")
 	cancel()
 	close(p.goOn)
-	if err := coretest.Receive(t, done, "the cancelled download to end"); !errors.Is(err, core.ErrTransferCancelled) || err.Error() != "The transfer was cancelled; nothing was saved." {
+	if err := coretest.Receive(t, done, "the cancelled download to end"); !errors.Is(err, remote.ErrTransferCancelled) || err.Error() != "The transfer was cancelled; nothing was saved." {
 		t.Fatalf("cancelled download: %v", err)
 	}
 	waitEmpty(t, pc)
@@ -356,7 +356,7 @@ func TestFilesConnectionCut(t *testing.T) {
 		cable.drop()
 		close(p.goOn)
 		err := coretest.Receive(t, done, "the cut "+dir+" to end")
-		if !errors.Is(err, core.ErrTransferCut) || !strings.Contains(err.Error(), "The connection to the PC was lost during the transfer") {
+		if !errors.Is(err, remote.ErrTransferCut) || !strings.Contains(err.Error(), "The connection to the PC was lost during the transfer") {
 			t.Fatalf("%s over a cut connection: %v; want ErrTransferCut", dir, err)
 		}
 		rs.Close()
@@ -381,7 +381,7 @@ func TestFilesConnectionCut(t *testing.T) {
 
 // connectSoon connects to the rig's PC, trying again while the station
 // still holds a channel the cut closed (Connect then finds it gone).
-func connectSoon(t *testing.T, r *rig, before string) *core.RemoteSession {
+func connectSoon(t *testing.T, r *rig, before string) *remote.RemoteSession {
 	t.Helper()
 	deadline := time.Now().Add(coretest.WaitLimit)
 	for {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
@@ -21,9 +21,9 @@ import (
 // would sleep for five minutes is stopped (Stop, or the window closing its
 // remote session); the child is ended with the shell, not left running.
 func TestCommandStopEndsChildren(t *testing.T) {
-	for name, stop := range map[string]func(context.CancelFunc, *core.RemoteSession){
-		"Stop":         func(cancel context.CancelFunc, _ *core.RemoteSession) { cancel() },
-		"WindowClosed": func(_ context.CancelFunc, rs *core.RemoteSession) { rs.Close() },
+	for name, stop := range map[string]func(context.CancelFunc, *remote.RemoteSession){
+		"Stop":         func(cancel context.CancelFunc, _ *remote.RemoteSession) { cancel() },
+		"WindowClosed": func(_ context.CancelFunc, rs *remote.RemoteSession) { rs.Close() },
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, rs := connected(t)

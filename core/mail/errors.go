@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/emersion/go-smtp"
+
+	"adhocstation/core/refusal"
 )
 
 // Stage is the step of a delivery that failed; it decides the advice given.
@@ -43,8 +45,11 @@ type Error struct {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// A failed delivery is worded for a technician: a refusal like core's.
+var _ refusal.Refusal = (*Error)(nil)
+
 // RefusalCode marks the error as one a technician may read as it is
-// (core.Refusal; this package cannot import core): "mail_" and the stage.
+// (refusal.Refusal): "mail_" and the stage.
 func (e *Error) RefusalCode() string { return "mail_" + string(e.Stage) }
 
 func (e *Error) Error() string {

@@ -1,4 +1,4 @@
-package core
+package remote
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 )
 
@@ -26,27 +27,27 @@ import (
 // Refusals of the Files tab. The PC's refusals carry the PC's sentence
 // (naming the path) under these codes.
 var (
-	ErrRemoteFileNotFound = refusal(wire.CodeFileNotFound, "That path does not exist on the PC. Check it, or go up a folder and look.")
-	ErrRemoteNotAFolder   = refusal(wire.CodeNotAFolder, "That path is a file on the PC, not a folder.")
-	ErrRemoteIsAFolder    = refusal(wire.CodeIsAFolder, "That path is a folder on the PC, not a file.")
-	ErrRemoteFileDenied   = refusal(wire.CodeFileDenied, "The support account may not use that path on the PC (access denied).")
-	ErrRemoteDiskFull     = refusal(wire.CodeDiskFull, "The PC's disk is full. Free some space there and try again.")
-	ErrRemoteFileInUse    = refusal(wire.CodeFileInUse, "The file is in use by another program on the PC. Close it there and try again.")
-	ErrRemoteFileExists   = refusal(wire.CodeFileExists, "A file of that name already exists on the PC. Choose to replace it, or rename the file.")
-	ErrBadFileName        = refusal(wire.CodeBadName, "That name cannot be a file's name on the PC. Rename the file and try again.")
-	ErrTransferCorrupt    = refusal(wire.CodeChecksum, "The bytes received do not match the file (size or checksum differs), so nothing was saved. Try the transfer again.")
-	ErrRemoteFileFailed   = refusal(wire.CodeFileFailed, "The PC could not use that file. Try again; the PC's log says why.")
-	ErrTransferCut        = refusal("transfer_cut", "The connection to the PC was lost during the transfer, so nothing was saved. Connect again and start the transfer again.")
-	ErrTransferCancelled  = refusal("transfer_cancelled", "The transfer was cancelled; nothing was saved.")
-	ErrLocalDiskFull      = refusal("local_disk_full", "This computer's disk is full, so the download was not saved. Free some space (or choose another folder) and download again.")
-	ErrLocalFile          = refusal("local_file", "This computer could not read or write that file. Choose another place and try again.")
+	ErrRemoteFileNotFound = refusal.New(wire.CodeFileNotFound, "That path does not exist on the PC. Check it, or go up a folder and look.")
+	ErrRemoteNotAFolder   = refusal.New(wire.CodeNotAFolder, "That path is a file on the PC, not a folder.")
+	ErrRemoteIsAFolder    = refusal.New(wire.CodeIsAFolder, "That path is a folder on the PC, not a file.")
+	ErrRemoteFileDenied   = refusal.New(wire.CodeFileDenied, "The support account may not use that path on the PC (access denied).")
+	ErrRemoteDiskFull     = refusal.New(wire.CodeDiskFull, "The PC's disk is full. Free some space there and try again.")
+	ErrRemoteFileInUse    = refusal.New(wire.CodeFileInUse, "The file is in use by another program on the PC. Close it there and try again.")
+	ErrRemoteFileExists   = refusal.New(wire.CodeFileExists, "A file of that name already exists on the PC. Choose to replace it, or rename the file.")
+	ErrBadFileName        = refusal.New(wire.CodeBadName, "That name cannot be a file's name on the PC. Rename the file and try again.")
+	ErrTransferCorrupt    = refusal.New(wire.CodeChecksum, "The bytes received do not match the file (size or checksum differs), so nothing was saved. Try the transfer again.")
+	ErrRemoteFileFailed   = refusal.New(wire.CodeFileFailed, "The PC could not use that file. Try again; the PC's log says why.")
+	ErrTransferCut        = refusal.New("transfer_cut", "The connection to the PC was lost during the transfer, so nothing was saved. Connect again and start the transfer again.")
+	ErrTransferCancelled  = refusal.New("transfer_cancelled", "The transfer was cancelled; nothing was saved.")
+	ErrLocalDiskFull      = refusal.New("local_disk_full", "This computer's disk is full, so the download was not saved. Free some space (or choose another folder) and download again.")
+	ErrLocalFile          = refusal.New("local_file", "This computer could not read or write that file. Choose another place and try again.")
 )
 
 // pcRefusals maps the PC's codes to the refusals they match.
-var pcRefusals = map[string]*Error{}
+var pcRefusals = map[string]*refusal.Error{}
 
 func init() {
-	for _, e := range []*Error{ErrRemoteFileNotFound, ErrRemoteNotAFolder, ErrRemoteIsAFolder, ErrRemoteFileDenied,
+	for _, e := range []*refusal.Error{ErrRemoteFileNotFound, ErrRemoteNotAFolder, ErrRemoteIsAFolder, ErrRemoteFileDenied,
 		ErrRemoteDiskFull, ErrRemoteFileInUse, ErrRemoteFileExists, ErrBadFileName, ErrTransferCorrupt, ErrRemoteFileFailed} {
 		pcRefusals[e.Code] = e
 	}
@@ -61,7 +62,7 @@ func pcRefusal(code, text string) error {
 	if text == "" {
 		return e
 	}
-	return &Error{Code: e.Code, Message: text}
+	return &refusal.Error{Code: e.Code, Message: text}
 }
 
 // Progress is told the bytes done of total as a transfer goes.
@@ -131,14 +132,14 @@ func oneEntry(name string) bool {
 // transferError is what a failure of the stream reads as: cancelled,
 // the PC's refusal, or the connection lost.
 func transferError(ctx context.Context, err error) error {
-	var refusal Refusal
+	var refused refusal.Refusal
 	switch {
 	case ctx.Err() != nil:
 		return ErrTransferCancelled
-	case errors.As(err, &refusal):
+	case errors.As(err, &refused):
 		return err
 	}
-	return &Error{Code: ErrTransferCut.Code, Message: ErrTransferCut.Message, Err: err}
+	return &refusal.Error{Code: ErrTransferCut.Code, Message: ErrTransferCut.Message, Err: err}
 }
 
 // diskFull says err is a full disk (or quota) on this computer.
@@ -159,11 +160,11 @@ func localError(err error, path string) error {
 	case diskFull(err):
 		return ErrLocalDiskFull
 	case errors.Is(err, fs.ErrNotExist):
-		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s does not exist on this computer. Choose another file or folder.", path), Err: err}
+		return &refusal.Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s does not exist on this computer. Choose another file or folder.", path), Err: err}
 	case errors.Is(err, fs.ErrPermission):
-		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer does not let the station use %s (access denied). Choose another place.", path), Err: err}
+		return &refusal.Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer does not let the station use %s (access denied). Choose another place.", path), Err: err}
 	}
-	return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer could not use %s: %v. Choose another place and try again.", path, err), Err: err}
+	return &refusal.Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("This computer could not use %s: %v. Choose another place and try again.", path, err), Err: err}
 }
 
 // cancelOn stops conn when ctx ends, so a transfer stops at once: the

@@ -1,4 +1,4 @@
-package core
+package remote
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 )
 
@@ -19,10 +20,10 @@ import (
 
 // Refusals of Send.
 var (
-	ErrChatEmpty = refusal("chat_empty", "Type a message before sending it.")
+	ErrChatEmpty = refusal.New("chat_empty", "Type a message before sending it.")
 	// ErrChatTooLong is matched by the refusal of a message longer than
 	// wire.MaxChatText characters, whose sentence says how long it was.
-	ErrChatTooLong = refusal("chat_too_long", "That message is too long for the chat. Split it into shorter messages and send them one by one.")
+	ErrChatTooLong = refusal.New("chat_too_long", "That message is too long for the chat. Split it into shorter messages and send them one by one.")
 )
 
 // Chat is the open chat stream of a remote session.
@@ -93,7 +94,7 @@ func (c *Chat) Send(text string) (wire.ChatMessage, error) {
 	clean, err := wire.CleanChat(text)
 	switch {
 	case err != nil:
-		return wire.ChatMessage{}, &Error{Code: ErrChatTooLong.Code, Message: err.Error(), Err: err}
+		return wire.ChatMessage{}, &refusal.Error{Code: ErrChatTooLong.Code, Message: err.Error(), Err: err}
 	case clean == "":
 		return wire.ChatMessage{}, ErrChatEmpty
 	}

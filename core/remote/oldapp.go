@@ -1,8 +1,9 @@
-package core
+package remote
 
 import (
 	"slices"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 )
 
@@ -16,15 +17,15 @@ import (
 
 // The refusals of a tab the PC's app is too old for.
 var (
-	ErrOldAppChat = refusal("old_app_chat", "This PC's Support Session app is older and has no chat; "+
+	ErrOldAppChat = refusal.New("old_app_chat", "This PC's Support Session app is older and has no chat; "+
 		"phone the user, or end this session and prepare a new one so they download the current app.")
-	ErrOldAppFiles = refusal("old_app_files", "This PC's Support Session app is older and has no file transfer; "+
+	ErrOldAppFiles = refusal.New("old_app_files", "This PC's Support Session app is older and has no file transfer; "+
 		"use the Command tab, or end this session and prepare a new one so the user downloads the current app.")
-	ErrOldAppScreen = refusal("old_app_screen", "This PC's Support Session app is older and cannot show its screen; "+
+	ErrOldAppScreen = refusal.New("old_app_screen", "This PC's Support Session app is older and cannot show its screen; "+
 		"use your own remote desktop tool as AdHocRemoteUser, or end this session and prepare a new one so the user downloads the current app.")
 )
 
-var oldAppRefusals = map[string]*Error{wire.StreamChat: ErrOldAppChat, wire.StreamFiles: ErrOldAppFiles, wire.StreamScreen: ErrOldAppScreen}
+var oldAppRefusals = map[string]*refusal.Error{wire.StreamChat: ErrOldAppChat, wire.StreamFiles: ErrOldAppFiles, wire.StreamScreen: ErrOldAppScreen}
 
 // Serves reports whether the PC's app said at sign-in that it serves
 // streams of kind (wire.StreamChat, ...). Commands are served by every app.

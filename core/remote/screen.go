@@ -1,4 +1,4 @@
-package core
+package remote
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 	"adhocstation/core/wire/frame"
 )
@@ -21,8 +22,8 @@ import (
 
 // Why a screen view ended.
 var (
-	ErrScreenStoppedByUser = refusal("screen_stopped", "The user stopped screen viewing from the Support Session icon. Ask them before starting it again.")
-	ErrScreenGarbled       = refusal("screen_garbled", "The PC sent screen data this station cannot read, so viewing stopped. Start viewing again; if it keeps happening, the PC's Support Session app may not match this station.")
+	ErrScreenStoppedByUser = refusal.New("screen_stopped", "The user stopped screen viewing from the Support Session icon. Ask them before starting it again.")
+	ErrScreenGarbled       = refusal.New("screen_garbled", "The PC sent screen data this station cannot read, so viewing stopped. Start viewing again; if it keeps happening, the PC's Support Session app may not match this station.")
 )
 
 // ScreenHandlers receive what a screen stream brings, all on the stream's
@@ -69,7 +70,7 @@ func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h Scre
 	conn, in, res, err := r.attach(ctx, wire.SignIn{Screen: &open}, 256<<10)
 	if err != nil {
 		if res.Message != "" {
-			return nil, &Error{Code: "pc_refused", Message: res.Message}
+			return nil, &refusal.Error{Code: "pc_refused", Message: res.Message}
 		}
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func (s *Screen) SetMaxFPS(fps int) { s.send(wire.ScreenControl{MaxFPS: min(max(
 func (s *Screen) SetMonitor(m int) { s.send(wire.ScreenControl{Monitor: &m}) }
 
 // ErrClipboardTooLong refuses clipboard text longer than a control line.
-var ErrClipboardTooLong = refusal("clipboard_too_long", "The clipboard holds too much text to send to the PC (at most about 1 MB). Copy less and try again.")
+var ErrClipboardTooLong = refusal.New("clipboard_too_long", "The clipboard holds too much text to send to the PC (at most about 1 MB). Copy less and try again.")
 
 // SetClipboard gives the PC the technician's clipboard text; text over
 // wire.MaxScreenControl is not sent (ErrClipboardTooLong).
@@ -249,5 +250,5 @@ func stopReason(stop wire.ScreenStop) error {
 	if stop.Message == "" {
 		return ErrRemoteGone
 	}
-	return &Error{Code: "pc_refused", Message: stop.Message}
+	return &refusal.Error{Code: "pc_refused", Message: stop.Message}
 }

@@ -1,4 +1,4 @@
-package core
+package remote
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 )
 
@@ -100,7 +101,7 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 		return localError(err, localPath)
 	}
 	if st.IsDir() {
-		return &Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s is a folder; choose a file to upload.", localPath)}
+		return &refusal.Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s is a folder; choose a file to upload.", localPath)}
 	}
 	size := st.Size()
 	conn, in, _, err := r.filesStream(ctx, wire.Files{Op: wire.FilesUpload, Path: remoteFolder, Name: name, Size: size, Overwrite: overwrite})

@@ -1,4 +1,4 @@
-package core
+package remote
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
 )
 
@@ -17,7 +18,7 @@ const stopWait = 5 * time.Second
 
 // ErrCommandStopped is what Run returns when its context ended the
 // command: the PC killed the process.
-var ErrCommandStopped = refusal("command_stopped", "The command was stopped: its process on the PC was ended.")
+var ErrCommandStopped = refusal.New("command_stopped", "The command was stopped: its process on the PC was ended.")
 
 // CommandExitError is a command that ended with a non-zero exit code.
 type CommandExitError struct{ Code int }
@@ -67,7 +68,7 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 		case f.Error != "" && ctx.Err() != nil:
 			return ErrCommandStopped
 		case f.Error != "":
-			return &Error{Code: "pc_refused", Message: f.Error}
+			return &refusal.Error{Code: "pc_refused", Message: f.Error}
 		case f.Exit != 0:
 			return &CommandExitError{Code: f.Exit}
 		}

@@ -1,0 +1,68 @@
+package core_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// The layout's import rules, checked on what each package links in
+// (directly or through others; tests are not counted), for this system
+// and for Windows, where the Support Session app runs:
+//   - core/remote imports neither core nor SQLite: the remote session
+//     window needs no database.
+//   - every package under agent/ imports nothing of the station but
+//     core/wire and its sub-packages: no core, no ui, no Fyne, no SQLite,
+//     so the app stays small and the station's secrets out of it.
+func TestImportRules(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		if goTool, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go command to list the imports with")
+		}
+	}
+	for _, goos := range []string{runtime.GOOS, "windows"} {
+		cmd := exec.Command(goTool, "list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}",
+			"adhocstation/core/remote", "adhocstation/agent/...")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list for %s: %v\n%s", goos, err, out)
+		}
+		checked := map[string]bool{}
+		for line := range strings.Lines(string(out)) {
+			f := strings.Fields(line)
+			pkg, deps := f[0], f[1:]
+			checked[pkg] = true
+			for _, dep := range deps {
+				if why := broken(pkg, dep); why != "" {
+					t.Errorf("%s (GOOS=%s) imports %s: %s", pkg, goos, dep, why)
+				}
+			}
+		}
+		if !checked["adhocstation/core/remote"] || !checked["adhocstation/agent/support"] {
+			t.Fatalf("go list for %s did not list core/remote and agent/support, only %d packages", goos, len(checked))
+		}
+	}
+}
+
+// broken says which rule pkg importing dep breaks, or "".
+func broken(pkg, dep string) string {
+	switch {
+	case dep == "github.com/mattn/go-sqlite3":
+		return "the station's database is no business of " + pkg
+	case pkg == "adhocstation/core/remote" && dep == "adhocstation/core":
+		return "core imports core/remote, not the other way round"
+	case !strings.HasPrefix(pkg, "adhocstation/agent"):
+		return ""
+	case strings.HasPrefix(dep, "fyne.io/fyne/"):
+		return "the Support Session app has no Fyne window"
+	case strings.HasPrefix(dep, "adhocstation/") && !strings.HasPrefix(dep, "adhocstation/agent") &&
+		dep != "adhocstation/core/wire" && !strings.HasPrefix(dep, "adhocstation/core/wire/"):
+		return "the Support Session app may import only core/wire of the station"
+	}
+	return ""
+}
