@@ -1,6 +1,6 @@
 // Command adhoc-station is the Ad Hoc Support Station: with no subcommand it
 // opens the technician's window; with one it is a command-line face for
-// scripts (see cli.go).
+// scripts (package ui/cli).
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/pairing"
 	"adhocstation/ui"
+	"adhocstation/ui/cli"
 )
 
 func main() {
@@ -35,16 +36,16 @@ func main() {
 	if err := flags.Parse(os.Args[1:]); err != nil {
 		attachConsole()
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, cliUsage)
-			os.Exit(exitOK)
+			fmt.Fprintln(os.Stderr, cli.Usage)
+			os.Exit(cli.ExitOK)
 		}
 		fmt.Fprintln(os.Stderr, err)
-		fmt.Fprintln(os.Stderr, cliUsage)
-		os.Exit(exitUsage)
+		fmt.Fprintln(os.Stderr, cli.Usage)
+		os.Exit(cli.ExitUsage)
 	}
 	if flags.NArg() > 0 {
 		attachConsole()
-		os.Exit(runCLI(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(cli.Run(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := run(*data, *kiosk); err != nil {
 		fmt.Fprintln(os.Stderr, "adhoc-station:", err)
