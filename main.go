@@ -68,12 +68,10 @@ func run(data string, kiosk bool) error {
 	// being delivered record that it was sent, or a restart sends it again.
 	defer func() { stop(); <-running }()
 	// A fresh station must not email links to "localhost".
-	if host := core.DetectPublicHost(); host != "localhost" {
-		if ok, err := st.AdoptPublicHost(ctx, host); err != nil {
-			logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
-		} else if ok {
-			logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
-		}
+	if host, ok, err := st.AdoptDetectedPublicHost(ctx); err != nil {
+		logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
+	} else if ok {
+		logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
 	}
 	var fingerprint func() string
 	var fwNote string

@@ -116,7 +116,9 @@ func (c *cli) report(err error) int {
 	return ExitFailed
 }
 
-// station opens the station's database on first use.
+// station opens the station's database on first use. Like the window at
+// start, it names this computer's address in links on a station whose
+// settings were never saved, not "localhost".
 func (c *cli) station() (*core.Station, error) {
 	if c.st == nil {
 		st, err := core.Open(core.Config{DataDir: c.dataDir})
@@ -124,6 +126,13 @@ func (c *cli) station() (*core.Station, error) {
 			return nil, err
 		}
 		c.st = st
+		if _, _, err := st.AdoptDetectedPublicHost(context.Background()); err != nil {
+			if _, refused := core.RefusalText(err); !refused {
+				return nil, err
+			}
+			// A guess the rules refuse leaves the default, as in the window;
+			// `settings set pairing.public_host=…` sets it.
+		}
 	}
 	return c.st, nil
 }

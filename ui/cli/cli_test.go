@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -103,6 +104,26 @@ func TestCLIPrepare(t *testing.T) {
 	}
 	if list := decode[[]sessionJSON](t, mustRun(t, dir, "", "sessions", "list", "--json")); len(list) != 1 || list[0].State != core.StateActive {
 		t.Errorf("after pairing, list = %+v", list)
+	}
+}
+
+// TestCLIPrepareNamesThisComputer: on a station whose window never ran, the
+// link names this computer's address, as the window's would, not localhost
+// (issue 17, item 16).
+func TestCLIPrepareNamesThisComputer(t *testing.T) {
+	host := core.DetectPublicHost()
+	if host == "localhost" {
+		t.Skip("this computer has no address but localhost to name in links")
+	}
+	dir := cliStation(t)
+	got := decode[preparedJSON](t, mustRun(t, dir, "", prepareArgs("1", "user@example.com", "--generate-password", "--json")...))
+	u, err := url.Parse(got.Link)
+	if err != nil || u.Hostname() != host {
+		t.Errorf("link %q, want one to %s, the address the window would name", got.Link, host)
+	}
+	set := decode[map[string]any](t, mustRun(t, dir, "", "settings", "get", "--json"))
+	if set["pairing.public_host"] != host {
+		t.Errorf("settings say pairing.public_host %v, want %s", set["pairing.public_host"], host)
 	}
 }
 
