@@ -23,6 +23,7 @@ import (
 	"adhocstation/core/pairing"
 	"adhocstation/ui"
 	"adhocstation/ui/cli"
+	_ "adhocstation/ui/fynelocale" // before Fyne reads the locale: see its doc
 )
 
 func main() {
