@@ -1,6 +1,6 @@
 // Command adhoc-station is the Ad Hoc Support Station: with no subcommand it
 // opens the technician's window; with one it is a command-line face for
-// scripts (see cli.go).
+// scripts (package ui/cli).
 package main
 
 import (
@@ -22,6 +22,8 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/pairing"
 	"adhocstation/ui"
+	"adhocstation/ui/cli"
+	_ "adhocstation/ui/fynelocale" // before Fyne reads the locale: see its doc
 )
 
 func main() {
@@ -35,16 +37,16 @@ func main() {
 	if err := flags.Parse(os.Args[1:]); err != nil {
 		attachConsole()
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, cliUsage)
-			os.Exit(exitOK)
+			fmt.Fprintln(os.Stderr, cli.Usage)
+			os.Exit(cli.ExitOK)
 		}
 		fmt.Fprintln(os.Stderr, err)
-		fmt.Fprintln(os.Stderr, cliUsage)
-		os.Exit(exitUsage)
+		fmt.Fprintln(os.Stderr, cli.Usage)
+		os.Exit(cli.ExitUsage)
 	}
 	if flags.NArg() > 0 {
 		attachConsole()
-		os.Exit(runCLI(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(cli.Run(*data, flags.Args(), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := run(*data, *kiosk); err != nil {
 		fmt.Fprintln(os.Stderr, "adhoc-station:", err)
@@ -67,12 +69,10 @@ func run(data string, kiosk bool) error {
 	// being delivered record that it was sent, or a restart sends it again.
 	defer func() { stop(); <-running }()
 	// A fresh station must not email links to "localhost".
-	if host := core.DetectPublicHost(); host != "localhost" {
-		if ok, err := st.AdoptPublicHost(ctx, host); err != nil {
-			logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
-		} else if ok {
-			logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
-		}
+	if host, ok, err := st.AdoptDetectedPublicHost(ctx); err != nil {
+		logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
+	} else if ok {
+		logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
 	}
 	var fingerprint func() string
 	var fwNote string

@@ -280,3 +280,16 @@ func (s *Station) AdoptPublicHost(ctx context.Context, host string) (bool, error
 	s.publish(Event{Kind: EventSettings})
 	return true, nil
 }
+
+// AdoptDetectedPublicHost is what every interface does on opening a
+// station, the window at start and the command line before its command:
+// AdoptPublicHost with DetectPublicHost's guess, unless that is only
+// "localhost". It returns the guess and whether it was adopted.
+func (s *Station) AdoptDetectedPublicHost(ctx context.Context) (string, bool, error) {
+	host := DetectPublicHost()
+	if host == "localhost" {
+		return host, false, nil
+	}
+	ok, err := s.AdoptPublicHost(ctx, host)
+	return host, ok, err
+}

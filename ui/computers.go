@@ -241,13 +241,6 @@ func (s *computersScreen) updateSummary() {
 	s.empty.Show()
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func (s *computersScreen) onFilter(choice string) {
 	s.activeOnly = choice != filterAll
 	s.reload()
@@ -408,19 +401,6 @@ func (s *computersScreen) onDoubleTap(sess core.Session) {
 	}
 }
 
-// confirmEnd asks before ending a session, on win; ok runs on yes.
-func confirmEnd(win fyne.Window, title, msg, confirm string, ok func()) {
-	d := dialog.NewConfirm(title, msg, func(yes bool) {
-		if yes {
-			ok()
-		}
-	}, win)
-	d.SetConfirmText(confirm)
-	d.SetDismissText("Keep it")
-	d.SetConfirmImportance(widget.DangerImportance)
-	d.Show()
-}
-
 // endActiveText is the confirmation's sentence for ending an active
 // session, here and in its remote session windows.
 func endActiveText(pc string) string {
@@ -441,7 +421,7 @@ func (s *computersScreen) onEnd() {
 		msg = endActiveText(computerOf(sess).Hostname)
 	}
 	id := sess.ID
-	confirmEnd(s.win, title, msg, confirm, func() { s.endSession(id) })
+	askFirst(s.win, title, msg, confirm, func() { s.endSession(id) })
 }
 
 // endSession ends the session and says so here; a remote session window

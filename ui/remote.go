@@ -85,7 +85,7 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 // onEnd asks, as the Computers page does, then ends the support session and
 // closes the window: the PC removes the account and cannot be reached.
 func (r *remoteWindow) onEnd() {
-	confirmEnd(r.win, "End session now?", endActiveText(r.rs.Computer), "End session", func() {
+	askFirst(r.win, "End session now?", endActiveText(r.rs.Computer), "End session", func() {
 		if r.end == nil {
 			return
 		}
@@ -136,13 +136,13 @@ func (r *remoteWindow) show(info wire.SystemInfo) {
 	}
 	set("CPU", strings.TrimSpace(cpu))
 	if info.MemoryTotal > 0 {
-		set("Memory", fmt.Sprintf("%s free of %s", bytesText(info.MemoryFree), bytesText(info.MemoryTotal)))
+		set("Memory", fmt.Sprintf("%s free of %s", sizeText(info.MemoryFree), sizeText(info.MemoryTotal)))
 	} else {
 		set("Memory", "")
 	}
 	var disks []string
 	for _, d := range info.Disks {
-		disks = append(disks, fmt.Sprintf("%s %s free of %s", d.Name, bytesText(d.Free), bytesText(d.Total)))
+		disks = append(disks, fmt.Sprintf("%s %s free of %s", d.Name, sizeText(d.Free), sizeText(d.Total)))
 	}
 	set("Disks", strings.Join(disks, "\n"))
 	set("Signed-in users", strings.Join(info.Users, ", "))
@@ -161,13 +161,4 @@ func uptimeText(d time.Duration) string {
 		return fmt.Sprintf("%s %d h %02d min", plural(days, "day", "days"), h, m)
 	}
 	return fmt.Sprintf("%d h %02d min", h, m)
-}
-
-// bytesText reads like "15.9 GB" (binary units, as Windows shows them).
-func bytesText(b uint64) string {
-	const gb, mb = 1 << 30, 1 << 20
-	if b >= gb {
-		return fmt.Sprintf("%.1f GB", float64(b)/gb)
-	}
-	return fmt.Sprintf("%.0f MB", float64(b)/mb)
 }

@@ -178,7 +178,7 @@ func driveLabel(d wire.Drive) string {
 		about = append(about, d.Kind)
 	}
 	if d.Total > 0 {
-		about = append(about, bytesText(d.Free)+" free")
+		about = append(about, sizeText(d.Free)+" free")
 	}
 	if len(about) > 0 {
 		label += " (" + strings.Join(about, ", ") + ")"
@@ -235,9 +235,9 @@ func (f *filesTab) onDownload() {
 		local := filepath.Join(folder.Text, strings.TrimSpace(name.Text))
 		f.localDir = folder.Text
 		if _, err := os.Stat(local); err == nil {
-			confirmReplace(f.win, "Replace "+filepath.Base(local)+"?",
+			askFirst(f.win, "Replace "+filepath.Base(local)+"?",
 				fmt.Sprintf("%s already exists in %s on this computer. Replace it with %s from the PC? The old file stays until the download is complete.", filepath.Base(local), folder.Text, e.Name),
-				func() { f.startDownload(remote, local, e.Size) })
+				"Replace", func() { f.startDownload(remote, local, e.Size) })
 			return
 		}
 		f.startDownload(remote, local, e.Size)
@@ -291,9 +291,9 @@ func (f *filesTab) startUpload(local, folder, name string, overwrite bool) {
 		return func() {
 			if errors.Is(err, remote.ErrRemoteFileExists) && !overwrite {
 				t.remove()
-				confirmReplace(f.win, "Replace "+name+" on the PC?",
+				askFirst(f.win, "Replace "+name+" on the PC?",
 					fmt.Sprintf("%s already exists in %s on the PC. Replace it with %s from this computer? The old file stays until the upload is complete.", name, folder, local),
-					func() { f.startUpload(local, folder, name, true) })
+					"Replace", func() { f.startUpload(local, folder, name, true) })
 				return
 			}
 			t.finish(err, "Uploaded to "+pcJoin(folder, name))
@@ -302,18 +302,6 @@ func (f *filesTab) startUpload(local, folder, name string, overwrite bool) {
 			}
 		}
 	})
-}
-
-// confirmReplace asks before a transfer replaces a file.
-func confirmReplace(win fyne.Window, title, msg string, ok func()) {
-	d := dialog.NewConfirm(title, msg, func(yes bool) {
-		if yes {
-			ok()
-		}
-	}, win)
-	d.SetConfirmText("Replace")
-	d.SetDismissText("Keep it")
-	d.Show()
 }
 
 // pcWindows says a PC path is spelled the Windows way.

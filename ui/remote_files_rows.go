@@ -76,20 +76,6 @@ func (r *fileRow) DoubleTapped(*fyne.PointEvent) {
 	t.list.Select(r.id)
 }
 
-// sizeText reads like "1.4 MB" (binary units, as Windows shows them).
-func sizeText(b int64) string {
-	const kb = 1 << 10
-	switch {
-	case b < kb:
-		return fmt.Sprintf("%d B", b)
-	case b < kb<<10:
-		return fmt.Sprintf("%.1f KB", float64(b)/kb)
-	case b < kb<<20:
-		return fmt.Sprintf("%.1f MB", float64(b)/(kb<<10))
-	}
-	return fmt.Sprintf("%.1f GB", float64(b)/(kb<<20))
-}
-
 // transfer is one download or upload on screen: its name, a progress bar,
 // the speed, and Cancel (Dismiss once it ended).
 type transfer struct {

@@ -1,9 +1,10 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,7 +29,7 @@ type cliResult struct {
 func runIn(t *testing.T, dir, stdin string, args ...string) cliResult {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := runCLI(dir, args, strings.NewReader(stdin), &out, &errOut)
+	code := Run(dir, args, strings.NewReader(stdin), &out, &errOut)
 	return cliResult{code, out.String(), errOut.String()}
 }
 
@@ -36,7 +37,7 @@ func runIn(t *testing.T, dir, stdin string, args ...string) cliResult {
 func mustRun(t *testing.T, dir, stdin string, args ...string) string {
 	t.Helper()
 	r := runIn(t, dir, stdin, args...)
-	if r.code != exitOK {
+	if r.code != ExitOK {
 		t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.errOut)
 	}
 	return r.out
@@ -103,6 +104,26 @@ func TestCLIPrepare(t *testing.T) {
 	}
 	if list := decode[[]sessionJSON](t, mustRun(t, dir, "", "sessions", "list", "--json")); len(list) != 1 || list[0].State != core.StateActive {
 		t.Errorf("after pairing, list = %+v", list)
+	}
+}
+
+// TestCLIPrepareNamesThisComputer: on a station whose window never ran, the
+// link names this computer's address, as the window's would, not localhost
+// (issue 17, item 16).
+func TestCLIPrepareNamesThisComputer(t *testing.T) {
+	host := core.DetectPublicHost()
+	if host == "localhost" {
+		t.Skip("this computer has no address but localhost to name in links")
+	}
+	dir := cliStation(t)
+	got := decode[preparedJSON](t, mustRun(t, dir, "", prepareArgs("1", "user@example.com", "--generate-password", "--json")...))
+	u, err := url.Parse(got.Link)
+	if err != nil || u.Hostname() != host {
+		t.Errorf("link %q, want one to %s, the address the window would name", got.Link, host)
+	}
+	set := decode[map[string]any](t, mustRun(t, dir, "", "settings", "get", "--json"))
+	if set["pairing.public_host"] != host {
+		t.Errorf("settings say pairing.public_host %v, want %s", set["pairing.public_host"], host)
 	}
 }
 
@@ -192,8 +213,8 @@ func TestCLIPrepareRefusals(t *testing.T) {
 			}
 			before := mustRun(t, dir, "", "sessions", "list", "--all", "--json")
 			r := runIn(t, dir, tc.password, tc.args...)
-			if r.code != exitRefused {
-				t.Fatalf("exit %d, want %d (stderr %q)", r.code, exitRefused, r.errOut)
+			if r.code != ExitRefused {
+				t.Fatalf("exit %d, want %d (stderr %q)", r.code, ExitRefused, r.errOut)
 			}
 			if !strings.Contains(r.errOut, tc.want) {
 				t.Errorf("stderr %q, want it to say %q", r.errOut, tc.want)
@@ -237,8 +258,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"settings", "set", "smtp.google_key", "--stdin"}, "--file PATH"},
 	} {
 		r := runIn(t, dir, coretest.Password, tc.args...)
-		if r.code != exitUsage || !strings.Contains(r.errOut, tc.want) || !strings.Contains(r.errOut, "usage:") {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", tc.args, r.code, r.errOut, exitUsage, tc.want)
+		if r.code != ExitUsage || !strings.Contains(r.errOut, tc.want) || !strings.Contains(r.errOut, "usage:") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", tc.args, r.code, r.errOut, ExitUsage, tc.want)
 		}
 		if strings.Contains(r.errOut+r.out, secret) {
 			t.Errorf("%v: the secret was echoed", tc.args)
@@ -250,17 +271,17 @@ func TestCLIUsageErrors(t *testing.T) {
 // cannot work (here: the data folder is a file).
 func TestCLIExitCodes(t *testing.T) {
 	dir := cliStation(t)
-	if r := runIn(t, dir, "", "sessions", "end", "7"); r.code != exitRefused || !strings.Contains(r.errOut, core.ErrSessionNotFound.Error()) {
+	if r := runIn(t, dir, "", "sessions", "end", "7"); r.code != ExitRefused || !strings.Contains(r.errOut, core.ErrSessionNotFound.Error()) {
 		t.Errorf("ending an unknown session: %+v", r)
 	}
-	if r := runIn(t, dir, "", "profiles", "add", "Anna Again", "ANNA.TECH@example.com"); r.code != exitRefused {
+	if r := runIn(t, dir, "", "profiles", "add", "Anna Again", "ANNA.TECH@example.com"); r.code != ExitRefused {
 		t.Errorf("a second profile for the same address: %+v", r)
 	}
 	file := filepath.Join(t.TempDir(), "not-a-folder")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := runIn(t, file, "", "sessions", "list"); r.code != exitFailed || !strings.Contains(r.errOut, "could not") {
+	if r := runIn(t, file, "", "sessions", "list"); r.code != ExitFailed || !strings.Contains(r.errOut, "could not") {
 		t.Errorf("a data folder that is a file: %+v", r)
 	}
 }
@@ -288,7 +309,7 @@ func TestCLISettings(t *testing.T) {
 	for _, args := range [][]string{{"seats=0"}, {"seats=many"}, {"seats=9", "invitation_timeout=1m"},
 		{"smtp.host=mail.example.com", "smtp.security=none", "smtp.sender=s@example.com"}} {
 		r := runIn(t, dir, "", append([]string{"settings", "set"}, args...)...)
-		if r.code != exitRefused || r.errOut == "" {
+		if r.code != ExitRefused || r.errOut == "" {
 			t.Errorf("settings set %v: %+v, want exit 1 with a reason", args, r)
 		}
 	}
@@ -298,7 +319,7 @@ func TestCLISettings(t *testing.T) {
 
 	// The SMTP password: from stdin only, never shown back, never in plain text on disk.
 	const pw = "smtp-Secret-From-Stdin-7"
-	if r := runIn(t, dir, "", "settings", "set", "smtp.password", "--stdin"); r.code != exitRefused {
+	if r := runIn(t, dir, "", "settings", "set", "smtp.password", "--stdin"); r.code != ExitRefused {
 		t.Errorf("an empty password on stdin: %+v", r)
 	}
 	mustRun(t, dir, pw+"\n", "settings", "set", "smtp.password", "--stdin")
@@ -396,7 +417,7 @@ func TestCLIOAuthSettings(t *testing.T) {
 		all["smtp.client_id"] != oauthtest.ClientID || all["smtp.client_secret"] != "stored" {
 		t.Errorf("settings get --json = %v", all)
 	}
-	if r := runIn(t, dir, "", "settings", "set", "smtp.tenant=not a tenant"); r.code != exitRefused || !strings.Contains(r.errOut, "Tenant") {
+	if r := runIn(t, dir, "", "settings", "set", "smtp.tenant=not a tenant"); r.code != ExitRefused || !strings.Contains(r.errOut, "Tenant") {
 		t.Errorf("a bad tenant: %+v, want exit 1 naming the tenant", r)
 	}
 
@@ -408,7 +429,7 @@ func TestCLIOAuthSettings(t *testing.T) {
 	if got := mustRun(t, dir, "", "settings", "get", "smtp.google_key"); got != "service account "+oauthtest.ServiceAccount+"\n" {
 		t.Errorf("get smtp.google_key = %q", got)
 	}
-	if r := runIn(t, dir, "", "settings", "set", "smtp.google_key", "--file", filepath.Join(dir, "missing.json")); r.code != exitRefused {
+	if r := runIn(t, dir, "", "settings", "set", "smtp.google_key", "--file", filepath.Join(dir, "missing.json")); r.code != ExitRefused {
 		t.Errorf("a missing key file: %+v, want exit 1", r)
 	}
 	out := mustRun(t, dir, "", "settings", "get")

@@ -1,4 +1,8 @@
-package main
+// Package cli is the station's second user interface: the command line for
+// scripts and help-desk integrations (`adhoc-station sessions prepare …`),
+// one file per noun. It works on core alone; it must not import Fyne, so
+// it and its tests build without cgo's OpenGL driver.
+package cli
 
 import (
 	"context"
@@ -12,7 +16,7 @@ import (
 	"adhocstation/core"
 )
 
-const cliUsage = `usage:
+const Usage = `usage:
   adhoc-station [--data DIR] [--kiosk]            open the station's window
   adhoc-station [--data DIR] sessions list [--json] [--all]
   adhoc-station [--data DIR] sessions show ID [--json]
@@ -30,12 +34,13 @@ const cliUsage = `usage:
 exit codes: 0 done, 1 refused by a rule (the reason is on stderr),
             2 usage error, 3 the station failed (database, disk; details on stderr)`
 
-// Exit codes, as the README documents them for scripts.
+// Exit codes, as the README documents them for scripts; main uses them too
+// for a command line it cannot parse.
 const (
-	exitOK      = 0
-	exitRefused = 1 // a rule refused the request; its sentence is on stderr
-	exitUsage   = 2 // the command line is not understood
-	exitFailed  = 3 // the station could not do it (database, disk)
+	ExitOK      = 0
+	ExitRefused = 1 // a rule refused the request; its sentence is on stderr
+	ExitUsage   = 2 // the command line is not understood
+	ExitFailed  = 3 // the station could not do it (database, disk)
 )
 
 // usageError is a command line the station does not understand; why, if
@@ -55,10 +60,10 @@ type cli struct {
 	st          *core.Station
 }
 
-// runCLI is the command-line face for scripts and help-desk integrations.
+// Run is the command-line face for scripts and help-desk integrations.
 // It works on the same database as a running station (SQLite allows it);
 // the running window publishes its changes. It returns the exit code.
-func runCLI(dataDir string, args []string, in io.Reader, out, errOut io.Writer) int {
+func Run(dataDir string, args []string, in io.Reader, out, errOut io.Writer) int {
 	c := &cli{dataDir: dataDir, in: in, out: out, errOut: errOut}
 	defer func() {
 		if c.st != nil {
@@ -95,23 +100,25 @@ func (c *cli) report(err error) int {
 	var usage *usageError
 	switch {
 	case err == nil:
-		return exitOK
+		return ExitOK
 	case errors.As(err, &usage):
 		if usage.why != "" {
 			fmt.Fprintln(c.errOut, usage.why)
 		}
-		fmt.Fprintln(c.errOut, cliUsage)
-		return exitUsage
+		fmt.Fprintln(c.errOut, Usage)
+		return ExitUsage
 	}
 	if text, ok := core.RefusalText(err); ok {
 		fmt.Fprintln(c.errOut, text)
-		return exitRefused
+		return ExitRefused
 	}
 	fmt.Fprintln(c.errOut, "adhoc-station: the station could not do this:", err)
-	return exitFailed
+	return ExitFailed
 }
 
-// station opens the station's database on first use.
+// station opens the station's database on first use. Like the window at
+// start, it names this computer's address in links on a station whose
+// settings were never saved, not "localhost".
 func (c *cli) station() (*core.Station, error) {
 	if c.st == nil {
 		st, err := core.Open(core.Config{DataDir: c.dataDir})
@@ -119,6 +126,13 @@ func (c *cli) station() (*core.Station, error) {
 			return nil, err
 		}
 		c.st = st
+		if _, _, err := st.AdoptDetectedPublicHost(context.Background()); err != nil {
+			if _, refused := core.RefusalText(err); !refused {
+				return nil, err
+			}
+			// A guess the rules refuse leaves the default, as in the window;
+			// `settings set pairing.public_host=…` sets it.
+		}
 	}
 	return c.st, nil
 }
