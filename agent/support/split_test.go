@@ -141,8 +141,9 @@ func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	coretest.Receive(t, joined, "the setup helper to join")
 	coretest.Receive(t, joined, "the tray helper to join")
 	run(ctx)
-	if err := coretest.Receive(t, setupDone, "the new download to be told"); err != nil {
-		t.Fatalf("setup helper: %v", err)
+	// Told, and failed: its setup exits 1, not 0 as if it had started.
+	if err := coretest.Receive(t, setupDone, "the new download to be told"); !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("setup helper = %v, want ErrRefused", err)
 	}
 	calls, _, told, _, _ := fresh.snapshot()
 	if len(calls) != 0 || len(told) == 0 || !strings.Contains(told[len(told)-1].Text, "already running") {
