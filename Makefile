@@ -118,7 +118,7 @@ wine-smoke: station-windows
 # cross-compiled).
 wine-screen:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o bin/winsys.test.exe ./agent/winsys
-	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestVirtualKey|TestKeeper'
+	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestPipeDescriptor|TestPipeSDDL|TestDialPastSquatter|TestCallMissingExport|TestVirtualKey|TestKeeper'
 
 # The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
 # and the icon; `sudo make -C <unpacked folder> install` installs it.

@@ -130,6 +130,14 @@ if ($Phase -eq 'During') {
     if ((Get-Item -LiteralPath $log).Length -gt 256KB) { return 'screen.log is over 256 KB' }
     if (Select-String -LiteralPath $log -Pattern 'password' -Quiet) { return 'screen.log mentions a password' }
     'ok' }
+  Claim 'the pipe lets interactive users read and write (0x12019b) but not create instances of it' {
+    $acl = Get-Acl -Path '\\.\pipe\AdHocSupportSession'
+    $iu = @($acl.Access | Where-Object { $_.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value -eq 'S-1-5-4' })
+    if ($iu.Count -ne 1) { return "$($iu.Count) entries for INTERACTIVE: $($acl.Sddl)" }
+    $mask = [int]$iu[0].FileSystemRights
+    if ($mask -band 0x4) { return ('INTERACTIVE may create pipe instances (mask 0x{0:x}): {1}' -f $mask, $acl.Sddl) }
+    if ($mask -ne 0x12019b) { return ('INTERACTIVE has mask 0x{0:x}, want 0x12019b: {1}' -f $mask, $acl.Sddl) }
+    'ok' }
   Claim 'no scheduled task' { -not (Get-ScheduledTask -TaskName 'Ad Hoc Support Session' -ErrorAction SilentlyContinue) }
   Claim 'no files in %TEMP% folders' { Test-NoTempLeftovers }
   # Step 4 of docs/WINDOWS-VERIFY.md: a stopped remote command's children end with it (job object).

@@ -29,8 +29,8 @@ func runService() int {
 // Windows stops the service (the record resumes it at the next start).
 func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
 	status <- svc.Status{State: svc.StartPending}
-	sys := winsys.New()
-	logger, closeLog := openLog(sys)
+	win := winsys.New()
+	logger, closeLog := openLog(win)
 	defer closeLog()
 	ln, err := winsys.ListenPipe()
 	if err != nil {
@@ -47,14 +47,18 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	defer hub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The helper has its own context: stopping it before the uninstall
+	// must not cancel the session's cleanup (its receipt is still to go).
+	helperCtx, cancelHelper := context.WithCancel(ctx)
 	helperDone := make(chan struct{})
 	go func() {
 		defer close(helperDone)
-		winsys.KeepScreenHelper(ctx, logger.Printf)
+		winsys.KeepScreenHelper(helperCtx, logger.Printf)
 	}()
 	// The screen helper runs the installed program: it ends before the
-	// program is removed or the service stops.
-	stopHelper := func() { cancel(); <-helperDone }
+	// program is removed (helperFirst) or the service stops.
+	stopHelper := func() { cancelHelper(); <-helperDone }
+	sys := helperFirst{System: win, stopHelper: stopHelper}
 	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile, Screens: screens}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()

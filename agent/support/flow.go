@@ -246,6 +246,10 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 		// The account must still go: clean up without the station.
 		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
 	}
+	if st.AppLeft {
+		// The session is over; only the app's removal failed last time.
+		return a.finishApp(dir, st)
+	}
 	if st.ProfileLeft {
 		// The session is over; only the profile removal failed last time.
 		return a.finishProfile(ctx, dir, st)

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 )
 
 // RunHelper is a helper's side of the pipe: it announces role, answers
 // the service's questions and shows what it is told through ui, and passes
-// on ui's end request. It returns when the service is done with it (the
-// session runs, for a setup helper; a final message; the pipe closes).
+// on ui's end request. It returns when the service is done with it: nil
+// once the session runs (for a setup helper); for a final message, an
+// ErrRefused error when it tells of a failure, ErrCancelled when a setup
+// helper is told nothing was started (declined, no code), nil otherwise;
+// ErrServiceGone when the pipe closes first.
 func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 	defer conn.Close()
 	var wmu sync.Mutex
@@ -76,7 +80,7 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 		case f.Tell != nil:
 			ui.Tell(*f.Tell)
 			if f.Tell.Final {
-				return nil
+				return finalOutcome(role, *f.Tell)
 			}
 		case f.Chat != nil && chat != nil:
 			chat.ShowChat(*f.Chat)
@@ -94,6 +98,19 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 			return nil
 		}
 	}
+}
+
+// finalOutcome is what a final message means for the helper's exit code:
+// setup exits 1 on a failure and 2 when nothing was started, as the README
+// promises, never 0 (that is for a session the service runs).
+func finalOutcome(role string, m Message) error {
+	switch {
+	case m.Error:
+		return fmt.Errorf("%w: %s", ErrRefused, m.Text)
+	case role == RoleSetup:
+		return ErrCancelled
+	}
+	return nil
 }
 
 // passStopViewing sends each "stop viewing" the user asks for until stop.

@@ -42,6 +42,8 @@ type recorder struct {
 	createErr error
 	// profileBusy makes DeleteProfile report a loaded profile this many times.
 	profileBusy int
+	// uninstallFails makes Uninstall fail this many times (nothing removed).
+	uninstallFails int
 	// killAfter ends the calling goroutine (as a killed process) right after
 	// the call whose name starts with it.
 	killAfter string
@@ -145,6 +147,11 @@ func (r *recorder) Install(exe string) error {
 func (r *recorder) Uninstall() error {
 	r.call("uninstall")
 	r.mu.Lock()
+	if r.uninstallFails > 0 {
+		r.uninstallFails--
+		r.mu.Unlock()
+		return errUninstall
+	}
 	r.installed = false
 	r.mu.Unlock()
 	err := os.Remove(r.installedExe())
@@ -372,3 +379,6 @@ func (r *recorder) snapshot() (calls, problems []string, told []support.Message,
 var _ support.System = (*recorder)(nil)
 var _ support.UI = (*recorder)(nil)
 var errBoom = errors.New("boom")
+
+// errUninstall is what a failing Uninstall returns.
+var errUninstall = errors.New("deleting the service: Access is denied")

@@ -79,10 +79,11 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 }
 
 // cleanup ends the account (see removeAccount), removes its hiding value,
-// sends the cleanup receipt (c may be nil when the station's address is
-// lost) and uninstalls the app. If the account cannot be deleted, or its
-// profile not yet, the record (with the SID) and the installed copy stay
-// so the next start tries again.
+// uninstalls the app and sends the cleanup receipt saying what was done (c
+// may be nil when the station's address is lost). If the account cannot be
+// deleted, or its profile not yet, the record (with the SID) and the
+// installed copy stay so the next start tries again; if the app cannot
+// remove itself, the record stays marked AppLeft for the same reason.
 func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
 	a.logf("ending the session: %s", reason)
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
@@ -106,27 +107,47 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
-	detail := fmt.Sprintf("session ended (%s): account %s signed out and deleted, its profile deleted, sign-in screen hiding value removed, app removed", reason, AccountName)
+	detail := fmt.Sprintf("session ended (%s): account %s signed out and deleted, its profile deleted, sign-in screen hiding value removed", reason, AccountName)
 	if profErr != nil {
 		detail = fmt.Sprintf("session ended (%s): account %s signed out and deleted; its profile folder could not be removed yet (%v), the app retries at the next start", reason, AccountName, profErr)
 	}
+	problemText := ""
 	if len(problems) > 0 {
-		detail += "; problems: " + strings.Join(problems, "; ")
-	}
-	if c != nil {
-		a.receipt(ctx, c, st.AgentKey, detail)
+		problemText = "; problems: " + strings.Join(problems, "; ")
 	}
 	if profErr != nil {
+		detail += problemText
+		if c != nil {
+			a.receipt(ctx, c, st.AgentKey, detail)
+		}
 		st.ProfileLeft = true
 		a.keep(dir, st)
 		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, profErr)
 	}
-	a.forget(dir)
+	// The app is removed before the receipt is sent, so the receipt (the
+	// station's audit, the only record that outlives the uninstall) says
+	// what happened, not what was about to be tried.
+	uerr := a.removeApp(dir, st)
+	if uerr != nil {
+		detail += fmt.Sprintf("; the app could NOT be removed (%v), it retries at the next start", uerr)
+	} else {
+		detail += ", app removed"
+	}
+	detail += problemText
+	if c != nil {
+		a.receipt(ctx, c, st.AgentKey, detail)
+	}
+	if uerr != nil {
+		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, "") + " " + fmt.Sprintf(msgAppLeft, uerr), Error: true, Final: true})
+		return fmt.Errorf("%w: %v", ErrNotDone, uerr)
+	}
 	a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
-	a.uninstall()
 	return nil
 }
+
+// msgAppLeft follows the ended text when the app could not remove itself.
+const msgAppLeft = "But this app could not remove itself yet (%v); it tries again when the PC restarts."
 
 // finishProfile retries the profile removal that failed at the end of a
 // session, then uninstalls.
@@ -136,8 +157,33 @@ func (a *App) finishProfile(ctx context.Context, dir string, st State) error {
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
 	a.logf("the profile of the deleted account is removed")
+	if err := a.removeApp(dir, st); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotDone, err)
+	}
+	return nil
+}
+
+// finishApp retries the app's removal that failed at the end of a session
+// (the account and its profile are gone).
+func (a *App) finishApp(dir string, st State) error {
+	if err := a.removeApp(dir, st); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotDone, err)
+	}
+	a.logf("the app is removed")
+	return nil
+}
+
+// removeApp uninstalls the app once the account and its profile are gone.
+// Until that succeeds the record stays, marked AppLeft, so the service
+// (still registered when deleting it failed) tries again at its next start.
+func (a *App) removeApp(dir string, st State) error {
+	st.ProfileLeft, st.AppLeft = false, true
+	a.keep(dir, st)
+	if err := a.Sys.Uninstall(); err != nil {
+		a.logf("could not uninstall the app: %v", err)
+		return err
+	}
 	a.forget(dir)
-	a.uninstall()
 	return nil
 }
 

@@ -51,8 +51,9 @@ func TestSecondCopy(t *testing.T) {
 	second := newRecorder(t.TempDir(), []byte("MZ"), windowsPC, "123456789")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := coretest.Receive(t, r.helper(ctx, support.RoleSetup, second), "the second setup helper to be sent away"); err != nil {
-		t.Fatalf("second setup helper: %v", err)
+	// Sent away as refused: the second copy's setup exits 1.
+	if err := coretest.Receive(t, r.helper(ctx, support.RoleSetup, second), "the second setup helper to be sent away"); !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("second setup helper = %v, want ErrRefused", err)
 	}
 	calls, _, told, _, _ := second.snapshot()
 	if len(calls) != 0 || len(told) != 1 || !strings.Contains(told[0].Text, "already running") {
@@ -141,8 +142,9 @@ func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	coretest.Receive(t, joined, "the setup helper to join")
 	coretest.Receive(t, joined, "the tray helper to join")
 	run(ctx)
-	if err := coretest.Receive(t, setupDone, "the new download to be told"); err != nil {
-		t.Fatalf("setup helper: %v", err)
+	// Told, and failed: its setup exits 1, not 0 as if it had started.
+	if err := coretest.Receive(t, setupDone, "the new download to be told"); !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("setup helper = %v, want ErrRefused", err)
 	}
 	calls, _, told, _, _ := fresh.snapshot()
 	if len(calls) != 0 || len(told) == 0 || !strings.Contains(told[len(told)-1].Text, "already running") {

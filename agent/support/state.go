@@ -39,6 +39,9 @@ type State struct {
 	// ProfileLeft means the session is over and the account deleted, but its
 	// profile folder could not be removed yet: the next start retries.
 	ProfileLeft bool `json:"profile_left,omitempty"`
+	// AppLeft means the account and its profile are gone but the app could
+	// not uninstall itself: the next start tries again.
+	AppLeft bool `json:"app_left,omitempty"`
 }
 
 const stateFile = "session.json"

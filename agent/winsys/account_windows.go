@@ -97,8 +97,11 @@ func (*System) AddAccount(a support.Account) error {
 		fullName: ptr(fields[3]), flags: ufScript | ufNormalAccount | ufDontExpirePasswd,
 		acctExpires: uint32(a.Expires.Unix()), maxStorage: maxStorageUnlimited}
 	var parmErr uint32
-	r, _, _ := procNetUserAdd.Call(0, 2, uintptr(unsafe.Pointer(&u)), uintptr(unsafe.Pointer(&parmErr)))
+	r, _, err := call(procNetUserAdd, 0, 2, uintptr(unsafe.Pointer(&u)), uintptr(unsafe.Pointer(&parmErr)))
 	clear(fields[1]) // the password's copy
+	if err != nil {
+		return err
+	}
 	if r != 0 {
 		return netErr("creating the account", r)
 	}
@@ -149,8 +152,11 @@ func (s *System) AddToAdministrators(name string) error {
 	if err != nil {
 		return err
 	}
-	r, _, _ := procNetLocalGroupAddMembers.Call(0, uintptr(unsafe.Pointer(ptr(g))), 0, // LOCALGROUP_MEMBERS_INFO_0: one PSID
+	r, _, err := call(procNetLocalGroupAddMembers, 0, uintptr(unsafe.Pointer(ptr(g))), 0, // LOCALGROUP_MEMBERS_INFO_0: one PSID
 		uintptr(unsafe.Pointer(&member)), 1)
+	if err != nil {
+		return err
+	}
 	if r != 0 && r != errorMemberInAlias {
 		return netErr("adding the account to the Administrators group", r)
 	}
@@ -164,7 +170,10 @@ func (*System) DisableAccount(name string) error {
 		return err
 	}
 	flags := uint32(ufScript | ufNormalAccount | ufDontExpirePasswd | ufAccountDisable)
-	r, _, _ := procNetUserSetInfo.Call(0, uintptr(unsafe.Pointer(ptr(n))), 1008, uintptr(unsafe.Pointer(&flags)), 0)
+	r, _, err := call(procNetUserSetInfo, 0, uintptr(unsafe.Pointer(ptr(n))), 1008, uintptr(unsafe.Pointer(&flags)), 0)
+	if err != nil {
+		return err
+	}
 	if r != 0 && r != nerrUserNotFound {
 		return netErr("disabling the account", r)
 	}
@@ -179,8 +188,10 @@ func (*System) DeleteProfile(sid string) error {
 	if err != nil {
 		return err
 	}
-	r, _, e := procDeleteProfileW.Call(uintptr(unsafe.Pointer(ptr(s))), 0, 0)
+	r, e, err := call(procDeleteProfileW, uintptr(unsafe.Pointer(ptr(s))), 0, 0)
 	switch {
+	case err != nil:
+		return err
 	case r != 0, errors.Is(e, windows.ERROR_FILE_NOT_FOUND), errors.Is(e, windows.ERROR_PATH_NOT_FOUND):
 		return nil
 	case errors.Is(e, windows.ERROR_SHARING_VIOLATION), errors.Is(e, windows.ERROR_ACCESS_DENIED), errors.Is(e, windows.ERROR_BUSY):
@@ -195,7 +206,11 @@ func (*System) DeleteAccount(name string) error {
 	if err != nil {
 		return err
 	}
-	if r, _, _ := procNetUserDel.Call(0, uintptr(unsafe.Pointer(ptr(n)))); r != 0 && r != nerrUserNotFound {
+	r, _, err := call(procNetUserDel, 0, uintptr(unsafe.Pointer(ptr(n))))
+	if err != nil {
+		return err
+	}
+	if r != 0 && r != nerrUserNotFound {
 		return netErr("deleting the account", r)
 	}
 	return nil

@@ -110,9 +110,21 @@ func (w *ChatWindow) post(text string, show int) {
 	}
 }
 
+// chatProcs are the exports the chat window calls (see call).
+var chatProcs = []*windows.LazyProc{
+	procCreateDialogIndirectParamW, procDispatchMessageW, procFlashWindowEx, procGetDlgItemTextW,
+	procGetForegroundWindow, procGetMessageW, procIsDialogMessageW, procIsIconic, procIsWindowVisible,
+	procPostMessageW, procSendDlgItemMessageW, procSetDlgItemTextW, procSetForegroundWindow,
+	procShowWindow, procTranslateMessage,
+}
+
 // loop creates the dialog and runs its thread's message loop; the window
 // belongs to this thread for its whole life.
 func (w *ChatWindow) loop() {
+	if exported(chatProcs...) != nil {
+		close(w.created) // no window: post shows each message in a message box
+		return
+	}
 	runtime.LockOSThread()
 	tmpl := chatTemplate()
 	var module windows.Handle

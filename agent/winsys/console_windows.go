@@ -18,7 +18,11 @@ var (
 // --console: standard input and output then go to that console.
 func UseParentConsole() error {
 	const attachParentProcess = ^uintptr(0) // ATTACH_PARENT_PROCESS (-1)
-	if r, _, e := procAttachConsole.Call(attachParentProcess); r == 0 {
+	r, e, err := call(procAttachConsole, attachParentProcess)
+	if err != nil {
+		return err
+	}
+	if r == 0 {
 		if errors.Is(e, windows.ERROR_ACCESS_DENIED) {
 			return nil // already has a console (a console-subsystem build)
 		}

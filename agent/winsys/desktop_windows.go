@@ -50,9 +50,29 @@ var _ support.Desktop = (*Desktop)(nil)
 // OpenDesktop starts the desktop's thread on the current input desktop.
 func OpenDesktop() (*Desktop, error) { return OpenDesktopLogged(func(string, ...any) {}) }
 
+// screenProcs are the exports capture, input, the clipboard and the banner
+// call, checked once before a Desktop opens (see call): a Windows without
+// one gets an error, not a screen helper that panics mid-view.
+var screenProcs = []*windows.LazyProc{
+	procBitBlt, procCloseClipboard, procCloseDesktop, procCombineRgn, procCreateCompatibleDC,
+	procCreateDIBSection, procCreateRectRgn, procCreateSolidBrush, procCreateWindowExW,
+	procDefWindowProcW, procDeleteDC, procDeleteObject, procDestroyWindow, procDispatchMessageW,
+	procDrawIconEx, procEmptyClipboard, procEnumDisplayMonitors, procGetClipboardData,
+	procGetCursorInfo, procGetDC, procGetIconInfo, procGetMessageW, procGetMonitorInfoW,
+	procGetStockObject, procGetSystemMetrics, procGetThreadDesktop, procGetUserObjectInformationW,
+	procGlobalAlloc, procGlobalFree, procGlobalLock, procGlobalUnlock, procOpenClipboard,
+	procOpenDesktopW, procOpenInputDesktop, procPostThreadMessageW, procRegisterClassExW,
+	procReleaseDC, procSelectObject, procSendInput, procSendMessageW, procSetClipboardData,
+	procSetLayeredWindowAttributes, procSetThreadDesktop, procSetWindowDisplayAffinity,
+	procSetWindowRgn, procSetWindowTextW, procShowWindow, procTranslateMessage, procVkKeyScanW,
+}
+
 // OpenDesktopLogged is OpenDesktop telling logf when it follows the input
 // desktop elsewhere or cannot.
 func OpenDesktopLogged(logf func(format string, args ...any)) (*Desktop, error) {
+	if err := exported(screenProcs...); err != nil {
+		return nil, err
+	}
 	dpiOnce.Do(dpiAware)
 	d := &Desktop{calls: make(chan func()), done: make(chan struct{}), logf: logf}
 	ready := make(chan error, 1)
@@ -73,7 +93,7 @@ func dpiAware() {
 			return
 		}
 	}
-	_, _, _ = procSetProcessDPIAware.Call() // Windows before 10 1703
+	_, _, _ = call(procSetProcessDPIAware) // Windows before 10 1703
 }
 
 func (d *Desktop) loop(ready chan<- error) {

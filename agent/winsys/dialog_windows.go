@@ -90,6 +90,9 @@ func (Dialogs) AskCode(ctx context.Context, r support.CodeRequest) (string, erro
 	defer runtime.UnlockOSThread()
 	var module windows.Handle
 	_ = windows.GetModuleHandleEx(0, nil, &module)
+	if err := exported(procDialogBoxIndirectParamW, procEndDialog, procGetDlgItemTextW, procSendDlgItemMessageW); err != nil {
+		return "", fmt.Errorf("the code dialog could not be shown (%v); run the app with --console", err)
+	}
 	res, _, err := procDialogBoxIndirectParamW.Call(uintptr(module), uintptr(unsafe.Pointer(&tmpl[0])), 0, codeDialog.proc, 0)
 	if int(res) == -1 || res == 0 {
 		return "", fmt.Errorf("the code dialog could not be shown (%v); run the app with --console", err)

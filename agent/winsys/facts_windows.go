@@ -103,9 +103,9 @@ func signedInUser() string {
 func wtsString(session uint32, class uintptr) string {
 	var buf *uint16
 	var n uint32
-	r, _, _ := procWTSQuerySessionInformationW.Call(0, uintptr(session), class,
+	r, _, err := call(procWTSQuerySessionInformationW, 0, uintptr(session), class,
 		uintptr(unsafe.Pointer(&buf)), uintptr(unsafe.Pointer(&n)))
-	if r == 0 || buf == nil {
+	if err != nil || r == 0 || buf == nil {
 		return ""
 	}
 	defer windows.WTSFreeMemory(uintptr(unsafe.Pointer(buf)))

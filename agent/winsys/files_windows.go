@@ -16,9 +16,12 @@ var procImpersonateLoggedOnUser = windows.NewLazySystemDLL("advapi32.dll").NewPr
 // the access it was granted after RevertToSelf.
 func (l *logon) AsAccount(fn func() error) error {
 	runtime.LockOSThread()
-	if r, _, e := procImpersonateLoggedOnUser.Call(uintptr(l.token)); r == 0 {
+	if r, e, err := call(procImpersonateLoggedOnUser, uintptr(l.token)); err != nil || r == 0 {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("the PC could not act as the support account (ImpersonateLoggedOnUser: %w)", e)
+		if err == nil {
+			err = e
+		}
+		return fmt.Errorf("the PC could not act as the support account (ImpersonateLoggedOnUser: %w)", err)
 	}
 	defer func() {
 		// A thread that could not stop impersonating is not handed back:

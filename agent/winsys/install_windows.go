@@ -188,13 +188,19 @@ func StartService() error {
 // restart, together with the folder (which only administrators can write).
 func (*System) Uninstall() error {
 	var errs []error
-	if m, err := mgr.Connect(); err == nil {
+	// Only a service that is not there is no error: the cleanup receipt
+	// says whether the app was removed, so a refused one must be told.
+	if m, err := mgr.Connect(); err != nil {
+		errs = append(errs, fmt.Errorf("opening the service manager: %w", err))
+	} else {
 		if srv, err := m.OpenService(ServiceName); err == nil {
 			_, _ = srv.Control(svc.Stop) // fails when the caller is the service itself
-			if err := srv.Delete(); err != nil {
+			if err := srv.Delete(); err != nil && !errors.Is(err, windows.ERROR_SERVICE_MARKED_FOR_DELETE) {
 				errs = append(errs, fmt.Errorf("deleting the service: %w", err))
 			}
 			srv.Close()
+		} else if !errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
+			errs = append(errs, fmt.Errorf("opening the service to delete it: %w", err))
 		}
 		m.Disconnect()
 	}

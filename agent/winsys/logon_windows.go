@@ -36,10 +36,13 @@ func (*System) CheckPassword(name, password string) (support.Logon, error) {
 	defer clear(p)
 	dot, _ := utf16z(".")
 	var token windows.Token
-	r, _, e := procLogonUserW.Call(uintptr(unsafe.Pointer(ptr(n))), uintptr(unsafe.Pointer(ptr(dot))),
+	r, e, err := call(procLogonUserW, uintptr(unsafe.Pointer(ptr(n))), uintptr(unsafe.Pointer(ptr(dot))),
 		uintptr(unsafe.Pointer(ptr(p))), logon32LogonNetwork, logon32ProviderDefault, uintptr(unsafe.Pointer(&token)))
+	if err != nil {
+		return nil, err
+	}
 	if r == 0 {
-		if errno, ok := e.(windows.Errno); ok && errno == errorLogonFailure {
+		if e == errorLogonFailure {
 			return nil, support.ErrWrongPassword
 		}
 		return nil, fmt.Errorf("LogonUser: %w", e)

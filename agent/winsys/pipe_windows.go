@@ -3,7 +3,6 @@ package winsys
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -16,14 +15,6 @@ import (
 	"adhocstation/agent/support"
 )
 
-// PipeName is the service's named pipe.
-const PipeName = `\\.\pipe\AdHocSupportSession`
-
-// pipeSDDL admits SYSTEM, Administrators and interactive users (IU: people
-// signed in at the PC or over Remote Desktop, never network logons or
-// services); the service still checks each caller's token (PipeCaller).
-const pipeSDDL = "O:SYD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GRGW;;;IU)"
-
 // ListenPipe creates the service's pipe. It fails if the pipe exists, so a
 // squatter that created it first is noticed rather than trusted.
 func ListenPipe() (net.Listener, error) {
@@ -32,30 +23,37 @@ func ListenPipe() (net.Listener, error) {
 }
 
 // DialPipe connects to the service, waiting up to the context's deadline
-// for it to start listening, and checks that the server is the service.
-// A dial is not lost to timing on Windows: go-winio holds the pipe's first
-// instance without read or write access, which Windows keeps disconnected,
-// so a client that comes before the service's Accept (or between two
-// Accepts) gets ERROR_PIPE_BUSY, and go-winio tries again every 10 ms;
-// before the pipe exists (ERROR_FILE_NOT_FOUND) this loop tries every
-// 500 ms, and the service starts the screen helper only once it listens.
-// Under Wine an early dial can succeed and never be accepted (its tests
-// dial again); WINDOWS-VERIFY.md checks that Windows does not do that.
-func DialPipe(ctx context.Context) (net.Conn, error) {
-	for {
-		c, err := winio.DialPipeContext(ctx, PipeName)
-		if err == nil {
-			if err := checkServer(c); err != nil {
-				c.Close()
-				return nil, err
-			}
-			return c, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("the Support Session service is not answering: %w", err)
-		case <-time.After(500 * time.Millisecond):
-		}
+// for it to start listening, and checks that the server is the service,
+// dialling again past a squatter (dialService). A dial is not lost to
+// timing on Windows: go-winio holds the pipe's first instance without read
+// or write access, which Windows keeps disconnected, so a client that comes
+// before the service's Accept (or between two Accepts) gets
+// ERROR_PIPE_BUSY, and go-winio tries again every 10 ms; before the pipe
+// exists (ERROR_FILE_NOT_FOUND) dialService tries every 500 ms, and the
+// service starts the screen helper only once it listens. Under Wine an
+// early dial can succeed and never be accepted (its tests dial again);
+// WINDOWS-VERIFY.md checks that Windows does not do that.
+func DialPipe(ctx context.Context) (net.Conn, error) { return dialService(ctx, realPipe{}) }
+
+// realPipe is the service's pipe as dialService uses it.
+type realPipe struct{}
+
+// Dial asks for pipeUserAccess, not go-winio's default GENERIC_WRITE: that
+// includes create-pipe-instance, which interactive users are not granted.
+func (realPipe) Dial(ctx context.Context) (net.Conn, error) {
+	return winio.DialPipeAccess(ctx, PipeName, pipeUserAccess)
+}
+
+func (realPipe) CheckServer(c net.Conn) error { return checkServer(c) }
+
+func (realPipe) Pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -69,7 +67,9 @@ func PipeCaller(c net.Conn) (support.Caller, error) {
 		return support.Caller{}, errors.New("not a named pipe")
 	}
 	var pid uint32
-	if r, _, e := procGetNamedPipeClientProcessId.Call(fd.Fd(), uintptr(unsafe.Pointer(&pid))); r == 0 {
+	if r, e, err := call(procGetNamedPipeClientProcessId, fd.Fd(), uintptr(unsafe.Pointer(&pid))); err != nil {
+		return support.Caller{}, err
+	} else if r == 0 {
 		return support.Caller{}, e
 	}
 	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
@@ -121,7 +121,9 @@ func checkServer(c net.Conn) error {
 		return errors.New("not a named pipe")
 	}
 	var pid uint32
-	if r, _, e := procGetNamedPipeServerProcessId.Call(fd.Fd(), uintptr(unsafe.Pointer(&pid))); r == 0 {
+	if r, e, err := call(procGetNamedPipeServerProcessId, fd.Fd(), uintptr(unsafe.Pointer(&pid))); err != nil {
+		return err
+	} else if r == 0 {
 		return e
 	}
 	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
@@ -139,7 +141,7 @@ func checkServer(c net.Conn) error {
 		return err
 	}
 	if !u.User.Sid.IsWellKnown(windows.WinLocalSystemSid) {
-		return fmt.Errorf("the pipe %s is not the Support Session service's (its server does not run as SYSTEM)", PipeName)
+		return errSquatter
 	}
 	return nil
 }

@@ -40,8 +40,8 @@ func sasProblem() string {
 	case v != 1 && v != 3:
 		return fmt.Sprintf("Windows does not let services send Ctrl+Alt+Del on this PC: the policy SoftwareSASGeneration is %d (it must be 1 or 3).", v) + fix
 	}
-	if sasDLL.Load() != nil {
-		return "This edition of Windows has no sas.dll, so Ctrl+Alt+Del cannot be sent."
+	if exported(procSendSAS) != nil {
+		return "This edition of Windows has no SendSAS in sas.dll, so Ctrl+Alt+Del cannot be sent."
 	}
 	return ""
 }
@@ -79,8 +79,8 @@ func SendSAS() error {
 	}
 	// SendSAS returns nothing; it fails silently when the caller is not a
 	// service or the policy is missing, the latter checked above.
-	_, _, _ = procSendSAS.Call(0) // AsUser = FALSE: as a service
-	return nil
+	_, _, err = call(procSendSAS, 0) // AsUser = FALSE: as a service
+	return err
 }
 
 // SendSAS on the helper's Desktop: the relay never passes Ctrl+Alt+Del

@@ -66,13 +66,18 @@ func systemTokenIn(session uint32, typ uint32) (windows.Token, error) {
 // console moves to another session (fast user switching, a Remote Desktop
 // session taking the console back) or the helper exits. The console is
 // polled every second: simpler than following session-change events, and a
-// switch is noticed in about the time Windows takes to show it.
+// switch is noticed in about the time Windows takes to show it. It returns
+// once the helper has exited (TerminateProcess only starts that), so the
+// caller may then delete the program it runs.
 func KeepScreenHelper(ctx context.Context, logf func(format string, args ...any)) {
 	var proc windows.Handle
 	var k keeper
 	stopHelper := func() {
 		if proc != 0 {
 			_ = windows.TerminateProcess(proc, 0)
+			if ev, err := windows.WaitForSingleObject(proc, 5000); err != nil || ev != windows.WAIT_OBJECT_0 {
+				logf("the screen helper did not exit within 5 s of being stopped")
+			}
 			windows.CloseHandle(proc)
 			proc = 0
 		}

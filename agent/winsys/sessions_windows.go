@@ -32,7 +32,9 @@ func (*System) SignOut(name string) (int, error) {
 			continue
 		}
 		n++
-		if r, _, e := procWTSLogoffSession.Call(0, uintptr(s.SessionID), 1 /* wait */); r == 0 {
+		if r, e, err := call(procWTSLogoffSession, 0, uintptr(s.SessionID), 1 /* wait */); err != nil {
+			errs = append(errs, err)
+		} else if r == 0 {
 			errs = append(errs, e)
 		}
 	}

@@ -32,7 +32,7 @@ func (s *System) SystemInfo() (wire.SystemInfo, error) {
 	f, _ := s.Facts()
 	info := wire.SystemInfo{ComputerName: f.Hostname, Edition: f.OSName, Build: f.OSVersion, CPUs: runtime.NumCPU(),
 		Addresses: support.Addresses()}
-	if ms, _, _ := procGetTickCount64.Call(); ms != 0 {
+	if ms, _, err := call(procGetTickCount64); err == nil && ms != 0 {
 		info.UptimeSec = int64(ms / 1000)
 	}
 	if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `HARDWARE\DESCRIPTION\System\CentralProcessor\0`, registry.QUERY_VALUE); err == nil {
@@ -41,7 +41,7 @@ func (s *System) SystemInfo() (wire.SystemInfo, error) {
 		k.Close()
 	}
 	m := memoryStatusEx{length: uint32(unsafe.Sizeof(memoryStatusEx{}))}
-	if r, _, _ := procGlobalMemoryStatusEx.Call(uintptr(unsafe.Pointer(&m))); r != 0 {
+	if r, _, err := call(procGlobalMemoryStatusEx, uintptr(unsafe.Pointer(&m))); err == nil && r != 0 {
 		info.MemoryTotal, info.MemoryFree = m.totalPhys, m.availPhys
 	}
 	info.Disks = disks()

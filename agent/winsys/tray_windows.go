@@ -156,7 +156,8 @@ var procFindWindowW = windows.NewLazySystemDLL("user32.dll").NewProc("FindWindow
 func waitForTaskbar(done <-chan struct{}) bool {
 	class := wptr("Shell_TrayWnd")
 	for {
-		if h, _, _ := procFindWindowW.Call(uintptr(unsafe.Pointer(class)), 0); h != 0 {
+		// Without FindWindowW there is nothing to wait with: go on.
+		if h, _, err := call(procFindWindowW, uintptr(unsafe.Pointer(class)), 0); err != nil || h != 0 {
 			return true
 		}
 		select {
