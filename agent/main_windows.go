@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
 )
@@ -141,14 +142,14 @@ func runScreen() int {
 	var session uint32
 	_ = windows.ProcessIdToSessionId(uint32(os.Getpid()), &session)
 	logger.Printf("the screen helper started in session %d", session)
-	h := &support.ScreenHelper{
+	h := &screen.Helper{
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			// Not forever: a helper whose service is gone exits.
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			return winsys.DialPipe(ctx)
 		},
-		Open: func() (support.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
+		Open: func() (screen.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
 		Show: winsys.NewBanner().Show,
 		Log:  logger,
 	}

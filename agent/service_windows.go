@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
 )
@@ -40,7 +41,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	hub := support.NewHub(winsys.PipeCaller)
 	hub.Log = logger
 	// The screen streams go to the helper in the console session.
-	screens := support.NewScreenRelay()
+	screens := screen.NewRelay()
 	screens.SendSAS = winsys.SendSAS // from the service itself, as Windows documents
 	hub.Screens = screens
 	go hub.Serve(ln)

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
+	agentscreen "adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
@@ -104,7 +105,7 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 
 	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {
 		a.UI = hub
-		a.OpenDesktop = func() (support.Desktop, error) { return x11desk.Open(x.Display) }
+		a.OpenDesktop = func() (agentscreen.Desktop, error) { return x11desk.Open(x.Display) }
 	})
 	t.Cleanup(r.win.Close)
 	r.screen.clipEvery = 0 // the test looks at the clipboard itself

@@ -8,6 +8,7 @@ import (
 	"log"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
 
@@ -31,8 +32,8 @@ type App struct {
 	// helper in the console session). When nil, OpenDesktop opens a
 	// Desktop in this process for each stream; when both are nil the PC
 	// refuses screen streams.
-	Screens     ScreenHost
-	OpenDesktop func() (Desktop, error)
+	Screens     screen.Host
+	OpenDesktop func() (screen.Desktop, error)
 	// WriteFile creates a file in the state folder (os.WriteFile with 0600
 	// when nil).
 	WriteFile func(name string, data []byte) error

@@ -3,9 +3,10 @@ package support
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"sync"
+
+	"adhocstation/agent/screen"
 )
 
 // RunHelper is a helper's side of the pipe: it announces role, answers
@@ -108,5 +109,6 @@ func passStopViewing(v Viewer, stop <-chan struct{}, send func()) {
 	}
 }
 
-// ErrServiceGone means the pipe closed before the service said it was done.
-var ErrServiceGone = errors.New("the Support Session service stopped answering")
+// ErrServiceGone means the pipe closed before the service said it was done;
+// the screen helper's is the same error.
+var ErrServiceGone = screen.ErrServiceGone

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
 
@@ -80,7 +81,7 @@ type Hub struct {
 	// OnJoin, if set, learns each helper that joined (for logs and tests).
 	OnJoin func(role string, who Caller)
 	// Screens, if set, receives the screen helper's connections.
-	Screens *ScreenRelay
+	Screens *screen.Relay
 
 	mu       sync.Mutex
 	peers    map[*peer]bool
@@ -169,7 +170,7 @@ func (h *Hub) handle(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	if hello.Hello == RoleScreen {
+	if hello.Hello == screen.Role {
 		h.parkScreen(c, br, who)
 		return
 	}
@@ -244,7 +245,7 @@ func (h *Hub) parkScreen(c net.Conn, r io.Reader, who Caller) {
 		return
 	}
 	if h.OnJoin != nil {
-		h.OnJoin(RoleScreen, who)
+		h.OnJoin(screen.Role, who)
 	}
 	relay.Park(c, r)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
@@ -50,7 +51,7 @@ func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
 }
 
 // newScreenPCWith, relayed, serves the screen as the Windows service does:
-// through a ScreenRelay to a screen helper (support.ScreenHelper) parked on
+// through a ScreenRelay to a screen helper (screen.Helper) parked on
 // the pipe, which opens the X11 desktop.
 func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *screenPC {
 	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit, xvfbArgs...)
@@ -103,15 +104,15 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	coretest.Receive(t, joined, "the tray helper to join")
 
 	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
-		OpenDesktop: func() (support.Desktop, error) { return x11desk.Open(x.Display) }}
+		OpenDesktop: func() (screen.Desktop, error) { return x11desk.Open(x.Display) }}
 	if relayed {
-		relay := support.NewScreenRelay()
+		relay := screen.NewRelay()
 		hub.Screens = relay
 		app.Screens, app.OpenDesktop = relay, nil
 		pc.banner = make(chan string, 8)
-		helper := &support.ScreenHelper{
+		helper := &screen.Helper{
 			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", pipe) },
-			Open: func() (support.Desktop, error) { return x11desk.Open(x.Display) },
+			Open: func() (screen.Desktop, error) { return x11desk.Open(x.Display) },
 			Show: func(tech string) (<-chan struct{}, func()) {
 				pc.banner <- tech
 				return nil, func() {}

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package support_test
+package screen_test
 
 import (
 	"bufio"
@@ -16,18 +16,19 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
 
 // screenRig is the Windows arrangement on a Unix socket: the service's hub
-// with a ScreenRelay, and the screen helper (support.ScreenHelper) parked
+// with a Relay, and the screen helper (screen.Helper) parked
 // on it with an in-memory desktop in place of the Windows one.
 type screenRig struct {
 	t        *testing.T
 	hub      *support.Hub
-	relay    *support.ScreenRelay
+	relay    *screen.Relay
 	sock     string
 	cancel   context.CancelFunc
 	done     chan error // the helper's Run
@@ -37,14 +38,14 @@ type screenRig struct {
 	openErr  error
 }
 
-func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, support.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
+func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, screen.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
 	r := &screenRig{t: t, sock: filepath.Join(t.TempDir(), "pipe"), done: make(chan error, 1), shown: make(chan string, 4),
 		hidden: make(chan string, 4), userStop: make(chan struct{})}
 	ln, err := net.Listen("unix", r.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.relay = support.NewScreenRelay()
+	r.relay = screen.NewRelay()
 	r.hub = support.NewHub(func(net.Conn) (support.Caller, error) { return who, nil })
 	r.hub.Screens = r.relay
 	go r.hub.Serve(ln)
@@ -53,9 +54,9 @@ func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, su
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	t.Cleanup(cancel)
-	h := &support.ScreenHelper{
+	h := &screen.Helper{
 		Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", r.sock) },
-		Open: func() (support.Desktop, error) {
+		Open: func() (screen.Desktop, error) {
 			if r.openErr != nil {
 				return nil, r.openErr
 			}
@@ -106,10 +107,10 @@ func writeMessage(w io.Writer, kind byte, v any) error {
 	return err
 }
 
-// echoServe stands in for ServeScreen: it sends the desktop's info, then
+// echoServe stands in for Serve: it sends the desktop's info, then
 // answers each control line's clipboard text with a clipboard message,
 // and ends with ScreenStopped when the user presses Stop.
-func echoServe(rw io.ReadWriter, d support.Desktop, _ wire.ScreenOpen, stop <-chan struct{}) error {
+func echoServe(rw io.ReadWriter, d screen.Desktop, _ wire.ScreenOpen, stop <-chan struct{}) error {
 	info, _ := d.Info()
 	if err := writeMessage(rw, wire.ScreenInfoKind, info); err != nil {
 		return err
@@ -210,7 +211,7 @@ func TestScreenRelayStoppedFromTray(t *testing.T) {
 // change) in the middle of a view: the technician is told why.
 func TestScreenRelayHelperGone(t *testing.T) {
 	started := make(chan struct{}, 1)
-	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
 		started <- struct{}{}
 		return echoServe(rw, d, o, stop)
 	})
@@ -247,7 +248,7 @@ func TestScreenRelayHelperRefused(t *testing.T) {
 			r.relay.Wait = 300 * time.Millisecond
 			station, res := r.stream(nil)
 			expectStopped(t, station, "not running")
-			if err := coretest.Receive(t, res, "Serve to give up"); !errors.Is(err, support.ErrNoDesktop) {
+			if err := coretest.Receive(t, res, "Serve to give up"); !errors.Is(err, screen.ErrNoDesktop) {
 				t.Fatalf("Serve: %v; want ErrNoDesktop", err)
 			}
 		})
@@ -262,7 +263,7 @@ func TestScreenRelayDesktopCannotOpen(t *testing.T) {
 	station, res := r.stream(nil)
 	expectStopped(t, station, "access denied")
 	err := coretest.Receive(t, res, "Serve to fail")
-	if !errors.Is(err, support.ErrNoDesktop) || !strings.Contains(err.Error(), "access denied") {
+	if !errors.Is(err, screen.ErrNoDesktop) || !strings.Contains(err.Error(), "access denied") {
 		t.Fatalf("Serve: %v; want ErrNoDesktop with the helper's reason", err)
 	}
 }
@@ -293,5 +294,5 @@ func (*memDesktop) Capture(_ int, dst *image.RGBA) (*image.RGBA, error) {
 func (*memDesktop) Inject(int, wire.InputEvent) error { return nil }
 func (*memDesktop) Clipboard() (string, error)        { return "", nil }
 func (*memDesktop) SetClipboard(string) error         { return nil }
-func (*memDesktop) SendSAS() error                    { return support.ErrSASUnavailable }
+func (*memDesktop) SendSAS() error                    { return screen.ErrSASUnavailable }
 func (*memDesktop) Close() error                      { return nil }
