@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
@@ -77,7 +78,7 @@ func runSetup(o options) int {
 		return 2
 	}
 	s := &support.Setup{Sys: winsys.New(), UI: &setupUI{dialogs: d, code: o.code}, StartService: winsys.StartService,
-		Dial: winsys.DialPipe, Log: log.New(logTo, "", log.LstdFlags)}
+		Dial: winsys.DialPipe, Answer: pipe.AnswerSetup, Log: log.New(logTo, "", log.LstdFlags)}
 	err := s.Run(ctx)
 	switch {
 	case err == nil:
@@ -109,7 +110,7 @@ func runTray() int {
 		if err != nil {
 			return
 		}
-		_ = support.RunHelper(ctx, conn, support.RoleTray, face)
+		_ = pipe.RunHelper(ctx, conn, pipe.RoleTray, face)
 	}()
 	tray.Run(done) // the tray's message loop needs the main thread
 	<-done
@@ -125,7 +126,7 @@ type trayUI struct {
 	*winsys.ChatWindow
 }
 
-var _ support.ChatUI = trayUI{}
+var _ pipe.ChatUI = trayUI{}
 
 // runScreen is the screen helper: started by the service in the console
 // session with its SYSTEM token, it serves the screen streams the service
@@ -157,7 +158,7 @@ func runScreen() int {
 	switch {
 	case err == nil || errors.Is(err, context.Canceled):
 		logger.Printf("the screen helper stops")
-	case errors.Is(err, support.ErrServiceGone):
+	case errors.Is(err, screen.ErrServiceGone):
 		logger.Printf("the screen helper stops: the service is not answering on its pipe")
 	default:
 		logger.Printf("the screen helper stops: %v", err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
@@ -38,7 +39,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 		logger.Printf("cannot open the pipe %s: %v", winsys.PipeName, err)
 		return true, 1
 	}
-	hub := support.NewHub(winsys.PipeCaller)
+	hub := pipe.NewHub(winsys.PipeCaller)
 	hub.Log = logger
 	// The screen streams go to the helper in the console session.
 	screens := screen.NewRelay()

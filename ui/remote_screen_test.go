@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
+	"adhocstation/agent/pipe"
 	agentscreen "adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
@@ -83,24 +84,24 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 	t.Cleanup(prog.Close)
 
 	// The service's hub and the user's tray helper on the pipe.
-	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", pipe)
+	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{User: "anna"}, nil })
+	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
 	go hub.Serve(ln)
 	t.Cleanup(hub.Close)
 	tray := &screenTestTray{stop: make(chan struct{}), views: make(chan string, 16)}
-	conn, err := net.Dial("unix", pipe)
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go support.RunHelper(ctx, conn, support.RoleTray, tray)
+	go pipe.RunHelper(ctx, conn, pipe.RoleTray, tray)
 	coretest.Receive(t, joined, "the tray helper to join")
 
 	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {

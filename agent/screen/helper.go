@@ -14,7 +14,7 @@ import (
 )
 
 // ErrServiceGone means the pipe closed before the service said it was done
-// (support.RunHelper returns it too).
+// (agent/pipe's RunHelper returns it too).
 var ErrServiceGone = errors.New("the Support Session service stopped answering")
 
 // hello is a helper's first line on the service's pipe, as the service's

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
-	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
@@ -27,7 +27,7 @@ import (
 // on it with an in-memory desktop in place of the Windows one.
 type screenRig struct {
 	t        *testing.T
-	hub      *support.Hub
+	hub      *pipe.Hub
 	relay    *screen.Relay
 	sock     string
 	cancel   context.CancelFunc
@@ -38,7 +38,7 @@ type screenRig struct {
 	openErr  error
 }
 
-func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, screen.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
+func newScreenRig(t *testing.T, who pipe.Caller, serve func(io.ReadWriter, screen.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
 	r := &screenRig{t: t, sock: filepath.Join(t.TempDir(), "pipe"), done: make(chan error, 1), shown: make(chan string, 4),
 		hidden: make(chan string, 4), userStop: make(chan struct{})}
 	ln, err := net.Listen("unix", r.sock)
@@ -46,7 +46,7 @@ func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, sc
 		t.Fatal(err)
 	}
 	r.relay = screen.NewRelay()
-	r.hub = support.NewHub(func(net.Conn) (support.Caller, error) { return who, nil })
+	r.hub = pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return who, nil })
 	r.hub.Screens = r.relay
 	go r.hub.Serve(ln)
 	t.Cleanup(r.hub.Close)
@@ -143,7 +143,7 @@ func echoServe(rw io.ReadWriter, d screen.Desktop, _ wire.ScreenOpen, stop <-cha
 	}
 }
 
-var screenHelperCaller = support.Caller{User: `NT AUTHORITY\SYSTEM`, Admin: true, System: true, Console: true, Installed: true}
+var screenHelperCaller = pipe.Caller{User: `NT AUTHORITY\SYSTEM`, Admin: true, System: true, Console: true, Installed: true}
 
 // TestScreenRelayedToHelper: a screen stream reaches the helper through a
 // parked connection, both ways; the user is shown who is viewing; a second
@@ -238,7 +238,7 @@ func TestScreenRelayHelperGone(t *testing.T) {
 // running the installed program may serve the screen; anyone else is not
 // parked and a stream finds no desktop.
 func TestScreenRelayHelperRefused(t *testing.T) {
-	for name, who := range map[string]support.Caller{
+	for name, who := range map[string]pipe.Caller{
 		"not SYSTEM":      {User: `PC\user`, Admin: true, Console: true, Installed: true},
 		"not the console": {User: "SYSTEM", System: true, Installed: true},
 		"another program": {User: "SYSTEM", System: true, Console: true},

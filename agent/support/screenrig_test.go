@@ -19,6 +19,8 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
@@ -70,24 +72,24 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
 		t.Fatal(err)
 	}
-	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", pipe)
+	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	who := peerCred
+	who := agenttest.PeerCred
 	if relayed {
 		// What PipeCaller learns from the helper's token on Windows.
-		who = func(c net.Conn) (support.Caller, error) {
-			who, err := peerCred(c)
+		who = func(c net.Conn) (pipe.Caller, error) {
+			who, err := agenttest.PeerCred(c)
 			who.System, who.Console, who.Installed = true, true, true
 			return who, err
 		}
 	}
-	hub := support.NewHub(who)
+	hub := pipe.NewHub(who)
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) {
-		if role == support.RoleTray {
+	hub.OnJoin = func(role string, _ pipe.Caller) {
+		if role == pipe.RoleTray {
 			joined <- role
 		}
 	}
@@ -96,11 +98,11 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	pc.tray = &trayViewer{recorder: rec, stop: make(chan struct{}), views: make(chan string, 8)}
-	conn, err := net.Dial("unix", pipe)
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go support.RunHelper(ctx, conn, support.RoleTray, pc.tray)
+	go pipe.RunHelper(ctx, conn, pipe.RoleTray, pc.tray)
 	coretest.Receive(t, joined, "the tray helper to join")
 
 	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
@@ -111,7 +113,7 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 		app.Screens, app.OpenDesktop = relay, nil
 		pc.banner = make(chan string, 8)
 		helper := &screen.Helper{
-			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", pipe) },
+			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", sock) },
 			Open: func() (screen.Desktop, error) { return x11desk.Open(x.Display) },
 			Show: func(tech string) (<-chan struct{}, func()) {
 				pc.banner <- tech

@@ -103,7 +103,7 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 				strings.Join(problems, "; ")+"; it is disabled and signed out, Windows' own expiry stays, and the app retries at the next start")
 		}
 		a.keep(dir, st)
-		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
 	detail := fmt.Sprintf("session ended (%s): account %s signed out and deleted, its profile deleted, sign-in screen hiding value removed, app removed", reason, AccountName)
@@ -119,11 +119,11 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 	if profErr != nil {
 		st.ProfileLeft = true
 		a.keep(dir, st)
-		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: endedText(reason, true, ""), Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, profErr)
 	}
 	a.forget(dir)
-	a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+	a.UI.Tell(Message{Title: AppTitle, Text: endedText(reason, true, ""), Final: true})
 	a.uninstall()
 	return nil
 }

@@ -1,4 +1,4 @@
-package support
+package pipe
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"sync"
 
 	"adhocstation/agent/screen"
+	"adhocstation/agent/support"
 )
 
 // RunHelper is a helper's side of the pipe: it announces role, answers
 // the service's questions and shows what it is told through ui, and passes
 // on ui's end request. It returns when the service is done with it (the
 // session runs, for a setup helper; a final message; the pipe closes).
-func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
+func RunHelper(ctx context.Context, conn net.Conn, role string, ui support.UI) error {
 	defer conn.Close()
 	var wmu sync.Mutex
 	send := func(f frame) error {
@@ -35,7 +36,7 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	end := ui.EndRequested()
-	viewer, _ := ui.(Viewer)
+	viewer, _ := ui.(support.Viewer)
 	if role != RoleTray {
 		end = nil // only a tray ends the session or stops viewing
 		viewer = nil
@@ -97,8 +98,14 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 	}
 }
 
+// AnswerSetup is the setup helper's side of the pipe (support.Setup's
+// Answer).
+func AnswerSetup(ctx context.Context, conn net.Conn, ui support.UI) error {
+	return RunHelper(ctx, conn, RoleSetup, ui)
+}
+
 // passStopViewing sends each "stop viewing" the user asks for until stop.
-func passStopViewing(v Viewer, stop <-chan struct{}, send func()) {
+func passStopViewing(v support.Viewer, stop <-chan struct{}, send func()) {
 	for {
 		select {
 		case <-stop:
