@@ -53,7 +53,7 @@ type rig struct {
 	helpers []chan error
 	// log is the service's log, as the PC keeps it.
 	log lockedBuffer
-	// channel is the app's live channel timing (fastChannel unless a
+	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
 }
@@ -79,12 +79,12 @@ func (b *lockedBuffer) String() string {
 func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
 	st, clock := coretest.Open(t)
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
-	srv := serveStation(t, st)
-	program := download(t, srv, prep.Session.Token)
+	srv := agenttest.ServeStation(t, st)
+	program := agenttest.Download(t, srv, prep.Session.Token)
 	if pins != nil {
 		// A download whose pins do not match the server at its address.
 		var err error
-		program, err = wire.AppendDetails(fakeProgram, wire.Details{StationURL: srv.URL(), Pins: pins(srv.Pins()),
+		program, err = wire.AppendDetails(agenttest.FakeProgram, wire.Details{StationURL: srv.URL(), Pins: pins(srv.Pins()),
 			Token: prep.Session.Token, Technician: wire.Technician{Name: profile.Name, Email: profile.Email}})
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +92,7 @@ func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes 
 	}
 	r := &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
-		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: agenttest.PeerCred, whoAdmin: true, channel: fastChannel}
+		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: agenttest.PeerCred, whoAdmin: true, channel: agenttest.FastChannel}
 	t.Cleanup(r.sub.Close)
 	return r
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"log"
@@ -38,7 +37,7 @@ type screenPC struct {
 	t       testing.TB
 	x       *x11test.Xvfb
 	prog    *x11test.Program
-	tray    *trayViewer
+	tray    *agenttest.Tray
 	station *yamux.Session
 	key     string
 	log     lockedBuffer
@@ -97,7 +96,7 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	t.Cleanup(hub.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	pc.tray = &trayViewer{recorder: rec, stop: make(chan struct{}), views: make(chan string, 8)}
+	pc.tray = agenttest.NewTray(rec)
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -122,38 +121,9 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 		}
 		go helper.Run(ctx)
 	}
-	pc.station = channel(t, app)
+	pc.station = agenttest.Loopback(t, app, "Tess Tech")
 	pc.key = pc.signIn()
 	return pc
-}
-
-// channel connects app's ServeChannel to a yamux session on loopback TCP
-// and returns the station's end.
-func channel(t testing.TB, app *support.App) *yamux.Session {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	pcConn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stConn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcYS, err := yamux.Client(pcConn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stYS, err := yamux.Server(stConn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stYS.Close(); pcYS.Close() })
-	go app.ServeChannel(pcYS, "Tess Tech")
-	return stYS
 }
 
 // signIn opens the remote session's first stream with the password and
@@ -316,34 +286,4 @@ func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// trayViewer is the user's tray helper: the recorder's UI plus the
-// "… is viewing your screen" notes and the Stop viewing menu item.
-type trayViewer struct {
-	*recorder
-	mu    sync.Mutex
-	stop  chan struct{}
-	views chan string
-}
-
-func (v *trayViewer) Viewing(who string, on bool) {
-	select {
-	case v.views <- fmt.Sprintf("%s viewing: %v", who, on):
-	default:
-	}
-}
-
-func (v *trayViewer) StopViewingRequested() <-chan struct{} {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.stop
-}
-
-// stopViewing is the user choosing Stop viewing in the tray.
-func (v *trayViewer) stopViewing() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	close(v.stop)
-	v.stop = make(chan struct{})
 }
