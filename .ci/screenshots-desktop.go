@@ -20,7 +20,7 @@ import (
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
 )
@@ -30,7 +30,7 @@ const deskW, deskH = 1366, 768
 
 // screenDesktop starts the display, draws the desktop on it and returns
 // how the agent opens it, and a function that stops it all.
-func screenDesktop() (func() (support.Desktop, error), func(), error) {
+func screenDesktop() (func() (screen.Desktop, error), func(), error) {
 	x, err := x11test.StartXvfb(deskW, deskH, 30*time.Second)
 	if err != nil {
 		return nil, nil, err
@@ -49,7 +49,7 @@ func screenDesktop() (func() (support.Desktop, error), func(), error) {
 		stop()
 		return nil, nil, fmt.Errorf("the made-up desktop could not be drawn: %w", err)
 	}
-	return func() (support.Desktop, error) { return x11desk.Open(x.Display) }, stop, nil
+	return func() (screen.Desktop, error) { return x11desk.Open(x.Display) }, stop, nil
 }
 
 // painter draws flat shapes and text on an image.

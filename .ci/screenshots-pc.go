@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
@@ -62,7 +63,7 @@ func run(ctx context.Context, dir, port string) error {
 	}
 	defer stopDesktop()
 	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: logger,
-		OpenDesktop: func() (support.Desktop, error) {
+		OpenDesktop: func() (screen.Desktop, error) {
 			logger.Print("screen viewed")
 			return open()
 		}}

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
 )
@@ -76,7 +78,7 @@ func runSetup(o options) int {
 		return 2
 	}
 	s := &support.Setup{Sys: winsys.New(), UI: &setupUI{dialogs: d, code: o.code}, StartService: winsys.StartService,
-		Dial: winsys.DialPipe, Log: log.New(logTo, "", log.LstdFlags)}
+		Dial: winsys.DialPipe, Answer: pipe.AnswerSetup, Log: log.New(logTo, "", log.LstdFlags)}
 	err := s.Run(ctx)
 	switch {
 	case err == nil:
@@ -108,7 +110,7 @@ func runTray() int {
 		if err != nil {
 			return
 		}
-		_ = support.RunHelper(ctx, conn, support.RoleTray, face)
+		_ = pipe.RunHelper(ctx, conn, pipe.RoleTray, face)
 	}()
 	tray.Run(done) // the tray's message loop needs the main thread
 	<-done
@@ -124,7 +126,7 @@ type trayUI struct {
 	*winsys.ChatWindow
 }
 
-var _ support.ChatUI = trayUI{}
+var _ pipe.ChatUI = trayUI{}
 
 // runScreen is the screen helper: started by the service in the console
 // session with its SYSTEM token, it serves the screen streams the service
@@ -141,14 +143,14 @@ func runScreen() int {
 	var session uint32
 	_ = windows.ProcessIdToSessionId(uint32(os.Getpid()), &session)
 	logger.Printf("the screen helper started in session %d", session)
-	h := &support.ScreenHelper{
+	h := &screen.Helper{
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			// Not forever: a helper whose service is gone exits.
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			return winsys.DialPipe(ctx)
 		},
-		Open: func() (support.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
+		Open: func() (screen.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
 		Show: winsys.NewBanner().Show,
 		Log:  logger,
 	}
@@ -156,7 +158,7 @@ func runScreen() int {
 	switch {
 	case err == nil || errors.Is(err, context.Canceled):
 		logger.Printf("the screen helper stops")
-	case errors.Is(err, support.ErrServiceGone):
+	case errors.Is(err, screen.ErrServiceGone):
 		logger.Printf("the screen helper stops: the service is not answering on its pipe")
 	default:
 		logger.Printf("the screen helper stops: %v", err)

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 
+	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/winsys"
 )
@@ -37,10 +39,10 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 		logger.Printf("cannot open the pipe %s: %v", winsys.PipeName, err)
 		return true, 1
 	}
-	hub := support.NewHub(winsys.PipeCaller)
+	hub := pipe.NewHub(winsys.PipeCaller)
 	hub.Log = logger
 	// The screen streams go to the helper in the console session.
-	screens := support.NewScreenRelay()
+	screens := screen.NewRelay()
 	screens.SendSAS = winsys.SendSAS // from the service itself, as Windows documents
 	hub.Screens = screens
 	go hub.Serve(ln)

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -44,11 +45,11 @@ func chatTestOpen(t *testing.T) (r *remoteWindow, watch *workWatch, join func() 
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
 	// On Windows the pipe names its caller by their token; here it is Anna.
-	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{User: "anna"}, nil })
+	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
-	pipe := filepath.Join(t.TempDir(), "pipe")
-	ln, err := net.Listen("unix", pipe)
+	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
+	sock := filepath.Join(t.TempDir(), "pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +62,11 @@ func chatTestOpen(t *testing.T) (r *remoteWindow, watch *workWatch, join func() 
 	coretest.Await(t, s.remotes[0].chat.ready, "the chat to open")
 	join = func() chatTestUser {
 		u := chatTestUser{shown: make(chan wire.ChatMessage, 4), sent: make(chan string)}
-		conn, err := net.Dial("unix", pipe)
+		conn, err := net.Dial("unix", sock)
 		if err != nil {
 			t.Fatal(err)
 		}
-		go support.RunHelper(t.Context(), conn, support.RoleTray, u)
+		go pipe.RunHelper(t.Context(), conn, pipe.RoleTray, u)
 		coretest.Receive(t, joined, "the user's tray to join the service")
 		return u
 	}

@@ -4,14 +4,12 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"net"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,41 +17,15 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/pipe"
+	agentscreen "adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
 	"adhocstation/core/coretest"
 	"adhocstation/core/remote"
 )
-
-// screenTestTray is the user's tray helper: told who views the screen,
-// and where the user chooses Stop viewing.
-type screenTestTray struct {
-	support.UI
-	mu    sync.Mutex
-	stop  chan struct{}
-	views chan string
-}
-
-func (*screenTestTray) Tell(support.Message)          {}
-func (*screenTestTray) ShowStatus(support.Status)     {}
-func (*screenTestTray) EndRequested() <-chan struct{} { return nil }
-func (v *screenTestTray) Viewing(who string, on bool) {
-	v.views <- fmt.Sprintf("%s viewing: %v", who, on)
-}
-func (v *screenTestTray) StopViewingRequested() <-chan struct{} {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.stop
-}
-
-// stopViewing is the user choosing Stop viewing in the tray.
-func (v *screenTestTray) stopViewing() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	close(v.stop)
-	v.stop = make(chan struct{})
-}
 
 // screenRig is a remote window connected to a PC whose desktop is an Xvfb
 // display with the test program on it: the real station, pairing service
@@ -62,7 +34,7 @@ func (v *screenTestTray) stopViewing() {
 type screenRig struct {
 	x     *x11test.Xvfb
 	prog  *x11test.Program
-	tray  *screenTestTray
+	tray  *agenttest.Tray
 	r     *remoteWindow
 	tab   *screenTab
 	watch *workWatch
@@ -82,29 +54,29 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 	t.Cleanup(prog.Close)
 
 	// The service's hub and the user's tray helper on the pipe.
-	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", pipe)
+	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{User: "anna"}, nil })
+	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
 	go hub.Serve(ln)
 	t.Cleanup(hub.Close)
-	tray := &screenTestTray{stop: make(chan struct{}), views: make(chan string, 16)}
-	conn, err := net.Dial("unix", pipe)
+	tray := agenttest.NewTray(nil)
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go support.RunHelper(ctx, conn, support.RoleTray, tray)
+	go pipe.RunHelper(ctx, conn, pipe.RoleTray, tray)
 	coretest.Receive(t, joined, "the tray helper to join")
 
 	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {
 		a.UI = hub
-		a.OpenDesktop = func() (support.Desktop, error) { return x11desk.Open(x.Display) }
+		a.OpenDesktop = func() (agentscreen.Desktop, error) { return x11desk.Open(x.Display) }
 	})
 	t.Cleanup(r.win.Close)
 	r.screen.clipEvery = 0 // the test looks at the clipboard itself
@@ -159,21 +131,6 @@ func (g *screenRig) viewPoint(x, y int) fyne.Position {
 	return fyne.NewPos(off.X+(float32(x)+0.5)*k, off.Y+(float32(y)+0.5)*k)
 }
 
-// channelDiff is the largest and the mean channel difference of a and b in r.
-func channelDiff(a, b *image.RGBA, r image.Rectangle) (worst int, mean float64) {
-	sum := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			pa, pb := a.RGBAAt(x, y), b.RGBAAt(x, y)
-			for _, d := range []int{int(pa.R) - int(pb.R), int(pa.G) - int(pb.G), int(pa.B) - int(pb.B)} {
-				worst = max(worst, d, -d)
-				sum += max(d, -d)
-			}
-		}
-	}
-	return worst, float64(sum) / float64(3*r.Dx()*r.Dy())
-}
-
 // The whole remote screen under Xvfb: the test program's pattern arrives
 // in the technician's Screen view; with Control on, a click and typed text
 // from the view's own event methods reach the program at the right place;
@@ -189,7 +146,7 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	g.r.win.Resize(fyne.NewSize(1000, 680))
 	g.showTab()
 	g.start(t)
-	if got := coretest.Receive(t, g.tray.views, "the tray to say who is viewing"); got != "Tom viewing: true" {
+	if got := coretest.Receive(t, g.tray.Views, "the tray to say who is viewing"); got != "Tom viewing: true" {
 		t.Fatalf("the tray was told %q", got)
 	}
 	// Flat bars (above the gradient's tile row) are sent losslessly; the
@@ -200,10 +157,10 @@ func TestScreenViewEndToEnd(t *testing.T) {
 		if img == nil || img.Rect != image.Rect(0, 0, 800, 600) {
 			return false
 		}
-		if w, _ := channelDiff(img, pat, image.Rect(64, 64, 576, 192)); w != 0 {
+		if w, _ := agenttest.ChannelDiff(img, pat, image.Rect(64, 64, 576, 192)); w != 0 {
 			return false
 		}
-		worst, mean = channelDiff(img, pat, area)
+		worst, mean = agenttest.ChannelDiff(img, pat, area)
 		return mean <= 4 && worst <= 64
 	})
 	t.Logf("pattern in the view: largest channel difference %d, mean %.2f", worst, mean)
@@ -287,7 +244,7 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	g.watch.during(t, jobScreenFrame, func() { g.act(func() { test.Tap(g.tab.refresh) }) })
 
 	// The user stops the viewing from the tray.
-	g.tray.stopViewing()
+	g.tray.StopViewing()
 	g.watch.wait(t, jobScreenStopped)
 	if !g.tab.status.Visible() || g.tab.status.Text != remote.ErrScreenStoppedByUser.Message {
 		t.Errorf("after the user's stop the view says %q (visible %v)", g.tab.status.Text, g.tab.status.Visible())
@@ -295,15 +252,15 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	if g.tab.screen != nil || g.tab.start.Disabled() || !g.tab.stop.Disabled() || g.tab.control.Checked {
 		t.Error("after the user's stop the tab still views: Start should be enabled, Stop disabled, Control off")
 	}
-	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+	if got := coretest.Receive(t, g.tray.Views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
 		t.Errorf("the tray was told %q", got)
 	}
 
 	// Viewing again, then Stop from the station's side.
 	g.start(t)
-	coretest.Receive(t, g.tray.views, "the tray to say who is viewing again")
+	coretest.Receive(t, g.tray.Views, "the tray to say who is viewing again")
 	g.act(func() { test.Tap(g.tab.stop) })
-	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+	if got := coretest.Receive(t, g.tray.Views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
 		t.Errorf("after Stop the tray was told %q", got)
 	}
 	if g.tab.status.Visible() {
@@ -312,9 +269,9 @@ func TestScreenViewEndToEnd(t *testing.T) {
 
 	// Closing the remote session closes its screen stream too.
 	g.start(t)
-	coretest.Receive(t, g.tray.views, "the tray to say who is viewing again")
+	coretest.Receive(t, g.tray.Views, "the tray to say who is viewing again")
 	g.r.rs.Close()
-	if got := coretest.Receive(t, g.tray.views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
+	if got := coretest.Receive(t, g.tray.Views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
 		t.Errorf("after the remote session closed the tray was told %q", got)
 	}
 	g.watch.wait(t, jobScreenStopped)

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/hashicorp/yamux"
 
+	"adhocstation/agent/agenttest"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -186,15 +187,5 @@ func remoteTestChannel(t testing.TB, st *core.Station, prep core.Prepared) *yamu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	paired := pairPC(t, st, prep)
-	c, err := support.NewClient(srv.URL(), srv.Pins())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
-	if err != nil || ys == nil {
-		t.Fatalf("live channel: %v", err)
-	}
-	t.Cleanup(func() { ys.Close() })
-	return ys
+	return agenttest.LiveChannel(t, srv, pairPC(t, st, prep).AgentKey, support.ChannelTiming{})
 }

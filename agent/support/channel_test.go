@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/agenttest"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -80,8 +81,8 @@ func (r *rig) restartStation() {
 	r.sub = r.st.Subscribe()
 	r.t.Cleanup(r.sub.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := pairing.Start(ctx, r.st, pairing.Options{ListenAddr: addr, AgentExe: fakeProgram,
-		ChannelKeepAlive: fastChannel.KeepAlive, ChannelTimeout: fastChannel.Timeout})
+	srv, err := pairing.Start(ctx, r.st, pairing.Options{ListenAddr: addr, AgentExe: agenttest.FakeProgram,
+		ChannelKeepAlive: agenttest.FastChannel.KeepAlive, ChannelTimeout: agenttest.FastChannel.Timeout})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestChannelTellsEndedSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ys, st, err := c.OpenChannel(context.Background(), key, fastChannel)
+	ys, st, err := c.OpenChannel(context.Background(), key, agenttest.FastChannel)
 	if err != nil || ys != nil || st.State != "ended" {
 		t.Errorf("channel for an ended session: %v, %+v, %v; want none, state ended", ys, st, err)
 	}
@@ -139,12 +140,12 @@ func TestChannelTellsExpiredSession(t *testing.T) {
 // refusal every agent call gets, and no channel.
 func TestChannelRefusesUnknownKey(t *testing.T) {
 	st, _ := coretest.Open(t)
-	srv := serveStation(t, st)
+	srv := agenttest.ServeStation(t, st)
 	c, err := support.NewClient(srv.URL(), srv.Pins())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ys, _, err := c.OpenChannel(context.Background(), strings.Repeat("k", 43), fastChannel)
+	ys, _, err := c.OpenChannel(context.Background(), strings.Repeat("k", 43), agenttest.FastChannel)
 	var w *wire.Error
 	if ys != nil || !asWire(err, &w) || w.Code != wire.CodeUnknownToken {
 		t.Fatalf("unknown key: %v, %v; want the unknown_token refusal", ys, err)
@@ -159,7 +160,7 @@ func asWire(err error, w **wire.Error) bool {
 
 // via makes the downloaded app reach the station through addr.
 func (r *rig) via(c *cutter) *cutter {
-	program, err := wire.AppendDetails(fakeProgram, wire.Details{StationURL: "https://" + c.addr(), Pins: r.srv.Pins(),
+	program, err := wire.AppendDetails(agenttest.FakeProgram, wire.Details{StationURL: "https://" + c.addr(), Pins: r.srv.Pins(),
 		Token: r.prep.Session.Token, Technician: wire.Technician{Name: r.profile.Name, Email: r.profile.Email}})
 	if err != nil {
 		r.t.Fatal(err)

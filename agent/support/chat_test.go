@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/pipe"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/remote"
@@ -37,7 +37,7 @@ func newChatUser(t testing.TB) *chatUser {
 func (u *chatUser) ShowChat(m wire.ChatMessage) { u.shown <- m }
 func (u *chatUser) ChatSent() <-chan string     { return u.sent }
 
-var _ support.ChatUI = (*chatUser)(nil)
+var _ pipe.ChatUI = (*chatUser)(nil)
 
 // chatInbox collects what the station's chat receives.
 type chatInbox chan wire.ChatMessage
@@ -74,7 +74,7 @@ func TestChat(t *testing.T) {
 	}
 
 	user := newChatUser(t)
-	r.helper(t.Context(), support.RoleTray, user)
+	r.helper(t.Context(), pipe.RoleTray, user)
 	coretest.Receive(t, user.status, "the chat tray to join")
 	sent, err := chat.Send("Hello Anna,\r\nplease open Outlook.\x07\x1b[0m\u202e")
 	if err != nil || sent.Text != "Hello Anna,\nplease open Outlook.[0m" || sent.From != "Ana Tech" {
@@ -188,7 +188,7 @@ func waitLog(t *testing.T, r *rig, text string) {
 func BenchmarkChatRoundTrip(b *testing.B) {
 	r, rs := connected(b)
 	user := newChatUser(b)
-	r.helper(b.Context(), support.RoleTray, user)
+	r.helper(b.Context(), pipe.RoleTray, user)
 	coretest.Receive(b, user.status, "the chat tray to join")
 	inbox := make(chatInbox, 16)
 	chat, err := rs.Chat(context.Background(), inbox.receive)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log"
 	"net"
 	"os"
@@ -16,13 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
-
-	"golang.org/x/sys/unix"
 )
 
 var windowsPC = wire.Facts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", OSVersion: "10.0.22631",
@@ -46,15 +45,15 @@ type rig struct {
 	// pipe is the service's socket; hub the service side of it. Each start
 	// is a new service process with a setup helper and a tray helper.
 	pipe string
-	hub  *support.Hub
-	who  func(net.Conn) (support.Caller, error)
+	hub  *pipe.Hub
+	who  func(net.Conn) (pipe.Caller, error)
 	// whoAdmin says whether who names the setup helper an administrator.
 	whoAdmin bool
 	// helpers holds one result channel per helper not yet seen to return.
 	helpers []chan error
 	// log is the service's log, as the PC keeps it.
 	log lockedBuffer
-	// channel is the app's live channel timing (fastChannel unless a
+	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
 }
@@ -80,12 +79,12 @@ func (b *lockedBuffer) String() string {
 func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
 	st, clock := coretest.Open(t)
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
-	srv := serveStation(t, st)
-	program := download(t, srv, prep.Session.Token)
+	srv := agenttest.ServeStation(t, st)
+	program := agenttest.Download(t, srv, prep.Session.Token)
 	if pins != nil {
 		// A download whose pins do not match the server at its address.
 		var err error
-		program, err = wire.AppendDetails(fakeProgram, wire.Details{StationURL: srv.URL(), Pins: pins(srv.Pins()),
+		program, err = wire.AppendDetails(agenttest.FakeProgram, wire.Details{StationURL: srv.URL(), Pins: pins(srv.Pins()),
 			Token: prep.Session.Token, Technician: wire.Technician{Name: profile.Name, Email: profile.Email}})
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +92,7 @@ func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes 
 	}
 	r := &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, facts, codes(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
-		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: peerCred, whoAdmin: true, channel: fastChannel}
+		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: agenttest.PeerCred, whoAdmin: true, channel: agenttest.FastChannel}
 	t.Cleanup(r.sub.Close)
 	return r
 }
@@ -108,8 +107,8 @@ func (r *rig) start() {
 	r.t.Cleanup(cancel)
 	joined := make(chan string, 2)
 	run := r.listen(joined)
-	r.helper(ctx, support.RoleSetup, r.rec)
-	r.helper(ctx, support.RoleTray, r.rec)
+	r.helper(ctx, pipe.RoleSetup, r.rec)
+	r.helper(ctx, pipe.RoleTray, r.rec)
 	// Both helpers are on the pipe before the service starts its work, so
 	// neither misses a message (on Windows a late tray just sees less).
 	if r.whoAdmin {
@@ -133,10 +132,10 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	hub := support.NewHub(r.who)
+	hub := pipe.NewHub(r.who)
 	hub.Clock = r.agent
 	if joined != nil {
-		hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
+		hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
 	}
 	go hub.Serve(ln)
 	r.t.Cleanup(hub.Close)
@@ -163,29 +162,10 @@ func (r *rig) helper(ctx context.Context, role string, ui support.UI) chan error
 	done := make(chan error, 1)
 	r.helpers = append(r.helpers, done)
 	go func() {
-		done <- support.RunHelper(ctx, conn, role, ui)
+		done <- pipe.RunHelper(ctx, conn, role, ui)
 		close(done) // read once by the test, then seen as finished
 	}()
 	return done
-}
-
-// peerCred names the caller of a Unix socket by the kernel's SO_PEERCRED,
-// as the Windows service names a pipe's client by its token: root, or the
-// user the service runs as, is the administrator.
-func peerCred(c net.Conn) (support.Caller, error) {
-	raw, err := c.(*net.UnixConn).SyscallConn()
-	if err != nil {
-		return support.Caller{}, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil {
-		return support.Caller{}, err
-	}
-	if cerr != nil {
-		return support.Caller{}, cerr
-	}
-	return support.Caller{User: fmt.Sprint(cred.Uid), Admin: cred.Uid == 0 || int(cred.Uid) == os.Getuid()}, nil
 }
 
 // finished waits for the app's Run to return, failing the test after

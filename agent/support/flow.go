@@ -8,6 +8,7 @@ import (
 	"log"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
 
@@ -31,8 +32,8 @@ type App struct {
 	// helper in the console session). When nil, OpenDesktop opens a
 	// Desktop in this process for each stream; when both are nil the PC
 	// refuses screen streams.
-	Screens     ScreenHost
-	OpenDesktop func() (Desktop, error)
+	Screens     screen.Host
+	OpenDesktop func() (screen.Desktop, error)
 	// WriteFile creates a file in the state folder (os.WriteFile with 0600
 	// when nil).
 	WriteFile func(name string, data []byte) error
@@ -51,7 +52,7 @@ func (a *App) logf(format string, args ...any) {
 }
 
 func (a *App) fail(text string) error {
-	a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+	a.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
 	return fmt.Errorf("%w: %s", ErrRefused, text)
 }
 
@@ -107,7 +108,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	agreed, err := a.UI.Consent(ctx, Consent{Technician: d.Technician, Text: consentText(d.Technician, 24*time.Hour)})
 	if err != nil || !agreed {
-		a.UI.Tell(Message{Title: appTitle, Text: msgDeclined, Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: msgDeclined, Final: true})
 		return ErrCancelled
 	}
 	resp, err := a.pair(ctx, client, d, facts)
@@ -126,7 +127,7 @@ func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Fa
 			var err error
 			code, err = a.UI.AskCode(ctx, CodeRequest{Technician: d.Technician, Problem: problem})
 			if errors.Is(err, ErrCancelled) || errors.Is(err, io.EOF) {
-				a.UI.Tell(Message{Title: appTitle, Text: "No code was entered, so nothing was changed on this PC.", Final: true})
+				a.UI.Tell(Message{Title: AppTitle, Text: "No code was entered, so nothing was changed on this PC.", Final: true})
 				return wire.PairResponse{}, ErrCancelled
 			}
 			if err != nil {
@@ -205,7 +206,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 		}
 		a.receipt(ctx, c, st.AgentKey, detail)
 		a.forget(dir)
-		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
 		a.uninstall()
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
@@ -216,7 +217,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	if err := a.saveState(dir, st); err != nil {
 		a.logf("could not update the session record: %v", err)
 	}
-	a.UI.Tell(Message{Title: appTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
+	a.UI.Tell(Message{Title: AppTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
 	return a.session(ctx, dir, c, st)
 }
 

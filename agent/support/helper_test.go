@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 )
@@ -36,6 +37,7 @@ func TestSetupOutcomeFollowsTheService(t *testing.T) {
 			setup := &support.Setup{Sys: r.rec, UI: r.rec,
 				StartService: func() error { r.serve(ctx); return nil },
 				Dial:         func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", r.pipe) },
+				Answer:       pipe.AnswerSetup,
 			}
 			err := setup.Run(ctx)
 			if !errors.Is(err, tc.want) {
@@ -72,22 +74,22 @@ func TestTrayFinalMessages(t *testing.T) {
 		{support.Message{Text: "The support session ended.", Final: true}, nil},
 		{support.Message{Text: "The account could not be deleted.", Error: true, Final: true}, support.ErrRefused},
 	} {
-		hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{User: "anna"}, nil })
+		hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
 		joined := make(chan string, 1)
-		hub.OnJoin = func(role string, _ support.Caller) { joined <- role }
-		pipe := filepath.Join(t.TempDir(), "pipe")
-		ln, err := net.Listen("unix", pipe)
+		hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
+		path := filepath.Join(t.TempDir(), "pipe")
+		ln, err := net.Listen("unix", path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		go hub.Serve(ln)
-		conn, err := net.Dial("unix", pipe)
+		conn, err := net.Dial("unix", path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
 		done := make(chan error, 1)
-		go func() { done <- support.RunHelper(context.Background(), conn, support.RoleTray, rec) }()
+		go func() { done <- pipe.RunHelper(context.Background(), conn, pipe.RoleTray, rec) }()
 		coretest.Receive(t, joined, "the tray to join")
 		hub.Tell(tc.msg)
 		err = coretest.Receive(t, done, "the tray to return")

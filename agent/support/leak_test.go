@@ -102,15 +102,15 @@ func TestScreenViewsLeaveNoGoroutines(t *testing.T) {
 			for _, end := range []string{"station closes", "tray stops"} {
 				v := pc.open(wire.ScreenOpen{Control: true})
 				v.until("the first frame", func() bool { return v.frames > 0 })
-				coretest.Receive(t, pc.tray.views, "the tray to say who is viewing")
+				coretest.Receive(t, pc.tray.Views, "the tray to say who is viewing")
 				if end == "station closes" {
 					v.s.Close()
 				} else {
-					pc.tray.stopViewing()
+					pc.tray.StopViewing()
 					v.until("ScreenStopped", func() bool { return v.stop != nil })
 					v.s.Close()
 				}
-				coretest.Receive(t, pc.tray.views, "the tray to say the viewing stopped")
+				coretest.Receive(t, pc.tray.Views, "the tray to say the viewing stopped")
 				waitGoroutines(t, base, end)
 			}
 		})

@@ -7,9 +7,11 @@ import (
 	"adhocstation/core/wire"
 )
 
-// Every sentence the end user reads is here, so they can be reviewed together.
+// Every sentence the end user reads is here, so they can be reviewed
+// together; the pipe hub's three are in agent/pipe/messages.go.
 
-const appTitle = "Ad Hoc Support Session"
+// AppTitle is the title of every message the user is shown.
+const AppTitle = "Ad Hoc Support Session"
 
 func consentText(t wire.Technician, length time.Duration) string {
 	return fmt.Sprintf(`%s (%s) asks for remote access to this PC to give you IT support.
@@ -117,10 +119,3 @@ func TimeLeft(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d h %d min left", h, m)
 }
-
-var (
-	msgSetupNotAdmin  = "Only an administrator can start a support session on this PC. Run the app again and allow it to make changes when Windows asks."
-	msgAlreadyRunning = "A support session is already running on this PC (or being set up). Find the Support Session app in the notification area, next to the clock, to see it or end it."
-)
-
-var msgServiceStopping = "The Support Session service is stopping. If a session was running, it has ended or will resume after a restart."

@@ -85,12 +85,12 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
-	a.UI.Tell(Message{Title: appTitle, Text: who + " connected"})
+	a.UI.Tell(Message{Title: AppTitle, Text: who + " connected"})
 	// The station closes the stream when the technician closes the
 	// remote session (or the channel drops).
 	a.answer(conn, r)
 	a.logf("%s left", who)
-	a.UI.Tell(Message{Title: appTitle, Text: who + " left"})
+	a.UI.Tell(Message{Title: AppTitle, Text: who + " left"})
 }
 
 // serveAttached joins a stream to the remote session its key names and

@@ -13,28 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/agenttest"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
-
-// channelDiff is the largest and the mean channel difference of a and b
-// inside r.
-func channelDiff(a, b *image.RGBA, r image.Rectangle) (worst int, mean float64) {
-	sum := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			pa, pb := a.RGBAAt(x, y), b.RGBAAt(x, y)
-			for _, d := range []int{int(pa.R) - int(pb.R), int(pa.G) - int(pb.G), int(pa.B) - int(pb.B)} {
-				d = max(d, -d)
-				worst = max(worst, d)
-				sum += d
-			}
-		}
-	}
-	return worst, float64(sum) / float64(3*r.Dx()*r.Dy())
-}
 
 // TestScreenPatternInputAndClipboard: a pattern the test program draws on
 // Xvfb arrives through ServeScreen over the live channel and decodes to
@@ -64,7 +48,7 @@ func screenPatternInputAndClipboard(t *testing.T, pc *screenPC) {
 	must(t, pc.prog.Draw(pat))
 
 	v := pc.open(wire.ScreenOpen{Monitor: 0, MaxFPS: 30, Control: true})
-	if got := coretest.Receive(t, pc.tray.views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
+	if got := coretest.Receive(t, pc.tray.Views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
 		t.Fatalf("the tray was told %q", got)
 	}
 	v.until("the first frame", func() bool { return v.frames > 0 })
@@ -73,10 +57,10 @@ func screenPatternInputAndClipboard(t *testing.T, pc *screenPC) {
 	}
 	// The bars' tiles (above the tile row the gradient starts in) are
 	// flat: lossless, exact. The whole pattern within JPEG's tolerance.
-	if worst, _ := channelDiff(v.img, pat, image.Rect(64, 64, 576, 192)); worst != 0 {
+	if worst, _ := agenttest.ChannelDiff(v.img, pat, image.Rect(64, 64, 576, 192)); worst != 0 {
 		t.Fatalf("the flat bars arrived off by up to %d", worst)
 	}
-	worst, mean := channelDiff(v.img, pat, area)
+	worst, mean := agenttest.ChannelDiff(v.img, pat, area)
 	t.Logf("pattern: largest channel difference %d, mean %.2f", worst, mean)
 	if mean > 4 || worst > 64 {
 		t.Fatalf("the pattern arrived off by %.2f on average, up to %d", mean, worst)
@@ -180,10 +164,10 @@ func TestScreenStoppedFromTray(t *testing.T) {
 func screenStoppedFromTray(t *testing.T, pc *screenPC) {
 	v := pc.open(wire.ScreenOpen{Control: true})
 	v.until("the first frame", func() bool { return v.frames > 0 })
-	if got := coretest.Receive(t, pc.tray.views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
+	if got := coretest.Receive(t, pc.tray.Views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
 		t.Fatalf("the tray was told %q", got)
 	}
-	pc.tray.stopViewing()
+	pc.tray.StopViewing()
 	v.until("ScreenStopped", func() bool { return v.stop != nil })
 	if v.stop.Reason != wire.ScreenStoppedByUser || v.stop.Message == "" {
 		t.Fatalf("stopped with %+v", v.stop)
@@ -191,7 +175,7 @@ func screenStoppedFromTray(t *testing.T, pc *screenPC) {
 	if _, err := v.next(time.Now().Add(coretest.WaitLimit)); err == nil {
 		t.Fatal("the stream went on after ScreenStopped")
 	}
-	if got := coretest.Receive(t, pc.tray.views, "the tray to say the viewing stopped"); got != "Tess Tech viewing: false" {
+	if got := coretest.Receive(t, pc.tray.Views, "the tray to say the viewing stopped"); got != "Tess Tech viewing: false" {
 		t.Fatalf("the tray was told %q", got)
 	}
 }
@@ -243,7 +227,7 @@ func TestScreenStopWhileStationStalls(t *testing.T) {
 	// test's read buffer plus yamux's 256 KB window.
 	must(t, pc.prog.Draw(noise))
 	v := pc.open(wire.ScreenOpen{})
-	if got := coretest.Receive(t, pc.tray.views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
+	if got := coretest.Receive(t, pc.tray.Views, "the tray to say who is viewing"); got != "Tess Tech viewing: true" {
 		t.Fatalf("the tray was told %q", got)
 	}
 	// Once 600 KB arrived the PC is writing the frame; nothing more is
@@ -252,8 +236,8 @@ func TestScreenStopWhileStationStalls(t *testing.T) {
 	if _, err := v.r.Peek(600 << 10); err != nil {
 		t.Fatalf("the frame did not start: %v", err)
 	}
-	pc.tray.stopViewing()
-	if got := coretest.Receive(t, pc.tray.views, "the view to end"); got != "Tess Tech viewing: false" {
+	pc.tray.StopViewing()
+	if got := coretest.Receive(t, pc.tray.Views, "the view to end"); got != "Tess Tech viewing: false" {
 		t.Fatalf("the tray was told %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
 
@@ -26,38 +27,14 @@ type Viewer interface {
 // user's stop before its stream is closed under it.
 const stopGrace = 2 * time.Second
 
-// LocalScreens serves screen streams in this process on a Desktop opened
-// for each: Linux, tests, and the Windows screen helper itself.
-type LocalScreens struct {
-	Open func() (Desktop, error)
-}
-
-// Serve runs ServeScreen on a new Desktop.
-func (l LocalScreens) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
-	d, err := l.Open()
-	if err != nil {
-		stopScreen(stream, "The PC's screen cannot be reached: "+err.Error()+".")
-		return err
-	}
-	defer d.Close()
-	return ServeScreen(stream, d, open, stop)
-}
-
-// stopScreen sends the one message a screen stream ends with when it
-// cannot even start.
-func stopScreen(w io.Writer, message string) {
-	s := &screen{w: w}
-	_ = s.send(wire.ScreenStopped, wire.ScreenStop{Reason: wire.ScreenStoppedError, Message: message})
-}
-
-// screens is the ScreenHost the App uses: Screens, or LocalScreens on
+// screens is the screen.Host the App uses: Screens, or screen.Local on
 // OpenDesktop, or nil when this PC cannot show its screen.
-func (a *App) screens() ScreenHost {
+func (a *App) screens() screen.Host {
 	switch {
 	case a.Screens != nil:
 		return a.Screens
 	case a.OpenDesktop != nil:
-		return LocalScreens{Open: a.OpenDesktop}
+		return screen.Local{Open: a.OpenDesktop}
 	}
 	return nil
 }

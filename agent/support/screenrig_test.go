@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"log"
@@ -19,6 +18,9 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
@@ -35,7 +37,7 @@ type screenPC struct {
 	t       testing.TB
 	x       *x11test.Xvfb
 	prog    *x11test.Program
-	tray    *trayViewer
+	tray    *agenttest.Tray
 	station *yamux.Session
 	key     string
 	log     lockedBuffer
@@ -50,7 +52,7 @@ func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
 }
 
 // newScreenPCWith, relayed, serves the screen as the Windows service does:
-// through a ScreenRelay to a screen helper (support.ScreenHelper) parked on
+// through a ScreenRelay to a screen helper (screen.Helper) parked on
 // the pipe, which opens the X11 desktop.
 func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *screenPC {
 	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit, xvfbArgs...)
@@ -69,24 +71,24 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
 		t.Fatal(err)
 	}
-	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", pipe)
+	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	who := peerCred
+	who := agenttest.PeerCred
 	if relayed {
 		// What PipeCaller learns from the helper's token on Windows.
-		who = func(c net.Conn) (support.Caller, error) {
-			who, err := peerCred(c)
+		who = func(c net.Conn) (pipe.Caller, error) {
+			who, err := agenttest.PeerCred(c)
 			who.System, who.Console, who.Installed = true, true, true
 			return who, err
 		}
 	}
-	hub := support.NewHub(who)
+	hub := pipe.NewHub(who)
 	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ support.Caller) {
-		if role == support.RoleTray {
+	hub.OnJoin = func(role string, _ pipe.Caller) {
+		if role == pipe.RoleTray {
 			joined <- role
 		}
 	}
@@ -94,24 +96,24 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	t.Cleanup(hub.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	pc.tray = &trayViewer{recorder: rec, stop: make(chan struct{}), views: make(chan string, 8)}
-	conn, err := net.Dial("unix", pipe)
+	pc.tray = agenttest.NewTray(rec)
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go support.RunHelper(ctx, conn, support.RoleTray, pc.tray)
+	go pipe.RunHelper(ctx, conn, pipe.RoleTray, pc.tray)
 	coretest.Receive(t, joined, "the tray helper to join")
 
 	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
-		OpenDesktop: func() (support.Desktop, error) { return x11desk.Open(x.Display) }}
+		OpenDesktop: func() (screen.Desktop, error) { return x11desk.Open(x.Display) }}
 	if relayed {
-		relay := support.NewScreenRelay()
+		relay := screen.NewRelay()
 		hub.Screens = relay
 		app.Screens, app.OpenDesktop = relay, nil
 		pc.banner = make(chan string, 8)
-		helper := &support.ScreenHelper{
-			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", pipe) },
-			Open: func() (support.Desktop, error) { return x11desk.Open(x.Display) },
+		helper := &screen.Helper{
+			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", sock) },
+			Open: func() (screen.Desktop, error) { return x11desk.Open(x.Display) },
 			Show: func(tech string) (<-chan struct{}, func()) {
 				pc.banner <- tech
 				return nil, func() {}
@@ -119,38 +121,9 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 		}
 		go helper.Run(ctx)
 	}
-	pc.station = channel(t, app)
+	pc.station = agenttest.Loopback(t, app, "Tess Tech")
 	pc.key = pc.signIn()
 	return pc
-}
-
-// channel connects app's ServeChannel to a yamux session on loopback TCP
-// and returns the station's end.
-func channel(t testing.TB, app *support.App) *yamux.Session {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	pcConn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stConn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcYS, err := yamux.Client(pcConn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stYS, err := yamux.Server(stConn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stYS.Close(); pcYS.Close() })
-	go app.ServeChannel(pcYS, "Tess Tech")
-	return stYS
 }
 
 // signIn opens the remote session's first stream with the password and
@@ -313,34 +286,4 @@ func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// trayViewer is the user's tray helper: the recorder's UI plus the
-// "… is viewing your screen" notes and the Stop viewing menu item.
-type trayViewer struct {
-	*recorder
-	mu    sync.Mutex
-	stop  chan struct{}
-	views chan string
-}
-
-func (v *trayViewer) Viewing(who string, on bool) {
-	select {
-	case v.views <- fmt.Sprintf("%s viewing: %v", who, on):
-	default:
-	}
-}
-
-func (v *trayViewer) StopViewingRequested() <-chan struct{} {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.stop
-}
-
-// stopViewing is the user choosing Stop viewing in the tray.
-func (v *trayViewer) stopViewing() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	close(v.stop)
-	v.stop = make(chan struct{})
 }

@@ -104,7 +104,7 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 				strings.Join(problems, "; ")+"; it is disabled and signed out, Windows' own expiry stays, and the app retries at the next start")
 		}
 		a.keep(dir, st)
-		a.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
 	detail := fmt.Sprintf("session ended (%s): account %s signed out and deleted, its profile deleted, sign-in screen hiding value removed", reason, AccountName)
@@ -122,7 +122,7 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 		}
 		st.ProfileLeft = true
 		a.keep(dir, st)
-		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: endedText(reason, true, ""), Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, profErr)
 	}
 	// The app is removed before the receipt is sent, so the receipt (the
@@ -139,10 +139,10 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 		a.receipt(ctx, c, st.AgentKey, detail)
 	}
 	if uerr != nil {
-		a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, "") + " " + fmt.Sprintf(msgAppLeft, uerr), Error: true, Final: true})
+		a.UI.Tell(Message{Title: AppTitle, Text: endedText(reason, true, "") + " " + fmt.Sprintf(msgAppLeft, uerr), Error: true, Final: true})
 		return fmt.Errorf("%w: %v", ErrNotDone, uerr)
 	}
-	a.UI.Tell(Message{Title: appTitle, Text: endedText(reason, true, ""), Final: true})
+	a.UI.Tell(Message{Title: AppTitle, Text: endedText(reason, true, ""), Final: true})
 	return nil
 }
 

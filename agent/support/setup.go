@@ -21,14 +21,18 @@ type Setup struct {
 	// (waiting for it up to the context's deadline).
 	StartService func() error
 	Dial         func(ctx context.Context) (net.Conn, error)
-	Log          *log.Logger
+	// Answer answers the service's questions on conn through ui and
+	// returns once the session runs: the setup helper's side of the pipe
+	// (agent/pipe's AnswerSetup).
+	Answer func(ctx context.Context, conn net.Conn, ui UI) error
+	Log    *log.Logger
 }
 
 // Run returns nil once the service runs the session, ErrCancelled when the
 // user declined or gave up, ErrRefused otherwise.
 func (s *Setup) Run(ctx context.Context) error {
 	fail := func(text string) error {
-		s.UI.Tell(Message{Title: appTitle, Text: text, Error: true, Final: true})
+		s.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
 		return fmt.Errorf("%w: %s", ErrRefused, text)
 	}
 	exe, err := s.Sys.Executable()
@@ -45,7 +49,7 @@ func (s *Setup) Run(ctx context.Context) error {
 	}
 	agreed, err := s.UI.Consent(ctx, Consent{Technician: d.Technician, Text: consentText(d.Technician, 24*time.Hour)})
 	if err != nil || !agreed {
-		s.UI.Tell(Message{Title: appTitle, Text: msgDeclined, Final: true})
+		s.UI.Tell(Message{Title: AppTitle, Text: msgDeclined, Final: true})
 		return ErrCancelled
 	}
 	if err := s.Sys.Install(exe); err != nil {
@@ -61,7 +65,7 @@ func (s *Setup) Run(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Sprintf("This app's service did not answer (%v). Restart the PC and run the app again, or tell your technician.", err))
 	}
-	return RunHelper(ctx, conn, RoleSetup, agreedUI{s.UI})
+	return s.Answer(ctx, conn, agreedUI{s.UI})
 }
 
 // agreedUI answers the service's consent question with the consent the

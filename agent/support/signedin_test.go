@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/agenttest"
 	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
@@ -77,7 +78,7 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 	sys := &watchedSys{recorder: rec}
 	var logs lockedBuffer
 	app := &support.App{Sys: sys, UI: rec, Log: log.New(&logs, "", 0)}
-	station := channel(t, app)
+	station := agenttest.Loopback(t, app, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 
 	signIn, err := station.Open()
@@ -121,7 +122,7 @@ func TestUploadRefusesMoreThanItsSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	station := channel(t, &support.App{Sys: rec, UI: rec, Log: log.New(&logs, "", 0)})
+	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: log.New(&logs, "", 0)}, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 	pc.key = pc.signIn()
 	folder := t.TempDir()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -23,7 +24,7 @@ import (
 // pipe as "setup" is refused, and nothing is paired or created.
 func TestSetupFromStandardUserRefused(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
-	r.who = func(c net.Conn) (support.Caller, error) { return support.Caller{User: "anna", Admin: false}, nil }
+	r.who = func(c net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Admin: false}, nil }
 	r.whoAdmin = false
 	r.start()
 	coretest.Await(t, r.helpers[0], "the setup helper to be sent away")
@@ -52,7 +53,7 @@ func TestSecondCopy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Sent away as refused: the second copy's setup exits 1.
-	if err := coretest.Receive(t, r.helper(ctx, support.RoleSetup, second), "the second setup helper to be sent away"); !errors.Is(err, support.ErrRefused) {
+	if err := coretest.Receive(t, r.helper(ctx, pipe.RoleSetup, second), "the second setup helper to be sent away"); !errors.Is(err, support.ErrRefused) {
 		t.Fatalf("second setup helper = %v, want ErrRefused", err)
 	}
 	calls, _, told, _, _ := second.snapshot()
@@ -60,7 +61,7 @@ func TestSecondCopy(t *testing.T) {
 		t.Errorf("second copy: calls %v told %+v; want only the already-running notice", calls, told)
 	}
 	otherUser := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
-	r.helper(ctx, support.RoleTray, otherUser)
+	r.helper(ctx, pipe.RoleTray, otherUser)
 	select {
 	case s := <-otherUser.status:
 		if s.State != support.TrayWaiting || s.Technician.Name != "Ana Tech" {
@@ -88,7 +89,8 @@ func TestFirstRunHandsOverToTheService(t *testing.T) {
 			r.serve(ctx) // the service starts, with nobody on its pipe yet
 			return nil
 		},
-		Dial: func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", r.pipe) },
+		Dial:   func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", r.pipe) },
+		Answer: pipe.AnswerSetup,
 	}
 	if err := setup.Run(ctx); err != nil {
 		t.Fatalf("Setup.Run = %v, want nil once the service runs the session", err)
@@ -96,7 +98,7 @@ func TestFirstRunHandsOverToTheService(t *testing.T) {
 	if !installedBeforeService {
 		t.Error("the service was started before the app was installed")
 	}
-	r.helper(ctx, support.RoleTray, r.rec)
+	r.helper(ctx, pipe.RoleTray, r.rec)
 	r.waitStatus(support.TrayWaiting)
 	calls, _, _, accounts, _ := r.rec.snapshot()
 	if n := strings.Count(strings.Join(calls, ","), "consent"); n != 1 || len(accounts) != 1 {
@@ -111,7 +113,7 @@ func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
 	r.rec.consent = false
 	started := false
 	setup := &support.Setup{Sys: r.rec, UI: r.rec, StartService: func() error { started = true; return nil },
-		Dial: func(ctx context.Context) (net.Conn, error) { return nil, errBoom }}
+		Dial: func(ctx context.Context) (net.Conn, error) { return nil, errBoom }, Answer: pipe.AnswerSetup}
 	if err := setup.Run(context.Background()); err != support.ErrCancelled {
 		t.Fatalf("Setup.Run = %v, want ErrCancelled", err)
 	}
@@ -137,8 +139,8 @@ func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	run := r.listen(joined)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	setupDone := r.helper(ctx, support.RoleSetup, fresh)
-	r.helper(ctx, support.RoleTray, r.rec)
+	setupDone := r.helper(ctx, pipe.RoleSetup, fresh)
+	r.helper(ctx, pipe.RoleTray, r.rec)
 	coretest.Receive(t, joined, "the setup helper to join")
 	coretest.Receive(t, joined, "the tray helper to join")
 	run(ctx)
@@ -158,21 +160,21 @@ func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 // A connection whose caller the operating system cannot name is closed
 // before anything is read from it or told to it.
 func TestUnnamedCallerRefused(t *testing.T) {
-	hub := support.NewHub(func(net.Conn) (support.Caller, error) { return support.Caller{}, errBoom })
-	pipe := filepath.Join(t.TempDir(), "pipe")
-	ln, err := net.Listen("unix", pipe)
+	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{}, errBoom })
+	sock := filepath.Join(t.TempDir(), "pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go hub.Serve(ln)
 	t.Cleanup(hub.Close)
-	conn, err := net.Dial("unix", pipe)
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
 	done := make(chan error, 1)
-	go func() { done <- support.RunHelper(context.Background(), conn, support.RoleTray, rec) }()
+	go func() { done <- pipe.RunHelper(context.Background(), conn, pipe.RoleTray, rec) }()
 	// Cut off before or after its hello: either way an error, never nil.
 	if err := coretest.Receive(t, done, "the helper to be cut off"); err == nil {
 		t.Error("RunHelper = nil, want the connection refused")

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
 
@@ -25,7 +25,7 @@ var (
 	dpiOnce                       sync.Once
 )
 
-// Desktop is the Windows support.Desktop: GDI capture, SendInput, the text
+// Desktop is the Windows screen.Desktop: GDI capture, SendInput, the text
 // clipboard and SendSAS. It runs in the screen helper (console session,
 // SYSTEM's token) and does every call on one locked OS thread that follows
 // the input desktop, because a thread's desktop decides what GetDC sees and
@@ -45,7 +45,7 @@ type Desktop struct {
 	cap    capture
 }
 
-var _ support.Desktop = (*Desktop)(nil)
+var _ screen.Desktop = (*Desktop)(nil)
 
 // OpenDesktop starts the desktop's thread on the current input desktop.
 func OpenDesktop() (*Desktop, error) { return OpenDesktopLogged(func(string, ...any) {}) }
@@ -137,7 +137,7 @@ func (d *Desktop) follow() error {
 	h, _, e := procOpenInputDesktop.Call(0, 0, desktopAll|windows.GENERIC_ALL)
 	if h == 0 {
 		if d.desk == 0 && d.name == "" {
-			return errors.Join(support.ErrNoDesktop, e)
+			return errors.Join(screen.ErrNoDesktop, e)
 		}
 		d.logFailure("the input desktop cannot be opened (the view stays on " + d.name + "): " + e.Error())
 		return nil
@@ -150,7 +150,7 @@ func (d *Desktop) follow() error {
 	if r, _, e := procSetThreadDesktop.Call(h); r == 0 {
 		procCloseDesktop.Call(h)
 		if d.name == "" {
-			return errors.Join(support.ErrNoDesktop, e)
+			return errors.Join(screen.ErrNoDesktop, e)
 		}
 		d.logFailure("cannot switch to the " + name + " desktop (the view stays on " + d.name + "): " + e.Error())
 		return nil

@@ -12,7 +12,7 @@ import (
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/pipe"
 )
 
 // ListenPipe creates the service's pipe. It fails if the pipe exists, so a
@@ -61,36 +61,36 @@ var procGetNamedPipeClientProcessId = windows.NewLazySystemDLL("kernel32.dll").N
 
 // PipeCaller names the client of a pipe connection by its process's token:
 // who it runs as and whether it is elevated (or SYSTEM).
-func PipeCaller(c net.Conn) (support.Caller, error) {
+func PipeCaller(c net.Conn) (pipe.Caller, error) {
 	fd, ok := c.(interface{ Fd() uintptr })
 	if !ok {
-		return support.Caller{}, errors.New("not a named pipe")
+		return pipe.Caller{}, errors.New("not a named pipe")
 	}
 	var pid uint32
 	if r, e, err := call(procGetNamedPipeClientProcessId, fd.Fd(), uintptr(unsafe.Pointer(&pid))); err != nil {
-		return support.Caller{}, err
+		return pipe.Caller{}, err
 	} else if r == 0 {
-		return support.Caller{}, e
+		return pipe.Caller{}, e
 	}
 	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
 	if err != nil {
-		return support.Caller{}, err
+		return pipe.Caller{}, err
 	}
 	defer windows.CloseHandle(p)
 	var tok windows.Token
 	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
-		return support.Caller{}, err
+		return pipe.Caller{}, err
 	}
 	defer tok.Close()
 	u, err := tok.GetTokenUser()
 	if err != nil {
-		return support.Caller{}, err
+		return pipe.Caller{}, err
 	}
 	name, domain, _, _ := u.User.Sid.LookupAccount("")
 	system := u.User.Sid.IsWellKnown(windows.WinLocalSystemSid)
 	var session uint32
 	console := windows.ProcessIdToSessionId(pid, &session) == nil && session == windows.WTSGetActiveConsoleSessionId()
-	return support.Caller{User: domain + `\` + name, Admin: tok.IsElevated() || system,
+	return pipe.Caller{User: domain + `\` + name, Admin: tok.IsElevated() || system,
 		System: system, Console: console, Installed: runsInstalledProgram(p)}, nil
 }
 

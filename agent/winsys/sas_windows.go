@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 )
 
 var (
@@ -55,7 +55,7 @@ func sasProblem() string {
 // helper shows the technician the screen.
 func SendSAS() error {
 	if p := sasProblem(); p != "" {
-		return errors.Join(support.ErrSASUnavailable, errors.New(p))
+		return errors.Join(screen.ErrSASUnavailable, errors.New(p))
 	}
 	console := windows.WTSGetActiveConsoleSessionId()
 	if console == 0xFFFFFFFF {

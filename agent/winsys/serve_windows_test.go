@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 	"adhocstation/core/wire/frame"
 )
@@ -31,7 +31,7 @@ func TestServeScreenOnWindows(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- support.ServeScreen(pc, d, wire.ScreenOpen{Monitor: 0, MaxFPS: 30, Control: true}, stop)
+		done <- screen.Serve(pc, d, wire.ScreenOpen{Monitor: 0, MaxFPS: 30, Control: true}, stop)
 	}()
 
 	send := func(c wire.ScreenControl) {

@@ -19,7 +19,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 	"adhocstation/core/wire/frame"
 )
@@ -27,8 +27,8 @@ import (
 // SASRefusal is why an X11 desktop cannot send Ctrl+Alt+Del.
 const SASRefusal = "X11 has no secure attention sequence"
 
-// ErrSAS is SendSAS's answer: support.ErrSASUnavailable with the reason.
-var ErrSAS = fmt.Errorf("%w: %s", support.ErrSASUnavailable, SASRefusal)
+// ErrSAS is SendSAS's answer: screen.ErrSASUnavailable with the reason.
+var ErrSAS = fmt.Errorf("%w: %s", screen.ErrSASUnavailable, SASRefusal)
 
 func init() {
 	// xgb logs protocol noise to stderr; the agent logs what matters.
@@ -53,7 +53,7 @@ type Desktop struct {
 	closed bool
 }
 
-var _ support.Desktop = (*Desktop)(nil)
+var _ screen.Desktop = (*Desktop)(nil)
 
 // Open connects to display (":99"; "" means $DISPLAY) and checks that it
 // can capture (24-bit colour in 32-bit pixels) and inject (XTEST).

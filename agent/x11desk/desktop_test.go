@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/x11desk"
 	"adhocstation/agent/x11desk/x11test"
 	"adhocstation/core/wire"
@@ -174,7 +174,7 @@ func TestClipboardBetweenPrograms(t *testing.T) {
 func TestSASRefused(t *testing.T) {
 	x := display(t, 320, 240)
 	d := desktop(t, x)
-	if err := d.SendSAS(); !errors.Is(err, support.ErrSASUnavailable) {
+	if err := d.SendSAS(); !errors.Is(err, screen.ErrSASUnavailable) {
 		t.Fatalf("SendSAS: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package support_test
+package pipe_test
 
 import (
 	"bufio"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/pipe"
 	"adhocstation/core/coretest"
 )
 
@@ -22,15 +23,15 @@ import (
 // whole: the hub closes that connection instead of buffering and
 // cleaning it.
 func TestHubBoundsPipeFrames(t *testing.T) {
-	pipe := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", pipe)
+	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := support.NewHub(peerCred)
+	hub := pipe.NewHub(agenttest.PeerCred)
 	go hub.Serve(ln)
 	t.Cleanup(hub.Close)
-	c, err := net.Dial("unix", pipe)
+	c, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}

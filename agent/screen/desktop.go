@@ -1,4 +1,10 @@
-package support
+// Package screen is what the PC serves on a screen stream: the Desktop
+// (capture and input) it is served from, Serve's capture loop, and, for
+// Windows, where the desktop is in another process, the service's Relay
+// and the screen helper's side of the pipe (Helper). It imports nothing
+// of the agent but core/wire, so the session flow (agent/support) and the
+// desktops (agent/winsys, agent/x11desk) both import it.
+package screen
 
 import (
 	"errors"
@@ -40,21 +46,21 @@ var ErrNoDesktop = errors.New("the PC's screen cannot be reached")
 // ErrSASUnavailable comes from SendSAS when Windows does not allow it.
 var ErrSASUnavailable = errors.New("this PC does not allow sending Ctrl+Alt+Del")
 
-// ScreenHost serves the screen streams of a remote session. In tests and
-// on Linux the stream is served in this process (ServeScreen with a
+// Host serves the screen streams of a remote session. In tests and
+// on Linux the stream is served in this process (Serve with a
 // Desktop); on Windows the service hands each stream to the screen helper
-// in the console session, which runs ServeScreen there, next to the
+// in the console session, which runs Serve there, next to the
 // desktop, and draws the banner that names the technician.
 //
-// ServeScreen (screen.go) is the one loop both use:
+// Serve (serve.go) is the one loop both use:
 //
-//	func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error
+//	func Serve(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error
 //
 // It captures d at most open.MaxFPS times a second, sends the regions that
 // changed (core/wire/frame), applies the station's control lines, and
 // returns when rw closes, d fails, or stop is closed (the user stopped the
 // viewing from the tray: it sends wire.ScreenStopped first).
-type ScreenHost interface {
+type Host interface {
 	// Serve runs one screen stream for technician until it ends.
 	Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error
 }

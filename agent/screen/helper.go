@@ -1,9 +1,10 @@
-package support
+package screen
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -12,11 +13,21 @@ import (
 	"adhocstation/core/wire"
 )
 
-// ScreenHelper is the screen helper's side of the pipe (Windows: the
+// ErrServiceGone means the pipe closed before the service said it was done
+// (agent/pipe's RunHelper returns it too).
+var ErrServiceGone = errors.New("the Support Session service stopped answering")
+
+// hello is a helper's first line on the service's pipe, as the service's
+// pipe frame spells it: its role.
+type hello struct {
+	Hello string `json:"hello"`
+}
+
+// Helper is the screen helper's side of the pipe (Windows: the
 // --screen role in the console session). It keeps one connection parked
 // at the service and serves each stream the service hands it, next to the
 // desktop, while the user is shown who is viewing.
-type ScreenHelper struct {
+type Helper struct {
 	// Dial connects to the service's pipe.
 	Dial func(ctx context.Context) (net.Conn, error)
 	// Open opens the desktop for one stream.
@@ -25,12 +36,12 @@ type ScreenHelper struct {
 	// and a banner with Stop); stop closes when the user presses Stop, hide
 	// removes it when the stream ends.
 	Show func(technician string) (stop <-chan struct{}, hide func())
-	// Serve runs one stream; ServeScreen when nil.
+	// Serve runs one stream; the package's Serve when nil.
 	Serve func(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error
 	Log   *log.Logger
 }
 
-func (h *ScreenHelper) logf(format string, args ...any) {
+func (h *Helper) logf(format string, args ...any) {
 	if h.Log != nil {
 		h.Log.Printf(format, args...)
 	}
@@ -38,7 +49,7 @@ func (h *ScreenHelper) logf(format string, args ...any) {
 
 // Run parks connections until the service goes away (ErrServiceGone) or
 // ctx ends; streams already running end with their connection.
-func (h *ScreenHelper) Run(ctx context.Context) error {
+func (h *Helper) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -66,10 +77,10 @@ func (h *ScreenHelper) Run(ctx context.Context) error {
 }
 
 // park says hello and waits for the service to hand over a stream.
-func (h *ScreenHelper) park(ctx context.Context, conn net.Conn) (screenStart, *bufio.Reader, error) {
+func (h *Helper) park(ctx context.Context, conn net.Conn) (screenStart, *bufio.Reader, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if err := json.NewEncoder(conn).Encode(frame{Hello: RoleScreen}); err != nil {
+	if err := json.NewEncoder(conn).Encode(hello{Hello: Role}); err != nil {
 		return screenStart{}, nil, err
 	}
 	r := bufio.NewReaderSize(conn, wire.MaxStreamLine)
@@ -86,7 +97,7 @@ func (h *ScreenHelper) park(ctx context.Context, conn net.Conn) (screenStart, *b
 
 // serve runs one stream on its own connection, until it ends or ctx does
 // (the helper is exiting: the relay tells the technician).
-func (h *ScreenHelper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader, start screenStart) {
+func (h *Helper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader, start screenStart) {
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	reply := func(v screenReady) error { return json.NewEncoder(conn).Encode(v) }
@@ -105,7 +116,7 @@ func (h *ScreenHelper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader
 	defer hide()
 	serve := h.Serve
 	if serve == nil {
-		serve = ServeScreen
+		serve = Serve
 	}
 	rw := struct {
 		io.Reader

@@ -1,4 +1,4 @@
-package support
+package screen
 
 import (
 	"testing"

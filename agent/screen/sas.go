@@ -1,4 +1,4 @@
-package support
+package screen
 
 import (
 	"bufio"
@@ -19,11 +19,11 @@ import (
 
 // sasGate is one relayed stream's Ctrl+Alt+Del state. control is only used
 // by the goroutine reading the station; refusal and info are guarded by
-// Serve's write lock.
+// Relay.Serve's write lock.
 type sasGate struct {
 	send    func() error
-	control bool             // the station's last Control switch: sas needs it on, as in ServeScreen
-	refusal string           // why the last Ctrl+Alt+Del failed; kept in every ScreenInfo as ServeScreen does
+	control bool             // the station's last Control switch: sas needs it on, as in Serve
+	refusal string           // why the last Ctrl+Alt+Del failed; kept in every ScreenInfo as Serve does
 	info    *wire.ScreenInfo // the helper's last ScreenInfo, to repeat with the refusal
 }
 

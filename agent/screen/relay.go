@@ -1,4 +1,4 @@
-package support
+package screen
 
 import (
 	"bufio"
@@ -16,11 +16,11 @@ import (
 	"adhocstation/core/wire"
 )
 
-// RoleScreen is the screen helper in the console session (Windows): it
+// Role is the screen helper in the console session (Windows): it
 // runs with the service's SYSTEM token so it can follow the input desktop
 // to the sign-in screen and UAC prompts. It keeps one connection parked at
 // the service; the service hands each screen stream to a parked one.
-const RoleScreen = "screen"
+const Role = "screen"
 
 // screenStart is the service's first line on a parked screen connection;
 // the helper answers with one screenReady line, then the connection
@@ -35,11 +35,11 @@ type screenReady struct {
 	Error string `json:"error,omitempty"` // why the desktop could not be opened
 }
 
-// ScreenRelay is the service's ScreenHost where the desktop is in another
+// Relay is the service's Host where the desktop is in another
 // process (Windows: the screen helper): each stream is relayed over one
 // parked helper connection. It knows only net.Conn, so Linux tests run it
 // over a Unix socket.
-type ScreenRelay struct {
+type Relay struct {
 	// Wait bounds how long Serve waits for a helper to be parked (the
 	// helper starts, or restarts after a console session change).
 	Wait time.Duration
@@ -62,15 +62,15 @@ type parked struct {
 	done chan struct{}
 }
 
-// NewScreenRelay returns a relay that waits up to 10 s for a helper.
-func NewScreenRelay() *ScreenRelay {
-	return &ScreenRelay{Wait: 10 * time.Second, ready: make(chan struct{}), busy: map[*parked]bool{}}
+// NewRelay returns a relay that waits up to 10 s for a helper.
+func NewRelay() *Relay {
+	return &Relay{Wait: 10 * time.Second, ready: make(chan struct{}), busy: map[*parked]bool{}}
 }
 
 // Park hands the relay a helper's connection (r reads it, with what the
 // hub had already buffered) and returns once a stream used it and ended,
 // or the relay closed.
-func (s *ScreenRelay) Park(c net.Conn, r io.Reader) {
+func (s *Relay) Park(c net.Conn, r io.Reader) {
 	p := &parked{conn: c, r: r, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
@@ -86,7 +86,7 @@ func (s *ScreenRelay) Park(c net.Conn, r io.Reader) {
 
 // Close refuses further streams, releases the parked connections and
 // ends the streams being relayed.
-func (s *ScreenRelay) Close() {
+func (s *Relay) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -103,7 +103,7 @@ func (s *ScreenRelay) Close() {
 // take returns the oldest parked connection that answers, waiting up to
 // Wait; a helper that died while parked leaves a dead one that fails the
 // handshake and is skipped.
-func (s *ScreenRelay) take(start screenStart) (*parked, *bufio.Reader, error) {
+func (s *Relay) take(start screenStart) (*parked, *bufio.Reader, error) {
 	deadline := time.Now().Add(s.Wait)
 	for {
 		s.mu.Lock()
@@ -143,7 +143,7 @@ func (s *ScreenRelay) take(start screenStart) (*parked, *bufio.Reader, error) {
 }
 
 // release closes a connection taken from the park and lets its Park return.
-func (s *ScreenRelay) release(p *parked) {
+func (s *Relay) release(p *parked) {
 	p.conn.Close()
 	s.mu.Lock()
 	delete(s.busy, p)
@@ -187,7 +187,7 @@ var errDeadParked = errors.New("the parked screen helper connection is gone")
 // itself (sasGate); the helper's messages are copied whole, so that
 // when the user stops the viewing (stop closes) or the helper goes away the
 // relay can add its own ScreenStopped between two of them.
-func (s *ScreenRelay) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
+func (s *Relay) Serve(technician string, open wire.ScreenOpen, stream io.ReadWriter, stop <-chan struct{}) error {
 	p, br, err := s.take(screenStart{Technician: technician, Open: open})
 	if err != nil {
 		stopScreen(stream, "The PC's screen cannot be reached: "+strings.TrimPrefix(err.Error(), ErrNoDesktop.Error()+": ")+".")

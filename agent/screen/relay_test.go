@@ -1,6 +1,6 @@
 //go:build !windows
 
-package support_test
+package screen_test
 
 import (
 	"bufio"
@@ -16,18 +16,19 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
 
 // screenRig is the Windows arrangement on a Unix socket: the service's hub
-// with a ScreenRelay, and the screen helper (support.ScreenHelper) parked
+// with a Relay, and the screen helper (screen.Helper) parked
 // on it with an in-memory desktop in place of the Windows one.
 type screenRig struct {
 	t        *testing.T
-	hub      *support.Hub
-	relay    *support.ScreenRelay
+	hub      *pipe.Hub
+	relay    *screen.Relay
 	sock     string
 	cancel   context.CancelFunc
 	done     chan error // the helper's Run
@@ -37,15 +38,15 @@ type screenRig struct {
 	openErr  error
 }
 
-func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, support.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
+func newScreenRig(t *testing.T, who pipe.Caller, serve func(io.ReadWriter, screen.Desktop, wire.ScreenOpen, <-chan struct{}) error) *screenRig {
 	r := &screenRig{t: t, sock: filepath.Join(t.TempDir(), "pipe"), done: make(chan error, 1), shown: make(chan string, 4),
 		hidden: make(chan string, 4), userStop: make(chan struct{})}
 	ln, err := net.Listen("unix", r.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.relay = support.NewScreenRelay()
-	r.hub = support.NewHub(func(net.Conn) (support.Caller, error) { return who, nil })
+	r.relay = screen.NewRelay()
+	r.hub = pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return who, nil })
 	r.hub.Screens = r.relay
 	go r.hub.Serve(ln)
 	t.Cleanup(r.hub.Close)
@@ -53,9 +54,9 @@ func newScreenRig(t *testing.T, who support.Caller, serve func(io.ReadWriter, su
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	t.Cleanup(cancel)
-	h := &support.ScreenHelper{
+	h := &screen.Helper{
 		Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", r.sock) },
-		Open: func() (support.Desktop, error) {
+		Open: func() (screen.Desktop, error) {
 			if r.openErr != nil {
 				return nil, r.openErr
 			}
@@ -106,10 +107,10 @@ func writeMessage(w io.Writer, kind byte, v any) error {
 	return err
 }
 
-// echoServe stands in for ServeScreen: it sends the desktop's info, then
+// echoServe stands in for Serve: it sends the desktop's info, then
 // answers each control line's clipboard text with a clipboard message,
 // and ends with ScreenStopped when the user presses Stop.
-func echoServe(rw io.ReadWriter, d support.Desktop, _ wire.ScreenOpen, stop <-chan struct{}) error {
+func echoServe(rw io.ReadWriter, d screen.Desktop, _ wire.ScreenOpen, stop <-chan struct{}) error {
 	info, _ := d.Info()
 	if err := writeMessage(rw, wire.ScreenInfoKind, info); err != nil {
 		return err
@@ -142,7 +143,7 @@ func echoServe(rw io.ReadWriter, d support.Desktop, _ wire.ScreenOpen, stop <-ch
 	}
 }
 
-var screenHelperCaller = support.Caller{User: `NT AUTHORITY\SYSTEM`, Admin: true, System: true, Console: true, Installed: true}
+var screenHelperCaller = pipe.Caller{User: `NT AUTHORITY\SYSTEM`, Admin: true, System: true, Console: true, Installed: true}
 
 // TestScreenRelayedToHelper: a screen stream reaches the helper through a
 // parked connection, both ways; the user is shown who is viewing; a second
@@ -210,7 +211,7 @@ func TestScreenRelayStoppedFromTray(t *testing.T) {
 // change) in the middle of a view: the technician is told why.
 func TestScreenRelayHelperGone(t *testing.T) {
 	started := make(chan struct{}, 1)
-	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
 		started <- struct{}{}
 		return echoServe(rw, d, o, stop)
 	})
@@ -237,7 +238,7 @@ func TestScreenRelayHelperGone(t *testing.T) {
 // running the installed program may serve the screen; anyone else is not
 // parked and a stream finds no desktop.
 func TestScreenRelayHelperRefused(t *testing.T) {
-	for name, who := range map[string]support.Caller{
+	for name, who := range map[string]pipe.Caller{
 		"not SYSTEM":      {User: `PC\user`, Admin: true, Console: true, Installed: true},
 		"not the console": {User: "SYSTEM", System: true, Installed: true},
 		"another program": {User: "SYSTEM", System: true, Console: true},
@@ -247,7 +248,7 @@ func TestScreenRelayHelperRefused(t *testing.T) {
 			r.relay.Wait = 300 * time.Millisecond
 			station, res := r.stream(nil)
 			expectStopped(t, station, "not running")
-			if err := coretest.Receive(t, res, "Serve to give up"); !errors.Is(err, support.ErrNoDesktop) {
+			if err := coretest.Receive(t, res, "Serve to give up"); !errors.Is(err, screen.ErrNoDesktop) {
 				t.Fatalf("Serve: %v; want ErrNoDesktop", err)
 			}
 		})
@@ -262,7 +263,7 @@ func TestScreenRelayDesktopCannotOpen(t *testing.T) {
 	station, res := r.stream(nil)
 	expectStopped(t, station, "access denied")
 	err := coretest.Receive(t, res, "Serve to fail")
-	if !errors.Is(err, support.ErrNoDesktop) || !strings.Contains(err.Error(), "access denied") {
+	if !errors.Is(err, screen.ErrNoDesktop) || !strings.Contains(err.Error(), "access denied") {
 		t.Fatalf("Serve: %v; want ErrNoDesktop with the helper's reason", err)
 	}
 }
@@ -293,5 +294,5 @@ func (*memDesktop) Capture(_ int, dst *image.RGBA) (*image.RGBA, error) {
 func (*memDesktop) Inject(int, wire.InputEvent) error { return nil }
 func (*memDesktop) Clipboard() (string, error)        { return "", nil }
 func (*memDesktop) SetClipboard(string) error         { return nil }
-func (*memDesktop) SendSAS() error                    { return support.ErrSASUnavailable }
+func (*memDesktop) SendSAS() error                    { return screen.ErrSASUnavailable }
 func (*memDesktop) Close() error                      { return nil }

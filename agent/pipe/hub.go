@@ -1,4 +1,10 @@
-package support
+// Package pipe is the service's pipe and the helpers on it: the Hub, the
+// service's UI, which asks the setup helper and tells the trays, relays the
+// chat and parks the screen helper's connections for agent/screen's Relay;
+// RunHelper, a helper's side. It imports agent/support (the UI it
+// implements), agent/screen and core/wire; agent/support does not import
+// it.
+package pipe
 
 import (
 	"bufio"
@@ -10,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"adhocstation/agent/screen"
+	"adhocstation/agent/support"
 	"adhocstation/core/wire"
 )
 
@@ -41,16 +49,16 @@ func (who Caller) mayBeScreenHelper() bool { return who.System && who.Console &&
 
 // frame is one JSON line on the pipe, in either direction.
 type frame struct {
-	Hello     string       `json:"hello,omitempty"` // helper → service, first line: its role
-	Status    *Status      `json:"status,omitempty"`
-	Tell      *Message     `json:"tell,omitempty"`
-	Consent   *Consent     `json:"consent,omitempty"` // a question for the setup helper
-	Code      *CodeRequest `json:"code,omitempty"`
-	SetupDone bool         `json:"setup_done,omitempty"` // the session runs: the setup helper may exit
-	Agree     bool         `json:"agree,omitempty"`      // answers, setup → service
-	Answer    string       `json:"answer,omitempty"`
-	Cancel    bool         `json:"cancel,omitempty"`
-	End       bool         `json:"end,omitempty"` // tray → service: End support session and remove app
+	Hello     string               `json:"hello,omitempty"` // helper → service, first line: its role
+	Status    *support.Status      `json:"status,omitempty"`
+	Tell      *support.Message     `json:"tell,omitempty"`
+	Consent   *support.Consent     `json:"consent,omitempty"` // a question for the setup helper
+	Code      *support.CodeRequest `json:"code,omitempty"`
+	SetupDone bool                 `json:"setup_done,omitempty"` // the session runs: the setup helper may exit
+	Agree     bool                 `json:"agree,omitempty"`      // answers, setup → service
+	Answer    string               `json:"answer,omitempty"`
+	Cancel    bool                 `json:"cancel,omitempty"`
+	End       bool                 `json:"end,omitempty"` // tray → service: End support session and remove app
 	// The chat (chat.go): a tray that can show it says so in its hello;
 	// messages go both ways.
 	CanChat bool      `json:"can_chat,omitempty"`
@@ -67,7 +75,7 @@ type Viewing struct {
 	On  bool   `json:"on"`
 }
 
-// Hub is the service's UI: it has no window of its own and asks and tells
+// Hub is the service's UI (support.UI): it has no window of its own and asks and tells
 // through the helpers connected to its pipe.
 type Hub struct {
 	// Who names the caller of a connection (named-pipe client token on
@@ -75,18 +83,18 @@ type Hub struct {
 	Who func(net.Conn) (Caller, error)
 	// SetupWait is how long a question waits for a setup helper.
 	SetupWait time.Duration
-	Clock     Clock
+	Clock     support.Clock
 	Log       *log.Logger
 	// OnJoin, if set, learns each helper that joined (for logs and tests).
 	OnJoin func(role string, who Caller)
 	// Screens, if set, receives the screen helper's connections.
-	Screens *ScreenRelay
+	Screens *screen.Relay
 
 	mu       sync.Mutex
 	peers    map[*peer]bool
 	setup    *peer
 	setupCh  chan struct{} // closed when a setup helper connects
-	status   *Status
+	status   *support.Status
 	started  bool
 	closed   bool
 	end      chan struct{}
@@ -115,7 +123,7 @@ func (p *peer) send(f frame) error {
 
 // NewHub returns a hub; Serve starts it.
 func NewHub(who func(net.Conn) (Caller, error)) *Hub {
-	return &Hub{Who: who, SetupWait: 2 * time.Minute, Clock: RealClock{}, peers: map[*peer]bool{},
+	return &Hub{Who: who, SetupWait: 2 * time.Minute, Clock: support.RealClock{}, peers: map[*peer]bool{},
 		setupCh: make(chan struct{}), end: make(chan struct{}, 1)}
 }
 
@@ -169,7 +177,7 @@ func (h *Hub) handle(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	if hello.Hello == RoleScreen {
+	if hello.Hello == screen.Role {
 		h.parkScreen(c, br, who)
 		return
 	}
@@ -185,7 +193,7 @@ func (h *Hub) handle(c net.Conn) {
 		defer h.chat.leave(p)
 	}
 	if refusal := h.join(p, who); refusal != "" {
-		_ = p.send(frame{Tell: &Message{Title: appTitle, Text: refusal, Error: true, Final: true}})
+		_ = p.send(frame{Tell: &support.Message{Title: support.AppTitle, Text: refusal, Error: true, Final: true}})
 		return
 	}
 	defer h.leave(p)
@@ -244,7 +252,7 @@ func (h *Hub) parkScreen(c net.Conn, r io.Reader, who Caller) {
 		return
 	}
 	if h.OnJoin != nil {
-		h.OnJoin(RoleScreen, who)
+		h.OnJoin(screen.Role, who)
 	}
 	relay.Park(c, r)
 }
@@ -299,7 +307,7 @@ func (h *Hub) waitSetup(ctx context.Context) (*peer, error) {
 		select {
 		case <-ch:
 		case <-timeout:
-			return nil, ErrCancelled
+			return nil, support.ErrCancelled
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -316,38 +324,38 @@ func (h *Hub) ask(ctx context.Context, q frame) (frame, error) {
 	p.asked = true
 	h.mu.Unlock()
 	if err := p.send(q); err != nil {
-		return frame{}, ErrCancelled
+		return frame{}, support.ErrCancelled
 	}
 	select {
 	case f := <-p.answers:
 		if f.Cancel {
-			return f, ErrCancelled
+			return f, support.ErrCancelled
 		}
 		return f, nil
 	case <-p.gone:
-		return frame{}, ErrCancelled
+		return frame{}, support.ErrCancelled
 	case <-ctx.Done():
 		return frame{}, ctx.Err()
 	}
 }
 
 // Consent asks the setup helper.
-func (h *Hub) Consent(ctx context.Context, c Consent) (bool, error) {
+func (h *Hub) Consent(ctx context.Context, c support.Consent) (bool, error) {
 	f, err := h.ask(ctx, frame{Consent: &c})
 	return f.Agree, err
 }
 
 // AskCode asks the setup helper.
-func (h *Hub) AskCode(ctx context.Context, r CodeRequest) (string, error) {
+func (h *Hub) AskCode(ctx context.Context, r support.CodeRequest) (string, error) {
 	f, err := h.ask(ctx, frame{Code: &r})
 	return f.Answer, err
 }
 
 // Tell shows m in every helper.
-func (h *Hub) Tell(m Message) { h.broadcast(frame{Tell: &m}, "") }
+func (h *Hub) Tell(m support.Message) { h.broadcast(frame{Tell: &m}, "") }
 
 // ShowStatus updates every tray; the first status lets the setup helper go.
-func (h *Hub) ShowStatus(s Status) {
+func (h *Hub) ShowStatus(s support.Status) {
 	h.mu.Lock()
 	h.status = &s
 	first := !h.started
@@ -358,11 +366,11 @@ func (h *Hub) ShowStatus(s Status) {
 	switch {
 	case first && asked:
 		_ = setup.send(frame{SetupDone: true})
-	case first && setup != nil && s.State != TrayEnding:
+	case first && setup != nil && s.State != support.TrayEnding:
 		// A session resumed from its record: the new download did not
 		// start it and must not look as if it had. (A leftover being
 		// ended reaches it with the final message.)
-		_ = setup.send(frame{Tell: &Message{Title: appTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
+		_ = setup.send(frame{Tell: &support.Message{Title: support.AppTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
 	}
 	h.broadcast(frame{Status: &s}, RoleTray)
 }
@@ -411,6 +419,7 @@ func (h *Hub) stopViewing() {
 }
 
 var (
-	_ UI     = (*Hub)(nil)
-	_ Viewer = (*Hub)(nil)
+	_ support.UI        = (*Hub)(nil)
+	_ support.Viewer    = (*Hub)(nil)
+	_ support.ChatRelay = (*Hub)(nil)
 )

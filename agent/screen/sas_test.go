@@ -1,6 +1,6 @@
 //go:build !windows
 
-package support_test
+package screen_test
 
 import (
 	"encoding/json"
@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
+	"adhocstation/agent/screen"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
 
 // sasDesktop is the helper's desktop, recording what reaches it.
 type sasDesktop struct {
-	support.Desktop
+	screen.Desktop
 	sas  chan struct{} // the helper's SendSAS: must never be called
 	clip chan string
 }
@@ -29,13 +29,13 @@ func (d *sasDesktop) SetClipboard(s string) error {
 	return nil
 }
 
-// sasRig is the relay and helper with the helper's real ServeScreen on a
+// sasRig is the relay and helper with the helper's real Serve on a
 // recording desktop; the service's SendSAS answers from sent.
 func sasRig(t *testing.T, sent func() error) (net.Conn, *sasDesktop) {
 	desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
-	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
 		desk.Desktop = d
-		return support.ServeScreen(rw, desk, o, stop)
+		return screen.Serve(rw, desk, o, stop)
 	})
 	r.relay.SendSAS = sent
 	station, _ := r.stream(nil)
@@ -60,7 +60,7 @@ func sendLine(t *testing.T, w io.Writer, line string) {
 func TestScreenRelaySendsSAS(t *testing.T) {
 	calls := make(chan struct{}, 8)
 	station, desk := sasRig(t, func() error { calls <- struct{}{}; return nil })
-	sendLine(t, station, `{"sas":true}`) // Control off: ignored, as ServeScreen would
+	sendLine(t, station, `{"sas":true}`) // Control off: ignored, as Serve would
 	sendLine(t, station, `{"control":true}`)
 	sendLine(t, station, `{"SAS":true}`) // encoding/json matches any case
 	coretest.Receive(t, calls, "the service's SendSAS")
@@ -101,19 +101,19 @@ func TestScreenRelaySASControlFromOpen(t *testing.T) {
 
 // TestScreenRelaySASRefused: the service's SendSAS refuses (the policy);
 // the technician gets the helper's ScreenInfo again with the sentence, as
-// ServeScreen reports a refusal, and later ScreenInfos keep it.
+// Serve reports a refusal, and later ScreenInfos keep it.
 func TestScreenRelaySASRefused(t *testing.T) {
 	for name, send := range map[string]func() error{
 		"policy": func() error {
-			return errors.Join(support.ErrSASUnavailable, errors.New("the policy SoftwareSASGeneration is not set"))
+			return errors.Join(screen.ErrSASUnavailable, errors.New("the policy SoftwareSASGeneration is not set"))
 		},
 		"no SendSAS": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
 			desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
-			r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d support.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+			r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
 				desk.Desktop = d
-				return support.ServeScreen(rw, desk, o, stop)
+				return screen.Serve(rw, desk, o, stop)
 			})
 			r.relay.SendSAS = send
 			station, _ := r.stream(nil)

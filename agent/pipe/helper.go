@@ -1,22 +1,24 @@
-package support
+package pipe
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
+
+	"adhocstation/agent/screen"
+	"adhocstation/agent/support"
 )
 
 // RunHelper is a helper's side of the pipe: it announces role, answers
 // the service's questions and shows what it is told through ui, and passes
 // on ui's end request. It returns when the service is done with it: nil
-// once the session runs (for a setup helper); for a final message, an
-// ErrRefused error when it tells of a failure, ErrCancelled when a setup
-// helper is told nothing was started (declined, no code), nil otherwise;
-// ErrServiceGone when the pipe closes first.
-func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
+// once the session runs (for a setup helper); for a final message, a
+// support.ErrRefused error when it tells of a failure, support.ErrCancelled
+// when a setup helper is told nothing was started (declined, no code), nil
+// otherwise; ErrServiceGone when the pipe closes first.
+func RunHelper(ctx context.Context, conn net.Conn, role string, ui support.UI) error {
 	defer conn.Close()
 	var wmu sync.Mutex
 	send := func(f frame) error {
@@ -38,7 +40,7 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	end := ui.EndRequested()
-	viewer, _ := ui.(Viewer)
+	viewer, _ := ui.(support.Viewer)
 	if role != RoleTray {
 		end = nil // only a tray ends the session or stops viewing
 		viewer = nil
@@ -103,18 +105,24 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui UI) error {
 // finalOutcome is what a final message means for the helper's exit code:
 // setup exits 1 on a failure and 2 when nothing was started, as the README
 // promises, never 0 (that is for a session the service runs).
-func finalOutcome(role string, m Message) error {
+func finalOutcome(role string, m support.Message) error {
 	switch {
 	case m.Error:
-		return fmt.Errorf("%w: %s", ErrRefused, m.Text)
+		return fmt.Errorf("%w: %s", support.ErrRefused, m.Text)
 	case role == RoleSetup:
-		return ErrCancelled
+		return support.ErrCancelled
 	}
 	return nil
 }
 
+// AnswerSetup is the setup helper's side of the pipe (support.Setup's
+// Answer).
+func AnswerSetup(ctx context.Context, conn net.Conn, ui support.UI) error {
+	return RunHelper(ctx, conn, RoleSetup, ui)
+}
+
 // passStopViewing sends each "stop viewing" the user asks for until stop.
-func passStopViewing(v Viewer, stop <-chan struct{}, send func()) {
+func passStopViewing(v support.Viewer, stop <-chan struct{}, send func()) {
 	for {
 		select {
 		case <-stop:
@@ -125,5 +133,6 @@ func passStopViewing(v Viewer, stop <-chan struct{}, send func()) {
 	}
 }
 
-// ErrServiceGone means the pipe closed before the service said it was done.
-var ErrServiceGone = errors.New("the Support Session service stopped answering")
+// ErrServiceGone means the pipe closed before the service said it was done;
+// the screen helper's is the same error.
+var ErrServiceGone = screen.ErrServiceGone

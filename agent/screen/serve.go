@@ -1,4 +1,4 @@
-package support
+package screen
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	screenframe "adhocstation/core/wire/frame"
 )
 
-// How ServeScreen paces itself.
+// How Serve paces itself.
 const (
 	clipboardEvery = 500 * time.Millisecond // the PC's clipboard is polled ~2/s while Control is on
 	infoEvery      = time.Second            // monitors are checked for changes
@@ -33,12 +33,12 @@ const (
 	maxQuality  = 80
 )
 
-// ServeScreen serves one screen stream on d until rw closes (nil), d fails
+// Serve serves one screen stream on d until rw closes (nil), d fails
 // (the error, after a ScreenStopped the station shows) or stop is closed
 // (the user stopped the viewing: ScreenStopped with ScreenStoppedByUser).
 // rw's reads must continue where the sign-in line ended. It calls d from
 // one goroutine only, so a Desktop need not lock against itself.
-func ServeScreen(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error {
+func Serve(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error {
 	s := &screen{w: rw, d: d, monitor: open.Monitor, control: open.Control,
 		enc: screenframe.NewEncoder(), sent: map[uint32]time.Time{}}
 	s.setFPS(open.MaxFPS)

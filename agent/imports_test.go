@@ -1,0 +1,73 @@
+package main
+
+import (
+	"go/build"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestAgentImports keeps the app's parts apart (agent/README.md): the
+// program takes nothing of the station but core/wire, the screen package
+// nothing of the app, the session flow not the pipe that serves it, and
+// nothing in the program the tests' rigs (agenttest, x11test), which
+// import the station. It reads the import lines for Windows and for Linux
+// (test files apart), so a forbidden import fails it on either.
+func TestAgentImports(t *testing.T) {
+	const mod = "adhocstation/"
+	// May import, of this module: the agent's own packages (but for the
+	// rules below) and core/wire with its subpackages.
+	only := map[string][]string{
+		"agent/screen":  {"core/wire"},
+		"agent/support": {"agent/screen", "core/wire"},
+	}
+	checked := 0
+	err := filepath.WalkDir(".", func(dir string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Join("agent", dir))
+		if testSupport(pkg) {
+			return nil // test rigs may import the station
+		}
+		for _, goos := range []string{"windows", "linux"} {
+			ctx := build.Default
+			ctx.GOOS, ctx.CgoEnabled = goos, false
+			p, err := ctx.ImportDir(dir, 0)
+			if err != nil {
+				continue // no Go files for this system
+			}
+			checked++
+			for _, imp := range p.Imports {
+				rel, ok := strings.CutPrefix(imp, mod)
+				if !ok {
+					continue
+				}
+				wire := rel == "core/wire" || strings.HasPrefix(rel, "core/wire/")
+				switch {
+				case testSupport(rel):
+					t.Errorf("%s (%s) imports the test rig %s", pkg, goos, imp)
+				case !wire && !strings.HasPrefix(rel, "agent/"):
+					t.Errorf("%s (%s) imports %s: the app takes nothing of the station but core/wire", pkg, goos, imp)
+				case only[pkg] != nil && !wire && !slices.Contains(only[pkg], rel):
+					t.Errorf("%s (%s) imports %s; it may import only %v", pkg, goos, imp, only[pkg])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 10 {
+		t.Fatalf("only %d packages were read: is the test running in agent/?", checked)
+	}
+}
+
+// testSupport reports whether pkg is one of the tests' rigs.
+func testSupport(pkg string) bool {
+	return strings.HasSuffix(path.Base(pkg), "test")
+}
