@@ -57,7 +57,7 @@ func FuzzReceiveChunks(f *testing.F) {
 	f.Add(ok.Bytes(), int64(1<<20))
 	f.Add(ok.Bytes(), int64(4))
 	f.Add([]byte{0x00, 0x10, 0x00, 0x01, 'x'}, int64(1<<20)) // just over MaxFileChunk
-	f.Add([]byte{0, 0, 0, 3, 'a', 'b'}, int64(10))            // cut mid-chunk
+	f.Add([]byte{0, 0, 0, 3, 'a', 'b'}, int64(10))           // cut mid-chunk
 	f.Fuzz(func(t *testing.T, stream []byte, limit int64) {
 		if limit < 0 {
 			limit = -limit
