@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,7 +266,10 @@ func (f *floodProcess) stop(t *testing.T) floodResult {
 }
 
 // phase is one measurement's samples.
-type phase struct{ pair, list, row, late []time.Duration }
+type phase struct {
+	pair, list, row, late []time.Duration
+	cpu, wall             time.Duration // this process's CPU time (user + system) over the phase's wall time
+}
 
 // measurePairing pairs each of prepared in turn, one every 150 ms, each
 // from its own address (a PC pairs once; an address may try 10 times a
@@ -273,6 +277,7 @@ type phase struct{ pair, list, row, late []time.Duration }
 // first numbers the addresses.
 func measurePairing(t *testing.T, st *core.Station, srv *Server, ids []int64, prepared []core.Prepared, first int) phase {
 	var ph phase
+	cpu0, wall0 := cpuTime(), time.Now()
 	listDone, listStop := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(listDone)
@@ -329,6 +334,7 @@ func measurePairing(t *testing.T, st *core.Station, srv *Server, ids []int64, pr
 	close(listStop)
 	<-listDone
 	<-lateDone
+	ph.cpu, ph.wall = cpuTime()-cpu0, time.Since(wall0)
 	return ph
 }
 
@@ -343,6 +349,17 @@ func (ph phase) report(t *testing.T, name string) {
 	t.Logf("%s: one row re-read (what a core event costs the page): median %s, p99 %s, max %s", name, r50, r99, rmax)
 	s50, s99, smax := quantiles(ph.late)
 	t.Logf("%s: a 1 ms timer in the station's process fired late by median %s, p99 %s, max %s (waiting for a CPU)", name, s50, s99, smax)
+	t.Logf("%s: the station's process used %.2f s of CPU in %.1f s (%.0f %% of one core)", name, ph.cpu.Seconds(), ph.wall.Seconds(),
+		100*ph.cpu.Seconds()/ph.wall.Seconds())
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadavg is the machine's 1-minute load average.
