@@ -164,6 +164,12 @@ func TestLoad(t *testing.T) {
 		s.stop(windowEnd)
 	}
 	loadEnd := loadavg()
+	online := 0
+	for _, id := range ids {
+		if st.ChannelUp(id) {
+			online++
+		}
+	}
 	memEnd := memNow()
 
 	res := flood.stop(t)
@@ -180,7 +186,7 @@ func TestLoad(t *testing.T) {
 	t.Logf("machine load average (1 min): %s during the quiet phase, %s at the end of the loaded one", loadQuiet, loadEnd)
 	quiet.report(t, "channels only")
 	loaded.report(t, "under load")
-	t.Logf("sessions listed: %d", listed(t, st))
+	t.Logf("sessions listed: %d; PCs with a live channel at the end of the load: %d of %d", listed(t, st), online, nPCs)
 	pace := "as fast as loopback goes"
 	if mbs > 0 {
 		pace = fmt.Sprintf("each paced to %d MB/s", mbs)
