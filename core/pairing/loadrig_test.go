@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -194,7 +195,7 @@ func TestLoadPCs(t *testing.T) {
 		say(loadPCsReport{Err: err.Error()})
 		return
 	}
-	app := &support.App{Sys: loadPC{}, UI: loadTray{}, OpenDesktop: func() (support.Desktop, error) { return &loadDesktop{}, nil }}
+	app := &support.App{Sys: loadPC{}, UI: loadTray{}, OpenDesktop: func() (screen.Desktop, error) { return &loadDesktop{}, nil }}
 	chans := make([]*yamux.Session, len(cfg.Keys))
 	errs := make(chan error, len(cfg.Keys))
 	next := make(chan int)
@@ -297,7 +298,7 @@ func (d *loadDesktop) Capture(_ int, dst *image.RGBA) (*image.RGBA, error) {
 func (d *loadDesktop) Inject(int, wire.InputEvent) error { return nil }
 func (d *loadDesktop) Clipboard() (string, error)        { return "", nil }
 func (d *loadDesktop) SetClipboard(string) error         { return nil }
-func (d *loadDesktop) SendSAS() error                    { return support.ErrSASUnavailable }
+func (d *loadDesktop) SendSAS() error                    { return screen.ErrSASUnavailable }
 func (d *loadDesktop) Close() error                      { return nil }
 
 // mem is a process's memory, in MB.
