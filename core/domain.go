@@ -5,6 +5,7 @@
 package core
 
 import (
+	"strings"
 	"time"
 )
 
@@ -58,6 +59,21 @@ type Session struct {
 
 // CodeBurned reports whether the security code can no longer be used.
 func (s Session) CodeBurned() bool { return s.State == StatePrepared && s.CodeAttemptsLeft <= 0 }
+
+// ClosedText says how a closed session closed, naming its state once,
+// whichever interface closed it: "cancelled by the technician", "ended by
+// the end user", "cancelled (invitation timed out)". A reason that does not
+// begin with the state follows it in brackets.
+func (s Session) ClosedText() string {
+	state := string(s.State)
+	switch {
+	case s.CloseReason == "":
+		return state
+	case s.CloseReason == state || strings.HasPrefix(s.CloseReason, state+" "):
+		return s.CloseReason
+	}
+	return state + " (" + s.CloseReason + ")"
+}
 
 // TimeLeft is the time until the session's deadline: the invitation timeout
 // while prepared, the 24-hour window while active, zero otherwise.

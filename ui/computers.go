@@ -320,7 +320,7 @@ func sessionDetails(sess core.Session) string {
 		return fmt.Sprintf("%s: paired with %s (%s, user %s), active until %s.", who, c.Hostname, c.OSName, c.WindowsUser,
 			sess.ExpiresAt.Local().Format(at))
 	}
-	return fmt.Sprintf("%s: %s on %s (%s).", who, sess.State, sess.ClosedAt.Local().Format(at), sess.CloseReason)
+	return fmt.Sprintf("%s: %s on %s.", who, sess.ClosedText(), sess.ClosedAt.Local().Format(at))
 }
 
 // computerOf is the session's computer, or a stand-in naming none, so a

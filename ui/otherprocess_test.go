@@ -78,7 +78,8 @@ func TestCodePanelFollowsEndElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	work.wait(t, eventJob(core.EventCancelled))
-	if !strings.HasPrefix(p.status.Text, "This session was cancelled (cancelled by the technician)") {
+	// Its state once, not "cancelled (cancelled by the technician)" (issue 17, item 14).
+	if !strings.HasPrefix(p.status.Text, "This session was cancelled by the technician.") {
 		t.Errorf("status = %q, want it to say the session was cancelled", p.status.Text)
 	}
 	if p.codeVisible() || p.display.text.Text != "" {
@@ -97,7 +98,7 @@ func TestCodePanelFollowsEndElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	work.wait(t, eventJob(core.EventEnded))
-	if !strings.HasPrefix(p.status.Text, "This session has ended (ended by the technician)") {
+	if !strings.HasPrefix(p.status.Text, "This session was ended by the technician.") {
 		t.Errorf("status = %q, want it to say the session has ended", p.status.Text)
 	}
 	if p.cancel.Visible() {

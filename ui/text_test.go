@@ -1,6 +1,11 @@
 package ui
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"adhocstation/core"
+)
 
 func TestSizeText(t *testing.T) {
 	for _, c := range []struct {
@@ -25,5 +30,15 @@ func TestPlural(t *testing.T) {
 		if got := plural(n, "session", "sessions"); got != want {
 			t.Errorf("plural(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// A closed session's line on Computers names its state once, whichever
+// interface closed it (issue 17, item 14).
+func TestClosedSessionDetails(t *testing.T) {
+	sess := core.Session{UserEmail: "user@example.com", ProfileName: "Anna", State: core.StateCancelled,
+		CloseReason: "cancelled by the technician", ClosedAt: time.Date(2026, 1, 5, 14, 2, 0, 0, time.Local)}
+	if got, want := sessionDetails(sess), "Session for user@example.com by Anna: cancelled by the technician on Mon 5 Jan 14:02."; got != want {
+		t.Errorf("details %q, want %q", got, want)
 	}
 }

@@ -176,10 +176,16 @@ func (c *cli) endSession(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := st.End(context.Background(), id); err != nil {
+	ctx := context.Background()
+	if err := st.End(ctx, id); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "session %d ended\n", id)
+	// A session still waiting for its user is cancelled, not ended: say which.
+	sess, err := st.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "session %d %s\n", id, sess.State)
 	return nil
 }
 

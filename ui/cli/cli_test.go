@@ -394,8 +394,14 @@ func TestCLIChangesReachRunningStation(t *testing.T) {
 	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
 	id := got.Session.ID
 	coretest.WaitEvent(t, sub, core.EventPrepared, id)
-	mustRun(t, dir, "", "sessions", "end", strconv.FormatInt(id, 10))
+	if out := mustRun(t, dir, "", "sessions", "end", strconv.FormatInt(id, 10)); out != "session 1 cancelled\n" {
+		t.Errorf("sessions end on a waiting session says %q, want that it was cancelled", out)
+	}
 	coretest.WaitEvent(t, sub, core.EventCancelled, id)
+	// The window reads how it closed once, as for its own Cancel session.
+	if sess, err := window.Session(ctx, id); err != nil || sess.ClosedText() != "cancelled by the technician" {
+		t.Errorf("the window reads the session as %q (%v)", sess.ClosedText(), err)
+	}
 	mustRun(t, dir, "", "settings", "set", "seats=4")
 	coretest.WaitEvent(t, sub, core.EventSettings, 0)
 	mustRun(t, dir, "", "profiles", "add", "Cleo Tech", "cleo.tech@example.com")
