@@ -120,4 +120,3 @@ func TestScreenCallsReturnWhenThePCStopsReading(t *testing.T) {
 		t.Fatalf("the view ended with %v, want ErrScreenStalled", err)
 	}
 }
-
