@@ -39,10 +39,12 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 	}
 	defer r.closeStream(conn)
 	// Cancelling asks the PC to stop, and bounds waiting for its answer.
+	// The deadlines come first: a PC that does not read must not hold
+	// the stop line's write, nor Run waiting for an answer.
 	stop := context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Now().Add(stopWait))
 		b, _ := json.Marshal(wire.StopCommand{Stop: true})
 		_, _ = conn.Write(append(b, '\n'))
-		_ = conn.SetReadDeadline(time.Now().Add(stopWait))
 	})
 	defer stop()
 	for {

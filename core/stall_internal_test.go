@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"image"
@@ -118,5 +119,54 @@ func TestScreenCallsReturnWhenThePCStopsReading(t *testing.T) {
 	}
 	if err := waitErr(t, stopped, "a PC that does not read"); !errors.Is(err, ErrScreenStalled) {
 		t.Fatalf("the view ended with %v, want ErrScreenStalled", err)
+	}
+}
+
+// The chat's Send runs on the window's worker: to a PC that stopped
+// reading it fails after its write deadline (ErrRemoteGone) instead of
+// holding the worker forever.
+func TestChatSendReturnsWhenThePCStopsReading(t *testing.T) {
+	r := &RemoteSession{open: deafPC{t: t}, Technician: "Ana"}
+	c, err := r.Chat(t.Context(), func(wire.ChatMessage) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Send("hello")
+		sent <- err
+	}()
+	select {
+	case err := <-sent:
+		if !errors.Is(err, ErrRemoteGone) {
+			t.Fatalf("Send to a PC that does not read: %v, want ErrRemoteGone", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Send to a PC that does not read never returned")
+	}
+}
+
+// Stopping a command on a PC that stopped reading: Run returns
+// ErrCommandStopped within its stop wait; before, the stop line's write
+// waited forever and the read deadline after it was never set.
+func TestCommandStopReturnsWhenThePCStopsReading(t *testing.T) {
+	r := &RemoteSession{open: deafPC{t: t}}
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		ran <- r.Run(ctx, wire.ShellCmd, "ping -t localhost", func([]byte) {})
+	}()
+	<-started
+	cancel()
+	select {
+	case err := <-ran:
+		if !errors.Is(err, ErrCommandStopped) && !errors.Is(err, ErrRemoteGone) {
+			t.Fatalf("Run after its stop: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("stopping a command on a PC that does not read never returned")
 	}
 }
