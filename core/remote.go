@@ -282,6 +282,7 @@ func signIn(ctx context.Context, conn net.Conn, in *bufio.Reader, req wire.SignI
 	if err := json.Unmarshal(line, &out); err != nil {
 		return out, err
 	}
+	out.Message = wire.CleanText(out.Message, wire.MaxStreamLine) // audited and shown
 	_ = conn.SetDeadline(time.Time{})
 	return out, nil
 }

@@ -170,3 +170,29 @@ func TestCommandStopReturnsWhenThePCStopsReading(t *testing.T) {
 		t.Fatal("stopping a command on a PC that does not read never returned")
 	}
 }
+
+// refusingPC refuses every stream with its sentence.
+type refusingPC struct{ message string }
+
+func (p refusingPC) Open() (net.Conn, error) {
+	st, pc := net.Pipe()
+	go func() {
+		defer pc.Close()
+		if _, err := bufio.NewReader(pc).ReadSlice('\n'); err != nil {
+			return
+		}
+		b, _ := json.Marshal(wire.SignInResult{Code: "x", Message: p.message})
+		_, _ = pc.Write(append(b, '\n'))
+	}()
+	return st, nil
+}
+
+// The PC's sentence in a refused sign-in is audited and shown: it is
+// cleaned as it is read.
+func TestSignInRefusalSentenceIsCleaned(t *testing.T) {
+	r := &RemoteSession{open: refusingPC{message: "No screen\x1b[2J\nremote sign-in: \u202Efake"}, streams: []string{wire.StreamScreen}}
+	_, err := r.Screen(t.Context(), wire.ScreenOpen{}, ScreenHandlers{})
+	if err == nil || err.Error() != "No screen[2Jremote sign-in: fake" {
+		t.Fatalf("refusal %q", err)
+	}
+}

@@ -3,16 +3,21 @@ package pairing
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
+	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/yamux"
 
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/wire"
 )
 
 // A PC whose agent key leaked may open channels in a loop and streams on
@@ -102,5 +107,42 @@ func TestAgentLimiterKeepsRealKeysWhenFlooded(t *testing.T) {
 	}
 	if _, ok := l.keys[sha256.Sum256([]byte("made-up 1"))]; ok {
 		t.Error("the made-up keys were not dropped")
+	}
+}
+
+// A PC's name and cleanup receipt reach the audit log, the station's log
+// and its windows: escape sequences, line breaks faking another audit line
+// and bidi overrides are cleaned where they enter, and the receipt's cut
+// never splits a character.
+func TestPCStringsAreCleanedWhereTheyEnter(t *testing.T) {
+	e := newEnv(t)
+	_, prep := coretest.MustPrepare(t, e.st, "Ana", "ana@example.com")
+	body := pairBody(prep.Session.Token, prep.Code)
+	body.Facts.Hostname = "PC\x1b[2J\nremote sign-in refused: Ana typed a wrong \u202Epassword"
+	body.Facts.WindowsUser = "anna\r\nfake"
+	r := e.post("/api/v1/pair", body)
+	var got wire.PairResponse
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil {
+		t.Fatalf("pair: %d %s", r.status, r.body)
+	}
+	sess, err := e.st.Session(t.Context(), prep.Session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "PC[2Jremote sign-in refused: Ana typed a wrong password"; sess.Computer.Hostname != want || sess.Computer.WindowsUser != "annafake" {
+		t.Errorf("stored name %q, user %q", sess.Computer.Hostname, sess.Computer.WindowsUser)
+	}
+	detail := strings.Repeat("a", 499) + "é and more\n\x1b[31m"
+	if r := e.post("/api/v1/cleanup", wire.AgentRequest{AgentKey: got.AgentKey, Detail: detail}); r.status != http.StatusOK {
+		t.Fatalf("cleanup: %d %s", r.status, r.body)
+	}
+	rows, err := e.st.Audit(t.Context(), core.AuditFilter{})
+	if err != nil || len(rows) == 0 {
+		t.Fatal(rows, err)
+	}
+	for _, row := range rows {
+		if !utf8.ValidString(row.Detail) || strings.ContainsAny(row.Detail, "\x1b\n\r\u202E") {
+			t.Errorf("audit row %q has detail %q", row.Event, row.Detail)
+		}
 	}
 }
