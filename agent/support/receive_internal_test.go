@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -39,6 +40,7 @@ func TestUploadWithAWrongChecksumIsNotSaved(t *testing.T) {
 	if _, err := st.Write(append(h[:], append(b, '\n')...)); err != nil {
 		t.Fatal(err)
 	}
+	go func() { _, _ = io.Copy(io.Discard, in) }() // the PC's last answer, whichever it is
 	var err error
 	select {
 	case err = <-got:
