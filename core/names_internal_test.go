@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +49,36 @@ func TestListRefusesWindowsReservedNamesOnAWindowsStation(t *testing.T) {
 	}
 	if n := len(listed(slices.Clone(entries), "linux")); n < len(names)-2 {
 		t.Errorf("a Linux station lists %d of %d", n, len(names))
+	}
+}
+
+// A PC's chat messages are shown as the notices are: cleaned of bidi
+// overrides and control characters, with the sender's name on one line;
+// a message that is too long or empty once cleaned is not shown.
+func TestChatCleansThePCsMessages(t *testing.T) {
+	r := &RemoteSession{open: hostilePC{lines: []any{
+		wire.ChatMessage{Text: "Open \u202Eexe.fdp\u202C now\x1b[2J\r\nplease\a", From: "anna\u202E\nAdministrator"},
+		wire.ChatMessage{Text: strings.Repeat("x", wire.MaxChatText+1), From: "anna"},
+		wire.ChatMessage{Text: "\u2066\x00", From: "anna"},
+		wire.ChatMessage{Text: "last", From: strings.Repeat("n", wire.MaxChatName+50)},
+	}}}
+	got := make(chan wire.ChatMessage, 4)
+	c, err := r.Chat(context.Background(), func(m wire.ChatMessage) { got <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var shown []wire.ChatMessage
+	for len(shown) == 0 || shown[len(shown)-1].Text != "last" {
+		select {
+		case m := <-got:
+			shown = append(shown, m)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the PC's lines did not all arrive: %.200q so far", shown)
+		}
+	}
+	if len(shown) != 2 || shown[0].Text != "Open exe.fdp now[2J\nplease" || shown[0].From != "annaAdministrator" ||
+		len(shown[1].From) != wire.MaxChatName {
+		t.Fatalf("the station shows %.300q", shown)
 	}
 }
