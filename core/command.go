@@ -69,7 +69,7 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 		case f.Error != "" && ctx.Err() != nil:
 			return ErrCommandStopped
 		case f.Error != "":
-			return &Error{Code: "pc_refused", Message: f.Error}
+			return &Error{Code: "pc_refused", Message: wire.CleanShown(f.Error)}
 		case f.Exit != 0:
 			return &CommandExitError{Code: f.Exit}
 		}

@@ -58,7 +58,7 @@ func pcRefusal(code, text string) error {
 	if !ok {
 		e = ErrRemoteFileFailed
 	}
-	if text == "" {
+	if text = wire.CleanShown(text); text == "" {
 		return e
 	}
 	return &Error{Code: e.Code, Message: text}
@@ -105,6 +105,10 @@ func (r *RemoteSession) Drives(ctx context.Context) ([]wire.Drive, error) {
 		return nil, err
 	}
 	r.closeStream(conn)
+	for i := range reply.Drives {
+		d := &reply.Drives[i] // its Path stays the PC's: it is asked for
+		d.Label, d.Kind = wire.CleanShown(d.Label), wire.CleanShown(d.Kind)
+	}
 	return reply.Drives, nil
 }
 

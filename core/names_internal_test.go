@@ -1,7 +1,11 @@
 package core
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -80,5 +84,56 @@ func TestChatCleansThePCsMessages(t *testing.T) {
 	if len(shown) != 2 || shown[0].Text != "Open exe.fdp now[2J\nplease" || shown[0].From != "annaAdministrator" ||
 		len(shown[1].From) != wire.MaxChatName {
 		t.Fatalf("the station shows %.300q", shown)
+	}
+}
+
+// Every sentence and name the PC sends for showing is cleaned as it is
+// read: the System tab, the drives, the screen's monitors and a refusal's
+// sentence cannot carry escape sequences, fake lines or bidi overrides.
+func TestPCStringsShownAreCleaned(t *testing.T) {
+	const dirty, clean = "PC\u202E\x1b[2J\nname", "PC[2Jname"
+	st, pc := net.Pipe()
+	go func() {
+		defer pc.Close()
+		if _, err := bufio.NewReader(pc).ReadSlice('\n'); err != nil {
+			return
+		}
+		_ = json.NewEncoder(pc).Encode(wire.Reply{System: &wire.SystemInfo{ComputerName: dirty, Edition: dirty, Users: []string{dirty},
+			Disks: []wire.Disk{{Name: dirty}}, Addresses: []wire.Interface{{Name: dirty, Addresses: []string{dirty}}}}})
+	}()
+	r := &RemoteSession{conn: st, r: bufio.NewReader(st)}
+	info, err := r.System(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ComputerName != clean || info.Edition != clean || info.Users[0] != clean || info.Disks[0].Name != clean ||
+		info.Addresses[0].Name != clean || info.Addresses[0].Addresses[0] != clean {
+		t.Errorf("the System tab gets %+v", info)
+	}
+
+	r = &RemoteSession{open: hostilePC{lines: []any{wire.FilesReply{Drives: []wire.Drive{{Path: `C:\`, Label: dirty, Kind: dirty}}}}}}
+	drives, err := r.Drives(t.Context())
+	if err != nil || len(drives) != 1 || drives[0].Label != clean || drives[0].Kind != clean || drives[0].Path != `C:\` {
+		t.Errorf("drives %+v, %v", drives, err)
+	}
+	r = &RemoteSession{open: hostilePC{lines: []any{wire.FilesReply{Error: dirty, Code: wire.CodeFileDenied}}}}
+	if _, _, err := r.List(t.Context(), `C:\`); !errors.Is(err, ErrRemoteFileDenied) || err.Error() != clean {
+		t.Errorf("a refusal reads %q", err)
+	}
+	if err := stopReason(wire.ScreenStop{Reason: wire.ScreenStoppedError, Message: dirty}); err.Error() != clean {
+		t.Errorf("a screen stop reads %q", err)
+	}
+	infoMsg, _ := json.Marshal(wire.ScreenInfo{Width: 8, Height: 8, Monitors: []wire.Monitor{{Name: dirty}}, SAS: dirty})
+	sst, spc := net.Pipe()
+	defer sst.Close()
+	go func() {
+		_, _ = spc.Write(screenMessage(wire.ScreenInfoKind, infoMsg))
+		spc.Close()
+	}()
+	var si wire.ScreenInfo
+	s := &Screen{conn: sst, out: make(chan []byte, screenQueue), done: make(chan struct{}), h: ScreenHandlers{Info: func(i wire.ScreenInfo) { si = i }}}
+	_ = s.read(bufio.NewReader(sst))
+	if len(si.Monitors) != 1 || si.Monitors[0].Name != clean || si.SAS != clean {
+		t.Errorf("screen info %+v", si)
 	}
 }

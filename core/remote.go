@@ -107,8 +107,9 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 		return wire.SystemInfo{}, ErrRemoteGone
 	}
 	if out.Error != "" || out.System == nil {
-		return wire.SystemInfo{}, &Error{Code: "pc_refused", Message: out.Error}
+		return wire.SystemInfo{}, &Error{Code: "pc_refused", Message: wire.CleanShown(out.Error)}
 	}
+	out.System.Clean()
 	return *out.System, nil
 }
 
@@ -282,7 +283,7 @@ func signIn(ctx context.Context, conn net.Conn, in *bufio.Reader, req wire.SignI
 	if err := json.Unmarshal(line, &out); err != nil {
 		return out, err
 	}
-	out.Message = wire.CleanText(out.Message, wire.MaxStreamLine) // audited and shown
+	out.Message = wire.CleanShown(out.Message) // audited and shown
 	_ = conn.SetDeadline(time.Time{})
 	return out, nil
 }

@@ -254,6 +254,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 || len(info.Monitors) > maxMonitors {
 				return ErrScreenGarbled
 			}
+			info.Clean()
 			s.info.Store(&info)
 			if s.h.Info != nil {
 				s.h.Info(info)
@@ -286,5 +287,5 @@ func stopReason(stop wire.ScreenStop) error {
 	if stop.Message == "" {
 		return ErrRemoteGone
 	}
-	return &Error{Code: "pc_refused", Message: stop.Message}
+	return &Error{Code: "pc_refused", Message: wire.CleanShown(stop.Message)}
 }

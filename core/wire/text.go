@@ -39,3 +39,37 @@ func CutText(s string, max int) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// maxShown bounds one cleaned string a PC sends for showing (a name, a
+// sentence): its line's own bound is larger.
+const maxShown = 4 << 10
+
+// CleanShown is CleanText for a string shown in the station's windows.
+func CleanShown(s string) string { return CleanText(s, maxShown) }
+
+// Clean cleans every string of the System tab as CleanShown does.
+func (s *SystemInfo) Clean() {
+	for _, p := range []*string{&s.ComputerName, &s.Edition, &s.Build, &s.CPU} {
+		*p = CleanShown(*p)
+	}
+	for i := range s.Disks {
+		s.Disks[i].Name = CleanShown(s.Disks[i].Name)
+	}
+	for i := range s.Users {
+		s.Users[i] = CleanShown(s.Users[i])
+	}
+	for i := range s.Addresses {
+		s.Addresses[i].Name = CleanShown(s.Addresses[i].Name)
+		for j := range s.Addresses[i].Addresses {
+			s.Addresses[i].Addresses[j] = CleanShown(s.Addresses[i].Addresses[j])
+		}
+	}
+}
+
+// Clean cleans the monitors' names and the sentences of a ScreenInfo.
+func (s *ScreenInfo) Clean() {
+	for i := range s.Monitors {
+		s.Monitors[i].Name = CleanShown(s.Monitors[i].Name)
+	}
+	s.Desktop, s.SAS = CleanShown(s.Desktop), CleanShown(s.SAS)
+}
