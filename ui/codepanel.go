@@ -157,11 +157,11 @@ func pairingStatusText(sess core.Session, loc *time.Location) string {
 		return fmt.Sprintf("Paired with %s (%s, user %s) — active until %s",
 			c.Hostname, c.OSName, c.WindowsUser, sess.ExpiresAt.In(loc).Format("Mon 15:04"))
 	case core.StateCancelled:
-		return "This session was " + sess.ClosedText() + ". Its link no longer works; prepare a new session if the user still needs help."
+		return "This session was cancelled (" + sess.CloseReason + "). Its link no longer works; prepare a new session if the user still needs help."
 	case core.StateExpired:
 		return "This session has expired after its 24 hours. The PC removes the account and the app."
 	case core.StateEnded:
-		return "This session was " + sess.ClosedText() + ". The PC removes the account and the app."
+		return "This session has ended (" + sess.CloseReason + "). The PC removes the account and the app."
 	}
 	return string(sess.State)
 }
