@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"adhocstation/core/wire"
 )
 
 // PairRequest is what the Support Session app sends with the security code.
@@ -277,9 +279,7 @@ func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) e
 			return err
 		}
 	}
-	if len(detail) > 500 {
-		detail = detail[:500]
-	}
+	detail = wire.CleanText(detail, 500)
 	fresh := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var profile int64

@@ -206,10 +206,10 @@ func (f *filesTab) onDownload() {
 	}
 	e := f.entries[f.selected]
 	if e.Folder {
-		f.open(pcJoin(f.folder, e.Name))
+		f.open(pcJoin(f.folder, e.PCName()))
 		return
 	}
-	remote := pcJoin(f.folder, e.Name)
+	remote := pcJoin(f.folder, e.PCName())
 	folder := &widget.Entry{Text: f.localDir}
 	name := &widget.Entry{Text: e.Name}
 	browse := &widget.Button{Text: "Choose…", Icon: theme.FolderOpenIcon()}

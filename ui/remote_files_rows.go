@@ -70,7 +70,7 @@ func (r *fileRow) Tapped(*fyne.PointEvent) { r.tab.list.Select(r.id) }
 func (r *fileRow) DoubleTapped(*fyne.PointEvent) {
 	t := r.tab
 	if r.id < len(t.entries) && t.entries[r.id].Folder {
-		t.open(pcJoin(t.folder, t.entries[r.id].Name))
+		t.open(pcJoin(t.folder, t.entries[r.id].PCName()))
 		return
 	}
 	t.list.Select(r.id)

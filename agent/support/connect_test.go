@@ -101,6 +101,30 @@ func TestConnectLockedAfterFiveWrong(t *testing.T) {
 	rs.Close()
 }
 
+// TestRightPasswordResetsTheCount: a right password forgets the wrong ones
+// before it, so 3 wrong, 1 right and 1 wrong leave 4 tries, not 1.
+func TestRightPasswordResetsTheCount(t *testing.T) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	ctx, id := context.Background(), r.prep.Session.ID
+	for i := 1; i <= 3; i++ {
+		if _, err := r.st.Connect(ctx, id, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
+			t.Fatalf("wrong password %d: %v", i, err)
+		}
+	}
+	rs, err := r.st.Connect(ctx, id, coretest.Password)
+	if err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	rs.Close()
+	_, err = r.st.Connect(ctx, id, "not the password")
+	var wrong *core.WrongPasswordError
+	if !errors.As(err, &wrong) || wrong.TriesLeft != core.MaxSignInTries-1 {
+		t.Fatalf("a wrong password after a right one: %v; want %d tries left", err, core.MaxSignInTries-1)
+	}
+}
+
 // TestConnectLockHoldsConcurrentTries: many wrong passwords at once
 // (a script driving the station) reach the PC at most MaxSignInTries
 // times: each try is checked against the lock and counted before the next

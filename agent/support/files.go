@@ -106,9 +106,10 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fil
 // drive (C:) means its root.
 func fullPath(path string) (string, error) {
 	// The Win32 device namespace reaches disks, volumes and pipes
-	// themselves (\\.\PhysicalDrive0), not files: nothing the tab is for.
-	if len(path) >= 4 && strings.ContainsRune(`\/`, rune(path[0])) && strings.ContainsRune(`\/`, rune(path[1])) &&
-		(path[2] == '.' || path[2] == '?') && strings.ContainsRune(`\/`, rune(path[3])) {
+	// themselves (\\.\PhysicalDrive0), not files: nothing the tab is for;
+	// nor is the NT object namespace's \??\, which Go takes as a volume.
+	sep := func(i int) bool { return path[i] == '\\' || path[i] == '/' }
+	if len(path) >= 4 && sep(0) && sep(3) && (sep(1) && (path[2] == '.' || path[2] == '?') || path[1] == '?' && path[2] == '?') {
 		return "", &fileError{wire.CodeFileNotFound, fmt.Sprintf(`%s is a device path; the Files tab opens files and folders. Start the path with a drive, like C:\Users.`, path)}
 	}
 	if v := filepath.VolumeName(path); v != "" && v == path {

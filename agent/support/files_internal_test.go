@@ -25,10 +25,12 @@ func TestValidNameRefusesWindowsSpecialNames(t *testing.T) {
 }
 
 // The Files tab reaches files and folders, not devices: the Win32 device
-// namespace (\\.\PhysicalDrive0, \\?\GLOBALROOT\…, either slash) is
-// refused with a sentence before anything is opened.
+// namespace (\\.\PhysicalDrive0, \\?\GLOBALROOT\…, either slash) and the
+// NT object namespace (\??\PhysicalDrive0) are refused with a sentence
+// before anything is opened.
 func TestFullPathRefusesDeviceNamespace(t *testing.T) {
-	for _, p := range []string{`\\.\PhysicalDrive0`, `//./PhysicalDrive0`, `\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1`, `//?/C:/Windows`, `\\.\pipe\adhoc-support`} {
+	for _, p := range []string{`\\.\PhysicalDrive0`, `//./PhysicalDrive0`, `\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1`, `//?/C:/Windows`, `\\.\pipe\adhoc-support`,
+		`\??\PhysicalDrive0`, `/??/C:/Windows`, `\??/GLOBALROOT`} {
 		_, err := fullPath(p)
 		if fe, ok := err.(*fileError); !ok || !strings.Contains(fe.text, "device") {
 			t.Errorf("%s: %v", p, err)

@@ -22,6 +22,7 @@ const (
 type agentCount struct {
 	start time.Time
 	calls int
+	known bool // core accepted the key: a paired app's, kept when pruning
 }
 
 // agentLimiter counts calls per agent key, in memory only: a restart gives
@@ -55,8 +56,19 @@ func (l *agentLimiter) take(key string, now time.Time) time.Duration {
 	return 0
 }
 
+// known marks key as one core accepted, so a flood of made-up keys cannot
+// push its count out of the map and give it a fresh minute.
+func (l *agentLimiter) known(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.keys[sha256.Sum256([]byte(key))]; w != nil {
+		w.known = true
+	}
+}
+
 // prune drops ended windows; if a flood of made-up keys fills the map
-// within one minute, it starts over (those keys are refused by core anyway).
+// within one minute, it drops those (core refuses them anyway) and keeps
+// the counts of the keys core accepted, which are one per paired PC.
 func (l *agentLimiter) prune(now time.Time) {
 	for k, w := range l.keys {
 		if now.Sub(w.start) >= agentWindow {
@@ -64,7 +76,11 @@ func (l *agentLimiter) prune(now time.Time) {
 		}
 	}
 	if len(l.keys) >= maxLimited {
-		clear(l.keys)
+		for k, w := range l.keys {
+			if !w.known {
+				delete(l.keys, k)
+			}
+		}
 	}
 }
 

@@ -146,6 +146,9 @@ func (s *Server) agentCall(name string, do func(ctx context.Context, req wire.Ag
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), callTimeout)
 		defer cancel()
 		sess, err := do(ctx, req)
+		if err == nil || errors.Is(err, core.ErrSessionClosed) {
+			s.agents.known(req.AgentKey)
+		}
 		if err != nil {
 			writeError(w, s.refusal(name, err, true))
 			return

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,35 +31,53 @@ const (
 	defaultChannelTimeout   = 2 * time.Second
 )
 
-// liveChannels holds the open channels by session, so the station can drop
-// them when the session ends and on Close.
+// maxChannelsPerSession bounds the channels one session may hold: the
+// live one and, while a reconnect overlaps the old connection's keepalive
+// timeout, the old one. A further channel closes the oldest, so the
+// newest (the PC's current connection) always wins and a PC opening
+// channels in a loop holds no more than two.
+const maxChannelsPerSession = 2
+
+// pcStreamBacklog is how many streams the PC may open on a channel: the
+// station never accepts one (it opens every stream itself), so each waits
+// in yamux's queue holding up to its 256 KiB window until the channel
+// closes, and the next ones are reset at once. yamux uses the same number
+// to bound the station's own opens still waiting for the PC's answer, so
+// it is a few rather than one.
+const pcStreamBacklog = 4
+
+// liveChannels holds the open channels by session, oldest first, so the
+// station can drop them when the session ends and on Close.
 type liveChannels struct {
 	mu     sync.Mutex
-	m      map[int64]map[*yamux.Session]struct{}
+	m      map[int64][]*yamux.Session
 	closed bool
 }
 
-// add records ys; it reports false (and ys must be closed) once the server closed.
-func (l *liveChannels) add(id int64, ys *yamux.Session) bool {
+// add records ys and returns the channels of the session it pushes out
+// (to be closed); ok is false (and ys must be closed) once the server closed.
+func (l *liveChannels) add(id int64, ys *yamux.Session) (evicted []*yamux.Session, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return false
+		return nil, false
 	}
 	if l.m == nil {
-		l.m = map[int64]map[*yamux.Session]struct{}{}
+		l.m = map[int64][]*yamux.Session{}
 	}
-	if l.m[id] == nil {
-		l.m[id] = map[*yamux.Session]struct{}{}
+	set := append(l.m[id], ys)
+	if n := len(set) - maxChannelsPerSession; n > 0 {
+		evicted = slices.Clone(set[:n])
+		set = slices.Delete(set, 0, n)
 	}
-	l.m[id][ys] = struct{}{}
-	return true
+	l.m[id] = set
+	return evicted, true
 }
 
 func (l *liveChannels) remove(id int64, ys *yamux.Session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.m[id], ys)
+	l.m[id] = slices.DeleteFunc(l.m[id], func(x *yamux.Session) bool { return x == ys })
 	if len(l.m[id]) == 0 {
 		delete(l.m, id)
 	}
@@ -71,9 +90,7 @@ func (l *liveChannels) take(id int64, all bool) []*yamux.Session {
 	var out []*yamux.Session
 	for sid, set := range l.m {
 		if all || sid == id {
-			for ys := range set {
-				out = append(out, ys)
-			}
+			out = append(out, set...)
 			delete(l.m, sid)
 		}
 	}
@@ -134,6 +151,9 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 	var ys *yamux.Session
 	opener := &lateOpener{ready: make(chan struct{})}
 	sess, release, err := s.st.OpenChannel(ctx, key, opener)
+	if err == nil || errors.Is(err, core.ErrSessionClosed) {
+		s.agents.known(key)
+	}
 	if errors.Is(err, core.ErrSessionClosed) {
 		// Not a refusal: the session is over and the answer says how, so
 		// the PC removes the account and the app.
@@ -165,10 +185,14 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 		release()
 		return
 	}
-	if !s.live.add(sess.ID, ys) {
+	evicted, ok := s.live.add(sess.ID, ys)
+	if !ok {
 		ys.Close()
 		release()
 		return
+	}
+	for _, old := range evicted {
+		old.Close()
 	}
 	go func() {
 		<-ys.CloseChan()
@@ -196,6 +220,7 @@ func (s *Server) channelConfig() *yamux.Config {
 	// reader is not scheduled; the buffer only grows with unread data,
 	// so an idle channel costs nothing more.
 	cfg.MaxStreamWindowSize = 4 << 20
+	cfg.AcceptBacklog = pcStreamBacklog
 	return cfg
 }
 

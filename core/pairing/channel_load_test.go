@@ -45,7 +45,7 @@ func TestChannelLoad(t *testing.T) {
 	var chans []*yamux.Session
 	srv.live.mu.Lock()
 	for _, set := range srv.live.m {
-		for ys := range set {
+		for _, ys := range set {
 			chans = append(chans, ys)
 		}
 	}

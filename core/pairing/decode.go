@@ -55,11 +55,14 @@ func decodePairRequest(body io.Reader) (wire.PairRequest, *apiError) {
 	if !codeShape(req.Code) {
 		return wire.PairRequest{}, badRequest("The security code has 9 digits, like 482 193 657. Type the code your technician reads to you.")
 	}
-	f := req.Facts
-	for _, v := range []string{f.Hostname, f.OSName, f.OSVersion, f.Arch, f.WindowsUser, f.MachineID} {
-		if len(v) > maxFactLen || !utf8.ValidString(v) {
+	f := &req.Facts
+	for _, v := range []*string{&f.Hostname, &f.OSName, &f.OSVersion, &f.Arch, &f.WindowsUser, &f.MachineID} {
+		if len(*v) > maxFactLen || !utf8.ValidString(*v) {
 			return wire.PairRequest{}, badRequest("The app sent computer details the station cannot accept. Download the app again from the invitation link.")
 		}
+		// Cleaned here, once: these reach the audit log, the station's
+		// log and its windows.
+		*v = wire.CleanText(*v, maxFactLen)
 	}
 	return req, nil
 }
@@ -95,6 +98,7 @@ func decodeAgentRequest(body io.Reader) (wire.AgentRequest, *apiError) {
 	if len(req.Detail) > maxDetailLen || !utf8.ValidString(req.Detail) {
 		return wire.AgentRequest{}, badRequest("The cleanup report is too long for the station.")
 	}
+	req.Detail = wire.CleanText(req.Detail, maxDetailLen) // it is audited
 	return req, nil
 }
 

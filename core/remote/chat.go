@@ -81,6 +81,9 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 	return c, nil
 }
 
+// chatWriteWait bounds sending one message to a PC that does not read.
+const chatWriteWait = 10 * time.Second
+
 // ChatGone is the code of the notice that the chat stream ended.
 const ChatGone = "gone"
 
@@ -105,7 +108,11 @@ func (c *Chat) Send(text string) (wire.ChatMessage, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// A PC that stops reading must not hold the window's worker: the
+	// write is bounded, and a message cut short ends the stream.
+	_ = c.conn.SetWriteDeadline(time.Now().Add(chatWriteWait))
 	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+		c.conn.Close()
 		return wire.ChatMessage{}, ErrRemoteGone
 	}
 	return m, nil

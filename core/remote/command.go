@@ -40,10 +40,12 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 	}
 	defer r.closeStream(conn)
 	// Cancelling asks the PC to stop, and bounds waiting for its answer.
+	// The deadlines come first: a PC that does not read must not hold
+	// the stop line's write, nor Run waiting for an answer.
 	stop := context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Now().Add(stopWait))
 		b, _ := json.Marshal(wire.StopCommand{Stop: true})
 		_, _ = conn.Write(append(b, '\n'))
-		_ = conn.SetReadDeadline(time.Now().Add(stopWait))
 	})
 	defer stop()
 	for {
@@ -68,7 +70,7 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 		case f.Error != "" && ctx.Err() != nil:
 			return ErrCommandStopped
 		case f.Error != "":
-			return &refusal.Error{Code: "pc_refused", Message: f.Error}
+			return &refusal.Error{Code: "pc_refused", Message: wire.CleanShown(f.Error)}
 		case f.Exit != 0:
 			return &CommandExitError{Code: f.Exit}
 		}

@@ -9,10 +9,10 @@ import (
 	"io/fs"
 	"net"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
@@ -59,7 +59,7 @@ func pcRefusal(code, text string) error {
 	if !ok {
 		e = ErrRemoteFileFailed
 	}
-	if text == "" {
+	if text = wire.CleanShown(text); text == "" {
 		return e
 	}
 	return &refusal.Error{Code: e.Code, Message: text}
@@ -106,6 +106,10 @@ func (r *RemoteSession) Drives(ctx context.Context) ([]wire.Drive, error) {
 		return nil, err
 	}
 	r.closeStream(conn)
+	for i := range reply.Drives {
+		d := &reply.Drives[i] // its Path stays the PC's: it is asked for
+		d.Label, d.Kind = wire.CleanShown(d.Label), wire.CleanShown(d.Kind)
+	}
 	return reply.Drives, nil
 }
 
@@ -117,16 +121,58 @@ func (r *RemoteSession) List(ctx context.Context, folder string) (string, []wire
 		return "", nil, err
 	}
 	r.closeStream(conn)
-	return reply.Path, slices.DeleteFunc(reply.Entries, func(e wire.Entry) bool { return !oneEntry(e.Name) }), nil
+	return reply.Path, listed(reply.Entries, runtime.GOOS), nil
+}
+
+// listed keeps the entries whose names can be one entry here (on a
+// station running on goos) and cleans their names for showing and as a
+// download's default name, as chat text is cleaned: a bidi override makes
+// "invoice_\u202Efdp.exe" read as a .pdf and save as an .exe. The PC's
+// spelling stays in Listed for asking the PC.
+func listed(entries []wire.Entry, goos string) []wire.Entry {
+	out := entries[:0]
+	for _, e := range entries {
+		if !oneEntry(e.Name, goos) {
+			continue
+		}
+		if clean := wire.CleanText(e.Name, len(e.Name)); clean != e.Name {
+			if clean == "" || !oneEntry(clean, goos) {
+				continue
+			}
+			e.Listed, e.Name = e.Name, clean
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // oneEntry says a name from the PC is one entry of a folder. A name
 // becomes the default name of a download here, so one with a separator or
 // ".." (which no real folder lists) could write outside the folder chosen;
 // control characters (which Windows refuses in names) could disguise it.
-func oneEntry(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`) &&
+// On a Windows station a device name (CON, nul.txt) would save to the
+// device, and a trailing dot or space is dropped by Windows, so a
+// download would land under another name: those are refused too.
+func oneEntry(name, goos string) bool {
+	ok := name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\:`) &&
 		!strings.ContainsFunc(name, func(c rune) bool { return c < 0x20 || c == 0x7f })
+	if !ok || goos != "windows" {
+		return ok
+	}
+	if strings.ContainsAny(name, `<>"|?*`) || strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
+		return false
+	}
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return false
+	}
+	if len(base) >= 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
+		strings.Contains("0123456789¹²³", base[3:]) && utf8.RuneCountInString(base[3:]) == 1 {
+		return false
+	}
+	return true
 }
 
 // transferError is what a failure of the stream reads as: cancelled,

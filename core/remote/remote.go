@@ -92,8 +92,9 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 		return wire.SystemInfo{}, ErrRemoteGone
 	}
 	if out.Error != "" || out.System == nil {
-		return wire.SystemInfo{}, &refusal.Error{Code: "pc_refused", Message: out.Error}
+		return wire.SystemInfo{}, &refusal.Error{Code: "pc_refused", Message: wire.CleanShown(out.Error)}
 	}
+	out.System.Clean()
 	return *out.System, nil
 }
 
@@ -176,6 +177,7 @@ func signIn(ctx context.Context, conn net.Conn, in *bufio.Reader, req wire.SignI
 	if err := json.Unmarshal(line, &out); err != nil {
 		return out, err
 	}
+	out.Message = wire.CleanShown(out.Message) // audited and shown
 	_ = conn.SetDeadline(time.Time{})
 	return out, nil
 }

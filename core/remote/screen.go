@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
@@ -24,6 +25,7 @@ import (
 var (
 	ErrScreenStoppedByUser = refusal.New("screen_stopped", "The user stopped screen viewing from the Support Session icon. Ask them before starting it again.")
 	ErrScreenGarbled       = refusal.New("screen_garbled", "The PC sent screen data this station cannot read, so viewing stopped. Start viewing again; if it keeps happening, the PC's Support Session app may not match this station.")
+	ErrScreenStalled       = refusal.New("screen_stalled", "The PC stopped taking the station's mouse, keyboard and acknowledgements, so viewing stopped. Start viewing again; if it keeps happening, check the PC's network.")
 )
 
 // ScreenHandlers receive what a screen stream brings, all on the stream's
@@ -40,7 +42,7 @@ type ScreenHandlers struct {
 	Clipboard func(text string)
 	// Stopped is called once when the stream ends other than by Close:
 	// ErrScreenStoppedByUser, the PC's sentence (code "pc_refused"),
-	// ErrScreenGarbled or ErrRemoteGone.
+	// ErrScreenGarbled, ErrScreenStalled or ErrRemoteGone.
 	Stopped func(err error)
 }
 
@@ -53,15 +55,26 @@ type Screen struct {
 	once   sync.Once
 	closed atomic.Bool // Close was called: the end is not reported
 	info   atomic.Pointer[wire.ScreenInfo]
+	// The newest frame shown, acknowledged by the writer: acks are
+	// cumulative, so one waiting ack stands for all before it and a PC
+	// sending frames faster than it reads cannot fill the queue.
+	ack     atomic.Uint32
+	acked   chan struct{} // capacity 1: an ack is waiting
+	stalled atomic.Bool   // ended because the PC stopped reading
 }
 
 // maxMonitors bounds the monitors a PC may list: the Screen tab offers
 // each in a choice.
 const maxMonitors = 64
 
-// screenQueue is how many control lines may wait for the writer; input
-// beyond it blocks the caller briefly rather than being lost.
+// screenQueue is how many control lines may wait for the writer. The
+// callers are the window's: a full queue means the PC stopped reading, and
+// the view ends (ErrScreenStalled) rather than the window waiting.
 const screenQueue = 256
+
+// screenWriteWait bounds one control line's write: a PC that takes
+// nothing for this long has stopped reading, and the view ends.
+const screenWriteWait = 10 * time.Second
 
 // Screen opens a screen stream on the PC with open's settings and calls
 // h as the PC sends. Refusals: ErrRemoteGone, ErrOldAppScreen, or the PC's sentence (code
@@ -74,12 +87,15 @@ func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h Scre
 		}
 		return nil, err
 	}
-	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{})}
+	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{}), acked: make(chan struct{}, 1)}
 	go s.write()
 	go func() {
 		err := s.read(in)
 		r.running.Delete(conn)
 		s.end()
+		if s.stalled.Load() {
+			err = ErrScreenStalled
+		}
 		if !s.closed.Load() && s.h.Stopped != nil {
 			s.h.Stopped(err)
 		}
@@ -142,29 +158,46 @@ func (s *Screen) end() {
 	})
 }
 
-// send queues one control line; after the end it is dropped.
+// send queues one control line without waiting; after the end it is
+// dropped, and a full queue ends the view.
 func (s *Screen) send(c wire.ScreenControl) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return
 	}
 	select {
-	case s.out <- append(b, '\n'):
 	case <-s.done:
+	case s.out <- append(b, '\n'):
+	default:
+		s.stall()
 	}
+}
+
+// stall ends a view whose PC stopped reading.
+func (s *Screen) stall() {
+	s.stalled.Store(true)
+	s.end()
 }
 
 // write is the one writer of the stream, so lines never interleave and
 // the Fyne goroutine never waits on the network.
 func (s *Screen) write() {
 	for {
+		var b []byte
 		select {
-		case b := <-s.out:
-			if _, err := s.conn.Write(b); err != nil {
-				s.end()
-				return
-			}
+		case b = <-s.out:
+		case <-s.acked:
+			b, _ = json.Marshal(wire.ScreenControl{Ack: s.ack.Load()})
+			b = append(b, '\n')
 		case <-s.done:
+			return
+		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(screenWriteWait))
+		if _, err := s.conn.Write(b); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				s.stalled.Store(true)
+			}
+			s.end()
 			return
 		}
 	}
@@ -212,12 +245,17 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if s.h.Frame != nil {
 				s.h.Frame(img, fi.Regions)
 			}
-			s.send(wire.ScreenControl{Ack: fi.Seq})
+			s.ack.Store(fi.Seq)
+			select {
+			case s.acked <- struct{}{}:
+			default: // an ack is waiting already; it will carry this one
+			}
 		case wire.ScreenInfoKind:
 			var info wire.ScreenInfo
 			if json.Unmarshal(buf, &info) != nil || info.Width < 0 || info.Height < 0 || len(info.Monitors) > maxMonitors {
 				return ErrScreenGarbled
 			}
+			info.Clean()
 			s.info.Store(&info)
 			if s.h.Info != nil {
 				s.h.Info(info)
@@ -250,5 +288,5 @@ func stopReason(stop wire.ScreenStop) error {
 	if stop.Message == "" {
 		return ErrRemoteGone
 	}
-	return &refusal.Error{Code: "pc_refused", Message: stop.Message}
+	return &refusal.Error{Code: "pc_refused", Message: wire.CleanShown(stop.Message)}
 }

@@ -69,6 +69,17 @@ type Entry struct {
 	Folder   bool      `json:"folder,omitempty"`
 	Size     int64     `json:"size,omitempty"`
 	Modified time.Time `json:"modified"`
+	// Listed is the PC's own spelling when the station cleaned Name for
+	// showing and saving (core's List); it names the entry to the PC.
+	Listed string `json:"-"`
+}
+
+// PCName is the entry's name as the PC spells it.
+func (e Entry) PCName() string {
+	if e.Listed != "" {
+		return e.Listed
+	}
+	return e.Name
 }
 
 // Codes of a FilesReply's or FilesEnd's Error; the station's refusals use
