@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"adhocstation/core/wire"
+	"adhocstation/core/wire/landing"
 )
 
 // The Files tab's PC side: each operation on its own stream attached to a
@@ -37,10 +38,6 @@ func asAccount(logon Logon, fn func() error) error {
 	return fn()
 }
 
-// partialSuffix ends the hidden name an upload is written under until it
-// is complete and checked.
-const partialSuffix = ".adhoc-partial"
-
 // fileError is a failure with the sentence and code the station shows.
 type fileError struct{ code, text string }
 
@@ -54,7 +51,7 @@ func explain(err error, path string) *fileError {
 		return fe
 	case errors.Is(err, fs.ErrNotExist):
 		return &fileError{wire.CodeFileNotFound, fmt.Sprintf("%s does not exist on the PC. Check the path, or go up a folder and look.", path)}
-	case diskFull(err):
+	case landing.DiskFull(err):
 		return &fileError{wire.CodeDiskFull, fmt.Sprintf("The PC's disk is full: %s could not be written. Free some space on that drive (or choose another) and try again.", path)}
 	case inUse(err):
 		return &fileError{wire.CodeFileInUse, fmt.Sprintf("%s is in use by another program on the PC. Close that program (or wait for it) and try again.", path)}
@@ -249,7 +246,7 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 		return &fileError{wire.CodeBadName, fmt.Sprintf("%q cannot be a file's name on the PC. Rename the file and upload it again.", f.Name)}
 	}
 	final := filepath.Join(folder, f.Name)
-	var tmp *os.File
+	var tmp *landing.File
 	err = asAccount(logon, func() error {
 		st, err := os.Stat(folder)
 		switch {
@@ -266,11 +263,10 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 				return &fileError{wire.CodeFileExists, fmt.Sprintf("%s already exists on the PC. Choose to replace it, or rename the file.", final)}
 			}
 		}
-		tmp, err = os.CreateTemp(folder, "~"+f.Name+".*"+partialSuffix)
+		tmp, err = landing.Create(folder, f.Name)
 		if err != nil {
 			return explain(err, final)
 		}
-		markHidden(tmp.Name(), true)
 		return nil
 	})
 	if err != nil {
@@ -279,8 +275,7 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 	done := false
 	defer func() {
 		if !done {
-			tmp.Close()
-			_ = asAccount(logon, func() error { return os.Remove(tmp.Name()) })
+			_ = asAccount(logon, tmp.Discard)
 		}
 	}()
 	enc := json.NewEncoder(conn)
@@ -312,18 +307,13 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 	case got != f.Size || end.SHA256 != digest:
 		return &fileError{wire.CodeChecksum, fmt.Sprintf("The bytes the PC received for %s do not match the file (%d of %d bytes, checksum differs); nothing was saved. Upload it again.", final, got, f.Size)}
 	}
-	if err := tmp.Sync(); err != nil {
-		return explain(err, final)
-	}
-	if err := tmp.Close(); err != nil {
-		return explain(err, final)
-	}
 	err = asAccount(logon, func() error {
-		if _, err := os.Stat(final); err == nil && !f.Overwrite {
-			return &fileError{wire.CodeFileExists, fmt.Sprintf("%s appeared on the PC during the upload. Choose to replace it, or rename the file.", final)}
-		}
-		markHidden(tmp.Name(), false) // the attribute would stay with the final name
-		return os.Rename(tmp.Name(), final)
+		return tmp.Land(final, func() error {
+			if _, err := os.Stat(final); err == nil && !f.Overwrite {
+				return &fileError{wire.CodeFileExists, fmt.Sprintf("%s appeared on the PC during the upload. Choose to replace it, or rename the file.", final)}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return explain(err, final)

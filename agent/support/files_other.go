@@ -19,11 +19,4 @@ func listDrives() ([]wire.Drive, error) {
 	return []wire.Drive{d}, nil
 }
 
-func diskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
-
 func inUse(err error) bool { return errors.Is(err, syscall.ETXTBSY) }
-
-// markHidden: a name starting with "~" is as hidden as it gets here.
-func markHidden(string, bool) {}

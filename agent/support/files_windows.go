@@ -51,29 +51,6 @@ func listDrives() ([]wire.Drive, error) {
 	return out, nil
 }
 
-func diskFull(err error) bool {
-	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL)
-}
-
 func inUse(err error) bool {
 	return errors.Is(err, windows.ERROR_SHARING_VIOLATION) || errors.Is(err, windows.ERROR_LOCK_VIOLATION)
-}
-
-// markHidden sets or clears the hidden attribute: a partial upload is
-// hidden, so Explorer on the PC does not show it while it is written.
-func markHidden(path string, hidden bool) {
-	p, err := windows.UTF16PtrFromString(path)
-	if err != nil {
-		return
-	}
-	attrs, err := windows.GetFileAttributes(p)
-	if err != nil {
-		return
-	}
-	if hidden {
-		attrs |= windows.FILE_ATTRIBUTE_HIDDEN
-	} else {
-		attrs &^= windows.FILE_ATTRIBUTE_HIDDEN
-	}
-	_ = windows.SetFileAttributes(p, attrs)
 }

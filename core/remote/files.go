@@ -10,19 +10,19 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
+	"adhocstation/core/wire/landing"
 )
 
 // The Files tab: each operation on its own stream attached to the
 // signed-in one. Both ends write a transfer under a hidden temporary name
 // beside the target and rename it only once its size and SHA-256 match, so
 // a cut, a cancel or a full disk never leaves a partial file under the
-// real name.
+// real name (core/wire/landing, which both ends use).
 
 // Refusals of the Files tab. The PC's refusals carry the PC's sentence
 // (naming the path) under these codes.
@@ -188,22 +188,10 @@ func transferError(ctx context.Context, err error) error {
 	return &refusal.Error{Code: ErrTransferCut.Code, Message: ErrTransferCut.Message, Err: err}
 }
 
-// diskFull says err is a full disk (or quota) on this computer.
-func diskFull(err error) bool {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return false
-	}
-	if runtime.GOOS == "windows" {
-		return errno == 112 || errno == 39 // ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL
-	}
-	return errno == syscall.ENOSPC
-}
-
 // localError says what went wrong with a local file.
 func localError(err error, path string) error {
 	switch {
-	case diskFull(err):
+	case landing.DiskFull(err):
 		return ErrLocalDiskFull
 	case errors.Is(err, fs.ErrNotExist):
 		return &refusal.Error{Code: ErrLocalFile.Code, Message: fmt.Sprintf("%s does not exist on this computer. Choose another file or folder.", path), Err: err}

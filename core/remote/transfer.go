@@ -11,6 +11,7 @@ import (
 
 	"adhocstation/core/refusal"
 	"adhocstation/core/wire"
+	"adhocstation/core/wire/landing"
 )
 
 // finishWait bounds waiting for the PC to check, sync and rename an
@@ -19,8 +20,8 @@ const finishWait = 2 * time.Minute
 
 // Download copies the PC's file remotePath to localPath, replacing it (the
 // UI asks first). The bytes go to a hidden file beside localPath, renamed
-// over it only once the size and the SHA-256 match the PC's; on any failure
-// it is removed. progress, if set, is called on Download's goroutine.
+// over it only once the size and the SHA-256 match the PC's (core/wire/landing);
+// on any failure it is removed. progress, if set, is called on Download's goroutine.
 // Cancelling ctx stops at once (ErrTransferCancelled). Refusals: the PC's
 // (ErrRemoteFileNotFound, ErrRemoteIsAFolder, ErrRemoteFileDenied,
 // ErrRemoteFileInUse, …), ErrTransferCut, ErrTransferCorrupt,
@@ -29,15 +30,14 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(localPath), "~"+filepath.Base(localPath)+".*.adhoc-partial")
+	tmp, err := landing.Create(filepath.Dir(localPath), filepath.Base(localPath))
 	if err != nil {
 		return localError(err, localPath)
 	}
 	saved := false
 	defer func() {
 		if !saved {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = tmp.Discard()
 		}
 	}()
 	conn, in, reply, err := r.filesStream(ctx, wire.Files{Op: wire.FilesDownload, Path: remotePath})
@@ -47,7 +47,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	defer r.closeStream(conn)
 	defer cancelOn(ctx, conn)()
 	progress(0, reply.Size)
-	done, digest, readErr, writeErr := wire.ReceiveChunks(&writeback{f: tmp}, in, reply.Size, func(n int64) { progress(n, reply.Size) })
+	done, digest, readErr, writeErr := wire.ReceiveChunks(tmp, in, reply.Size, func(n int64) { progress(n, reply.Size) })
 	switch {
 	case errors.Is(readErr, wire.ErrChunksTooLong):
 		return ErrTransferCorrupt
@@ -66,13 +66,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 	case done != reply.Size || end.SHA256 != digest:
 		return ErrTransferCorrupt
 	}
-	if err := tmp.Sync(); err != nil {
-		return localError(err, localPath)
-	}
-	if err := tmp.Close(); err != nil {
-		return localError(err, localPath)
-	}
-	if err := os.Rename(tmp.Name(), localPath); err != nil {
+	if err := tmp.Land(localPath, nil); err != nil {
 		return localError(err, localPath)
 	}
 	saved = true
@@ -154,25 +148,4 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 		return ErrTransferCorrupt
 	}
 	return nil
-}
-
-// writebackEvery is how many bytes a download writes between asking the
-// kernel to start putting them on disk.
-const writebackEvery = 8 << 20
-
-// writeback writes to a file, starting the disk writes of each
-// writebackEvery bytes while the transfer goes on.
-type writeback struct {
-	f            *os.File
-	off, started int64
-}
-
-func (w *writeback) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.off += int64(n)
-	if w.off-w.started >= writebackEvery {
-		startWriteback(w.f, w.started, w.off-w.started)
-		w.started = w.off
-	}
-	return n, err
 }

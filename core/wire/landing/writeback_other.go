@@ -1,6 +1,6 @@
 //go:build !linux
 
-package remote
+package landing
 
 import "os"
 
