@@ -72,6 +72,8 @@ func TestCrashLosesNothing(t *testing.T) {
 	}
 	// A hung child is killed, which ends the reading below with too few
 	// sessions: the test fails instead of waiting for go test's -timeout.
+	// Hung means no commit for the whole limit, not slow: each commit
+	// re-arms the guard (a busy machine took over 30 s for 15 of them).
 	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
 	defer guard.Stop()
 	var last int64
@@ -80,6 +82,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		f := strings.Fields(lines.Text())
 		if len(f) == 2 && f[0] == "committed" {
 			last, _ = strconv.ParseInt(f[1], 10, 64)
+			guard.Reset(3 * coretest.WaitLimit)
 			if last >= 15 {
 				break // mid-way through writing more
 			}
