@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"log"
 	"net"
 	"path/filepath"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"adhocstation/agent/agenttest"
+	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
@@ -104,7 +104,7 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	go pipe.RunHelper(ctx, conn, pipe.RoleTray, pc.tray)
 	coretest.Receive(t, joined, "the tray helper to join")
 
-	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
+	app := &support.App{Sys: rec, UI: hub, Log: applog.New(&pc.log, "", 0),
 		OpenDesktop: func() (screen.Desktop, error) { return x11desk.Open(x.Display) }}
 	if relayed {
 		relay := screen.NewRelay()

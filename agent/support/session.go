@@ -69,9 +69,9 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			return a.cleanup(ctx, dir, c, st, reason)
 		case <-a.UI.EndRequested():
 			stop()
-			a.logf("the user ended the session")
+			a.Log.Printf("the user ended the session")
 			if _, err := c.Agent(ctx, PathEnd, st.AgentKey, ""); err != nil {
-				a.logf("could not tell the station: %v", err)
+				a.Log.Printf("could not tell the station: %v", err)
 			}
 			return a.cleanup(ctx, dir, c, st, reasonUserEnded)
 		}
@@ -84,7 +84,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 // profile not yet, the record (with the SID) and the installed copy stay
 // so the next start tries again.
 func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
-	a.logf("ending the session: %s", reason)
+	a.Log.Printf("ending the session: %s", reason)
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt})
 	st.Account = AccountName
@@ -132,10 +132,10 @@ func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reas
 // session, then uninstalls.
 func (a *App) finishProfile(ctx context.Context, dir string, st State) error {
 	if err := a.deleteProfile(ctx, st.AccountSID); err != nil {
-		a.logf("the profile of %s is still there: %v", st.AccountSID, err)
+		a.Log.Printf("the profile of %s is still there: %v", st.AccountSID, err)
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
-	a.logf("the profile of the deleted account is removed")
+	a.Log.Printf("the profile of the deleted account is removed")
 	a.forget(dir)
 	a.uninstall()
 	return nil
@@ -148,7 +148,7 @@ func (a *App) keep(dir string, st State) {
 		return
 	}
 	if err := a.saveState(dir, st); err != nil {
-		a.logf("could not update the session record: %v", err)
+		a.Log.Printf("could not update the session record: %v", err)
 	}
 }
 
@@ -160,7 +160,7 @@ func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 		var off *OfflineError
 		if err == nil || !errors.As(err, &off) || try == 3 {
 			if err != nil {
-				a.logf("cleanup receipt not delivered: %v", err)
+				a.Log.Printf("cleanup receipt not delivered: %v", err)
 			}
 			return
 		}
@@ -175,13 +175,13 @@ func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 // forget removes the session record.
 func (a *App) forget(dir string) {
 	if err := removeState(dir); err != nil {
-		a.logf("could not remove the session record: %v", err)
+		a.Log.Printf("could not remove the session record: %v", err)
 	}
 }
 
 // uninstall removes the service and the installed copy.
 func (a *App) uninstall() {
 	if err := a.Sys.Uninstall(); err != nil {
-		a.logf("could not uninstall the app: %v", err)
+		a.Log.Printf("could not uninstall the app: %v", err)
 	}
 }
