@@ -2,8 +2,8 @@
 // service's UI, which asks the setup helper and tells the trays, relays the
 // chat and parks the screen helper's connections for agent/screen's Relay;
 // RunHelper, a helper's side. It imports agent/support (the UI it
-// implements), agent/screen and core/wire; agent/support does not import
-// it.
+// implements), agent/screen, agent/applog and core/wire; agent/support
+// does not import it.
 package pipe
 
 import (
