@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"adhocstation/agent/applog"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core/pairing"
@@ -62,7 +63,7 @@ func run(ctx context.Context, dir, port string) error {
 		return err
 	}
 	defer stopDesktop()
-	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: logger,
+	app := &support.App{Sys: &pc{log: logger, password: os.Getenv("ADHOC_PC_PASSWORD"), start: time.Now().Add(-(3*24*time.Hour + 5*time.Hour + 17*time.Minute))}, UI: user, Log: applog.From(logger),
 		OpenDesktop: func() (screen.Desktop, error) {
 			logger.Print("screen viewed")
 			return open()

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
@@ -152,7 +153,7 @@ func runScreen() int {
 		},
 		Open: func() (screen.Desktop, error) { return winsys.OpenDesktopLogged(logger.Printf) },
 		Show: winsys.NewBanner().Show,
-		Log:  logger,
+		Log:  applog.From(logger),
 	}
 	err := h.Run(ctx)
 	switch {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 
+	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
@@ -40,7 +41,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 		return true, 1
 	}
 	hub := pipe.NewHub(winsys.PipeCaller)
-	hub.Log = logger
+	hub.Log = applog.From(logger)
 	// The screen streams go to the helper in the console session.
 	screens := screen.NewRelay()
 	screens.SendSAS = winsys.SendSAS // from the service itself, as Windows documents
@@ -61,7 +62,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	// program is removed (helperFirst) or the service stops.
 	stopHelper := func() { cancelHelper(); <-helperDone }
 	sys := helperFirst{System: win, stopHelper: stopHelper}
-	app := &support.App{Sys: sys, UI: hub, Log: logger, WriteFile: winsys.WriteAdminFile, Screens: screens}
+	app := &support.App{Sys: sys, UI: hub, Log: applog.From(logger), WriteFile: winsys.WriteAdminFile, Screens: screens}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	if ids, err := winsys.ActiveSessions(); err == nil {

@@ -4,7 +4,6 @@ package ui
 
 import (
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"adhocstation/agent/agenttest"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core"
@@ -45,29 +45,15 @@ func chatTestOpen(t *testing.T) (r *remoteWindow, watch *workWatch, join func() 
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
 	// On Windows the pipe names its caller by their token; here it is Anna.
-	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
-	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
-	sock := filepath.Join(t.TempDir(), "pipe")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Serve(ln)
-	t.Cleanup(hub.Close)
-	remoteTestServe(t, st, prep, hub)
+	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+	remoteTestServe(t, st, prep, service.Hub)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	remoteTestConnect(t, s, watch, coretest.Password)
 	watch.wait(t, jobSystem)
 	coretest.Await(t, s.remotes[0].chat.ready, "the chat to open")
 	join = func() chatTestUser {
 		u := chatTestUser{shown: make(chan wire.ChatMessage, 4), sent: make(chan string)}
-		conn, err := net.Dial("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go pipe.RunHelper(t.Context(), conn, pipe.RoleTray, u)
-		coretest.Receive(t, joined, "the user's tray to join the service")
+		service.JoinTray(u)
 		return u
 	}
 	return s.remotes[0], watch, join

@@ -3,11 +3,9 @@
 package ui
 
 import (
-	"context"
 	"image"
 	"image/color"
 	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,37 +40,13 @@ type screenRig struct {
 
 func newScreenRig(t testing.TB, w, h int) *screenRig {
 	t.Helper()
-	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(x.Close)
-	prog, err := x11test.StartProgram(x.Display, color.RGBA{30, 30, 30, 255})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prog.Close)
+	x, prog := agenttest.Display(t, w, h)
 
 	// The service's hub and the user's tray helper on the pipe.
-	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
-	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
-	go hub.Serve(ln)
-	t.Cleanup(hub.Close)
+	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+	hub := service.Hub
 	tray := agenttest.NewTray(nil)
-	conn, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go pipe.RunHelper(ctx, conn, pipe.RoleTray, tray)
-	coretest.Receive(t, joined, "the tray helper to join")
+	service.JoinTray(tray)
 
 	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {
 		a.UI = hub

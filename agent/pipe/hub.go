@@ -2,8 +2,8 @@
 // service's UI, which asks the setup helper and tells the trays, relays the
 // chat and parks the screen helper's connections for agent/screen's Relay;
 // RunHelper, a helper's side. It imports agent/support (the UI it
-// implements), agent/screen and core/wire; agent/support does not import
-// it.
+// implements), agent/screen, agent/applog and core/wire; agent/support
+// does not import it.
 package pipe
 
 import (
@@ -11,11 +11,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
 	"net"
 	"sync"
 	"time"
 
+	"adhocstation/agent/applog"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core/wire"
@@ -84,7 +84,7 @@ type Hub struct {
 	// SetupWait is how long a question waits for a setup helper.
 	SetupWait time.Duration
 	Clock     support.Clock
-	Log       *log.Logger
+	Log       *applog.Logger
 	// OnJoin, if set, learns each helper that joined (for logs and tests).
 	OnJoin func(role string, who Caller)
 	// Screens, if set, receives the screen helper's connections.
@@ -127,12 +127,6 @@ func NewHub(who func(net.Conn) (Caller, error)) *Hub {
 		setupCh: make(chan struct{}), end: make(chan struct{}, 1)}
 }
 
-func (h *Hub) logf(format string, args ...any) {
-	if h.Log != nil {
-		h.Log.Printf(format, args...)
-	}
-}
-
 // Serve accepts helpers on ln until ln is closed.
 func (h *Hub) Serve(ln net.Listener) error {
 	h.mu.Lock()
@@ -167,7 +161,7 @@ func (h *Hub) handle(c net.Conn) {
 	defer c.Close()
 	who, err := h.Who(c)
 	if err != nil {
-		h.logf("a helper whose caller cannot be named was refused: %v", err)
+		h.Log.Printf("a helper whose caller cannot be named was refused: %v", err)
 		return
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -204,7 +198,7 @@ func (h *Hub) handle(c net.Conn) {
 		}
 		switch {
 		case f.End:
-			h.logf("%s asked to end the session", who.User)
+			h.Log.Printf("%s asked to end the session", who.User)
 			select {
 			case h.end <- struct{}{}:
 			default:
@@ -212,7 +206,7 @@ func (h *Hub) handle(c net.Conn) {
 		case f.Chat != nil && p.role == RoleTray:
 			h.chatFrom(p, who, *f.Chat)
 		case f.StopView && p.role == RoleTray:
-			h.logf("%s asked to stop viewing the screen", who.User)
+			h.Log.Printf("%s asked to stop viewing the screen", who.User)
 			h.stopViewing()
 		case p.role == RoleSetup:
 			select {
@@ -248,7 +242,7 @@ func (h *Hub) parkScreen(c net.Conn, r io.Reader, who Caller) {
 	case closed || relay == nil:
 		return
 	case !who.mayBeScreenHelper():
-		h.logf("%s was refused as the screen helper (it must be SYSTEM, in the console session, running the installed program)", who.User)
+		h.Log.Printf("%s was refused as the screen helper (it must be SYSTEM, in the console session, running the installed program)", who.User)
 		return
 	}
 	if h.OnJoin != nil {

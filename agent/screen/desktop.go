@@ -1,9 +1,10 @@
 // Package screen is what the PC serves on a screen stream: the Desktop
 // (capture and input) it is served from, Serve's capture loop, and, for
 // Windows, where the desktop is in another process, the service's Relay
-// and the screen helper's side of the pipe (Helper). It imports nothing
-// of the agent but core/wire, so the session flow (agent/support) and the
-// desktops (agent/winsys, agent/x11desk) both import it.
+// and the screen helper's side of the pipe (Helper). Of this module it
+// imports only core/wire and agent/applog, so the session flow
+// (agent/support) and the desktops (agent/winsys, agent/x11desk) both
+// import it.
 package screen
 
 import (

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"sync"
 
+	"adhocstation/agent/applog"
 	"adhocstation/core/wire"
 )
 
@@ -38,13 +38,7 @@ type Helper struct {
 	Show func(technician string) (stop <-chan struct{}, hide func())
 	// Serve runs one stream; the package's Serve when nil.
 	Serve func(rw io.ReadWriter, d Desktop, open wire.ScreenOpen, stop <-chan struct{}) error
-	Log   *log.Logger
-}
-
-func (h *Helper) logf(format string, args ...any) {
-	if h.Log != nil {
-		h.Log.Printf(format, args...)
-	}
+	Log   *applog.Logger
 }
 
 // Run parks connections until the service goes away (ErrServiceGone) or
@@ -103,7 +97,7 @@ func (h *Helper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader, star
 	reply := func(v screenReady) error { return json.NewEncoder(conn).Encode(v) }
 	d, err := h.Open()
 	if err != nil {
-		h.logf("screen for %s: %v", start.Technician, err)
+		h.Log.Printf("screen for %s: %v", start.Technician, err)
 		_ = reply(screenReady{Error: err.Error()})
 		return
 	}
@@ -111,7 +105,7 @@ func (h *Helper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader, star
 	if err := reply(screenReady{OK: true}); err != nil {
 		return
 	}
-	h.logf("%s is viewing the screen", start.Technician)
+	h.Log.Printf("%s is viewing the screen", start.Technician)
 	stop, hide := h.Show(start.Technician)
 	defer hide()
 	serve := h.Serve
@@ -123,8 +117,8 @@ func (h *Helper) serve(ctx context.Context, conn net.Conn, r *bufio.Reader, star
 		io.Writer
 	}{r, conn}
 	if err := serve(rw, d, start.Open, stop); err != nil {
-		h.logf("screen for %s ended: %v", start.Technician, err)
+		h.Log.Printf("screen for %s ended: %v", start.Technician, err)
 		return
 	}
-	h.logf("screen for %s ended", start.Technician)
+	h.Log.Printf("screen for %s ended", start.Technician)
 }

@@ -50,12 +50,12 @@ func (a *App) createAccount(ctx context.Context, dir string, st *State, acct Acc
 	if errors.Is(err, ErrAccountExists) {
 		// A leftover from an earlier session that could not finish: it is
 		// this app's fixed name, so it is removed and made again.
-		a.logf("%s already exists; replacing it", acct.Name)
+		a.Log.Printf("%s already exists; replacing it", acct.Name)
 		old := State{Account: acct.Name}
 		if accErr, profErr := a.removeAccount(ctx, &old); accErr != nil {
 			return accErr
 		} else if profErr != nil {
-			a.logf("the leftover account's profile stays: %v", profErr)
+			a.Log.Printf("the leftover account's profile stays: %v", profErr)
 		}
 		err = a.Sys.AddAccount(acct)
 	}
@@ -85,17 +85,17 @@ func (a *App) removeAccount(ctx context.Context, st *State) (accErr, profErr err
 	if st.AccountSID == "" {
 		sid, err := a.Sys.AccountSID(name)
 		if err != nil && !errors.Is(err, ErrNoAccount) {
-			a.logf("finding the account's SID: %v", err)
+			a.Log.Printf("finding the account's SID: %v", err)
 		}
 		st.AccountSID = sid
 	}
 	if err := a.Sys.DisableAccount(name); err != nil {
-		a.logf("disabling the account: %v", err)
+		a.Log.Printf("disabling the account: %v", err)
 	}
 	if n, err := a.Sys.SignOut(name); err != nil {
-		a.logf("signing out the account: %v", err)
+		a.Log.Printf("signing out the account: %v", err)
 	} else if n > 0 {
-		a.logf("signed out %d session(s) of %s", n, name)
+		a.Log.Printf("signed out %d session(s) of %s", n, name)
 	}
 	if st.AccountSID != "" {
 		profErr = a.deleteProfile(ctx, st.AccountSID)

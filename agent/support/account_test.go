@@ -2,8 +2,9 @@ package support
 
 import "testing"
 
-// Finding 7: a NUL in the password must never reach Windows (it ended the
-// UTF-16 string, or became a NULL pointer: a blank password).
+// A NUL in the password must never reach Windows: it would end the UTF-16
+// string early, or become a NULL pointer, a blank password on an
+// administrator account.
 func TestCheckPassword(t *testing.T) {
 	for p, ok := range map[string]bool{
 		"correct horse battery": true,

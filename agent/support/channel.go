@@ -158,13 +158,13 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 			over <- endReason(status.State)
 			return
 		case err == nil:
-			a.logf("the live channel to the station is up")
+			a.Log.Printf("the live channel to the station is up")
 			go a.ServeChannel(ys, st.Technician)
 			report(true)
 			up := time.Now()
 			select {
 			case <-ys.CloseChan():
-				a.logf("the live channel to the station closed; reconnecting")
+				a.Log.Printf("the live channel to the station closed; reconnecting")
 			case <-ctx.Done():
 				ys.Close()
 				return
@@ -181,7 +181,7 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 				return
 			}
 			if try == 0 {
-				a.logf("live channel: %v", err)
+				a.Log.Printf("live channel: %v", err)
 			}
 			if answered {
 				try = max(try, fastTries) // the station is there and refused (busy, rate limit): back off

@@ -37,8 +37,8 @@ func (a *App) serveChat(conn net.Conn, r *bufio.Reader) {
 		return
 	}
 	relay, _ := a.UI.(ChatRelay)
-	a.logf("a technician opened the chat")
-	defer a.logf("the technician closed the chat")
+	a.Log.Printf("a technician opened the chat")
+	defer a.Log.Printf("the technician closed the chat")
 	if relay != nil {
 		replies, stop := relay.ChatReplies()
 		quit := make(chan struct{})

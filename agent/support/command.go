@@ -18,11 +18,6 @@ import (
 // that signed in. Output goes to the station as it comes; a stop line or
 // the stream closing kills the process.
 
-// remotes maps the key of each open remote session to its *signedIn; a key
-// lives only while its sign-in stream is open, and is random, so one map
-// serves every App in the process.
-var remotes sync.Map
-
 // waitAfterKill bounds waiting for output pipes a killed command's
 // children still hold open.
 const waitAfterKill = 2 * time.Second
@@ -53,10 +48,10 @@ func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *fram
 	cmd.WaitDelay = waitAfterKill
 	kill, err := a.startTree(logon, cmd)
 	if err != nil {
-		a.logf("a %s command could not start: %v", c.Shell, err)
+		a.Log.Printf("a %s command could not start: %v", c.Shell, err)
 		return 0, "The command could not start on the PC: " + err.Error() + ". Check the shell and try again."
 	}
-	a.logf("a technician started a %s command (process %d)", c.Shell, cmd.Process.Pid)
+	a.Log.Printf("a technician started a %s command (process %d)", c.Shell, cmd.Process.Pid)
 	stopped := make(chan struct{})
 	go func() {
 		// Any line (a StopCommand) or the stream closing ends the command
@@ -69,7 +64,7 @@ func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *fram
 	kill() // what the command left running in the background ends with it
 	select {
 	case <-stopped:
-		a.logf("a technician stopped process %d", cmd.Process.Pid)
+		a.Log.Printf("a technician stopped process %d", cmd.Process.Pid)
 		return 0, "The command was stopped: its process on the PC was ended."
 	default:
 	}

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"adhocstation/agent/agenttest"
+	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/support"
 	"adhocstation/core"
@@ -141,7 +141,7 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	r.t.Cleanup(hub.Close)
 	r.hub = hub
 	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: r.channel,
-		Log: log.New(&r.log, "", 0)}
+		Log: applog.New(&r.log, "", 0)}
 	app := r.app
 	return func(ctx context.Context) {
 		go func() {

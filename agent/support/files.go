@@ -191,7 +191,7 @@ func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string)
 	digest, readErr, writeErr := wire.SendChunks(conn, file, st.Size(), func(int64) {})
 	switch {
 	case writeErr != nil:
-		a.logf("a download stopped: the station closed its stream")
+		a.Log.Printf("a download stopped: the station closed its stream")
 		return writeErr
 	case errors.Is(readErr, wire.ErrFileShorter):
 		return a.endChunks(conn, wire.FilesEnd{Error: fmt.Sprintf("%s got shorter while it was sent; download it again.", path), Code: wire.CodeFileFailed})
@@ -287,13 +287,13 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 	got, digest, readErr, writeErr := wire.ReceiveChunks(tmp, r, f.Size, func(int64) {})
 	switch {
 	case writeErr != nil:
-		a.logf("an upload to %s failed: %v", final, writeErr)
+		a.Log.Printf("an upload to %s failed: %v", final, writeErr)
 		return explain(writeErr, final)
 	case errors.Is(readErr, wire.ErrChunksTooLong):
-		a.logf("an upload to %s sent more than its %d bytes; the partial file was removed", final, f.Size)
+		a.Log.Printf("an upload to %s sent more than its %d bytes; the partial file was removed", final, f.Size)
 		return &fileError{wire.CodeChecksum, fmt.Sprintf("The station sent more than the %d bytes it announced for %s; nothing was saved. Upload it again.", f.Size, final)}
 	case readErr != nil:
-		a.logf("an upload to %s stopped before its end (%v); the partial file was removed", final, readErr)
+		a.Log.Printf("an upload to %s stopped before its end (%v); the partial file was removed", final, readErr)
 		return readErr
 	}
 	line, err := wire.ReadLine(r, wire.MaxStreamLine)
@@ -319,6 +319,6 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 		return explain(err, final)
 	}
 	done = true
-	a.logf("a technician uploaded %s (%d bytes)", final, got)
+	a.Log.Printf("a technician uploaded %s (%d bytes)", final, got)
 	return enc.Encode(wire.FilesReply{Path: final, Size: got, SHA256: digest})
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"sync"
 	"time"
 
+	"adhocstation/agent/applog"
 	"adhocstation/agent/screen"
 	"adhocstation/core/wire"
 )
@@ -27,7 +28,7 @@ type App struct {
 	// Channel tunes the live channel (keepalive, reconnect backoff).
 	Channel ChannelTiming
 	// Log receives progress lines; never a password, code or agent key.
-	Log *log.Logger
+	Log *applog.Logger
 	// Screens serves screen streams (on Windows: relayed to the screen
 	// helper in the console session). When nil, OpenDesktop opens a
 	// Desktop in this process for each stream; when both are nil the PC
@@ -37,6 +38,10 @@ type App struct {
 	// WriteFile creates a file in the state folder (os.WriteFile with 0600
 	// when nil).
 	WriteFile func(name string, data []byte) error
+
+	// remotes maps the key of each open remote session to its *signedIn
+	// (remote.go); a key lives only while its sign-in stream is open.
+	remotes sync.Map
 }
 
 // Outcome errors of Run (main turns them into exit codes).
@@ -44,12 +49,6 @@ var (
 	ErrRefused = errors.New("the session could not be started")
 	ErrNotDone = errors.New("the account could not be removed yet")
 )
-
-func (a *App) logf(format string, args ...any) {
-	if a.Log != nil {
-		a.Log.Printf(format, args...)
-	}
-}
 
 func (a *App) fail(text string) error {
 	a.UI.Tell(Message{Title: AppTitle, Text: text, Error: true, Final: true})
@@ -74,15 +73,15 @@ func (a *App) Run(ctx context.Context) error {
 	if st, ok, err := loadState(dir); err == nil && ok {
 		err = st.validate(a.Clock.Now())
 		if err == nil {
-			a.logf("resuming the session recorded in %s", dir)
+			a.Log.Printf("resuming the session recorded in %s", dir)
 			return a.resume(ctx, dir, st)
 		}
-		a.logf("the session record is not valid: %v", err)
+		a.Log.Printf("the session record is not valid: %v", err)
 		return a.cleanup(ctx, dir, nil, State{}, reasonDamaged)
 	} else if err != nil {
 		// Without the record the station cannot be told, but the account,
 		// whose name is fixed, must still go.
-		a.logf("the session record is unreadable: %v", err)
+		a.Log.Printf("the session record is unreadable: %v", err)
 		return a.cleanup(ctx, dir, nil, State{}, reasonDamaged)
 	}
 	exe, err := a.Sys.Executable()
@@ -101,7 +100,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return a.fail(fmt.Sprintf(msgNoFacts, err))
 	}
-	a.logf("this PC: %s, %s %s (%s), user %s", facts.Hostname, facts.OSName, facts.OSVersion, facts.Arch, facts.WindowsUser)
+	a.Log.Printf("this PC: %s, %s %s (%s), user %s", facts.Hostname, facts.OSName, facts.OSVersion, facts.Arch, facts.WindowsUser)
 	client, err := NewClient(d.StationURL, d.Pins)
 	if err != nil {
 		return a.fail(err.Error())
@@ -137,7 +136,7 @@ func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Fa
 		resp, err := c.Pair(ctx, wire.PairRequest{Token: d.Token, Code: code, Facts: facts})
 		code = ""
 		if err == nil {
-			a.logf("paired: session %d, technician %s", resp.SessionID, resp.Technician.Email)
+			a.Log.Printf("paired: session %d, technician %s", resp.SessionID, resp.Technician.Email)
 			return resp, nil
 		}
 		if errors.Is(err, ErrWrongStation) {
@@ -148,7 +147,7 @@ func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Fa
 				return resp, a.fail(text)
 			}
 			problem = codeProblem(w)
-			a.logf("code refused: %s", w.Code)
+			a.Log.Printf("code refused: %s", w.Code)
 			continue
 		}
 		var off *OfflineError
@@ -163,7 +162,7 @@ func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Fa
 // start creates the account for a fresh pairing and runs the session.
 func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.PairResponse) error {
 	if resp.AccountName != "" && resp.AccountName != AccountName {
-		a.logf("the station asked for account %q; creating %s as always", resp.AccountName, AccountName)
+		a.Log.Printf("the station asked for account %q; creating %s as always", resp.AccountName, AccountName)
 	}
 	// The session's length comes from the station's two times, and the
 	// deadline from this PC's clock, so a skewed clock on either side does
@@ -199,10 +198,10 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 			text, detail = msgPasswordPolicy, detailPasswordPolicy
 		}
 		if accErr, profErr := a.removeAccount(ctx, &st); accErr != nil || profErr != nil {
-			a.logf("removing the half-made account: %v", errors.Join(accErr, profErr))
+			a.Log.Printf("removing the half-made account: %v", errors.Join(accErr, profErr))
 		}
 		if err := a.Sys.UnhideAccount(AccountName); err != nil {
-			a.logf("removing the hiding value: %v", err)
+			a.Log.Printf("removing the hiding value: %v", err)
 		}
 		a.receipt(ctx, c, st.AgentKey, detail)
 		a.forget(dir)
@@ -210,12 +209,12 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 		a.uninstall()
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	a.logf("account %s created, hidden and in Administrators; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
+	a.Log.Printf("account %s created, hidden and in Administrators; expires %s", AccountName, st.ExpiresAt.Format(time.RFC3339))
 	if _, err := c.Agent(ctx, PathConfirm, st.AgentKey, ""); err == nil {
 		st.Confirmed = true
 	}
 	if err := a.saveState(dir, st); err != nil {
-		a.logf("could not update the session record: %v", err)
+		a.Log.Printf("could not update the session record: %v", err)
 	}
 	a.UI.Tell(Message{Title: AppTitle, Text: fmt.Sprintf(msgReady, st.ExpiresAt.Local().Format("Mon 2 Jan 15:04"))})
 	return a.session(ctx, dir, c, st)
@@ -226,7 +225,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 func (a *App) stateDir() (string, error) {
 	dir, err := a.Sys.StateDir()
 	if errors.Is(err, ErrStateDirUntrusted) {
-		a.logf("%v: deleting it unread and making it again", err)
+		a.Log.Printf("%v: deleting it unread and making it again", err)
 		if err := a.Sys.ResetStateDir(); err != nil {
 			return "", err
 		}

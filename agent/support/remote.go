@@ -49,7 +49,7 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	line, err := r.ReadSlice('\n') // a line longer than MaxStreamLine fails
 	var in wire.SignIn
 	if err != nil || json.Unmarshal(line, &in) != nil {
-		a.logf("a stream from the station did not start with a sign-in; closed")
+		a.Log.Printf("a stream from the station did not start with a sign-in; closed")
 		return
 	}
 	if in.Attach != "" {
@@ -64,19 +64,19 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	logon, err := a.Sys.CheckPassword(AccountName, in.Password)
 	switch {
 	case errors.Is(err, ErrWrongPassword):
-		a.logf("sign-in by %s refused: wrong password", who)
+		a.Log.Printf("sign-in by %s refused: wrong password", who)
 		out = wire.SignInResult{Code: wire.CodeWrongPassword, Message: "the account refused the password"}
 	case err != nil:
-		a.logf("sign-in by %s failed: %v", who, err)
+		a.Log.Printf("sign-in by %s failed: %v", who, err)
 		out = wire.SignInResult{Code: wire.CodeInternal, Message: "the PC could not check the password: " + err.Error()}
 	default:
-		a.logf("%s signed in as %s", who, AccountName)
+		a.Log.Printf("%s signed in as %s", who, AccountName)
 		out.Key = newKey()
 		out.Streams = servedStreams
 		session := newSignedIn(logon)
-		remotes.Store(out.Key, session)
+		a.remotes.Store(out.Key, session)
 		defer func() {
-			remotes.Delete(out.Key)
+			a.remotes.Delete(out.Key)
 			session.end()
 		}()
 	}
@@ -89,7 +89,7 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	// The station closes the stream when the technician closes the
 	// remote session (or the channel drops).
 	a.answer(conn, r)
-	a.logf("%s left", who)
+	a.Log.Printf("%s left", who)
 	a.UI.Tell(Message{Title: AppTitle, Text: who + " left"})
 }
 
@@ -104,7 +104,7 @@ func (a *App) serveAttached(conn net.Conn, r *bufio.Reader, in wire.SignIn, tech
 		ok      bool
 	)
 	if in.Screen != nil || in.Chat != nil || in.Files != nil || in.Command != nil {
-		logon, release, ok = attach(in.Attach, conn)
+		logon, release, ok = a.attach(in.Attach, conn)
 	}
 	if !ok {
 		_ = json.NewEncoder(conn).Encode(wire.SignInResult{Code: wire.CodeSessionClosed, Message: "that remote session is closed"})
@@ -139,7 +139,7 @@ func (a *App) answer(conn net.Conn, r *bufio.Reader) {
 		case req.Op == wire.OpSystem:
 			info, err := a.Sys.SystemInfo()
 			if err != nil {
-				a.logf("system information: %v", err)
+				a.Log.Printf("system information: %v", err)
 				out.Error = "The PC could not read its system information: " + err.Error()
 			} else {
 				out.System = &info

@@ -65,7 +65,7 @@ func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, techni
 		go func() {
 			select {
 			case <-requested:
-				a.logf("the user stopped %s viewing the screen", who)
+				a.Log.Printf("the user stopped %s viewing the screen", who)
 				close(stop)
 				// A view stuck writing to a station that stopped reading
 				// still ends: the user's stop must hold.
@@ -80,14 +80,14 @@ func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, techni
 		viewer.Viewing(who, true)
 		defer viewer.Viewing(who, false)
 	}
-	a.logf("%s started viewing the screen", who)
+	a.Log.Printf("%s started viewing the screen", who)
 	err := host.Serve(who, *in.Screen, struct {
 		io.Reader
 		io.Writer
 	}{r, conn}, stop)
 	if err != nil {
-		a.logf("the screen view of %s ended: %v", who, err)
+		a.Log.Printf("the screen view of %s ended: %v", who, err)
 	} else {
-		a.logf("%s stopped viewing the screen", who)
+		a.Log.Printf("%s stopped viewing the screen", who)
 	}
 }

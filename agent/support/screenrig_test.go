@@ -8,10 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"image"
-	"image/color"
-	"log"
 	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"adhocstation/agent/agenttest"
+	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
 	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
@@ -55,25 +53,11 @@ func newScreenPC(t testing.TB, w, h int, xvfbArgs ...string) *screenPC {
 // through a ScreenRelay to a screen helper (screen.Helper) parked on
 // the pipe, which opens the X11 desktop.
 func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *screenPC {
-	x, err := x11test.StartXvfb(w, h, coretest.WaitLimit, xvfbArgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(x.Close)
-	prog, err := x11test.StartProgram(x.Display, color.RGBA{30, 30, 30, 255})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prog.Close)
+	x, prog := agenttest.Display(t, w, h, xvfbArgs...)
 	pc := &screenPC{t: t, x: x, prog: prog}
 
 	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
 	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "AdHocSupport.pipe")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
 		t.Fatal(err)
 	}
 	who := agenttest.PeerCred
@@ -85,26 +69,12 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 			return who, err
 		}
 	}
-	hub := pipe.NewHub(who)
-	joined := make(chan string, 1)
-	hub.OnJoin = func(role string, _ pipe.Caller) {
-		if role == pipe.RoleTray {
-			joined <- role
-		}
-	}
-	go hub.Serve(ln)
-	t.Cleanup(hub.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	service := agenttest.ServePipe(t, who)
+	hub := service.Hub
 	pc.tray = agenttest.NewTray(rec)
-	conn, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go pipe.RunHelper(ctx, conn, pipe.RoleTray, pc.tray)
-	coretest.Receive(t, joined, "the tray helper to join")
+	service.JoinTray(pc.tray)
 
-	app := &support.App{Sys: rec, UI: hub, Log: log.New(&pc.log, "", 0),
+	app := &support.App{Sys: rec, UI: hub, Log: applog.New(&pc.log, "", 0),
 		OpenDesktop: func() (screen.Desktop, error) { return x11desk.Open(x.Display) }}
 	if relayed {
 		relay := screen.NewRelay()
@@ -112,13 +82,15 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 		app.Screens, app.OpenDesktop = relay, nil
 		pc.banner = make(chan string, 8)
 		helper := &screen.Helper{
-			Dial: func(ctx context.Context) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "unix", sock) },
+			Dial: service.Dial,
 			Open: func() (screen.Desktop, error) { return x11desk.Open(x.Display) },
 			Show: func(tech string) (<-chan struct{}, func()) {
 				pc.banner <- tech
 				return nil, func() {}
 			},
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
 		go helper.Run(ctx)
 	}
 	pc.station = agenttest.Loopback(t, app, "Tess Tech")

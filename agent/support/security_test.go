@@ -19,9 +19,10 @@ import (
 	"adhocstation/core/coretest"
 )
 
-// Finding 1: what runs elevated after a restart, and what is deleted as
-// administrator at the end, must be the installed copy, never the file in
-// the user's Downloads folder (which any program of that user can swap).
+// Elevation through the download: what runs elevated after a restart, and
+// what is deleted as administrator at the end, must be the installed copy,
+// never the file in the user's Downloads folder (which any program of that
+// user can swap).
 func TestDownloadedFileNeverRunsOrIsDeletedElevated(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
@@ -44,9 +45,9 @@ func TestDownloadedFileNeverRunsOrIsDeletedElevated(t *testing.T) {
 	}
 }
 
-// Finding 2: a session.json planted in the state folder (ordinary users may
-// create folders under %ProgramData%) must not make the app run or delete
-// anything it names.
+// A planted session record: a session.json put in the state folder
+// (ordinary users may create folders under %ProgramData%) must not make the
+// app run or delete anything it names.
 func TestPlantedRecordRunsNothing(t *testing.T) {
 	rec := newRecorder(t.TempDir(), []byte("MZ"), windowsPC)
 	planted := `{"station_url":"x","account":"AdHocRemoteUser","exe":"C:\\Users\\anna\\x.exe\" & calc.exe & \""}`
@@ -63,9 +64,9 @@ func TestPlantedRecordRunsNothing(t *testing.T) {
 	}
 }
 
-// Finding 2, second half: a state folder this app did not make (another
-// owner, or a link to a folder the user controls) is deleted unread and made
-// again; the session then starts fresh.
+// A planted state folder: one this app did not make (another owner, or a
+// link to a folder the user controls) is deleted unread and made again; the
+// session then starts fresh.
 func TestUntrustedStateFolderRecreated(t *testing.T) {
 	for name, plant := range map[string]func(t *testing.T, dir, record string){
 		"another owner": func(t *testing.T, dir, record string) {
@@ -157,8 +158,9 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// Finding 5: killed after any step of the account's creation, what exists
-// is hidden and expires with the session, and the next start removes it.
+// A half-made account: killed after any step of the account's creation,
+// what exists is hidden and expires with the session, and the next start
+// removes it.
 func TestInterruptedCreation(t *testing.T) {
 	for _, step := range []string{"hide ", "add ", "administrators "} {
 		t.Run(strings.TrimSpace(step), func(t *testing.T) {

@@ -69,9 +69,9 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			return a.cleanup(ctx, dir, c, st, reason)
 		case <-a.UI.EndRequested():
 			stop()
-			a.logf("the user ended the session")
+			a.Log.Printf("the user ended the session")
 			if _, err := c.Agent(ctx, PathEnd, st.AgentKey, ""); err != nil {
-				a.logf("could not tell the station: %v", err)
+				a.Log.Printf("could not tell the station: %v", err)
 			}
 			return a.cleanup(ctx, dir, c, st, reasonUserEnded)
 		}
@@ -85,7 +85,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 // installed copy stay so the next start tries again; if the app cannot
 // remove itself, the record stays marked AppLeft for the same reason.
 func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
-	a.logf("ending the session: %s", reason)
+	a.Log.Printf("ending the session: %s", reason)
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt})
 	st.Account = AccountName
@@ -153,10 +153,10 @@ const msgAppLeft = "But this app could not remove itself yet (%v); it tries agai
 // session, then uninstalls.
 func (a *App) finishProfile(ctx context.Context, dir string, st State) error {
 	if err := a.deleteProfile(ctx, st.AccountSID); err != nil {
-		a.logf("the profile of %s is still there: %v", st.AccountSID, err)
+		a.Log.Printf("the profile of %s is still there: %v", st.AccountSID, err)
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
-	a.logf("the profile of the deleted account is removed")
+	a.Log.Printf("the profile of the deleted account is removed")
 	if err := a.removeApp(dir, st); err != nil {
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
@@ -169,7 +169,7 @@ func (a *App) finishApp(dir string, st State) error {
 	if err := a.removeApp(dir, st); err != nil {
 		return fmt.Errorf("%w: %v", ErrNotDone, err)
 	}
-	a.logf("the app is removed")
+	a.Log.Printf("the app is removed")
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (a *App) removeApp(dir string, st State) error {
 	st.ProfileLeft, st.AppLeft = false, true
 	a.keep(dir, st)
 	if err := a.Sys.Uninstall(); err != nil {
-		a.logf("could not uninstall the app: %v", err)
+		a.Log.Printf("could not uninstall the app: %v", err)
 		return err
 	}
 	a.forget(dir)
@@ -194,7 +194,7 @@ func (a *App) keep(dir string, st State) {
 		return
 	}
 	if err := a.saveState(dir, st); err != nil {
-		a.logf("could not update the session record: %v", err)
+		a.Log.Printf("could not update the session record: %v", err)
 	}
 }
 
@@ -206,7 +206,7 @@ func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 		var off *OfflineError
 		if err == nil || !errors.As(err, &off) || try == 3 {
 			if err != nil {
-				a.logf("cleanup receipt not delivered: %v", err)
+				a.Log.Printf("cleanup receipt not delivered: %v", err)
 			}
 			return
 		}
@@ -221,13 +221,13 @@ func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 // forget removes the session record.
 func (a *App) forget(dir string) {
 	if err := removeState(dir); err != nil {
-		a.logf("could not remove the session record: %v", err)
+		a.Log.Printf("could not remove the session record: %v", err)
 	}
 }
 
 // uninstall removes the service and the installed copy.
 func (a *App) uninstall() {
 	if err := a.Sys.Uninstall(); err != nil {
-		a.logf("could not uninstall the app: %v", err)
+		a.Log.Printf("could not uninstall the app: %v", err)
 	}
 }

@@ -26,8 +26,8 @@ func newSignedIn(logon Logon) *signedIn {
 // attach joins conn to the remote session key names and returns its
 // Logon and the release to call when conn's work is done; false when the
 // session is closed.
-func attach(key string, conn net.Conn) (Logon, func(), bool) {
-	v, ok := remotes.Load(key)
+func (a *App) attach(key string, conn net.Conn) (Logon, func(), bool) {
+	v, ok := a.remotes.Load(key)
 	if !ok {
 		return nil, nil, false
 	}

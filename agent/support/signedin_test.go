@@ -6,13 +6,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"log"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"adhocstation/agent/agenttest"
+	"adhocstation/agent/applog"
 	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
@@ -77,7 +77,7 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 	}
 	sys := &watchedSys{recorder: rec}
 	var logs lockedBuffer
-	app := &support.App{Sys: sys, UI: rec, Log: log.New(&logs, "", 0)}
+	app := &support.App{Sys: sys, UI: rec, Log: applog.New(&logs, "", 0)}
 	station := agenttest.Loopback(t, app, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 
@@ -122,7 +122,7 @@ func TestUploadRefusesMoreThanItsSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: log.New(&logs, "", 0)}, "Tess Tech")
+	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 	pc.key = pc.signIn()
 	folder := t.TempDir()

@@ -32,7 +32,7 @@ func (a *App) startTree(logon Logon, cmd *exec.Cmd) (kill func(), err error) {
 	if tracks {
 		var terr error
 		if end, terr = tracker.Track(cmd); terr != nil {
-			a.logf("process %d runs without its tree tracked; stopping it will not end its children: %v", cmd.Process.Pid, terr)
+			a.Log.Printf("process %d runs without its tree tracked; stopping it will not end its children: %v", cmd.Process.Pid, terr)
 		}
 	}
 	var once sync.Once

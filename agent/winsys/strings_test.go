@@ -6,8 +6,9 @@ import (
 	"unicode/utf16"
 )
 
-// Finding 7: the old conversion dropped the error, so a password with a NUL
-// became a NULL pointer (a blank password) in NetUserAdd.
+// A password with a NUL must be refused, never cut: a conversion that
+// dropped the error gave NetUserAdd a NULL pointer, a blank password on an
+// administrator account.
 func TestUTF16zRefusesNUL(t *testing.T) {
 	if _, err := utf16z("pass\x00word"); err == nil {
 		t.Fatal("a NUL in the text was accepted")
