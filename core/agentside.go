@@ -294,7 +294,7 @@ func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) e
 			return err // a repeated receipt is not audited again
 		}
 		fresh = true
-		return s.audit(tx, profile, id, "cleanup receipt", "the PC removed the remote user account and the app: "+detail)
+		return s.audit(tx, profile, id, "cleanup receipt", "the PC reports: "+detail)
 	})
 	if err != nil || !fresh {
 		return err
