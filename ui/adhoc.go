@@ -40,6 +40,7 @@ type adhocScreen struct {
 	copyPass   *widget.Button
 	genRow     fyne.CanvasObject
 	rules      *widget.Label // the password rules, checked as you type
+	pwNote     *widget.Label // "will not be shown again", once there is a password
 	confirm    *widget.Entry
 	confirmErr *widget.Label
 	submit     *widget.Button
@@ -110,7 +111,8 @@ func (s *adhocScreen) content() fyne.CanvasObject { return s.page }
 func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 	// Bold body colour rather than the warning colour: orange text on white
 	// is too faint to read in the light theme.
-	note := &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.pwNote = &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.pwNote.Hide() // shown by validate once a password is typed or generated
 	s.genRow = container.NewBorder(nil, nil, nil, s.copyPass, s.generated)
 	s.genRow.Hide()
 	fields := container.New(layout.NewFormLayout(),
@@ -127,7 +129,7 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
 	// The button stays below the scrolling fields: on a small screen it must
 	// not scroll away from the refusals it answers to.
-	return scrollPage(container.NewVBox(title, intro, fields, note),
+	return scrollPage(container.NewVBox(title, intro, fields, s.pwNote),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
 }
 
@@ -187,6 +189,7 @@ func (s *adhocScreen) validate() {
 	} else {
 		setFieldError(s.confirmErr, "")
 	}
+	showIf(s.pwNote, s.password.Text != "")
 	if s.selectedProfile() == 0 || !emailOK || !pwOK || !sameOK || s.busy {
 		s.submit.Disable()
 	} else {

@@ -468,3 +468,24 @@ func TestAdhocGeneratePassword(t *testing.T) {
 		t.Errorf("pairing gave the password %q (%v), want the generated %q", paired.Password, err, pw)
 	}
 }
+
+// TestAdhocPasswordNoteOnlyWithAPassword: "will not be shown again" is about
+// a password; before one is typed there is nothing to keep.
+func TestAdhocPasswordNoteOnlyWithAPassword(t *testing.T) {
+	e := adhocTestOpen(t)
+	shown := func() bool {
+		for _, l := range findAll[*widget.Label](e.win.Content()) {
+			if l.Text == passwordNote {
+				return true
+			}
+		}
+		return false
+	}
+	if shown() {
+		t.Error("the password note is shown before any password exists")
+	}
+	test.Type(e.s.password, "x")
+	if !shown() {
+		t.Error("the password note is not shown once a password is typed")
+	}
+}

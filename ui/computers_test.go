@@ -79,9 +79,16 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	if s.empty.Visible() {
 		t.Fatal("empty state still shown with a session listed")
 	}
+	// Waiting for its user is not active yet.
+	if s.summary.Text != "0 active sessions, 1 waiting for the user" {
+		t.Errorf("summary with one unpaired session: %q", s.summary.Text)
+	}
 
 	paired := pairPC(t, st, prep)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	if s.summary.Text != "1 active session" {
+		t.Errorf("summary with one paired session: %q", s.summary.Text)
+	}
 	row = pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colComputer, "DESKTOP-7QK2")
 	pagesTestWant(t, row, colOS, "Windows 11 Pro")
@@ -113,17 +120,17 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	}
 	deliverUntil(t, sub, s.onEvent, core.EventExpired)
 	if _, shown := pagesTestRows(s)[prep.Session.ID]; shown {
-		t.Fatal("the expired session is still listed under Active")
+		t.Fatal("the expired session is still listed under Open")
 	}
-	if !s.empty.Visible() || s.empty.Text != "No active ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones." {
-		t.Fatalf("empty Active list: visible %v, %q", s.empty.Visible(), s.empty.Text)
+	if !s.empty.Visible() || s.empty.Text != "No open ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones." {
+		t.Fatalf("empty Open list: visible %v, %q", s.empty.Visible(), s.empty.Text)
 	}
 
 	s.filter.SetSelected(filterAll)
 	row = pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colState, "expired")
 	pagesTestWant(t, row, colTimeLeft, "—")
-	if s.summary.Text != "1 session, 0 active" {
+	if s.summary.Text != "1 session: 0 active sessions" {
 		t.Fatalf("summary %q", s.summary.Text)
 	}
 }
