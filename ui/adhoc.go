@@ -129,7 +129,7 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
 	// The button stays below the scrolling fields: on a small screen it must
 	// not scroll away from the refusals it answers to.
-	return scrollPage(container.NewVBox(title, intro, fields, s.pwNote),
+	return scrollPage(container.New(reflowVBox{}, title, intro, fields, s.pwNote),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
 }
 

@@ -489,3 +489,26 @@ func TestAdhocPasswordNoteOnlyWithAPassword(t *testing.T) {
 		t.Error("the password note is not shown once a password is typed")
 	}
 }
+
+// TestAdhocIntroNotOverlappedAt800: in the narrowest window the intro wraps
+// to more lines, and the rows below it move down rather than draw over it.
+func TestAdhocIntroNotOverlappedAt800(t *testing.T) {
+	e := adhocTestOpen(t)
+	e.win.Resize(fyne.NewSize(800, 600))
+	var intro *widget.Label
+	for _, l := range findAll[*widget.Label](e.win.Content()) {
+		if strings.HasPrefix(l.Text, "The end user gets an email") {
+			intro = l
+		}
+	}
+	if intro == nil {
+		t.Fatal("no intro line on the form")
+	}
+	abs := func(o fyne.CanvasObject) fyne.Position {
+		return fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	}
+	bottom := abs(intro).Y + intro.MinSize().Height
+	if top := abs(e.s.profile).Y; top < bottom-0.5 {
+		t.Errorf("the Technician row starts at %.0f, inside the intro (which needs down to %.0f at %.0f wide)", top, bottom, intro.Size().Width)
+	}
+}

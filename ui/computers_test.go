@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
@@ -319,5 +320,35 @@ func TestComputersFollowsLiveChannel(t *testing.T) {
 	}
 	if sess, err := st.Session(t.Context(), prep.Session.ID); err != nil || !sess.Computer.Online {
 		t.Fatalf("after a tick with the channel up: %v, %v; want still online", sess.Computer, err)
+	}
+}
+
+// TestComputersColumnsFitAt800: at the narrowest window the usual values
+// ("Windows 11 Pro", "waiting", the countdown) and the titles are not cut.
+func TestComputersColumnsFitAt800(t *testing.T) {
+	st, _, s, sub := pagesTestComputers(t)
+	_, waiting := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	_, prep := coretest.MustPrepare(t, st, "Tina", "tina@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	s.win.Resize(fyne.NewSize(800, 600))
+	cut := func(l *widget.Label) bool {
+		need := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding()
+		return need > l.Size().Width+0.5
+	}
+	for _, id := range []int64{waiting.Session.ID, prep.Session.ID} {
+		r := pagesTestRows(s)[id]
+		for col, l := range r.cells {
+			if col != colEmail && cut(l) {
+				t.Errorf("session %d: %q is cut in a %.0f-wide column", id, l.Text, l.Size().Width)
+			}
+		}
+	}
+	for _, l := range findAll[*widget.Label](s.content()) {
+		if l.TextStyle.Bold && l.Truncation == fyne.TextTruncateEllipsis && cut(l) {
+			t.Errorf("the column title %q is cut in a %.0f-wide column", l.Text, l.Size().Width)
+		}
 	}
 }

@@ -33,6 +33,32 @@ func centredMessage(l *widget.Label) fyne.CanvasObject {
 	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
 }
 
+// reflowVBox stacks objects as a VBox does, but measures each one at the
+// width it is given: a wrapped label needs more lines once the window is
+// narrowed, and a VBox, which measures before it resizes, would lay the
+// next row over those lines (the form's intro at 800×600). The minimum
+// size it then reports includes them, and the driver lays the page out
+// again.
+type reflowVBox struct{}
+
+func (reflowVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+		h := o.MinSize().Height // now at this width
+		o.Resize(fyne.NewSize(size.Width, h))
+		o.Move(fyne.NewPos(0, y))
+		y += h + theme.Padding()
+	}
+}
+
+func (reflowVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return layout.NewVBoxLayout().MinSize(objs)
+}
+
 // fixedWidth lays its objects out one above the other at a given width (or
 // the whole width, if less is available), so wrapped text inside it has a
 // width to wrap to when it is centred on a page.
