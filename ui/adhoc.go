@@ -32,7 +32,7 @@ type adhocScreen struct {
 	profileErr *widget.Label
 	seats      *widget.Label
 	seatErr    *widget.Label
-	email      *widget.Entry
+	email      *formEntry
 	emailErr   *widget.Label
 	password   *widget.Entry
 	generate   *widget.Button
@@ -74,9 +74,9 @@ func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
 	s.profileErr = fieldErrorLabel()
 	s.seats = widget.NewLabel("")
 	s.seatErr = fieldErrorLabel()
-	s.email = &widget.Entry{PlaceHolder: "anna@example.com", OnChanged: func(string) { s.validate() },
-		OnSubmitted: func(string) { s.emailTouched = true; s.onSubmit() }}
-	s.email.ExtendBaseWidget(s.email)
+	s.email = newFormEntry("anna@example.com")
+	s.email.OnChanged = func(string) { s.validate() }
+	s.email.OnSubmitted = func(string) { s.emailTouched = true; s.onSubmit() }
 	s.emailErr = fieldErrorLabel()
 	s.password = widget.NewPasswordEntry()
 	s.password.PlaceHolder = fmt.Sprintf("At least %d characters", core.MinPasswordLength)
@@ -129,8 +129,10 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
 	// The button stays below the scrolling fields: on a small screen it must
 	// not scroll away from the refusals it answers to.
-	return scrollPage(container.New(reflowVBox{}, title, intro, fields, s.pwNote),
+	page, scroll := scrollPageOf(container.New(reflowVBox{}, title, intro, fields, s.pwNote),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
+	s.email.scroll = scroll
+	return page
 }
 
 // errorLabel is the plain-words message shown beside the field it is about.
@@ -370,10 +372,8 @@ func (s *adhocScreen) onTick(now time.Time) {
 // onAddProfile asks for a name and an email; a refusal stays in the dialog
 // next to the fields so nothing typed is lost.
 func (s *adhocScreen) onAddProfile() {
-	name := &widget.Entry{PlaceHolder: "Your name"}
-	name.ExtendBaseWidget(name)
-	email := &widget.Entry{PlaceHolder: "you@example.com"}
-	email.ExtendBaseWidget(email)
+	name := newFormEntry("Your name")
+	email := newFormEntry("you@example.com")
 	problem := fieldErrorLabel()
 	var d *dialog.CustomDialog
 	add := func() {
@@ -397,6 +397,8 @@ func (s *adhocScreen) onAddProfile() {
 	addBtn := &widget.Button{Text: "Add profile", Importance: widget.HighImportance, OnTapped: add}
 	d = dialog.NewCustomWithoutButtons("Add a technician profile", body, s.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), addBtn})
+	name.onEscape = d.Hide // Cancel's key, where the typing is
+	email.onEscape = d.Hide
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
 	s.win.Canvas().Focus(name)

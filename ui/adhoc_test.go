@@ -299,10 +299,18 @@ func TestAdhocAddProfile(t *testing.T) {
 	if top == nil {
 		t.Fatal("no dialog")
 	}
-	entries := findAll[*widget.Entry](top)
+	entries := findAll[*formEntry](top)
 	if len(entries) != 2 {
 		t.Fatalf("dialog has %d entries, want name and email", len(entries))
 	}
+	// Escape closes the dialog, as Cancel does; it opens again empty.
+	win.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Escape did not close the dialog")
+	}
+	test.Tap(s.addProfile)
+	top = win.Canvas().Overlays().Top()
+	entries = findAll[*formEntry](top)
 	test.Type(entries[0], "Carla Tech")
 	test.Type(entries[1], "carla@")
 	test.Tap(findButton(t, top, "Add profile"))

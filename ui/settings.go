@@ -58,7 +58,7 @@ type settingsScreen struct {
 
 	saved core.Settings // as last loaded, so fields the page does not show are kept
 
-	entries  map[string]*widget.Entry
+	entries  map[string]*formEntry
 	security *widget.Select
 	errs     map[string]*widget.Label
 	rows     map[string][]fyne.CanvasObject // each field's label and field, to hide by method
@@ -93,13 +93,13 @@ type settingsScreen struct {
 }
 
 func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
-	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{},
+	s := &settingsScreen{st: st, win: win, entries: map[string]*formEntry{}, errs: map[string]*widget.Label{},
 		rows: map[string][]fyne.CanvasObject{}}
 	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
 		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo,
 		fieldTenant, fieldClientID, fieldTokenURL, fieldServiceKey, fieldClientCert} {
-		e := &widget.Entry{OnSubmitted: func(string) { s.onSave() }}
-		e.ExtendBaseWidget(e)
+		e := newFormEntry("")
+		e.OnSubmitted = func(string) { s.onSave() }
 		s.entries[f] = e
 	}
 	// Enter saves; in the test recipient's field it sends the test.
@@ -163,8 +163,11 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldKey, s.entries[fieldKey]),
 	)...)
 	s.scroll = container.NewVScroll(container.NewPadded(s.form))
+	for _, e := range s.entries {
+		e.scroll = s.scroll
+	}
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
-	return container.NewBorder(nil, bottom, nil, nil, s.scroll)
+	return container.NewBorder(nil, bottom, nil, nil, withPageWheel(s.scroll))
 }
 
 // showFingerprint adds the served certificate's fingerprint to the pairing

@@ -447,3 +447,33 @@ func TestSettingsPublicPortFollowsListenPort(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsKeyboardAndWheel: at 800×600 Tab onto the last field scrolls
+// it into view, and the wheel scrolls the page while the pointer is over a
+// field (the entry kept it before).
+func TestSettingsKeyboardAndWheel(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.win.Resize(fyne.NewSize(800, 600))
+	c := s.win.Canvas()
+	last := s.entries[fieldKey]
+	c.Focus(s.entries[fieldSeats])
+	for i := 0; i < 60 && c.Focused() != last; i++ {
+		c.FocusNext()
+	}
+	if c.Focused() != last {
+		t.Fatal("Tab never reached the certificate key's field")
+	}
+	d := fyne.CurrentApp().Driver()
+	top := d.AbsolutePositionForObject(last).Y - d.AbsolutePositionForObject(s.scroll).Y
+	if top < 0 || top+last.Size().Height > s.scroll.Size().Height {
+		t.Errorf("the focused field is at %.0f..%.0f, outside the page's view (0..%.0f)", top, top+last.Size().Height, s.scroll.Size().Height)
+	}
+
+	s.scroll.ScrollToTop()
+	over := d.AbsolutePositionForObject(s.entries[fieldSMTPHost]).Add(fyne.NewPos(20, 10))
+	test.Scroll(c, over, 0, -120)
+	if s.scroll.Offset.Y <= 0 {
+		t.Error("the wheel over a field did not scroll the page")
+	}
+}
