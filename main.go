@@ -75,6 +75,7 @@ func run(data string, kiosk bool) error {
 		logger.Info("public host name for deployment links set; change it in Settings if PCs reach this station by another name", "host", host)
 	}
 	var fingerprint func() string
+	var applyPairing func() error
 	var fwNote string
 	var fwAllow func() error
 	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
@@ -84,15 +85,21 @@ func run(data string, kiosk bool) error {
 	} else {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
+		applyPairing = func() error { return srv.Apply(ctx) }
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
-		PairingFingerprint: fingerprint, FirewallNote: fwNote, AllowFirewall: fwAllow})
+		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow})
 	quitOnSignal(a)
-	w.ShowAndRun()
+	// Sized twice: before Show at scale 1 so the window usually appears at
+	// its final size, and after, when the driver knows the screen's scale.
+	ui.FitToWorkArea(w, screenWorkArea)
+	w.Show()
+	ui.FitToWorkArea(w, screenWorkArea)
+	a.Run()
 	return nil
 }
 

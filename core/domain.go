@@ -188,7 +188,7 @@ func DefaultSettings() Settings {
 		Seats:             5,
 		InvitationTimeout: time.Hour,
 		SMTP:              SMTPSettings{Port: 587, Security: SMTPStartTLS},
-		Pairing:           PairingSettings{ListenAddr: ":8443", PublicHost: "localhost", PublicPort: 8443},
+		Pairing:           PairingSettings{ListenAddr: ":8443", PublicHost: "localhost"}, // no public port: links follow the listen port
 	}
 }
 

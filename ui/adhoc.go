@@ -32,7 +32,7 @@ type adhocScreen struct {
 	profileErr *widget.Label
 	seats      *widget.Label
 	seatErr    *widget.Label
-	email      *widget.Entry
+	email      *formEntry
 	emailErr   *widget.Label
 	password   *widget.Entry
 	generate   *widget.Button
@@ -40,6 +40,7 @@ type adhocScreen struct {
 	copyPass   *widget.Button
 	genRow     fyne.CanvasObject
 	rules      *widget.Label // the password rules, checked as you type
+	pwNote     *widget.Label // "will not be shown again", once there is a password
 	confirm    *widget.Entry
 	confirmErr *widget.Label
 	submit     *widget.Button
@@ -73,9 +74,9 @@ func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
 	s.profileErr = fieldErrorLabel()
 	s.seats = widget.NewLabel("")
 	s.seatErr = fieldErrorLabel()
-	s.email = &widget.Entry{PlaceHolder: "anna@example.com", OnChanged: func(string) { s.validate() },
-		OnSubmitted: func(string) { s.emailTouched = true; s.onSubmit() }}
-	s.email.ExtendBaseWidget(s.email)
+	s.email = newFormEntry("anna@example.com")
+	s.email.OnChanged = func(string) { s.validate() }
+	s.email.OnSubmitted = func(string) { s.emailTouched = true; s.onSubmit() }
 	s.emailErr = fieldErrorLabel()
 	s.password = widget.NewPasswordEntry()
 	s.password.PlaceHolder = fmt.Sprintf("At least %d characters", core.MinPasswordLength)
@@ -110,7 +111,8 @@ func (s *adhocScreen) content() fyne.CanvasObject { return s.page }
 func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 	// Bold body colour rather than the warning colour: orange text on white
 	// is too faint to read in the light theme.
-	note := &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.pwNote = &widget.Label{Text: passwordNote, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.pwNote.Hide() // shown by validate once a password is typed or generated
 	s.genRow = container.NewBorder(nil, nil, nil, s.copyPass, s.generated)
 	s.genRow.Hide()
 	fields := container.New(layout.NewFormLayout(),
@@ -127,8 +129,10 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 		"Support Session app. When they run it, read them the security code shown on the next screen."}
 	// The button stays below the scrolling fields: on a small screen it must
 	// not scroll away from the refusals it answers to.
-	return scrollPage(container.NewVBox(title, intro, fields, note),
+	page, scroll := scrollPageOf(container.New(reflowVBox{}, title, intro, fields, s.pwNote),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
+	s.email.scroll = scroll
+	return page
 }
 
 // errorLabel is the plain-words message shown beside the field it is about.
@@ -187,6 +191,7 @@ func (s *adhocScreen) validate() {
 	} else {
 		setFieldError(s.confirmErr, "")
 	}
+	showIf(s.pwNote, s.password.Text != "")
 	if s.selectedProfile() == 0 || !emailOK || !pwOK || !sameOK || s.busy {
 		s.submit.Disable()
 	} else {
@@ -367,10 +372,8 @@ func (s *adhocScreen) onTick(now time.Time) {
 // onAddProfile asks for a name and an email; a refusal stays in the dialog
 // next to the fields so nothing typed is lost.
 func (s *adhocScreen) onAddProfile() {
-	name := &widget.Entry{PlaceHolder: "Your name"}
-	name.ExtendBaseWidget(name)
-	email := &widget.Entry{PlaceHolder: "you@example.com"}
-	email.ExtendBaseWidget(email)
+	name := newFormEntry("Your name")
+	email := newFormEntry("you@example.com")
 	problem := fieldErrorLabel()
 	var d *dialog.CustomDialog
 	add := func() {
@@ -394,6 +397,8 @@ func (s *adhocScreen) onAddProfile() {
 	addBtn := &widget.Button{Text: "Add profile", Importance: widget.HighImportance, OnTapped: add}
 	d = dialog.NewCustomWithoutButtons("Add a technician profile", body, s.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), addBtn})
+	name.onEscape = d.Hide // Cancel's key, where the typing is
+	email.onEscape = d.Hide
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
 	s.win.Canvas().Focus(name)

@@ -299,10 +299,18 @@ func TestAdhocAddProfile(t *testing.T) {
 	if top == nil {
 		t.Fatal("no dialog")
 	}
-	entries := findAll[*widget.Entry](top)
+	entries := findAll[*formEntry](top)
 	if len(entries) != 2 {
 		t.Fatalf("dialog has %d entries, want name and email", len(entries))
 	}
+	// Escape closes the dialog, as Cancel does; it opens again empty.
+	win.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Escape did not close the dialog")
+	}
+	test.Tap(s.addProfile)
+	top = win.Canvas().Overlays().Top()
+	entries = findAll[*formEntry](top)
 	test.Type(entries[0], "Carla Tech")
 	test.Type(entries[1], "carla@")
 	test.Tap(findButton(t, top, "Add profile"))
@@ -466,5 +474,49 @@ func TestAdhocGeneratePassword(t *testing.T) {
 		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC})
 	if err != nil || paired.Password != pw {
 		t.Errorf("pairing gave the password %q (%v), want the generated %q", paired.Password, err, pw)
+	}
+}
+
+// TestAdhocPasswordNoteOnlyWithAPassword: "will not be shown again" is about
+// a password; before one is typed there is nothing to keep.
+func TestAdhocPasswordNoteOnlyWithAPassword(t *testing.T) {
+	e := adhocTestOpen(t)
+	shown := func() bool {
+		for _, l := range findAll[*widget.Label](e.win.Content()) {
+			if l.Text == passwordNote {
+				return true
+			}
+		}
+		return false
+	}
+	if shown() {
+		t.Error("the password note is shown before any password exists")
+	}
+	test.Type(e.s.password, "x")
+	if !shown() {
+		t.Error("the password note is not shown once a password is typed")
+	}
+}
+
+// TestAdhocIntroNotOverlappedAt800: in the narrowest window the intro wraps
+// to more lines, and the rows below it move down rather than draw over it.
+func TestAdhocIntroNotOverlappedAt800(t *testing.T) {
+	e := adhocTestOpen(t)
+	e.win.Resize(fyne.NewSize(800, 600))
+	var intro *widget.Label
+	for _, l := range findAll[*widget.Label](e.win.Content()) {
+		if strings.HasPrefix(l.Text, "The end user gets an email") {
+			intro = l
+		}
+	}
+	if intro == nil {
+		t.Fatal("no intro line on the form")
+	}
+	abs := func(o fyne.CanvasObject) fyne.Position {
+		return fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	}
+	bottom := abs(intro).Y + intro.MinSize().Height
+	if top := abs(e.s.profile).Y; top < bottom-0.5 {
+		t.Errorf("the Technician row starts at %.0f, inside the intro (which needs down to %.0f at %.0f wide)", top, bottom, intro.Size().Width)
 	}
 }

@@ -32,7 +32,6 @@ type codePanel struct {
 	linkRow     fyne.CanvasObject // the link and its Copy button, while the link works
 	emailState  *widget.Label
 	resend      *widget.Button
-	mailCopy    *widget.Button
 	openMail    *widget.Button
 	countdown   *widget.Label
 	status      *widget.Label
@@ -67,7 +66,6 @@ func newCodePanel(s *adhocScreen, prep core.Prepared) *codePanel {
 	p.copyLink = widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), p.onCopyLink)
 	p.emailState = &widget.Label{Wrapping: fyne.TextWrapWord}
 	p.resend = widget.NewButtonWithIcon("Resend", theme.MailSendIcon(), p.onResend)
-	p.mailCopy = widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), p.onCopyLink)
 	p.openMail = widget.NewButtonWithIcon("Open in mail program", theme.MailComposeIcon(), p.onOpenMail)
 	p.countdown = widget.NewLabel("")
 	p.status = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
@@ -100,7 +98,7 @@ func (p *codePanel) layout() fyne.CanvasObject {
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Invitation email", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		p.emailState,
-		container.NewHBox(p.resend, p.mailCopy, p.openMail),
+		container.NewHBox(p.resend, p.openMail),
 	)
 	// Two columns when the window is wide enough, else the code first; the
 	// session's actions stay below, on screen.
@@ -169,7 +167,6 @@ func pairingStatusText(sess core.Session, loc *time.Location) string {
 func (p *codePanel) showEmail() {
 	e := p.sess.Email
 	p.resend.Hide()
-	p.mailCopy.Hide()
 	p.openMail.Hide()
 	if p.sess.State != core.StatePrepared && e.State != core.EmailSent {
 		// Nothing is sent for a session that no longer waits for its user.
@@ -178,6 +175,13 @@ func (p *codePanel) showEmail() {
 	}
 	switch e.State {
 	case core.EmailQueued:
+		if e.LastError != "" {
+			// A try failed and another is due: the outbox's sentence says
+			// why and when, and Resend tries at once.
+			p.emailState.SetText("Not sent yet. " + e.LastError)
+			p.resend.Show()
+			break
+		}
 		p.emailState.SetText("Queued — the station is sending the invitation to " + p.sess.UserEmail + "…")
 	case core.EmailSent:
 		p.emailState.SetText("Sent to " + p.sess.UserEmail + " at " + e.SentAt.In(p.s.loc).Format("15:04") + ".")
@@ -186,9 +190,9 @@ func (p *codePanel) showEmail() {
 			" Check the address or the SMTP settings, then click Resend.")
 		p.resend.Show()
 	case core.EmailNotConfigured:
-		p.emailState.SetText("Not sent — SMTP is not configured on this station. Copy the link into your own " +
-			"message, or open the invitation in your mail program.")
-		p.mailCopy.Show()
+		// The link's own Copy link button is just above: no second one here.
+		p.emailState.SetText("Not sent — SMTP is not configured on this station. Copy the link above into your " +
+			"own message, or open the invitation in your mail program.")
 		p.openMail.Show()
 	default:
 		p.emailState.SetText("")
@@ -212,7 +216,6 @@ func (p *codePanel) onTick(now time.Time) {
 		p.copyCode.SetIcon(theme.ContentCopyIcon())
 		p.copyCode.SetText("Copy code")
 		p.copyLink.SetIcon(theme.ContentCopyIcon())
-		p.mailCopy.SetIcon(theme.ContentCopyIcon())
 	}
 }
 
@@ -273,7 +276,6 @@ func (p *codePanel) onCopyCode() {
 func (p *codePanel) onCopyLink() {
 	fyne.CurrentApp().Clipboard().SetContent(p.link)
 	p.copied(p.copyLink)
-	p.copied(p.mailCopy)
 }
 
 func (p *codePanel) onResend() {

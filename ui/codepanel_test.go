@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"image/draw"
@@ -15,6 +16,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/mail/mailtest"
 )
 
 func TestCodePanelPairing(t *testing.T) {
@@ -85,7 +87,7 @@ func TestCodePanelEmailNotConfigured(t *testing.T) {
 	if !strings.Contains(p.emailState.Text, "SMTP is not configured") {
 		t.Errorf("email state = %q", p.emailState.Text)
 	}
-	if !p.openMail.Visible() || !p.mailCopy.Visible() || p.resend.Visible() {
+	if !p.openMail.Visible() || p.resend.Visible() || pagesTestCopyLinks(p) != 1 {
 		t.Error("not configured should offer Copy link and Open in mail program, not Resend")
 	}
 	test.Tap(p.openMail)
@@ -165,7 +167,7 @@ func TestCodePanelCancel(t *testing.T) {
 	if p.linkRow.Visible() {
 		t.Error("after cancelling, the dead deployment link and its Copy link are still shown")
 	}
-	for _, b := range []*widget.Button{p.mailCopy, p.openMail, p.resend} {
+	for _, b := range []*widget.Button{p.openMail, p.resend} {
 		if b.Visible() {
 			t.Errorf("after cancelling, %q is still offered", b.Text)
 		}
@@ -275,8 +277,8 @@ func TestCodePanelEmailStates(t *testing.T) {
 			if !strings.Contains(p.emailState.Text, c.want) {
 				t.Errorf("email state = %q, want it to contain %q", p.emailState.Text, c.want)
 			}
-			if p.resend.Visible() != c.resend || p.openMail.Visible() != c.mail || p.mailCopy.Visible() != c.mail {
-				t.Errorf("resend %v, open in mail %v, copy link %v", p.resend.Visible(), p.openMail.Visible(), p.mailCopy.Visible())
+			if p.resend.Visible() != c.resend || p.openMail.Visible() != c.mail || pagesTestCopyLinks(p) != 1 {
+				t.Errorf("resend %v, open in mail %v, %d Copy link buttons", p.resend.Visible(), p.openMail.Visible(), pagesTestCopyLinks(p))
 			}
 		})
 	}
@@ -325,4 +327,60 @@ func TestCodePanelBurnedCode(t *testing.T) {
 	if !p.codeVisible() || p.status.Text != waitingText {
 		t.Errorf("after regenerating: status %q, code visible %v", p.status.Text, p.codeVisible())
 	}
+}
+
+// TestCodePanelMailServerDown: with the mail server down the outbox keeps
+// the invitation queued and says why; the panel shows that sentence and
+// Resend, which sends it once the server is back.
+func TestCodePanelMailServerDown(t *testing.T) {
+	t.Setenv(core.KeyringEnv, "off")
+	e := adhocTestOpen(t)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	set, _ := e.st.Settings(t.Context())
+	set.SMTP = core.SMTPSettings{Host: srv.Host, Port: srv.Port, Security: core.SMTPStartTLS,
+		Username: mailtest.Username, Sender: "station@example.com", CAFile: srv.CAFile}
+	if err := e.st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetSMTPPassword(t.Context(), mailtest.Password); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	sub := e.st.Subscribe()
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.st.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	p := e.prepared(t)
+	// The first try fails: the outbox records why and stays queued.
+	for p.sess.Email.LastError == "" {
+		deliverUntil(t, sub, e.s.onEvent, core.EventEmail)
+	}
+	if p.sess.Email.State != core.EmailQueued {
+		t.Fatalf("invitation %+v, want queued after a failed try", p.sess.Email)
+	}
+	if !strings.Contains(p.emailState.Text, "Cannot reach the mail server") || !p.resend.Visible() {
+		t.Fatalf("email state %q, Resend shown %v; want the outbox's error and Resend", p.emailState.Text, p.resend.Visible())
+	}
+	srv.Restart()
+	test.Tap(p.resend)
+	for p.sess.Email.State != core.EmailSent {
+		deliverUntil(t, sub, e.s.onEvent, core.EventEmail)
+	}
+	if p.resend.Visible() || !strings.HasPrefix(p.emailState.Text, "Sent to user@example.com") {
+		t.Errorf("after Resend: email state %q, Resend shown %v", p.emailState.Text, p.resend.Visible())
+	}
+}
+
+// pagesTestCopyLinks counts the panel's visible Copy link buttons.
+func pagesTestCopyLinks(p *codePanel) int {
+	n := 0
+	for _, b := range findAll[*widget.Button](p.content) {
+		if b.Text == "Copy link" {
+			n++
+		}
+	}
+	return n
 }

@@ -17,7 +17,9 @@ import (
 )
 
 const (
-	filterActive = "Active"
+	// Open lists the sessions that hold a seat: active ones and those still
+	// waiting for their user to pair (counted apart in the summary).
+	filterActive = "Open"
 	filterAll    = "All"
 	// Why Connect is disabled, beside it; hidden while it can be used.
 	connectNoRow    = "Connect needs a selected row: an active session whose PC is online."
@@ -217,28 +219,40 @@ func (s *computersScreen) rowsChanged() {
 }
 
 func (s *computersScreen) updateSummary() {
-	open := 0
-	for _, r := range s.rows {
-		if r.State.Open() {
-			open++
-		}
-	}
-	switch {
-	case s.activeOnly:
-		s.summary.SetText(plural(open, "active session", "active sessions"))
-	default:
-		s.summary.SetText(fmt.Sprintf("%s, %d active", plural(len(s.rows), "session", "sessions"), open))
-	}
+	s.summary.SetText(sessionCounts(s.rows, !s.activeOnly))
 	switch {
 	case len(s.rows) > 0:
 		s.empty.Hide()
 		return
 	case s.activeOnly && s.anySessions:
-		s.empty.SetText("No active ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones.")
+		s.empty.SetText("No open ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones.")
 	default:
 		s.empty.SetText("No ad hoc support sessions yet — prepare one on the Ad Hoc Support tab.")
 	}
 	s.empty.Show()
+}
+
+// sessionCounts counts active sessions apart from the ones still waiting
+// for their user to pair: a waiting session is not active yet. With total
+// it starts with how many are listed.
+func sessionCounts(rows []core.Session, total bool) string {
+	active, waiting := 0, 0
+	for _, r := range rows {
+		switch r.State {
+		case core.StateActive:
+			active++
+		case core.StatePrepared:
+			waiting++
+		}
+	}
+	text := plural(active, "active session", "active sessions")
+	if waiting > 0 {
+		text += fmt.Sprintf(", %d waiting for the user", waiting)
+	}
+	if total {
+		text = plural(len(rows), "session", "sessions") + ": " + text
+	}
+	return text
 }
 
 func (s *computersScreen) onFilter(choice string) {

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
@@ -79,9 +80,16 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	if s.empty.Visible() {
 		t.Fatal("empty state still shown with a session listed")
 	}
+	// Waiting for its user is not active yet.
+	if s.summary.Text != "0 active sessions, 1 waiting for the user" {
+		t.Errorf("summary with one unpaired session: %q", s.summary.Text)
+	}
 
 	paired := pairPC(t, st, prep)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	if s.summary.Text != "1 active session" {
+		t.Errorf("summary with one paired session: %q", s.summary.Text)
+	}
 	row = pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colComputer, "DESKTOP-7QK2")
 	pagesTestWant(t, row, colOS, "Windows 11 Pro")
@@ -113,17 +121,17 @@ func TestComputersFollowsSessionLifecycle(t *testing.T) {
 	}
 	deliverUntil(t, sub, s.onEvent, core.EventExpired)
 	if _, shown := pagesTestRows(s)[prep.Session.ID]; shown {
-		t.Fatal("the expired session is still listed under Active")
+		t.Fatal("the expired session is still listed under Open")
 	}
-	if !s.empty.Visible() || s.empty.Text != "No active ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones." {
-		t.Fatalf("empty Active list: visible %v, %q", s.empty.Visible(), s.empty.Text)
+	if !s.empty.Visible() || s.empty.Text != "No open ad hoc support sessions — prepare one on the Ad Hoc Support tab, or choose All to see finished ones." {
+		t.Fatalf("empty Open list: visible %v, %q", s.empty.Visible(), s.empty.Text)
 	}
 
 	s.filter.SetSelected(filterAll)
 	row = pagesTestRow(t, s, prep.Session.ID)
 	pagesTestWant(t, row, colState, "expired")
 	pagesTestWant(t, row, colTimeLeft, "—")
-	if s.summary.Text != "1 session, 0 active" {
+	if s.summary.Text != "1 session: 0 active sessions" {
 		t.Fatalf("summary %q", s.summary.Text)
 	}
 }
@@ -312,5 +320,35 @@ func TestComputersFollowsLiveChannel(t *testing.T) {
 	}
 	if sess, err := st.Session(t.Context(), prep.Session.ID); err != nil || !sess.Computer.Online {
 		t.Fatalf("after a tick with the channel up: %v, %v; want still online", sess.Computer, err)
+	}
+}
+
+// TestComputersColumnsFitAt800: at the narrowest window the usual values
+// ("Windows 11 Pro", "waiting", the countdown) and the titles are not cut.
+func TestComputersColumnsFitAt800(t *testing.T) {
+	st, _, s, sub := pagesTestComputers(t)
+	_, waiting := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	_, prep := coretest.MustPrepare(t, st, "Tina", "tina@example.com")
+	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
+	pairPC(t, st, prep)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	s.win.Resize(fyne.NewSize(800, 600))
+	cut := func(l *widget.Label) bool {
+		need := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding()
+		return need > l.Size().Width+0.5
+	}
+	for _, id := range []int64{waiting.Session.ID, prep.Session.ID} {
+		r := pagesTestRows(s)[id]
+		for col, l := range r.cells {
+			if col != colEmail && cut(l) {
+				t.Errorf("session %d: %q is cut in a %.0f-wide column", id, l.Text, l.Size().Width)
+			}
+		}
+	}
+	for _, l := range findAll[*widget.Label](s.content()) {
+		if l.TextStyle.Bold && l.Truncation == fyne.TextTruncateEllipsis && cut(l) {
+			t.Errorf("the column title %q is cut in a %.0f-wide column", l.Text, l.Size().Width)
+		}
 	}
 }

@@ -16,12 +16,19 @@ import (
 // scrollPage is a page whose body scrolls above a fixed bar of actions, so
 // the buttons are on screen however long the body grows.
 func scrollPage(body fyne.CanvasObject, bar ...fyne.CanvasObject) fyne.CanvasObject {
+	page, _ := scrollPageOf(body, bar...)
+	return page
+}
+
+// scrollPageOf is scrollPage that also returns the page's scroll, for the
+// fields that bring themselves into view in it.
+func scrollPageOf(body fyne.CanvasObject, bar ...fyne.CanvasObject) (fyne.CanvasObject, *container.Scroll) {
 	scroll := container.NewVScroll(container.NewPadded(body))
 	if len(bar) == 0 {
-		return scroll
+		return withPageWheel(scroll), scroll
 	}
 	bottom := container.NewVBox(append([]fyne.CanvasObject{widget.NewSeparator()}, bar...)...)
-	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, scroll)
+	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, withPageWheel(scroll)), scroll
 }
 
 // centredMessage shows a wrapped message in the middle of an empty list. A
@@ -31,6 +38,32 @@ func centredMessage(l *widget.Label) fyne.CanvasObject {
 	l.Wrapping = fyne.TextWrapWord
 	l.Alignment = fyne.TextAlignCenter
 	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
+}
+
+// reflowVBox stacks objects as a VBox does, but measures each one at the
+// width it is given: a wrapped label needs more lines once the window is
+// narrowed, and a VBox, which measures before it resizes, would lay the
+// next row over those lines (the form's intro at 800×600). The minimum
+// size it then reports includes them, and the driver lays the page out
+// again.
+type reflowVBox struct{}
+
+func (reflowVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+		h := o.MinSize().Height // now at this width
+		o.Resize(fyne.NewSize(size.Width, h))
+		o.Move(fyne.NewPos(0, y))
+		y += h + theme.Padding()
+	}
+}
+
+func (reflowVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return layout.NewVBoxLayout().MinSize(objs)
 }
 
 // fixedWidth lays its objects out one above the other at a given width (or
@@ -82,4 +115,76 @@ func (l *sideBySide) MinSize(objs []fyne.CanvasObject) fyne.Size {
 		return fyne.NewSize(w, max(a.Height, b.Height))
 	}
 	return fyne.NewSize(w, a.Height+theme.Padding()+b.Height)
+}
+
+// formEntry is an Entry that its page and dialog can follow: focused (Tab
+// onto a field below the fold) it scrolls itself into view in scroll, and
+// Escape in it calls onEscape (closing the dialog it is in), since a
+// focused entry takes every key before the window does.
+type formEntry struct {
+	widget.Entry
+	scroll   *container.Scroll // the page's, nil outside one
+	onEscape func()
+}
+
+func newFormEntry(placeholder string) *formEntry {
+	e := &formEntry{}
+	e.PlaceHolder = placeholder
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+func (e *formEntry) FocusGained() {
+	e.Entry.FocusGained()
+	if e.scroll != nil {
+		scrollToShow(e.scroll, e)
+	}
+}
+
+func (e *formEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(k)
+}
+
+// scrollToShow scrolls s the least that brings o wholly into its view.
+func scrollToShow(s *container.Scroll, o fyne.CanvasObject) {
+	d := fyne.CurrentApp().Driver()
+	top := d.AbsolutePositionForObject(o).Y - d.AbsolutePositionForObject(s).Y
+	bottom := top + o.Size().Height
+	off := s.Offset
+	switch {
+	case top < 0:
+		off.Y += top - theme.Padding()
+	case bottom > s.Size().Height:
+		off.Y += bottom - s.Size().Height + theme.Padding()
+	default:
+		return
+	}
+	s.ScrollToOffset(off)
+}
+
+// wheelToPage lies over a scrolling page and hands it the mouse wheel. An
+// entry scrolls its own line and would keep the wheel while the pointer is
+// over it; the page's entries are single lines, so the page takes it. It
+// takes no taps, hovers or drags, which reach what lies under it.
+type wheelToPage struct {
+	widget.BaseWidget
+	page *container.Scroll
+}
+
+var _ fyne.Scrollable = (*wheelToPage)(nil)
+
+func withPageWheel(page *container.Scroll) fyne.CanvasObject {
+	w := &wheelToPage{page: page}
+	w.ExtendBaseWidget(w)
+	return container.NewStack(page, w)
+}
+
+func (w *wheelToPage) Scrolled(e *fyne.ScrollEvent) { w.page.Scrolled(e) }
+
+func (w *wheelToPage) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(layout.NewSpacer())
 }

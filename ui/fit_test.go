@@ -54,7 +54,7 @@ var fitTestStates = []fitTestState{
 		w.adhoc.showPanel(prep)
 		p := w.adhoc.panel
 		setFieldError(p.actionErr, errorText(core.ErrNotPrepared))
-		return []*widget.Button{p.regenerate, p.cancel, p.leave, p.copyCode, p.copyLink, p.mailCopy, p.openMail}, 3
+		return []*widget.Button{p.regenerate, p.cancel, p.leave, p.copyCode, p.copyLink, p.openMail}, 3
 	}},
 	{"CodePanelPaired", 0, func(t *testing.T, w *stationWindow, st *core.Station) ([]*widget.Button, int) {
 		_, prep := coretest.MustPrepare(t, st, "Anna Tech", "anna.tech@example.com")

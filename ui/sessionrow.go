@@ -14,13 +14,17 @@ import (
 )
 
 // sessionColumns are the Computers list's columns; the header and every row
-// share one layout so they line up.
+// share one layout so they line up. The width is shared by weight, but no
+// column gets less than its title and sample, the longest usual value, need
+// while others have room to give (so "Windows 11 Pro" and "waiting" are not
+// cut at 800×600).
 var sessionColumns = []struct {
 	title  string
 	weight float32
+	sample string
 }{
-	{"Computer", 1.3}, {"OS", 1.2}, {"Windows user", 0.9}, {"End user", 1.7},
-	{"Technician", 1.1}, {"State", 0.8}, {"Time left", 1},
+	{"Computer", 1.3, "not paired yet"}, {"OS", 1.2, "Windows 11 Pro"}, {"Windows user", 0.9, ""},
+	{"End user", 1.7, ""}, {"Technician", 1.1, ""}, {"State", 0.8, "● cancelled"}, {"Time left", 1, "23 h 59 min"},
 }
 
 const (
@@ -89,7 +93,11 @@ func newSessionHeader() fyne.CanvasObject {
 	for _, c := range sessionColumns {
 		cells = append(cells, &widget.Label{Text: c.title, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis})
 	}
-	return container.New(newColumnsLayout(sessionWeights()), cells...)
+	return container.New(newSessionColumns(), cells...)
+}
+
+func newSessionColumns() *columnsLayout {
+	return &columnsLayout{weights: sessionWeights(), firsts: sessionColumnWidths}
 }
 
 func sessionWeights() []float32 {
@@ -100,13 +108,26 @@ func sessionWeights() []float32 {
 	return w
 }
 
+// sessionColumnWidths are the columns' first widths in the current theme:
+// the bold title or the sample, whichever is wider, with a label's padding.
+func sessionColumnWidths() []float32 {
+	size := theme.TextSize()
+	w := make([]float32, len(sessionColumns))
+	for i, c := range sessionColumns {
+		title := fyne.MeasureText(c.title, size, fyne.TextStyle{Bold: true}).Width
+		sample := fyne.MeasureText(c.sample, size, fyne.TextStyle{}).Width
+		w[i] = max(title, sample) + 2*theme.InnerPadding()
+	}
+	return w
+}
+
 func (r *sessionRow) CreateRenderer() fyne.WidgetRenderer {
 	objs := make([]fyne.CanvasObject, len(r.cells))
 	for i, c := range r.cells {
 		objs[i] = c
 	}
 	objs[colState] = container.NewBorder(nil, nil, container.NewCenter(r.dot), nil, r.cells[colState])
-	return widget.NewSimpleRenderer(container.New(newColumnsLayout(sessionWeights()), objs...))
+	return widget.NewSimpleRenderer(container.New(newSessionColumns(), objs...))
 }
 
 // Refresh also follows a theme change with the state's dot.
@@ -195,7 +216,12 @@ func timeLeftText(s core.Session, now time.Time) string {
 
 // columnsLayout shares a row's width between its objects by weight, so a
 // header and the rows under it line up whatever the window's width.
-type columnsLayout struct{ weights []float32 }
+// firsts, if set, gives each column the width it keeps while others have
+// room to give.
+type columnsLayout struct {
+	weights []float32
+	firsts  func() []float32
+}
 
 func newColumnsLayout(weights []float32) *columnsLayout { return &columnsLayout{weights: weights} }
 
@@ -206,12 +232,49 @@ func (l *columnsLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		total += w
 	}
 	free := size.Width - pad*float32(len(objs)-1)
+	widths := make([]float32, len(objs))
+	for i := range objs {
+		widths[i] = free * l.weights[i] / total
+	}
+	if l.firsts != nil {
+		fitFirsts(widths, l.firsts(), free)
+	}
 	x := float32(0)
 	for i, o := range objs {
-		w := free * l.weights[i] / total
 		o.Move(fyne.NewPos(x, 0))
-		o.Resize(fyne.NewSize(w, size.Height))
-		x += w + pad
+		o.Resize(fyne.NewSize(widths[i], size.Height))
+		x += widths[i] + pad
+	}
+}
+
+// fitFirsts widens the columns narrower than their first width, taking the
+// difference from the wider ones in proportion to what they have beyond
+// theirs; with too little room for all first widths, they shrink alike.
+func fitFirsts(widths, firsts []float32, free float32) {
+	var deficit, surplus, sum float32
+	for i, w := range widths {
+		sum += firsts[i]
+		if w < firsts[i] {
+			deficit += firsts[i] - w
+		} else {
+			surplus += w - firsts[i]
+		}
+	}
+	if deficit == 0 {
+		return
+	}
+	if surplus <= deficit {
+		for i := range widths {
+			widths[i] = firsts[i] * free / sum
+		}
+		return
+	}
+	for i, w := range widths {
+		if w < firsts[i] {
+			widths[i] = firsts[i]
+		} else {
+			widths[i] = w - (w-firsts[i])*deficit/surplus
+		}
 	}
 }
 

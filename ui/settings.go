@@ -2,6 +2,9 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +58,7 @@ type settingsScreen struct {
 
 	saved core.Settings // as last loaded, so fields the page does not show are kept
 
-	entries  map[string]*widget.Entry
+	entries  map[string]*formEntry
 	security *widget.Select
 	errs     map[string]*widget.Label
 	rows     map[string][]fyne.CanvasObject // each field's label and field, to hide by method
@@ -82,18 +85,21 @@ type settingsScreen struct {
 	// the certificate it serves; fpValue shows it.
 	fingerprint func() string
 	fpValue     *widget.Label
+	// applyPairing, when the window has a running pairing service, applies
+	// the saved pairing settings to it now and says whether they took.
+	applyPairing func() error
 
 	work background
 }
 
 func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
-	s := &settingsScreen{st: st, win: win, entries: map[string]*widget.Entry{}, errs: map[string]*widget.Label{},
+	s := &settingsScreen{st: st, win: win, entries: map[string]*formEntry{}, errs: map[string]*widget.Label{},
 		rows: map[string][]fyne.CanvasObject{}}
 	for _, f := range []string{fieldSeats, fieldTimeout, fieldSMTPHost, fieldSMTPPort, fieldUsername, fieldSender,
 		fieldCAFile, fieldListen, fieldPublicHost, fieldPublicPort, fieldCert, fieldKey, fieldTestTo,
 		fieldTenant, fieldClientID, fieldTokenURL, fieldServiceKey, fieldClientCert} {
-		e := &widget.Entry{OnSubmitted: func(string) { s.onSave() }}
-		e.ExtendBaseWidget(e)
+		e := newFormEntry("")
+		e.OnSubmitted = func(string) { s.onSave() }
 		s.entries[f] = e
 	}
 	// Enter saves; in the test recipient's field it sends the test.
@@ -157,8 +163,11 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.row(fieldKey, s.entries[fieldKey]),
 	)...)
 	s.scroll = container.NewVScroll(container.NewPadded(s.form))
+	for _, e := range s.entries {
+		e.scroll = s.scroll
+	}
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
-	return container.NewBorder(nil, bottom, nil, nil, s.scroll)
+	return container.NewBorder(nil, bottom, nil, nil, withPageWheel(s.scroll))
 }
 
 // showFingerprint adds the served certificate's fingerprint to the pairing
@@ -217,7 +226,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 		return
 	}
 	if set, err := s.st.Settings(context.Background()); err == nil {
-		s.saved = set
+		s.saved = sameAsListen(set)
 	}
 	s.setStatus("Settings were just saved elsewhere (another window or the command line). Your unsaved changes "+
 		"are kept here; Save applies them over the others.", widget.MediumImportance)
@@ -237,7 +246,7 @@ func (s *settingsScreen) load() {
 		s.setStatus(errorText(err), widget.DangerImportance)
 		return
 	}
-	s.saved = set
+	s.saved = sameAsListen(set)
 	s.entries[fieldSeats].SetText(strconv.Itoa(set.Seats))
 	s.entries[fieldTimeout].SetText(strconv.Itoa(int(set.InvitationTimeout / time.Minute)))
 	s.entries[fieldSMTPHost].SetText(set.SMTP.Host)
@@ -247,7 +256,7 @@ func (s *settingsScreen) load() {
 	s.entries[fieldCAFile].SetText(set.SMTP.CAFile)
 	s.entries[fieldListen].SetText(set.Pairing.ListenAddr)
 	s.entries[fieldPublicHost].SetText(set.Pairing.PublicHost)
-	s.entries[fieldPublicPort].SetText(portText(set.Pairing.PublicPort))
+	s.entries[fieldPublicPort].SetText(portText(s.saved.Pairing.PublicPort))
 	s.entries[fieldCert].SetText(set.Pairing.CertFile)
 	s.entries[fieldKey].SetText(set.Pairing.KeyFile)
 	s.security.SetSelected(securityLabel(set.SMTP.Security))
@@ -262,6 +271,17 @@ func (s *settingsScreen) load() {
 		s.pwForget.Hide()
 	}
 	s.loadSignIn(ctx, set)
+}
+
+// sameAsListen clears a public port equal to the listen port (older
+// stations saved 8443 by default): no public port means the same today,
+// and links then follow a changed pairing address, as the field's hint
+// says. The next save stores it so.
+func sameAsListen(set core.Settings) core.Settings {
+	if _, lp, err := net.SplitHostPort(set.Pairing.ListenAddr); err == nil && lp == strconv.Itoa(set.Pairing.PublicPort) {
+		set.Pairing.PublicPort = 0
+	}
+	return set
 }
 
 func portText(p int) string {
@@ -380,6 +400,7 @@ func (s *settingsScreen) saveNow() bool {
 	if !s.storeSecrets(ctx, set) {
 		return false
 	}
+	served := s.saved.Pairing.ListenAddr
 	if err := s.st.SaveSettings(ctx, set); err != nil {
 		bad := map[string]string{}
 		addSettingErrors(bad, err)
@@ -387,10 +408,41 @@ func (s *settingsScreen) saveNow() bool {
 		s.setStatus("Not saved. "+errorText(err), widget.DangerImportance)
 		return false
 	}
+	if !s.applied(ctx, set, served) {
+		return false
+	}
 	// EventSettings reloads the page too; loading now shows the stored
 	// password's state even if this window's feed is behind.
 	s.load()
 	return true
+}
+
+// applied has the running pairing service take the saved settings, and
+// reports whether it did. A pairing address that cannot be opened is saved
+// back to the one still served, so deployment links keep naming a port the
+// station listens on, and the field says why.
+func (s *settingsScreen) applied(ctx context.Context, set core.Settings, served string) bool {
+	if s.applyPairing == nil {
+		return true
+	}
+	err := s.applyPairing()
+	if err == nil {
+		return true
+	}
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Code != "pairing_listen" {
+		s.load()
+		s.setStatus("Saved, but the pairing service keeps its previous certificate. "+errorText(err), widget.DangerImportance)
+		return false
+	}
+	set.Pairing.ListenAddr = served
+	if rerr := s.st.SaveSettings(ctx, set); rerr != nil {
+		slog.Error("could not set the pairing address back to the one served", "addr", served, "err", rerr)
+	}
+	s.load()
+	s.showFieldErrors(map[string]string{fieldListen: errorText(err)})
+	s.setStatus("Saved, except the pairing address: "+errorText(err), widget.DangerImportance)
+	return false
 }
 
 // onForgetPassword removes the stored SMTP password after a confirmation,

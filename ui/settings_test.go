@@ -14,6 +14,7 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/mail/mailtest"
+	"adhocstation/core/pairing"
 )
 
 func pagesTestSettings(t *testing.T, st *core.Station) *settingsScreen {
@@ -347,5 +348,132 @@ func TestSettingsKeepsEditsWhenSavedElsewhere(t *testing.T) {
 	set, _ := st.Settings(t.Context())
 	if set.Seats != 7 {
 		t.Errorf("saved seats = %d, want the technician's 7", set.Seats)
+	}
+}
+
+// settingsTestFreeAddr is a loopback address with a port nobody listens on
+// as the test starts.
+func settingsTestFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestSettingsPairingPortInUse: a pairing address held by another program
+// is not reported as applied; the running listener stays, the saved address
+// goes back to it (so links name a port that is served), and the field says
+// what failed. A free address then moves the listener and is applied.
+func TestSettingsPairingPortInUse(t *testing.T) {
+	st, _ := coretest.Open(t)
+	set, _ := st.Settings(t.Context())
+	set.Pairing.ListenAddr = settingsTestFreeAddr(t)
+	if err := st.SaveSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := pairing.Start(t.Context(), st, pairing.Options{AgentExe: []byte("MZ")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	served := srv.Addr().String()
+
+	held, err := net.Listen("tcp", "127.0.0.1:0") // another program's port
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	s := pagesTestSettings(t, st)
+	s.applyPairing = func() error { return srv.Apply(t.Context()) }
+	s.entries[fieldListen].SetText(held.Addr().String())
+	test.Tap(s.save)
+	if strings.Contains(s.status.Text, "applied now") || !strings.Contains(s.status.Text, "cannot listen on "+held.Addr().String()) {
+		t.Errorf("status %q, want it to say the pairing address could not be opened", s.status.Text)
+	}
+	if msg := pagesTestShownErrors(s)[fieldListen]; !strings.Contains(msg, "keeps listening on "+served) {
+		t.Errorf("the pairing address's message is %q, want it to name the address still served, %s", msg, served)
+	}
+	if got := srv.Addr().String(); got != served {
+		t.Errorf("the pairing service moved to %s; it must keep %s", got, served)
+	}
+	if got, _ := st.Settings(t.Context()); got.Pairing.ListenAddr != served {
+		t.Errorf("saved pairing address %q, want the one still served, %s", got.Pairing.ListenAddr, served)
+	}
+	link, _ := st.Link(t.Context(), "tok")
+	if _, port, _ := net.SplitHostPort(served); !strings.Contains(link, ":"+port+"/") {
+		t.Errorf("link %s does not name the port served, %s", link, port)
+	}
+
+	free := settingsTestFreeAddr(t)
+	s.entries[fieldListen].SetText(free)
+	test.Tap(s.save)
+	if s.status.Text != "Saved — applied now." || srv.Addr().String() != free {
+		t.Errorf("status %q, listening on %s; want applied, on %s", s.status.Text, srv.Addr(), free)
+	}
+}
+
+// TestSettingsPublicPortFollowsListenPort: a fresh station has no public
+// port (the field's hint says "empty: the listen port"), nor does one whose
+// older default saved 8443 beside :8443; changing only the pairing address
+// moves the links to the new port.
+func TestSettingsPublicPortFollowsListenPort(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Fresh", true: "SavedBefore"}[old], func(t *testing.T) {
+			st, _ := coretest.Open(t)
+			if old {
+				set, _ := st.Settings(t.Context())
+				set.Pairing.PublicPort = 8443 // what stations saved before
+				if err := st.SaveSettings(t.Context(), set); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := pagesTestSettings(t, st)
+			if got := s.entries[fieldPublicPort].Text; got != "" {
+				t.Errorf("public port %q at first start, want it empty (the listen port)", got)
+			}
+			if s.unsaved() {
+				t.Error("the page reports unsaved changes before any edit")
+			}
+			s.entries[fieldListen].SetText(":9443")
+			test.Tap(s.save)
+			link, err := st.Link(t.Context(), "tok")
+			if err != nil || !strings.Contains(link, ":9443/join/tok") {
+				t.Errorf("after changing only the pairing address the link is %s (%v), want it on :9443", link, err)
+			}
+		})
+	}
+}
+
+// TestSettingsKeyboardAndWheel: at 800×600 Tab onto the last field scrolls
+// it into view, and the wheel scrolls the page while the pointer is over a
+// field (the entry kept it before).
+func TestSettingsKeyboardAndWheel(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.win.Resize(fyne.NewSize(800, 600))
+	c := s.win.Canvas()
+	last := s.entries[fieldKey]
+	c.Focus(s.entries[fieldSeats])
+	for i := 0; i < 60 && c.Focused() != last; i++ {
+		c.FocusNext()
+	}
+	if c.Focused() != last {
+		t.Fatal("Tab never reached the certificate key's field")
+	}
+	d := fyne.CurrentApp().Driver()
+	top := d.AbsolutePositionForObject(last).Y - d.AbsolutePositionForObject(s.scroll).Y
+	if top < 0 || top+last.Size().Height > s.scroll.Size().Height {
+		t.Errorf("the focused field is at %.0f..%.0f, outside the page's view (0..%.0f)", top, top+last.Size().Height, s.scroll.Size().Height)
+	}
+
+	s.scroll.ScrollToTop()
+	over := d.AbsolutePositionForObject(s.entries[fieldSMTPHost]).Add(fyne.NewPos(20, 10))
+	test.Scroll(c, over, 0, -120)
+	if s.scroll.Offset.Y <= 0 {
+		t.Error("the wheel over a field did not scroll the page")
 	}
 }

@@ -25,6 +25,10 @@ type Options struct {
 	// PairingFingerprint, if set, returns the certificate fingerprint the
 	// running pairing service serves; Settings shows it.
 	PairingFingerprint func() string
+	// ApplyPairing, if set, applies the saved pairing settings to the running
+	// pairing service at once and says whether they took (a new pairing
+	// address that cannot be opened); Settings calls it after saving.
+	ApplyPairing func() error
 	// FirewallNote, if set, says why PCs may not reach the pairing port
 	// through the host firewall (Windows: no rule for it yet); it is shown
 	// above every page. AllowFirewall, if set, adds the rule.
@@ -85,6 +89,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	if opts.PairingFingerprint != nil {
 		settings.showFingerprint(opts.PairingFingerprint)
 	}
+	settings.applyPairing = opts.ApplyPairing
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
 	if opts.Kiosk {
@@ -108,7 +113,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		}
 	}
 	w.win.SetContent(w.withFirewallNote(withProblem(opts.PairingError, w.tabs)))
-	w.win.Resize(fyne.NewSize(1100, 660)) // fits a 1280×720 or 1366×768 screen with its task bar
+	w.win.Resize(windowSize)
 	if opts.Kiosk {
 		w.win.SetFullScreen(true)
 	}
@@ -121,6 +126,40 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 		go w.runTicker(tick)
 	}
 	return w
+}
+
+// windowSize is the window's size where the screen allows it: the form and
+// the code panel side by side, on a 1280×720 or 1366×768 screen with its
+// task bar.
+var windowSize = fyne.NewSize(1100, 660)
+
+// titleBarAllowance is the height, in pixels, left for the window manager's
+// title bar: the work area includes it, the window's size does not, and the
+// frame's real size is known only after the window is shown.
+const titleBarAllowance = 32
+
+// FitToWorkArea shrinks the window, if need be, to the screen's work area
+// (in pixels, from workArea; 0 when unknown), so that on a 1024×600 screen
+// Save, Send and the code panel's bar are on screen. A full-screen window
+// is left alone.
+func FitToWorkArea(w fyne.Window, workArea func() (width, height int)) {
+	pw, ph := workArea()
+	if w.FullScreen() || pw <= 0 || ph <= 0 {
+		return
+	}
+	scale := w.Canvas().Scale() // 1 until the driver has made the window
+	if scale <= 0 {
+		scale = 1
+	}
+	size := w.Canvas().Size()
+	if size.IsZero() {
+		size = windowSize
+	}
+	fit := fyne.NewSize(min(windowSize.Width, float32(pw)/scale),
+		min(windowSize.Height, float32(ph-titleBarAllowance)/scale))
+	if fit != size {
+		w.Resize(fit)
+	}
 }
 
 // withProblem puts a pairing service that did not start above the pages,

@@ -230,3 +230,33 @@ func TestWindowShowsPairingFingerprint(t *testing.T) {
 		t.Error("a window without a pairing service shows a fingerprint")
 	}
 }
+
+// TestWindowFitsWorkArea: the window opens at its usual size where the
+// screen allows it and no larger than the work area where it does not. The
+// real window under Xvfb is checked by .ci/window-size.sh.
+func TestWindowFitsWorkArea(t *testing.T) {
+	cases := []struct {
+		screenW, screenH int
+		want             fyne.Size
+	}{
+		{1024, 600, fyne.NewSize(1024, 600-titleBarAllowance)},
+		{1366, 768, fyne.NewSize(1100, 660)},
+		{1280, 720 - 40, fyne.NewSize(1100, 680-titleBarAllowance)}, // a 40-pixel task bar
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%dx%d", c.screenW, c.screenH), func(t *testing.T) {
+			w, _, _, _ := uiTestWindow(t, Options{})
+			FitToWorkArea(w.win, func() (int, int) { return c.screenW, c.screenH })
+			if got := w.win.Canvas().Size(); got != c.want {
+				t.Errorf("on a %dx%d work area the window is %v, want %v", c.screenW, c.screenH, got, c.want)
+			}
+		})
+	}
+	t.Run("Kiosk", func(t *testing.T) {
+		w, _, _, _ := uiTestWindow(t, Options{Kiosk: true})
+		FitToWorkArea(w.win, func() (int, int) { return 1024, 600 })
+		if !w.win.FullScreen() {
+			t.Error("the kiosk window left full screen")
+		}
+	})
+}

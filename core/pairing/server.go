@@ -65,6 +65,10 @@ type Server struct {
 	// live holds the paired PCs' open channels (channel.go).
 	live liveChannels
 
+	// reloading serialises reload: Settings' Apply and the settings event
+	// both call it, and two would open the new address twice.
+	reloading sync.Mutex
+
 	mu      sync.Mutex
 	srv     *http.Server
 	ln      net.Listener
@@ -226,8 +230,16 @@ func (s *Server) follow(ctx context.Context) {
 	}
 }
 
+// Apply applies the saved pairing settings now rather than when the
+// settings event arrives, so Settings can say at once whether they took.
+// Errors: the new pairing address cannot be opened (the previous one keeps
+// serving), or the certificate cannot be loaded.
+func (s *Server) Apply(ctx context.Context) error { return s.reload(ctx) }
+
 // reload applies saved pairing settings that differ from the running ones.
 func (s *Server) reload(ctx context.Context) error {
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	set, err := s.st.Settings(ctx)
 	if err != nil {
 		return err
@@ -247,7 +259,11 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	if s.listenAddr(p) != s.listenAddr(prev) {
 		if err := s.listen(s.listenAddr(p)); err != nil {
-			return err
+			if ne := (*net.OpError)(nil); errors.As(err, &ne) {
+				err = ne.Err // the reason, without the start-up advice to restart
+			}
+			return core.Errorf("pairing_listen", "The pairing service cannot listen on %s (%w), so it keeps listening on %s. Choose another port, or stop the program using that one.",
+				s.listenAddr(p), err, s.listenAddr(prev))
 		}
 	}
 	s.mu.Lock()
