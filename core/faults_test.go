@@ -287,8 +287,9 @@ func TestFaultClockJump(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ = st.Session(ctx, prep.Session.ID)
-	if s.State != core.StateExpired || !s.ClosedAt.Equal(expires) {
-		t.Fatalf("after the forward jump: %s closed %v; want expired at %v", s.State, s.ClosedAt, expires)
+	// Closed when the tick noticed (the jump's landing), not before the 24 h.
+	if s.State != core.StateExpired || s.ClosedAt.Before(expires) {
+		t.Fatalf("after the forward jump: %s closed %v; want expired, not before %v", s.State, s.ClosedAt, expires)
 	}
 	if _, err := st.Heartbeat(ctx, paired.AgentKey); err == nil {
 		t.Log("heartbeat after expiry answered without error") // the state in the answer tells the PC
