@@ -291,8 +291,9 @@ func TestFaultClockJump(t *testing.T) {
 	if s.State != core.StateExpired || s.ClosedAt.Before(expires) {
 		t.Fatalf("after the forward jump: %s closed %v; want expired, not before %v", s.State, s.ClosedAt, expires)
 	}
-	if _, err := st.Heartbeat(ctx, paired.AgentKey); err == nil {
-		t.Log("heartbeat after expiry answered without error") // the state in the answer tells the PC
+	// The PC's next heartbeat (or its channel) is told the session expired.
+	if hb, err := st.Heartbeat(ctx, paired.AgentKey); err == nil && hb.State != core.StateExpired {
+		t.Fatalf("the PC's heartbeat after the jump is answered %s, want expired", hb.State)
 	}
 	if err := st.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
