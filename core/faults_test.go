@@ -292,8 +292,11 @@ func TestFaultClockJump(t *testing.T) {
 		t.Fatalf("after the forward jump: %s closed %v; want expired, not before %v", s.State, s.ClosedAt, expires)
 	}
 	// The PC's next heartbeat (or its channel) is told the session expired.
-	if hb, err := st.Heartbeat(ctx, paired.AgentKey); err == nil && hb.State != core.StateExpired {
-		t.Fatalf("the PC's heartbeat after the jump is answered %s, want expired", hb.State)
+	if hb, err := st.Heartbeat(ctx, paired.AgentKey); err != nil || hb.State != core.StateExpired {
+		t.Fatalf("the PC's heartbeat after the jump is answered %s, %v; want expired", hb.State, err)
+	}
+	if free, total, err := st.Seats(ctx); err != nil || free != total {
+		t.Fatalf("seat not freed after the jump: %d of %d, %v", free, total, err)
 	}
 	if err := st.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
