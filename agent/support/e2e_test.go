@@ -17,7 +17,6 @@ import (
 
 	"adhocstation/agent/agenttest"
 	"adhocstation/agent/pipe"
-	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -57,8 +56,6 @@ type rig struct {
 	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
-	// desktop, when set before start, is the app's OpenDesktop.
-	desktop func() (screen.Desktop, error)
 }
 
 // lockedBuffer is a log file the service writes while the test reads it.
@@ -144,9 +141,10 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	r.t.Cleanup(hub.Close)
 	r.hub = hub
 	r.app = &support.App{Sys: r.rec, UI: hub, Clock: r.agent, HeartbeatEvery: 30 * time.Second, Channel: r.channel,
-		Log: log.New(&r.log, "", 0), OpenDesktop: r.desktop}
+		Log: log.New(&r.log, "", 0)}
 	app := r.app
 	return func(ctx context.Context) {
+		app.OpenDesktop = faultDesktop // nil but in TestFaultStationChild (faults_test.go)
 		go func() {
 			err := app.Run(ctx)
 			hub.Close() // the service process ends

@@ -46,10 +46,10 @@ func TestFaultStationChild(t *testing.T) {
 	if !ok {
 		t.Skip("only runs as the child of TestFaultKill*")
 	}
-	r := newRig(t, windowsPC, nil, rightCode)
 	if moment == "screen" {
-		r.desktop = func() (screen.Desktop, error) { return stillDesktop{}, nil }
+		faultDesktop = func() (screen.Desktop, error) { return stillDesktop{}, nil }
 	}
+	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
 	r.waitStatus(support.TrayWaiting)
 	ctx := context.Background()
@@ -72,8 +72,9 @@ func TestFaultStationChild(t *testing.T) {
 		src, _ := randomFile(t, t.TempDir(), "backup.zip", 16<<20)
 		var once sync.Once
 		go rs.Download(ctx, src, filepath.Join(dest, "backup.zip"), func(done, total int64) {
-			// Bytes are in the partial file; hold the transfer here.
-			once.Do(func() { signal(); select {} })
+			if done > 0 && done < total { // bytes are in the partial file: hold it here
+				once.Do(func() { signal(); select {} })
+			}
 		})
 	case "screen":
 		if _, err := rs.Screen(ctx, wire.ScreenOpen{MaxFPS: 5}, remote.ScreenHandlers{
@@ -87,6 +88,10 @@ func TestFaultStationChild(t *testing.T) {
 	fmt.Println("ready")
 	select {} // killed here
 }
+
+// faultDesktop is the rig's OpenDesktop: set only in the child, which runs
+// this one test, before its rig starts.
+var faultDesktop func() (screen.Desktop, error)
 
 // stillDesktop is a PC screen that never changes: one 320×200 monitor.
 type stillDesktop struct{}
@@ -200,6 +205,8 @@ func TestFaultKillMidDownload(t *testing.T) {
 		}
 		if !strings.HasPrefix(n, "~backup.zip.") || !strings.HasSuffix(n, ".adhoc-partial") {
 			t.Errorf("unexpected file %q in the download folder", n)
+		} else if fi, err := os.Stat(filepath.Join(dest, n)); err != nil || fi.Size() == 0 || fi.Size() >= 16<<20 {
+			t.Errorf("the partial file is not part-written: %v %v", fi, err) // the kill came at the wrong moment
 		}
 	}
 	t.Logf("left in the download folder: %v", left)
