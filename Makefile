@@ -16,7 +16,7 @@ BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE \
-	station-windows wine-smoke wine-screen package-linux package-windows load
+	station-windows wine-smoke wine-screen package-linux package-windows load faults
 
 run: build
 	./$(BIN) $(ARGS)
@@ -134,6 +134,17 @@ package-linux: deps agent $(FYNE)
 # about two minutes of both cores. ADHOC_PCS, ADHOC_LOAD_* tune it.
 load:
 	ADHOC_LOAD=1 go test -count=1 -timeout 20m -run '^(TestLoad|TestChannelLoad)$$' -v ./core/pairing/
+
+# The station under faults (issue 18, docs/RELIABILITY.md "## Faults"):
+# SIGKILLed at named moments in a child process, SMTP gone and back, the
+# PC's network cut, full disks, clock jumps. Each is fast and
+# deterministic, so make test runs them too; this runs them alone, with
+# what the user is shown.
+FAULTS_CORE := ^(TestFault.*|TestCrashLosesNothing|TestOutboxKilledMidSend|TestOutboxStopJustAfterServerAccepted|TestInvitationServerDownThenUp|TestRestartReloadsAndExpires)$$
+FAULTS_AGENT := ^(TestFault.*|TestFilesConnectionCut|TestFilesDiskFull|TestChannelOnlineAndCut|TestChannelStationRestart|TestChannelTellsExpiredSession)$$
+faults:
+	set -o pipefail; go test -race -count=1 -v -run '$(FAULTS_CORE)' ./core/ 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
+	set -o pipefail; go test -race -count=1 -v -run '$(FAULTS_AGENT)' ./agent/support/ 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...

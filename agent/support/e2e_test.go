@@ -144,6 +144,7 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 		Log: applog.New(&r.log, "", 0)}
 	app := r.app
 	return func(ctx context.Context) {
+		app.OpenDesktop = faultDesktop // nil but in TestFaultStationChild (faults_test.go)
 		go func() {
 			err := app.Run(ctx)
 			hub.Close() // the service process ends

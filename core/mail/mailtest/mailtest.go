@@ -8,6 +8,7 @@ package mailtest
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -93,7 +94,9 @@ func StartOn(tb testing.TB, mode Mode, ip string) *Server {
 	}
 	s := &Server{Host: ip, Mode: mode, CAFile: caFile, tb: tb, cert: cert,
 		refused: map[string]*smtp.SMTPError{}, arrived: make(chan struct{}, 1)}
-	s.listen(net.JoinHostPort(ip, "0"))
+	if err := s.listen(net.JoinHostPort(ip, "0")); err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(func() { s.Release(); s.Stop() })
 	return s
 }
@@ -101,11 +104,10 @@ func StartOn(tb testing.TB, mode Mode, ip string) *Server {
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-func (s *Server) listen(addr string) {
-	s.tb.Helper()
+func (s *Server) listen(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		s.tb.Fatalf("mailtest listen on %s: %v", addr, err)
+		return fmt.Errorf("mailtest listen on %s: %w", addr, err)
 	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	srv := smtp.NewServer(&backend{s})
@@ -125,6 +127,7 @@ func (s *Server) listen(addr string) {
 	s.srv, s.ln = srv, l
 	s.mu.Unlock()
 	go srv.Serve(l)
+	return nil
 }
 
 // Stop closes the listener and every connection; Start brings it back.
@@ -141,10 +144,11 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart listens again on the same port after Stop.
-func (s *Server) Restart() {
-	s.tb.Helper()
-	s.listen(s.Addr())
+// Restart listens again on the same port after Stop. It fails when
+// another program took the port meanwhile: a test that must not race
+// starts over on a new port.
+func (s *Server) Restart() error {
+	return s.listen(s.Addr())
 }
 
 // OfferOnly limits the AUTH mechanisms advertised (default PLAIN and LOGIN).
