@@ -201,8 +201,9 @@ func TestFaultDataFolderFull(t *testing.T) {
 		t.Fatal("preparing on a full disk succeeded")
 	}
 	t.Logf("preparing on a full disk: %v", err)
-	// Found here: the technician is shown SQLite's own words ("database or
-	// disk is full"), not a refusal sentence; reported in RELIABILITY.md.
+	if !errors.Is(err, core.ErrStationDiskFull) {
+		t.Errorf("preparing on a full disk: %v; want ErrStationDiskFull's sentence, not SQLite's words", err)
+	}
 	if sessions, err := st.Sessions(t.Context(), core.SessionFilter{}); err != nil || len(sessions) != 1 {
 		t.Errorf("on a full disk the list shows %d sessions (%v); want the 1 committed", len(sessions), err)
 	}

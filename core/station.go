@@ -8,9 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"adhocstation/core/refusal"
+	"adhocstation/core/wire/landing"
 )
 
 // Config configures Open.
@@ -161,10 +165,12 @@ func (s *Station) emit(e Event) {
 // write runs fn in one immediate write transaction and commits it. The
 // change-feed rows it adds are claimed as this station's own before the
 // commit (the immediate lock keeps other writers out meanwhile).
+// A full disk under the data folder refuses the write as a whole; nothing
+// of it is saved.
 func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.diskFull(err)
 	}
 	before, err := lastChange(ctx, tx)
 	if err == nil {
@@ -176,14 +182,29 @@ func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err != nil {
 		tx.Rollback()
-		return err
+		return s.diskFull(err)
 	}
 	s.own.claim(before, after)
 	if err := tx.Commit(); err != nil {
 		s.own.unclaim(before, after)
-		return err
+		return s.diskFull(err)
 	}
 	return nil
+}
+
+// ErrStationDiskFull refuses a change the station could not save because
+// the disk under its data folder is full.
+var ErrStationDiskFull = refusal.New("station_disk_full", "This computer's disk is full, so the station could not save the change and nothing of it was kept. Free some space on the disk that holds the station's data folder, then try again.")
+
+// diskFull turns SQLite's SQLITE_FULL (and a full disk met while writing
+// its journal) into ErrStationDiskFull, keeping the cause. SQLITE_FULL is
+// known by its fixed message: sqlite3.Error exists only with cgo, and the
+// core also builds without it.
+func (s *Station) diskFull(err error) error {
+	if err != nil && (strings.Contains(err.Error(), "database or disk is full") || landing.DiskFull(err)) {
+		return &refusal.Error{Code: ErrStationDiskFull.Code, Message: ErrStationDiskFull.Message, Err: err}
+	}
+	return err
 }
 
 // Run drives the background work (deadlines, the outbox, and following
