@@ -11,16 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"adhocstation/assets"
 	"adhocstation/core"
-	"adhocstation/core/pairing"
 	"adhocstation/ui"
 )
 
@@ -77,7 +74,7 @@ func run(data string, kiosk bool) error {
 	var fingerprint func() string
 	var fwNote string
 	var fwAllow func() error
-	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+	srv, pairingErr := startPairing(ctx, st, logger)
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
 		logger.Error("the pairing service did not start", "err", pairingErr)
@@ -91,19 +88,9 @@ func run(data string, kiosk bool) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, FirewallNote: fwNote, AllowFirewall: fwAllow})
-	quitOnSignal(a)
+	quitOnSignal(a, logger)
 	w.ShowAndRun()
 	return nil
-}
-
-// quitOnSignal lets a service manager or a test stop the station cleanly.
-func quitOnSignal(a fyne.App) {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-c
-		fyne.Do(a.Quit)
-	}()
 }
 
 func defaultDataDir() string {
