@@ -4,26 +4,30 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2/widget"
 )
 
 // commandOutput is the Command tab's transcript as it comes from a running
-// command: the newest rows for the screen, already split into a TextGrid's
-// cells off the Fyne goroutine, and every byte in a spool file for Save
-// output…. A command may print megabytes a second (dir /s, a log dump); the
-// screen is redrawn at most every outputRedraw with at most maxOutputRows
-// rows, so neither the window nor the station's memory follows its size.
+// command: the newest rows for the screen, and every byte in a spool file
+// for Save output…. A command may print megabytes a second (dir /s, a log
+// dump); the screen is redrawn at most every outputRedraw with at most
+// maxOutputRows rows, so neither the window nor the station's memory
+// follows its size. Rows become a TextGrid's cells only when shown: most
+// rows of a flood are let go before any redraw would show them.
 type commandOutput struct {
 	mu      sync.Mutex
-	rows    []widget.TextGridRow  // ended rows, oldest first; never changed once added
-	cells   int                   // cells in rows
-	line    []widget.TextGridCell // the row being written
-	dropped bool                  // older rows were let go
-	changed bool                  // since the last snapshot
+	ring    [maxOutputRows]outputRow // ended rows, oldest at head
+	head, n int
+	cells   int    // characters in the ring (a tab counts its spaces)
+	line    []byte // the row being written, tabs expanded
+	runes   int    // characters in line
+	dropped bool   // older rows were let go
+	changed bool   // since the last snapshot
 	// A redraw is scheduled (waiting for its time or for the Fyne
 	// goroutine); the next one is due outputRedraw after the last.
 	scheduled bool
@@ -35,11 +39,19 @@ type commandOutput struct {
 	spoolCut  bool // the spool stopped at maxSpool or on a write error
 }
 
+// outputRow is an ended row; its cells are made the first time it is shown
+// and never change after.
+type outputRow struct {
+	text  string
+	runes int
+	cells []widget.TextGridCell
+}
+
 const (
 	outputRedraw   = 100 * time.Millisecond // at most ten redraws a second
 	maxOutputRows  = 2000                   // rows the tab shows (the newest)
 	maxOutputCells = 256 << 10              // and at most this many characters
-	maxOutputWidth = 1000                   // a longer line goes on in the next row
+	maxOutputWidth = 120                    // as a Windows console; a longer line goes on in the next row
 	outputTabWidth = 8                      // as consoles set tabs
 	maxSpool       = 1 << 30                // Save output… keeps at most this much
 )
@@ -50,6 +62,7 @@ func (o *commandOutput) write(s string) (after time.Duration, schedule bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.keep(s)
+	s = o.skipUnseen(s)
 	for _, r := range s {
 		switch r {
 		case '\n':
@@ -57,15 +70,17 @@ func (o *commandOutput) write(s string) (after time.Duration, schedule bool) {
 		case '\r': // Windows ends lines with \r\n
 		case '\t':
 			for {
-				o.line = append(o.line, widget.TextGridCell{Rune: ' '})
-				if len(o.line)%outputTabWidth == 0 {
+				o.line = append(o.line, ' ')
+				o.runes++
+				if o.runes%outputTabWidth == 0 {
 					break
 				}
 			}
 		default:
-			o.line = append(o.line, widget.TextGridCell{Rune: r})
+			o.line = utf8.AppendRune(o.line, r)
+			o.runes++
 		}
-		if len(o.line) >= maxOutputWidth {
+		if o.runes >= maxOutputWidth {
 			o.endRow()
 		}
 	}
@@ -77,18 +92,42 @@ func (o *commandOutput) write(s string) (after time.Duration, schedule bool) {
 	return max(0, outputRedraw-time.Since(o.last)), true
 }
 
-// endRow moves the row being written to rows, letting the oldest go past
-// the limits.
-func (o *commandOutput) endRow() {
-	o.rows = append(o.rows, widget.TextGridRow{Cells: slices.Clip(o.line)})
-	o.cells += len(o.line)
-	o.line = nil
-	for len(o.rows) > maxOutputRows || o.cells > maxOutputCells {
-		o.cells -= len(o.rows[0].Cells)
-		o.rows[0] = widget.TextGridRow{} // let its cells go now, not when the array is copied
-		o.rows = o.rows[1:]
-		o.dropped = true
+// skipUnseen drops the lines of s that the newest maxOutputRows would push
+// out anyway (with the row being written, which is their first).
+func (o *commandOutput) skipUnseen(s string) string {
+	cut, lines := len(s), 0
+	for lines <= maxOutputRows {
+		cut = strings.LastIndexByte(s[:cut], '\n')
+		if cut < 0 {
+			return s
+		}
+		lines++
 	}
+	o.line, o.runes, o.dropped = o.line[:0], 0, true
+	return s[cut+1:]
+}
+
+// endRow moves the row being written to the ring, letting the oldest go
+// past the limits.
+func (o *commandOutput) endRow() {
+	if o.n == len(o.ring) {
+		o.drop()
+	}
+	o.ring[(o.head+o.n)%len(o.ring)] = outputRow{text: string(o.line), runes: o.runes}
+	o.n++
+	o.cells += o.runes
+	o.line, o.runes = o.line[:0], 0
+	for o.cells > maxOutputCells {
+		o.drop()
+	}
+}
+
+func (o *commandOutput) drop() {
+	o.cells -= o.ring[o.head].runes
+	o.ring[o.head] = outputRow{}
+	o.head = (o.head + 1) % len(o.ring)
+	o.n--
+	o.dropped = true
 }
 
 // keep appends s to the spool, created at the first output. The file is
@@ -133,11 +172,23 @@ func (o *commandOutput) snapshot() (rows []widget.TextGridRow, dropped bool) {
 		return nil, o.dropped
 	}
 	o.changed = false
-	// A copy: endRow clears the entries it lets go. The cells are shared;
-	// an ended row's never change, and the row being written is copied.
-	rows = make([]widget.TextGridRow, len(o.rows), len(o.rows)+1)
-	copy(rows, o.rows)
-	return append(rows, widget.TextGridRow{Cells: slices.Clone(o.line)}), o.dropped
+	rows = make([]widget.TextGridRow, 0, o.n+1)
+	for i := range o.n {
+		r := &o.ring[(o.head+i)%len(o.ring)]
+		if r.cells == nil {
+			r.cells = gridCells(r.text, r.runes)
+		}
+		rows = append(rows, widget.TextGridRow{Cells: r.cells})
+	}
+	return append(rows, widget.TextGridRow{Cells: gridCells(string(o.line), o.runes)}), o.dropped
+}
+
+func gridCells(s string, n int) []widget.TextGridCell {
+	cells := make([]widget.TextGridCell, 0, n)
+	for _, r := range s {
+		cells = append(cells, widget.TextGridCell{Rune: r})
+	}
+	return cells
 }
 
 // saveTo copies the whole transcript so far to w.

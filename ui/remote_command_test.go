@@ -205,6 +205,15 @@ func TestCommandOutputKeepsTheNewest(t *testing.T) {
 	if len(rows) != maxOutputRows+1 || rowText(rows[maxOutputRows-1]) != fmt.Sprintf("line %d", 3*maxOutputRows-1) || !dropped {
 		t.Fatalf("%d rows ending %q, dropped %v", len(rows), rows[len(rows)-2:], dropped)
 	}
+	// One piece of many lines: only its newest rows are kept, and the
+	// row being written, the first of the lines let go, goes with them.
+	o.write("partial")
+	o.write(strings.Repeat("q\n", 3*maxOutputRows) + "tail")
+	rows, _ = o.snapshot()
+	if len(rows) != maxOutputRows+1 || rowText(rows[0]) != "q" || rowText(rows[maxOutputRows]) != "tail" {
+		t.Fatalf("after a piece of many lines %d rows, from %q to %q", len(rows), rows[0], rows[len(rows)-1])
+	}
+	o.write("\n")
 	o.write(strings.Repeat("x", 2*maxOutputWidth+5))
 	rows, _ = o.snapshot()
 	if n := len(rows); rowText(rows[n-1]) != "xxxxx" || len(rows[n-2].Cells) != maxOutputWidth {
