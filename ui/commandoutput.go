@@ -1,10 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -50,20 +50,20 @@ type outputRow struct {
 const (
 	outputRedraw   = 100 * time.Millisecond // at most ten redraws a second
 	maxOutputRows  = 2000                   // rows the tab shows (the newest)
-	maxOutputCells = 256 << 10              // and at most this many characters
+	maxOutputCells = 128 << 10              // and at most this many characters
 	maxOutputWidth = 120                    // as a Windows console; a longer line goes on in the next row
 	outputTabWidth = 8                      // as consoles set tabs
 	maxSpool       = 1 << 30                // Save output… keeps at most this much
 )
 
-// write adds s and says whether the caller must schedule a redraw, and
+// write adds b and says whether the caller must schedule a redraw, and
 // after how long; one is scheduled at a time, however fast output comes.
-func (o *commandOutput) write(s string) (after time.Duration, schedule bool) {
+func (o *commandOutput) write(b []byte) (after time.Duration, schedule bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.keep(s)
-	s = o.skipUnseen(s)
-	for _, r := range s {
+	o.keep(b)
+	b = o.skipUnseen(b)
+	for _, r := range string(b) { // not copied: the compiler ranges over b
 		switch r {
 		case '\n':
 			o.endRow()
@@ -92,19 +92,19 @@ func (o *commandOutput) write(s string) (after time.Duration, schedule bool) {
 	return max(0, outputRedraw-time.Since(o.last)), true
 }
 
-// skipUnseen drops the lines of s that the newest maxOutputRows would push
+// skipUnseen drops the lines of b that the newest maxOutputRows would push
 // out anyway (with the row being written, which is their first).
-func (o *commandOutput) skipUnseen(s string) string {
-	cut, lines := len(s), 0
+func (o *commandOutput) skipUnseen(b []byte) []byte {
+	cut, lines := len(b), 0
 	for lines <= maxOutputRows {
-		cut = strings.LastIndexByte(s[:cut], '\n')
+		cut = bytes.LastIndexByte(b[:cut], '\n')
 		if cut < 0 {
-			return s
+			return b
 		}
 		lines++
 	}
 	o.line, o.runes, o.dropped = o.line[:0], 0, true
-	return s[cut+1:]
+	return b[cut+1:]
 }
 
 // endRow moves the row being written to the ring, letting the oldest go
@@ -130,11 +130,11 @@ func (o *commandOutput) drop() {
 	o.dropped = true
 }
 
-// keep appends s to the spool, created at the first output. The file is
+// keep appends b to the spool, created at the first output. The file is
 // private to this user (0600) in the temporary folder, and removed at
 // once where an open file can be (Linux, macOS): nothing is left behind
 // even if the station is killed. On Windows it goes at close.
-func (o *commandOutput) keep(s string) {
+func (o *commandOutput) keep(b []byte) {
 	if o.spoolCut {
 		return
 	}
@@ -149,11 +149,11 @@ func (o *commandOutput) keep(s string) {
 			o.spoolPath = f.Name()
 		}
 	}
-	if o.spooled+int64(len(s)) > maxSpool {
+	if o.spooled+int64(len(b)) > maxSpool {
 		o.spoolCut = true
 		return
 	}
-	n, err := io.WriteString(o.spool, s)
+	n, err := o.spool.Write(b)
 	o.spooled += int64(n)
 	if err != nil {
 		o.spoolCut = true

@@ -61,7 +61,7 @@ func newCommandTab(rs *core.RemoteSession, win fyne.Window, work *background) (*
 	c.output.Scroll = fyne.ScrollBoth
 	c.status = &widget.Label{Wrapping: fyne.TextWrapWord}
 	c.status.Hide()
-	c.older = &widget.Label{Text: fmt.Sprintf("Only the newest %d lines are shown; Save output… keeps all of it.", maxOutputRows),
+	c.older = &widget.Label{Text: "Older output is not shown here; Save output… keeps all of it.",
 		Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 	c.older.Hide()
 	c.save = &widget.Button{Text: "Save output…", Icon: theme.DocumentSaveIcon(), OnTapped: c.onSave}
@@ -143,7 +143,7 @@ func (c *commandTab) onStop() {
 // received takes a piece of output on the command's goroutine; the screen
 // follows at most every outputRedraw.
 func (c *commandTab) received(b []byte) {
-	if after, ok := c.out.write(string(b)); ok {
+	if after, ok := c.out.write(b); ok {
 		time.AfterFunc(after, func() { c.work.apply(jobCommandOutput, c.redraw) })
 	}
 }
@@ -151,7 +151,7 @@ func (c *commandTab) received(b []byte) {
 // append adds the tab's own lines (the command run, how it ended) and
 // shows them with the output before them at once.
 func (c *commandTab) append(s string) {
-	c.out.write(s)
+	c.out.write([]byte(s))
 	c.redraw()
 }
 

@@ -185,21 +185,21 @@ func TestCommandOutputKeepsTheNewest(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	var o commandOutput
 	defer o.close()
-	if _, ok := o.write("a\tb\r\n"); !ok {
+	if _, ok := o.write([]byte("a\tb\r\n")); !ok {
 		t.Fatal("the first output scheduled no redraw")
 	}
-	if _, ok := o.write("c"); ok {
+	if _, ok := o.write([]byte("c")); ok {
 		t.Fatal("a second redraw was scheduled before the first was done")
 	}
 	rows, dropped := o.snapshot()
 	if len(rows) != 2 || rowText(rows[0]) != "a       b" || rowText(rows[1]) != "c" || dropped {
 		t.Fatalf("rows %q, dropped %v", rows, dropped)
 	}
-	if _, ok := o.write("\n"); !ok {
+	if _, ok := o.write([]byte("\n")); !ok {
 		t.Fatal("no redraw scheduled after the last was done")
 	}
 	for i := range 3 * maxOutputRows {
-		o.write(fmt.Sprintf("line %d\n", i))
+		o.write([]byte(fmt.Sprintf("line %d\n", i)))
 	}
 	rows, dropped = o.snapshot()
 	if len(rows) != maxOutputRows+1 || rowText(rows[maxOutputRows-1]) != fmt.Sprintf("line %d", 3*maxOutputRows-1) || !dropped {
@@ -207,20 +207,20 @@ func TestCommandOutputKeepsTheNewest(t *testing.T) {
 	}
 	// One piece of many lines: only its newest rows are kept, and the
 	// row being written, the first of the lines let go, goes with them.
-	o.write("partial")
-	o.write(strings.Repeat("q\n", 3*maxOutputRows) + "tail")
+	o.write([]byte("partial"))
+	o.write([]byte(strings.Repeat("q\n", 3*maxOutputRows) + "tail"))
 	rows, _ = o.snapshot()
 	if len(rows) != maxOutputRows+1 || rowText(rows[0]) != "q" || rowText(rows[maxOutputRows]) != "tail" {
 		t.Fatalf("after a piece of many lines %d rows, from %q to %q", len(rows), rows[0], rows[len(rows)-1])
 	}
-	o.write("\n")
-	o.write(strings.Repeat("x", 2*maxOutputWidth+5))
+	o.write([]byte("\n"))
+	o.write([]byte(strings.Repeat("x", 2*maxOutputWidth+5)))
 	rows, _ = o.snapshot()
 	if n := len(rows); rowText(rows[n-1]) != "xxxxx" || len(rows[n-2].Cells) != maxOutputWidth {
 		t.Fatalf("a long line ends in rows of %d and %d cells", len(rows[n-2].Cells), len(rows[n-1].Cells))
 	}
 	for range maxOutputCells / maxOutputWidth * 2 {
-		o.write(strings.Repeat("z", maxOutputWidth-1) + "\n")
+		o.write([]byte(strings.Repeat("z", maxOutputWidth-1) + "\n"))
 	}
 	rows, _ = o.snapshot()
 	cells := 0
