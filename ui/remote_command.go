@@ -162,8 +162,9 @@ func (c *commandTab) redraw() {
 		return
 	}
 	c.output.Rows = rows
-	// The grid's scroller measures its content's size as last laid out:
-	// the first call lays out the new rows, the second reaches the end.
+	c.output.Refresh() // makes the grid's scroller if the tab was never drawn: ScrollToBottom needs it
+	// The scroller measures its content's size as last laid out: the
+	// first call lays out the new rows, the second reaches the end.
 	c.output.ScrollToBottom()
 	c.output.ScrollToBottom()
 	c.older.Hidden = !dropped
