@@ -127,7 +127,7 @@ func rowText(r widget.TextGridRow) string {
 }
 
 // A megabyte of output (yes | head -c 5000000 froze the station for
-// minutes; the old tab had not shown 5 MB after 6) through the real command path: the tab keeps the newest rows
+// minutes) through the real command path: the tab keeps the newest rows
 // within its limits, redraws at most every outputRedraw, says older output
 // is only in Save output…, and Save output… has every byte. The spool
 // leaves nothing in the temporary folder.
