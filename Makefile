@@ -80,6 +80,7 @@ fuzz:
 smoke: build
 	bash .ci/smoke.sh $(BIN)
 	bash .ci/window-size.sh $(BIN)
+	bash .ci/stop.sh $(BIN)
 
 # The README's screenshots, from the real station under Xvfb at 1280×720.
 screenshots: build

@@ -11,16 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"adhocstation/assets"
 	"adhocstation/core"
-	"adhocstation/core/pairing"
 	"adhocstation/ui"
 	"adhocstation/ui/cli"
 	_ "adhocstation/ui/fynelocale" // before Fyne reads the locale: see its doc
@@ -78,7 +75,7 @@ func run(data string, kiosk bool) error {
 	var applyPairing func() error
 	var fwNote string
 	var fwAllow func() error
-	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+	srv, pairingErr := startPairing(ctx, st, logger)
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
 		logger.Error("the pairing service did not start", "err", pairingErr)
@@ -93,7 +90,7 @@ func run(data string, kiosk bool) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow})
-	quitOnSignal(a)
+	quitOnSignal(a, logger)
 	// Sized twice: before Show at scale 1 so the window usually appears at
 	// its final size, and after, when the driver knows the screen's scale.
 	ui.FitToWorkArea(w, screenWorkArea)
@@ -101,16 +98,6 @@ func run(data string, kiosk bool) error {
 	ui.FitToWorkArea(w, screenWorkArea)
 	a.Run()
 	return nil
-}
-
-// quitOnSignal lets a service manager or a test stop the station cleanly.
-func quitOnSignal(a fyne.App) {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-c
-		fyne.Do(a.Quit)
-	}()
 }
 
 func defaultDataDir() string {

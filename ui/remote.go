@@ -60,15 +60,18 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 	}
 	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
 	var commandPage fyne.CanvasObject
-	r.command, commandPage = newCommandTab(rs, work)
+	r.command, commandPage = newCommandTab(rs, r.win, work)
 	var filesPage, screenPage fyne.CanvasObject
 	r.files, filesPage = newFilesTab(rs, r.win, work)
 	r.screen, screenPage = newScreenTab(a, rs, work)
 	tabs := container.NewAppTabs(container.NewTabItem("System", system), container.NewTabItem("Command", commandPage),
 		container.NewTabItem("Files", filesPage), container.NewTabItem("Screen", screenPage))
 	tabs.OnSelected = func(ti *container.TabItem) {
-		if ti.Content == filesPage {
+		switch ti.Content {
+		case filesPage:
 			r.files.shown() // the PC's drives are asked for once the tab is opened
+		case commandPage:
+			r.command.shown()
 		}
 	}
 	r.chat = newChatTab(tabs, rs, work) // appends the Chat tab, keeping OnSelected
@@ -78,7 +81,7 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 	// two tabs leave empty, rather than in a second bar under each tab's.
 	r.win.SetContent(container.NewStack(tabs, container.NewVBox(container.NewHBox(layout.NewSpacer(), r.endBtn))))
 	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
-	r.win.SetOnClosed(func() { r.screen.close(); rs.Close() })
+	r.win.SetOnClosed(func() { r.screen.close(); rs.Close(); r.command.close() })
 	return r
 }
 

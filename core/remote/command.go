@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,10 @@ const stopWait = 5 * time.Second
 // ErrCommandStopped is what Run returns when its context ended the
 // command: the PC killed the process.
 var ErrCommandStopped = refusal.New("command_stopped", "The command was stopped: its process on the PC was ended.")
+
+// ErrCommandLineTooLong ends a command whose PC sent a line over
+// wire.MaxCommandLine: the app never does, so the PC is not ours to follow.
+var ErrCommandLineTooLong = refusal.New("command_line_too_long", "The PC sent more output in one piece than the protocol allows, so the station stopped reading it and ended the command. Run it again; if this repeats, reinstall the Support Session app on the PC.")
 
 // CommandExitError is a command that ended with a non-zero exit code.
 type CommandExitError struct{ Code int }
@@ -49,7 +54,10 @@ func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func
 	})
 	defer stop()
 	for {
-		line, err := in.ReadBytes('\n')
+		line, err := wire.ReadLine(in, wire.MaxCommandLine)
+		if errors.Is(err, wire.ErrLineTooLong) {
+			return ErrCommandLineTooLong
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ErrCommandStopped

@@ -208,6 +208,11 @@ type CommandFrame struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// MaxCommandLine bounds a CommandFrame line from the PC. The app sends
+// each read of the process's pipes as it comes (os/exec copies 32 KiB at a
+// time), at most 6 bytes a byte once JSON-escaped.
+const MaxCommandLine = 1 << 20
+
 // StopCommand is the station's line asking to kill a running command.
 type StopCommand struct {
 	Stop bool `json:"stop"`

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"adhocstation/core"
+	"adhocstation/core/pairing"
+)
+
+// quitGrace bounds stopping after SIGTERM or Ctrl+C, so a signal always
+// ends the station within 5 s and frees its pairing port.
+const quitGrace = 4 * time.Second
+
+// quitOnSignal lets a service manager or a test stop the station: the
+// window is asked to close, and run's deferred shutdown follows. The
+// request runs on the Fyne goroutine; if that is stuck (a hung X server, a
+// redraw that never ends) or the shutdown takes longer than quitGrace, the
+// station exits anyway, with code 1. A second signal exits at once.
+func quitOnSignal(a fyne.App, logger *slog.Logger) {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-c
+		fyne.Do(a.Quit)
+		select {
+		case <-time.After(quitGrace):
+			logger.Error("the station did not stop within 4 s of the signal (its window did not close, or the shutdown hung); exiting without waiting further")
+		case <-c:
+			logger.Error("a second signal: exiting without waiting for the window")
+		}
+		os.Exit(1)
+	}()
+}
+
+// portWait is how long a start waits for a pairing port still held: a
+// station killed a moment ago holds its listener until its memory is
+// released, which takes seconds for a large process.
+const portWait = 10 * time.Second
+
+// startPairing starts the pairing service, waiting up to portWait while
+// its port is in use.
+func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger) (*pairing.Server, error) {
+	deadline := time.Now().Add(portWait)
+	for waited := false; ; waited = true {
+		srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			if err == nil && waited {
+				logger.Info("the pairing port is free again")
+			}
+			return srv, err
+		}
+		if !waited {
+			logger.Warn("the pairing port is in use, perhaps by a station still exiting; waiting for it", "wait", portWait, "err", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
