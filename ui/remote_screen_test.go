@@ -59,7 +59,7 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+	hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Console: true}, nil })
 	joined := make(chan string, 1)
 	hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
 	go hub.Serve(ln)

@@ -24,7 +24,7 @@ import (
 // pipe as "setup" is refused, and nothing is paired or created.
 func TestSetupFromStandardUserRefused(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
-	r.who = func(c net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Admin: false}, nil }
+	r.who = func(c net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Admin: false, Console: true}, nil }
 	r.whoAdmin = false
 	r.start()
 	coretest.Await(t, r.helpers[0], "the setup helper to be sent away")
