@@ -107,7 +107,7 @@ type Hub struct {
 	end      chan struct{}
 	listener net.Listener
 	chat     chatHub
-	viewStop chan struct{} // closed when a tray asks to stop viewing
+	viewStop chan struct{}  // closed when a tray asks to stop viewing
 	conns    map[string]int // open connections per caller (Caller.User)
 }
 

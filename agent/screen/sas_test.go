@@ -60,7 +60,7 @@ func sendLine(t *testing.T, w io.Writer, line string) {
 func TestScreenRelaySendsSAS(t *testing.T) {
 	calls := make(chan struct{}, 8)
 	station, desk := sasRig(t, func() error { calls <- struct{}{}; return nil })
-	sendLine(t, station, `{"sas":true}`)            // Control off: ignored, as Serve would
+	sendLine(t, station, `{"sas":true}`)             // Control off: ignored, as Serve would
 	sendLine(t, station, `{"clipboard":"too soon"}`) // the helper ignores it
 	sendLine(t, station, `{"control":true}`)
 	sendLine(t, station, `{"SAS":true}`) // encoding/json matches any case

@@ -5,8 +5,8 @@ package support_test
 import (
 	"errors"
 	"image"
-	"io"
 	"image/color"
+	"io"
 	"math/rand/v2"
 	"net"
 	"slices"

@@ -24,7 +24,7 @@ import (
 // pipe as "setup" is refused, and nothing is paired or created.
 func TestSetupFromStandardUserRefused(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
-	r.who = func(c net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Admin: false, Console: true}, nil }
+	r.who = func(c net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Admin: false}, nil }
 	r.whoAdmin = false
 	r.start()
 	coretest.Await(t, r.helpers[0], "the setup helper to be sent away")
@@ -123,9 +123,10 @@ func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
 	}
 }
 
-// Finding 7: a leftover record is resumed by the service, but a new
-// download run meanwhile is told that a session is already running, rather
-// than returning as if its own invitation had started.
+// A leftover record is resumed by the service, but a new download run
+// meanwhile is told that a session is already running, rather than
+// returning as if its own invitation had started: the user must not believe
+// a session is theirs that another technician's record started.
 func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
