@@ -152,8 +152,12 @@ func TestHubConnectionsPerCaller(t *testing.T) {
 	}
 	conns[0].Close()
 	// The hub uncounts it when its handler ends; a new tray then joins
-	// (rawTray waits for the join, with the hang guard).
+	// (the hang guard bounds the retries).
+	guard := time.Now().Add(coretest.WaitLimit)
 	for {
+		if time.Now().After(guard) {
+			t.Fatal("a closed connection did not make room for another")
+		}
 		c, err := net.Dial("unix", sock)
 		if err != nil {
 			t.Fatal(err)
