@@ -123,10 +123,9 @@ func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
 	}
 }
 
-// A leftover record is resumed by the service, but a new download run
-// meanwhile is told that a session is already running, rather than
-// returning as if its own invitation had started: the user must not believe
-// a session is theirs that another technician's record started.
+// Finding 7: a leftover record is resumed by the service, but a new
+// download run meanwhile is told that a session is already running, rather
+// than returning as if its own invitation had started.
 func TestLeftoverRecordNotResumedSilently(t *testing.T) {
 	r := newRig(t, windowsPC, nil, rightCode)
 	r.start()
