@@ -194,12 +194,12 @@ type tray struct {
 
 func (t tray) Tell(m support.Message) { t.log.Printf("tray: %s", m.Text) }
 
-func (t tray) ShowChat(wire.ChatMessage) int {
+func (t tray) ShowChat(wire.ChatMessage) []string {
 	select {
 	case t.replies <- wire.ChatMessage{Text: "Thanks! It's the printer by the window, it stops after one page.", From: "anna", At: time.Now()}:
 	default:
 	}
-	return 1
+	return []string{"anna"}
 }
 
 func (t tray) ChatReplies() (<-chan wire.ChatMessage, func()) {

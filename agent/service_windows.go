@@ -42,6 +42,7 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	}
 	hub := pipe.NewHub(winsys.PipeCaller)
 	hub.Log = applog.From(logger)
+	hub.AtConsole = winsys.AtConsole
 	// The screen streams go to the helper in the console session.
 	screens := screen.NewRelay()
 	screens.SendSAS = winsys.SendSAS // from the service itself, as Windows documents

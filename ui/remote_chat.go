@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,11 +53,25 @@ type chatTab struct {
 	notice     *widget.Label
 	sending    bool
 	unread     int
+	// The technician's recent messages by their At, for the PC's receipts
+	// (who was shown each); a receipt may come before its message is on
+	// screen, so it waits in receipts.
+	own      []ownMessage
+	receipts map[int64][]string
 }
+
+// ownMessage is one of the technician's messages on screen.
+type ownMessage struct {
+	at  int64 // At, in Unix nanoseconds
+	box *fyne.Container
+}
+
+// maxChatReceipts bounds the messages (and early receipts) kept for receipts.
+const maxChatReceipts = 50
 
 // newChatTab adds the Chat tab to tabs and opens the chat stream.
 func newChatTab(tabs *container.AppTabs, rs *remote.RemoteSession, work *background) *chatTab {
-	c := &chatTab{rs: rs, work: work, tabs: tabs, ready: make(chan struct{})}
+	c := &chatTab{rs: rs, work: work, tabs: tabs, ready: make(chan struct{}), receipts: map[int64][]string{}}
 	c.transcript = container.NewVBox()
 	c.scroll = container.NewVScroll(c.transcript)
 	c.entry = widget.NewEntry()
@@ -152,6 +167,10 @@ func (c *chatTab) onSend() {
 
 // received shows what the PC sent: a user's message, or a notice.
 func (c *chatTab) received(m wire.ChatMessage) {
+	if len(m.ShownTo) > 0 {
+		c.shownTo(m.At.UnixNano(), m.ShownTo)
+		return
+	}
 	if m.Notice != "" {
 		c.showNotice(m.Notice)
 		if m.Code == remote.ChatGone {
@@ -168,6 +187,28 @@ func (c *chatTab) received(m wire.ChatMessage) {
 		c.item.Text = fmt.Sprintf("Chat (%d)", c.unread)
 		c.tabs.Refresh()
 	}
+}
+
+// shownTo puts the PC's receipt under the message sent at, or keeps it
+// until that message is on screen.
+func (c *chatTab) shownTo(at int64, users []string) {
+	for _, o := range c.own {
+		if o.at == at {
+			o.box.Add(receiptLabel(users))
+			c.scroll.ScrollToBottom()
+			return
+		}
+	}
+	if len(c.receipts) >= maxChatReceipts {
+		clear(c.receipts) // a PC sending receipts for nothing
+	}
+	c.receipts[at] = users
+}
+
+// receiptLabel says whose chat window on the PC took a message.
+func receiptLabel(users []string) *widget.Label {
+	return &widget.Label{Text: "Shown to " + strings.Join(users, ", "), TextStyle: fyne.TextStyle{Italic: true},
+		Importance: widget.LowImportance}
 }
 
 func (c *chatTab) markRead() {
@@ -198,7 +239,18 @@ func (c *chatTab) add(m wire.ChatMessage, own bool) {
 	body := &widget.Label{Text: m.Text, Wrapping: fyne.TextWrapWord, Selectable: true}
 	// Header and text close together; the transcript's own padding parts
 	// one message from the next.
-	c.transcript.Add(container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.InnerPadding()), head, body))
+	box := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.InnerPadding()), head, body)
+	c.transcript.Add(box)
+	if own {
+		at := m.At.UnixNano()
+		if users, ok := c.receipts[at]; ok {
+			delete(c.receipts, at)
+			box.Add(receiptLabel(users))
+		}
+		if c.own = append(c.own, ownMessage{at: at, box: box}); len(c.own) > maxChatReceipts {
+			c.own = c.own[1:]
+		}
+	}
 	if n := len(c.transcript.Objects); n > maxChatShown {
 		c.transcript.Objects = c.transcript.Objects[n-maxChatShown:]
 		c.transcript.Refresh()

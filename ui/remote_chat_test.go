@@ -45,7 +45,7 @@ func chatTestOpen(t *testing.T) (r *remoteWindow, watch *workWatch, join func() 
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
 	// On Windows the pipe names its caller by their token; here it is Anna.
-	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Console: true}, nil })
 	remoteTestServe(t, st, prep, service.Hub)
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	remoteTestConnect(t, s, watch, coretest.Password)
@@ -97,7 +97,8 @@ func transcriptText(c *chatTab) string {
 // The Chat tab: a message sent while nobody on the PC can see the chat
 // gets the PC's notice; once the user's tray is there, Enter sends and the
 // user sees it; the user's answers show in the transcript and count as
-// unread on the tab while another tab is selected; a message over 2,000
+// unread on the tab while another tab is selected; the PC's receipt says
+// under each message whose window it reached; a message over 2,000
 // characters is refused with a sentence and stays in the entry; the tab
 // fits 1280×720.
 func TestRemoteChatTab(t *testing.T) {
@@ -116,9 +117,14 @@ func TestRemoteChatTab(t *testing.T) {
 
 	user := join()
 	test.Type(c.entry, "Please open Outlook.")
-	watch.during(t, jobChatSend, func() { c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
+	// The PC's receipt (whose window took it) may come before the message
+	// is on screen or after; either way it shows under the message.
+	duringAll(t, watch, func() { c.entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }, jobChatSend, jobChatMessage)
 	if m := coretest.Receive(t, user.shown, "the message in the user's chat window"); m.Text != "Please open Outlook." || m.From != "Tom" {
 		t.Fatalf("the user was shown %+v", m)
+	}
+	if got := transcriptText(c); !strings.HasSuffix(got, "\nPlease open Outlook.\nShown to anna") {
+		t.Fatalf("the transcript does not say who was shown the message:\n%s", got)
 	}
 	if c.notice.Visible() {
 		t.Errorf("the notice %q stays after a message the user saw", c.notice.Text)

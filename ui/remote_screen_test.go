@@ -43,7 +43,7 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 	x, prog := agenttest.Display(t, w, h)
 
 	// The service's hub and the user's tray helper on the pipe.
-	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+	service := agenttest.ServePipe(t, func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Console: true}, nil })
 	hub := service.Hub
 	tray := agenttest.NewTray(nil)
 	service.JoinTray(tray)

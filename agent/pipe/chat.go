@@ -1,6 +1,7 @@
 package pipe
 
 import (
+	"slices"
 	"sync"
 
 	"adhocstation/core/wire"
@@ -9,7 +10,10 @@ import (
 // The chat's relay on the pipe: the technician's messages go to the tray
 // helpers that can show a chat window, and their users' messages back to
 // the chat streams open from the station (agent/support's serveChat).
-// Every tray gets every message. Chat text is never logged.
+// The technician's messages go only to the trays of the console session
+// (Hub.AtConsole, asked per message): the person at the PC's screen is who
+// the technician talks with; another signed-in user's tray, or one in a
+// disconnected session, must not read along. Chat text is never logged.
 
 // ChatUI is a tray helper's chat window; a helper UI that is one offers
 // the chat when it joins the service.
@@ -28,7 +32,7 @@ type chatLine = wire.ChatMessage
 // chat streams open from the station.
 type chatHub struct {
 	mu      sync.Mutex
-	readers map[*peer]string // tray → its user, as Windows names them
+	readers map[*peer]Caller // tray → who runs it, as Windows names them
 	subs    map[*chatSub]bool
 }
 
@@ -37,13 +41,13 @@ type chatSub struct {
 	done chan struct{}
 }
 
-func (c *chatHub) join(p *peer, user string) {
+func (c *chatHub) join(p *peer, who Caller) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.readers == nil {
-		c.readers = map[*peer]string{}
+		c.readers = map[*peer]Caller{}
 	}
-	c.readers[p] = user
+	c.readers[p] = who
 }
 
 func (c *chatHub) leave(p *peer) {
@@ -52,23 +56,34 @@ func (c *chatHub) leave(p *peer) {
 	delete(c.readers, p)
 }
 
-// ShowChat sends m to every tray that shows the chat.
-func (h *Hub) ShowChat(m wire.ChatMessage) int {
+// ShowChat queues m to every tray of the console session that shows the
+// chat and returns their users (each once, as Windows names them).
+func (h *Hub) ShowChat(m wire.ChatMessage) []string {
 	h.chat.mu.Lock()
-	peers := make([]*peer, 0, len(h.chat.readers))
-	for p := range h.chat.readers {
-		peers = append(peers, p)
+	readers := make(map[*peer]Caller, len(h.chat.readers))
+	for p, who := range h.chat.readers {
+		readers[p] = who
 	}
 	h.chat.mu.Unlock()
-	shown := 0
-	for _, p := range peers {
-		if err := p.send(frame{Chat: &m}); err != nil {
-			p.conn.Close()
+	var users []string
+	for p, who := range readers {
+		if !h.atConsole(who) || !p.queue(frame{Chat: &m}) {
 			continue
 		}
-		shown++
+		if !slices.Contains(users, who.User) {
+			users = append(users, who.User)
+		}
 	}
-	return shown
+	slices.Sort(users)
+	return users
+}
+
+// atConsole reports whether who's session is the console's now.
+func (h *Hub) atConsole(who Caller) bool {
+	if h.AtConsole != nil {
+		return h.AtConsole(who)
+	}
+	return who.Console
 }
 
 // ChatReplies subscribes to the users' messages.
@@ -98,7 +113,7 @@ func (h *Hub) chatFrom(p *peer, who Caller, m wire.ChatMessage) {
 	text, err := wire.CleanChat(m.Text)
 	switch {
 	case err != nil:
-		_ = p.send(frame{Chat: &wire.ChatMessage{Notice: err.Error(), Code: wire.ChatTooLong}})
+		p.queue(frame{Chat: &wire.ChatMessage{Notice: err.Error(), Code: wire.ChatTooLong}})
 		return
 	case text == "":
 		return
@@ -119,6 +134,6 @@ func (h *Hub) chatFrom(p *peer, who Caller, m wire.ChatMessage) {
 		}
 	}
 	if delivered == 0 {
-		_ = p.send(frame{Chat: &wire.ChatMessage{Notice: wire.ChatNotOpenText, Code: wire.ChatNotOpen}})
+		p.queue(frame{Chat: &wire.ChatMessage{Notice: wire.ChatNotOpenText, Code: wire.ChatNotOpen}})
 	}
 }

@@ -34,19 +34,27 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui support.UI) e
 	if chat != nil {
 		sent = chat.ChatSent()
 	}
-	if err := send(frame{Hello: role, CanChat: chat != nil}); err != nil {
-		return err
-	}
-	stop := make(chan struct{})
-	defer close(stop)
 	end := ui.EndRequested()
 	viewer, _ := ui.(support.Viewer)
 	if role != RoleTray {
 		end = nil // only a tray ends the session or stops viewing
 		viewer = nil
 	}
+	// The first "stop viewing" is asked for before the hello: a stop the
+	// user chooses once the service knows this tray is never missed (a
+	// goroutine that asked only when it first ran could get the channel
+	// after the stop closed it, and the view went on).
+	var stopViewing <-chan struct{}
 	if viewer != nil {
-		go passStopViewing(viewer, stop, func() { _ = send(frame{StopView: true}) })
+		stopViewing = viewer.StopViewingRequested()
+	}
+	if err := send(frame{Hello: role, CanChat: chat != nil}); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	if viewer != nil {
+		go passStopViewing(viewer, stopViewing, stop, func() { _ = send(frame{StopView: true}) })
 	}
 	go func() {
 		for {
@@ -121,14 +129,16 @@ func AnswerSetup(ctx context.Context, conn net.Conn, ui support.UI) error {
 	return RunHelper(ctx, conn, RoleSetup, ui)
 }
 
-// passStopViewing sends each "stop viewing" the user asks for until stop.
-func passStopViewing(v support.Viewer, stop <-chan struct{}, send func()) {
+// passStopViewing sends each "stop viewing" the user asks for until stop;
+// requested is the first one's channel.
+func passStopViewing(v support.Viewer, requested, stop <-chan struct{}, send func()) {
 	for {
 		select {
 		case <-stop:
 			return
-		case <-v.StopViewingRequested():
+		case <-requested:
 			send()
+			requested = v.StopViewingRequested()
 		}
 	}
 }

@@ -40,8 +40,11 @@ type Caller struct {
 	// SYSTEM process in the active console session running the installed
 	// program (not a copy elsewhere, which someone else may have changed).
 	System    bool
-	Console   bool
+	Console   bool // in the active console session when it connected
 	Installed bool
+	// Session is the caller's Windows session (Hub.AtConsole compares it
+	// with the console's when a chat message is shown).
+	Session uint32
 }
 
 // mayBeScreenHelper reports whether who may serve the screen.
@@ -89,6 +92,10 @@ type Hub struct {
 	OnJoin func(role string, who Caller)
 	// Screens, if set, receives the screen helper's connections.
 	Screens *screen.Relay
+	// AtConsole reports whether who's session is the console's now (the
+	// console changes with a user switch or a disconnect); nil trusts
+	// Caller.Console as named when the caller connected.
+	AtConsole func(who Caller) bool
 
 	mu       sync.Mutex
 	peers    map[*peer]bool
@@ -100,31 +107,104 @@ type Hub struct {
 	end      chan struct{}
 	listener net.Listener
 	chat     chatHub
-	viewStop chan struct{} // closed when a tray asks to stop viewing
+	viewStop chan struct{}  // closed when a tray asks to stop viewing
+	conns    map[string]int // open connections per caller (Caller.User)
 }
+
+// maxConnsPerCaller bounds one Windows user's connections to the pipe
+// (counted from accept, before the hello): a user has a tray per signed-in
+// session and perhaps the setup helper; more is a user holding the
+// service's goroutines and queues. SYSTEM (the screen helper, the service
+// itself) is not counted.
+const maxConnsPerCaller = 4
 
 type peer struct {
 	conn    net.Conn
 	role    string
-	wmu     sync.Mutex
 	answers chan frame
 	gone    chan struct{}
+	// out is the peer's bounded outgoing queue, written by its own writer
+	// goroutine (writeLoop): the session's loop only ever queues, so a
+	// helper that stops reading delays nobody; it is closed instead.
+	out       chan frame
+	flush     chan struct{} // closed by Hub.Close: write what is queued, then close
+	flushOnce sync.Once
+	written   chan struct{} // closed when writeLoop returns
 	// asked is set once the service asked this setup helper a question: only
 	// that one started the session; any other is told a session runs.
 	asked bool
 }
 
-func (p *peer) send(f frame) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	_ = p.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return json.NewEncoder(p.conn).Encode(f)
+// Bounds of a helper's outgoing queue. A tray gets a status per heartbeat
+// and the odd message or chat line; 64 unread frames means it has stopped
+// reading (or never did), and writeWait bounds one write the pipe's buffer
+// cannot take.
+const (
+	peerQueue = 64
+	writeWait = 10 * time.Second
+)
+
+func newPeer(c net.Conn, role string) *peer {
+	return &peer{conn: c, role: role, answers: make(chan frame, 1), gone: make(chan struct{}),
+		out: make(chan frame, peerQueue), flush: make(chan struct{}), written: make(chan struct{})}
+}
+
+// queue hands f to p's writer without waiting. A full queue means the
+// helper does not read: its connection is closed (its handler then leaves
+// the hub) and queue reports false.
+func (p *peer) queue(f frame) bool {
+	select {
+	case p.out <- f:
+		return true
+	default:
+		p.conn.Close()
+		return false
+	}
+}
+
+// writeLoop writes p's queue until the connection ends; a write that
+// misses its deadline closes it. On Hub.Close it writes what is left (a
+// final message) under one deadline, then closes.
+func (p *peer) writeLoop() {
+	defer close(p.written)
+	enc := json.NewEncoder(p.conn)
+	write := func(f frame) bool {
+		if enc.Encode(f) != nil {
+			p.conn.Close()
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case f := <-p.out:
+			_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if !write(f) {
+				return
+			}
+		case <-p.flush:
+			_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			for {
+				select {
+				case f := <-p.out:
+					if !write(f) {
+						return
+					}
+				default:
+					p.conn.Close()
+					return
+				}
+			}
+		case <-p.gone:
+			return
+		}
+	}
 }
 
 // NewHub returns a hub; Serve starts it.
 func NewHub(who func(net.Conn) (Caller, error)) *Hub {
 	return &Hub{Who: who, SetupWait: 2 * time.Minute, Clock: support.RealClock{}, peers: map[*peer]bool{},
-		setupCh: make(chan struct{}), end: make(chan struct{}, 1)}
+		setupCh: make(chan struct{}), end: make(chan struct{}, 1), conns: map[string]int{}}
 }
 
 // Serve accepts helpers on ln until ln is closed.
@@ -141,19 +221,50 @@ func (h *Hub) Serve(ln net.Listener) error {
 	}
 }
 
-// Close stops accepting and disconnects every helper.
+// Close stops accepting and disconnects every helper, once each was
+// written what is queued for it (the final message), or could not be
+// within writeWait.
 func (h *Hub) Close() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
 	if h.listener != nil {
 		h.listener.Close()
 	}
+	peers := make([]*peer, 0, len(h.peers))
 	for p := range h.peers {
-		p.conn.Close()
+		peers = append(peers, p)
 	}
-	if h.Screens != nil {
-		h.Screens.Close()
+	screens := h.Screens
+	h.mu.Unlock()
+	for _, p := range peers {
+		p.flushOnce.Do(func() { close(p.flush) })
+	}
+	for _, p := range peers {
+		<-p.written
+	}
+	if screens != nil {
+		screens.Close()
+	}
+}
+
+// admit counts a connection of who, or refuses one past
+// maxConnsPerCaller; done uncounts it.
+func (h *Hub) admit(who Caller) (ok bool, done func()) {
+	if who.System {
+		return true, func() {}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conns[who.User] >= maxConnsPerCaller {
+		return false, nil
+	}
+	h.conns[who.User]++
+	return true, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.conns[who.User]--; h.conns[who.User] <= 0 {
+			delete(h.conns, who.User)
+		}
 	}
 }
 
@@ -164,6 +275,12 @@ func (h *Hub) handle(c net.Conn) {
 		h.Log.Printf("a helper whose caller cannot be named was refused: %v", err)
 		return
 	}
+	ok, done := h.admit(who)
+	if !ok {
+		h.Log.Printf("%s was refused a connection to the pipe: it has %d open already", who.User, maxConnsPerCaller)
+		return
+	}
+	defer done()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
 	var hello frame
@@ -175,19 +292,24 @@ func (h *Hub) handle(c net.Conn) {
 		h.parkScreen(c, br, who)
 		return
 	}
-	p := &peer{conn: c, role: hello.Hello, answers: make(chan frame, 1), gone: make(chan struct{})}
-	defer close(p.gone)
+	p := newPeer(c, hello.Hello)
 	if p.role != RoleSetup && p.role != RoleTray {
 		return
 	}
+	// The writer starts before the peer can be queued to (chat.join, join)
+	// and stops when the handler returns.
+	go p.writeLoop()
+	defer close(p.gone)
 	if p.role == RoleTray && hello.CanChat {
 		// Before join, which sends the status: a tray that has its status
 		// is shown the chat.
-		h.chat.join(p, who.User)
+		h.chat.join(p, who)
 		defer h.chat.leave(p)
 	}
 	if refusal := h.join(p, who); refusal != "" {
-		_ = p.send(frame{Tell: &support.Message{Title: support.AppTitle, Text: refusal, Error: true, Final: true}})
+		p.queue(frame{Tell: &support.Message{Title: support.AppTitle, Text: refusal, Error: true, Final: true}})
+		p.flushOnce.Do(func() { close(p.flush) })
+		<-p.written
 		return
 	}
 	defer h.leave(p)
@@ -270,7 +392,7 @@ func (h *Hub) join(p *peer, who Caller) string {
 	}
 	h.peers[p] = true
 	if p.role == RoleTray && h.status != nil {
-		go p.send(frame{Status: h.status})
+		p.queue(frame{Status: h.status})
 	}
 	if h.OnJoin != nil {
 		h.OnJoin(p.role, who)
@@ -317,7 +439,7 @@ func (h *Hub) ask(ctx context.Context, q frame) (frame, error) {
 	h.mu.Lock()
 	p.asked = true
 	h.mu.Unlock()
-	if err := p.send(q); err != nil {
+	if !p.queue(q) {
 		return frame{}, support.ErrCancelled
 	}
 	select {
@@ -345,7 +467,8 @@ func (h *Hub) AskCode(ctx context.Context, r support.CodeRequest) (string, error
 	return f.Answer, err
 }
 
-// Tell shows m in every helper.
+// Tell shows m in every helper. Like ShowStatus and Viewing it only
+// queues (peer.queue): the session's loop calls it.
 func (h *Hub) Tell(m support.Message) { h.broadcast(frame{Tell: &m}, "") }
 
 // ShowStatus updates every tray; the first status lets the setup helper go.
@@ -359,12 +482,12 @@ func (h *Hub) ShowStatus(s support.Status) {
 	h.mu.Unlock()
 	switch {
 	case first && asked:
-		_ = setup.send(frame{SetupDone: true})
+		setup.queue(frame{SetupDone: true})
 	case first && setup != nil && s.State != support.TrayEnding:
 		// A session resumed from its record: the new download did not
 		// start it and must not look as if it had. (A leftover being
 		// ended reaches it with the final message.)
-		_ = setup.send(frame{Tell: &support.Message{Title: support.AppTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
+		setup.queue(frame{Tell: &support.Message{Title: support.AppTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
 	}
 	h.broadcast(frame{Status: &s}, RoleTray)
 }
@@ -379,9 +502,7 @@ func (h *Hub) broadcast(f frame, role string) {
 	}
 	h.mu.Unlock()
 	for _, p := range peers {
-		if err := p.send(f); err != nil {
-			p.conn.Close()
-		}
+		p.queue(f)
 	}
 }
 

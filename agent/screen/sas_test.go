@@ -55,14 +55,21 @@ func sendLine(t *testing.T, w io.Writer, line string) {
 
 // TestScreenRelaySendsSAS: with Control on, the station's Ctrl+Alt+Del is
 // sent by the service (the relay's SendSAS), never by the helper's
-// desktop; without Control it is not sent; a long line with sas and a
-// clipboard gives the helper the clipboard.
+// desktop; without Control neither it nor a clipboard is applied; a long
+// line with sas and a clipboard gives the helper the clipboard.
 func TestScreenRelaySendsSAS(t *testing.T) {
 	calls := make(chan struct{}, 8)
 	station, desk := sasRig(t, func() error { calls <- struct{}{}; return nil })
-	sendLine(t, station, `{"sas":true}`) // Control off: ignored, as Serve would
+	sendLine(t, station, `{"sas":true}`)             // Control off: ignored, as Serve would
+	sendLine(t, station, `{"clipboard":"too soon"}`) // the helper ignores it
 	sendLine(t, station, `{"control":true}`)
 	sendLine(t, station, `{"SAS":true}`) // encoding/json matches any case
+	sendLine(t, station, `{"clipboard":"in order"}`)
+	// The helper got the clipboard line, so the relay has read every line
+	// before it: SendSAS has run for each of them that it ran for.
+	if got := coretest.Receive(t, desk.clip, "the clipboard at the helper"); got != "in order" {
+		t.Fatalf("the helper's clipboard was set to %q with Control off", got)
+	}
 	coretest.Receive(t, calls, "the service's SendSAS")
 	if n := len(calls); n != 0 {
 		t.Fatalf("SendSAS ran %d more times; the line without Control must not send it", n)
@@ -78,6 +85,40 @@ func TestScreenRelaySendsSAS(t *testing.T) {
 	// The helper has read every line before the clipboard's.
 	if n := len(desk.sas); n != 0 {
 		t.Fatalf("the helper's desktop was asked for Ctrl+Alt+Del %d times; only the service may send it", n)
+	}
+}
+
+// TestScreenServeNeedsControl: Serve's own path (the helper's, and the
+// PC's without a relay) applies neither a clipboard nor Ctrl+Alt+Del while
+// Control is off, and both once it is on; Control off again stops them.
+func TestScreenServeNeedsControl(t *testing.T) {
+	desk := &sasDesktop{Desktop: &memDesktop{}, sas: make(chan struct{}, 8), clip: make(chan string, 8)}
+	station, pc := net.Pipe()
+	t.Cleanup(func() { station.Close() })
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() { _ = screen.Serve(pc, desk, wire.ScreenOpen{MaxFPS: 30}, stop); pc.Close() }()
+	go func() { _, _ = io.Copy(io.Discard, station) }()
+	for _, l := range []string{`{"sas":true}`, `{"clipboard":"off 1"}`, `{"control":true}`, `{"clipboard":"on"}`} {
+		sendLine(t, station, l)
+	}
+	// Lines are applied in order: the clipboard set with Control on comes
+	// first, and by then the sas line before it was applied or not.
+	if got := coretest.Receive(t, desk.clip, "the clipboard with Control on"); got != "on" {
+		t.Fatalf("the clipboard was set to %q with Control off", got)
+	}
+	if n := len(desk.sas); n != 0 {
+		t.Fatalf("Ctrl+Alt+Del was sent %d times with Control off", n)
+	}
+	for _, l := range []string{`{"sas":true}`, `{"control":false}`, `{"sas":true}`, `{"clipboard":"off 2"}`, `{"control":true}`, `{"clipboard":"on again"}`} {
+		sendLine(t, station, l)
+	}
+	coretest.Receive(t, desk.sas, "Ctrl+Alt+Del with Control on")
+	if got := coretest.Receive(t, desk.clip, "the clipboard with Control on again"); got != "on again" {
+		t.Fatalf("the clipboard was set to %q after Control went off", got)
+	}
+	if n := len(desk.sas); n != 0 {
+		t.Fatalf("Ctrl+Alt+Del was sent %d more times, with Control off", n)
 	}
 }
 

@@ -13,16 +13,17 @@ import (
 // stream is served here in the service; the service has no window, so its
 // pipe hub (agent/pipe) relays the technician's messages to the tray
 // helpers that can show a chat window, and their users' messages back.
-// Every tray gets every message: a support PC normally has one signed-in
-// user, and the Windows session a tray runs in is all the service knows of
-// who sits there. Chat text is never logged.
+// Only the trays of the console session get the technician's messages,
+// and the technician is told whose chat window took each (wire
+// ChatMessage.ShownTo). Chat text is never logged.
 
 // ChatRelay is the service side of the chat (agent/pipe's Hub). A UI that
 // is not one has nobody to show the chat to.
 type ChatRelay interface {
-	// ShowChat shows the technician's message in every tray helper that
-	// can show a chat and returns how many took it (0: nobody can see it).
-	ShowChat(m wire.ChatMessage) int
+	// ShowChat shows the technician's message in the console session's
+	// tray helpers that can show a chat and returns their users, as
+	// Windows names them (none: nobody can see it).
+	ShowChat(m wire.ChatMessage) []string
 	// ChatReplies delivers the users' messages until stop is called.
 	ChatReplies() (replies <-chan wire.ChatMessage, stop func())
 }
@@ -74,8 +75,15 @@ func (a *App) serveChat(conn net.Conn, r *bufio.Reader) {
 			err = enc.send(wire.ChatMessage{Notice: err.Error(), Code: wire.ChatTooLong})
 		case text == "":
 			continue
-		case relay == nil || relay.ShowChat(wire.ChatMessage{Text: text, From: wire.CleanChatName(m.From), At: m.At}) == 0:
+		case relay == nil:
 			err = enc.send(wire.ChatMessage{Notice: wire.ChatUnseenText, Code: wire.ChatUnseen})
+		default:
+			// The receipt answers the message it names by its At.
+			if users := relay.ShowChat(wire.ChatMessage{Text: text, From: wire.CleanChatName(m.From), At: m.At}); len(users) == 0 {
+				err = enc.send(wire.ChatMessage{Notice: wire.ChatUnseenText, Code: wire.ChatUnseen})
+			} else {
+				err = enc.send(wire.ChatMessage{ShownTo: users, At: m.At})
+			}
 		}
 		if err != nil {
 			return

@@ -84,6 +84,11 @@ func TestChat(t *testing.T) {
 	if got.Text != sent.Text || got.From != "Ana Tech" || !got.At.Equal(sent.At) {
 		t.Fatalf("the user was shown %+v; want %+v", got, sent)
 	}
+	// The technician learns whose window took it, as the OS names the user.
+	if m := inbox.next(t, "the receipt of the message"); len(m.ShownTo) != 1 || m.ShownTo[0] != fmt.Sprint(os.Getuid()) ||
+		!m.At.Equal(sent.At) || m.Text != "" || m.Notice != "" {
+		t.Fatalf("the station got %+v; want the receipt naming the tray's user", m)
+	}
 
 	user.sent <- "It is open now.\x00"
 	reply := inbox.next(t, "the user's answer at the station")
@@ -107,6 +112,9 @@ func TestChat(t *testing.T) {
 	}
 	if got := coretest.Receive(t, user.shown, "the longest message"); got.Text != longest {
 		t.Fatalf("the longest message arrived as %d characters", len([]rune(got.Text)))
+	}
+	if m := inbox.next(t, "the receipt of the longest message"); len(m.ShownTo) != 1 {
+		t.Fatalf("the station got %+v; want the receipt", m)
 	}
 	if _, err := chat.Send(" \n\x01 "); !errors.Is(err, remote.ErrChatEmpty) {
 		t.Errorf("a blank message: %v", err)
@@ -204,6 +212,9 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		}
 		<-user.shown
 		user.sent <- "Yes"
+		if m := <-inbox; len(m.ShownTo) != 1 {
+			b.Fatalf("got %+v; want the receipt", m)
+		}
 		if m := <-inbox; m.Text != "Yes" {
 			b.Fatalf("got %+v", m)
 		}

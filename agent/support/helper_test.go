@@ -74,7 +74,7 @@ func TestTrayFinalMessages(t *testing.T) {
 		{support.Message{Text: "The support session ended.", Final: true}, nil},
 		{support.Message{Text: "The account could not be deleted.", Error: true, Final: true}, support.ErrRefused},
 	} {
-		hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna"}, nil })
+		hub := pipe.NewHub(func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: "anna", Console: true}, nil })
 		joined := make(chan string, 1)
 		hub.OnJoin = func(role string, _ pipe.Caller) { joined <- role }
 		path := filepath.Join(t.TempDir(), "pipe")

@@ -91,7 +91,13 @@ func PipeCaller(c net.Conn) (pipe.Caller, error) {
 	var session uint32
 	console := windows.ProcessIdToSessionId(pid, &session) == nil && session == windows.WTSGetActiveConsoleSessionId()
 	return pipe.Caller{User: domain + `\` + name, Admin: tok.IsElevated() || system,
-		System: system, Console: console, Installed: runsInstalledProgram(p)}, nil
+		System: system, Console: console, Installed: runsInstalledProgram(p), Session: session}, nil
+}
+
+// AtConsole reports whether who's session is the active console session
+// now (Hub.AtConsole: only its user reads the technician's chat).
+func AtConsole(who pipe.Caller) bool {
+	return who.Session == windows.WTSGetActiveConsoleSessionId()
 }
 
 // runsInstalledProgram reports whether process p runs the installed

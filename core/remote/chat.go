@@ -37,7 +37,8 @@ type Chat struct {
 // Chat opens the chat stream. receive is called on the stream's own
 // goroutine with each message from the PC: a user's message, or a notice
 // (Notice set) such as wire.ChatUnseen when nobody on the PC can see the
-// chat; when the stream ends it is called once more with a notice of code
+// chat, or a receipt (ShownTo set: whose window took the message sent At,
+// from an app that sends them); when the stream ends it is called once more with a notice of code
 // "gone" (ErrRemoteGone's sentence) unless Close (its own or the remote
 // session's) ended it. Close it, or the remote session, to
 // end it. Refusals: ErrRemoteGone, ErrOldAppChat.
@@ -62,18 +63,25 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 				}
 				return
 			}
-			if m.Notice == "" {
+			switch {
+			case m.Notice == "" && m.Text == "" && len(m.ShownTo) > 0:
+				// A receipt: whose window took the message sent At.
+				m = wire.ChatMessage{At: m.At, ShownTo: cleanShownTo(m.ShownTo)}
+				if len(m.ShownTo) == 0 {
+					continue
+				}
+			case m.Notice == "":
 				text, err := wire.CleanChat(m.Text)
 				if err != nil || text == "" {
 					continue // a PC that sends this is not ours to show
 				}
-				m.Text, m.From = text, wire.CleanChatName(m.From)
-			} else {
+				m = wire.ChatMessage{Text: text, From: wire.CleanChatName(m.From), At: m.At}
+			default:
 				notice, err := wire.CleanChat(m.Notice)
 				if err != nil || notice == "" {
 					continue
 				}
-				m.Notice = notice
+				m = wire.ChatMessage{Notice: notice, Code: m.Code}
 			}
 			receive(m)
 		}
@@ -83,6 +91,21 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 
 // chatWriteWait bounds sending one message to a PC that does not read.
 const chatWriteWait = 10 * time.Second
+
+// cleanShownTo is a receipt's names fit to show: cleaned, no empty ones,
+// at most wire.MaxChatShownTo.
+func cleanShownTo(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if len(out) == wire.MaxChatShownTo {
+			break
+		}
+		if n = wire.CleanChatName(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // ChatGone is the code of the notice that the chat stream ended.
 const ChatGone = "gone"

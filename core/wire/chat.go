@@ -27,7 +27,16 @@ type ChatMessage struct {
 	// (nobody could see it, it was too long); Code says which.
 	Notice string `json:"notice,omitempty"`
 	Code   string `json:"code,omitempty"`
+	// ShownTo, PC → station, is the receipt of the technician's message
+	// whose At it repeats: the Windows users (at most MaxChatShownTo) whose
+	// chat window took it. It has no text, so a station older than it
+	// skips the line.
+	ShownTo []string `json:"shown_to,omitempty"`
 }
+
+// MaxChatShownTo bounds a receipt's names (one console session has one
+// user; the rest is a PC's invention).
+const MaxChatShownTo = 4
 
 // Codes of chat notices.
 const (
