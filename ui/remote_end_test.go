@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -30,6 +32,11 @@ func TestRemoteEndSession(t *testing.T) {
 	}
 	if len(s.remotes) != 0 {
 		t.Error("the remote window stayed open after its session ended")
+	}
+	if want := "ended by Tom from the remote window"; !labelShown(s.status) || !strings.Contains(s.status.Text, want) ||
+		s.status.Importance == widget.DangerImportance {
+		t.Errorf("the Computers page says %q (shown %v, importance %v); want a plain note that the session was %s",
+			s.status.Text, s.status.Visible(), s.status.Importance, want)
 	}
 }
 
