@@ -29,8 +29,8 @@ type remoteWindow struct {
 	refresh *widget.Button
 	// asOf says when the System tab's answer came ("as of 14:02:11"), so
 	// a Refresh that changed nothing still shows it happened.
-	asOf *widget.Label
-	now  func() time.Time
+	asOf    *widget.Label
+	now     func() time.Time
 	command *commandTab
 	files   *filesTab
 	chat    *chatTab
