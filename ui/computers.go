@@ -352,6 +352,15 @@ func (s *computersScreen) onConnect() {
 	if !ok {
 		return
 	}
+	// One window per session: a second one, the same size at the same
+	// place, would hide under the first, and closing the top one would
+	// look as if the close were ignored.
+	for _, r := range s.remotes {
+		if r.rs.SessionID == sess.ID {
+			r.win.RequestFocus()
+			return
+		}
+	}
 	pc := computerOf(sess).Hostname
 	password := widget.NewPasswordEntry()
 	password.PlaceHolder = "The password you chose for this session"
