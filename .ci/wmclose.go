@@ -9,6 +9,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"strconv"
 
@@ -25,6 +27,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	xgb.Logger = log.New(io.Discard, "", 0) // it warns of the missing ~/.Xauthority Xvfb does not need
 	c, err := xgb.NewConn()
 	if err != nil {
 		fail(err)
