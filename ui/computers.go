@@ -372,6 +372,9 @@ func (s *computersScreen) onConnect() {
 	// screenshots script tabs from the password past Cancel to Connect).
 	cancel := &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: d.Hide}
 	connect := &widget.Button{Text: "Connect", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance}
+	// A refusal that comes after Cancel goes under the list instead.
+	dismissed := false
+	d.SetOnClosed(func() { dismissed = true })
 	connect.OnTapped = func() {
 		if connect.Disabled() {
 			return
@@ -379,8 +382,12 @@ func (s *computersScreen) onConnect() {
 		connect.Disable()
 		s.connectTo(sess.ID, password.Text, func(err error) {
 			connect.Enable()
-			if err == nil {
+			switch {
+			case err == nil:
 				d.Hide()
+				return
+			case dismissed:
+				s.showError(err)
 				return
 			}
 			refused.SetText(errorText(err))

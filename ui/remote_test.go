@@ -132,6 +132,18 @@ func TestRemoteSessionWindow(t *testing.T) {
 		t.Errorf("after a wrong password the field holds %q (focused %v) and the page says %q; want it empty and focused, the page quiet",
 			field.Text, s.win.Canvas().Focused() == field, s.status.Text)
 	}
+	// A refusal that comes after Cancel shows under the list.
+	test.Type(field, "still not the password")
+	watch.during(t, jobConnect, func() {
+		test.Tap(findButton(t, dlg, "Connect"))
+		test.Tap(findButton(t, dlg, "Cancel"))
+	})
+	if s.win.Canvas().Overlays().Top() != nil || !labelShown(s.status) || !strings.Contains(s.status.Text, "3 tries left") {
+		t.Errorf("a refusal after Cancel: dialog %v, page says %q; want no dialog and the tries left under the list",
+			s.win.Canvas().Overlays().Top(), s.status.Text)
+	}
+	test.Tap(s.connect)
+	dlg, field = remoteTestDialog(t, s)
 	test.Type(field, coretest.Password)
 	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
 	watch.wait(t, jobSystem)
