@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
+	"adhocstation/core/remote"
 )
 
 const (
@@ -61,13 +62,17 @@ type computersScreen struct {
 	// remote session windows.
 	work    background
 	remotes []*remoteWindow
+	// folders is the PC folder each session's Files tab last showed, for
+	// the station's run: a new window goes back there.
+	folders map[int64]string
 }
 
 // The window's tick drives the countdown; a renamed hook must not compile.
 var _ ticking = (*computersScreen)(nil)
 
 func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
-	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{}}
+	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{},
+		folders: map[int64]string{}}
 	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
 		OnChanged: s.onFilter}
 	s.summary = &widget.Label{}
@@ -348,27 +353,72 @@ func computerOf(sess core.Session) core.Computer {
 
 // onConnect asks for the session's password and connects; the PC checks
 // it. A refusal (wrong password with the tries left, locked, offline,
-// ended) shows under the list; success opens a remote session window.
+// ended) shows in the dialog, which stays open for another try; success
+// closes it and opens a remote session window.
 func (s *computersScreen) onConnect() {
 	sess, ok := s.selectedSession()
 	if !ok {
 		return
 	}
+	// One window per session: a second one, the same size at the same
+	// place, would hide under the first, and closing the top one would
+	// look as if the close were ignored.
+	for _, r := range s.remotes {
+		if r.rs.SessionID == sess.ID {
+			r.win.RequestFocus()
+			return
+		}
+	}
 	pc := computerOf(sess).Hostname
 	password := widget.NewPasswordEntry()
 	password.PlaceHolder = "The password you chose for this session"
-	items := []*widget.FormItem{widget.NewFormItem("Password", password)}
-	d := dialog.NewForm("Connect to "+pc, "Connect", "Cancel", items, func(ok bool) {
-		if ok {
-			s.connectTo(sess.ID, password.Text)
+	refused := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	refused.Hide()
+	body := container.NewVBox(widget.NewForm(widget.NewFormItem("Password", password)), refused)
+	d := dialog.NewCustomWithoutButtons("Connect to "+pc, body, s.win)
+	// Cancel before Connect, as the other dialogs have them (the
+	// screenshots script tabs from the password past Cancel to Connect).
+	cancel := &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: d.Hide}
+	connect := &widget.Button{Text: "Connect", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance}
+	// A refusal that comes after Cancel goes under the list instead.
+	dismissed := false
+	d.SetOnClosed(func() { dismissed = true })
+	connect.OnTapped = func() {
+		if connect.Disabled() {
+			return
 		}
-	}, s.win)
-	d.Resize(fyne.NewSize(420, 0))
+		connect.Disable()
+		s.connectTo(sess.ID, password.Text, func(err error) {
+			connect.Enable()
+			switch {
+			case err == nil:
+				d.Hide()
+				return
+			case dismissed:
+				s.showError(err)
+				return
+			}
+			refused.SetText(errorText(err))
+			refused.Show()
+			d.Resize(connectDialogSize) // the sentence takes lines
+			password.SetText("")
+			s.win.Canvas().Focus(password)
+		})
+	}
+	password.OnSubmitted = func(string) { connect.OnTapped() }
+	d.SetButtons([]fyne.CanvasObject{cancel, connect})
+	d.Resize(connectDialogSize)
 	d.Show()
 	s.win.Canvas().Focus(password)
 }
 
-func (s *computersScreen) connectTo(id int64, password string) {
+// connectDialogSize is wide enough for the password's placeholder whole
+// and narrow enough for an 800×600 window; the height grows to fit.
+var connectDialogSize = fyne.NewSize(520, 0)
+
+// connectTo signs in and opens the remote session window; answered gets
+// the refusal (nil: the window is open).
+func (s *computersScreen) connectTo(id int64, password string, answered func(error)) {
 	s.connect.Disable()
 	s.work.run(jobConnect, func() func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -376,23 +426,39 @@ func (s *computersScreen) connectTo(id int64, password string) {
 		rs, err := s.st.Connect(ctx, id, password)
 		return func() {
 			s.updateActions()
+			answered(err)
 			if err != nil {
-				s.showError(err)
 				return
 			}
 			s.clearError()
-			r := newRemoteWindow(fyne.CurrentApp(), rs, &s.work)
-			r.end = func() error { return s.endSession(rs.SessionID) }
-			s.remotes = append(s.remotes, r)
-			r.win.SetOnClosed(func() {
-				r.screen.close()
-				rs.Close() // the PC's tray says the technician left
-				s.remotes = slices.DeleteFunc(s.remotes, func(o *remoteWindow) bool { return o == r })
-			})
-			r.win.Show()
-			r.onRefresh()
+			s.openRemote(rs)
 		}
 	})
+}
+
+// openRemote opens the remote session window of a signed-in connection.
+func (s *computersScreen) openRemote(rs *remote.RemoteSession) {
+	r := newRemoteWindow(fyne.CurrentApp(), rs, &s.work)
+	r.now = s.now
+	r.end = func() error {
+		if err := s.endSession(rs.SessionID); err != nil {
+			return err
+		}
+		s.showNotice(fmt.Sprintf("The session on %s was ended by %s from the remote window at %s.",
+			rs.Computer, rs.Technician, s.now().Local().Format(time.TimeOnly)))
+		return nil
+	}
+	// Files opens where this session's last window left it.
+	r.files.start = s.folders[rs.SessionID]
+	r.files.moved = func(folder string) { s.folders[rs.SessionID] = folder }
+	s.remotes = append(s.remotes, r)
+	r.win.SetOnClosed(func() {
+		r.screen.close()
+		rs.Close() // the PC's tray says the technician left
+		s.remotes = slices.DeleteFunc(s.remotes, func(o *remoteWindow) bool { return o == r })
+	})
+	r.win.Show()
+	r.onRefresh()
 }
 
 // onTap selects the row's session.
@@ -454,6 +520,7 @@ func (s *computersScreen) endSession(id int64) error {
 }
 
 func (s *computersScreen) showError(err error) {
+	s.status.Importance = widget.DangerImportance
 	s.status.SetText(errorText(err))
 	s.status.Show()
 }
@@ -462,6 +529,14 @@ func (s *computersScreen) clearError() {
 	if s.status.Visible() {
 		s.status.Hide()
 	}
+}
+
+// showNotice says what happened that is not a refusal, in the status's
+// place (the next refusal or selection replaces it).
+func (s *computersScreen) showNotice(text string) {
+	s.status.Importance = widget.MediumImportance
+	s.status.SetText(text)
+	s.status.Show()
 }
 
 // onTick moves the time-left column on the window's once-a-second tick. It

@@ -27,6 +27,10 @@ type remoteWindow struct {
 	fields  map[string]*widget.Label // value labels by row name
 	status  *widget.Label
 	refresh *widget.Button
+	// asOf says when the System tab's answer came ("as of 14:02:11"), so
+	// a Refresh that changed nothing still shows it happened.
+	asOf    *widget.Label
+	now     func() time.Time
 	command *commandTab
 	files   *filesTab
 	chat    *chatTab
@@ -47,7 +51,7 @@ const (
 )
 
 func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *remoteWindow {
-	r := &remoteWindow{win: a.NewWindow(rs.Computer + " — Ad Hoc Support"), rs: rs, work: work, fields: map[string]*widget.Label{}}
+	r := &remoteWindow{win: a.NewWindow(rs.Computer + " — Ad Hoc Support"), rs: rs, work: work, fields: map[string]*widget.Label{}, now: time.Now}
 	r.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	r.status.Hide()
 	r.refresh = &widget.Button{Text: "Refresh", Icon: theme.ViewRefreshIcon(), OnTapped: r.onRefresh}
@@ -58,7 +62,8 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 		grid.Add(&widget.Label{Text: name, TextStyle: fyne.TextStyle{Bold: true}})
 		grid.Add(v)
 	}
-	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh))
+	r.asOf = &widget.Label{}
+	system := scrollPage(container.NewVBox(r.status, grid), container.NewHBox(r.refresh, r.asOf))
 	var commandPage fyne.CanvasObject
 	r.command, commandPage = newCommandTab(rs, r.win, work)
 	var filesPage, screenPage fyne.CanvasObject
@@ -118,6 +123,7 @@ func (r *remoteWindow) onRefresh() {
 			}
 			r.status.Hide()
 			r.show(info)
+			r.asOf.SetText("as of " + r.now().Local().Format(time.TimeOnly))
 		}
 	})
 }

@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/remote"
 )
 
 // End session now in the remote session window asks first: "Keep it"
@@ -30,6 +34,11 @@ func TestRemoteEndSession(t *testing.T) {
 	}
 	if len(s.remotes) != 0 {
 		t.Error("the remote window stayed open after its session ended")
+	}
+	if want := "ended by Tom from the remote window"; !labelShown(s.status) || !strings.Contains(s.status.Text, want) ||
+		s.status.Importance == widget.DangerImportance {
+		t.Errorf("the Computers page says %q (shown %v, importance %v); want a plain note that the session was %s",
+			s.status.Text, s.status.Visible(), s.status.Importance, want)
 	}
 }
 
@@ -73,4 +82,34 @@ func TestComputersDoubleTapConnects(t *testing.T) {
 		t.Fatal("a double tap on an online active PC did not ask for the password")
 	}
 	findButton(t, dlg, "Connect")
+}
+
+// Closing the remote window closes its connection and unlists it, 50
+// times over; while a session's window is open, Connect (or a double tap
+// on its row) brings that window forward instead of opening a second one
+// on top of it, whose close would look ignored.
+func TestRemoteWindowCloses(t *testing.T) {
+	_, s, r, watch := remoteTestOpen(t)
+	for i := range 50 {
+		test.Tap(s.connect)
+		if len(s.remotes) != 1 || s.win.Canvas().Overlays().Top() != nil {
+			t.Fatalf("round %d: Connect with the window open: %d windows, dialog %v; want the one window and no dialog",
+				i, len(s.remotes), s.win.Canvas().Overlays().Top())
+		}
+		rs := r.rs
+		r.win.Close()
+		if len(s.remotes) != 0 {
+			t.Fatalf("round %d: the closed window is still listed", i)
+		}
+		if _, err := rs.System(t.Context()); !errors.Is(err, remote.ErrRemoteGone) {
+			t.Fatalf("round %d: after the close the connection answers (%v); want it closed", i, err)
+		}
+		remoteTestConnect(t, s, watch, coretest.Password)
+		watch.wait(t, jobSystem)
+		if len(s.remotes) != 1 {
+			t.Fatalf("round %d: %d windows after connecting again", i, len(s.remotes))
+		}
+		r = s.remotes[0]
+	}
+	r.win.Close()
 }

@@ -48,7 +48,9 @@ type filesTab struct {
 	download  *widget.Button
 	upload    *widget.Button
 	status    *widget.Label
-	transfers *fyne.Container
+	transfers *fyne.Container // newest first
+	// transferScroll holds transfers; it shows two rows.
+	transferScroll *container.Scroll
 
 	folder   string // the folder listed, in the PC's spelling
 	entries  []wire.Entry
@@ -58,6 +60,10 @@ type filesTab struct {
 	loaded   bool // the drives were asked for
 	// drivePaths maps the drive choice's labels to the drives' paths.
 	drivePaths map[string]string
+	// start is the folder listed first ("": the first drive), the one an
+	// earlier window of the session left; moved is told each folder shown.
+	start string
+	moved func(folder string)
 }
 
 func newFilesTab(rs *remote.RemoteSession, win fyne.Window, work *background) (*filesTab, fyne.CanvasObject) {
@@ -88,9 +94,9 @@ func newFilesTab(rs *remote.RemoteSession, win fyne.Window, work *background) (*
 	f.status.Hide()
 	f.transfers = container.NewVBox()
 	bar := container.NewBorder(nil, nil, container.NewHBox(f.drives, f.up), f.refresh, f.path)
-	transfers := container.NewVScroll(f.transfers)
-	transfers.SetMinSize(fyne.NewSize(0, 90)) // two transfers; more scroll
-	bottom := container.NewVBox(container.NewHBox(f.download, f.upload), transfers)
+	f.transferScroll = container.NewVScroll(f.transfers)
+	f.transferScroll.SetMinSize(fyne.NewSize(0, 90)) // two transfers; more scroll
+	bottom := container.NewVBox(container.NewHBox(f.download, f.upload), f.transferScroll)
 	page := container.NewBorder(container.NewVBox(bar, f.status), bottom, nil, nil, f.list)
 	return f, page
 }
@@ -102,14 +108,20 @@ func (f *filesTab) shown() {
 		return
 	}
 	f.loaded = true
-	rs := f.rs
+	rs, start := f.rs, f.start
 	f.work.run(jobFilesList, func() func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		drives, err := rs.Drives(ctx)
 		var folder string
 		var entries []wire.Entry
-		if err == nil && len(drives) > 0 {
+		if err == nil && start != "" {
+			var lerr error
+			if folder, entries, lerr = rs.List(ctx, start); lerr != nil {
+				folder = "" // gone since: the first drive instead
+			}
+		}
+		if err == nil && folder == "" && len(drives) > 0 {
 			folder, entries, err = rs.List(ctx, drives[0].Path)
 		}
 		return func() {
@@ -154,6 +166,9 @@ func (f *filesTab) show(folder string, entries []wire.Entry, err error) {
 	}
 	f.status.Hide()
 	f.folder, f.entries = folder, entries
+	if f.moved != nil {
+		f.moved(folder)
+	}
 	f.path.SetText(folder)
 	f.list.UnselectAll()
 	f.selected = -1

@@ -106,7 +106,11 @@ func (f *filesTab) addTransfer(name string, size int64) *transfer {
 	line := container.NewBorder(nil, nil, sampleWidth(t.label, "↓ a long file name.docx"),
 		container.NewHBox(sampleWidth(t.speed, "9999.9 MB/s"), t.button), t.bar)
 	t.row = container.NewVBox(line, t.result)
-	f.transfers.Add(t.row)
+	// Newest on top, scrolled into sight: finished rows would otherwise
+	// push a new transfer's bar and Cancel below the list's two rows.
+	f.transfers.Objects = append([]fyne.CanvasObject{t.row}, f.transfers.Objects...)
+	f.transfers.Refresh()
+	f.transferScroll.ScrollToTop()
 	return t
 }
 

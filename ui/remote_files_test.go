@@ -5,6 +5,7 @@ package ui
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
 
@@ -225,4 +227,57 @@ func TestPCPaths(t *testing.T) {
 			t.Errorf("pcParent(%q) = %q; want %q", from, got, want)
 		}
 	}
+}
+
+// At the window's default size a new transfer's bar and Cancel are in
+// sight, however many finished transfers are listed: the newest is on top.
+func TestRemoteFilesNewTransferInSight(t *testing.T) {
+	r, _ := filesTestOpen(t)
+	f := r.files
+	r.win.Resize(fyne.NewSize(760, 560))
+	for i := range 3 {
+		tr := f.addTransfer(fmt.Sprintf("↓ old-%d.bin", i), 1<<20)
+		tr.finish(nil, "Saved to /tmp/old.bin")
+	}
+	tr := f.addTransfer("↓ new.bin", 1<<20)
+	for _, o := range []fyne.CanvasObject{tr.bar, tr.button} {
+		if !fitTestOnScreen(r.win.Canvas(), o) {
+			t.Errorf("after three finished transfers the new one's %T is out of sight", o)
+		}
+	}
+	if tr.button.Text != "Cancel" {
+		t.Errorf("the new transfer's button says %q", tr.button.Text)
+	}
+	r.win.Close()
+}
+
+// The Files tab of a new window of the same session opens the folder the
+// last one showed (for the station's run), not the first drive again.
+func TestRemoteFilesFolderRemembered(t *testing.T) {
+	_, s, r, watch := remoteTestOpen(t)
+	files := func(r *remoteWindow) *filesTab {
+		t.Helper()
+		for _, ti := range r.tabs.Items {
+			if ti.Text == "Files" {
+				watch.during(t, jobFilesList, func() { r.tabs.Select(ti) })
+			}
+		}
+		return r.files
+	}
+	dir := t.TempDir()
+	f := files(r)
+	f.path.SetText(dir)
+	watch.during(t, jobFilesList, func() { f.path.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
+	r.win.Close()
+
+	remoteTestConnect(t, s, watch, coretest.Password)
+	watch.wait(t, jobSystem)
+	if len(s.remotes) != 1 {
+		t.Fatalf("%d remote windows after connecting again; want one", len(s.remotes))
+	}
+	r = s.remotes[0]
+	if f := files(r); f.folder != dir || f.path.Text != dir {
+		t.Errorf("after connecting again the Files tab shows %q (path bar %q); want %q", f.folder, f.path.Text, dir)
+	}
+	r.win.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -42,6 +43,13 @@ const (
 // screenBackground surrounds the image when its shape differs from the view's.
 var screenBackground = color.NRGBA{R: 0x20, G: 0x20, B: 0x20, A: 0xff}
 
+// viewingStopped is said over the last picture once a view ended, so a
+// frozen picture is never taken for the PC's live screen.
+const viewingStopped = "Viewing stopped"
+
+// screenDim darkens the last picture after a view ended.
+var screenDim = color.NRGBA{A: 0xa0}
+
 type screenTab struct {
 	rs   *remote.RemoteSession
 	work *background
@@ -59,6 +67,10 @@ type screenTab struct {
 	sas     *widget.Button
 	status  *widget.Label // a refusal or why the view ended
 	desktop *widget.Label // the secure desktop note
+	// stopped dims the view and says viewingStopped over it (hidden while
+	// viewing and before the first view).
+	stopped     *fyne.Container
+	stoppedNote *canvas.Text
 
 	screen   *remote.Screen // while viewing; set and read on the Fyne goroutine
 	gen      int            // counts views started and ended, so a late result is known
@@ -98,7 +110,14 @@ func newScreenTab(a fyne.App, rs *remote.RemoteSession, work *background) (*scre
 	bar := container.NewHBox(t.start, t.stop, t.refresh, t.control, t.sas, t.actual,
 		container.NewGridWrap(fyne.NewSize(140, h), t.monitor), container.NewGridWrap(fyne.NewSize(100, h), t.fps))
 	top := container.NewVBox(container.NewHScroll(bar), t.status, t.desktop)
-	return t, container.NewBorder(top, nil, nil, nil, t.scroll)
+	// The note sits over the scroll, not in the view, so it stays in sight
+	// when a 1:1 picture is scrolled.
+	t.stoppedNote = &canvas.Text{Text: viewingStopped, Color: color.White, TextStyle: fyne.TextStyle{Bold: true},
+		TextSize: 1.5 * theme.TextSize()}
+	note := container.NewStack(canvas.NewRectangle(color.NRGBA{A: 0xc0}), container.NewPadded(t.stoppedNote))
+	t.stopped = container.NewStack(canvas.NewRectangle(screenDim), container.NewCenter(note))
+	t.stopped.Hide()
+	return t, container.NewBorder(top, nil, nil, nil, container.NewStack(t.scroll, t.stopped))
 }
 
 // viewing enables the controls that need a running view.
@@ -163,6 +182,7 @@ func (t *screenTab) onStart() {
 				return
 			}
 			t.screen = s
+			t.stopped.Hide()
 			t.viewing(true)
 		}
 	})
@@ -187,6 +207,7 @@ func (t *screenTab) ended(gen int, err error) {
 	t.view.setControl(false)
 	t.viewing(false)
 	t.desktop.Hide()
+	t.stopped.Show()
 	if err != nil {
 		t.showStatus(errorText(err))
 	}

@@ -240,9 +240,11 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	if g.tab.status.Visible() {
 		t.Errorf("the technician's own Stop shows %q", g.tab.status.Text)
 	}
+	g.act(func() { screenTestStopped(t, g, red, true) })
 
 	// Closing the remote session closes its screen stream too.
 	g.start(t)
+	g.act(func() { screenTestStopped(t, g, red, false) })
 	coretest.Receive(t, g.tray.Views, "the tray to say who is viewing again")
 	g.r.rs.Close()
 	if got := coretest.Receive(t, g.tray.Views, "the tray to say the viewing stopped"); got != "Tom viewing: false" {
@@ -251,5 +253,21 @@ func TestScreenViewEndToEnd(t *testing.T) {
 	g.watch.wait(t, jobScreenStopped)
 	if g.tab.status.Text != remote.ErrRemoteGone.Message {
 		t.Errorf("after the remote session closed the view says %q", g.tab.status.Text)
+	}
+}
+
+// screenTestStopped checks that the view looks stopped (want) or live: the
+// red rectangle at image pixel 650,525 is dimmed and "Viewing stopped" is in
+// sight, or it shows at full strength with no note.
+func screenTestStopped(t *testing.T, g *screenRig, red color.RGBA, want bool) {
+	t.Helper()
+	c := g.r.win.Canvas()
+	at := fyne.CurrentApp().Driver().AbsolutePositionForObject(g.tab.view).Add(g.viewPoint(650, 525))
+	px := c.Capture().At(int(at.X*c.Scale()), int(at.Y*c.Scale()))
+	r, _, _, _ := px.RGBA()
+	dimmed := r>>8 < uint32(red.R)*3/4
+	note := g.tab.stopped.Visible() && g.tab.stoppedNote.Text == viewingStopped && fitTestOnScreen(c, g.tab.stoppedNote)
+	if dimmed != want || note != want {
+		t.Errorf("the view shows %v where the PC's red is (dimmed %v) and the note in sight %v; want stopped %v", px, dimmed, note, want)
 	}
 }

@@ -3,8 +3,10 @@ package ui
 import (
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -81,7 +83,7 @@ func remoteTestServe(t testing.TB, st *core.Station, prep core.Prepared, ui supp
 // with the PC's name whose System tab shows the PC and refreshes on
 // demand; the window fits a 1280×720 screen and asks for at most 800×600.
 func TestRemoteSessionWindow(t *testing.T) {
-	st, _, s, sub := pagesTestComputers(t)
+	st, clock, s, sub := pagesTestComputers(t)
 	watch := watchWork(&s.work)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
@@ -95,14 +97,59 @@ func TestRemoteSessionWindow(t *testing.T) {
 		t.Fatal("Connect is disabled for an online active PC")
 	}
 
-	remoteTestConnect(t, s, watch, "not the password")
-	if !s.status.Visible() || !strings.Contains(s.status.Text, "4 tries left") {
-		t.Fatalf("wrong password: status %q (visible %v); want the tries left", s.status.Text, s.status.Visible())
+	// At 800×600 the dialog shows the password's placeholder whole.
+	s.win.Resize(fyne.NewSize(800, 600))
+	test.Tap(s.connect)
+	dlg, field := remoteTestDialog(t, s)
+	d := fyne.CurrentApp().Driver()
+	var placeholder *widget.RichText
+	for _, rt := range findAll[*widget.RichText](field) {
+		if rt.String() == field.PlaceHolder {
+			placeholder = rt
+		}
 	}
-	remoteTestConnect(t, s, watch, coretest.Password)
+	if placeholder == nil || field.ActionItem == nil {
+		t.Fatal("the password field shows no placeholder or no reveal button")
+	}
+	if end, reveal := d.AbsolutePositionForObject(placeholder).X+placeholder.MinSize().Width, d.AbsolutePositionForObject(field.ActionItem).X; end > reveal {
+		t.Errorf("at 800×600 the placeholder %q needs up to x=%.0f; the field shows it up to x=%.0f", field.PlaceHolder, end, reveal)
+	}
+	test.Tap(findButton(t, dlg, "Cancel"))
+	if s.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Cancel left the Connect dialog open")
+	}
+	s.win.Resize(fyne.NewSize(1100, 700))
+
+	// A wrong password keeps the dialog open, with the sentence in it and
+	// the field emptied for the next try, which connects and closes it.
+	dlg, field = remoteTestConnect(t, s, watch, "not the password")
+	if s.win.Canvas().Overlays().Top() != dlg {
+		t.Fatal("a wrong password closed the Connect dialog")
+	}
+	if !slices.ContainsFunc(findAll[*widget.Label](dlg), func(l *widget.Label) bool { return strings.Contains(l.Text, "4 tries left") }) {
+		t.Errorf("after a wrong password the dialog does not say the tries left")
+	}
+	if field.Text != "" || s.win.Canvas().Focused() != field || s.status.Visible() {
+		t.Errorf("after a wrong password the field holds %q (focused %v) and the page says %q; want it empty and focused, the page quiet",
+			field.Text, s.win.Canvas().Focused() == field, s.status.Text)
+	}
+	// A refusal that comes after Cancel shows under the list.
+	test.Type(field, "still not the password")
+	watch.during(t, jobConnect, func() {
+		test.Tap(findButton(t, dlg, "Connect"))
+		test.Tap(findButton(t, dlg, "Cancel"))
+	})
+	if s.win.Canvas().Overlays().Top() != nil || !labelShown(s.status) || !strings.Contains(s.status.Text, "3 tries left") {
+		t.Errorf("a refusal after Cancel: dialog %v, page says %q; want no dialog and the tries left under the list",
+			s.win.Canvas().Overlays().Top(), s.status.Text)
+	}
+	test.Tap(s.connect)
+	dlg, field = remoteTestDialog(t, s)
+	test.Type(field, coretest.Password)
+	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
 	watch.wait(t, jobSystem)
-	if len(s.remotes) != 1 || s.status.Visible() {
-		t.Fatalf("%d remote windows, status %q; want one and no refusal", len(s.remotes), s.status.Text)
+	if len(s.remotes) != 1 || s.status.Visible() || s.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("%d remote windows, status %q, dialog %v; want one, no refusal, the dialog closed", len(s.remotes), s.status.Text, s.win.Canvas().Overlays().Top())
 	}
 	r := s.remotes[0]
 	if title := r.win.Title(); !strings.HasPrefix(title, "DESKTOP-7QK2") {
@@ -117,9 +164,16 @@ func TestRemoteSessionWindow(t *testing.T) {
 			t.Errorf("%s shows %q, want %q", name, got, text)
 		}
 	}
+	if want := "as of " + clock.Now().Local().Format(time.TimeOnly); r.asOf.Text != want {
+		t.Errorf("the System tab says %q; want %q", r.asOf.Text, want)
+	}
+	clock.Advance(83 * time.Second)
 	watch.during(t, jobSystem, func() { test.Tap(r.refresh) })
 	if got := r.fields["Uptime"].Text; got != "1 day 2 h 07 min" {
 		t.Errorf("after Refresh the uptime shows %q, want the fresh 1 day 2 h 07 min", got)
+	}
+	if want := "as of " + clock.Now().Local().Format(time.TimeOnly); r.asOf.Text != want {
+		t.Errorf("after Refresh the System tab says %q; want %q", r.asOf.Text, want)
 	}
 
 	r.win.Resize(fyne.NewSize(760, 560))
@@ -141,10 +195,20 @@ func TestRemoteSessionWindow(t *testing.T) {
 }
 
 // remoteTestConnect taps Connect, types password into the dialog's
-// password field and confirms, then waits for the answer on screen.
-func remoteTestConnect(t testing.TB, s *computersScreen, watch *workWatch, password string) {
+// password field and confirms, then waits for the answer on screen. It
+// returns the dialog and its field (the dialog stays open on a refusal).
+func remoteTestConnect(t testing.TB, s *computersScreen, watch *workWatch, password string) (fyne.CanvasObject, *widget.Entry) {
 	t.Helper()
 	test.Tap(s.connect)
+	dlg, field := remoteTestDialog(t, s)
+	test.Type(field, password)
+	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
+	return dlg, field
+}
+
+// remoteTestDialog is the Connect dialog on top and its password field.
+func remoteTestDialog(t testing.TB, s *computersScreen) (fyne.CanvasObject, *widget.Entry) {
+	t.Helper()
 	dlg := s.win.Canvas().Overlays().Top()
 	var field *widget.Entry
 	for _, e := range findAll[*widget.Entry](dlg) {
@@ -155,8 +219,7 @@ func remoteTestConnect(t testing.TB, s *computersScreen, watch *workWatch, passw
 	if dlg == nil || field == nil {
 		t.Fatal("Connect did not ask for the password")
 	}
-	test.Type(field, password)
-	watch.during(t, jobConnect, func() { test.Tap(findButton(t, dlg, "Connect")) })
+	return dlg, field
 }
 
 // remoteTestOpen connects to a paired PC through the Connect dialog and
