@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"adhocstation/core"
@@ -18,6 +19,52 @@ func runWindow(t *testing.T, st *core.Station) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+// published reads the window's events until two profiles added elsewhere
+// after the change under test have been published, and returns the event
+// of kind about session id (0: any) that came before them. The watcher
+// publishes in looks, each reading the sessions before the profiles and
+// settings, one look after another: the look that publishes the first
+// profile read a state that has the change, so by the time a second
+// profile (added once the first was published) is published, a later
+// look has published the change too. A change the watcher skipped thus
+// fails here at once, without waiting for an event that never comes.
+func (o *otherProcess) published(kind core.EventKind, id int64) core.Event {
+	t, cli, sub := o.t, o.cli, o.sub
+	t.Helper()
+	var got core.Event
+	found := false
+	var seen []core.EventKind
+	for range 2 {
+		o.markers++
+		if _, err := cli.CreateProfile(t.Context(), fmt.Sprintf("Marker %d", o.markers), fmt.Sprintf("marker%d@example.com", o.markers)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			e := coretest.Receive(t, sub.C, "the event of a profile added elsewhere")
+			seen = append(seen, e.Kind)
+			if !found && e.Kind == kind && (id == 0 || e.SessionID == id) {
+				got, found = e, true
+				continue
+			}
+			if e.Kind == core.EventProfiles {
+				break
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no %s event (session %d) before the events of two later changes (%v): the watcher skipped the change", kind, id, seen)
+	}
+	return got
+}
+
+// otherProcess is a window's event feed and the command line's station.
+type otherProcess struct {
+	t       *testing.T
+	cli     *core.Station
+	sub     *core.Subscription
+	markers int // the profiles published added
+}
+
 // A running station publishes the changes another process (the command
 // line) commits to the same database, as it publishes its own.
 func TestStationPublishesOtherProcessChanges(t *testing.T) {
@@ -29,6 +76,7 @@ func TestStationPublishesOtherProcessChanges(t *testing.T) {
 	defer sub.Close()
 	runWindow(t, window)
 	cli := coretest.OpenWith(t, dir, clock, nil)
+	o := &otherProcess{t: t, cli: cli, sub: sub}
 
 	p, prep := coretest.MustPrepare(t, cli, "Ana", "ana@example.com")
 	// The profile and its session may land in one look of the watcher,
@@ -42,7 +90,7 @@ func TestStationPublishesOtherProcessChanges(t *testing.T) {
 	if err := cli.End(ctx, prep.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	e := coretest.WaitEvent(t, sub, core.EventCancelled, prep.Session.ID)
+	e := o.published(core.EventCancelled, prep.Session.ID)
 	if e.Detail != "cancelled by the technician" {
 		t.Errorf("cancel event detail %q", e.Detail)
 	}
@@ -52,11 +100,11 @@ func TestStationPublishesOtherProcessChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	coretest.WaitEvent(t, sub, core.EventPrepared, again.Session.ID)
+	o.published(core.EventPrepared, again.Session.ID)
 	if _, err := cli.RegenerateCode(ctx, again.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	coretest.WaitEvent(t, sub, core.EventCodeRegenerated, again.Session.ID)
+	o.published(core.EventCodeRegenerated, again.Session.ID)
 	// The window's own pairing service pairs it; then the command line ends it.
 	code, err := window.RegenerateCode(ctx, again.Session.ID)
 	if err != nil {
@@ -69,7 +117,7 @@ func TestStationPublishesOtherProcessChanges(t *testing.T) {
 	if err := cli.End(ctx, again.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	coretest.WaitEvent(t, sub, core.EventEnded, again.Session.ID)
+	o.published(core.EventEnded, again.Session.ID)
 
 	set, err := cli.Settings(ctx)
 	if err != nil {
@@ -79,7 +127,7 @@ func TestStationPublishesOtherProcessChanges(t *testing.T) {
 	if err := cli.SaveSettings(ctx, set); err != nil {
 		t.Fatal(err)
 	}
-	coretest.WaitEvent(t, sub, core.EventSettings, 0)
+	o.published(core.EventSettings, 0)
 }
 
 // The station's own changes are published once, by the code that made

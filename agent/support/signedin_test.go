@@ -4,8 +4,10 @@ package support_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -111,6 +113,52 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 	if w.lateUses != 0 {
 		t.Fatalf("the Logon acted as the account %d times after it was closed", w.lateUses)
 	}
+}
+
+// TestSignInEndClosesAttachedStreamsFirst: the PC closes a remote
+// session's attached streams before it closes the sign-in stream itself.
+// The test awaits the order, not a timeout: one channel carries its frames
+// in order, so once the station has read the sign-in stream's end the
+// upload's close has arrived too, and a read that may not wait (its
+// deadline already past) must find it. A PC that leaves the attached
+// streams open fails at once here, where TestSignInEndEndsAttachedStreams
+// (the technician's close, which the station cannot watch end) waits out
+// a 10 s read deadline. The sign-in ends on a line longer than the PC
+// reads: a read error, as the technician's close is.
+func TestSignInEndClosesAttachedStreamsFirst(t *testing.T) {
+	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
+	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
+	pc := &screenPC{t: t, station: station}
+	signIn, err := station.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { signIn.Close() })
+	in := bufio.NewReader(signIn)
+	res := pc.first(signIn, in, wire.SignIn{Technician: "Tess Tech", Password: screenPassword})
+	if !res.OK {
+		t.Fatalf("sign-in: %+v", res)
+	}
+	folder := t.TempDir()
+	up, r := pc.startUpload(res.Key, folder, "big.bin", 10)
+
+	_ = signIn.SetDeadline(time.Now().Add(coretest.WaitLimit))
+	if _, err := signIn.Write(bytes.Repeat([]byte{'x'}, wire.MaxStreamLine+1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, in); err != nil {
+		t.Fatalf("the PC did not end the sign-in stream after a line it cannot read: %v", err)
+	}
+	_ = up.SetReadDeadline(time.Now()) // past: the read reports only what has arrived
+	var ne net.Error
+	if _, err := r.ReadByte(); err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the PC closed the sign-in stream but left its upload's stream open (%v)", err)
+	}
+	waitEmpty(t, folder)
 }
 
 // TestUploadRefusesMoreThanItsSize: an upload that sends more bytes than
