@@ -238,7 +238,9 @@ func TestReadTagRefusesBrokenTable(t *testing.T) {
 	}
 }
 
-func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
 
 // BenchmarkTagDownload is the station's per-download cost of a signed app:
 // the JSON and the tag (the app's bytes are shared, never copied).
