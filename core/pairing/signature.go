@@ -42,7 +42,7 @@ func signature(exe []byte) (AppSignature, *wire.SignedApp) {
 		return AppSignature{}, nil
 	}
 	app, err := wire.ParseSignedApp(exe)
-	if errors.Is(err, wire.ErrNotSigned) {
+	if errors.Is(err, wire.ErrNotSigned) || errors.Is(err, wire.ErrNotProgram) {
 		return AppSignature{}, nil
 	}
 	if err != nil {

@@ -53,11 +53,15 @@ type SignedApp struct {
 	base  uint32
 }
 
-// ErrNotSigned means the program has no Authenticode signature.
-var ErrNotSigned = errors.New("the Support Session app is not signed")
+// ErrNotSigned means the program has no Authenticode signature;
+// ErrNotProgram that it is not a Windows program at all (a test's stand-in).
+var (
+	ErrNotSigned  = errors.New("the Support Session app is not signed")
+	ErrNotProgram = errors.New("the Support Session app is not a Windows program")
+)
 
 // ParseSignedApp finds exe's Authenticode signature. Errors: ErrNotSigned
-// when it has none; another error when the PE file or its certificate table
+// when it has none, ErrNotProgram when exe is not a PE file; another error when the PE file or its certificate table
 // is malformed, or the table is not at the end of the file (where tagging
 // needs it).
 func ParseSignedApp(exe []byte) (*SignedApp, error) {
@@ -131,7 +135,7 @@ func (a *SignedApp) checksum(sizes, tag []byte) uint32 {
 // security data directory (its VirtualAddress, a file offset, is the 4
 // bytes before).
 func securityDirSize(exe []byte) (int, error) {
-	bad := errors.New("the Support Session app is not a Windows program")
+	bad := ErrNotProgram
 	if len(exe) < 0x40 || exe[0] != 'M' || exe[1] != 'Z' {
 		return 0, bad
 	}

@@ -71,8 +71,8 @@ func TestParseSignedAppRefusesUnsigned(t *testing.T) {
 	if _, err := ParseSignedApp(unsigned); !errors.Is(err, ErrNotSigned) {
 		t.Fatalf("unsigned program: got %v, want ErrNotSigned", err)
 	}
-	if _, err := ParseSignedApp([]byte("MZ not a program")); err == nil || errors.Is(err, ErrNotSigned) {
-		t.Fatalf("not a program: got %v, want a malformed-file error", err)
+	if _, err := ParseSignedApp([]byte("MZ not a program")); !errors.Is(err, ErrNotProgram) {
+		t.Fatalf("not a program: got %v, want ErrNotProgram", err)
 	}
 	// A trailer after the table: the table is no longer at the end.
 	trailed, _ := AppendDetails(r.Exe, Details{Token: "x"})
