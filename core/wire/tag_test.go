@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -117,4 +118,23 @@ func BenchmarkTagDownload(b *testing.B) {
 	}
 	b.ReportMetric(float64(extra), "tag-bytes")
 	b.ReportMetric(float64(app.tableLen), "table-bytes")
+}
+
+// BenchmarkParseAgent is the station's one-time cost at start for the real
+// Support Session app (make agent with SIGN_* set): find the signature and
+// sum the PE checksum's words.
+func BenchmarkParseAgent(b *testing.B) {
+	exe, err := os.ReadFile("../../assets/agent/AdHocSupport.exe")
+	if err != nil {
+		b.Skip("no assets/agent/AdHocSupport.exe: run make agent")
+	}
+	if _, err := ParseSignedApp(exe); err != nil {
+		b.Skipf("the built app cannot be tagged (%v): run make agent with SIGN_CERT and SIGN_KEY or SIGN_PFX", err)
+	}
+	b.SetBytes(int64(len(exe)))
+	for b.Loop() {
+		if _, err := ParseSignedApp(exe); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
