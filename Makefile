@@ -43,6 +43,9 @@ SIGN_WITH = $(if $(SIGN_PFX),-pkcs12 "$(SIGN_PFX)",-certs "$(SIGN_CERT)" -key "$
 	$(if $(SIGN_PASS_FILE),-readpass "$(SIGN_PASS_FILE)") $(if $(SIGN_TIMESTAMP),-ts "$(SIGN_TIMESTAMP)")
 
 agent: FORCE
+	@# go build leaves a file whose build ID matches alone, so a signed app
+	@# would outlive a build without the certificate.
+	rm -f $(AGENT_EXE)
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -H windowsgui" -o $(AGENT_EXE) ./agent
 ifneq ($(SIGN_PFX)$(SIGN_CERT),)
 	@if [ -z "$(SIGN_PFX)" ] && [ -z "$(SIGN_KEY)" ]; then echo "SIGN_CERT needs SIGN_KEY, the certificate's private key (PEM)"; exit 1; fi
