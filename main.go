@@ -77,7 +77,6 @@ func run(data string, kiosk bool) error {
 	var fingerprint func() string
 	var fwNote string
 	var fwAllow func() error
-	var appSig *pairing.AppSignature
 	srv, pairingErr := pairing.Start(ctx, st, pairing.Options{Logger: logger})
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
@@ -85,15 +84,13 @@ func run(data string, kiosk bool) error {
 	} else {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
-		sig := srv.AppSignature()
-		appSig = &sig
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
-		PairingFingerprint: fingerprint, FirewallNote: fwNote, AllowFirewall: fwAllow, AppSignature: appSig})
+		PairingFingerprint: fingerprint, FirewallNote: fwNote, AllowFirewall: fwAllow})
 	quitOnSignal(a)
 	w.ShowAndRun()
 	return nil

@@ -11,18 +11,10 @@ import (
 	"adhocstation/core/pairing"
 )
 
-// appSignature is the signature Settings describes: the running pairing
-// service's app, else the one built into the station.
-func (o Options) appSignature() pairing.AppSignature {
-	if o.AppSignature != nil {
-		return *o.AppSignature
-	}
-	return pairing.EmbeddedSignature()
-}
-
 // showAppSignature adds a read-only "Support Session app" group to
 // Settings: who Windows will name as the downloaded app's publisher, and
-// until when, warning ExpiryWarning ahead.
+// until when, warning ExpiryWarning ahead. The station's pairing service
+// always offers its built-in app, so that is the one described.
 func (s *settingsScreen) showAppSignature(sig pairing.AppSignature) *widget.Label {
 	text, imp := appSignatureText(sig, s.st.Now())
 	shown := &widget.Label{Text: text, Importance: imp, Wrapping: fyne.TextWrapWord}

@@ -31,9 +31,6 @@ type Options struct {
 	// above every page. AllowFirewall, if set, adds the rule.
 	FirewallNote  string
 	AllowFirewall func() error
-	// AppSignature, if set, is the signature of the app the pairing service
-	// offers (nil: the station's built-in app); Settings shows it.
-	AppSignature *pairing.AppSignature
 }
 
 // screen is what every page offers the window: its content, and a hook for
@@ -89,7 +86,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	if opts.PairingFingerprint != nil {
 		settings.showFingerprint(opts.PairingFingerprint)
 	}
-	settings.showAppSignature(opts.appSignature())
+	settings.showAppSignature(pairing.EmbeddedSignature())
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
 	if opts.Kiosk {
