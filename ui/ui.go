@@ -86,9 +86,9 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	if opts.PairingFingerprint != nil {
 		settings.showFingerprint(opts.PairingFingerprint)
 	}
-	settings.showAppSignature(pairing.EmbeddedSignature())
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
+	settings.showAppSignature(pairing.EmbeddedSignature()) // after the pairing group's rows
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
 		settingsPage = w.kiosk.content()
