@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
+	"adhocstation/core/pairing"
 )
 
 // Options are the window's start-up choices.
@@ -92,6 +93,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	settings.applyPairing = opts.ApplyPairing
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
+	settings.showAppSignature(pairing.EmbeddedSignature()) // after the pairing group's rows
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
 		settingsPage = w.kiosk.content()

@@ -55,6 +55,9 @@ type joinData struct {
 	Account           string
 	SelfSigned        bool
 	Fingerprint       string
+	// Publisher is the name Windows shows for a signed app; empty when
+	// the app is unsigned.
+	Publisher string
 }
 
 type goneData struct {
@@ -77,6 +80,7 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 		Account:     AccountName,
 		SelfSigned:  c.selfSigned,
 		Fingerprint: c.fingerprint,
+		Publisher:   s.publisher(),
 	})
 }
 
@@ -94,7 +98,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	trailer, err := wire.AppendDetails(nil, wire.Details{
+	pieces, err := s.downloadPieces(wire.Details{
 		StationURL: s.stationURL(r),
 		Pins:       s.Pins(),
 		Token:      token,
@@ -109,7 +113,11 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.microsoft.portable-executable")
 	h.Set("Content-Disposition", `attachment; filename="`+DownloadName+`"`)
-	h.Set("Content-Length", strconv.Itoa(len(s.exe)+len(trailer)))
+	size := 0
+	for _, p := range pieces {
+		size += len(p)
+	}
+	h.Set("Content-Length", strconv.Itoa(size))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -117,11 +125,39 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	// The program is shared and never copied; only the trailer is per session.
-	if _, err := w.Write(s.exe); err == nil {
-		_, _ = w.Write(trailer)
+	for _, p := range pieces {
+		if _, err := w.Write(p); err != nil {
+			return
+		}
 	}
 }
+
+// downloadPieces are the bytes of one session's download, in order. The
+// program is shared and never copied; only the details are per session:
+// inside a signed app's signature padding (so the signature stays valid),
+// else in a trailer after an unsigned one.
+func (s *Server) downloadPieces(d wire.Details) ([][]byte, error) {
+	if s.signed != nil {
+		return s.signed.Tag(d)
+	}
+	trailer, err := wire.AppendDetails(nil, d)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{s.exe, trailer}, nil
+}
+
+// publisher is the name the join page tells the user to expect in
+// Windows' administrator prompt, or "" for an unsigned app.
+func (s *Server) publisher() string {
+	if s.signed == nil {
+		return ""
+	}
+	return s.sig.Publisher
+}
+
+// AppSignature describes the signature of the app this service offers.
+func (s *Server) AppSignature() AppSignature { return s.sig }
 
 // invitation finds the waiting session behind token, or answers with the
 // page that says why there is nothing to download.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"adhocstation/core"
+	"adhocstation/core/wire"
 )
 
 // Options adjust the service; the zero value uses the saved settings.
@@ -50,12 +51,15 @@ var timeouts = struct{ readHeader, read, write, idle time.Duration }{
 
 // Server is the running pairing service.
 type Server struct {
-	st    *core.Station
-	opts  Options
-	log   *slog.Logger
-	exe   []byte
-	certs atomic.Pointer[certSet]
-	mux   *http.ServeMux
+	st   *core.Station
+	opts Options
+	log  *slog.Logger
+	exe  []byte
+	// sig is exe's signature; signed, when set, tags each download.
+	sig    AppSignature
+	signed *wire.SignedApp
+	certs  atomic.Pointer[certSet]
+	mux    *http.ServeMux
 	// limited answers known rate-limited addresses from memory.
 	limited limitedSet
 	// agents counts the paired apps' calls per agent key.
@@ -96,6 +100,9 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 	}
 	if len(s.exe) == 0 {
 		s.exe = nil
+	}
+	if s.sig, s.signed = signature(s.exe); s.sig.Problem != "" {
+		s.log.Error("the Support Session app's signature cannot be used", "err", s.sig.Problem)
 	}
 	// Subscribed before reading the settings, so no change is missed.
 	s.sub = st.Subscribe()

@@ -141,9 +141,13 @@ func AppendDetails(exe []byte, d Details) ([]byte, error) {
 // downloaded from a deployment link).
 var ErrNoDetails = errors.New("this copy of the Support Session app has no pairing details; download it again from the link in the invitation email")
 
-// ReadDetails finds the Details trailer at the end of an app's bytes (only
-// the last few KiB are needed).
+// ReadDetails finds the Details at the end of an app's bytes (its last
+// TrailerReadSize bytes are enough): in the signature's padding of a signed
+// app (tag.go), else in the trailer of an unsigned one.
 func ReadDetails(tail []byte) (Details, error) {
+	if bytes.HasSuffix(tail, tagMagic) {
+		return readTag(tail)
+	}
 	var d Details
 	if !bytes.HasSuffix(tail, trailerMagic) {
 		return d, ErrNoDetails
@@ -163,8 +167,9 @@ func ReadDetails(tail []byte) (Details, error) {
 	return d, nil
 }
 
-// TrailerReadSize is how many bytes from the end of the file ReadDetails needs at most.
-const TrailerReadSize = maxDetailsBytes + 4 + 24
+// TrailerReadSize is how many bytes from the end of the file ReadDetails
+// needs at most: a signed app's whole certificate table with its tag.
+const TrailerReadSize = maxTableBytes + maxDetailsBytes + 64
 
 // Streams on the live channel. The station opens each stream; its first
 // line is a JSON object, answered by one JSON line.

@@ -294,7 +294,7 @@ func TestCLISettings(t *testing.T) {
 	}
 	all := decode[map[string]any](t, mustRun(t, dir, "", "settings", "get", "--json"))
 	if all["seats"] != 3.0 || all["invitation_timeout"] != "30m" || all["pairing.public_host"] != "station.example.com" ||
-		all["smtp.password"] != "not stored" || len(all) != len(settingKeys)+len(secretKeys) {
+		all["smtp.password"] != "not stored" || len(all) != len(settingKeys)+len(secretKeys)+1 {
 		t.Errorf("settings get --json = %v", all)
 	}
 	text := mustRun(t, dir, "", "settings", "get")

@@ -118,6 +118,10 @@ func (c *cli) getSettings(args []string) error {
 	}
 	keys, secrets := settingKeys, secretKeys
 	only := ""
+	if len(pos) == 1 && pos[0] == appSignatureKey {
+		fmt.Fprintln(c.out, appSignatureText(appSignature(), time.Now()))
+		return nil
+	}
 	if len(pos) == 1 {
 		only = pos[0]
 		k, isSetting := findSetting(only)
@@ -150,6 +154,9 @@ func (c *cli) getSettings(args []string) error {
 		for _, k := range secrets {
 			obj[k.name] = k.shown(ctx, st)
 		}
+		if only == "" {
+			obj[appSignatureKey] = appSignatureJSON(appSignature(), time.Now())
+		}
 		return writeJSON(c.out, obj)
 	}
 	if only != "" {
@@ -166,6 +173,7 @@ func (c *cli) getSettings(args []string) error {
 	for _, k := range secrets {
 		fmt.Fprintf(c.out, "%s=%s\n", k.name, k.shown(ctx, st))
 	}
+	fmt.Fprintf(c.out, "%s=%s\n", appSignatureKey, appSignatureText(appSignature(), time.Now()))
 	return nil
 }
 
