@@ -45,9 +45,7 @@ func TestChannelLoad(t *testing.T) {
 	var chans []*yamux.Session
 	srv.live.mu.Lock()
 	for _, set := range srv.live.m {
-		for _, ys := range set {
-			chans = append(chans, ys)
-		}
+		chans = append(chans, set...)
 	}
 	srv.live.mu.Unlock()
 	if len(chans) != n {
