@@ -7,7 +7,6 @@ package core_test
 // no timed sleep decides when — and reopens the same data folder.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -68,37 +67,13 @@ func TestFaultChild(t *testing.T) {
 // says ready, and returns the fields of its lines by their first word.
 func killChild(t *testing.T, moment, dir string) map[string][]string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), faultChildEnv+"="+moment+":"+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A hung child is killed, which ends the reading below without
-	// "ready": the test fails instead of waiting for go test's -timeout.
-	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
-	defer guard.Stop()
 	said := map[string][]string{}
-	for lines := bufio.NewScanner(out); lines.Scan(); {
-		f := strings.Fields(lines.Text())
-		if len(f) == 0 {
-			continue
+	coretest.KillChild(t, "TestFaultChild", []string{faultChildEnv + "=" + moment + ":" + dir}, func(line string) bool {
+		if f := strings.Fields(line); len(f) > 0 {
+			said[f[0]] = f[1:]
 		}
-		said[f[0]] = f[1:]
-		if f[0] == "error" {
-			t.Fatalf("child: %s", lines.Text())
-		}
-		if f[0] == "ready" {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+		return line == "ready"
+	})
 	if _, ok := said["ready"]; !ok {
 		t.Fatalf("the child never reached %s: %v", moment, said)
 	}

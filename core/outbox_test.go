@@ -217,15 +217,7 @@ func TestInvitationServerDownThenUp(t *testing.T) {
 		t.Fatalf("after the retry: %+v", sess.Email)
 	}
 	// Later rounds send nothing more.
-	m.clock.Advance(time.Hour - time.Minute)
-	m.st.WakeOutbox()
-	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	got := m.srv.Wait(2)
-	if len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
-		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
-	}
+	sentOnce(t, m.st, m.clock, m.srv, time.Hour-time.Minute)
 }
 
 // TestInvitationServerDiesMidway: the server reads the message and drops
@@ -241,14 +233,7 @@ func TestInvitationServerDiesMidway(t *testing.T) {
 	m.clock.Advance(15 * time.Second)
 	m.st.WakeOutbox()
 	waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailSent)
-	m.clock.Advance(time.Hour - time.Minute)
-	m.st.WakeOutbox()
-	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
-		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
-	}
+	sentOnce(t, m.st, m.clock, m.srv, time.Hour-time.Minute)
 }
 
 func TestInvitationRecipientRefused(t *testing.T) {
@@ -503,5 +488,20 @@ func TestOutboxTwoSendersSendOnce(t *testing.T) {
 	}
 	if got := srv.Wait(4); len(got) != 4 || got[3].To[0] != "probe@example.com" {
 		t.Fatalf("want 3 invitations then the probe, got %d messages", len(got))
+	}
+}
+
+// sentOnce checks that an invitation already delivered is not sent again:
+// after an hour of outbox rounds on clock, a probe is the next message the
+// server gets, right after the one invitation.
+func sentOnce(t *testing.T, st *core.Station, clock *coretest.Clock, srv *mailtest.Server, hour time.Duration) {
+	t.Helper()
+	clock.Advance(hour)
+	st.WakeOutbox()
+	if err := st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
+		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
 	}
 }

@@ -11,19 +11,16 @@ package support_test
 // TestChannelStationRestart.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,36 +117,15 @@ func (stillDesktop) Close() error                      { return nil }
 func killStation(t *testing.T, moment, dest string) (string, int64) {
 	t.Helper()
 	t.Setenv(core.KeyringEnv, "off")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultStationChild$", "-test.count=1")
+	said := map[string]string{}
 	// The child's temporary folders, which its kill leaves behind, go
 	// under this test's, which go test removes.
-	cmd.Env = append(os.Environ(), faultStationEnv+"="+moment+":"+dest, "TMPDIR="+t.TempDir())
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A hung child is killed, which ends the reading below without
-	// "ready": the test fails instead of waiting for go test's -timeout.
-	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
-	defer guard.Stop()
-	said := map[string]string{}
-	for lines := bufio.NewScanner(out); lines.Scan(); {
-		word, rest, _ := strings.Cut(lines.Text(), " ")
+	env := []string{faultStationEnv + "=" + moment + ":" + dest, "TMPDIR=" + t.TempDir()}
+	coretest.KillChild(t, "TestFaultStationChild", env, func(line string) bool {
+		word, rest, _ := strings.Cut(line, " ")
 		said[word] = rest
-		if word == "error" {
-			t.Fatalf("child: %s", lines.Text())
-		}
-		if word == "ready" {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+		return word == "ready"
+	})
 	if _, ok := said["ready"]; !ok {
 		t.Fatalf("the child never reached the %s: %v", moment, said)
 	}
