@@ -63,10 +63,17 @@ func TestFaultChild(t *testing.T) {
 	select {} // killed here
 }
 
-// killChild runs TestFaultChild at moment on dir, SIGKILLs it once it
-// says ready, and returns the fields of its lines by their first word.
-func killChild(t *testing.T, moment, dir string) map[string][]string {
+// killChild runs TestFaultChild at moment on a fresh data folder, SIGKILLs
+// it once it says ready, and reopens the folder a minute later, checking
+// the audit chain. It returns the reopened station and the fields of the
+// child's lines by their first word.
+func killChild(t *testing.T, moment string) (*core.Station, map[string][]string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
+	t.Setenv(core.KeyringEnv, "off")
+	dir := t.TempDir()
 	said := map[string][]string{}
 	coretest.KillChild(t, "TestFaultChild", []string{faultChildEnv + "=" + moment + ":" + dir}, func(line string) bool {
 		if f := strings.Fields(line); len(f) > 0 {
@@ -77,7 +84,11 @@ func killChild(t *testing.T, moment, dir string) map[string][]string {
 	if _, ok := said["ready"]; !ok {
 		t.Fatalf("the child never reached %s: %v", moment, said)
 	}
-	return said
+	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
+	if err := st.VerifyAudit(t.Context()); err != nil {
+		t.Fatalf("audit chain after the kill: %v", err)
+	}
+	return st, said
 }
 
 // TestFaultKillAfterPrepare: the station is killed right after a session
@@ -85,18 +96,8 @@ func killChild(t *testing.T, moment, dir string) map[string][]string {
 // restart the session is there, the audit chain verifies and the PC pairs
 // with the same link and code.
 func TestFaultKillAfterPrepare(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	said := killChild(t, "prepare", dir)
+	st, said := killChild(t, "prepare")
 	p, code := said["prepared"], strings.Join(said["code"], " ")
-
-	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
-	if err := st.VerifyAudit(t.Context()); err != nil {
-		t.Fatalf("audit chain after the kill: %v", err)
-	}
 	sessions, err := st.Sessions(t.Context(), core.SessionFilter{})
 	if err != nil || len(sessions) != 1 || fmt.Sprint(sessions[0].ID) != p[0] || sessions[0].State != core.StatePrepared {
 		t.Fatalf("after the kill: %+v, %v; want session %s waiting", sessions, err, p[0])
@@ -113,19 +114,8 @@ func TestFaultKillAfterPrepare(t *testing.T) {
 // the PC, which never got its key, asks again with the same link and code
 // and is told the invitation was used (it is not paired twice).
 func TestFaultKillDuringPairing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	said := killChild(t, "pair", dir)
+	st, said := killChild(t, "pair")
 	p, code, key := said["prepared"], strings.Join(said["code"], " "), said["paired"][0]
-
-	clock := coretest.NewClock(coretest.Start.Add(time.Minute))
-	st := coretest.OpenWith(t, dir, clock, nil)
-	if err := st.VerifyAudit(t.Context()); err != nil {
-		t.Fatalf("audit chain after the kill: %v", err)
-	}
 	s, err := st.Heartbeat(t.Context(), key)
 	if err != nil || s.State != core.StateActive || s.Computer == nil || s.Computer.Hostname != coretest.WindowsPC.Hostname {
 		t.Fatalf("the committed pairing after the kill: %+v, %v", s, err)

@@ -11,7 +11,6 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
-	"adhocstation/core/mail/mailtest"
 )
 
 // outboxChildEnv makes the test binary act as a station whose outbox is
@@ -40,12 +39,7 @@ func TestOutboxKilledMidSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	first := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, first, srv, mailtest.Password)
+	first, dir, clock, srv := openMailFolder(t)
 	_, prep := coretest.MustPrepare(t, first, "Maria Tech", "maria@example.com")
 	first.Close()
 

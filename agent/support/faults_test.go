@@ -113,9 +113,12 @@ func (stillDesktop) SendSAS() error                    { return screen.ErrSASUna
 func (stillDesktop) Close() error                      { return nil }
 
 // killStation runs TestFaultStationChild at moment, SIGKILLs it once it
-// says ready, and returns its data folder and session id.
-func killStation(t *testing.T, moment, dest string) (string, int64) {
+// says ready, and checks its data folder reopened.
+func killStation(t *testing.T, moment, dest string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
 	t.Setenv(core.KeyringEnv, "off")
 	said := map[string]string{}
 	// The child's temporary folders, which its kill leaves behind, go
@@ -133,13 +136,13 @@ func killStation(t *testing.T, moment, dest string) (string, int64) {
 	if err != nil || said["datadir"] == "" {
 		t.Fatalf("the child said %v", said)
 	}
-	return said["datadir"], id
+	reopened(t, said["datadir"], id)
 }
 
 // reopened opens the killed station's data folder and checks what was
 // committed before the kill: the session active with its computer, the
 // technician's sign-in in the audit log, the chain verifying.
-func reopened(t *testing.T, dir string, id int64) *core.Station {
+func reopened(t *testing.T, dir string, id int64) {
 	t.Helper()
 	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
 	if err := st.VerifyAudit(t.Context()); err != nil {
@@ -160,7 +163,6 @@ func reopened(t *testing.T, dir string, id int64) *core.Station {
 	if !signedIn {
 		t.Errorf("the sign-in committed before the kill is not in the audit log (%d entries)", len(entries))
 	}
-	return st
 }
 
 // TestFaultKillMidDownload: the station is killed while a 16 MiB download
@@ -168,12 +170,8 @@ func reopened(t *testing.T, dir string, id int64) *core.Station {
 // file (a "~name.*.adhoc-partial" beside it, which a kill cannot remove)
 // is all that is left; the station reopens with everything committed.
 func TestFaultKillMidDownload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
 	dest := t.TempDir()
-	dir, id := killStation(t, "download", dest)
-	reopened(t, dir, id)
+	killStation(t, "download", dest)
 	left := names(t, dest)
 	for _, n := range left {
 		if n == "backup.zip" {
@@ -192,9 +190,5 @@ func TestFaultKillMidDownload(t *testing.T) {
 // PC's screen (a frame received). The station reopens with the session
 // active, its sign-in audited and the chain verifying.
 func TestFaultKillDuringScreenView(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	dir, id := killStation(t, "screen", t.TempDir())
-	reopened(t, dir, id)
+	killStation(t, "screen", t.TempDir())
 }
