@@ -57,6 +57,15 @@ type rig struct {
 	channel support.ChannelTiming
 }
 
+// waitingRig is a rig with a paired Windows PC whose app runs and waits
+// for the technician.
+func waitingRig(t testing.TB) *rig {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	return r
+}
+
 func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {
 	st, clock := coretest.Open(t)
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
