@@ -17,16 +17,10 @@ func newTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// crashWriterEnv makes the test binary act as the child that writes sessions.
-const crashWriterEnv = "ADHOC_CRASH_WRITER_DIR"
-
 // TestCrashWriter is the child: it prepares and cancels sessions forever,
 // printing the id of each committed one, until it is killed.
 func TestCrashWriter(t *testing.T) {
-	dir := os.Getenv(crashWriterEnv)
-	if dir == "" {
-		t.Skip("only runs as the child of TestCrashLosesNothing")
-	}
+	_, dir := coretest.ChildMoment(t)
 	st, err := core.Open(core.Config{DataDir: dir})
 	if err != nil {
 		fmt.Println("error", err)
@@ -59,7 +53,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	// Killed mid-way through writing more: after its 15th commit.
 	var last int64
-	coretest.KillChild(t, "TestCrashWriter", []string{crashWriterEnv + "=" + dir}, func(line string) bool {
+	coretest.KillChild(t, "TestCrashWriter", "write", dir, nil, func(line string) bool {
 		if f := strings.Fields(line); len(f) == 2 && f[0] == "committed" {
 			last, _ = strconv.ParseInt(f[1], 10, 64)
 		}

@@ -21,18 +21,11 @@ import (
 	"adhocstation/core/coretest"
 )
 
-// faultChildEnv makes the test binary the station of TestFaultKill*: its
-// value is "moment:data folder".
-const faultChildEnv = "ADHOC_FAULT_CHILD"
-
 // TestFaultChild is the child: it does the work up to the moment named in
 // its environment, prints what the parent needs and "ready", then waits to
 // be killed.
 func TestFaultChild(t *testing.T) {
-	moment, dir, ok := strings.Cut(os.Getenv(faultChildEnv), ":")
-	if !ok {
-		t.Skip("only runs as the child of TestFaultKill*")
-	}
+	moment, dir := coretest.ChildMoment(t)
 	fail := func(err error) { fmt.Println("error", err); os.Exit(2) }
 	st, err := core.Open(core.Config{DataDir: dir, Now: coretest.NewClock(coretest.Start).Now})
 	if err != nil {
@@ -75,7 +68,7 @@ func killChild(t *testing.T, moment string) (*core.Station, map[string][]string)
 	t.Setenv(core.KeyringEnv, "off")
 	dir := t.TempDir()
 	said := map[string][]string{}
-	coretest.KillChild(t, "TestFaultChild", []string{faultChildEnv + "=" + moment + ":" + dir}, func(line string) bool {
+	coretest.KillChild(t, "TestFaultChild", moment, dir, nil, func(line string) bool {
 		if f := strings.Fields(line); len(f) > 0 {
 			said[f[0]] = f[1:]
 		}

@@ -31,17 +31,10 @@ import (
 	"adhocstation/core/wire"
 )
 
-// faultStationEnv makes the test binary the station of TestFaultKill*:
-// its value is "moment:the technician's download folder".
-const faultStationEnv = "ADHOC_FAULT_STATION"
-
 // TestFaultStationChild is the child: a station with a paired PC and a
 // remote session, killed at the moment its environment names.
 func TestFaultStationChild(t *testing.T) {
-	moment, dest, ok := strings.Cut(os.Getenv(faultStationEnv), ":")
-	if !ok {
-		t.Skip("only runs as the child of TestFaultKill*")
-	}
+	moment, dest := coretest.ChildMoment(t) // dest: the technician's download folder
 	if moment == "screen" {
 		faultDesktop = func() (screen.Desktop, error) { return stillDesktop{}, nil }
 	}
@@ -124,8 +117,8 @@ func killStation(t *testing.T, moment, dest string) {
 	said := map[string]string{}
 	// The child's temporary folders, which its kill leaves behind, go
 	// under this test's, which go test removes.
-	env := []string{faultStationEnv + "=" + moment + ":" + dest, "TMPDIR=" + t.TempDir()}
-	coretest.KillChild(t, "TestFaultStationChild", env, func(line string) bool {
+	env := []string{"TMPDIR=" + t.TempDir()}
+	coretest.KillChild(t, "TestFaultStationChild", moment, dest, env, func(line string) bool {
 		word, rest, _ := strings.Cut(line, " ")
 		said[word] = rest
 		return word == "ready"
