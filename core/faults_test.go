@@ -7,7 +7,6 @@ package core_test
 // no timed sleep decides when — and reopens the same data folder.
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -22,18 +21,11 @@ import (
 	"adhocstation/core/coretest"
 )
 
-// faultChildEnv makes the test binary the station of TestFaultKill*: its
-// value is "moment:data folder".
-const faultChildEnv = "ADHOC_FAULT_CHILD"
-
 // TestFaultChild is the child: it does the work up to the moment named in
 // its environment, prints what the parent needs and "ready", then waits to
 // be killed.
 func TestFaultChild(t *testing.T) {
-	moment, dir, ok := strings.Cut(os.Getenv(faultChildEnv), ":")
-	if !ok {
-		t.Skip("only runs as the child of TestFaultKill*")
-	}
+	moment, dir := coretest.ChildMoment(t)
 	fail := func(err error) { fmt.Println("error", err); os.Exit(2) }
 	st, err := core.Open(core.Config{DataDir: dir, Now: coretest.NewClock(coretest.Start).Now})
 	if err != nil {
@@ -64,45 +56,32 @@ func TestFaultChild(t *testing.T) {
 	select {} // killed here
 }
 
-// killChild runs TestFaultChild at moment on dir, SIGKILLs it once it
-// says ready, and returns the fields of its lines by their first word.
-func killChild(t *testing.T, moment, dir string) map[string][]string {
+// killChild runs TestFaultChild at moment on a fresh data folder, SIGKILLs
+// it once it says ready, and reopens the folder a minute later, checking
+// the audit chain. It returns the reopened station and the fields of the
+// child's lines by their first word.
+func killChild(t *testing.T, moment string) (*core.Station, map[string][]string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), faultChildEnv+"="+moment+":"+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if testing.Short() {
+		t.Skip("spawns a child process")
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A hung child is killed, which ends the reading below without
-	// "ready": the test fails instead of waiting for go test's -timeout.
-	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
-	defer guard.Stop()
+	t.Setenv(core.KeyringEnv, "off")
+	dir := t.TempDir()
 	said := map[string][]string{}
-	for lines := bufio.NewScanner(out); lines.Scan(); {
-		f := strings.Fields(lines.Text())
-		if len(f) == 0 {
-			continue
+	coretest.KillChild(t, "TestFaultChild", moment, dir, nil, func(line string) bool {
+		if f := strings.Fields(line); len(f) > 0 {
+			said[f[0]] = f[1:]
 		}
-		said[f[0]] = f[1:]
-		if f[0] == "error" {
-			t.Fatalf("child: %s", lines.Text())
-		}
-		if f[0] == "ready" {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+		return line == "ready"
+	})
 	if _, ok := said["ready"]; !ok {
 		t.Fatalf("the child never reached %s: %v", moment, said)
 	}
-	return said
+	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
+	if err := st.VerifyAudit(t.Context()); err != nil {
+		t.Fatalf("audit chain after the kill: %v", err)
+	}
+	return st, said
 }
 
 // TestFaultKillAfterPrepare: the station is killed right after a session
@@ -110,18 +89,8 @@ func killChild(t *testing.T, moment, dir string) map[string][]string {
 // restart the session is there, the audit chain verifies and the PC pairs
 // with the same link and code.
 func TestFaultKillAfterPrepare(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	said := killChild(t, "prepare", dir)
+	st, said := killChild(t, "prepare")
 	p, code := said["prepared"], strings.Join(said["code"], " ")
-
-	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
-	if err := st.VerifyAudit(t.Context()); err != nil {
-		t.Fatalf("audit chain after the kill: %v", err)
-	}
 	sessions, err := st.Sessions(t.Context(), core.SessionFilter{})
 	if err != nil || len(sessions) != 1 || fmt.Sprint(sessions[0].ID) != p[0] || sessions[0].State != core.StatePrepared {
 		t.Fatalf("after the kill: %+v, %v; want session %s waiting", sessions, err, p[0])
@@ -138,19 +107,8 @@ func TestFaultKillAfterPrepare(t *testing.T) {
 // the PC, which never got its key, asks again with the same link and code
 // and is told the invitation was used (it is not paired twice).
 func TestFaultKillDuringPairing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	said := killChild(t, "pair", dir)
+	st, said := killChild(t, "pair")
 	p, code, key := said["prepared"], strings.Join(said["code"], " "), said["paired"][0]
-
-	clock := coretest.NewClock(coretest.Start.Add(time.Minute))
-	st := coretest.OpenWith(t, dir, clock, nil)
-	if err := st.VerifyAudit(t.Context()); err != nil {
-		t.Fatalf("audit chain after the kill: %v", err)
-	}
 	s, err := st.Heartbeat(t.Context(), key)
 	if err != nil || s.State != core.StateActive || s.Computer == nil || s.Computer.Hostname != coretest.WindowsPC.Hostname {
 		t.Fatalf("the committed pairing after the kill: %+v, %v", s, err)

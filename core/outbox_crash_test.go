@@ -11,7 +11,6 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
-	"adhocstation/core/mail/mailtest"
 )
 
 // outboxChildEnv makes the test binary act as a station whose outbox is
@@ -40,12 +39,7 @@ func TestOutboxKilledMidSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	first := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, first, srv, mailtest.Password)
+	first, dir, clock, srv := openMailFolder(t)
 	_, prep := coretest.MustPrepare(t, first, "Maria Tech", "maria@example.com")
 	first.Close()
 
@@ -85,12 +79,5 @@ func TestOutboxKilledMidSend(t *testing.T) {
 	clock.Advance(15 * time.Second) // the retry the claim scheduled
 	second.WakeOutbox()
 	waitEmail(t, second, sub, prep.Session.ID, core.EmailSent)
-	clock.Advance(time.Hour - time.Minute)
-	second.WakeOutbox()
-	if err := second.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
-		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
-	}
+	sentOnce(t, second, clock, srv, time.Hour-time.Minute)
 }

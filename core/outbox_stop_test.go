@@ -7,7 +7,6 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
-	"adhocstation/core/mail/mailtest"
 )
 
 // A graceful stop at the worst moment — the server has accepted the
@@ -15,12 +14,7 @@ import (
 // leave the invitation recorded as sent: after a restart it is not sent a
 // second time.
 func TestOutboxStopJustAfterServerAccepted(t *testing.T) {
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	first := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, first, srv, mailtest.Password)
+	first, dir, clock, srv := openMailFolder(t)
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -64,6 +64,18 @@ func newMailStation(t *testing.T, mode mailtest.Mode, password string) *mailStat
 	return m
 }
 
+// openMailFolder opens a station in a fresh folder (keyring off) whose
+// invitations go to a new STARTTLS test server; the folder is there to be
+// opened again, as after a restart.
+func openMailFolder(t *testing.T) (st *core.Station, dir string, clock *coretest.Clock, srv *mailtest.Server) {
+	t.Helper()
+	t.Setenv(core.KeyringEnv, "off")
+	dir, clock, srv = t.TempDir(), coretest.NewClock(coretest.Start), mailtest.Start(t, mailtest.StartTLS)
+	st = coretest.OpenWith(t, dir, clock, nil)
+	configure(t, st, srv, mailtest.Password)
+	return st, dir, clock, srv
+}
+
 // waitEmail waits for the session's invitation to reach state and returns
 // the session as it then is.
 func waitEmail(t *testing.T, st *core.Station, sub *core.Subscription, id int64, state core.EmailState) core.Session {
@@ -217,15 +229,7 @@ func TestInvitationServerDownThenUp(t *testing.T) {
 		t.Fatalf("after the retry: %+v", sess.Email)
 	}
 	// Later rounds send nothing more.
-	m.clock.Advance(time.Hour - time.Minute)
-	m.st.WakeOutbox()
-	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	got := m.srv.Wait(2)
-	if len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
-		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
-	}
+	sentOnce(t, m.st, m.clock, m.srv, time.Hour-time.Minute)
 }
 
 // TestInvitationServerDiesMidway: the server reads the message and drops
@@ -241,14 +245,7 @@ func TestInvitationServerDiesMidway(t *testing.T) {
 	m.clock.Advance(15 * time.Second)
 	m.st.WakeOutbox()
 	waitEmail(t, m.st, m.sub, prep.Session.ID, core.EmailSent)
-	m.clock.Advance(time.Hour - time.Minute)
-	m.st.WakeOutbox()
-	if err := m.st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
-		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
-	}
+	sentOnce(t, m.st, m.clock, m.srv, time.Hour-time.Minute)
 }
 
 func TestInvitationRecipientRefused(t *testing.T) {
@@ -269,12 +266,7 @@ func TestInvitationRecipientRefused(t *testing.T) {
 }
 
 func TestOutboxResumesAfterRestart(t *testing.T) {
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	first := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, first, srv, mailtest.Password)
+	first, dir, clock, srv := openMailFolder(t)
 	_, prep := coretest.MustPrepare(t, first, "Maria Tech", "maria@example.com") // nobody runs the outbox
 	if sess, _ := first.Session(t.Context(), prep.Session.ID); sess.Email.State != core.EmailQueued {
 		t.Fatalf("before the restart: %+v", sess.Email)
@@ -445,12 +437,7 @@ func TestQueuedInvitationFollowsNewSettings(t *testing.T) {
 // Another process on the same database (the command line, a second
 // window) queues an invitation: the running station's outbox sends it.
 func TestOutboxSendsOtherWritersMail(t *testing.T) {
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	running := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, running, srv, mailtest.Password)
+	running, dir, clock, srv := openMailFolder(t)
 	sub := running.Subscribe()
 	run(t, running)
 
@@ -465,12 +452,7 @@ func TestOutboxSendsOtherWritersMail(t *testing.T) {
 // Two stations run outboxes on one database: each invitation goes out
 // once, because a sender claims a row before sending it.
 func TestOutboxTwoSendersSendOnce(t *testing.T) {
-	t.Setenv(core.KeyringEnv, "off")
-	dir := t.TempDir()
-	clock := coretest.NewClock(coretest.Start)
-	srv := mailtest.Start(t, mailtest.StartTLS)
-	a := coretest.OpenWith(t, dir, clock, nil)
-	configure(t, a, srv, mailtest.Password)
+	a, dir, clock, srv := openMailFolder(t)
 	b := coretest.OpenWith(t, dir, clock, nil)
 	subA, subB := a.Subscribe(), b.Subscribe()
 	run(t, a)
@@ -503,5 +485,20 @@ func TestOutboxTwoSendersSendOnce(t *testing.T) {
 	}
 	if got := srv.Wait(4); len(got) != 4 || got[3].To[0] != "probe@example.com" {
 		t.Fatalf("want 3 invitations then the probe, got %d messages", len(got))
+	}
+}
+
+// sentOnce checks that an invitation already delivered is not sent again:
+// after an hour of outbox rounds on clock, a probe is the next message the
+// server gets, right after the one invitation.
+func sentOnce(t *testing.T, st *core.Station, clock *coretest.Clock, srv *mailtest.Server, hour time.Duration) {
+	t.Helper()
+	clock.Advance(hour)
+	st.WakeOutbox()
+	if err := st.SendTestEmail(t.Context(), "probe@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Wait(2); len(got) != 2 || got[0].To[0] != "user@example.com" || got[1].To[0] != "probe@example.com" {
+		t.Fatalf("want the invitation once, then the probe; got %d messages", len(got))
 	}
 }

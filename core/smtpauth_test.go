@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,29 +23,12 @@ type oauthStation struct {
 	dir   string
 	mail  *mailtest.Server
 	token *oauthtest.Server
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs  *coretest.LogBuffer
 }
 
 func newOAuthStation(t *testing.T, auth core.SMTPAuth) *oauthStation {
 	t.Setenv(core.KeyringEnv, "off")
-	o := &oauthStation{clock: coretest.NewClock(coretest.Start), dir: t.TempDir(), logs: &syncBuffer{}}
+	o := &oauthStation{clock: coretest.NewClock(coretest.Start), dir: t.TempDir(), logs: &coretest.LogBuffer{}}
 	o.token = oauthtest.Start(t)
 	o.mail = mailtest.Start(t, mailtest.StartTLS)
 	o.mail.AcceptTokens(o.token.Valid)

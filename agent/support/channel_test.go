@@ -53,9 +53,7 @@ func TestChannelOnlineAndCut(t *testing.T) {
 // core) and started again on the same data folder and port; the PC goes
 // offline, then comes back online by itself.
 func TestChannelStationRestart(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.waitOnline(true)
 
 	r.restartStation()
@@ -94,9 +92,7 @@ func (r *rig) restartStation() {
 // station drops the channel, and the reconnecting PC is told the session
 // is over and cleans up, without waiting for any timer of its own.
 func TestChannelTellsEndedSession(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	key := r.agentKey()
 	if err := r.st.End(context.Background(), r.prep.Session.ID); err != nil {
 		t.Fatal(err)
@@ -123,9 +119,7 @@ func TestChannelTellsEndedSession(t *testing.T) {
 // session while the PC's own clock has not got there yet; the channel
 // brings the news and the PC cleans up.
 func TestChannelTellsExpiredSession(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.clock.Advance(24*time.Hour + time.Minute)
 	if err := r.st.Tick(context.Background()); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/remote"
@@ -62,9 +61,7 @@ func (o *output) waitFor(t *testing.T, want string) {
 
 // connected signs in to the rig's PC with the right password.
 func connected(t testing.TB) (*rig, *remote.RemoteSession) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	rs, err := r.st.Connect(context.Background(), r.prep.Session.ID, coretest.Password)
 	if err != nil {
 		t.Fatalf("connect: %v", err)

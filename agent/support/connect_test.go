@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/remote"
@@ -21,9 +20,7 @@ import (
 // asking for System and closing works three times in the same session;
 // each attempt is audited.
 func TestConnectWithPassword(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 
 	_, err := r.st.Connect(ctx, id, coretest.Password+"x")
@@ -73,9 +70,7 @@ func TestConnectWithPassword(t *testing.T) {
 // TestConnectLockedAfterFiveWrong: five wrong passwords lock connecting
 // for 5 minutes, even with the right one; after them it works again.
 func TestConnectLockedAfterFiveWrong(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	for i := 1; i <= 4; i++ {
 		if _, err := r.st.Connect(ctx, id, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
@@ -104,9 +99,7 @@ func TestConnectLockedAfterFiveWrong(t *testing.T) {
 // TestRightPasswordResetsTheCount: a right password forgets the wrong ones
 // before it, so 3 wrong, 1 right and 1 wrong leave 4 tries, not 1.
 func TestRightPasswordResetsTheCount(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	for i := 1; i <= 3; i++ {
 		if _, err := r.st.Connect(ctx, id, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
@@ -131,9 +124,7 @@ func TestRightPasswordResetsTheCount(t *testing.T) {
 // is asked, instead of all passing the check while the first was still
 // at the PC.
 func TestConnectLockHoldsConcurrentTries(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	errs := make(chan error, 20)
 	for range cap(errs) {
@@ -162,9 +153,7 @@ func TestConnectLockHoldsConcurrentTries(t *testing.T) {
 // time that is left, without asking the PC; once the 5 minutes are over
 // the right password connects and the count starts again.
 func TestConnectLockSurvivesRestart(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	for range core.MaxSignInTries {
 		_, _ = r.st.Connect(ctx, id, "not the password")
@@ -198,9 +187,7 @@ func TestConnectLockSurvivesRestart(t *testing.T) {
 // Connect is refused with the sentence saying why; the wrong-password
 // count of the closed session is gone from the station's file.
 func TestConnectAfterExpiry(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	rs, err := r.st.Connect(ctx, id, coretest.Password)
 	if err != nil {
@@ -245,9 +232,7 @@ func (r *rig) passwordChecks() int {
 // TestConnectRefusals: an offline PC and an ended session are refused
 // with their own sentence.
 func TestConnectRefusals(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx, id := context.Background(), r.prep.Session.ID
 	r.srv.Close()
 	r.waitOnline(false)

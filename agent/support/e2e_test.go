@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,28 +51,19 @@ type rig struct {
 	// helpers holds one result channel per helper not yet seen to return.
 	helpers []chan error
 	// log is the service's log, as the PC keeps it.
-	log lockedBuffer
+	log coretest.LogBuffer
 	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
 }
 
-// lockedBuffer is a log file the service writes while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// waitingRig is a rig with a paired Windows PC whose app runs and waits
+// for the technician.
+func waitingRig(t testing.TB) *rig {
+	r := newRig(t, windowsPC, nil, rightCode)
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	return r
 }
 
 func newRig(t testing.TB, facts wire.Facts, pins func([]string) []string, codes func(right string) []string) *rig {

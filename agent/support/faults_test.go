@@ -11,47 +11,34 @@ package support_test
 // TestChannelStationRestart.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"adhocstation/agent/screen"
-	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
 
-// faultStationEnv makes the test binary the station of TestFaultKill*:
-// its value is "moment:the technician's download folder".
-const faultStationEnv = "ADHOC_FAULT_STATION"
-
 // TestFaultStationChild is the child: a station with a paired PC and a
 // remote session, killed at the moment its environment names.
 func TestFaultStationChild(t *testing.T) {
-	moment, dest, ok := strings.Cut(os.Getenv(faultStationEnv), ":")
-	if !ok {
-		t.Skip("only runs as the child of TestFaultKill*")
-	}
+	moment, dest := coretest.ChildMoment(t) // dest: the technician's download folder
 	if moment == "screen" {
 		faultDesktop = func() (screen.Desktop, error) { return stillDesktop{}, nil }
 	}
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	ctx := context.Background()
 	rs, err := r.st.Connect(ctx, r.prep.Session.ID, coretest.Password)
 	if err != nil {
@@ -72,7 +59,11 @@ func TestFaultStationChild(t *testing.T) {
 		src, _ := randomFile(t, t.TempDir(), "backup.zip", 16<<20)
 		var once sync.Once
 		go rs.Download(ctx, src, filepath.Join(dest, "backup.zip"), func(done, total int64) {
-			if done > 0 && done < total { // bytes are in the partial file: hold it here
+			// Progress counts bytes read; another goroutine writes them,
+			// with 3 buffers of at most 1 MiB in flight. A 4th chunk read
+			// took a buffer back from the writer: bytes are in the partial
+			// file. Hold it here.
+			if done > 3<<20 && done < total {
 				once.Do(func() { signal(); select {} })
 			}
 		})
@@ -116,40 +107,22 @@ func (stillDesktop) SendSAS() error                    { return screen.ErrSASUna
 func (stillDesktop) Close() error                      { return nil }
 
 // killStation runs TestFaultStationChild at moment, SIGKILLs it once it
-// says ready, and returns its data folder and session id.
-func killStation(t *testing.T, moment, dest string) (string, int64) {
+// says ready, and checks its data folder reopened.
+func killStation(t *testing.T, moment, dest string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
 	t.Setenv(core.KeyringEnv, "off")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultStationChild$", "-test.count=1")
+	said := map[string]string{}
 	// The child's temporary folders, which its kill leaves behind, go
 	// under this test's, which go test removes.
-	cmd.Env = append(os.Environ(), faultStationEnv+"="+moment+":"+dest, "TMPDIR="+t.TempDir())
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A hung child is killed, which ends the reading below without
-	// "ready": the test fails instead of waiting for go test's -timeout.
-	guard := time.AfterFunc(3*coretest.WaitLimit, func() { cmd.Process.Kill() })
-	defer guard.Stop()
-	said := map[string]string{}
-	for lines := bufio.NewScanner(out); lines.Scan(); {
-		word, rest, _ := strings.Cut(lines.Text(), " ")
+	env := []string{"TMPDIR=" + t.TempDir()}
+	coretest.KillChild(t, "TestFaultStationChild", moment, dest, env, func(line string) bool {
+		word, rest, _ := strings.Cut(line, " ")
 		said[word] = rest
-		if word == "error" {
-			t.Fatalf("child: %s", lines.Text())
-		}
-		if word == "ready" {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+		return word == "ready"
+	})
 	if _, ok := said["ready"]; !ok {
 		t.Fatalf("the child never reached the %s: %v", moment, said)
 	}
@@ -157,13 +130,13 @@ func killStation(t *testing.T, moment, dest string) (string, int64) {
 	if err != nil || said["datadir"] == "" {
 		t.Fatalf("the child said %v", said)
 	}
-	return said["datadir"], id
+	reopened(t, said["datadir"], id)
 }
 
 // reopened opens the killed station's data folder and checks what was
 // committed before the kill: the session active with its computer, the
 // technician's sign-in in the audit log, the chain verifying.
-func reopened(t *testing.T, dir string, id int64) *core.Station {
+func reopened(t *testing.T, dir string, id int64) {
 	t.Helper()
 	st := coretest.OpenWith(t, dir, coretest.NewClock(coretest.Start.Add(time.Minute)), nil)
 	if err := st.VerifyAudit(t.Context()); err != nil {
@@ -184,7 +157,6 @@ func reopened(t *testing.T, dir string, id int64) *core.Station {
 	if !signedIn {
 		t.Errorf("the sign-in committed before the kill is not in the audit log (%d entries)", len(entries))
 	}
-	return st
 }
 
 // TestFaultKillMidDownload: the station is killed while a 16 MiB download
@@ -192,12 +164,8 @@ func reopened(t *testing.T, dir string, id int64) *core.Station {
 // file (a "~name.*.adhoc-partial" beside it, which a kill cannot remove)
 // is all that is left; the station reopens with everything committed.
 func TestFaultKillMidDownload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
 	dest := t.TempDir()
-	dir, id := killStation(t, "download", dest)
-	reopened(t, dir, id)
+	killStation(t, "download", dest)
 	left := names(t, dest)
 	for _, n := range left {
 		if n == "backup.zip" {
@@ -216,9 +184,5 @@ func TestFaultKillMidDownload(t *testing.T) {
 // PC's screen (a frame received). The station reopens with the session
 // active, its sign-in audited and the chain verifying.
 func TestFaultKillDuringScreenView(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	dir, id := killStation(t, "screen", t.TempDir())
-	reopened(t, dir, id)
+	killStation(t, "screen", t.TempDir())
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"adhocstation/agent/support"
 	"adhocstation/core/coretest"
 	"adhocstation/core/wire"
 )
@@ -23,9 +22,7 @@ import (
 // goroutine behind, on the station or on the PC (both run in this
 // process): the count returns to what it was before connecting.
 func TestRemoteSessionCloseLeavesNoGoroutines(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	base := settledGoroutines()
 
 	ctx := context.Background()

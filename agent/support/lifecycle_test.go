@@ -20,9 +20,7 @@ import (
 func rightCode(right string) []string { return []string{right} }
 
 func TestTechnicianEndsSession(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	if err := r.st.End(context.Background(), r.prep.Session.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +32,7 @@ func TestTechnicianEndsSession(t *testing.T) {
 }
 
 func TestUserEndsSession(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.rec.end <- struct{}{}
 	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if s := r.session(); s.State != core.StateEnded || !strings.Contains(s.CloseReason, "end user") {
@@ -115,9 +111,7 @@ func TestDeclinedConsentChangesNothing(t *testing.T) {
 
 // A killed app (or a restart) resumes from its state file and still cleans up.
 func TestResumeAfterKill(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.cancel()
 	if err := r.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
@@ -142,9 +136,7 @@ func TestResumeAfterKill(t *testing.T) {
 // With the station gone the tray says so, the app keeps the expiry itself,
 // and the account is still removed when the time is up.
 func TestStationUnreachable(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.srv.Close()
 	r.agent.Advance(30 * time.Second)
 	r.waitStatus(support.TrayUnreachable)

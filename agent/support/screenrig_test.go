@@ -38,7 +38,7 @@ type screenPC struct {
 	tray    *agenttest.Tray
 	station *yamux.Session
 	key     string
-	log     lockedBuffer
+	log     coretest.LogBuffer
 	// banner learns whom the screen helper's banner names (relayed only).
 	banner chan string
 }

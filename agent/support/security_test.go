@@ -24,9 +24,7 @@ import (
 // never the file in the user's Downloads folder (which any program of that
 // user can swap).
 func TestDownloadedFileNeverRunsOrIsDeletedElevated(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	if b, err := os.ReadFile(r.rec.installedExe()); err != nil || len(b) == 0 {
 		t.Errorf("no installed copy in the admin-only folder (%v): after a restart Windows would run the download", err)
 	}
@@ -186,19 +184,25 @@ func TestInterruptedCreation(t *testing.T) {
 	}
 }
 
-// "End means end": a technician still signed in is signed out, the profile
-// is deleted once Windows unloads it, then the account.
-func TestEndSignsOutTheTechnician(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+// endSignedIn ends a session whose technician is still signed in, Windows
+// keeping the profile loaded through busy tries to delete it. It returns
+// the rig, the account's SID and what the service's run returned once the
+// retries are over.
+func endSignedIn(t *testing.T, busy int) (*rig, string, error) {
+	r := waitingRig(t)
 	r.rec.signIn(support.AccountName)
 	r.rec.mu.Lock()
 	sid := r.rec.accounts[support.AccountName].sid
-	r.rec.profileBusy = 2 // Windows takes a moment to unload it
+	r.rec.profileBusy = busy
 	r.rec.mu.Unlock()
 	r.rec.end <- struct{}{}
-	err := r.finishedAdvancing(5*time.Second, "once the retries are over")
+	return r, sid, r.finishedAdvancing(5*time.Second, "once the retries are over")
+}
+
+// "End means end": a technician still signed in is signed out, the profile
+// is deleted once Windows unloads it, then the account.
+func TestEndSignsOutTheTechnician(t *testing.T) {
+	r, sid, err := endSignedIn(t, 2) // Windows takes a moment to unload it
 	r.checkCleanedUp(err)
 	calls, _, _, _, _ := r.rec.snapshot()
 	order := strings.Join(calls, ",")
@@ -217,16 +221,7 @@ func TestEndSignsOutTheTechnician(t *testing.T) {
 // SID (the account is gone, so its name no longer finds it), and the next
 // start removes it.
 func TestProfileLeftIsRemovedAtNextStart(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
-	r.rec.signIn(support.AccountName)
-	r.rec.mu.Lock()
-	sid := r.rec.accounts[support.AccountName].sid
-	r.rec.profileBusy = 100
-	r.rec.mu.Unlock()
-	r.rec.end <- struct{}{}
-	err := r.finishedAdvancing(5*time.Second, "once the retries are over")
+	r, sid, err := endSignedIn(t, 100)
 	if !errors.Is(err, support.ErrNotDone) {
 		t.Fatalf("Run = %v, want ErrNotDone while the profile stays", err)
 	}

@@ -71,9 +71,7 @@ func TestReceiptTellsAppNotRemoved(t *testing.T) {
 
 // A successful end's receipt is sent after the removal, and says so.
 func TestReceiptAfterAppRemoved(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.rec.end <- struct{}{}
 	r.checkCleanedUp(r.finished("nil, everything cleaned up"))
 	if !r.audited("cleanup receipt", "app removed") {

@@ -78,7 +78,7 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := &watchedSys{recorder: rec}
-	var logs lockedBuffer
+	var logs coretest.LogBuffer
 	app := &support.App{Sys: sys, UI: rec, Log: applog.New(&logs, "", 0)}
 	station := agenttest.Loopback(t, app, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
@@ -169,7 +169,7 @@ func TestUploadRefusesMoreThanItsSize(t *testing.T) {
 	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs coretest.LogBuffer
 	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 	pc.key = pc.signIn()

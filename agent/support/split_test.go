@@ -46,9 +46,7 @@ func TestSetupFromStandardUserRefused(t *testing.T) {
 // session is already running; a second tray (another signed-in user) sees
 // the same session; the session goes on.
 func TestSecondCopy(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	second := newRecorder(t.TempDir(), []byte("MZ"), windowsPC, "123456789")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -128,9 +126,7 @@ func TestFirstRunDeclinedInstallsNothing(t *testing.T) {
 // returning as if its own invitation had started: the user must not believe
 // a session is theirs that another technician's record started.
 func TestLeftoverRecordNotResumedSilently(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	r.start()
-	r.waitStatus(support.TrayWaiting)
+	r := waitingRig(t)
 	r.cancel() // the service stops (restart); the record stays
 	if err := r.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)

@@ -28,12 +28,7 @@ func TestChannelLoad(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("ADHOC_CHANNELS")); err == nil && v > 0 {
 		n = v
 	}
-	st, _, _, ids, keys := openLoadStation(t, n, nil)
-	srv, err := Start(t.Context(), st, Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeExe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	st, srv, ids, keys := startLoadStation(t, t.Context(), n, nil)
 	// Warm what the first channel would otherwise allocate (the TLS and
 	// HTTP server's pools, the list of sessions) with one channel.
 	warm := startPCs(t, srv, keys[:1])

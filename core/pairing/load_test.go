@@ -72,7 +72,7 @@ func TestLoad(t *testing.T) {
 	// once, and an address may try 10 times a minute).
 	var prepared []core.Prepared
 	t0 := time.Now()
-	st, _, _, ids, keys := openLoadStation(t, nPCs, func(st *core.Station) {
+	st, srv, ids, keys := startLoadStation(t, ctx, nPCs, func(st *core.Station) {
 		set, err := st.Settings(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -86,11 +86,6 @@ func TestLoad(t *testing.T) {
 			prepared = append(prepared, prep)
 		}
 	})
-	srv, err := Start(ctx, st, Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeExe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
 
 	pcs := startPCs(t, srv, keys)
 	t.Logf("%d PCs' live channels opened in %.1f s (8 at a time)", nPCs, pcs.report.Seconds)

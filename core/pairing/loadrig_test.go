@@ -2,6 +2,7 @@ package pairing
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
@@ -328,11 +329,11 @@ func memNow() mem {
 	return m
 }
 
-// openLoadStation makes a station in a fresh folder with n seeded PCs;
-// prepare, if set, runs first on the station (to prepare sessions through
-// core, which needs free seats). It returns the station, its clock, the
-// folder and the seeded sessions' ids and agent keys.
-func openLoadStation(t testing.TB, n int, prepare func(*core.Station)) (*core.Station, *coretest.Clock, string, []int64, []string) {
+// startLoadStation makes a station in a fresh folder with n seeded PCs and
+// starts its pairing service; prepare, if set, runs first on the station
+// (to prepare sessions through core, which needs free seats). It returns
+// the station, the service and the seeded sessions' ids and agent keys.
+func startLoadStation(t testing.TB, ctx context.Context, n int, prepare func(*core.Station)) (*core.Station, *Server, []int64, []string) {
 	t.Helper()
 	dir, clock := t.TempDir(), coretest.NewClock(coretest.Start)
 	st, err := core.Open(core.Config{DataDir: dir, Now: clock.Now})
@@ -344,5 +345,11 @@ func openLoadStation(t testing.TB, n int, prepare func(*core.Station)) (*core.St
 	}
 	st.Close()
 	ids, keys := seedPCs(t, dir, clock.Now(), n)
-	return coretest.OpenWith(t, dir, clock, nil), clock, dir, ids, keys
+	st = coretest.OpenWith(t, dir, clock, nil)
+	srv, err := Start(ctx, st, Options{ListenAddr: "127.0.0.1:0", AgentExe: fakeExe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return st, srv, ids, keys
 }

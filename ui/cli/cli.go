@@ -164,15 +164,31 @@ func parseID(arg string) (int64, error) {
 	return id, nil
 }
 
-func (c *cli) endSession(args []string) error {
+// bareStation opens the station for the command named, which takes no
+// arguments.
+func (c *cli) bareStation(args []string, command string) (*core.Station, error) {
+	if len(args) != 0 {
+		return nil, usagef("%s takes no arguments.", command)
+	}
+	return c.station()
+}
+
+// sessionStation reads the one session number in args, for the command
+// that does verb with it, and opens the station.
+func (c *cli) sessionStation(args []string, verb string) (*core.Station, int64, error) {
 	if len(args) != 1 {
-		return usagef("Give the number of the session to end.")
+		return nil, 0, usagef("Give the number of the session to %s.", verb)
 	}
 	id, err := parseID(args[0])
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	st, err := c.station()
+	return st, id, err
+}
+
+func (c *cli) endSession(args []string) error {
+	st, id, err := c.sessionStation(args, "end")
 	if err != nil {
 		return err
 	}
@@ -206,10 +222,7 @@ func (c *cli) addProfile(args []string) error {
 }
 
 func (c *cli) listProfiles(args []string) error {
-	if len(args) != 0 {
-		return usagef("profiles list takes no arguments.")
-	}
-	st, err := c.station()
+	st, err := c.bareStation(args, "profiles list")
 	if err != nil {
 		return err
 	}
@@ -224,10 +237,7 @@ func (c *cli) listProfiles(args []string) error {
 }
 
 func (c *cli) verifyAudit(args []string) error {
-	if len(args) != 0 {
-		return usagef("audit verify takes no arguments.")
-	}
-	st, err := c.station()
+	st, err := c.bareStation(args, "audit verify")
 	if err != nil {
 		return err
 	}

@@ -106,14 +106,7 @@ func (c *cli) showSession(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("Give the number of the session to show.")
-	}
-	id, err := parseID(pos[0])
-	if err != nil {
-		return err
-	}
-	st, err := c.station()
+	st, id, err := c.sessionStation(pos, "show")
 	if err != nil {
 		return err
 	}
