@@ -130,7 +130,7 @@ func TestSignInEndClosesAttachedStreamsFirst(t *testing.T) {
 	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs coretest.LogBuffer
 	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
 	pc := &screenPC{t: t, station: station}
 	signIn, err := station.Open()
