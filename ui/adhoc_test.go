@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -519,4 +520,84 @@ func TestAdhocIntroNotOverlappedAt800(t *testing.T) {
 	if top := abs(e.s.profile).Y; top < bottom-0.5 {
 		t.Errorf("the Technician row starts at %.0f, inside the intro (which needs down to %.0f at %.0f wide)", top, bottom, intro.Size().Width)
 	}
+}
+
+// tabScrollsIntoView checks that Tab from prev onto field brings field into
+// scroll's view, from whichever end of the page leaves it out of view.
+func tabScrollsIntoView(t *testing.T, c fyne.Canvas, scroll *container.Scroll, prev fyne.Focusable, field *formEntry) {
+	t.Helper()
+	d := fyne.CurrentApp().Driver()
+	inView := func() (float32, float32, bool) {
+		top := d.AbsolutePositionForObject(field).Y - d.AbsolutePositionForObject(scroll).Y
+		bottom := top + field.Size().Height
+		return top, bottom, top >= 0 && bottom <= scroll.Size().Height
+	}
+	tried := false
+	for _, end := range []func(){scroll.ScrollToTop, scroll.ScrollToBottom} {
+		c.Focus(prev)
+		end()
+		if _, _, ok := inView(); ok {
+			continue
+		}
+		tried = true
+		c.FocusNext()
+		if c.Focused() != field {
+			t.Fatalf("Tab went to %T, want the field", c.Focused())
+		}
+		if top, bottom, ok := inView(); !ok {
+			t.Errorf("the focused field is at %.0f..%.0f, outside the page's view (0..%.0f)", top, bottom, scroll.Size().Height)
+		}
+	}
+	if !tried {
+		t.Fatalf("the field is in view at both ends of the page (%.0f high, content %.0f); the test proves nothing at this size",
+			scroll.Size().Height, scroll.Content.MinSize().Height)
+	}
+}
+
+// TestAdhocTabScrollsPasswords: in the whole window at 800×600 Tab onto the
+// password fields scrolls them into view, as it does for the email, and
+// their show/hide button still reveals the password.
+func TestAdhocTabScrollsPasswords(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{})
+	// At 800×600 the page scrolls by only some 20 pixels with the password
+	// generated, which never hides its fields; a lower window (a laptop
+	// with a large text scale) does.
+	w.win.Resize(fyne.NewSize(800, 360))
+	s := w.adhoc
+	s.onGeneratePassword() // the generated password and its note make the page taller
+	c := w.win.Canvas()
+	scroll := s.password.scroll
+	if scroll == nil {
+		t.Fatal("the password field does not know its page")
+	}
+	tabScrollsIntoView(t, c, scroll, s.email, s.password)
+	tabScrollsIntoView(t, c, scroll, s.password, s.confirm)
+
+	for _, f := range []*formEntry{s.password, s.confirm} {
+		reveal := revealButton(t, f)
+		test.Tap(reveal)
+		if f.Password {
+			t.Error("the show/hide button did not show the password")
+		}
+		test.Tap(reveal)
+		if !f.Password {
+			t.Error("the show/hide button did not hide the password again")
+		}
+	}
+}
+
+// revealButton is the show/hide button Entry's renderer puts in a password
+// field: the one tappable inside it other than the entry itself.
+func revealButton(t *testing.T, f *formEntry) fyne.Tappable {
+	t.Helper()
+	var found fyne.Tappable
+	walk(f, func(o fyne.CanvasObject) {
+		if tp, ok := o.(fyne.Tappable); ok && o != fyne.CanvasObject(f) && found == nil {
+			found = tp
+		}
+	})
+	if found == nil {
+		t.Fatal("the password field has no show/hide button")
+	}
+	return found
 }

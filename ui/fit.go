@@ -134,6 +134,15 @@ func newFormEntry(placeholder string) *formEntry {
 	return e
 }
 
+// newFormPasswordEntry is newFormEntry for a password: Entry's renderer adds
+// the show/hide button itself when Password is set, as NewPasswordEntry does.
+func newFormPasswordEntry(placeholder string) *formEntry {
+	e := newFormEntry(placeholder)
+	e.Password = true
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	return e
+}
+
 func (e *formEntry) FocusGained() {
 	e.Entry.FocusGained()
 	if e.scroll != nil {

@@ -65,12 +65,12 @@ type settingsScreen struct {
 
 	method       *widget.Select
 	methodState  *widget.Label
-	clientSecret *widget.Entry
+	clientSecret *formEntry
 	secretState  *widget.Label
 	keyState     *widget.Label
 	certState    *widget.Label
 
-	password *widget.Entry
+	password *formEntry
 	pwState  *widget.Label
 	pwForget *widget.Button
 	save     *widget.Button
@@ -116,7 +116,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 		labels = append(labels, c.label)
 	}
 	s.security = widget.NewSelect(labels, nil)
-	s.password = widget.NewPasswordEntry()
+	s.password = newFormPasswordEntry("")
 	s.password.OnSubmitted = func(string) { s.onSave() }
 	s.pwState = &widget.Label{}
 	s.pwForget = &widget.Button{Text: "Forget password", Icon: theme.DeleteIcon(), OnTapped: s.onForgetPassword}
@@ -166,6 +166,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 	for _, e := range s.entries {
 		e.scroll = s.scroll
 	}
+	s.password.scroll, s.clientSecret.scroll = s.scroll, s.scroll
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
 	return container.NewBorder(nil, bottom, nil, nil, withPageWheel(s.scroll))
 }
