@@ -394,11 +394,21 @@ func (s *adhocScreen) onAddProfile() {
 	email.OnSubmitted = func(string) { add() }
 	form := container.New(layout.NewFormLayout(), widget.NewLabel("Name"), name, widget.NewLabel("Email"), email)
 	body := container.NewVBox(form, problem)
-	addBtn := &widget.Button{Text: "Add profile", Importance: widget.HighImportance, OnTapped: add}
+	cancel := newEscButton("Cancel", func() { d.Hide() })
+	addBtn := newEscButton("Add profile", add)
+	addBtn.Importance = widget.HighImportance
 	d = dialog.NewCustomWithoutButtons("Add a technician profile", body, s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), addBtn})
-	name.onEscape = d.Hide // Cancel's key, where the typing is
-	email.onEscape = d.Hide
+	d.SetButtons([]fyne.CanvasObject{cancel, addBtn})
+	// Escape is Cancel's key whatever has focus: each focusable in the
+	// dialog takes it (a focused widget gets every key before the window),
+	// and the canvas takes it while nothing is focused.
+	for _, e := range []*formEntry{name, email} {
+		e.onEscape = d.Hide
+	}
+	for _, b := range []*escButton{cancel, addBtn} {
+		b.onEscape = d.Hide
+	}
+	escapeWhileShown(s.win.Canvas(), d)
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
 	s.win.Canvas().Focus(name)

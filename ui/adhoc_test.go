@@ -314,7 +314,7 @@ func TestAdhocAddProfile(t *testing.T) {
 	entries = findAll[*formEntry](top)
 	test.Type(entries[0], "Carla Tech")
 	test.Type(entries[1], "carla@")
-	test.Tap(findButton(t, top, "Add profile"))
+	test.Tap(findEscButton(t, top, "Add profile"))
 	labels := findAll[*widget.Label](top)
 	found := false
 	for _, l := range labels {
@@ -324,7 +324,7 @@ func TestAdhocAddProfile(t *testing.T) {
 		t.Error("the dialog does not say the email is invalid")
 	}
 	test.Type(entries[1], "example.com")
-	test.Tap(findButton(t, top, "Add profile"))
+	test.Tap(findEscButton(t, top, "Add profile"))
 	if win.Canvas().Overlays().Top() != nil {
 		t.Error("the dialog stays open after adding")
 	}
@@ -600,4 +600,73 @@ func revealButton(t *testing.T, f *formEntry) fyne.Tappable {
 		t.Fatal("the password field has no show/hide button")
 	}
 	return found
+}
+
+// findEscButton is findButton for a dialog's buttons that take Escape.
+func findEscButton(t *testing.T, o fyne.CanvasObject, text string) *escButton {
+	t.Helper()
+	for _, b := range findAll[*escButton](o) {
+		if b.Text == text {
+			return b
+		}
+	}
+	t.Fatalf("no %q button on screen", text)
+	return nil
+}
+
+// pressKey delivers k as the desktop driver does: to the focused object, or
+// to the canvas when nothing has focus.
+func pressKey(c fyne.Canvas, k fyne.KeyName) {
+	ev := &fyne.KeyEvent{Name: k}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(ev)
+	} else if h := c.OnTypedKey(); h != nil {
+		h(ev)
+	}
+}
+
+// TestAdhocAddProfileEscape: Escape closes "Add a technician profile"
+// whatever has focus in it, or with nothing focused; the window's own key
+// handler gets the other keys meanwhile and has the canvas back after.
+func TestAdhocAddProfileEscape(t *testing.T) {
+	e := adhocTestOpen(t)
+	c := e.win.Canvas()
+	var before []fyne.KeyName
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) { before = append(before, k.Name) })
+	focus := map[string]func(top fyne.CanvasObject){
+		"name":        func(top fyne.CanvasObject) { c.Focus(findAll[*formEntry](top)[0]) },
+		"email":       func(top fyne.CanvasObject) { c.Focus(findAll[*formEntry](top)[1]) },
+		"Cancel":      func(top fyne.CanvasObject) { c.Focus(findEscButton(t, top, "Cancel")) },
+		"Add profile": func(top fyne.CanvasObject) { c.Focus(findEscButton(t, top, "Add profile")) },
+		"nothing":     func(fyne.CanvasObject) { c.Unfocus() },
+	}
+	for what, set := range focus {
+		test.Tap(e.s.addProfile)
+		top := c.Overlays().Top()
+		if top == nil {
+			t.Fatal("no dialog")
+		}
+		set(top)
+		if what == "nothing" {
+			pressKey(c, fyne.KeyF5) // not the dialog's: the window's handler gets it
+			if len(before) != 1 || before[0] != fyne.KeyF5 {
+				t.Errorf("with the dialog up the window's key handler got %v, want [F5]", before)
+			}
+		}
+		pressKey(c, fyne.KeyEscape)
+		if c.Overlays().Top() != nil {
+			t.Errorf("Escape with %s focused did not close the dialog", what)
+			c.Overlays().Top().Hide()
+		}
+	}
+	if got := len(before); got != 1 {
+		t.Errorf("the window's key handler got %d keys while dialogs were up, want only F5", got)
+	}
+	// The dialog's handler is gone: Escape with nothing focused reaches the
+	// window's own handler again.
+	c.Unfocus()
+	pressKey(c, fyne.KeyEscape)
+	if len(before) != 2 || before[1] != fyne.KeyEscape {
+		t.Errorf("after the dialog closed the window's key handler got %v, want [F5 Escape]", before)
+	}
 }
