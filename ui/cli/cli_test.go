@@ -375,6 +375,52 @@ func TestCLIPrepareEmailsThroughOutbox(t *testing.T) {
 	}
 }
 
+// With the mail server down, `sessions show` and `sessions list` say what
+// the window's code panel says: not sent yet, why, and when the next try is.
+func TestCLIShowsQueuedInvitationError(t *testing.T) {
+	dir := cliStation(t)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	mustRun(t, dir, "", "settings", "set", "smtp.host="+srv.Host, "smtp.port="+strconv.Itoa(srv.Port),
+		"smtp.security=starttls", "smtp.username="+mailtest.Username, "smtp.sender=support@example.com",
+		"smtp.ca_file="+srv.CAFile)
+	mustRun(t, dir, mailtest.Password, "settings", "set", "smtp.password", "--stdin")
+	srv.Stop()
+
+	window, err := core.Open(core.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer window.Close()
+	sub := window.Subscribe()
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { window.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	var sess core.Session
+	for sess.Email.LastError == "" {
+		if ev := <-sub.C; ev.Kind != core.EventEmail {
+			continue
+		}
+		if sess, err = window.Session(t.Context(), got.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := sess.Email.RetryText()
+	if sess.Email.State != core.EmailQueued || !strings.HasPrefix(want, "Not sent yet. Cannot reach the mail server") {
+		t.Fatalf("invitation %+v, want queued with the reason it is not sent yet", sess.Email)
+	}
+	id := strconv.FormatInt(got.Session.ID, 10)
+	if out := mustRun(t, dir, "", "sessions", "show", id); !strings.Contains(out, want) {
+		t.Errorf("sessions show says\n%s\nwant %q", out, want)
+	}
+	if out := mustRun(t, dir, "", "sessions", "list"); !strings.Contains(out, "Session "+id+"'s invitation: "+want) {
+		t.Errorf("sessions list says\n%s\nwant %q", out, want)
+	}
+}
+
 // The command line's changes reach a running station (the window's
 // process) as events, as its own do.
 func TestCLIChangesReachRunningStation(t *testing.T) {
