@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,7 +226,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 		return
 	}
 	if set, err := s.st.Settings(context.Background()); err == nil {
-		s.saved = sameAsListen(set)
+		s.saved = set.FollowListenPort() // the next save stores an old 8443 as "the listen port"
 	}
 	s.setStatus("Settings were just saved elsewhere (another window or the command line). Your unsaved changes "+
 		"are kept here; Save applies them over the others.", widget.MediumImportance)
@@ -247,7 +246,7 @@ func (s *settingsScreen) load() {
 		s.setStatus(errorText(err), widget.DangerImportance)
 		return
 	}
-	s.saved = sameAsListen(set)
+	s.saved = set.FollowListenPort() // the next save stores an old 8443 as "the listen port"
 	s.entries[fieldSeats].SetText(strconv.Itoa(set.Seats))
 	s.entries[fieldTimeout].SetText(strconv.Itoa(int(set.InvitationTimeout / time.Minute)))
 	s.entries[fieldSMTPHost].SetText(set.SMTP.Host)
@@ -272,17 +271,6 @@ func (s *settingsScreen) load() {
 		s.pwForget.Hide()
 	}
 	s.loadSignIn(ctx, set)
-}
-
-// sameAsListen clears a public port equal to the listen port (older
-// stations saved 8443 by default): no public port means the same today,
-// and links then follow a changed pairing address, as the field's hint
-// says. The next save stores it so.
-func sameAsListen(set core.Settings) core.Settings {
-	if _, lp, err := net.SplitHostPort(set.Pairing.ListenAddr); err == nil && lp == strconv.Itoa(set.Pairing.PublicPort) {
-		set.Pairing.PublicPort = 0
-	}
-	return set
 }
 
 func portText(p int) string {

@@ -421,6 +421,28 @@ func TestCLIShowsQueuedInvitationError(t *testing.T) {
 	}
 }
 
+// A station that saved public port 8443 next to the listen port :8443 (the
+// old default) follows a listen port changed on the command line, as it
+// does one changed on the Settings page; a public port given with it stays.
+func TestCLIListenPortMovesOldDefaultPublicPort(t *testing.T) {
+	dir := cliStation(t)
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:8443", "pairing.public_port=8443", "pairing.public_host=support.example.com")
+	if got := strings.TrimSpace(mustRun(t, dir, "", "settings", "get", "pairing.public_port")); got != "0" {
+		t.Errorf("pairing.public_port of an old station reads %s, want 0 (the listen port), as on the Settings page", got)
+	}
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:9443")
+	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	if !strings.HasPrefix(got.Link, "https://support.example.com:9443/join/") {
+		t.Errorf("after changing only the listen port the link is %s, want it on :9443", got.Link)
+	}
+
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:8443", "pairing.public_port=443")
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:9443")
+	if got := strings.TrimSpace(mustRun(t, dir, "", "settings", "get", "pairing.public_port")); got != "443" {
+		t.Errorf("a public port of its own reads %s after changing the listen port, want 443", got)
+	}
+}
+
 // The command line's changes reach a running station (the window's
 // process) as events, as its own do.
 func TestCLIChangesReachRunningStation(t *testing.T) {
