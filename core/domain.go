@@ -125,6 +125,17 @@ type EmailStatus struct {
 	SentAt    time.Time
 }
 
+// RetryText is what the technician reads about an invitation still queued
+// after a try failed: the outbox's sentence (why, and when the next try
+// is), after "Not sent yet.". It is "" for any other invitation. The
+// window's code panel and the command line both show it.
+func (e EmailStatus) RetryText() string {
+	if e.State != EmailQueued || e.LastError == "" {
+		return ""
+	}
+	return "Not sent yet. " + e.LastError
+}
+
 // SMTPSecurity is how the station talks to its SMTP server.
 type SMTPSecurity string
 

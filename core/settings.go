@@ -212,6 +212,18 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// FollowListenPort clears a public port equal to the listen port's (older
+// stations saved 8443 by default): no public port means the same link
+// today, and links then follow a changed pairing address. The Settings page
+// and the command line apply it to the settings they edit, so their next
+// save stores it so.
+func (s Settings) FollowListenPort() Settings {
+	if _, lp, err := net.SplitHostPort(s.Pairing.ListenAddr); err == nil && lp == strconv.Itoa(s.Pairing.PublicPort) {
+		s.Pairing.PublicPort = 0
+	}
+	return s
+}
+
 // Link returns the deployment link for token.
 func (s *Station) Link(ctx context.Context, token string) (string, error) {
 	set, err := s.Settings(ctx)

@@ -71,3 +71,26 @@ func TestSettingsEveryFieldAtOnce(t *testing.T) {
 		t.Errorf("refused settings were saved: %+v", saved)
 	}
 }
+
+// TestFollowListenPort: only a public port that repeats the listen port's
+// (the old saved default) turns into "the listen port".
+func TestFollowListenPort(t *testing.T) {
+	for _, c := range []struct {
+		listen     string
+		public     int
+		wantPublic int
+	}{
+		{":8443", 8443, 0},
+		{"0.0.0.0:8443", 8443, 0},
+		{":8443", 443, 443},
+		{":9443", 8443, 8443},
+		{":8443", 0, 0},
+		{"not an address", 8443, 8443},
+	} {
+		var set core.Settings
+		set.Pairing.ListenAddr, set.Pairing.PublicPort = c.listen, c.public
+		if got := set.FollowListenPort().Pairing.PublicPort; got != c.wantPublic {
+			t.Errorf("listen %q public %d: public port %d, want %d", c.listen, c.public, got, c.wantPublic)
+		}
+	}
+}

@@ -34,14 +34,14 @@ type adhocScreen struct {
 	seatErr    *widget.Label
 	email      *formEntry
 	emailErr   *widget.Label
-	password   *widget.Entry
+	password   *formEntry
 	generate   *widget.Button
 	generated  *widget.Label // a generated password, shown in clear until the form lets go of it
 	copyPass   *widget.Button
 	genRow     fyne.CanvasObject
 	rules      *widget.Label // the password rules, checked as you type
 	pwNote     *widget.Label // "will not be shown again", once there is a password
-	confirm    *widget.Entry
+	confirm    *formEntry
 	confirmErr *widget.Label
 	submit     *widget.Button
 	progress   *widget.ProgressBarInfinite
@@ -78,16 +78,14 @@ func newAdhocScreen(st *core.Station, win fyne.Window) *adhocScreen {
 	s.email.OnChanged = func(string) { s.validate() }
 	s.email.OnSubmitted = func(string) { s.emailTouched = true; s.onSubmit() }
 	s.emailErr = fieldErrorLabel()
-	s.password = widget.NewPasswordEntry()
-	s.password.PlaceHolder = fmt.Sprintf("At least %d characters", core.MinPasswordLength)
+	s.password = newFormPasswordEntry(fmt.Sprintf("At least %d characters", core.MinPasswordLength))
 	s.password.OnChanged = func(string) { s.emailTouched = true; s.forgetGeneratedIfChanged(); s.validate() }
 	s.password.OnSubmitted = func(string) { s.onSubmit() }
 	s.generate = widget.NewButtonWithIcon("Generate password", theme.ViewRefreshIcon(), s.onGeneratePassword)
 	s.generated = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true}
 	s.copyPass = widget.NewButtonWithIcon("Copy password", theme.ContentCopyIcon(), s.onCopyPassword)
 	s.rules = &widget.Label{Wrapping: fyne.TextWrapWord}
-	s.confirm = widget.NewPasswordEntry()
-	s.confirm.PlaceHolder = "Type the password again"
+	s.confirm = newFormPasswordEntry("Type the password again")
 	s.confirm.OnChanged = func(string) { s.emailTouched = true; s.forgetGeneratedIfChanged(); s.validate() }
 	s.confirm.OnSubmitted = func(string) { s.onSubmit() }
 	s.confirmErr = fieldErrorLabel()
@@ -131,7 +129,9 @@ func (s *adhocScreen) layoutForm() fyne.CanvasObject {
 	// not scroll away from the refusals it answers to.
 	page, scroll := scrollPageOf(container.New(reflowVBox{}, title, intro, fields, s.pwNote),
 		container.NewHBox(s.submit), s.progress, s.submitErr)
-	s.email.scroll = scroll
+	for _, e := range []*formEntry{s.email, s.password, s.confirm} {
+		e.scroll = scroll
+	}
 	return page
 }
 
@@ -394,11 +394,21 @@ func (s *adhocScreen) onAddProfile() {
 	email.OnSubmitted = func(string) { add() }
 	form := container.New(layout.NewFormLayout(), widget.NewLabel("Name"), name, widget.NewLabel("Email"), email)
 	body := container.NewVBox(form, problem)
-	addBtn := &widget.Button{Text: "Add profile", Importance: widget.HighImportance, OnTapped: add}
+	cancel := newEscButton("Cancel", func() { d.Hide() })
+	addBtn := newEscButton("Add profile", add)
+	addBtn.Importance = widget.HighImportance
 	d = dialog.NewCustomWithoutButtons("Add a technician profile", body, s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), addBtn})
-	name.onEscape = d.Hide // Cancel's key, where the typing is
-	email.onEscape = d.Hide
+	d.SetButtons([]fyne.CanvasObject{cancel, addBtn})
+	// Escape is Cancel's key whatever has focus: each focusable in the
+	// dialog takes it (a focused widget gets every key before the window),
+	// and the canvas takes it while nothing is focused.
+	for _, e := range []*formEntry{name, email} {
+		e.onEscape = d.Hide
+	}
+	for _, b := range []*escButton{cancel, addBtn} {
+		b.onEscape = d.Hide
+	}
+	escapeWhileShown(s.win.Canvas(), d)
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
 	s.win.Canvas().Focus(name)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -313,7 +314,7 @@ func TestAdhocAddProfile(t *testing.T) {
 	entries = findAll[*formEntry](top)
 	test.Type(entries[0], "Carla Tech")
 	test.Type(entries[1], "carla@")
-	test.Tap(findButton(t, top, "Add profile"))
+	test.Tap(findEscButton(t, top, "Add profile"))
 	labels := findAll[*widget.Label](top)
 	found := false
 	for _, l := range labels {
@@ -323,7 +324,7 @@ func TestAdhocAddProfile(t *testing.T) {
 		t.Error("the dialog does not say the email is invalid")
 	}
 	test.Type(entries[1], "example.com")
-	test.Tap(findButton(t, top, "Add profile"))
+	test.Tap(findEscButton(t, top, "Add profile"))
 	if win.Canvas().Overlays().Top() != nil {
 		t.Error("the dialog stays open after adding")
 	}
@@ -518,5 +519,154 @@ func TestAdhocIntroNotOverlappedAt800(t *testing.T) {
 	bottom := abs(intro).Y + intro.MinSize().Height
 	if top := abs(e.s.profile).Y; top < bottom-0.5 {
 		t.Errorf("the Technician row starts at %.0f, inside the intro (which needs down to %.0f at %.0f wide)", top, bottom, intro.Size().Width)
+	}
+}
+
+// tabScrollsIntoView checks that Tab from prev onto field brings field into
+// scroll's view, from whichever end of the page leaves it out of view.
+func tabScrollsIntoView(t *testing.T, c fyne.Canvas, scroll *container.Scroll, prev fyne.Focusable, field *formEntry) {
+	t.Helper()
+	d := fyne.CurrentApp().Driver()
+	inView := func() (float32, float32, bool) {
+		top := d.AbsolutePositionForObject(field).Y - d.AbsolutePositionForObject(scroll).Y
+		bottom := top + field.Size().Height
+		return top, bottom, top >= 0 && bottom <= scroll.Size().Height
+	}
+	tried := false
+	for _, end := range []func(){scroll.ScrollToTop, scroll.ScrollToBottom} {
+		c.Focus(prev)
+		end()
+		if _, _, ok := inView(); ok {
+			continue
+		}
+		tried = true
+		c.FocusNext()
+		if c.Focused() != field {
+			t.Fatalf("Tab went to %T, want the field", c.Focused())
+		}
+		if top, bottom, ok := inView(); !ok {
+			t.Errorf("the focused field is at %.0f..%.0f, outside the page's view (0..%.0f)", top, bottom, scroll.Size().Height)
+		}
+	}
+	if !tried {
+		t.Fatalf("the field is in view at both ends of the page (%.0f high, content %.0f); the test proves nothing at this size",
+			scroll.Size().Height, scroll.Content.MinSize().Height)
+	}
+}
+
+// TestAdhocTabScrollsPasswords: in the whole window at 800×600 Tab onto the
+// password fields scrolls them into view, as it does for the email, and
+// their show/hide button still reveals the password.
+func TestAdhocTabScrollsPasswords(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{})
+	// At 800×600 the page scrolls by only some 20 pixels with the password
+	// generated, which never hides its fields; a lower window (a laptop
+	// with a large text scale) does.
+	w.win.Resize(fyne.NewSize(800, 360))
+	s := w.adhoc
+	s.onGeneratePassword() // the generated password and its note make the page taller
+	c := w.win.Canvas()
+	scroll := s.password.scroll
+	if scroll == nil {
+		t.Fatal("the password field does not know its page")
+	}
+	tabScrollsIntoView(t, c, scroll, s.email, s.password)
+	tabScrollsIntoView(t, c, scroll, s.password, s.confirm)
+
+	for _, f := range []*formEntry{s.password, s.confirm} {
+		reveal := revealButton(t, f)
+		test.Tap(reveal)
+		if f.Password {
+			t.Error("the show/hide button did not show the password")
+		}
+		test.Tap(reveal)
+		if !f.Password {
+			t.Error("the show/hide button did not hide the password again")
+		}
+	}
+}
+
+// revealButton is the show/hide button Entry's renderer puts in a password
+// field: the one tappable inside it other than the entry itself.
+func revealButton(t *testing.T, f *formEntry) fyne.Tappable {
+	t.Helper()
+	var found fyne.Tappable
+	walk(f, func(o fyne.CanvasObject) {
+		if tp, ok := o.(fyne.Tappable); ok && o != fyne.CanvasObject(f) && found == nil {
+			found = tp
+		}
+	})
+	if found == nil {
+		t.Fatal("the password field has no show/hide button")
+	}
+	return found
+}
+
+// findEscButton is findButton for a dialog's buttons that take Escape.
+func findEscButton(t *testing.T, o fyne.CanvasObject, text string) *escButton {
+	t.Helper()
+	for _, b := range findAll[*escButton](o) {
+		if b.Text == text {
+			return b
+		}
+	}
+	t.Fatalf("no %q button on screen", text)
+	return nil
+}
+
+// pressKey delivers k as the desktop driver does: to the focused object, or
+// to the canvas when nothing has focus.
+func pressKey(c fyne.Canvas, k fyne.KeyName) {
+	ev := &fyne.KeyEvent{Name: k}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(ev)
+	} else if h := c.OnTypedKey(); h != nil {
+		h(ev)
+	}
+}
+
+// TestAdhocAddProfileEscape: Escape closes "Add a technician profile"
+// whatever has focus in it, or with nothing focused; the window's own key
+// handler gets the other keys meanwhile and has the canvas back after.
+func TestAdhocAddProfileEscape(t *testing.T) {
+	e := adhocTestOpen(t)
+	c := e.win.Canvas()
+	var before []fyne.KeyName
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) { before = append(before, k.Name) })
+	focus := map[string]func(top fyne.CanvasObject){
+		"name":        func(top fyne.CanvasObject) { c.Focus(findAll[*formEntry](top)[0]) },
+		"email":       func(top fyne.CanvasObject) { c.Focus(findAll[*formEntry](top)[1]) },
+		"Cancel":      func(top fyne.CanvasObject) { c.Focus(findEscButton(t, top, "Cancel")) },
+		"Add profile": func(top fyne.CanvasObject) { c.Focus(findEscButton(t, top, "Add profile")) },
+		"nothing":     func(fyne.CanvasObject) { c.Unfocus() },
+	}
+	for what, set := range focus {
+		test.Tap(e.s.addProfile)
+		top := c.Overlays().Top()
+		if top == nil {
+			t.Fatal("no dialog")
+		}
+		set(top)
+		if what == "nothing" {
+			pressKey(c, fyne.KeyF5) // not the dialog's: the window's handler gets it
+			if len(before) != 1 || before[0] != fyne.KeyF5 {
+				t.Errorf("with the dialog up the window's key handler got %v, want [F5]", before)
+			}
+		}
+		pressKey(c, fyne.KeyEscape)
+		if c.Overlays().Top() != nil {
+			t.Errorf("Escape with %s focused did not close the dialog", what)
+			c.Overlays().Top().Hide()
+		}
+	}
+	if got := len(before); got != 1 {
+		t.Errorf("the window's key handler got %d keys while dialogs were up, want only F5", got)
+	}
+	// The dialog's handler is gone: Escape with nothing focused reaches the
+	// window's own handler again.
+	c.Unfocus()
+	pressKey(c, fyne.KeyEscape)
+	if len(before) != 2 || before[1] != fyne.KeyEscape {
+		t.Errorf("after the dialog closed the window's key handler got %v, want [F5 Escape]", before)
 	}
 }

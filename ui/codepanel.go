@@ -175,10 +175,10 @@ func (p *codePanel) showEmail() {
 	}
 	switch e.State {
 	case core.EmailQueued:
-		if e.LastError != "" {
+		if retry := e.RetryText(); retry != "" {
 			// A try failed and another is due: the outbox's sentence says
 			// why and when, and Resend tries at once.
-			p.emailState.SetText("Not sent yet. " + e.LastError)
+			p.emailState.SetText(retry)
 			p.resend.Show()
 			break
 		}

@@ -3,6 +3,7 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -134,6 +135,15 @@ func newFormEntry(placeholder string) *formEntry {
 	return e
 }
 
+// newFormPasswordEntry is newFormEntry for a password: Entry's renderer adds
+// the show/hide button itself when Password is set, as NewPasswordEntry does.
+func newFormPasswordEntry(placeholder string) *formEntry {
+	e := newFormEntry(placeholder)
+	e.Password = true
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	return e
+}
+
 func (e *formEntry) FocusGained() {
 	e.Entry.FocusGained()
 	if e.scroll != nil {
@@ -147,6 +157,47 @@ func (e *formEntry) TypedKey(k *fyne.KeyEvent) {
 		return
 	}
 	e.Entry.TypedKey(k)
+}
+
+// escButton is a Button for a dialog whose Escape key must work while the
+// button has focus (Tab onto it): a Button takes every key and ignores
+// Escape.
+type escButton struct {
+	widget.Button
+	onEscape func()
+}
+
+func newEscButton(text string, tapped func()) *escButton {
+	b := &escButton{}
+	b.Text, b.OnTapped = text, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func (b *escButton) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && b.onEscape != nil {
+		b.onEscape()
+		return
+	}
+	b.Button.TypedKey(k)
+}
+
+// escapeWhileShown hides d on Escape typed while nothing in the window has
+// focus (the window hands keys to the canvas only then), until d closes;
+// the canvas's own key handler gets every other key meanwhile and is put
+// back when d closes.
+func escapeWhileShown(c fyne.Canvas, d dialog.Dialog) {
+	prev := c.OnTypedKey()
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			d.Hide()
+			return
+		}
+		if prev != nil {
+			prev(k)
+		}
+	})
+	d.SetOnClosed(func() { c.SetOnTypedKey(prev) })
 }
 
 // scrollToShow scrolls s the least that brings o wholly into its view.

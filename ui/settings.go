@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,12 +64,12 @@ type settingsScreen struct {
 
 	method       *widget.Select
 	methodState  *widget.Label
-	clientSecret *widget.Entry
+	clientSecret *formEntry
 	secretState  *widget.Label
 	keyState     *widget.Label
 	certState    *widget.Label
 
-	password *widget.Entry
+	password *formEntry
 	pwState  *widget.Label
 	pwForget *widget.Button
 	save     *widget.Button
@@ -116,7 +115,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 		labels = append(labels, c.label)
 	}
 	s.security = widget.NewSelect(labels, nil)
-	s.password = widget.NewPasswordEntry()
+	s.password = newFormPasswordEntry("")
 	s.password.OnSubmitted = func(string) { s.onSave() }
 	s.pwState = &widget.Label{}
 	s.pwForget = &widget.Button{Text: "Forget password", Icon: theme.DeleteIcon(), OnTapped: s.onForgetPassword}
@@ -166,6 +165,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 	for _, e := range s.entries {
 		e.scroll = s.scroll
 	}
+	s.password.scroll, s.clientSecret.scroll = s.scroll, s.scroll
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.save, s.status))
 	return container.NewBorder(nil, bottom, nil, nil, withPageWheel(s.scroll))
 }
@@ -226,7 +226,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 		return
 	}
 	if set, err := s.st.Settings(context.Background()); err == nil {
-		s.saved = sameAsListen(set)
+		s.saved = set.FollowListenPort() // the next save stores an old 8443 as "the listen port"
 	}
 	s.setStatus("Settings were just saved elsewhere (another window or the command line). Your unsaved changes "+
 		"are kept here; Save applies them over the others.", widget.MediumImportance)
@@ -246,7 +246,7 @@ func (s *settingsScreen) load() {
 		s.setStatus(errorText(err), widget.DangerImportance)
 		return
 	}
-	s.saved = sameAsListen(set)
+	s.saved = set.FollowListenPort() // the next save stores an old 8443 as "the listen port"
 	s.entries[fieldSeats].SetText(strconv.Itoa(set.Seats))
 	s.entries[fieldTimeout].SetText(strconv.Itoa(int(set.InvitationTimeout / time.Minute)))
 	s.entries[fieldSMTPHost].SetText(set.SMTP.Host)
@@ -271,17 +271,6 @@ func (s *settingsScreen) load() {
 		s.pwForget.Hide()
 	}
 	s.loadSignIn(ctx, set)
-}
-
-// sameAsListen clears a public port equal to the listen port (older
-// stations saved 8443 by default): no public port means the same today,
-// and links then follow a changed pairing address, as the field's hint
-// says. The next save stores it so.
-func sameAsListen(set core.Settings) core.Settings {
-	if _, lp, err := net.SplitHostPort(set.Pairing.ListenAddr); err == nil && lp == strconv.Itoa(set.Pairing.PublicPort) {
-		set.Pairing.PublicPort = 0
-	}
-	return set
 }
 
 func portText(p int) string {

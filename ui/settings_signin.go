@@ -70,7 +70,7 @@ func (s *settingsScreen) buildSignIn() {
 	}
 	s.method = widget.NewSelect(labels, func(string) { s.showMethodRows() })
 	s.methodState = &widget.Label{Wrapping: fyne.TextWrapWord}
-	s.clientSecret = widget.NewPasswordEntry()
+	s.clientSecret = newFormPasswordEntry("")
 	s.clientSecret.OnSubmitted = func(string) { s.onSave() }
 	s.secretState = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.keyState = &widget.Label{Wrapping: fyne.TextWrapWord}

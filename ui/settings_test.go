@@ -477,3 +477,22 @@ func TestSettingsKeyboardAndWheel(t *testing.T) {
 		t.Error("the wheel over a field did not scroll the page")
 	}
 }
+
+// TestSettingsTabScrollsPasswords: at 800×600 Tab onto the SMTP password
+// and the client secret scrolls them into view, as it does for the other
+// fields, and their show/hide buttons still work.
+func TestSettingsTabScrollsPasswords(t *testing.T) {
+	st, _ := coretest.Open(t)
+	s := pagesTestSettings(t, st)
+	s.win.Resize(fyne.NewSize(800, 600))
+	c := s.win.Canvas()
+	tabScrollsIntoView(t, c, s.scroll, s.entries[fieldUsername], s.password)
+	s.method.SetSelected(methodLabel(core.SMTPAuthMicrosoft))
+	tabScrollsIntoView(t, c, s.scroll, s.entries[fieldClientID], s.clientSecret)
+	for _, f := range []*formEntry{s.password, s.clientSecret} {
+		test.Tap(revealButton(t, f))
+		if f.Password {
+			t.Error("the show/hide button did not show the password")
+		}
+	}
+}

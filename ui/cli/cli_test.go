@@ -375,6 +375,74 @@ func TestCLIPrepareEmailsThroughOutbox(t *testing.T) {
 	}
 }
 
+// With the mail server down, `sessions show` and `sessions list` say what
+// the window's code panel says: not sent yet, why, and when the next try is.
+func TestCLIShowsQueuedInvitationError(t *testing.T) {
+	dir := cliStation(t)
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	mustRun(t, dir, "", "settings", "set", "smtp.host="+srv.Host, "smtp.port="+strconv.Itoa(srv.Port),
+		"smtp.security=starttls", "smtp.username="+mailtest.Username, "smtp.sender=support@example.com",
+		"smtp.ca_file="+srv.CAFile)
+	mustRun(t, dir, mailtest.Password, "settings", "set", "smtp.password", "--stdin")
+	srv.Stop()
+
+	window, err := core.Open(core.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer window.Close()
+	sub := window.Subscribe()
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { window.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	var sess core.Session
+	for sess.Email.LastError == "" {
+		if ev := <-sub.C; ev.Kind != core.EventEmail {
+			continue
+		}
+		if sess, err = window.Session(t.Context(), got.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := sess.Email.RetryText()
+	if sess.Email.State != core.EmailQueued || !strings.HasPrefix(want, "Not sent yet. Cannot reach the mail server") {
+		t.Fatalf("invitation %+v, want queued with the reason it is not sent yet", sess.Email)
+	}
+	id := strconv.FormatInt(got.Session.ID, 10)
+	if out := mustRun(t, dir, "", "sessions", "show", id); !strings.Contains(out, want) {
+		t.Errorf("sessions show says\n%s\nwant %q", out, want)
+	}
+	if out := mustRun(t, dir, "", "sessions", "list"); !strings.Contains(out, "Session "+id+"'s invitation: "+want) {
+		t.Errorf("sessions list says\n%s\nwant %q", out, want)
+	}
+}
+
+// A station that saved public port 8443 next to the listen port :8443 (the
+// old default) follows a listen port changed on the command line, as it
+// does one changed on the Settings page; a public port given with it stays.
+func TestCLIListenPortMovesOldDefaultPublicPort(t *testing.T) {
+	dir := cliStation(t)
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:8443", "pairing.public_port=8443", "pairing.public_host=support.example.com")
+	if got := strings.TrimSpace(mustRun(t, dir, "", "settings", "get", "pairing.public_port")); got != "0" {
+		t.Errorf("pairing.public_port of an old station reads %s, want 0 (the listen port), as on the Settings page", got)
+	}
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:9443")
+	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	if !strings.HasPrefix(got.Link, "https://support.example.com:9443/join/") {
+		t.Errorf("after changing only the listen port the link is %s, want it on :9443", got.Link)
+	}
+
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:8443", "pairing.public_port=443")
+	mustRun(t, dir, "", "settings", "set", "pairing.listen=:9443")
+	if got := strings.TrimSpace(mustRun(t, dir, "", "settings", "get", "pairing.public_port")); got != "443" {
+		t.Errorf("a public port of its own reads %s after changing the listen port, want 443", got)
+	}
+}
+
 // The command line's changes reach a running station (the window's
 // process) as events, as its own do.
 func TestCLIChangesReachRunningStation(t *testing.T) {

@@ -92,11 +92,22 @@ func (c *cli) listSessions(args []string) error {
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tTECHNICIAN\tUSER\tCOMPUTER\tTIME LEFT")
 	now := st.Now()
+	var notes []string
 	for i, r := range rows {
 		left := sessions[i].TimeLeft(now).Round(time.Minute).String()
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, r.Technician, r.UserEmail, r.Computer, left)
+		// Too long for a column: a failed try's sentence goes below the table.
+		if retry := sessions[i].Email.RetryText(); retry != "" && sessions[i].State == core.StatePrepared {
+			notes = append(notes, fmt.Sprintf("Session %d's invitation: %s", r.ID, retry))
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		_, err = fmt.Fprintln(c.out, "\n"+strings.Join(notes, "\n"))
+	}
+	return err
 }
 
 func (c *cli) showSession(args []string) error {
@@ -167,6 +178,10 @@ func printSession(out io.Writer, r sessionJSON, now time.Time, left time.Duratio
 
 // emailText says where the invitation is, for a person.
 func emailText(state core.EmailState, lastError string) string {
+	e := core.EmailStatus{State: state, LastError: lastError}
+	if retry := e.RetryText(); retry != "" {
+		return retry // the window's code panel's sentence
+	}
 	switch state {
 	case core.EmailQueued:
 		return "queued; the running station sends it"

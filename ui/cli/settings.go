@@ -238,5 +238,7 @@ func (c *cli) stationSettings() (*core.Station, core.Settings, error) {
 		return nil, core.Settings{}, err
 	}
 	set, err := st.Settings(context.Background())
-	return st, set, err
+	// As on the Settings page: an old saved public port that only repeats
+	// the listen port reads as "the listen port", and a save stores it so.
+	return st, set.FollowListenPort(), err
 }
