@@ -56,10 +56,7 @@ func newScreenPCWith(t testing.TB, w, h int, relayed bool, xvfbArgs ...string) *
 	x, prog := agenttest.Display(t, w, h, xvfbArgs...)
 	pc := &screenPC{t: t, x: x, prog: prog}
 
-	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
-	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
-		t.Fatal(err)
-	}
+	rec := accountRecorder(t)
 	who := agenttest.PeerCred
 	if relayed {
 		// What PipeCaller learns from the helper's token on Windows.

@@ -73,10 +73,7 @@ func (w *watchedLogon) Close() error {
 // Logon is closed only after they finished: an upload cut that way still
 // removes its partial file as the account, never through a closed token.
 func TestSignInEndEndsAttachedStreams(t *testing.T) {
-	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
-	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
-		t.Fatal(err)
-	}
+	rec := accountRecorder(t)
 	sys := &watchedSys{recorder: rec}
 	var logs coretest.LogBuffer
 	app := &support.App{Sys: sys, UI: rec, Log: applog.New(&logs, "", 0)}
@@ -126,14 +123,8 @@ func TestSignInEndEndsAttachedStreams(t *testing.T) {
 // a 10 s read deadline. The sign-in ends on a line longer than the PC
 // reads: a read error, as the technician's close is.
 func TestSignInEndClosesAttachedStreamsFirst(t *testing.T) {
-	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
-	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
-		t.Fatal(err)
-	}
-	var logs coretest.LogBuffer
-	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
-	pc := &screenPC{t: t, station: station}
-	signIn, err := station.Open()
+	pc := loopbackPC(t)
+	signIn, err := pc.station.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +156,7 @@ func TestSignInEndClosesAttachedStreamsFirst(t *testing.T) {
 // the size it announced is refused at the chunk that goes past it, not
 // written on until the station stops (filling the PC's disk).
 func TestUploadRefusesMoreThanItsSize(t *testing.T) {
-	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
-	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
-		t.Fatal(err)
-	}
-	var logs coretest.LogBuffer
-	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
-	pc := &screenPC{t: t, station: station}
+	pc := loopbackPC(t)
 	pc.key = pc.signIn()
 	folder := t.TempDir()
 	up, r := pc.startUpload(pc.key, folder, "small.txt", 5)
@@ -207,4 +192,23 @@ func (pc *screenPC) startUpload(key, folder, name string, size int64) (net.Conn,
 		pc.t.Fatalf("upload reply %q: %v", line, err)
 	}
 	return up, r
+}
+
+// accountRecorder is a PC whose support account exists with the password
+// the screen rig signs in with.
+func accountRecorder(t testing.TB) *recorder {
+	rec := newRecorder(t.TempDir(), []byte("program"), windowsPC)
+	if err := rec.AddAccount(support.Account{Name: support.AccountName, Password: screenPassword}); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// loopbackPC is the station's end of a loopback channel to an App whose
+// support account exists.
+func loopbackPC(t *testing.T) *screenPC {
+	rec := accountRecorder(t)
+	var logs coretest.LogBuffer
+	station := agenttest.Loopback(t, &support.App{Sys: rec, UI: rec, Log: applog.New(&logs, "", 0)}, "Tess Tech")
+	return &screenPC{t: t, station: station}
 }
