@@ -32,13 +32,7 @@ func (d *sasDesktop) SetClipboard(s string) error {
 // sasRig is the relay and helper with the helper's real Serve on a
 // recording desktop; the service's SendSAS answers from sent.
 func sasRig(t *testing.T, sent func() error) (net.Conn, *sasDesktop) {
-	desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
-	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
-		desk.Desktop = d
-		return screen.Serve(rw, desk, o, stop)
-	})
-	r.relay.SendSAS = sent
-	station, _ := r.stream(nil)
+	station, desk := sasStream(t, sent)
 	if kind, _ := readScreenMessage(t, station); kind != wire.ScreenInfoKind {
 		t.Fatalf("the stream started with %c", kind)
 	}
@@ -151,13 +145,7 @@ func TestScreenRelaySASRefused(t *testing.T) {
 		"no SendSAS": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
-			desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
-			r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
-				desk.Desktop = d
-				return screen.Serve(rw, desk, o, stop)
-			})
-			r.relay.SendSAS = send
-			station, _ := r.stream(nil)
+			station, desk := sasStream(t, send)
 			_ = station.SetDeadline(time.Now().Add(coretest.WaitLimit))
 			// Written while the test reads: net.Pipe has no buffer.
 			go func() {
@@ -197,4 +185,17 @@ func TestScreenRelaySASRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sasStream opens a screen stream through the relay to a helper serving a
+// recording desktop, the service's SendSAS answering from sent.
+func sasStream(t *testing.T, sent func() error) (net.Conn, *sasDesktop) {
+	desk := &sasDesktop{sas: make(chan struct{}, 8), clip: make(chan string, 8)}
+	r := newScreenRig(t, screenHelperCaller, func(rw io.ReadWriter, d screen.Desktop, o wire.ScreenOpen, stop <-chan struct{}) error {
+		desk.Desktop = d
+		return screen.Serve(rw, desk, o, stop)
+	})
+	r.relay.SendSAS = sent
+	station, _ := r.stream(nil)
+	return station, desk
 }
