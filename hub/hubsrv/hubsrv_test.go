@@ -1,0 +1,349 @@
+package hubsrv_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"adhocstation/core/hublink"
+	"adhocstation/hub/hubsrv"
+)
+
+// selfSigned makes a certificate for 127.0.0.1 and returns it with its PEM files' bytes.
+func selfSigned(t *testing.T, cn string) (tls.Certificate, []byte, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, certPEM, keyPEM
+}
+
+func pin(der []byte) string {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return ""
+	}
+	h := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return fmt.Sprintf("%x", h)
+}
+
+// pinnedClient is the app's TLS as docs/PROTOCOL.md "Pinning" says.
+func pinnedClient(want string) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || pin(cs.PeerCertificates[0].Raw) != want {
+				return errors.New("pin mismatch")
+			}
+			return nil
+		},
+	}
+}
+
+type testHub struct {
+	srv    *hubsrv.Server
+	dir    string
+	url    string
+	client *http.Client
+	cert   tls.Certificate
+}
+
+// startHub runs the hub on 127.0.0.1:0 with a PEM pair loaded from files,
+// as adhoc-hub -cert -key does.
+func startHub(t *testing.T) *testHub {
+	t.Helper()
+	cert, certPEM, keyPEM := selfSigned(t, "hub")
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cf, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kf, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := tls.LoadX509KeyPair(cf, kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	srv, err := hubsrv.New(state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, hubsrv.TLSConfig(loaded)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}}
+	t.Cleanup(client.CloseIdleConnections)
+	return &testHub{srv: srv, dir: state, url: "https://" + ln.Addr().String(), client: client, cert: cert}
+}
+
+type testStation struct {
+	id   string
+	key  ed25519.PrivateKey
+	cred string
+}
+
+func (h *testHub) enrol(t *testing.T) testStation {
+	t.Helper()
+	code, err := hubsrv.NewCode(h.dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	res, err := hublink.Join(context.Background(), h.client, h.url, code, "desk 1", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testStation{id: res.StationID, key: key, cred: res.Credential}
+}
+
+// link starts the station's control connection and waits until it is up.
+func (h *testHub) link(t *testing.T, st testStation) *hublink.Link {
+	t.Helper()
+	up := make(chan struct{}, 1)
+	l := &hublink.Link{Hub: h.url, Credential: st.cred, Client: h.client, OnState: func(ok bool, err error) {
+		if ok {
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	ran := make(chan struct{})
+	go func() { l.Run(context.Background()); close(ran) }()
+	t.Cleanup(func() { l.Close(); <-ran })
+	<-up
+	return l
+}
+
+func refusalCode(err error) string {
+	var he *hublink.HubError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	return "not a refusal: " + fmt.Sprint(err)
+}
+
+func TestEnrolCodeIsOneTime(t *testing.T) {
+	h := startHub(t)
+	code, err := hubsrv.NewCode(h.dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	res, err := hublink.Join(context.Background(), h.client, h.url, code, "desk", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Credential, res.StationID+".") {
+		t.Fatalf("credential %q does not name station %q", res.Credential, res.StationID)
+	}
+	if _, err := hublink.Join(context.Background(), h.client, h.url, code, "desk", pub); refusalCode(err) != "bad_code" {
+		t.Fatalf("second use of a code: %v", err)
+	}
+	// The hub keeps hashes only, in a 0600 file.
+	fi, err := os.Stat(filepath.Join(h.dir, "stations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stations.json mode %v, want 0600", fi.Mode().Perm())
+	}
+	b, _ := os.ReadFile(filepath.Join(h.dir, "stations.json"))
+	_, secret, _ := strings.Cut(res.Credential, ".")
+	if bytes.Contains(b, []byte(secret)) {
+		t.Fatal("the state file holds the credential's secret")
+	}
+	if codes, _ := os.ReadDir(filepath.Join(h.dir, "codes")); len(codes) != 0 {
+		t.Fatalf("%d codes left after redeeming the only one", len(codes))
+	}
+	// An expired code is refused.
+	old, err := hubsrv.NewCode(h.dir, time.Now().Add(-hubsrv.CodeLifetime-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hublink.Join(context.Background(), h.client, h.url, old, "desk", pub); refusalCode(err) != "bad_code" {
+		t.Fatalf("expired code: %v", err)
+	}
+}
+
+func TestControlWrongCredentialRefused(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	done := make(chan error, 1)
+	l := &hublink.Link{Hub: h.url, Credential: st.id + ".wrong", Client: h.client, OnState: func(ok bool, err error) {
+		if !ok {
+			select {
+			case done <- err:
+			default:
+			}
+		}
+	}}
+	go l.Run(context.Background())
+	defer l.Close()
+	if err := <-done; refusalCode(err) != "bad_credential" {
+		t.Fatalf("wrong credential: %v", err)
+	}
+}
+
+// TestRelayTLSEndToEnd: the app's pinned TLS 1.3 runs inside the relay with
+// the station: the app sees the station's key, never the hub's.
+func TestRelayTLSEndToEnd(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	l := h.link(t, st)
+	if !h.srv.Online(st.id) {
+		t.Fatal("station not online after its control connection came up")
+	}
+	stationCert, _, _ := selfSigned(t, "station")
+	var wg sync.WaitGroup
+	stationSaw := make(chan error, 4)
+	wg.Add(1)
+	go func() { // the station: pairing's TLS server on relayed conns
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				tc := tls.Server(c, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}})
+				if err := tc.Handshake(); err != nil {
+					stationSaw <- err
+					return
+				}
+				_, err := io.Copy(tc, tc) // echo until the app closes
+				stationSaw <- err
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+
+	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(time.Hour).Unix()})
+	raw, err := hublink.DialRelay(context.Background(), h.client, h.url, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(raw, pinnedClient(pin(stationCert.Certificate[0])))
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("pinned handshake through the hub: %v", err)
+	}
+	if v := tc.ConnectionState().Version; v != tls.VersionTLS13 {
+		t.Fatalf("TLS version %x", v)
+	}
+	msg := bytes.Repeat([]byte("ciphertext only "), 20000) // 320 KB: many relay buffers
+	go tc.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(tc, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo through the hub: %v", err)
+	}
+	tc.Close() // the hub closes the station's side too
+	if err := <-stationSaw; err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+		t.Logf("station side ended with %v", err)
+	}
+
+	// An app pinning the hub's key fails: the hub cannot stand in for the station.
+	raw2, err := hublink.DialRelay(context.Background(), h.client, h.url, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw2.Close()
+	if err := tls.Client(raw2, pinnedClient(pin(h.cert.Certificate[0]))).Handshake(); err == nil {
+		t.Fatal("a client pinning the hub's key completed a handshake: the hub terminated the station's TLS")
+	}
+	<-stationSaw
+}
+
+func TestRelayRefusals(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	good := hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(time.Hour).Unix()}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+
+	// Station enrolled but offline.
+	if _, err := hublink.DialRelay(context.Background(), h.client, h.url, hublink.SignToken(st.key, good)); refusalCode(err) != "station_offline" {
+		t.Fatalf("station offline: %v", err)
+	} else {
+		var he *hublink.HubError
+		errors.As(err, &he)
+		if !strings.Contains(he.Message, "station is offline") {
+			t.Fatalf("offline message %q", he.Message)
+		}
+	}
+	h.link(t, st)
+	cases := []struct {
+		name, token, code string
+	}{
+		{"expired", hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(-time.Second).Unix()}), "session_ended"},
+		{"wrong signature", hublink.SignToken(otherKey, good), "bad_token"},
+		{"unknown station", hublink.SignToken(st.key, hublink.Claims{Station: "nobody", Session: "s1", Exp: good.Exp}), "bad_token"},
+		{"garbage", "not-a-token", "bad_token"},
+	}
+	for _, c := range cases {
+		if _, err := hublink.DialRelay(context.Background(), h.client, h.url, c.token); refusalCode(err) != c.code {
+			t.Errorf("%s: %v, want %s", c.name, err, c.code)
+		}
+	}
+	// Expiry is the hub's own check: it holds at the session's end with the station up or down.
+	h.srv.SetClock(func() time.Time { return time.Unix(good.Exp, 0) })
+	if _, err := hublink.DialRelay(context.Background(), h.client, h.url, hublink.SignToken(st.key, good)); refusalCode(err) != "session_ended" {
+		t.Fatalf("at the session's end: %v", err)
+	}
+}

@@ -1,0 +1,73 @@
+// Command adhoc-hub is the relay hub that stations and Support Session apps
+// both dial out to on port 443 (docs/HUB.md).
+//
+//	adhoc-hub [-listen :443] -cert FILE -key FILE [-state DIR]   serve
+//	adhoc-hub enrol [-state DIR]                                 print a one-time enrolment code
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"adhocstation/hub/hubsrv"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "enrol" {
+		fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
+		state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		code, err := hubsrv.NewCode(*state, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Println(code)
+		fmt.Fprintf(os.Stderr, "One-time code, valid for %s: on the station, join this hub with it.\n", hubsrv.CodeLifetime)
+		return nil
+	}
+	fs := flag.NewFlagSet("adhoc-hub", flag.ContinueOnError)
+	listen := fs.String("listen", ":443", "address of the hub's one TLS listener")
+	certFile := fs.String("cert", "", "PEM certificate chain for the hub's public name")
+	keyFile := fs.String("key", "", "PEM private key of -cert")
+	state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder (enrolled stations, codes)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *certFile == "" || *keyFile == "" {
+		return fmt.Errorf("the hub needs its certificate: pass -cert and -key (PEM files)")
+	}
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return fmt.Errorf("the certificate %s and key %s could not be loaded: %w", *certFile, *keyFile, err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := hubsrv.New(*state, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("the hub could not listen on %s: %w", *listen, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("hub listening", "addr", ln.Addr().String())
+	return srv.Serve(ctx, ln, hubsrv.TLSConfig(cert))
+}
