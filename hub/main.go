@@ -1,7 +1,8 @@
 // Command adhoc-hub is the relay hub that stations and Support Session apps
 // both dial out to on port 443 (docs/HUB.md).
 //
-//	adhoc-hub [-listen :443] -cert FILE -key FILE [-state DIR]   serve
+//	adhoc-hub [-listen :443] -cert FILE -key FILE [-state DIR]   serve with a given certificate
+//	adhoc-hub [-listen :443] -acme-domain NAME [-state DIR]      serve with an ACME certificate
 //	adhoc-hub enrol [-state DIR]                                 print a one-time enrolment code
 package main
 
@@ -46,21 +47,30 @@ func run(args []string) error {
 	listen := fs.String("listen", ":443", "address of the hub's one TLS listener")
 	certFile := fs.String("cert", "", "PEM certificate chain for the hub's public name")
 	keyFile := fs.String("key", "", "PEM private key of -cert")
-	state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder (enrolled stations, codes)")
+	state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder (enrolled stations, codes, ACME cache)")
+	domain := fs.String("acme-domain", "", "get the certificate for this public name by ACME (TLS-ALPN-01 on -listen, which must be reachable on port 443)")
+	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
+	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *certFile == "" || *keyFile == "" {
-		return fmt.Errorf("the hub needs its certificate: pass -cert and -key (PEM files)")
-	}
-	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-	if err != nil {
-		return fmt.Errorf("the certificate %s and key %s could not be loaded: %w", *certFile, *keyFile, err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := hubsrv.New(*state, log)
 	if err != nil {
 		return err
+	}
+	var cfg *tls.Config
+	switch {
+	case *domain != "" && *certFile == "":
+		cfg = hubsrv.ACMEConfig(hubsrv.ACME(*state, *domain, *directory, *email, nil))
+	case *domain == "" && *certFile != "" && *keyFile != "":
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("the certificate %s and key %s could not be loaded: %w", *certFile, *keyFile, err)
+		}
+		cfg = hubsrv.TLSConfig(cert)
+	default:
+		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -69,5 +79,5 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("hub listening", "addr", ln.Addr().String())
-	return srv.Serve(ctx, ln, hubsrv.TLSConfig(cert))
+	return srv.Serve(ctx, ln, cfg)
 }

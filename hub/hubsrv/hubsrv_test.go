@@ -170,6 +170,15 @@ func (h *testHub) link(t *testing.T, st testStation) *hublink.Link {
 	return l
 }
 
+func genKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, key
+}
+
 func refusalCode(err error) string {
 	var he *hublink.HubError
 	if errors.As(err, &he) {
