@@ -100,7 +100,6 @@ type Link struct {
 	closeOnce sync.Once
 	conns     chan net.Conn
 	closed    chan struct{}
-	cancel    context.CancelFunc
 }
 
 func (l *Link) init() {

@@ -307,6 +307,8 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	p.got <- ws // buffered, and only this handler sends
 	<-p.done    // the relay handler owns ws now; keep the request alive until the splice ends
+	// If the app's wait timed out just as this arrived, nobody took ws.
+	ws.CloseNow()
 }
 
 // relayBuffer bounds what the hub holds per direction of a relay.
