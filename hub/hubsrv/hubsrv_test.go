@@ -414,3 +414,73 @@ func benchStream(b *testing.B, accept func() (net.Conn, error), dial func() (net
 		b.Fatalf("the station read %d bytes of %d", n, b.N*len(buf))
 	}
 }
+
+// TestRelayServesHTTPServer: the station's Link is a net.Listener, so an
+// http.Server with the station's TLS (as core/pairing runs it) serves
+// relayed apps unchanged: two apps at once, each with several requests
+// (net/http reuses a relayed connection when it is back in its pool in time).
+func TestRelayServesHTTPServer(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	l := h.link(t, st)
+	stationCert, _, _ := selfSigned(t, "station")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/hello", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "station here, session "+r.URL.Query().Get("s"))
+	})
+	hs := &http.Server{Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}}}
+	served := make(chan error, 1)
+	go func() { served <- hs.ServeTLS(l, "", "") }()
+	t.Cleanup(func() {
+		hs.Close() // closes l too
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("ServeTLS: %v", err)
+		}
+	})
+	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(time.Hour).Unix()})
+	app := func() *http.Client {
+		c := &http.Client{Transport: &http.Transport{
+			DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				raw, err := hublink.DialRelay(ctx, h.client, h.url, tok)
+				if err != nil {
+					return nil, err
+				}
+				tc := tls.Client(raw, pinnedClient(pin(stationCert.Certificate[0])))
+				if err := tc.HandshakeContext(ctx); err != nil {
+					raw.Close()
+					return nil, err
+				}
+				return tc, nil
+			},
+		}}
+		t.Cleanup(c.CloseIdleConnections)
+		return c
+	}
+	get := func(c *http.Client, s string) error {
+		resp, err := c.Get("https://station.invalid/api/v1/hello?s=" + s)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if string(b) != "station here, session "+s {
+			return fmt.Errorf("answer %q", b)
+		}
+		return nil
+	}
+	a, b := app(), app()
+	errs := make(chan error, 6)
+	for i := range 3 {
+		go func() { errs <- get(a, fmt.Sprint("a", i)) }()
+		go func() { errs <- get(b, fmt.Sprint("b", i)) }()
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
