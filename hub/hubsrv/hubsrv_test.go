@@ -87,6 +87,9 @@ type testHub struct {
 	url    string
 	client *http.Client
 	cert   tls.Certificate
+	tls    *tls.Config
+	addr   string
+	stop   func()
 }
 
 // startHub runs the hub on 127.0.0.1:0 with a PEM pair loaded from files,
@@ -115,20 +118,30 @@ func startHub(t testing.TB) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, hubsrv.TLSConfig(loaded)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	stop := serve(t, srv, ln, hubsrv.TLSConfig(loaded))
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(certPEM)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}}
 	t.Cleanup(client.CloseIdleConnections)
-	return &testHub{srv: srv, dir: state, url: "https://" + ln.Addr().String(), client: client, cert: cert}
+	return &testHub{srv: srv, dir: state, url: "https://" + ln.Addr().String(), client: client, cert: cert, tls: hubsrv.TLSConfig(loaded), addr: ln.Addr().String(), stop: stop}
+}
+
+// serve runs srv on ln until the returned stop (or the test's end).
+func serve(t testing.TB, srv *hubsrv.Server, ln net.Listener, cfg *tls.Config) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, cfg) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 type testStation struct {
@@ -482,5 +495,40 @@ func TestRelayServesHTTPServer(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestHubRestart: a station whose hub stops sees it go, and is back on the
+// restarted hub (same state, same address) after its first redial, 1 s.
+func TestHubRestart(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	states := make(chan bool, 16)
+	l := &hublink.Link{Hub: h.url, Credential: st.cred, Client: h.client, OnState: func(ok bool, err error) { states <- ok }}
+	ran := make(chan struct{})
+	go func() { l.Run(context.Background()); close(ran) }()
+	t.Cleanup(func() { l.Close(); <-ran })
+	if !<-states {
+		t.Fatal("the first state was not connected")
+	}
+	h.stop()
+	if <-states {
+		t.Fatal("still connected after the hub stopped")
+	}
+	srv, err := hubsrv.New(h.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	serve(t, srv, ln, h.tls)
+	for !<-states { // a redial may land before the new listener
+	}
+	t.Logf("station back on the restarted hub %v after it listened", time.Since(start).Round(time.Millisecond))
+	if !srv.Online(st.id) {
+		t.Fatal("the restarted hub does not count the station online")
 	}
 }

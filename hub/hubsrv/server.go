@@ -93,6 +93,10 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 // Serve runs the hub on ln with TLS until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
 	hs := &http.Server{
+		// Requests' contexts derive from ctx, so its end also closes the
+		// hijacked WebSockets (control connections and relays), which
+		// http.Server.Close leaves open.
+		BaseContext:       func(net.Listener) context.Context { return ctx },
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    16 << 10,
@@ -101,7 +105,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 	}
 	go func() {
 		<-ctx.Done()
-		hs.Close() // hijacked WebSockets are closed by their own contexts below
+		hs.Close()
 	}()
 	err := hs.Serve(tls.NewListener(ln, cfg))
 	if errors.Is(err, http.ErrServerClosed) {
@@ -203,7 +207,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	ctx := ws.CloseRead(context.Background()) // the station sends nothing; this answers pings and sees the close
+	ctx := ws.CloseRead(r.Context()) // the station sends nothing; this answers pings and sees the close
 	t := time.NewTicker(s.PingInterval)
 	defer t.Stop()
 	for {
@@ -280,7 +284,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer aws.CloseNow()
-	splice(aws, sws)
+	splice(r.Context(), aws, sws)
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
@@ -315,8 +319,8 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 const relayBuffer = 32 << 10
 
 // splice copies bytes both ways until either side closes, then closes both.
-func splice(a, b *websocket.Conn) {
-	ctx, cancel := context.WithCancel(context.Background())
+func splice(ctx context.Context, a, b *websocket.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ac := websocket.NetConn(ctx, a, websocket.MessageBinary)
 	bc := websocket.NetConn(ctx, b, websocket.MessageBinary)
