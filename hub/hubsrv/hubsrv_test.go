@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -530,5 +531,94 @@ func TestHubRestart(t *testing.T) {
 	t.Logf("station back on the restarted hub %v after it listened", time.Since(start).Round(time.Millisecond))
 	if !srv.Online(st.id) {
 		t.Fatal("the restarted hub does not count the station online")
+	}
+}
+
+// connectProxy is a minimal HTTP CONNECT proxy on 127.0.0.1 that counts
+// the tunnels it opened.
+func connectProxy(t *testing.T) (addr string, tunnels func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		mu.Lock()
+		n++
+		mu.Unlock()
+		go func() {
+			io.Copy(up, brw) // what the client sent after CONNECT, buffered or not
+			up.Close()
+		}()
+		io.Copy(c, up)
+		c.Close()
+	})}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+// TestThroughConnectProxy: enrolment, the control connection and a relay
+// all pass through an HTTP CONNECT proxy, as behind an office proxy.
+func TestThroughConnectProxy(t *testing.T) {
+	h := startHub(t)
+	paddr, tunnels := connectProxy(t)
+	proxied := &http.Client{Transport: &http.Transport{
+		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: paddr}),
+		TLSClientConfig: h.client.Transport.(*http.Transport).TLSClientConfig,
+	}}
+	t.Cleanup(proxied.CloseIdleConnections)
+	h.client = proxied // every call below: station and app
+	st := h.enrol(t)
+	l := h.link(t, st)
+	stationCert, _, _ := selfSigned(t, "station")
+	done := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		tc := tls.Server(c, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}})
+		_, err = io.Copy(tc, tc)
+		done <- err
+	}()
+	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(time.Hour).Unix()})
+	raw, err := hublink.DialRelay(context.Background(), proxied, h.url, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(raw, pinnedClient(pin(stationCert.Certificate[0])))
+	if _, err := tc.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(tc, got); err != nil || string(got) != "ping" {
+		t.Fatalf("echo through proxy and hub: %q %v", got, err)
+	}
+	tc.Close()
+	<-done
+	// enrol, control, the app's relay and the station's accept: at least 3
+	// tunnels (enrol's may be reused by the next call).
+	if n := tunnels(); n < 3 {
+		t.Fatalf("%d CONNECT tunnels, want at least 3", n)
 	}
 }
