@@ -28,6 +28,9 @@ import (
 
 	"adhocstation/core/hublink"
 	"adhocstation/hub/hubsrv"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
 
 // selfSigned makes a certificate for 127.0.0.1 and returns it with its PEM files' bytes.
@@ -620,5 +623,58 @@ func TestThroughConnectProxy(t *testing.T) {
 	// tunnels (enrol's may be reused by the next call).
 	if n := tunnels(); n < 3 {
 		t.Fatalf("%d CONNECT tunnels, want at least 3", n)
+	}
+}
+
+// TestRelayLimits: apps waiting on a station that does not answer are
+// capped per station, and relays in all per hub.
+func TestRelayLimits(t *testing.T) {
+	h := startHub(t)
+	h.srv.SetLimits(2, 3)
+	st := h.enrol(t)
+	// A station that holds its control connection but never opens the data
+	// connections: it only reads what the hub asks.
+	ws, _, err := websocket.Dial(context.Background(), "wss"+strings.TrimPrefix(h.url, "https")+hublink.PathControl,
+		&websocket.DialOptions{HTTPClient: h.client, HTTPHeader: http.Header{"Authorization": {"Bearer " + st.cred}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	var m hublink.ControlMessage
+	if err := wsjson.Read(context.Background(), ws, &m); err != nil || m.Type != "hello" {
+		t.Fatalf("hello: %+v %v", m, err)
+	}
+	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(time.Hour).Unix()})
+	ctx, cancel := context.WithCancel(context.Background())
+	waiters := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := hublink.DialRelay(ctx, h.client, h.url, tok)
+			waiters <- err
+		}()
+	}
+	for range 2 { // both apps are waiting once the hub has asked for both
+		if err := wsjson.Read(context.Background(), ws, &m); err != nil || m.Type != "accept" {
+			t.Fatalf("accept: %+v %v", m, err)
+		}
+	}
+	if _, err := hublink.DialRelay(context.Background(), h.client, h.url, tok); refusalCode(err) != "too_many_relays" {
+		t.Fatalf("third app waiting on one station: %v", err)
+	}
+	// A second station's app counts toward the hub's 3 relays.
+	st2 := h.enrol(t)
+	h.link(t, st2)
+	tok2 := hublink.SignToken(st2.key, hublink.Claims{Station: st2.id, Session: "s2", Exp: time.Now().Add(time.Hour).Unix()})
+	third, err := hublink.DialRelay(context.Background(), h.client, h.url, tok2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	if _, err := hublink.DialRelay(context.Background(), h.client, h.url, tok2); refusalCode(err) != "hub_full" {
+		t.Fatalf("fourth relay on a hub of 3: %v", err)
+	}
+	cancel()
+	for range 2 {
+		<-waiters
 	}
 }

@@ -38,11 +38,16 @@ type Server struct {
 	// PingInterval is how often the hub checks each control connection.
 	PingInterval time.Duration
 
-	mu      sync.Mutex
-	clock   func() time.Time // token expiry and codes; SetClock moves it
-	state   *stateFile
-	online  map[string]*control // station id → its control connection
-	pending map[string]*pending // relay id → the app waiting for it
+	mu    sync.Mutex
+	clock func() time.Time // token expiry and codes; SetClock moves it
+	// Limits (SetLimits): apps waiting on one station's answer, and relays
+	// open in all (waiting or spliced).
+	maxWaiting, maxRelays int
+	waiting               map[string]int // station id → apps waiting on it
+	relays                int
+	state                 *stateFile
+	online                map[string]*control // station id → its control connection
+	pending               map[string]*pending // relay id → the app waiting for it
 }
 
 type control struct {
@@ -53,6 +58,21 @@ type pending struct {
 	station string
 	got     chan *websocket.Conn // the station's data WebSocket, at most one
 	done    chan struct{}        // closed when the splice ends
+}
+
+// Default limits: a station answers a relay in milliseconds, so 32 apps
+// waiting on one means it is stuck or flooded; 20,000 relays is about
+// 1.3 GB of relay buffers at worst (2 × 32 KiB each).
+const (
+	DefaultMaxWaiting = 32
+	DefaultMaxRelays  = 20000
+)
+
+// SetLimits replaces the relay limits.
+func (s *Server) SetLimits(waitingPerStation, relays int) {
+	s.mu.Lock()
+	s.maxWaiting, s.maxRelays = waitingPerStation, relays
+	s.mu.Unlock()
 }
 
 // New opens (or creates, mode 0700) the hub's state folder.
@@ -71,6 +91,7 @@ func New(dir string, log *slog.Logger) (*Server, error) {
 		dir: dir, log: log, state: st,
 		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second,
 		online: map[string]*control{}, pending: map[string]*pending{},
+		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
 	}, nil
 }
 
@@ -246,18 +267,48 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	c := s.online[tok.Station]
 	p := &pending{station: tok.Station, got: make(chan *websocket.Conn, 1), done: make(chan struct{})}
 	rid := randomText(16)
-	if c != nil {
+	refusal := ""
+	switch {
+	case c == nil:
+		refusal = "station_offline"
+	case s.waiting[tok.Station] >= s.maxWaiting:
+		refusal = "too_many_relays"
+	case s.relays >= s.maxRelays:
+		refusal = "hub_full"
+	default:
 		s.pending[rid] = p
+		s.waiting[tok.Station]++
+		s.relays++
 	}
 	s.mu.Unlock()
-	if c == nil {
-		refuse(w, http.StatusServiceUnavailable, "station_offline", "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
+	switch refusal {
+	case "station_offline":
+		refuse(w, http.StatusServiceUnavailable, refusal, "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
+		return
+	case "too_many_relays":
+		refuse(w, http.StatusTooManyRequests, refusal, "Too many connections are waiting for the technician's station: try again in a moment.")
+		return
+	case "hub_full":
+		refuse(w, http.StatusServiceUnavailable, refusal, "The hub is carrying as many connections as it can: try again in a moment.")
 		return
 	}
 	defer close(p.done)
-	defer func() {
+	waited := false // the station answered (or the wait ended): no longer counted as waiting
+	endWait := func() {
 		s.mu.Lock()
-		delete(s.pending, rid)
+		if !waited {
+			waited = true
+			delete(s.pending, rid)
+			if s.waiting[tok.Station]--; s.waiting[tok.Station] <= 0 {
+				delete(s.waiting, tok.Station)
+			}
+		}
+		s.mu.Unlock()
+	}
+	defer func() {
+		endWait()
+		s.mu.Lock()
+		s.relays--
 		s.mu.Unlock()
 	}()
 	wctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
@@ -272,6 +323,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	defer timer.Stop()
 	select {
 	case sws = <-p.got:
+		endWait()
 	case <-timer.C:
 		refuse(w, http.StatusGatewayTimeout, "station_no_answer", "The technician's station did not answer in time: try again in a moment.")
 		return
