@@ -142,6 +142,8 @@ func refuse(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
+	// The server has no ReadTimeout (relays live for hours): bound this body here.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(15 * time.Second))
 	var req hublink.EnrolRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || len(req.PublicKey) != ed25519.PublicKeySize {
 		refuse(w, http.StatusBadRequest, "bad_request", "The enrolment request could not be read.")
