@@ -678,3 +678,33 @@ func TestRelayLimits(t *testing.T) {
 		<-waiters
 	}
 }
+
+// TestRelayCutAtSessionEnd: a relay open at the session's end is closed by
+// the hub then, with the station still up.
+func TestRelayCutAtSessionEnd(t *testing.T) {
+	h := startHub(t)
+	st := h.enrol(t)
+	l := h.link(t, st)
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	// The hub's clock stands 50 ms before the session's end.
+	h.srv.SetClock(func() time.Time { return exp.Add(-50 * time.Millisecond) })
+	stationDone := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			stationDone <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(io.Discard, c)
+		stationDone <- err
+	}()
+	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: exp.Unix()})
+	raw, err := hublink.DialRelay(context.Background(), h.client, h.url, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	io.Copy(io.Discard, raw) // returns when the hub closes the app's side (EOF or a close error)
+	<-stationDone            // both sides closed by the hub, nobody else closes them
+}

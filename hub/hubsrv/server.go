@@ -338,7 +338,11 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer aws.CloseNow()
-	splice(r.Context(), aws, sws)
+	// The relay ends at the session's end too, not only new ones refused:
+	// access stops then even if the station is down or does not end it.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Unix(tok.Exp, 0).Sub(s.now()))
+	defer cancel()
+	splice(ctx, aws, sws)
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
