@@ -16,7 +16,7 @@ BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE \
-	station-windows wine-smoke wine-screen package-linux package-windows load faults
+	station-windows wine-smoke wine-screen package-linux package-windows load faults hub
 
 run: build
 	./$(BIN) $(ARGS)
@@ -61,6 +61,11 @@ endif
 
 build: deps agent
 	go build -o $(BIN) .
+
+# The relay hub (docs/HUB.md): headless, static, no cgo, for any Linux host.
+hub:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/adhoc-hub ./hub
+	@file bin/adhoc-hub 2>/dev/null || true
 
 # vet (which compiles the OpenGL driver once) and the race tests share no
 # build work, so they run side by side on two cores.

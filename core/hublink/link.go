@@ -1,0 +1,227 @@
+package hublink
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+// Join redeems an enrolment code on the hub at hubURL (https://HOST[:PORT])
+// and returns the station's credential, to be kept like a password.
+func Join(ctx context.Context, client *http.Client, hubURL, code, name string, pub ed25519.PublicKey) (EnrolResponse, error) {
+	body, _ := json.Marshal(EnrolRequest{Code: code, PublicKey: pub, Name: name})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(hubURL, "/")+PathEnrol, bytes.NewReader(body))
+	if err != nil {
+		return EnrolResponse{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return EnrolResponse{}, fmt.Errorf("the hub %s could not be reached: %w", hubURL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+	if resp.StatusCode != http.StatusOK {
+		return EnrolResponse{}, hubError(resp.StatusCode, b)
+	}
+	var out EnrolResponse
+	if err := json.Unmarshal(b, &out); err != nil || out.Credential == "" {
+		return EnrolResponse{}, fmt.Errorf("the hub's answer to the enrolment could not be read")
+	}
+	return out, nil
+}
+
+// HubError is a refusal the hub answered.
+type HubError struct {
+	Status int
+	ErrorResponse
+}
+
+func (e *HubError) Error() string { return e.Message }
+
+func hubError(status int, body []byte) error {
+	e := &HubError{Status: status}
+	if json.Unmarshal(body, &e.ErrorResponse) != nil || e.Message == "" {
+		e.Code, e.Message = "http_error", fmt.Sprintf("The hub answered %d.", status)
+	}
+	return e
+}
+
+// DialRelay is the app's side: a WebSocket to the hub's relay for token,
+// as a net.Conn to run the pinned TLS in. A refusal is a *HubError.
+func DialRelay(ctx context.Context, client *http.Client, hubURL, token string) (net.Conn, error) {
+	return dialStream(ctx, client, hubURL+PathRelay+token, nil)
+}
+
+func dialStream(ctx context.Context, client *http.Client, url string, h http.Header) (net.Conn, error) {
+	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			// coder/websocket keeps a little of the refused answer's body.
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+			return nil, hubError(resp.StatusCode, b)
+		}
+		return nil, err
+	}
+	// The conn outlives ctx, which only bounds the dial.
+	return websocket.NetConn(context.Background(), ws, websocket.MessageBinary), nil
+}
+
+func wsURL(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	return u
+}
+
+// Link keeps the station's control connection to the hub and hands each
+// relayed app connection to Accept: it is a net.Listener, so the pairing
+// service serves relayed connections like direct ones.
+type Link struct {
+	Hub        string       // https://HOST[:PORT]
+	Credential string       // from Join
+	Client     *http.Client // its TLS trusts the hub's certificate (nil: http.DefaultClient)
+	// OnState, if set, is told each time the control connection goes up
+	// (err nil) or down (why).
+	OnState func(connected bool, err error)
+
+	once      sync.Once
+	closeOnce sync.Once
+	conns     chan net.Conn
+	closed    chan struct{}
+}
+
+func (l *Link) init() {
+	l.once.Do(func() {
+		l.conns = make(chan net.Conn)
+		l.closed = make(chan struct{})
+	})
+}
+
+// Run keeps the control connection until ctx ends or Close, redialling
+// with a backoff of 1 s doubling to 30 s.
+func (l *Link) Run(ctx context.Context) {
+	l.init()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	backoff := time.Second
+	for ctx.Err() == nil {
+		up, err := l.controlOnce(ctx)
+		if l.OnState != nil {
+			l.OnState(false, err)
+		}
+		if up {
+			backoff = time.Second
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (l *Link) client() *http.Client {
+	if l.Client != nil {
+		return l.Client
+	}
+	return http.DefaultClient
+}
+
+func (l *Link) auth() http.Header {
+	return http.Header{"Authorization": {"Bearer " + l.Credential}}
+}
+
+func (l *Link) controlOnce(ctx context.Context) (bool, error) {
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ws, resp, err := websocket.Dial(dctx, wsURL(strings.TrimRight(l.Hub, "/")+PathControl), &websocket.DialOptions{HTTPClient: l.client(), HTTPHeader: l.auth()})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+			return false, hubError(resp.StatusCode, b)
+		}
+		return false, err
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(4096)
+	var hello ControlMessage
+	if err := wsjson.Read(ctx, ws, &hello); err != nil {
+		return false, err
+	}
+	if hello.Type != "hello" {
+		return false, fmt.Errorf("the hub at %s does not speak this station's protocol", l.Hub)
+	}
+	if l.OnState != nil {
+		l.OnState(true, nil)
+	}
+	for {
+		var m ControlMessage
+		if err := wsjson.Read(ctx, ws, &m); err != nil {
+			return true, err
+		}
+		if m.Type == "accept" && m.RelayID != "" {
+			go l.take(ctx, m.RelayID)
+		}
+	}
+}
+
+func (l *Link) take(ctx context.Context, relayID string) {
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+relayID, l.auth())
+	cancel()
+	if err != nil {
+		return // the app's relay times out and it retries
+	}
+	select {
+	case l.conns <- c:
+	case <-l.closed:
+		c.Close()
+	}
+}
+
+// Accept returns the next relayed app connection.
+func (l *Link) Accept() (net.Conn, error) {
+	l.init()
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops Run and Accept.
+func (l *Link) Close() error {
+	l.init()
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+// Addr names the hub: relayed connections have no local port.
+func (l *Link) Addr() net.Addr { return hubAddr(l.Hub) }
+
+type hubAddr string
+
+func (a hubAddr) Network() string { return "hub" }
+func (a hubAddr) String() string  { return string(a) }
+
+var _ net.Listener = (*Link)(nil)

@@ -1,0 +1,115 @@
+// Package hublink is the station's side of the relay hub (hub/, docs/HUB.md)
+// and the small protocol both sides share: the enrolment exchange, the
+// control messages and the relay token. It imports nothing of the station,
+// so the hub program builds from it without cgo.
+package hublink
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// The hub's paths.
+const (
+	PathEnrol   = "/hub/v1/enrol"   // POST EnrolRequest → EnrolResponse
+	PathControl = "/hub/v1/control" // WebSocket, Authorization: Bearer CREDENTIAL
+	PathRelay   = "/relay/"         // + relay token: the app's WebSocket
+	PathAccept  = "/relay/accept/"  // + relay id: the station's data WebSocket
+)
+
+// EnrolRequest redeems a one-time code the hub's admin printed.
+type EnrolRequest struct {
+	Code      string `json:"code"`
+	PublicKey []byte `json:"public_key"` // the station's Ed25519 key that signs relay tokens
+	Name      string `json:"name"`       // for the hub's admin only
+}
+
+// EnrolResponse gives the station its identity and credential on the hub.
+// Credential is "STATIONID.SECRET"; the hub keeps only a hash of SECRET.
+type EnrolResponse struct {
+	StationID  string `json:"station_id"`
+	Credential string `json:"credential"`
+}
+
+// ErrorResponse is the JSON body of every refusal the hub answers.
+type ErrorResponse struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ControlMessage goes from the hub to the station on the control
+// connection. Type "accept": an app is waiting on relay RelayID; the
+// station opens PathAccept+RelayID to take it.
+type ControlMessage struct {
+	Type    string `json:"type"`
+	RelayID string `json:"relay_id,omitempty"`
+	Session string `json:"session,omitempty"`
+}
+
+// Claims are what a relay token says. Exp is the session's end (Unix
+// seconds): the hub refuses the relay after it even if the station is down.
+type Claims struct {
+	Station string `json:"st"`
+	Session string `json:"sid"`
+	Exp     int64  `json:"exp"`
+}
+
+// tokenContext separates relay-token signatures from anything else the
+// station's key might ever sign.
+const tokenContext = "adhoc-relay-token/1\n"
+
+// SignToken makes a relay token: base64url(claims JSON) "." base64url(sig),
+// sig = Ed25519 over tokenContext + the first part.
+func SignToken(key ed25519.PrivateKey, c Claims) string {
+	body, _ := json.Marshal(c) // plain strings and an int: cannot fail
+	p := base64.RawURLEncoding.EncodeToString(body)
+	sig := ed25519.Sign(key, []byte(tokenContext+p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// Token is a relay token read but not yet verified.
+type Token struct {
+	Claims
+	payload string
+	sig     []byte
+}
+
+// ErrBadToken is any token that cannot be read.
+var ErrBadToken = errors.New("hublink: malformed relay token")
+
+// ReadToken parses a token without trusting it: the hub needs its station id
+// to find the key that verifies it.
+func ReadToken(tok string) (*Token, error) {
+	if len(tok) > 1024 {
+		return nil, ErrBadToken
+	}
+	p, s, ok := strings.Cut(tok, ".")
+	if !ok {
+		return nil, ErrBadToken
+	}
+	body, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return nil, ErrBadToken
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, ErrBadToken
+	}
+	t := &Token{payload: p, sig: sig}
+	if err := json.Unmarshal(body, &t.Claims); err != nil || t.Station == "" || t.Session == "" {
+		return nil, ErrBadToken
+	}
+	return t, nil
+}
+
+// Verify reports whether pub signed the token.
+func (t *Token) Verify(pub ed25519.PublicKey) bool {
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, []byte(tokenContext+t.payload), t.sig)
+}
+
+// Expired reports whether the session's end has passed at now.
+func (t *Token) Expired(now time.Time) bool { return now.Unix() >= t.Exp }

@@ -1,0 +1,418 @@
+// Package hubsrv is the relay hub (docs/HUB.md): stations enrol and keep a
+// control WebSocket to it; an app dials /relay/TOKEN and the hub asks the
+// token's station to open a data WebSocket back, then splices the two byte
+// streams. The app's pinned TLS 1.3 runs inside, end to end with the
+// station: the hub carries ciphertext only.
+package hubsrv
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"adhocstation/core/hublink"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+// Server is the hub. Make it with New.
+type Server struct {
+	dir string
+	log *slog.Logger
+
+	// AcceptTimeout bounds how long an app waits for its station to open
+	// the data connection back.
+	AcceptTimeout time.Duration
+	// PingInterval is how often the hub checks each control connection.
+	PingInterval time.Duration
+
+	mu    sync.Mutex
+	clock func() time.Time // token expiry and codes; SetClock moves it
+	// Limits (SetLimits): apps waiting on one station's answer, and relays
+	// open in all (waiting or spliced).
+	maxWaiting, maxRelays int
+	waiting               map[string]int // station id → apps waiting on it
+	relays                int
+	state                 *stateFile
+	online                map[string]*control // station id → its control connection
+	pending               map[string]*pending // relay id → the app waiting for it
+}
+
+type control struct {
+	ws *websocket.Conn
+}
+
+type pending struct {
+	station string
+	got     chan *websocket.Conn // the station's data WebSocket, at most one
+	done    chan struct{}        // closed when the splice ends
+}
+
+// Default limits: a station answers a relay in milliseconds, so 32 apps
+// waiting on one means it is stuck or flooded; 20,000 relays is about
+// 1.3 GB of relay buffers at worst (2 × 32 KiB each).
+const (
+	DefaultMaxWaiting = 32
+	DefaultMaxRelays  = 20000
+)
+
+// SetLimits replaces the relay limits.
+func (s *Server) SetLimits(waitingPerStation, relays int) {
+	s.mu.Lock()
+	s.maxWaiting, s.maxRelays = waitingPerStation, relays
+	s.mu.Unlock()
+}
+
+// New opens (or creates, mode 0700) the hub's state folder.
+func New(dir string, log *slog.Logger) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := loadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		dir: dir, log: log, state: st,
+		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second,
+		online: map[string]*control{}, pending: map[string]*pending{},
+		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
+	}, nil
+}
+
+// Handler serves the hub's paths.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+hublink.PathEnrol, s.enrol)
+	mux.HandleFunc("GET "+hublink.PathControl, s.control)
+	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
+	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
+	return mux
+}
+
+// TLSConfig is the hub's TLS with a given certificate: TLS 1.3, HTTP/1.1
+// only (the WebSocket upgrade needs it).
+func TLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+}
+
+// Serve runs the hub on ln with TLS until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
+	hs := &http.Server{
+		// Requests' contexts derive from ctx, so its end also closes the
+		// hijacked WebSockets (control connections and relays), which
+		// http.Server.Close leaves open.
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	err := hs.Serve(tls.NewListener(ln, cfg))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func refuse(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(hublink.ErrorResponse{Code: code, Message: msg})
+}
+
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
+	// The server has no ReadTimeout (relays live for hours): bound this body here.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(15 * time.Second))
+	var req hublink.EnrolRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || len(req.PublicKey) != ed25519.PublicKeySize {
+		refuse(w, http.StatusBadRequest, "bad_request", "The enrolment request could not be read.")
+		return
+	}
+	if !redeemCode(s.dir, req.Code, s.now()) {
+		refuse(w, http.StatusForbidden, "bad_code", "This enrolment code is unknown, used or expired: ask the hub's admin for a new one (adhoc-hub enrol).")
+		return
+	}
+	id, secret := randomText(10), randomText(32)
+	name := req.Name
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	st := &station{Name: name, PublicKey: req.PublicKey, SecretHash: hashHex(secret), Enrolled: s.now().UTC()}
+	s.mu.Lock()
+	s.state.Stations[id] = st
+	err := s.state.save(s.dir)
+	if err != nil {
+		delete(s.state.Stations, id)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("enrol: saving the state", "err", err)
+		refuse(w, http.StatusInternalServerError, "internal", "The hub could not save the enrolment; its admin should check its log.")
+		return
+	}
+	s.log.Info("station enrolled", "station", id, "name", name)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(hublink.EnrolResponse{StationID: id, Credential: id + "." + secret})
+}
+
+// station authenticates a station's request by its credential.
+func (s *Server) station(r *http.Request) (string, bool) {
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", false
+	}
+	id, secret, ok := strings.Cut(cred, ".")
+	if !ok {
+		return "", false
+	}
+	s.mu.Lock()
+	st := s.state.Stations[id]
+	s.mu.Unlock()
+	if st == nil {
+		return "", false
+	}
+	return id, subtle.ConstantTimeCompare([]byte(hashHex(secret)), []byte(st.SecretHash)) == 1
+}
+
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.station(r)
+	if !ok {
+		refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
+		return
+	}
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &control{ws: ws}
+	s.mu.Lock()
+	old := s.online[id]
+	s.online[id] = c
+	s.mu.Unlock()
+	if old != nil { // one control connection per station: the newest wins
+		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a newer connection")
+	}
+	s.log.Info("station online", "station", id)
+	// hello tells the station it is registered: only then is it "connected".
+	hctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	err = wsjson.Write(hctx, ws, hublink.ControlMessage{Type: "hello"})
+	cancel()
+	defer func() {
+		s.mu.Lock()
+		if s.online[id] == c {
+			delete(s.online, id)
+		}
+		s.mu.Unlock()
+		ws.CloseNow()
+		s.log.Info("station offline", "station", id)
+	}()
+	if err != nil {
+		return
+	}
+	ctx := ws.CloseRead(r.Context()) // the station sends nothing; this answers pings and sees the close
+	t := time.NewTicker(s.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
+	tok, err := hublink.ReadToken(r.PathValue("token"))
+	if err != nil {
+		refuse(w, http.StatusForbidden, "bad_token", "This support link is not valid: ask the technician for a new one.")
+		return
+	}
+	s.mu.Lock()
+	st := s.state.Stations[tok.Station]
+	s.mu.Unlock()
+	if st == nil || !tok.Verify(st.PublicKey) {
+		refuse(w, http.StatusForbidden, "bad_token", "This support link is not valid: ask the technician for a new one.")
+		return
+	}
+	if tok.Expired(s.now()) {
+		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
+		return
+	}
+	s.mu.Lock()
+	c := s.online[tok.Station]
+	p := &pending{station: tok.Station, got: make(chan *websocket.Conn, 1), done: make(chan struct{})}
+	rid := randomText(16)
+	refusal := ""
+	switch {
+	case c == nil:
+		refusal = "station_offline"
+	case s.waiting[tok.Station] >= s.maxWaiting:
+		refusal = "too_many_relays"
+	case s.relays >= s.maxRelays:
+		refusal = "hub_full"
+	default:
+		s.pending[rid] = p
+		s.waiting[tok.Station]++
+		s.relays++
+	}
+	s.mu.Unlock()
+	switch refusal {
+	case "station_offline":
+		refuse(w, http.StatusServiceUnavailable, refusal, "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
+		return
+	case "too_many_relays":
+		refuse(w, http.StatusTooManyRequests, refusal, "Too many connections are waiting for the technician's station: try again in a moment.")
+		return
+	case "hub_full":
+		refuse(w, http.StatusServiceUnavailable, refusal, "The hub is carrying as many connections as it can: try again in a moment.")
+		return
+	}
+	defer close(p.done)
+	waited := false // the station answered (or the wait ended): no longer counted as waiting
+	endWait := func() {
+		s.mu.Lock()
+		if !waited {
+			waited = true
+			delete(s.pending, rid)
+			if s.waiting[tok.Station]--; s.waiting[tok.Station] <= 0 {
+				delete(s.waiting, tok.Station)
+			}
+		}
+		s.mu.Unlock()
+	}
+	defer func() {
+		endWait()
+		s.mu.Lock()
+		s.relays--
+		s.mu.Unlock()
+	}()
+	wctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	err = wsjson.Write(wctx, c.ws, hublink.ControlMessage{Type: "accept", RelayID: rid, Session: tok.Session})
+	cancel()
+	if err != nil {
+		refuse(w, http.StatusServiceUnavailable, "station_offline", "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
+		return
+	}
+	var sws *websocket.Conn
+	timer := time.NewTimer(s.AcceptTimeout)
+	defer timer.Stop()
+	select {
+	case sws = <-p.got:
+		endWait()
+	case <-timer.C:
+		refuse(w, http.StatusGatewayTimeout, "station_no_answer", "The technician's station did not answer in time: try again in a moment.")
+		return
+	case <-r.Context().Done():
+		return
+	}
+	defer sws.CloseNow()
+	aws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer aws.CloseNow()
+	// The relay ends at the session's end too, not only new ones refused:
+	// access stops then even if the station is down or does not end it.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Unix(tok.Exp, 0).Sub(s.now()))
+	defer cancel()
+	splice(ctx, aws, sws)
+}
+
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.station(r)
+	if !ok {
+		refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
+		return
+	}
+	s.mu.Lock()
+	p := s.pending[r.PathValue("id")]
+	if p != nil && p.station == id {
+		delete(s.pending, r.PathValue("id")) // one station connection per relay
+	} else {
+		p = nil
+	}
+	s.mu.Unlock()
+	if p == nil {
+		refuse(w, http.StatusNotFound, "no_relay", "No app is waiting on this relay any more.")
+		return
+	}
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	p.got <- ws // buffered, and only this handler sends
+	<-p.done    // the relay handler owns ws now; keep the request alive until the splice ends
+	// If the app's wait timed out just as this arrived, nobody took ws.
+	ws.CloseNow()
+}
+
+// relayBuffer bounds what the hub holds per direction of a relay.
+const relayBuffer = 32 << 10
+
+// splice copies bytes both ways until either side closes, then closes both.
+func splice(ctx context.Context, a, b *websocket.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ac := websocket.NetConn(ctx, a, websocket.MessageBinary)
+	bc := websocket.NetConn(ctx, b, websocket.MessageBinary)
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		buf := make([]byte, relayBuffer)
+		io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)
+		done <- struct{}{}
+	}
+	go cp(ac, bc)
+	go cp(bc, ac)
+	<-done
+	ac.Close()
+	bc.Close()
+	<-done
+}
+
+// SetClock replaces the clock the hub judges expiry by (tests).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.clock = now
+	s.mu.Unlock()
+}
+
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	now := s.clock
+	s.mu.Unlock()
+	return now()
+}
+
+// Online reports whether station id holds a control connection.
+func (s *Server) Online(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.online[id] != nil
+}

@@ -1,0 +1,126 @@
+package hubsrv
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// CodeLifetime is how long an enrolment code printed by `adhoc-hub enrol`
+// can be redeemed.
+const CodeLifetime = 24 * time.Hour
+
+// station is what the hub keeps about an enrolled station: never the
+// credential itself, only its hash.
+type station struct {
+	Name       string    `json:"name"`
+	PublicKey  []byte    `json:"public_key"`
+	SecretHash string    `json:"secret_hash"` // hex SHA-256 of the credential's secret
+	Enrolled   time.Time `json:"enrolled"`
+}
+
+type stateFile struct {
+	Stations map[string]*station `json:"stations"`
+}
+
+func hashHex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// randomText is n random bytes in unpadded base32: 16 bytes (128 bits) for
+// codes and secrets, far above the 64 bits below which NIST SP 800-63B asks
+// for attempt limits, so a plain SHA-256 is enough to store them.
+func randomText(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand panics on a broken source)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// NewCode writes a one-time enrolment code into dir and returns it. Each
+// code is a file named by its hash under dir/codes, holding its expiry: the
+// admin's `adhoc-hub enrol` runs in another process than the hub, and
+// redeeming is one os.Remove, so a code cannot be redeemed twice without
+// any lock between the two processes.
+func NewCode(dir string, now time.Time) (string, error) {
+	cd := filepath.Join(dir, "codes")
+	if err := os.MkdirAll(cd, 0o700); err != nil {
+		return "", fmt.Errorf("the hub's state folder %s cannot be written (%w); run as the hub's user or pass -state", dir, err)
+	}
+	code := randomText(16)
+	exp := now.Add(CodeLifetime).UTC().Format(time.RFC3339)
+	if err := os.WriteFile(filepath.Join(cd, hashHex(code)), []byte(exp), 0o600); err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// redeemCode burns code and reports whether it was valid. Remove first:
+// whoever removes the file owns the code.
+func redeemCode(dir, code string, now time.Time) bool {
+	if code == "" || len(code) > 64 {
+		return false
+	}
+	p := filepath.Join(dir, "codes", hashHex(strings.ToLower(strings.TrimSpace(code))))
+	b, err := os.ReadFile(p)
+	if err != nil || os.Remove(p) != nil {
+		return false
+	}
+	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	return err == nil && now.Before(exp)
+}
+
+func loadState(dir string) (*stateFile, error) {
+	st := &stateFile{Stations: map[string]*station{}}
+	b, err := os.ReadFile(filepath.Join(dir, "stations.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("the hub's state file %s is damaged: %w", filepath.Join(dir, "stations.json"), err)
+	}
+	if st.Stations == nil {
+		st.Stations = map[string]*station{}
+	}
+	return st, nil
+}
+
+// save writes the state atomically (temp file, fsync, rename), mode 0600.
+func (st *stateFile) save(dir string) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "stations-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, "stations.json"))
+}

@@ -1,0 +1,83 @@
+// Command adhoc-hub is the relay hub that stations and Support Session apps
+// both dial out to on port 443 (docs/HUB.md).
+//
+//	adhoc-hub [-listen :443] -cert FILE -key FILE [-state DIR]   serve with a given certificate
+//	adhoc-hub [-listen :443] -acme-domain NAME [-state DIR]      serve with an ACME certificate
+//	adhoc-hub enrol [-state DIR]                                 print a one-time enrolment code
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"adhocstation/hub/hubsrv"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "enrol" {
+		fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
+		state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		code, err := hubsrv.NewCode(*state, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Println(code)
+		fmt.Fprintf(os.Stderr, "One-time code, valid for %s: on the station, join this hub with it.\n", hubsrv.CodeLifetime)
+		return nil
+	}
+	fs := flag.NewFlagSet("adhoc-hub", flag.ContinueOnError)
+	listen := fs.String("listen", ":443", "address of the hub's one TLS listener")
+	certFile := fs.String("cert", "", "PEM certificate chain for the hub's public name")
+	keyFile := fs.String("key", "", "PEM private key of -cert")
+	state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder (enrolled stations, codes, ACME cache)")
+	domain := fs.String("acme-domain", "", "get the certificate for this public name by ACME (TLS-ALPN-01 on -listen, which must be reachable on port 443)")
+	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
+	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := hubsrv.New(*state, log)
+	if err != nil {
+		return err
+	}
+	var cfg *tls.Config
+	switch {
+	case *domain != "" && *certFile == "":
+		cfg = hubsrv.ACMEConfig(hubsrv.ACME(*state, *domain, *directory, *email, nil))
+	case *domain == "" && *certFile != "" && *keyFile != "":
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("the certificate %s and key %s could not be loaded: %w", *certFile, *keyFile, err)
+		}
+		cfg = hubsrv.TLSConfig(cert)
+	default:
+		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("the hub could not listen on %s: %w", *listen, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("hub listening", "addr", ln.Addr().String())
+	return srv.Serve(ctx, ln, cfg)
+}
