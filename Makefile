@@ -86,6 +86,7 @@ vet:
 	go vet ./...
 	go vet .ci/screenshots-seed.go # run by make screenshots only; vetted so they do not rot
 	go vet .ci/screenshots-pc.go .ci/screenshots-desktop.go
+	go vet .ci/wmclose.go # remote-close.sh's helper, run by hand
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./agent/...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet ./core/... # the core builds for macOS without cgo
 	GOBIN=$(CURDIR)/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
