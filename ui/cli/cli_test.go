@@ -352,15 +352,7 @@ func TestCLIPrepareEmailsThroughOutbox(t *testing.T) {
 		"smtp.ca_file="+srv.CAFile)
 	mustRun(t, dir, mailtest.Password, "settings", "set", "smtp.password", "--stdin")
 
-	window, err := core.Open(core.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer window.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { window.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	runningStation(t, dir)
 
 	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
 	if got.Session.Email != string(core.EmailQueued) {
@@ -386,20 +378,13 @@ func TestCLIShowsQueuedInvitationError(t *testing.T) {
 	mustRun(t, dir, mailtest.Password, "settings", "set", "smtp.password", "--stdin")
 	srv.Stop()
 
-	window, err := core.Open(core.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer window.Close()
+	window := runningStation(t, dir)
 	sub := window.Subscribe()
 	defer sub.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { window.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
 
 	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
 	var sess core.Session
+	var err error
 	for sess.Email.LastError == "" {
 		if ev := <-sub.C; ev.Kind != core.EventEmail {
 			continue
@@ -447,17 +432,9 @@ func TestCLIListenPortMovesOldDefaultPublicPort(t *testing.T) {
 // process) as events, as its own do.
 func TestCLIChangesReachRunningStation(t *testing.T) {
 	dir := cliStation(t)
-	window, err := core.Open(core.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer window.Close()
+	window := runningStation(t, dir)
 	sub := window.Subscribe()
 	defer sub.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { window.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
 
 	got := decode[preparedJSON](t, mustRun(t, dir, coretest.Password, prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
 	id := got.Session.ID
@@ -467,7 +444,7 @@ func TestCLIChangesReachRunningStation(t *testing.T) {
 	}
 	coretest.WaitEvent(t, sub, core.EventCancelled, id)
 	// The window reads how it closed once, as for its own Cancel session.
-	if sess, err := window.Session(ctx, id); err != nil || sess.ClosedText() != "cancelled by the technician" {
+	if sess, err := window.Session(t.Context(), id); err != nil || sess.ClosedText() != "cancelled by the technician" {
 		t.Errorf("the window reads the session as %q (%v)", sess.ClosedText(), err)
 	}
 	mustRun(t, dir, "", "settings", "set", "seats=4")
@@ -524,4 +501,19 @@ func TestCLIOAuthSettings(t *testing.T) {
 	if got := mustRun(t, dir, "", "settings", "get", "smtp.client_secret"); got != "not stored\n" {
 		t.Errorf("after forget, get smtp.client_secret = %q", got)
 	}
+}
+
+// runningStation is the window's process on dir: the station opened and
+// running its background work (outbox, change watcher) until the test ends.
+func runningStation(t *testing.T, dir string) *core.Station {
+	window, err := core.Open(core.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { window.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { window.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return window
 }
