@@ -170,7 +170,7 @@ func (s *Station) emit(e Event) {
 func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return s.diskFull(err)
+		return diskFull(err)
 	}
 	before, err := lastChange(ctx, tx)
 	if err == nil {
@@ -182,12 +182,12 @@ func (s *Station) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err != nil {
 		tx.Rollback()
-		return s.diskFull(err)
+		return diskFull(err)
 	}
 	s.own.claim(before, after)
 	if err := tx.Commit(); err != nil {
 		s.own.unclaim(before, after)
-		return s.diskFull(err)
+		return diskFull(err)
 	}
 	return nil
 }
@@ -200,7 +200,7 @@ var ErrStationDiskFull = refusal.New("station_disk_full", "This computer's disk 
 // its journal) into ErrStationDiskFull, keeping the cause. SQLITE_FULL is
 // known by its fixed message: sqlite3.Error exists only with cgo, and the
 // core also builds without it.
-func (s *Station) diskFull(err error) error {
+func diskFull(err error) error {
 	if err != nil && (strings.Contains(err.Error(), "database or disk is full") || landing.DiskFull(err)) {
 		return &refusal.Error{Code: ErrStationDiskFull.Code, Message: ErrStationDiskFull.Message, Err: err}
 	}
