@@ -97,6 +97,9 @@ func run(data string, kiosk bool) error {
 	w.Show()
 	ui.FitToWorkArea(w, screenWorkArea)
 	a.Run()
+	// Logged so a close that never finishes shows which half hung: the
+	// window (no line) or the deferred shutdown below (this line, no exit).
+	logger.Info("the window closed; stopping the station")
 	return nil
 }
 
