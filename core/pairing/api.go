@@ -83,7 +83,12 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := paired.Session
+	var relayToken string
+	if rel, ok, err := s.st.RelayToken(ctx, sess.ID, sess.ExpiresAt); err == nil && ok {
+		relayToken = rel.Token // the exact end, not the download's latest one
+	}
 	writeJSON(w, http.StatusOK, wire.PairResponse{
+		RelayToken:  relayToken,
 		SessionID:   sess.ID,
 		Technician:  wire.Technician{Name: sess.ProfileName, Email: sess.ProfileEmail},
 		AccountName: AccountName,

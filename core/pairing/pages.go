@@ -98,12 +98,16 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	pieces, err := s.downloadPieces(wire.Details{
+	d := wire.Details{
 		StationURL: s.stationURL(r),
 		Pins:       s.Pins(),
 		Token:      token,
 		Technician: wire.Technician{Name: sess.ProfileName, Email: sess.ProfileEmail},
-	})
+	}
+	if rel, ok := s.relayFor(r.Context(), sess); ok {
+		d.Hub, d.RelayToken = rel.URL, rel.Token
+	}
+	pieces, err := s.downloadPieces(d)
 	if err != nil {
 		s.log.Error("the download's pairing details cannot be built", "err", err)
 		http.Error(w, "The station could not prepare the download. Tell your technician.", http.StatusInternalServerError)

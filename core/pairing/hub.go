@@ -1,0 +1,155 @@
+package pairing
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"adhocstation/core"
+	"adhocstation/core/hublink"
+)
+
+// HubState is the station's link to its relay hub as Settings shows it.
+type HubState struct {
+	Configured bool   // a hub is joined; false: direct mode
+	Connected  bool   // the control connection is up
+	URL        string // the hub, https://HOST[:PORT]
+	StationID  string // enrolled as
+	LastError  string // why the link last went down; "" when it never did
+	Since      time.Time
+}
+
+// hubRun is one running link: the control connection and the HTTP server
+// serving the relayed connections it accepts.
+type hubRun struct {
+	access core.HubAccess
+	link   *hublink.Link
+	srv    *http.Server
+	cancel context.CancelFunc
+}
+
+type viaHubKey struct{}
+
+// ViaHub reports whether the request came through the relay hub.
+func ViaHub(ctx context.Context) bool { v, _ := ctx.Value(viaHubKey{}).(bool); return v }
+
+// syncHub starts, restarts or stops the link so that it matches the saved
+// hub configuration. Joining or leaving a hub thus needs no restart.
+func (s *Server) syncHub(ctx context.Context) {
+	acc, ok, err := s.st.HubAccess(ctx)
+	if err != nil {
+		s.log.Error("the hub configuration cannot be read; PCs are reached directly only", "err", err)
+	}
+	s.hubMu.Lock()
+	cur := s.hub
+	if cur != nil && ok && cur.access == acc {
+		s.hubMu.Unlock()
+		return
+	}
+	s.hub = nil
+	s.hubMu.Unlock()
+	if cur != nil {
+		cur.stop()
+	}
+	if !ok {
+		if cur != nil {
+			s.setHubState(HubState{Since: s.st.Now()})
+		}
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	client := s.opts.HubClient
+	if client == nil {
+		client = core.HubHTTPClient()
+	}
+	r := &hubRun{access: acc, srv: s.httpServer()}
+	r.srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, viaHubKey{}, true)
+	}
+	r.link = &hublink.Link{Hub: acc.URL, Credential: acc.Credential, Client: client,
+		OnState: func(up bool, err error) {
+			st := HubState{Configured: true, Connected: up, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()}
+			if err != nil && !errors.Is(err, context.Canceled) {
+				st.LastError = err.Error()
+				s.log.Info("the link to the hub is down; redialling", "hub", acc.URL, "err", err)
+			} else if up {
+				s.log.Info("the link to the hub is up", "hub", acc.URL, "station", acc.StationID)
+			}
+			if !up && st.LastError == "" {
+				st.LastError = s.HubState().LastError
+			}
+			s.setHubState(st)
+		}}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	s.hubMu.Lock()
+	s.hub = r
+	s.hubMu.Unlock()
+	s.setHubState(HubState{Configured: true, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()})
+	go r.link.Run(lctx)
+	go func() {
+		err := r.srv.ServeTLS(r.link, "", "")
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("the pairing service stopped serving the hub's relays", "hub", acc.URL, "err", err)
+		}
+	}()
+}
+
+func (r *hubRun) stop() {
+	r.cancel()
+	r.link.Close()
+	go retire(r.srv)
+}
+
+// stopHub ends the link when the service closes.
+func (s *Server) stopHub() {
+	s.hubMu.Lock()
+	r := s.hub
+	s.hub = nil
+	s.hubMu.Unlock()
+	if r != nil {
+		r.cancel()
+		r.link.Close()
+		r.srv.Close()
+	}
+}
+
+func (s *Server) setHubState(st HubState) {
+	s.hubMu.Lock()
+	// A late report from a link already replaced says nothing of the new one.
+	if st.Configured && (s.hub == nil || s.hub.access.URL != st.URL || s.hub.access.StationID != st.StationID) {
+		s.hubMu.Unlock()
+		return
+	}
+	s.hubState = st
+	s.hubMu.Unlock()
+	if s.opts.OnHubState != nil {
+		s.opts.OnHubState(st)
+	}
+}
+
+// HubState is the link to the hub now.
+func (s *Server) HubState() HubState {
+	s.hubMu.Lock()
+	defer s.hubMu.Unlock()
+	return s.hubState
+}
+
+// relayFor is the hub and a relay token for a session's download, whose
+// session may be paired until the invitation expires and then lasts
+// core.SessionLength: the token's exp is that latest end. The pair answer
+// gives a token with the exact end (handlePair).
+func (s *Server) relayFor(ctx context.Context, sess core.Session) (core.HubRelay, bool) {
+	rel, ok, err := s.st.RelayToken(ctx, sess.ID, sess.InviteExpiresAt.Add(core.SessionLength))
+	if err != nil {
+		s.log.Error("no relay token for the download; it reaches the station directly", "err", err)
+	}
+	return rel, ok && err == nil
+}
