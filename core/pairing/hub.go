@@ -95,7 +95,7 @@ func (s *Server) syncHub(ctx context.Context) {
 	s.setHubState(HubState{Configured: true, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()})
 	go r.link.Run(lctx)
 	go func() {
-		err := r.srv.ServeTLS(r.link, "", "")
+		err := r.srv.ServeTLS(relayListener{r.link}, "", "")
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("the pairing service stopped serving the hub's relays", "hub", acc.URL, "err", err)
 		}
@@ -152,4 +152,17 @@ func (s *Server) relayFor(ctx context.Context, sess core.Session) (core.HubRelay
 		s.log.Error("no relay token for the download; it reaches the station directly", "err", err)
 	}
 	return rel, ok && err == nil
+}
+
+// relayListener gives the HTTP server relayed connections whose read
+// deadlines behave as on TCP (hublink.Deadlines): net/http sets one to
+// stop its background read when the live channel hijacks the connection.
+type relayListener struct{ *hublink.Link }
+
+func (l relayListener) Accept() (net.Conn, error) {
+	c, err := l.Link.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return hublink.Deadlines(c), nil
 }

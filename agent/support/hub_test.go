@@ -1,0 +1,337 @@
+//go:build !windows
+
+package support_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"image"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"adhocstation/agent/agenttest"
+	"adhocstation/agent/screen"
+	"adhocstation/agent/support"
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+	"adhocstation/core/pairing"
+	"adhocstation/core/remote"
+	"adhocstation/core/wire"
+	"adhocstation/hub/hubsrv"
+)
+
+// relayHub is a real hub (hub/hubsrv) on 127.0.0.1 with a self-signed
+// certificate the station and the app are told to trust.
+type relayHub struct {
+	t      testing.TB
+	dir    string
+	addr   string
+	url    string
+	cfg    *tls.Config
+	client *http.Client
+	clock  func() time.Time
+	srv    *hubsrv.Server
+	stop   func()
+}
+
+func startRelayHub(t testing.TB, clock func() time.Time) *relayHub {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hub"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	h := &relayHub{t: t, dir: filepath.Join(t.TempDir(), "state"), cfg: hubsrv.TLSConfig(cert), clock: clock,
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}}}
+	t.Cleanup(h.client.CloseIdleConnections)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addr, h.url = ln.Addr().String(), "https://"+ln.Addr().String()
+	h.serve(ln)
+	return h
+}
+
+// serve runs a hub on ln from the state folder, as a (re)started adhoc-hub.
+func (h *relayHub) serve(ln net.Listener) {
+	srv, err := hubsrv.New(h.dir, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv.SetClock(h.clock)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, h.cfg) }()
+	var once sync.Once
+	h.srv = srv
+	h.stop = func() { once.Do(func() { cancel(); <-served }) }
+	h.t.Cleanup(h.stop)
+}
+
+// restart stops the hub and starts it again on the same address and state.
+func (h *relayHub) restart() time.Time {
+	h.stop()
+	ln, err := net.Listen("tcp", h.addr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.serve(ln)
+	return time.Now()
+}
+
+func (h *relayHub) code() string {
+	code, err := hubsrv.NewCode(h.dir, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return code
+}
+
+// hubRig is the rig of e2e_test.go with the station joined to a hub by an
+// enrolment code and the app's download naming the hub. The download's
+// direct address is made unreachable, so everything the app does goes
+// through the hub.
+type hubRig struct {
+	*rig
+	hub    *relayHub
+	states chan pairing.HubState
+	cancel context.CancelFunc
+}
+
+func newHubRig(t testing.TB) *hubRig {
+	st, clock := coretest.Open(t)
+	h := startRelayHub(t, clock.Now) // the hub judges expiry by the station's test clock
+	joined, err := st.JoinHub(context.Background(), h.client, h.url, h.code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
+	if want := h.url + "/st/" + joined.StationID + "/join/" + prep.Session.Token; prep.Link != want {
+		t.Fatalf("the invitation's link is %s; want %s", prep.Link, want)
+	}
+	hr := &hubRig{hub: h, states: make(chan pairing.HubState, 64)}
+	srv := hr.startStation(t, st)
+	program := agenttest.Download(t, srv, prep.Session.Token)
+	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
+	if err != nil || d.Hub != h.url || d.RelayToken == "" {
+		t.Fatalf("the download's details %+v (%v) do not name the hub %s with a token", d, err, h.url)
+	}
+	d.StationURL = "https://station.invalid:8443" // never dialled: the hub carries everything
+	if program, err = wire.AppendDetails(agenttest.FakeProgram, d); err != nil {
+		t.Fatal(err)
+	}
+	hr.rig = &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
+		rec: newRecorder(t.TempDir(), program, windowsPC, rightCode(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
+		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: agenttest.PeerCred, whoAdmin: true, channel: agenttest.FastChannel,
+		hubClient: h.client}
+	t.Cleanup(hr.sub.Close)
+	return hr
+}
+
+// startStation starts the pairing service for st, its hub link reporting
+// to states, and waits for the link to be up.
+func (hr *hubRig) startStation(t testing.TB, st *core.Station) *pairing.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := pairing.Start(ctx, st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: agenttest.FakeProgram,
+		ChannelKeepAlive: agenttest.FastChannel.KeepAlive, ChannelTimeout: agenttest.FastChannel.Timeout,
+		HubClient: hr.hub.client, OnHubState: func(s pairing.HubState) { hr.states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.cancel = cancel
+	t.Cleanup(func() { cancel(); srv.Close() })
+	hr.waitHub(true)
+	return srv
+}
+
+// waitHub waits for the station's hub link to be up (or down).
+func (hr *hubRig) waitHub(up bool) pairing.HubState {
+	for {
+		s := coretest.Receive(hr.hubT(), hr.states, "the station's link to the hub to change")
+		if s.Connected == up {
+			return s
+		}
+	}
+}
+
+func (hr *hubRig) hubT() testing.TB { return hr.hub.t }
+
+// TestHubEndToEnd: a station joined to a hub by its enrolment code; the
+// real app, with only the hub reachable, pairs, confirms and holds its
+// channel through the hub; the technician connects, runs a command, sends
+// a file both ways and views the screen, all through the hub.
+func TestHubEndToEnd(t *testing.T) {
+	hr := newHubRig(t)
+	hr.desktop = func() (screen.Desktop, error) { return stillDesktop{}, nil }
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	if !hr.audited("account created", "") {
+		t.Error("the PC's confirmation did not reach the station through the hub")
+	}
+	if !hr.hub.srv.Online(hr.mustHub().StationID) {
+		t.Error("the hub does not count the station online")
+	}
+
+	ctx := context.Background()
+	rs, err := hr.st.Connect(ctx, hr.prep.Session.ID, coretest.Password)
+	if err != nil {
+		t.Fatalf("connect through the hub: %v", err)
+	}
+	defer rs.Close()
+	out := newOutput()
+	if err := rs.Run(ctx, wire.ShellCmd, "echo through the hub", out.add); err != nil {
+		t.Fatalf("command: %v", err)
+	}
+	out.waitFor(t, "through the hub")
+
+	local, pc := t.TempDir(), t.TempDir()
+	src, want := randomFile(t, local, "tool.zip", 4<<20)
+	if err := rs.Upload(ctx, src, pc, "tool.zip", false, nil); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	back := filepath.Join(local, "back.zip")
+	if err := rs.Download(ctx, filepath.Join(pc, "tool.zip"), back, nil); err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if fileSum(t, filepath.Join(pc, "tool.zip")) != want || fileSum(t, back) != want {
+		t.Fatal("a file changed on its way through the hub")
+	}
+
+	frames := make(chan image.Rectangle, 4)
+	scr, err := rs.Screen(ctx, wire.ScreenOpen{MaxFPS: 5}, remote.ScreenHandlers{
+		Frame: func(img *image.RGBA, _ []image.Rectangle) {
+			select {
+			case frames <- img.Rect:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatalf("screen: %v", err)
+	}
+	defer scr.Close()
+	if got := coretest.Receive(t, frames, "a frame of the PC's screen through the hub"); got.Dx() != 320 || got.Dy() != 200 {
+		t.Fatalf("frame of %v; want the PC's 320×200", got)
+	}
+	if log := hr.log.String(); strings.Contains(log, coretest.Password) {
+		t.Error("the PC's log holds the password")
+	}
+}
+
+// TestHubRestartBackOnline: the hub is restarted; the station's link and
+// the PC's channel come back by themselves. The time is logged (target
+// < 5 s, issue 19), not asserted.
+func TestHubRestartBackOnline(t *testing.T) {
+	hr := newHubRig(t)
+	hr.channel.MinBackoff, hr.channel.MaxBackoff = 0, 0 // the app's own backoff (1 s while it is fresh)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+
+	hr.hub.stop()
+	hr.waitHub(false)
+	hr.waitEvent(core.EventComputerOffline)
+	start := hr.hub.restart()
+	st := hr.waitHub(true)
+	stationBack := time.Since(start)
+	hr.waitEvent(core.EventComputerOnline)
+	pcBack := time.Since(start)
+	hr.waitStatus(support.TrayWaiting)
+	t.Logf("hub restarted: station back online after %v, PC back online after %v (target < 5 s)",
+		stationBack.Round(time.Millisecond), pcBack.Round(time.Millisecond))
+	if !st.Configured || st.URL != hr.hub.url {
+		t.Errorf("hub state %+v", st)
+	}
+}
+
+// TestHubStationStoppedPCRetries: the station stops; the hub answers the
+// PC that its station is offline and the PC keeps trying until the
+// station is back.
+func TestHubStationStoppedPCRetries(t *testing.T) {
+	hr := newHubRig(t)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+
+	hr.cancel()
+	hr.srv.Close()
+	hr.waitStatus(support.TrayUnreachable)
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for !strings.Contains(hr.log.String(), "station is offline") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the PC never heard from the hub that the station is offline:\n%s", hr.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hr.srv = hr.startStation(t, hr.st)
+	hr.waitEvent(core.EventComputerOnline)
+	hr.waitStatus(support.TrayWaiting)
+}
+
+// TestHubRefusesEndedSession: with the station down, the session's end
+// passes by the hub's clock (the app's own clock stands still): the hub
+// refuses the PC's relay (410 session_ended) and the app ends the session
+// and removes the account as at its own expiry.
+func TestHubRefusesEndedSession(t *testing.T) {
+	hr := newHubRig(t)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+
+	hr.cancel()
+	hr.srv.Close()
+	hr.waitStatus(support.TrayUnreachable)
+	hr.clock.Advance(core.SessionLength + time.Minute)
+	err := hr.finished("nil, after the hub refused the ended session")
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	_, _, _, accounts, _ := hr.rec.snapshot()
+	if len(accounts) != 0 {
+		t.Errorf("accounts %v left after the hub ended the session", accounts)
+	}
+	if log := hr.log.String(); !strings.Contains(log, "ending the session: its 24 hours are over") {
+		t.Errorf("the PC's log does not say the session's time is over:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(hr.rec.stateDir, "session.json")); err == nil {
+		t.Error("the session record is still there")
+	}
+}
+
+func (hr *hubRig) mustHub() core.HubConfig {
+	c, ok, err := hr.st.Hub(context.Background())
+	if err != nil || !ok {
+		hr.t.Fatalf("hub config: %v %v", ok, err)
+	}
+	return c
+}
