@@ -4,21 +4,11 @@ package support_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"image"
-	"math/big"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,91 +20,8 @@ import (
 	"adhocstation/core/pairing"
 	"adhocstation/core/remote"
 	"adhocstation/core/wire"
-	"adhocstation/hub/hubsrv"
+	"adhocstation/hub/hubtest"
 )
-
-// relayHub is a real hub (hub/hubsrv) on 127.0.0.1 with a self-signed
-// certificate the station and the app are told to trust.
-type relayHub struct {
-	t      testing.TB
-	dir    string
-	addr   string
-	url    string
-	cfg    *tls.Config
-	client *http.Client
-	clock  func() time.Time
-	srv    *hubsrv.Server
-	stop   func()
-}
-
-func startRelayHub(t testing.TB, clock func() time.Time) *relayHub {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hub"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(certPEM)
-	h := &relayHub{t: t, dir: filepath.Join(t.TempDir(), "state"), cfg: hubsrv.TLSConfig(cert), clock: clock,
-		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}}}
-	t.Cleanup(h.client.CloseIdleConnections)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.addr, h.url = ln.Addr().String(), "https://"+ln.Addr().String()
-	h.serve(ln)
-	return h
-}
-
-// serve runs a hub on ln from the state folder, as a (re)started adhoc-hub.
-func (h *relayHub) serve(ln net.Listener) {
-	srv, err := hubsrv.New(h.dir, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	srv.SetClock(h.clock)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, h.cfg) }()
-	var once sync.Once
-	h.srv = srv
-	h.stop = func() { once.Do(func() { cancel(); <-served }) }
-	h.t.Cleanup(h.stop)
-}
-
-// restart stops the hub and starts it again on the same address and state.
-func (h *relayHub) restart() time.Time {
-	h.stop()
-	ln, err := net.Listen("tcp", h.addr)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.serve(ln)
-	return time.Now()
-}
-
-func (h *relayHub) code() string {
-	code, err := hubsrv.NewCode(h.dir, time.Now())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return code
-}
 
 // hubRig is the rig of e2e_test.go with the station joined to a hub by an
 // enrolment code and the app's download naming the hub. The download's
@@ -122,28 +29,28 @@ func (h *relayHub) code() string {
 // through the hub.
 type hubRig struct {
 	*rig
-	hub    *relayHub
+	hub    *hubtest.Hub
 	states chan pairing.HubState
 	cancel context.CancelFunc
 }
 
 func newHubRig(t testing.TB) *hubRig {
 	st, clock := coretest.Open(t)
-	h := startRelayHub(t, clock.Now) // the hub judges expiry by the station's test clock
-	joined, err := st.JoinHub(context.Background(), h.client, h.url, h.code())
+	h := hubtest.Start(t, clock.Now) // the hub judges expiry by the station's test clock
+	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, h.Code())
 	if err != nil {
 		t.Fatal(err)
 	}
 	profile, prep := coretest.MustPrepare(t, st, "Ana Tech", "ana@example.com")
-	if want := h.url + "/st/" + joined.StationID + "/join/" + prep.Session.Token; prep.Link != want {
+	if want := h.URL + "/st/" + joined.StationID + "/join/" + prep.Session.Token; prep.Link != want {
 		t.Fatalf("the invitation's link is %s; want %s", prep.Link, want)
 	}
 	hr := &hubRig{hub: h, states: make(chan pairing.HubState, 64)}
 	srv := hr.startStation(t, st)
 	program := agenttest.Download(t, srv, prep.Session.Token)
 	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
-	if err != nil || d.Hub != h.url || d.RelayToken == "" {
-		t.Fatalf("the download's details %+v (%v) do not name the hub %s with a token", d, err, h.url)
+	if err != nil || d.Hub != h.URL || d.RelayToken == "" {
+		t.Fatalf("the download's details %+v (%v) do not name the hub %s with a token", d, err, h.URL)
 	}
 	d.StationURL = "https://station.invalid:8443" // never dialled: the hub carries everything
 	if program, err = wire.AppendDetails(agenttest.FakeProgram, d); err != nil {
@@ -152,7 +59,7 @@ func newHubRig(t testing.TB) *hubRig {
 	hr.rig = &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, windowsPC, rightCode(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
 		pipe: filepath.Join(t.TempDir(), "AdHocSupport.pipe"), who: agenttest.PeerCred, whoAdmin: true, channel: agenttest.FastChannel,
-		hubClient: h.client}
+		hubClient: h.Client}
 	t.Cleanup(hr.sub.Close)
 	return hr
 }
@@ -164,7 +71,7 @@ func (hr *hubRig) startStation(t testing.TB, st *core.Station) *pairing.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := pairing.Start(ctx, st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: agenttest.FakeProgram,
 		ChannelKeepAlive: agenttest.FastChannel.KeepAlive, ChannelTimeout: agenttest.FastChannel.Timeout,
-		HubClient: hr.hub.client, OnHubState: func(s pairing.HubState) { hr.states <- s }})
+		HubClient: hr.hub.Client, OnHubState: func(s pairing.HubState) { hr.states <- s }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,14 +84,12 @@ func (hr *hubRig) startStation(t testing.TB, st *core.Station) *pairing.Server {
 // waitHub waits for the station's hub link to be up (or down).
 func (hr *hubRig) waitHub(up bool) pairing.HubState {
 	for {
-		s := coretest.Receive(hr.hubT(), hr.states, "the station's link to the hub to change")
+		s := coretest.Receive(hr.t, hr.states, "the station's link to the hub to change")
 		if s.Connected == up {
 			return s
 		}
 	}
 }
-
-func (hr *hubRig) hubT() testing.TB { return hr.hub.t }
 
 // TestHubEndToEnd: a station joined to a hub by its enrolment code; the
 // real app, with only the hub reachable, pairs, confirms and holds its
@@ -199,7 +104,7 @@ func TestHubEndToEnd(t *testing.T) {
 	if !hr.audited("account created", "") {
 		t.Error("the PC's confirmation did not reach the station through the hub")
 	}
-	if !hr.hub.srv.Online(hr.mustHub().StationID) {
+	if !hr.hub.Srv.Online(hr.mustHub().StationID) {
 		t.Error("the hub does not count the station online")
 	}
 
@@ -258,10 +163,10 @@ func TestHubRestartBackOnline(t *testing.T) {
 	hr.waitStatus(support.TrayWaiting)
 	hr.waitOnline(true)
 
-	hr.hub.stop()
+	hr.hub.Stop()
 	hr.waitHub(false)
 	hr.waitEvent(core.EventComputerOffline)
-	start := hr.hub.restart()
+	start := hr.hub.Restart()
 	st := hr.waitHub(true)
 	stationBack := time.Since(start)
 	hr.waitEvent(core.EventComputerOnline)
@@ -269,7 +174,7 @@ func TestHubRestartBackOnline(t *testing.T) {
 	hr.waitStatus(support.TrayWaiting)
 	t.Logf("hub restarted: station back online after %v, PC back online after %v (target < 5 s)",
 		stationBack.Round(time.Millisecond), pcBack.Round(time.Millisecond))
-	if !st.Configured || st.URL != hr.hub.url {
+	if !st.Configured || st.URL != hr.hub.URL {
 		t.Errorf("hub state %+v", st)
 	}
 }
@@ -334,4 +239,65 @@ func (hr *hubRig) mustHub() core.HubConfig {
 		hr.t.Fatalf("hub config: %v %v", ok, err)
 	}
 	return c
+}
+
+// hubConnected is connected (command_test.go) through the hub.
+func hubConnected(b *testing.B) *remote.RemoteSession {
+	hr := newHubRig(b)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	rs, err := hr.st.Connect(context.Background(), hr.prep.Session.ID, coretest.Password)
+	if err != nil {
+		b.Fatalf("connect: %v", err)
+	}
+	b.Cleanup(func() { rs.Close() })
+	return rs
+}
+
+// BenchmarkHubCommandRoundTrip is BenchmarkCommandRoundTrip directly and
+// through a hub in the same run (app, hub and station in this process).
+func BenchmarkHubCommandRoundTrip(b *testing.B) {
+	b.Run("direct", func(b *testing.B) {
+		_, rs := connected(b)
+		commandRoundTrips(b, rs)
+	})
+	b.Run("hub", func(b *testing.B) { commandRoundTrips(b, hubConnected(b)) })
+}
+
+func commandRoundTrips(b *testing.B, rs *remote.RemoteSession) {
+	ctx := context.Background()
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		got := false
+		if err := rs.Run(ctx, wire.ShellCmd, "echo hi", func([]byte) { got = true }); err != nil || !got {
+			b.Fatalf("run: %v (output %v)", err, got)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkHubUpload uploads 32 MB to the PC directly and through a hub in
+// the same run.
+func BenchmarkHubUpload(b *testing.B) {
+	const size = 32 << 20
+	upload := func(b *testing.B, rs *remote.RemoteSession) {
+		src, _ := randomFile(b, b.TempDir(), "blob.bin", size)
+		pc := b.TempDir()
+		b.SetBytes(size)
+		for b.Loop() {
+			if err := rs.Upload(context.Background(), src, pc, "blob.bin", true, nil); err != nil {
+				b.Fatalf("upload: %v", err)
+			}
+		}
+	}
+	b.Run("direct", func(b *testing.B) {
+		_, rs := connected(b)
+		upload(b, rs)
+	})
+	b.Run("hub", func(b *testing.B) { upload(b, hubConnected(b)) })
 }
