@@ -30,6 +30,7 @@ import (
 type hubRig struct {
 	*rig
 	hub    *hubtest.Hub
+	tb     testing.TB
 	states chan pairing.HubState
 	cancel context.CancelFunc
 }
@@ -45,7 +46,7 @@ func newHubRig(t testing.TB) *hubRig {
 	if want := h.URL + "/st/" + joined.StationID + "/join/" + prep.Session.Token; prep.Link != want {
 		t.Fatalf("the invitation's link is %s; want %s", prep.Link, want)
 	}
-	hr := &hubRig{hub: h, states: make(chan pairing.HubState, 64)}
+	hr := &hubRig{tb: t, hub: h, states: make(chan pairing.HubState, 64)}
 	srv := hr.startStation(t, st)
 	program := agenttest.Download(t, srv, prep.Session.Token)
 	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
@@ -84,7 +85,7 @@ func (hr *hubRig) startStation(t testing.TB, st *core.Station) *pairing.Server {
 // waitHub waits for the station's hub link to be up (or down).
 func (hr *hubRig) waitHub(up bool) pairing.HubState {
 	for {
-		s := coretest.Receive(hr.t, hr.states, "the station's link to the hub to change")
+		s := coretest.Receive(hr.tb, hr.states, "the station's link to the hub to change")
 		if s.Connected == up {
 			return s
 		}
