@@ -72,9 +72,11 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.certs.Load()
 	s.page(w, http.StatusOK, "join.html", joinData{
-		Technician:  sess.ProfileName,
-		Email:       sess.ProfileEmail,
-		Download:    "/join/" + token + "/download",
+		Technician: sess.ProfileName,
+		Email:      sess.ProfileEmail,
+		// Relative, so it works both at /join/TOKEN and where the hub
+		// forwards the page from, HUB/st/ID/join/TOKEN.
+		Download:    token + "/download",
 		MinutesLeft: max(1, int(sess.TimeLeft(s.st.Now()).Minutes())),
 		Hours:       int(core.SessionLength.Hours()),
 		Account:     AccountName,
