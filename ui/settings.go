@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
+	"adhocstation/core/pairing"
 )
 
 // Each field's message is shown under it, keyed by the field's name; core's
@@ -87,6 +88,14 @@ type settingsScreen struct {
 	// applyPairing, when the window has a running pairing service, applies
 	// the saved pairing settings to it now and says whether they took.
 	applyPairing func() error
+	// hubState and hubLabel show the relay hub (hub.go).
+	hubState func() pairing.HubState
+	hubLabel *widget.Label
+	hub      struct {
+		cfg    core.HubConfig
+		joined bool
+		err    error
+	}
 
 	work background
 }
@@ -186,6 +195,7 @@ func (s *settingsScreen) showFingerprint(get func() string) {
 // onTick follows a certificate change: the pairing service applies saved
 // settings on its own goroutine, after this page has reloaded.
 func (s *settingsScreen) onTick(time.Time) {
+	s.refreshHub()
 	if s.fingerprint == nil {
 		return
 	}
@@ -221,6 +231,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 	if e.Kind != core.EventSettings && e.Kind != core.EventLagged {
 		return
 	}
+	s.loadHub()
 	if !s.unsaved() {
 		s.load()
 		return

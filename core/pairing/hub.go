@@ -166,3 +166,7 @@ func (l relayListener) Accept() (net.Conn, error) {
 	}
 	return hublink.Deadlines(c), nil
 }
+
+// ThroughHub reports whether session id's PC holds its live channel
+// through the relay hub (the Computers page says so).
+func (s *Server) ThroughHub(id int64) bool { return s.live.throughHub(id) }
