@@ -4,6 +4,8 @@ package support_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"image"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/hublink"
 	"adhocstation/core/pairing"
 	"adhocstation/core/remote"
 	"adhocstation/core/wire"
@@ -32,7 +35,8 @@ type hubRig struct {
 	hub    *hubtest.Hub
 	tb     testing.TB
 	states chan pairing.HubState
-	cancel context.CancelFunc
+	// stopStation ends the station's pairing service's context.
+	stopStation context.CancelFunc
 }
 
 func newHubRig(t testing.TB) *hubRig {
@@ -76,7 +80,7 @@ func (hr *hubRig) startStation(t testing.TB, st *core.Station) *pairing.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hr.cancel = cancel
+	hr.stopStation = cancel
 	t.Cleanup(func() { cancel(); srv.Close() })
 	hr.waitHub(true)
 	return srv
@@ -189,7 +193,7 @@ func TestHubStationStoppedPCRetries(t *testing.T) {
 	hr.waitStatus(support.TrayWaiting)
 	hr.waitOnline(true)
 
-	hr.cancel()
+	hr.stopStation()
 	hr.srv.Close()
 	hr.waitStatus(support.TrayUnreachable)
 	deadline := time.Now().Add(coretest.WaitLimit)
@@ -207,14 +211,16 @@ func TestHubStationStoppedPCRetries(t *testing.T) {
 // TestHubRefusesEndedSession: with the station down, the session's end
 // passes by the hub's clock (the app's own clock stands still): the hub
 // refuses the PC's relay (410 session_ended) and the app ends the session
-// and removes the account as at its own expiry.
+// and removes the account as at its own expiry. The clock moves to just
+// past the session's end, before the download token's exp (the invitation's
+// expiry + 24 h): only the pair answer's exact token is refused then.
 func TestHubRefusesEndedSession(t *testing.T) {
 	hr := newHubRig(t)
 	hr.start()
 	hr.waitStatus(support.TrayWaiting)
 	hr.waitOnline(true)
 
-	hr.cancel()
+	hr.stopStation()
 	hr.srv.Close()
 	hr.waitStatus(support.TrayUnreachable)
 	hr.clock.Advance(core.SessionLength + time.Minute)
@@ -301,4 +307,45 @@ func BenchmarkHubUpload(b *testing.B) {
 		upload(b, rs)
 	})
 	b.Run("hub", func(b *testing.B) { upload(b, hubConnected(b)) })
+}
+
+// TestHubResumeAfterKill: the app's record keeps the hub and the pair
+// answer's relay token (exp = the session's exact end, not the download's
+// latest one); a killed app resumes through the hub, and when the
+// technician ends the session it cleans up and its receipt reaches the
+// station through the hub.
+func TestHubResumeAfterKill(t *testing.T) {
+	hr := newHubRig(t)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.rig.cancel() // the app is killed
+	if err := hr.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	b, err := os.ReadFile(filepath.Join(hr.rec.stateDir, "session.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Hub        string `json:"hub"`
+		RelayToken string `json:"relay_token"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil || rec.Hub != hr.hub.URL {
+		t.Fatalf("the record names hub %q (%v); want %s", rec.Hub, err, hr.hub.URL)
+	}
+	tok, err := hublink.ReadToken(rec.RelayToken)
+	if err != nil {
+		t.Fatalf("the record's relay token: %v", err)
+	}
+	if end := hr.session().ExpiresAt; tok.Exp != end.Unix() {
+		t.Fatalf("the recorded token ends %v; want the session's end %v", time.Unix(tok.Exp, 0).UTC(), end)
+	}
+
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	if err := hr.st.End(context.Background(), hr.prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	hr.checkCleanedUp(hr.finished("nil, cleaned up through the hub"))
 }
