@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"adhocstation/core"
@@ -164,8 +165,26 @@ func (l relayListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hublink.Deadlines(c), nil
+	host := strings.TrimPrefix(l.Link.Hub, "https://")
+	return relayedConn{Conn: hublink.Deadlines(c), from: relayAddr("through-hub:" + host)}, nil
 }
+
+// relayedConn names its peer by the hub it came through: the WebSocket
+// client's net.Conn only says "websocket/unknown-addr". The app's own
+// address stays with the hub, so every PC through one hub shares one
+// pairing rate limit and the audit log says "through-hub:HOST"
+// (docs/HUB.md, not built: the hub passing the app's address on).
+type relayedConn struct {
+	net.Conn
+	from net.Addr
+}
+
+func (c relayedConn) RemoteAddr() net.Addr { return c.from }
+
+type relayAddr string
+
+func (a relayAddr) Network() string { return "hub" }
+func (a relayAddr) String() string  { return string(a) }
 
 // ThroughHub reports whether session id's PC holds its live channel
 // through the relay hub (the Computers page says so).
