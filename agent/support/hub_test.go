@@ -352,3 +352,21 @@ func TestHubResumeAfterKill(t *testing.T) {
 	}
 	hr.checkCleanedUp(hr.finished("nil, cleaned up through the hub"))
 }
+
+// TestHubRefusesExpiredDownload: a download whose relay token is past its
+// exp (the invitation's expiry + 24 h) is refused by the hub before the
+// station sees it; the app says the invitation is no longer valid and
+// changes nothing, instead of asking for the code again.
+func TestHubRefusesExpiredDownload(t *testing.T) {
+	hr := newHubRig(t)
+	hr.clock.Advance(hr.prep.Session.InviteExpiresAt.Sub(hr.clock.Now()) + core.SessionLength)
+	hr.start()
+	if err := hr.finished("support.ErrRefused"); !errors.Is(err, support.ErrRefused) {
+		t.Fatalf("Run = %v, want ErrRefused", err)
+	}
+	calls, _, told, accounts, _ := hr.rec.snapshot()
+	if !strings.Contains(told[len(told)-1].Text, "no longer valid") || len(accounts) != 0 ||
+		strings.Join(calls, ",") != "facts,consent,ask code" {
+		t.Errorf("told %+v, accounts %v, calls %v", told, accounts, calls)
+	}
+}
