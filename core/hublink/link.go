@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,8 @@ type Link struct {
 	closeOnce sync.Once
 	conns     chan net.Conn
 	closed    chan struct{}
+	web       *webListener // set by HTTP; nil: web requests are not taken
+	webMu     sync.Mutex
 }
 
 func (l *Link) init() {
@@ -108,6 +111,55 @@ func (l *Link) init() {
 		l.closed = make(chan struct{})
 	})
 }
+
+// HTTP is the second listener of the link: each connection it accepts
+// carries one plain-HTTP request a browser sent to https://HUB/st/ID/PATH
+// (the hub's TLS ended at the hub; the request's path is PATH, and its
+// X-Forwarded-For, like the connection's RemoteAddr, is the browser's
+// address). Serve the join page and the download on it with an
+// http.Server without TLS. Relays keep coming from Accept. Closing it
+// stops only web requests; until HTTP is first called the station does
+// not take them (the hub shows its "did not answer" page).
+func (l *Link) HTTP() net.Listener {
+	l.init()
+	l.webMu.Lock()
+	defer l.webMu.Unlock()
+	if l.web == nil {
+		l.web = &webListener{link: l, conns: make(chan net.Conn), closed: make(chan struct{})}
+	}
+	return l.web
+}
+
+func (l *Link) webListener() *webListener {
+	l.webMu.Lock()
+	defer l.webMu.Unlock()
+	return l.web
+}
+
+type webListener struct {
+	link   *Link
+	conns  chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (w *webListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-w.conns:
+		return c, nil
+	case <-w.closed:
+		return nil, net.ErrClosed
+	case <-w.link.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (w *webListener) Close() error {
+	w.once.Do(func() { close(w.closed) })
+	return nil
+}
+
+func (w *webListener) Addr() net.Addr { return w.link.Addr() }
 
 // Run keeps the control connection until ctx ends or Close, redialling
 // with a backoff of 1 s doubling to 30 s.
@@ -178,24 +230,57 @@ func (l *Link) controlOnce(ctx context.Context) (bool, error) {
 		if err := wsjson.Read(ctx, ws, &m); err != nil {
 			return true, err
 		}
-		if m.Type == "accept" && m.RelayID != "" {
-			go l.take(ctx, m.RelayID)
+		if m.RelayID == "" {
+			continue
+		}
+		switch m.Type {
+		case "accept":
+			go l.take(ctx, m, l.conns, nil)
+		case "http":
+			if w := l.webListener(); w != nil {
+				go l.take(ctx, m, w.conns, w.closed)
+			}
 		}
 	}
 }
 
-func (l *Link) take(ctx context.Context, relayID string) {
+// take opens the data stream the hub asked for and hands it to the
+// listener whose channel is to (stopped: that listener was closed).
+func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, stopped chan struct{}) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+relayID, l.auth())
+	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+m.RelayID, l.auth())
 	cancel()
 	if err != nil {
 		return // the app's relay times out and it retries
 	}
+	if a := clientAddr(m.Client); a != nil {
+		c = &fromClient{Conn: c, remote: a}
+	}
 	select {
-	case l.conns <- c:
+	case to <- c:
+	case <-stopped:
+		c.Close()
 	case <-l.closed:
 		c.Close()
 	}
+}
+
+// fromClient is a relayed stream whose RemoteAddr is the app's or
+// browser's address as the hub saw it, so the station's per-address
+// limits and logs see who is really there, not the hub.
+type fromClient struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *fromClient) RemoteAddr() net.Addr { return c.remote }
+
+func clientAddr(s string) net.Addr {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
 }
 
 // Accept returns the next relayed app connection.

@@ -37,6 +37,11 @@ type Server struct {
 	AcceptTimeout time.Duration
 	// PingInterval is how often the hub checks each control connection.
 	PingInterval time.Duration
+	// WebTimeout bounds a browser's request forwarded to a station,
+	// the answer (a download) included.
+	WebTimeout time.Duration
+
+	proxy http.Handler // forwards /st/{id}/… (web.go)
 
 	mu    sync.Mutex
 	clock func() time.Time // token expiry and codes; SetClock moves it
@@ -87,12 +92,14 @@ func New(dir string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		dir: dir, log: log, state: st,
-		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second,
+		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second, WebTimeout: DefaultWebTimeout,
 		online: map[string]*control{}, pending: map[string]*pending{},
 		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
-	}, nil
+	}
+	s.proxy = s.webProxy()
+	return s, nil
 }
 
 // Handler serves the hub's paths.
@@ -102,6 +109,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathControl, s.control)
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
+	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
+	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+	})
 	return mux
 }
 
@@ -265,73 +276,15 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
-	s.mu.Lock()
-	c := s.online[tok.Station]
-	p := &pending{station: tok.Station, got: make(chan *websocket.Conn, 1), done: make(chan struct{})}
-	rid := randomText(16)
-	refusal := ""
-	switch {
-	case c == nil:
-		refusal = "station_offline"
-	case s.waiting[tok.Station] >= s.maxWaiting:
-		refusal = "too_many_relays"
-	case s.relays >= s.maxRelays:
-		refusal = "hub_full"
-	default:
-		s.pending[rid] = p
-		s.waiting[tok.Station]++
-		s.relays++
-	}
-	s.mu.Unlock()
-	switch refusal {
-	case "station_offline":
-		refuse(w, http.StatusServiceUnavailable, refusal, "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
-		return
-	case "too_many_relays":
-		refuse(w, http.StatusTooManyRequests, refusal, "Too many connections are waiting for the technician's station: try again in a moment.")
-		return
-	case "hub_full":
-		refuse(w, http.StatusServiceUnavailable, refusal, "The hub is carrying as many connections as it can: try again in a moment.")
-		return
-	}
-	defer close(p.done)
-	waited := false // the station answered (or the wait ended): no longer counted as waiting
-	endWait := func() {
-		s.mu.Lock()
-		if !waited {
-			waited = true
-			delete(s.pending, rid)
-			if s.waiting[tok.Station]--; s.waiting[tok.Station] <= 0 {
-				delete(s.waiting, tok.Station)
-			}
-		}
-		s.mu.Unlock()
-	}
-	defer func() {
-		endWait()
-		s.mu.Lock()
-		s.relays--
-		s.mu.Unlock()
-	}()
-	wctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	err = wsjson.Write(wctx, c.ws, hublink.ControlMessage{Type: "accept", RelayID: rid, Session: tok.Session})
-	cancel()
+	sws, release, err := s.stream(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
 	if err != nil {
-		refuse(w, http.StatusServiceUnavailable, "station_offline", "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
+		var re *refusalErr
+		if errors.As(err, &re) {
+			refuse(w, re.status, re.code, re.relayMsg)
+		}
 		return
 	}
-	var sws *websocket.Conn
-	timer := time.NewTimer(s.AcceptTimeout)
-	defer timer.Stop()
-	select {
-	case sws = <-p.got:
-		endWait()
-	case <-timer.C:
-		refuse(w, http.StatusGatewayTimeout, "station_no_answer", "The technician's station did not answer in time: try again in a moment.")
-		return
-	case <-r.Context().Done():
-		return
-	}
+	defer release()
 	defer sws.CloseNow()
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -343,6 +296,106 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Unix(tok.Exp, 0).Sub(s.now()))
 	defer cancel()
 	splice(ctx, aws, sws)
+}
+
+// refusalErr is why the hub could not open a stream to a station, with
+// the words for an app (JSON) and for a browser (the web page).
+type refusalErr struct {
+	status   int
+	code     string
+	relayMsg string // for the app, which retries by itself
+	webMsg   string // for a person in a browser
+}
+
+func (e *refusalErr) Error() string { return e.relayMsg }
+
+var (
+	errOffline = &refusalErr{http.StatusServiceUnavailable, "station_offline",
+		"The technician's station is offline: the app keeps trying; ask the technician to start the station.",
+		offlineText}
+	errTooMany = &refusalErr{http.StatusTooManyRequests, "too_many_relays",
+		"Too many connections are waiting for the technician's station: try again in a moment.",
+		"Too many people are waiting for the technician's station right now. Wait a moment, then reload this page."}
+	errHubFull = &refusalErr{http.StatusServiceUnavailable, "hub_full",
+		"The hub is carrying as many connections as it can: try again in a moment.",
+		"The relay is carrying as many connections as it can. Wait a moment, then reload this page."}
+	errNoAnswer = &refusalErr{http.StatusGatewayTimeout, "station_no_answer",
+		"The technician's station did not answer in time: try again in a moment.",
+		"The technician's station did not answer in time. Wait a moment, then reload this page; if it keeps happening, tell your technician."}
+)
+
+// offlineText is what a person opening a join link sees while the station
+// holds no control connection.
+const offlineText = "The technician's station is offline — ask your technician to open Ad Hoc Support Station, then reload this page."
+
+// stream asks station id, over its control connection, to open a data
+// WebSocket back (m says why: "accept" for a relay, "http" for a
+// forwarded web request) and waits for it. The stream counts toward the
+// hub's limits until release is called, which the caller must do once.
+func (s *Server) stream(ctx context.Context, id string, m hublink.ControlMessage) (ws *websocket.Conn, release func(), err error) {
+	s.mu.Lock()
+	c := s.online[id]
+	p := &pending{station: id, got: make(chan *websocket.Conn, 1), done: make(chan struct{})}
+	rid := randomText(16)
+	switch {
+	case c == nil:
+		err = errOffline
+	case s.waiting[id] >= s.maxWaiting:
+		err = errTooMany
+	case s.relays >= s.maxRelays:
+		err = errHubFull
+	default:
+		s.pending[rid] = p
+		s.waiting[id]++
+		s.relays++
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	waited := false // the station answered (or the wait ended): no longer counted as waiting
+	endWait := func() {
+		s.mu.Lock()
+		if !waited {
+			waited = true
+			delete(s.pending, rid)
+			if s.waiting[id]--; s.waiting[id] <= 0 {
+				delete(s.waiting, id)
+			}
+		}
+		s.mu.Unlock()
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			endWait()
+			close(p.done) // the station's accept request ends, closing its side
+			s.mu.Lock()
+			s.relays--
+			s.mu.Unlock()
+		})
+	}
+	m.RelayID = rid
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = wsjson.Write(wctx, c.ws, m)
+	cancel()
+	if err != nil {
+		release()
+		return nil, nil, errOffline
+	}
+	timer := time.NewTimer(s.AcceptTimeout)
+	defer timer.Stop()
+	select {
+	case ws = <-p.got:
+		endWait()
+		return ws, release, nil
+	case <-timer.C:
+		release()
+		return nil, nil, errNoAnswer
+	case <-ctx.Done():
+		release()
+		return nil, nil, ctx.Err()
+	}
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
