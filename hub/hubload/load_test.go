@@ -297,3 +297,99 @@ func TestHubIdleLoad(t *testing.T) {
 		rc.Close()
 	}
 }
+
+// joinLink enrols a station on hub and keeps its link up.
+func joinLink(t *testing.T, hub *hubProc, c *http.Client) (*hublink.Link, string, ed25519.PrivateKey) {
+	t.Helper()
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	res, err := hublink.Join(context.Background(), c, hub.url, hub.code, "load", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{}, 1)
+	l := &hublink.Link{Hub: hub.url, Credential: res.Credential, Client: c, OnState: func(ok bool, _ error) {
+		if ok {
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	go l.Run(context.Background())
+	t.Cleanup(func() { l.Close() })
+	<-up
+	return l, res.StationID, key
+}
+
+// TestHubThroughput: ADHOC_LOAD_MB (256) MB from the app to the station
+// inside the pinned TLS 1.3, once over direct loopback TCP and once
+// through the real adhoc-hub in its own process, in one run.
+func TestHubThroughput(t *testing.T) {
+	gated(t)
+	mb := envInt("ADHOC_LOAD_MB", 256)
+	hub, roots := startHub(t)
+	c := client(roots)
+	l, id, key := joinLink(t, hub, c)
+	_, _, _, stationCert := cert(t, t.TempDir())
+	stationTLS := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}}
+	appTLS := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}
+	appTLS.RootCAs.AddCert(mustParse(t, stationCert.Certificate[0]))
+
+	measure := func(name string, accept func() (net.Conn, error), dial func() (net.Conn, error)) float64 {
+		read := make(chan int64, 1)
+		go func() {
+			sc, err := accept()
+			if err != nil {
+				read <- -1
+				return
+			}
+			defer sc.Close()
+			n, _ := io.Copy(io.Discard, tls.Server(sc, stationTLS))
+			read <- n
+		}()
+		raw, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := tls.Client(raw, appTLS)
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64<<10)
+		total := int64(mb) << 20
+		start := time.Now()
+		for sent := int64(0); sent < total; sent += int64(len(buf)) {
+			if _, err := tc.Write(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tc.Close()
+		if n := <-read; n != total {
+			t.Fatalf("%s: the station read %d of %d bytes", name, n, total)
+		}
+		rate := float64(total) / (1 << 20) / time.Since(start).Seconds()
+		t.Logf("%s: %d MB in pinned TLS 1.3, %.0f MB/s", name, mb, rate)
+		return rate
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	direct := measure("direct", ln.Accept, func() (net.Conn, error) { return net.Dial("tcp", ln.Addr().String()) })
+	cpu0 := cpuTicks(t, hub.pid)
+	tok := hublink.SignToken(key, hublink.Claims{Station: id, Session: "tp", Exp: time.Now().Add(time.Hour).Unix()})
+	viaHub := measure("hub", l.Accept, func() (net.Conn, error) {
+		return hublink.DialRelay(context.Background(), c, hub.url, tok)
+	})
+	t.Logf("through the hub: %.0f %% of direct; the hub process used %.2f s of CPU for %d MB",
+		viaHub/direct*100, float64(cpuTicks(t, hub.pid)-cpu0)/100, mb)
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
