@@ -20,6 +20,7 @@ import (
 
 // Join redeems an enrolment code on the hub at hubURL (https://HOST[:PORT])
 // and returns the station's credential, to be kept like a password.
+// client nil: NewClient(nil) (system roots, HTTPS_PROXY).
 func Join(ctx context.Context, client *http.Client, hubURL, code, name string, pub ed25519.PublicKey) (EnrolResponse, error) {
 	body, _ := json.Marshal(EnrolRequest{Code: code, PublicKey: pub, Name: name})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(hubURL, "/")+PathEnrol, bytes.NewReader(body))
@@ -27,7 +28,7 @@ func Join(ctx context.Context, client *http.Client, hubURL, code, name string, p
 		return EnrolResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	resp, err := clientOr(client).Do(req)
 	if err != nil {
 		return EnrolResponse{}, fmt.Errorf("the hub %s could not be reached: %w", hubURL, err)
 	}
@@ -66,7 +67,7 @@ func DialRelay(ctx context.Context, client *http.Client, hubURL, token string) (
 }
 
 func dialStream(ctx context.Context, client *http.Client, url string, h http.Header) (net.Conn, error) {
-	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
+	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: clientOr(client), HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			// coder/websocket keeps a little of the refused answer's body.
@@ -92,7 +93,7 @@ func wsURL(u string) string {
 type Link struct {
 	Hub        string       // https://HOST[:PORT]
 	Credential string       // from Join
-	Client     *http.Client // its TLS trusts the hub's certificate (nil: http.DefaultClient)
+	Client     *http.Client // its TLS trusts the hub's certificate (nil: NewClient(nil): system roots, HTTPS_PROXY)
 	// OnState, if set, is told each time the control connection goes up
 	// (err nil) or down (why).
 	OnState func(connected bool, err error)
@@ -191,12 +192,7 @@ func (l *Link) Run(ctx context.Context) {
 	}
 }
 
-func (l *Link) client() *http.Client {
-	if l.Client != nil {
-		return l.Client
-	}
-	return http.DefaultClient
-}
+func (l *Link) client() *http.Client { return clientOr(l.Client) }
 
 func (l *Link) auth() http.Header {
 	return http.Header{"Authorization": {"Bearer " + l.Credential}}
