@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -56,6 +57,13 @@ func run(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if os.Getenv("GOGC") == "" {
+		// The hub's memory is mostly live connection state and its work
+		// (splicing through pooled buffers) allocates little, so a tighter
+		// heap costs little CPU: after 1,000 PCs connect, RSS peaks at
+		// about 80 MB instead of 99 (docs/PERFORMANCE.md "Relay hub").
+		debug.SetGCPercent(50)
+	}
 	srv, err := hubsrv.New(*state, log)
 	if err != nil {
 		return err
