@@ -243,6 +243,11 @@ func (l *Link) controlOnce(ctx context.Context) (bool, error) {
 // take opens the data stream the hub asked for and hands it to the
 // listener whose channel is to (stopped: that listener was closed).
 func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, stopped chan struct{}) {
+	select {
+	case <-stopped: // nil for relays: never ready
+		return // nobody serves these any more: the hub tells the browser
+	default:
+	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+m.RelayID, l.auth())
 	cancel()

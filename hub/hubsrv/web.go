@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"html/template"
+	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -63,7 +64,6 @@ func (s *Server) webProxy() *httputil.ReverseProxy {
 		},
 		BufferPool:   pool,
 		ErrorHandler: s.webError,
-		ErrorLog:     nil,
 	}
 }
 
@@ -167,12 +167,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+// pageHTML is the hub's own small page; title and text are escaped.
+const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} — Ad Hoc Support</title>
+<title>%s — Ad Hoc Support</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
-`))
+</head><body><h1>%s</h1><p>%s</p></body></html>
+`
 
 // page answers a small HTML page: the browser's user reads it, not a program.
 func page(w http.ResponseWriter, status int, title, text string) {
@@ -181,5 +182,6 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+	t := html.EscapeString(title)
+	fmt.Fprintf(w, pageHTML, t, t, html.EscapeString(text))
 }
