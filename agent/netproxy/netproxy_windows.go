@@ -36,9 +36,22 @@ func call(p *windows.LazyProc, args ...uintptr) (uintptr, error) {
 		if e == nil || e == windows.ERROR_SUCCESS {
 			e = fmt.Errorf("%s failed", p.Name)
 		}
+		if en, ok := e.(windows.Errno); ok && winhttpErrors[en] != "" {
+			return 0, fmt.Errorf("%s: %s (%w)", p.Name, winhttpErrors[en], e)
+		}
 		return 0, fmt.Errorf("%s: %w", p.Name, e)
 	}
 	return r, nil
+}
+
+// winhttpErrors words the WinHTTP errors a proxy lookup meets: Windows'
+// own message table does not hold them (they live in winhttp.dll).
+var winhttpErrors = map[windows.Errno]string{
+	12005: "the URL is not valid",                     // ERROR_WINHTTP_INVALID_URL
+	12166: "the proxy script has an error",            // ERROR_WINHTTP_BAD_AUTO_PROXY_SCRIPT
+	12167: "the proxy script could not be downloaded", // ERROR_WINHTTP_UNABLE_TO_DOWNLOAD_SCRIPT
+	12178: "WinHTTP's proxy service failed",           // ERROR_WINHTTP_AUTO_PROXY_SERVICE_ERROR
+	12180: "no proxy script was found on the network", // ERROR_WINHTTP_AUTODETECTION_FAILED
 }
 
 // takeString copies a string WinHTTP allocated and frees it (GlobalFree).
@@ -105,14 +118,30 @@ func (winSettings) UserIE() (IEConfig, error) {
 	return readIE()
 }
 
+// asUser reads the settings while impersonating tok, on a thread of its
+// own: if reverting failed, that thread stays locked to its goroutine and
+// Go ends it with the goroutine, so no other code ever runs as the user.
 func asUser(tok windows.Token) (IEConfig, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if _, err := call(procImpersonateLoggedOn, uintptr(tok)); err != nil {
-		return IEConfig{}, fmt.Errorf("reading the signed-in user's proxy settings: %w", err)
+	type result struct {
+		c   IEConfig
+		err error
 	}
-	defer windows.RevertToSelf()
-	return readIE()
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if _, err := call(procImpersonateLoggedOn, uintptr(tok)); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("reading the signed-in user's proxy settings: %w", err)}
+			return
+		}
+		c, err := readIE()
+		if windows.RevertToSelf() == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- result{c, err}
+	}()
+	r := <-done
+	return r.c, r.err
 }
 
 func readIE() (IEConfig, error) {

@@ -140,6 +140,7 @@ func (s *Server) web(w http.ResponseWriter, r *http.Request) {
 	}
 	timeout := s.WebTimeout
 	rc.SetWriteDeadline(time.Now().Add(timeout)) // a browser that stops reading
+	defer rc.SetWriteDeadline(time.Time{})       // the connection's next request starts afresh
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), clientAddrKey{}, r.RemoteAddr), timeout)
 	defer cancel()
 	s.proxy.ServeHTTP(w, r.WithContext(ctx))
