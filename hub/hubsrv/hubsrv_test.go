@@ -443,6 +443,12 @@ func TestRelayServesHTTPServer(t *testing.T) {
 	stationCert, _, _ := selfSigned(t, "station")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/hello", func(w http.ResponseWriter, r *http.Request) {
+		// The relayed connection's address is the app's, as the hub saw
+		// it (the station's per-address limits count apps, not the hub).
+		if !strings.HasPrefix(r.RemoteAddr, "127.0.0.1:") {
+			http.Error(w, "relayed from "+r.RemoteAddr, http.StatusInternalServerError)
+			return
+		}
 		io.WriteString(w, "station here, session "+r.URL.Query().Get("s"))
 	})
 	hs := &http.Server{Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}}}
