@@ -123,7 +123,9 @@ func TestHubActivityBurst(t *testing.T) {
 
 // annaAtConsole names every caller as the console's user.
 func annaAtConsole() func(net.Conn) (pipe.Caller, error) {
-	return func(net.Conn) (pipe.Caller, error) { return pipe.Caller{User: `PC\anna`, Session: 1, Console: true}, nil }
+	return func(net.Conn) (pipe.Caller, error) {
+		return pipe.Caller{User: `PC\anna`, Session: 1, Console: true}, nil
+	}
 }
 
 // TestHubActivityConsoleOnly: as the chat, the list goes to the console

@@ -202,7 +202,17 @@ func (a *App) cleanupReceipt(ctx context.Context, c *Client, key, detail string)
 		req.Activity = &list
 	}
 	var out wire.StatusResponse
-	return c.call(ctx, PathCleanup, req, &out)
+	err := c.call(ctx, PathCleanup, req, &out)
+	if w, ok := refusal(err); ok && w.Code == wire.CodeBadRequest && req.Activity != nil {
+		// A station that cannot take the list (one older than the list,
+		// or a list larger than it reads) still gets the receipt: the
+		// account's removal matters more than the list.
+		a.Log.Printf("the station refused the activity list (%s); the receipt goes without it", w.Code)
+		req.Activity = nil
+		req.Detail = wire.CutText(detail+"; the station did not take the PC's activity list", 1000)
+		err = c.call(ctx, PathCleanup, req, &out)
+	}
+	return err
 }
 
 // The sentences of the list. who is the technician as the station names

@@ -2,9 +2,13 @@ package support
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,3 +188,65 @@ func TestScreenWatchSplitBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptWithoutListWhenRefused: a station that refuses the list as
+// a bad request (one older than the list) still gets the receipt, which
+// says the list was not taken.
+func TestReceiptWithoutListWhenRefused(t *testing.T) {
+	var bodies []wire.AgentRequest
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields() // as the station reads requests
+		var req struct {
+			AgentKey string `json:"agent_key"`
+			Detail   string `json:"detail"`
+		}
+		if err := dec.Decode(&req); err != nil {
+			var full wire.AgentRequest
+			bodies = append(bodies, full)
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(wire.Error{Code: wire.CodeBadRequest, Message: "unknown field"})
+			return
+		}
+		bodies = append(bodies, wire.AgentRequest{AgentKey: req.AgentKey, Detail: req.Detail})
+		_ = json.NewEncoder(w).Encode(wire.StatusResponse{State: "ended"})
+	}))
+	defer srv.Close()
+	sum := sha256.Sum256(srv.Certificate().RawSubjectPublicKeyInfo)
+	c, err := NewClient(srv.URL, []string{base64.StdEncoding.EncodeToString(sum[:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &App{}
+	a.note(wire.ActivityConnected, "Ana connected to this PC")
+	if err := a.cleanupReceipt(t.Context(), c, "key-0123456789abcdef", "app removed"); err != nil {
+		t.Fatalf("the receipt: %v", err)
+	}
+	if len(bodies) != 2 || bodies[1].Detail != "app removed; the station did not take the PC's activity list" {
+		t.Fatalf("the station got %+v; want a refused try, then the receipt saying the list was not taken", bodies)
+	}
+}
+
+// BenchmarkActivityNote is one action noted with the list full (200
+// entries of a long path each, at the byte bound): cleaned, the oldest
+// dropped, the file written and renamed, the UI handed a copy. Every file
+// listing of the technician costs one.
+func BenchmarkActivityNote(b *testing.B) {
+	a := &App{UI: &countingShower{}}
+	a.openActivity(b.TempDir(), 1)
+	path := strings.Repeat(`C:\Users\anna\Documents\Projects\`, 6)
+	for range wire.MaxActivityEntries {
+		a.note(wire.ActivityList, noteList("Ana Tech", path, 12))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		a.note(wire.ActivityList, noteList("Ana Tech", path, 12))
+	}
+}
+
+type countingShower struct {
+	UI
+	n int
+}
+
+func (c *countingShower) ShowActivity(wire.Activity) { c.n++ }
