@@ -104,7 +104,7 @@ func decodeAgentRequest(body io.Reader, cleanup bool) (wire.AgentRequest, *apiEr
 		return wire.AgentRequest{}, e
 	}
 	if req.Activity != nil && !cleanup {
-		return wire.AgentRequest{}, badRequest("Only the cleanup receipt carries the PC's activity list.")
+		return wire.AgentRequest{}, badRequest("Only the cleanup receipt carries the PC's activity list. Download the current Support Session app from the invitation link.")
 	}
 	if req.AgentKey == "" || len(req.AgentKey) > maxTokenLen {
 		return wire.AgentRequest{}, badRequest("The Support Session app sent no valid session key. End the session from the app; ask your technician for a new invitation if needed.")
