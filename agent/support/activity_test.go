@@ -304,3 +304,24 @@ func TestActivityListSurvivesRestart(t *testing.T) {
 		t.Errorf("the activity list is still in the state folder after the cleanup: %v", err)
 	}
 }
+
+// TestActivityLeftAfterTheViewEnds: the technician closes the remote
+// window with the screen still viewed: the list says the viewing stopped,
+// then that they left, in that order.
+func TestActivityLeftAfterTheViewEnds(t *testing.T) {
+	r, tray, _ := activityRig(t)
+	rs, err := r.st.Connect(context.Background(), r.prep.Session.ID, coretest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Screen(context.Background(), wire.ScreenOpen{MaxFPS: 5}, remote.ScreenHandlers{}); err != nil {
+		t.Fatal(err)
+	}
+	lastKind(t, tray, wire.ActivityScreenOn)
+	rs.Close()
+	l := lastKind(t, tray, wire.ActivityLeft)
+	want := []string{wire.ActivityConnected, wire.ActivityScreenOn, wire.ActivityScreenOff, wire.ActivityLeft}
+	if got := kinds(l); !slices.Equal(got, want) {
+		t.Fatalf("the tray lists %q; want %q", got, want)
+	}
+}

@@ -74,6 +74,7 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		out.Key = newKey()
 		out.Streams = servedStreams
 		session := newSignedIn(logon)
+		session.left = func() { a.note(wire.ActivityLeft, noteLeft(who)) }
 		a.remotes.Store(out.Key, session)
 		defer func() {
 			a.remotes.Delete(out.Key)
@@ -91,7 +92,6 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	// remote session (or the channel drops).
 	a.answer(conn, r, who)
 	a.Log.Printf("%s left", who)
-	a.note(wire.ActivityLeft, noteLeft(who))
 	a.UI.Tell(Message{Title: AppTitle, Text: who + " left"})
 }
 
