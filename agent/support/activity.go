@@ -50,6 +50,10 @@ type activityLog struct {
 	list    wire.Activity
 	size    int    // bytes of the entries' JSON
 	next    uint64 // the last number given
+	// The file is written by writeActivity, one at a time.
+	dirty  bool          // a change is not written yet
+	saving bool          // a writer runs
+	idle   chan struct{} // closed when the running writer ends
 }
 
 // storedActivity is the file: the list and the session it is about, so a
@@ -142,30 +146,66 @@ func (l *activityLog) snapshot() wire.Activity {
 	return wire.Activity{Earlier: l.list.Earlier, Entries: append([]wire.ActivityEntry(nil), l.list.Entries...)}
 }
 
-// saveActivity writes the list (l.mu held) as saveState writes the record:
-// a temporary file, then a rename, with App.WriteFile's admin-only
-// descriptor.
+// saveActivity has the list written (l.mu held) by a writer of its own,
+// so an action never waits for the disk: on Windows each write is flushed
+// (FlushFileBuffers), which can take tens of milliseconds, and a note sits
+// in the path of a folder listing or of the screen's control lines. Notes
+// that come while a write runs are written together after it.
 func (a *App) saveActivity() {
 	l := &a.activity
 	if l.dir == "" {
 		return
 	}
-	b, err := json.Marshal(storedActivity{SessionID: l.session, Next: l.next, Activity: l.list})
-	if err != nil {
+	l.dirty = true
+	if l.saving {
 		return
 	}
+	l.saving, l.idle = true, make(chan struct{})
+	go a.writeActivity(l.idle)
+}
+
+// writeActivity writes the list until it has no unwritten change, as
+// saveState writes the record: a temporary file, then a rename, with
+// App.WriteFile's admin-only descriptor.
+func (a *App) writeActivity(idle chan struct{}) {
+	l := &a.activity
 	write := a.WriteFile
 	if write == nil {
 		write = func(name string, data []byte) error { return os.WriteFile(name, data, 0o600) }
 	}
-	tmp := filepath.Join(l.dir, activityFile+".tmp")
-	if err := write(tmp, b); err == nil {
-		err = os.Rename(tmp, filepath.Join(l.dir, activityFile))
+	for {
+		l.mu.Lock()
+		if !l.dirty || l.dir == "" {
+			l.saving = false
+			close(idle)
+			l.mu.Unlock()
+			return
+		}
+		l.dirty = false
+		dir := l.dir
+		b, err := json.Marshal(storedActivity{SessionID: l.session, Next: l.next, Activity: l.list})
+		l.mu.Unlock()
 		if err != nil {
+			continue
+		}
+		tmp := filepath.Join(dir, activityFile+".tmp")
+		if err := write(tmp, b); err != nil {
+			a.Log.Printf("the activity list could not be saved: %v", err)
+		} else if err := os.Rename(tmp, filepath.Join(dir, activityFile)); err != nil {
 			a.Log.Printf("the activity list could not be saved: %v", err)
 		}
-	} else {
-		a.Log.Printf("the activity list could not be saved: %v", err)
+	}
+}
+
+// flushActivity waits until the list's last change is on disk (the
+// service stops).
+func (a *App) flushActivity() {
+	l := &a.activity
+	l.mu.Lock()
+	idle, saving := l.idle, l.saving
+	l.mu.Unlock()
+	if saving {
+		<-idle
 	}
 }
 
@@ -184,6 +224,7 @@ func (a *App) forgetActivity(dir string) {
 	l.mu.Lock()
 	l.dir = ""
 	l.mu.Unlock()
+	a.flushActivity() // a write under way would bring the file back
 	for _, name := range []string{activityFile, activityFile + ".tmp"} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			a.Log.Printf("could not remove the activity list: %v", err)

@@ -256,16 +256,23 @@ func TestActivityListSurvivesRestart(t *testing.T) {
 	rs.Close()
 	before := lastKind(t, tray, wire.ActivityLeft)
 
-	b, err := os.ReadFile(filepath.Join(r.rec.stateDir, "activity.json"))
-	if err != nil {
-		t.Fatalf("the list is not in the state folder: %v", err)
-	}
+	// The file is written by a writer of its own, just after the tray is
+	// told: it is looked at until it has the three (or the deadline).
 	var stored struct {
 		SessionID int64                `json:"session_id"`
 		Entries   []wire.ActivityEntry `json:"entries"`
 	}
-	if err := json.Unmarshal(b, &stored); err != nil || stored.SessionID != id || len(stored.Entries) != 3 {
-		t.Fatalf("the stored list is %s (%v); want the session's 3 entries", b, err)
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for {
+		b, err := os.ReadFile(filepath.Join(r.rec.stateDir, "activity.json"))
+		stored.Entries = nil
+		if err == nil && json.Unmarshal(b, &stored) == nil && stored.SessionID == id && len(stored.Entries) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stored list is %s (%v); want the session's 3 entries", b, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if st, err := os.Stat(filepath.Join(r.rec.stateDir, "activity.json")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("the list's file: %v, mode %v; want 0600 (the state folder's files are admin-only)", err, st.Mode())
