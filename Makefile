@@ -148,12 +148,12 @@ wine-smoke: station-windows
 	bash .ci/wine-smoke.sh $(WIN_EXE)
 
 # The Support Session app's Windows Desktop under Wine on a virtual screen:
-# GDI capture, SendInput, the clipboard, ServeScreen on it, the banner and the
-# pipe's caller facts (.ci/wine-screen.sh runs agent/winsys's tests
+# GDI capture, SendInput, the clipboard, ServeScreen on it, the banner, the
+# activity window and the pipe's caller facts (.ci/wine-screen.sh runs agent/winsys's tests
 # cross-compiled).
 wine-screen:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o bin/winsys.test.exe ./agent/winsys
-	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestPipeDescriptor|TestPipeSDDL|TestDialPastSquatter|TestCallMissingExport|TestVirtualKey|TestKeeper'
+	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestPipeDescriptor|TestPipeSDDL|TestDialPastSquatter|TestCallMissingExport|TestVirtualKey|TestKeeper|TestActivityWindow'
 
 # The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
 # and the icon; `sudo make -C <unpacked folder> install` installs it.
