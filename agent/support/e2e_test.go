@@ -57,10 +57,11 @@ type rig struct {
 	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
-	// hubClient is the app's client for the relay hub (hub_test.go);
-	// desktop, if set, is the PC's screen.
-	hubClient *http.Client
+	// desktop, if set, is the PC's screen (the activity tests' Xvfb, the
+	// hub tests' still desktop); hubClient is the app's client for the
+	// relay hub (hub_test.go).
 	desktop   func() (screen.Desktop, error)
+	hubClient *http.Client
 }
 
 // waitingRig is a rig with a paired Windows PC whose app runs and waits
