@@ -165,15 +165,18 @@ func (l relayListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	host := strings.TrimPrefix(l.Link.Hub, "https://")
-	return relayedConn{Conn: hublink.Deadlines(c), from: relayAddr("through-hub:" + host)}, nil
+	c = hublink.Deadlines(c)
+	if _, ok := c.RemoteAddr().(*net.TCPAddr); !ok {
+		// The hub did not say whose it is: the per-address limits and
+		// the audit then see one peer, the hub.
+		c = relayedConn{Conn: c, from: relayAddr("through-hub:" + strings.TrimPrefix(l.Link.Hub, "https://"))}
+	}
+	return c, nil
 }
 
-// relayedConn names its peer by the hub it came through: the WebSocket
-// client's net.Conn only says "websocket/unknown-addr". The app's own
-// address stays with the hub, so every PC through one hub shares one
-// pairing rate limit and the audit log says "through-hub:HOST"
-// (docs/HUB.md, not built: the hub passing the app's address on).
+// relayedConn names its peer by the hub it came through, for a hub that
+// does not pass the app's address (the link's streams then say only
+// "websocket/unknown-addr").
 type relayedConn struct {
 	net.Conn
 	from net.Addr
