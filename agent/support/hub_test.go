@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,14 +53,16 @@ func newHubRig(t testing.TB) *hubRig {
 	}
 	hr := &hubRig{tb: t, hub: h, states: make(chan pairing.HubState, 64)}
 	srv := hr.startStation(t, st)
-	program := agenttest.Download(t, srv, prep.Session.Token)
-	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
-	if err != nil || d.Hub != h.URL || d.RelayToken == "" {
-		t.Fatalf("the download's details %+v (%v) do not name the hub %s with a token", d, err, h.URL)
+	// The join page and the download come from the hub, with its
+	// certificate; the station serves them over its link.
+	page := hubGet(t, h, prep.Link)
+	if !strings.Contains(page, prep.Session.Token+"/download") || strings.Contains(page, srv.Fingerprint()) {
+		t.Fatalf("the join page through the hub:\n%s", page)
 	}
-	d.StationURL = "https://station.invalid:8443" // never dialled: the hub carries everything
-	if program, err = wire.AppendDetails(agenttest.FakeProgram, d); err != nil {
-		t.Fatal(err)
+	program := []byte(hubGet(t, h, prep.Link+"/download"))
+	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
+	if err != nil || d.Hub != h.URL || d.RelayToken == "" || d.StationURL == srv.URL() {
+		t.Fatalf("the download's details %+v (%v) do not name the hub %s with a token", d, err, h.URL)
 	}
 	hr.rig = &rig{t: t, st: st, srv: srv, clock: clock, agent: newFakeClock(coretest.Start), prep: prep, profile: profile,
 		rec: newRecorder(t.TempDir(), program, windowsPC, rightCode(prep.Code)...), sub: st.Subscribe(), done: make(chan error, 1),
@@ -67,6 +70,21 @@ func newHubRig(t testing.TB) *hubRig {
 		hubClient: h.Client}
 	t.Cleanup(hr.sub.Close)
 	return hr
+}
+
+// hubGet is a browser's GET through the hub, trusting the hub's certificate.
+func hubGet(t testing.TB, h *hubtest.Hub, url string) string {
+	t.Helper()
+	resp, err := h.Client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s through the hub: %d %v\n%.500s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
 }
 
 // startStation starts the pairing service for st, its hub link reporting

@@ -27,14 +27,21 @@ type HubState struct {
 type hubRun struct {
 	access core.HubAccess
 	link   *hublink.Link
-	srv    *http.Server
+	srv    *http.Server // the app's relays: the pinned TLS, every handler
+	web    *http.Server // browsers' requests forwarded by the hub: plain HTTP, pages only
 	cancel context.CancelFunc
 }
 
 type viaHubKey struct{}
 
+type viaHubWebKey struct{}
+
 // ViaHub reports whether the request came through the relay hub.
 func ViaHub(ctx context.Context) bool { v, _ := ctx.Value(viaHubKey{}).(bool); return v }
+
+// viaHubWeb reports whether a browser's request was forwarded by the hub
+// (https://HUB/st/ID/...): the browser saw the hub's certificate.
+func viaHubWeb(ctx context.Context) bool { v, _ := ctx.Value(viaHubWebKey{}).(bool); return v }
 
 // syncHub starts, restarts or stops the link so that it matches the saved
 // hub configuration. Joining or leaving a hub thus needs no restart.
@@ -94,11 +101,28 @@ func (s *Server) syncHub(ctx context.Context) {
 	s.hub = r
 	s.hubMu.Unlock()
 	s.setHubState(HubState{Configured: true, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()})
+	// The join page and the download as the hub forwards them: the hub
+	// ended the browser's TLS, so this server is plain HTTP and serves the
+	// pages only, never the app's API.
+	web := http.NewServeMux()
+	s.routePages(web)
+	r.web = s.httpServer()
+	r.web.Handler, r.web.TLSConfig = web, nil
+	r.web.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, viaHubWebKey{}, true)
+	}
+	webLn := r.link.HTTP() // before Run: the hub's first forwarded request finds it
 	go r.link.Run(lctx)
 	go func() {
-		err := r.srv.ServeTLS(relayListener{r.link}, "", "")
+		err := r.srv.ServeTLS(relayListener{Listener: r.link, hub: acc.URL}, "", "")
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("the pairing service stopped serving the hub's relays", "hub", acc.URL, "err", err)
+		}
+	}()
+	go func() {
+		err := r.web.Serve(relayListener{Listener: webLn, hub: acc.URL})
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("the pairing service stopped serving pages through the hub", "hub", acc.URL, "err", err)
 		}
 	}()
 }
@@ -107,6 +131,7 @@ func (r *hubRun) stop() {
 	r.cancel()
 	r.link.Close()
 	go retire(r.srv)
+	go retire(r.web)
 }
 
 // stopHub ends the link when the service closes.
@@ -119,6 +144,7 @@ func (s *Server) stopHub() {
 		r.cancel()
 		r.link.Close()
 		r.srv.Close()
+		r.web.Close()
 	}
 }
 
@@ -155,13 +181,17 @@ func (s *Server) relayFor(ctx context.Context, sess core.Session) (core.HubRelay
 	return rel, ok && err == nil
 }
 
-// relayListener gives the HTTP server relayed connections whose read
-// deadlines behave as on TCP (hublink.Deadlines): net/http sets one to
-// stop its background read when the live channel hijacks the connection.
-type relayListener struct{ *hublink.Link }
+// relayListener gives an HTTP server the link's streams (relays or
+// forwarded web requests) with read deadlines that behave as on TCP
+// (hublink.Deadlines): net/http sets one to stop its background read,
+// e.g. when the live channel hijacks the connection.
+type relayListener struct {
+	net.Listener
+	hub string
+}
 
 func (l relayListener) Accept() (net.Conn, error) {
-	c, err := l.Link.Accept()
+	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +199,7 @@ func (l relayListener) Accept() (net.Conn, error) {
 	if _, ok := c.RemoteAddr().(*net.TCPAddr); !ok {
 		// The hub did not say whose it is: the per-address limits and
 		// the audit then see one peer, the hub.
-		c = relayedConn{Conn: c, from: relayAddr("through-hub:" + strings.TrimPrefix(l.Link.Hub, "https://"))}
+		c = relayedConn{Conn: c, from: relayAddr("through-hub:" + strings.TrimPrefix(l.hub, "https://"))}
 	}
 	return c, nil
 }

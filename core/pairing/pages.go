@@ -71,6 +71,10 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.certs.Load()
+	if viaHubWeb(r.Context()) {
+		// The browser saw the hub's trusted certificate, not the station's.
+		c = &certSet{}
+	}
 	s.page(w, http.StatusOK, "join.html", joinData{
 		Technician: sess.ProfileName,
 		Email:      sess.ProfileEmail,
