@@ -68,11 +68,9 @@ func ParseHubURL(raw string) (string, error) {
 }
 
 // HubHTTPClient is the client the station reaches hubs with: system roots,
-// HTTPS_PROXY honoured (http.ProxyFromEnvironment never proxies loopback).
-func HubHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second,
-		ResponseHeaderTimeout: 20 * time.Second}}
-}
+// HTTPS_PROXY honoured, read at each dial (hublink.NewClient; it never
+// proxies loopback).
+func HubHTTPClient() *http.Client { return hublink.NewClient(nil) }
 
 // JoinHub redeems an enrolment code on the hub at hubURL with a new
 // Ed25519 key and stores the answer sealed, replacing any earlier hub. A

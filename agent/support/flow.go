@@ -45,7 +45,8 @@ type App struct {
 	// a client using HubProxy); tests give one trusting their hub.
 	HubClient *http.Client
 	// HubProxy chooses the proxy for the hub (nil:
-	// http.ProxyFromEnvironment); the PC's WinHTTP/IE settings go here.
+	// hublink.ProxyFromEnvironment); the Windows service gives the PC's
+	// settings (agent/netproxy).
 	HubProxy func(*http.Request) (*url.URL, error)
 
 	// remotes maps the key of each open remote session to its *signedIn

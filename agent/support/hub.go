@@ -27,7 +27,7 @@ type Hub struct {
 	// Timeout must be 0 (the dial's context bounds it).
 	HTTPClient *http.Client
 	// Proxy chooses the proxy for the hub when HTTPClient is nil (nil:
-	// http.ProxyFromEnvironment); the PC's WinHTTP/IE settings come in
+	// hublink.ProxyFromEnvironment); the PC's WinHTTP/IE settings come in
 	// here (agent/netproxy).
 	Proxy func(*http.Request) (*url.URL, error)
 }
@@ -49,7 +49,7 @@ func newHubDialer(h Hub) (*hubDialer, error) {
 	if client == nil {
 		proxy := h.Proxy
 		if proxy == nil {
-			proxy = http.ProxyFromEnvironment
+			proxy = hublink.ProxyFromEnvironment
 		}
 		client = &http.Client{Transport: &http.Transport{Proxy: proxy, TLSHandshakeTimeout: 10 * time.Second,
 			ResponseHeaderTimeout: 20 * time.Second, ForceAttemptHTTP2: false}}
