@@ -40,9 +40,17 @@ type hubRig struct {
 	stopStation context.CancelFunc
 }
 
-func newHubRig(t testing.TB) *hubRig {
+func newHubRig(t testing.TB) *hubRig { return newHubRigVia(t, nil) }
+
+// newHubRigVia is newHubRig with every call to the hub (the station's
+// enrolment and link, the browser's page and download, the app's relays)
+// going through proxy, when it is not nil.
+func newHubRigVia(t testing.TB, proxy *hubtest.Proxy) *hubRig {
 	st, clock := coretest.Open(t)
 	h := hubtest.Start(t, clock.Now) // the hub judges expiry by the station's test clock
+	if proxy != nil {
+		h.Client = proxy.Client(h)
+	}
 	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, h.Code())
 	if err != nil {
 		t.Fatal(err)
@@ -386,5 +394,32 @@ func TestHubRefusesExpiredDownload(t *testing.T) {
 	if !strings.Contains(told[len(told)-1].Text, "no longer valid") || len(accounts) != 0 ||
 		strings.Join(calls, ",") != "facts,consent,ask code" {
 		t.Errorf("told %+v, accounts %v, calls %v", told, accounts, calls)
+	}
+}
+
+// TestHubThroughConnectProxy: the whole flow with the station and the PC
+// each behind an HTTP CONNECT proxy: enrolment, the station's link, the
+// join page and the download, pairing, the live channel and a command.
+func TestHubThroughConnectProxy(t *testing.T) {
+	proxy := hubtest.StartProxy(t)
+	hr := newHubRigVia(t, proxy)
+	before := proxy.Tunnels()
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	rs, err := hr.st.Connect(context.Background(), hr.prep.Session.ID, coretest.Password)
+	if err != nil {
+		t.Fatalf("connect through the proxy and the hub: %v", err)
+	}
+	defer rs.Close()
+	out := newOutput()
+	if err := rs.Run(context.Background(), wire.ShellCmd, "echo behind a proxy", out.add); err != nil {
+		t.Fatalf("command: %v", err)
+	}
+	out.waitFor(t, "behind a proxy")
+	// Enrolment, the link and the browser's two requests came before; the
+	// app's relays (pair, confirm, channel) after.
+	if before < 3 || proxy.Tunnels() <= before {
+		t.Fatalf("tunnels: %d before the app ran, %d after; want the station's and the app's", before, proxy.Tunnels())
 	}
 }
