@@ -213,9 +213,9 @@ func TestHubRestartBackOnline(t *testing.T) {
 	}
 }
 
-// TestHubStationStoppedPCRetries: the station stops; the hub answers the
-// PC that its station is offline and the PC keeps trying until the
-// station is back.
+// TestHubStationStoppedPCRetries: the station stops; the join page says
+// the technician's station is offline, the hub answers the PC the same and
+// the PC keeps trying until the station is back.
 func TestHubStationStoppedPCRetries(t *testing.T) {
 	hr := newHubRig(t)
 	hr.start()
@@ -231,6 +231,15 @@ func TestHubStationStoppedPCRetries(t *testing.T) {
 			t.Fatalf("the PC never heard from the hub that the station is offline:\n%s", hr.log.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := hr.hub.Client.Get(hr.prep.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(page), "station is offline") {
+		t.Errorf("the join page with the station stopped: %d\n%.400s", resp.StatusCode, page)
 	}
 	hr.srv = hr.startStation(t, hr.st)
 	hr.waitEvent(core.EventComputerOnline)
