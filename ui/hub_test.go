@@ -17,22 +17,35 @@ import (
 )
 
 // TestHubSettingsAndComputers: Settings' "Reach PCs through a hub" says
-// direct mode, then after a join (by code, against a real hub) the host,
-// the station id and "Connected"; the hub stopping shows the last error;
-// its return shows "Connected" again. A PC holding its live channel
-// through the hub is "online (hub)" on the Computers page.
+// direct mode; joining from it with a wrong code says the hub refused,
+// with the right one (against a real hub) it shows the host, the station
+// id and "Connected"; the hub stopping shows the last error; its return
+// "Connected" again. A PC holding its live channel through the hub is
+// "via hub" on the Computers page. Leaving asks first, then says direct.
 func TestHubSettingsAndComputers(t *testing.T) {
 	st, clock, computers, sub := pagesTestComputers(t)
 	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
+	set.win.SetContent(set.content())
 	label := set.showHub(nil)
-	if !strings.Contains(label.Text, "Not joined") || label.Importance != widget.MediumImportance {
-		t.Fatalf("before joining, Settings says %q", label.Text)
+	if !strings.Contains(label.Text, "Not joined") || label.Importance != widget.MediumImportance || !set.hubLeave.Disabled() {
+		t.Fatalf("before joining, Settings says %q (leave enabled: %v)", label.Text, !set.hubLeave.Disabled())
 	}
 
+	// Joining from Settings: a wrong code is refused and said; the right one joins.
 	h := hubtest.Start(t, clock.Now)
-	cfg, err := st.JoinHub(context.Background(), h.Client, h.URL, h.Code())
-	if err != nil {
-		t.Fatal(err)
+	set.hubClient = h.Client
+	work := watchWork(&set.work)
+	test.Type(set.hubURL, h.URL)
+	test.Type(set.hubCode, "not-the-code")
+	work.during(t, jobJoinHub, func() { test.Tap(set.hubJoin) })
+	if !strings.Contains(set.hubOut.Text, "refused to enrol") || set.hubOut.Importance != widget.DangerImportance {
+		t.Fatalf("a wrong code: Settings says %q", set.hubOut.Text)
+	}
+	set.hubCode.SetText(h.Code())
+	work.during(t, jobJoinHub, func() { test.Tap(set.hubJoin) })
+	cfg, joined, err := st.Hub(context.Background())
+	if err != nil || !joined || !strings.Contains(set.hubOut.Text, cfg.StationID) || set.hubCode.Text != "" || set.hubLeave.Disabled() {
+		t.Fatalf("after joining from Settings: %+v %v %v, says %q, code field %q", cfg, joined, err, set.hubOut.Text, set.hubCode.Text)
 	}
 	states := make(chan pairing.HubState, 64)
 	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ"),
@@ -96,4 +109,20 @@ func TestHubSettingsAndComputers(t *testing.T) {
 	}
 	computers.onTick(clock.Now())
 	pagesTestWant(t, pagesTestRow(t, computers, prep.Session.ID), colState, stateOnlineHub)
+
+	// Leaving from Settings asks first; "No" keeps the hub.
+	for _, answer := range []string{"No", "Yes"} {
+		test.Tap(set.hubLeave)
+		top := set.win.Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatal("leaving the hub did not ask first")
+		}
+		test.Tap(findButton(t, top, answer))
+		if _, joined, _ := st.Hub(context.Background()); joined != (answer == "No") {
+			t.Fatalf("after %q the hub is joined: %v", answer, joined)
+		}
+	}
+	if !strings.Contains(label.Text, "Not joined") || !set.hubLeave.Disabled() {
+		t.Errorf("after leaving, Settings says %q", label.Text)
+	}
 }

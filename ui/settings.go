@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +92,13 @@ type settingsScreen struct {
 	// hubState and hubLabel show the relay hub (hub.go).
 	hubState func() pairing.HubState
 	hubLabel *widget.Label
-	hub      struct {
+	// hubURL and hubCode join a hub with hubJoin (hubClient reaches it;
+	// nil: core.HubHTTPClient); hubOut says how it went.
+	hubURL, hubCode   *widget.Entry
+	hubJoin, hubLeave *widget.Button
+	hubOut            *widget.Label
+	hubClient         *http.Client
+	hub               struct {
 		cfg    core.HubConfig
 		joined bool
 		err    error
