@@ -98,6 +98,11 @@ func (s *Server) syncHub(ctx context.Context) {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancel = cancel
 	s.hubMu.Lock()
+	if s.hubStopped { // Close ran meanwhile: it found no link to stop
+		s.hubMu.Unlock()
+		cancel()
+		return
+	}
 	s.hub = r
 	s.hubMu.Unlock()
 	s.setHubState(HubState{Configured: true, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()})
@@ -138,7 +143,7 @@ func (r *hubRun) stop() {
 func (s *Server) stopHub() {
 	s.hubMu.Lock()
 	r := s.hub
-	s.hub = nil
+	s.hub, s.hubStopped = nil, true
 	s.hubMu.Unlock()
 	if r != nil {
 		r.cancel()

@@ -88,9 +88,10 @@ type Server struct {
 
 	sub *core.Subscription
 
-	hubMu    sync.Mutex
-	hub      *hubRun  // the running link to the hub; nil in direct mode
-	hubState HubState // what Settings shows
+	hubMu      sync.Mutex
+	hub        *hubRun  // the running link to the hub; nil in direct mode
+	hubStopped bool     // Close stopped the link: no new one starts
+	hubState   HubState // what Settings shows
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends
