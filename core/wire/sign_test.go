@@ -1,0 +1,112 @@
+package wire
+
+import (
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"adhocstation/core/wire/signtest"
+)
+
+// The signing tests run scripts/sign-agent.sh, what `make agent` runs,
+// with the Makefile's SIGN_* variables.
+
+func TestTokenSignedDownloadKeepsSignature(t *testing.T) {
+	pki := signtest.NewPKI(t, 24*time.Hour)
+	tok := signtest.NewToken(t, pki)
+	exe, out, _, err := signtest.SignWithScript(t, tok.Env...)
+	if err != nil {
+		t.Fatalf("signing with the PKCS#11 token failed:\n%s", err)
+	}
+	// The PIN is read from its file by osslsigncode, never printed.
+	if strings.Contains(out, "417305") {
+		t.Errorf("the signing output shows the token's PIN:\n%s", out)
+	}
+	r := pki.App(exe)
+	checkTaggedKeepsSignature(t, r, func(exe []byte) (string, error) { return signtest.Verify(t, r, exe) })
+
+	t.Run("WrongPINFails", func(t *testing.T) {
+		env := append([]string{}, tok.Env...)
+		pin := t.TempDir() + "/wrong-pin"
+		if err := os.WriteFile(pin, []byte("000000"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, "SIGN_PKCS11_PIN_FILE="+pin)
+		_, out, gone, err := signtest.SignWithScript(t, env...)
+		if err == nil || !gone || !strings.Contains(out, "PIN incorrect") {
+			t.Fatalf("signing with a wrong PIN: err %v, unsigned app deleted %v; want a failure naming the PIN:\n%s", err, gone, out)
+		}
+	})
+	t.Run("PINInURIRefused", func(t *testing.T) {
+		env := append([]string{}, tok.Env...)
+		env = append(env, "SIGN_PKCS11_KEY=pkcs11:token="+signtest.TokenLabel+";object=codesign;type=private?pin-value=417305")
+		_, out, gone, err := signtest.SignWithScript(t, env...)
+		if err == nil || !gone || !strings.Contains(out, "SIGN_PKCS11_PIN_FILE") || strings.Contains(out, "417305") {
+			t.Fatalf("a PIN inside the key's URI: err %v, deleted %v; want a refusal pointing to SIGN_PKCS11_PIN_FILE without the PIN:\n%s", err, gone, out)
+		}
+	})
+}
+
+// osslsigncode verify prints the countersignature's time: "Timestamp
+// time: Dec  6 23:10:23 2026 GMT" (2.9), "The signature is timestamped:
+// ..." (Debian's 2.5).
+var timestampLine = regexp.MustCompile(`(?m)^\s*(Timestamp time|The signature is timestamped): +\w{3} +\d+ \d\d:\d\d:\d\d \d{4} GMT`)
+
+func TestTimestampedDownloadOutlivesCertificate(t *testing.T) {
+	// The code-signing certificate ends an hour from now; the root and
+	// the time-stamping certificate last ten years.
+	pki := signtest.NewPKI(t, time.Hour)
+	tsa := signtest.ServeTSA(t, pki)
+	exe, _, _, err := signtest.SignWithScript(t, append(pki.PEMEnv(), "SIGN_TIMESTAMP="+tsa.URL)...)
+	if err != nil {
+		t.Fatalf("signing with a timestamp failed:\n%s", err)
+	}
+	if tsa.Served() == 0 {
+		t.Fatal("the app was signed without asking the time-stamping server")
+	}
+	r := pki.App(exe)
+	out, err := signtest.Verify(t, r, exe)
+	if err != nil || !timestampLine.MatchString(out) || !strings.Contains(out, "Timestamp Server Signature verification: ok") {
+		t.Fatalf("the timestamped app does not verify with its timestamp (err %v):\n%s", err, out)
+	}
+	// Two days on, the certificate has expired: the timestamp proves it
+	// signed while valid, and the tagged downloads stay valid.
+	later := func(exe []byte) (string, error) { return signtest.VerifyAt(t, r, exe, "+2d") }
+	checkTaggedKeepsSignature(t, r, later)
+
+	t.Run("UntimestampedExpires", func(t *testing.T) {
+		// The control: without a timestamp the same certificate's signature
+		// is refused once it has expired, so the check above can fail.
+		plain, _, _, err := signtest.SignWithScript(t, pki.PEMEnv()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := later(plain); err == nil || !strings.Contains(out, "expired") {
+			t.Fatalf("a signature without timestamp, two days on: err %v; want a refusal for the expired certificate:\n%s", err, out)
+		}
+	})
+}
+
+func TestSigningFailsWhenTSAUnreachable(t *testing.T) {
+	pki := signtest.NewPKI(t, 24*time.Hour)
+	// A port that was just free: nothing answers there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	_, out, gone, err := signtest.SignWithScript(t, append(pki.PEMEnv(), "SIGN_TIMESTAMP="+url)...)
+	if err == nil {
+		t.Fatalf("signing succeeded with an unreachable time-stamping server:\n%s", out)
+	}
+	if !gone {
+		t.Errorf("the unsigned app was left behind after the signing failed:\n%s", out)
+	}
+	if !strings.Contains(out, "time-stamping server "+url) || !strings.Contains(out, "reachable") {
+		t.Errorf("the failure does not name the time-stamping server and what to check:\n%s", out)
+	}
+}
