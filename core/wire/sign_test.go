@@ -110,3 +110,36 @@ func TestSigningFailsWhenTSAUnreachable(t *testing.T) {
 		t.Errorf("the failure does not name the time-stamping server and what to check:\n%s", out)
 	}
 }
+
+// BenchmarkSignAgent is what signing adds to `make agent` for the real app
+// (assets/agent/AdHocSupport.exe built unsigned): the PEM pair, the SoftHSM2
+// token, and the token with a timestamp from the local test server.
+func BenchmarkSignAgent(b *testing.B) {
+	exe, err := os.ReadFile("../../assets/agent/AdHocSupport.exe")
+	if err != nil {
+		b.Skip("no assets/agent/AdHocSupport.exe: run make agent")
+	}
+	if _, err := ParseSignedApp(exe); err == nil {
+		b.Skip("assets/agent/AdHocSupport.exe is signed already: run make agent without SIGN_* variables")
+	}
+	pki := signtest.NewPKI(b, 24*time.Hour)
+	for _, c := range []struct {
+		name string
+		env  func() []string
+	}{
+		{"PEM", pki.PEMEnv},
+		{"Token", func() []string { return signtest.NewToken(b, pki).Env }},
+		{"TokenTimestamp", func() []string {
+			return append(signtest.NewToken(b, pki).Env, "SIGN_TIMESTAMP="+signtest.ServeTSA(b, pki).URL)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			env := c.env()
+			for b.Loop() {
+				if _, out, _, err := signtest.SignExe(b, exe, env...); err != nil {
+					b.Fatal(out)
+				}
+			}
+		})
+	}
+}

@@ -115,8 +115,14 @@ func Unsigned(tb testing.TB) []byte {
 // failed, and then gone tells whether the unsigned program was deleted.
 func SignWithScript(tb testing.TB, env ...string) (exe []byte, out string, gone bool, err error) {
 	tb.Helper()
+	return SignExe(tb, Unsigned(tb), env...)
+}
+
+// SignExe is SignWithScript for another program, e.g. the real app.
+func SignExe(tb testing.TB, unsigned []byte, env ...string) (exe []byte, out string, gone bool, err error) {
+	tb.Helper()
 	app := filepath.Join(tb.TempDir(), "AdHocSupport.exe")
-	if err := os.WriteFile(app, Unsigned(tb), 0o600); err != nil {
+	if err := os.WriteFile(app, unsigned, 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	exe, out, err = signFile(app, env)
