@@ -62,7 +62,7 @@ if ! out=$("$OSSLSIGNCODE" sign "${with[@]}" -h sha256 -n "Ad Hoc Support Sessio
 	[ ! -s "$app.signed" ]; then
 	echo "$out" >&2
 	hint="osslsigncode could not sign (its words above)"
-	if [ -n "$SIGN_TIMESTAMP" ] && grep -qi "timestamp\|curl\|connect\|server" <<<"$out"; then
+	if [ -n "$SIGN_TIMESTAMP" ] && grep -qi "timestamping failed\|curl failure\|http failure" <<<"$out"; then
 		hint="the time-stamping server $SIGN_TIMESTAMP did not give a timestamp; check that it is reachable from this computer, or try again later"
 	fi
 	fail "$hint"

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -109,6 +111,18 @@ func TestSigningFailsWhenTSAUnreachable(t *testing.T) {
 	if !strings.Contains(out, "time-stamping server "+url) || !strings.Contains(out, "reachable") {
 		t.Errorf("the failure does not name the time-stamping server and what to check:\n%s", out)
 	}
+
+	t.Run("ServerRefuses", func(t *testing.T) {
+		// A server that answers, but with an error instead of a timestamp.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		}))
+		defer srv.Close()
+		_, out, gone, err := signtest.SignWithScript(t, append(pki.PEMEnv(), "SIGN_TIMESTAMP="+srv.URL)...)
+		if err == nil || !gone || !strings.Contains(out, "time-stamping server "+srv.URL) {
+			t.Fatalf("a time-stamping server answering 503: err %v, unsigned app deleted %v; want a failure naming the server:\n%s", err, gone, out)
+		}
+	})
 }
 
 // BenchmarkSignAgent is what signing adds to `make agent` for the real app
