@@ -42,9 +42,8 @@ deps:
 # token: SIGN_PKCS11_MODULE, SIGN_PKCS11_KEY and SIGN_PKCS11_CERT (pkcs11:
 # URIs), SIGN_PKCS11_PIN_FILE. SIGN_TIMESTAMP is an RFC 3161 time-stamping
 # URL. Each download then keeps this one signature, with the session's
-# details inside its padding.
-export SIGN_PFX SIGN_CERT SIGN_KEY SIGN_PASS_FILE SIGN_TIMESTAMP \
-	SIGN_PKCS11_MODULE SIGN_PKCS11_CERT SIGN_PKCS11_KEY SIGN_PKCS11_PIN_FILE SIGN_PKCS11_ENGINE
+# details inside its padding. make hands SIGN_* given as its arguments or in
+# the environment to the script's environment.
 
 agent: FORCE
 	@# go build leaves a file whose build ID matches alone, so a signed app

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,6 +52,50 @@ func TestTokenSignedDownloadKeepsSignature(t *testing.T) {
 			t.Fatalf("a PIN inside the key's URI: err %v, deleted %v; want a refusal pointing to SIGN_PKCS11_PIN_FILE without the PIN:\n%s", err, gone, out)
 		}
 	})
+}
+
+// TestMakeAgentSignsWithToken runs `make agent` itself with the token's
+// variables, into a temporary file: the Makefile hands them to the script,
+// the real app comes out signed, and make's output shows no PIN. The app's
+// build is cached after `make agent` (make test runs it first).
+func TestMakeAgentSignsWithToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real app with make; not in -short")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed; the Makefile's signing is not tested")
+	}
+	pki := signtest.NewPKI(t, 24*time.Hour)
+	tok := signtest.NewToken(t, pki)
+	exe := filepath.Join(t.TempDir(), "AdHocSupport.exe")
+	cmd := exec.Command("make", "--no-print-directory", "-C", signtest.Root(), "agent", "AGENT_EXE="+exe)
+	// The variables as make arguments, the way the README shows them.
+	for _, kv := range tok.Env {
+		if strings.HasPrefix(kv, "SIGN_") {
+			cmd.Args = append(cmd.Args, kv)
+		} else {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(os.Environ(), cmd.Env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make agent with a PKCS#11 token: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "417305") {
+		t.Errorf("make's output shows the token's PIN:\n%s", out)
+	}
+	signed, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pki.App(signed)
+	if out, err := signtest.Verify(t, r, signed); err != nil {
+		t.Fatalf("the app make agent signed does not verify:\n%s", out)
+	}
+	if _, err := ParseSignedApp(signed); err != nil {
+		t.Fatalf("the app make agent signed cannot be tagged: %v", err)
+	}
 }
 
 // osslsigncode verify prints the countersignature's time: "Timestamp

@@ -93,9 +93,12 @@ func VerifyAt(tb testing.TB, a App, exe []byte, shift string) (string, error) {
 }
 
 // Script is the path of scripts/sign-agent.sh in this source tree.
-func Script() string {
+func Script() string { return filepath.Join(Root(), "scripts", "sign-agent.sh") }
+
+// Root is the source tree's top folder, where the Makefile is.
+func Root() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "sign-agent.sh")
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
 // Unsigned is the test program before signing, built once per test binary.
