@@ -69,7 +69,8 @@ func TestMakeAgentSignsWithToken(t *testing.T) {
 	tok := signtest.NewToken(t, pki)
 	exe := filepath.Join(t.TempDir(), "AdHocSupport.exe")
 	cmd := exec.Command("make", "--no-print-directory", "-C", signtest.Root(), "agent", "AGENT_EXE="+exe)
-	// The variables as make arguments, the way the README shows them.
+	cmd.Env = signtest.Environ()
+	// The SIGN_* variables as make arguments, the way the README shows them.
 	for _, kv := range tok.Env {
 		if strings.HasPrefix(kv, "SIGN_") {
 			cmd.Args = append(cmd.Args, kv)
@@ -77,7 +78,6 @@ func TestMakeAgentSignsWithToken(t *testing.T) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(os.Environ(), cmd.Env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make agent with a PKCS#11 token: %v\n%s", err, out)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,9 +137,23 @@ func SignExe(tb testing.TB, unsigned []byte, env ...string) (exe []byte, out str
 	return exe, out, false, nil
 }
 
+// Environ is this process's environment without SIGN_* variables, which
+// a developer may have set for their own builds, and without make's own
+// (a test under make test must not join its job server).
+func Environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SIGN_") && name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 func signFile(app string, env []string) ([]byte, string, error) {
 	cmd := exec.Command("bash", Script(), app)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(Environ(), env...)
 	outB, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, string(outB), errors.New("scripts/sign-agent.sh: " + string(outB))
