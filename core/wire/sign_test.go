@@ -32,6 +32,22 @@ func TestTokenSignedDownloadKeepsSignature(t *testing.T) {
 	r := pki.App(exe)
 	checkTaggedKeepsSignature(t, r, func(exe []byte) (string, error) { return signtest.Verify(t, r, exe) })
 
+	t.Run("CertificateFromFile", func(t *testing.T) {
+		// Key on the token, certificate and chain from a PEM file.
+		var env []string
+		for _, kv := range tok.Env {
+			if !strings.HasPrefix(kv, "SIGN_PKCS11_CERT=") {
+				env = append(env, kv)
+			}
+		}
+		exe, _, _, err := signtest.SignWithScript(t, append(env, "SIGN_CERT="+pki.CertFile)...)
+		if err != nil {
+			t.Fatalf("signing with the token's key and the certificate's file failed:\n%s", err)
+		}
+		if out, err := signtest.Verify(t, r, exe); err != nil {
+			t.Fatalf("osslsigncode refuses it:\n%s", out)
+		}
+	})
 	t.Run("WrongPINFails", func(t *testing.T) {
 		env := append([]string{}, tok.Env...)
 		pin := t.TempDir() + "/wrong-pin"
