@@ -29,7 +29,8 @@ if [ -n "$SIGN_PKCS11_MODULE$SIGN_PKCS11_KEY" ]; then
 	*pin-value=* | *pin-source=*) fail "the pkcs11: URI holds a PIN; remove it and put the PIN in a file named by SIGN_PKCS11_PIN_FILE" ;;
 	esac
 	with=(-pkcs11module "$SIGN_PKCS11_MODULE" -key "$SIGN_PKCS11_KEY")
-	# osslsigncode 2.5 finds the engine by name; a path is only for other builds.
+	# osslsigncode loads OpenSSL's "pkcs11" engine by name (Debian's 2.5 fails when
+	# given its path): a path is only for builds that cannot find it.
 	[ -z "$SIGN_PKCS11_ENGINE" ] || with=(-pkcs11engine "$SIGN_PKCS11_ENGINE" "${with[@]}")
 	case "$SIGN_PKCS11_CERT" in
 	pkcs11:*) with+=(-pkcs11cert "$SIGN_PKCS11_CERT") ;;
