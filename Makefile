@@ -36,7 +36,7 @@ deps:
 # the one it was started from), under 10 MB.
 #
 # With the organisation's code-signing certificate it is Authenticode-signed
-# by scripts/sign-agent.sh, which the signing tests run too (README,
+# by agent/sign.sh, which the signing tests run too (README,
 # "Signing the Support Session app"): SIGN_PFX (PKCS#12), or SIGN_CERT and
 # SIGN_KEY (PEM); SIGN_PASS_FILE holds the key's password; or a key on a
 # token: SIGN_PKCS11_MODULE, SIGN_PKCS11_KEY and SIGN_PKCS11_CERT (pkcs11:
@@ -50,7 +50,7 @@ agent: FORCE
 	@# would outlive a build without the certificate.
 	rm -f $(AGENT_EXE)
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -H windowsgui" -o $(AGENT_EXE) ./agent
-	scripts/sign-agent.sh $(AGENT_EXE)
+	agent/sign.sh $(AGENT_EXE)
 	@size=$$(stat -c %s $(AGENT_EXE)); echo "Support Session app: $$size bytes"; \
 	if [ $$size -ge 10485760 ]; then echo "the download must stay under 10 MB"; exit 1; fi
 

@@ -15,7 +15,7 @@ import (
 	"adhocstation/core/wire/signtest"
 )
 
-// The signing tests run scripts/sign-agent.sh, what `make agent` runs,
+// The signing tests run agent/sign.sh, what `make agent` runs,
 // with the Makefile's SIGN_* variables.
 
 func TestTokenSignedDownloadKeepsSignature(t *testing.T) {

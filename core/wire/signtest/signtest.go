@@ -1,5 +1,5 @@
 // Package signtest gives tests a small real Windows program signed with
-// Authenticode by scripts/sign-agent.sh (what `make agent` runs), with a
+// Authenticode by agent/sign.sh (what `make agent` runs), with a
 // code-signing certificate of a CA made for the test: from PEM files, from
 // a SoftHSM2 PKCS#11 token, and with an RFC 3161 timestamp from a test
 // time-stamping server on 127.0.0.1. Only tests import it.
@@ -93,8 +93,8 @@ func VerifyAt(tb testing.TB, a App, exe []byte, shift string) (string, error) {
 	return string(out), nil
 }
 
-// Script is the path of scripts/sign-agent.sh in this source tree.
-func Script() string { return filepath.Join(Root(), "scripts", "sign-agent.sh") }
+// Script is the path of agent/sign.sh in this source tree.
+func Script() string { return filepath.Join(Root(), "agent", "sign.sh") }
 
 // Root is the source tree's top folder, where the Makefile is.
 func Root() string {
@@ -156,7 +156,7 @@ func signFile(app string, env []string) ([]byte, string, error) {
 	cmd.Env = append(Environ(), env...)
 	outB, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, string(outB), errors.New("scripts/sign-agent.sh: " + string(outB))
+		return nil, string(outB), errors.New("agent/sign.sh: " + string(outB))
 	}
 	exe, err := os.ReadFile(app)
 	return exe, string(outB), err

@@ -3,12 +3,12 @@
 # when the organisation gave a code-signing certificate. `make agent` runs it,
 # and so do the signing tests (core/wire/signtest), so what is tested is what
 # the build runs. README, "Signing the Support Session app", lists the
-# variables. Usage: scripts/sign-agent.sh APP.exe
+# variables. Usage: agent/sign.sh APP.exe
 #
 # On any failure the unsigned app is deleted: the station must never embed
 # it by mistake, where the organisation meant to hand out a signed one.
 set -uo pipefail
-app=${1:?usage: scripts/sign-agent.sh APP.exe}
+app=${1:?usage: agent/sign.sh APP.exe}
 : "${SIGN_PFX:=}" "${SIGN_CERT:=}" "${SIGN_KEY:=}" "${SIGN_PASS_FILE:=}" "${SIGN_TIMESTAMP:=}"
 : "${SIGN_PKCS11_MODULE:=}" "${SIGN_PKCS11_CERT:=}" "${SIGN_PKCS11_KEY:=}" "${SIGN_PKCS11_PIN_FILE:=}"
 : "${SIGN_PKCS11_ENGINE:=}" "${OSSLSIGNCODE:=osslsigncode}"
