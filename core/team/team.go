@@ -1,0 +1,684 @@
+// Package team is a station's side of a team of stations (issue 20,
+// docs/TEAM.md): the team's seats, the one-open-session-per-profile rule and
+// the team's session list, all in the team's NATS JetStream KV bucket on the
+// hub. It is pure Go (no Fyne, no SQLite): the station's SQLite stays its
+// own record and audit, and calls this package from its prepare path.
+//
+// Every claim is a compare-and-set (KV Create, or a publish expecting the
+// revision this station last saw); a read never decides who holds a seat.
+// Claims are leases: each carries a per-key TTL that the holder renews, so a
+// station that crashes or loses the hub frees its seats within the TTL.
+package team
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"adhocstation/core/refusal"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+)
+
+// Refusals, with the codes and words of the station's own seat and profile
+// refusals (core.ErrNoSeat, core.ErrProfileBusy match them by code).
+var (
+	ErrNoSeat      = refusal.New("no_seat", "All seats of your team are in use at its stations — end a session to free one.")
+	ErrProfileBusy = refusal.New("profile_busy", "Only one ad hoc support session can be active at a time per profile, across the team's stations. End or cancel the current one first (it may be open at another station).")
+	ErrRevoked     = refusal.New("team_revoked", "The hub has revoked this station's place in the team, so it works alone now. Ask the hub's admin to enrol the station again.")
+)
+
+// SeatError says how many seats the team has when none is free. It matches
+// ErrNoSeat (and so core.ErrNoSeat, which shares its code).
+type SeatError struct {
+	Seats   int
+	Offline bool // the hub was unreachable: the station's own share was full
+}
+
+func (e *SeatError) Error() string {
+	if e.Offline {
+		return fmt.Sprintf("The hub is unreachable and this station's share of the team's seats (%d) is in use — end a session here to free one, or wait for the hub.", e.Seats)
+	}
+	return fmt.Sprintf("All %d seats of your team are in use at its stations — end a session to free one.", e.Seats)
+}
+func (e *SeatError) Is(target error) bool { return target == ErrNoSeat || errors.Is(ErrNoSeat, target) }
+func (e *SeatError) RefusalCode() string  { return ErrNoSeat.Code }
+
+// Config of a station's membership.
+type Config struct {
+	URLs      []string // the hub nodes' NATS URLs (nats://HOST:PORT or tls://)
+	TeamID    string
+	StationID string
+	// UserSeed is the station's NATS user seed (nkeys.CreateUser); only its
+	// public key goes to the hub, which signs the JWT.
+	UserSeed []byte
+	// JWT returns a fresh user JWT from the hub; it is called at every
+	// (re)connect, so a JWT that expires is simply replaced.
+	JWT func() (string, error)
+	// LeaseTTL is how long a claim outlives its holder (default 30 s; at
+	// least 1 s, the server's TTL granularity). Renewed every LeaseTTL/3.
+	LeaseTTL time.Duration
+	Log      *slog.Logger
+	// OnChange is called (on the watch goroutine) after every change of the
+	// team's list, with the new list.
+	OnChange func([]Entry)
+}
+
+// Entry is one session in the team's list.
+type Entry struct {
+	Station       string    `json:"station"`
+	Session       string    `json:"session"`
+	PreparedBy    string    `json:"prepared_by"` // the technician's name
+	State         string    `json:"state"`       // the station's own session state words
+	PCOnline      bool      `json:"pc_online"`
+	Updated       time.Time `json:"updated"`
+	StationOnline bool      `json:"-"` // the station's presence lease is live
+}
+
+// holder is the value of a seat or profile key.
+type holder struct {
+	Station string `json:"station"`
+	Session string `json:"session"`
+	By      string `json:"by,omitempty"`
+}
+
+// lease is a key this station holds, with the revision it last wrote.
+type lease struct {
+	key   string
+	value []byte
+	rev   uint64
+}
+
+// claim is what one open session holds.
+type claim struct {
+	session, profileKey, by string
+	seat, profile           *lease // nil while not held (offline, or lost)
+	offline                 bool   // opened while the hub was unreachable
+}
+
+// Client is a station's membership in its team.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	bucket string
+
+	// opMu serialises lease renewals (reconcile) with releases, so a
+	// release never races a renewal of the same key: lease revisions are
+	// read and written under it only.
+	opMu     sync.Mutex
+	mu       sync.Mutex
+	claims   map[string]*claim // by session id
+	presence *lease
+	seats    int                 // the team's seat count (config key), last known
+	stations map[string]bool     // stations with a live presence lease
+	sessions map[string]Entry    // session key → entry
+	seatsBy  map[string]struct{} // seat keys last seen held (to try free ones first)
+	revoked  bool
+	reconcN  chan struct{}
+
+	ready    chan struct{} // closed once the first watch pass is read
+	stop     context.CancelFunc
+	done     sync.WaitGroup
+	watchers []jetstream.KeyWatcher
+}
+
+// Bucket is the team's KV bucket (the hub makes it).
+func Bucket(teamID string) string { return "team_" + teamID }
+
+// InboxPrefix is the only prefix the hub lets this station receive on.
+func InboxPrefix(stationID string) string { return "_INBOX_" + stationID }
+
+// ProfileKey names a technician profile across stations: the SHA-256 of its
+// lower-case email address, so the bucket holds no addresses.
+func ProfileKey(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Open connects to the hub and starts the watch and the lease renewal. It
+// returns once the team's current list is read. If the hub cannot be
+// reached at all it fails; a Client that loses the hub later works on alone
+// (see Prepare) and reconciles when the connection comes back.
+func Open(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.LeaseTTL < time.Second {
+		return nil, fmt.Errorf("a lease TTL under 1 s (%v) is below the server's granularity", cfg.LeaseTTL)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	kp, err := nkeys.FromSeed(cfg.UserSeed)
+	if err != nil {
+		return nil, fmt.Errorf("the station's team key is broken: %w", err)
+	}
+	c := &Client{
+		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
+		claims: map[string]*claim{}, stations: map[string]bool{}, sessions: map[string]Entry{},
+		seatsBy: map[string]struct{}{}, reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
+	}
+	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","),
+		nats.Name("station "+cfg.StationID),
+		nats.CustomInboxPrefix(InboxPrefix(cfg.StationID)),
+		nats.UserJWT(cfg.JWT, func(nonce []byte) ([]byte, error) { return kp.Sign(nonce) }),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.Timeout(2*time.Second),
+		nats.ReconnectHandler(func(*nats.Conn) { c.kick() }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "revoked") {
+				c.mu.Lock()
+				c.revoked = true
+				c.mu.Unlock()
+			}
+			c.log.Warn("team connection", "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("the team's hub could not be reached: %w", err)
+	}
+	if c.js, err = jetstream.New(c.nc); err == nil {
+		c.kv, err = c.js.KeyValue(ctx, c.bucket)
+	}
+	if err != nil {
+		c.nc.Close()
+		return nil, fmt.Errorf("the team %s is not on the hub (%w): ask the hub's admin to add it", cfg.TeamID, err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	w, err := c.kv.WatchAll(wctx)
+	if err != nil {
+		cancel()
+		c.nc.Close()
+		return nil, err
+	}
+	c.watchers = append(c.watchers, w)
+	c.done.Add(2)
+	go c.watch(w)
+	go c.renew(wctx)
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		c.Close()
+		return nil, ctx.Err()
+	}
+	// Presence: this station is online while its lease lives.
+	b, _ := json.Marshal(map[string]string{"station": cfg.StationID})
+	if l, err := c.create(ctx, "station."+cfg.StationID, b); err == nil {
+		c.mu.Lock()
+		c.presence = l
+		c.mu.Unlock()
+	} else {
+		c.log.Warn("team presence", "err", err)
+		c.kick()
+	}
+	return c, nil
+}
+
+// Close stops renewing and watching and closes the connection. Held leases
+// are not released: they run out within the TTL (use Release first).
+func (c *Client) Close() {
+	c.stop()
+	if c.nc.IsConnected() { // else Stop would wait for the consumer delete to time out
+		for _, w := range c.watchers {
+			_ = w.Stop()
+		}
+	}
+	c.nc.Close() // closes the watch's channel too
+	c.done.Wait()
+}
+
+// Connected reports whether the hub is reachable now.
+func (c *Client) Connected() bool { return c.nc.IsConnected() }
+
+// Revoked reports whether the hub revoked this station.
+func (c *Client) Revoked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.revoked
+}
+
+// NATS is the connection (tests, diagnostics).
+func (c *Client) NATS() *nats.Conn { return c.nc }
+
+func (c *Client) kick() {
+	select {
+	case c.reconcN <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) subject(key string) string { return "$KV." + c.bucket + "." + key }
+
+// create claims key with a fresh lease: KV Create with the lease TTL.
+func (c *Client) create(ctx context.Context, key string, value []byte) (*lease, error) {
+	rev, err := c.kv.Create(ctx, key, value, jetstream.KeyTTL(c.cfg.LeaseTTL))
+	if err != nil {
+		return nil, err
+	}
+	return &lease{key: key, value: value, rev: rev}, nil
+}
+
+// refresh renews a lease: the same value again, with a new TTL, only if the
+// key is still at the revision this station wrote (compare-and-set).
+func (c *Client) refresh(ctx context.Context, l *lease) error {
+	ack, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: c.subject(l.key), Data: l.value},
+		jetstream.WithExpectLastSequencePerSubject(l.rev), jetstream.WithMsgTTL(c.cfg.LeaseTTL))
+	if err != nil {
+		return err
+	}
+	l.rev = ack.Sequence
+	return nil
+}
+
+// release deletes a lease only if it is still this station's revision.
+func (c *Client) release(ctx context.Context, l *lease) error {
+	return c.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
+}
+
+func isConflict(err error) bool {
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// Prepare takes the team's seat and the profile's one open session for a
+// new session, before the station writes it to its own SQLite. profileKey
+// is ProfileKey(the technician's email); by is the technician's name.
+//
+// With the hub reachable the answer is the compare-and-set's: the profile
+// key is created first (ErrProfileBusy if it exists), then the seats are
+// tried one by one with Create (free-looking ones first) until one succeeds
+// (*SeatError when none does). With the hub unreachable the station works
+// alone on its share (OfflineShare) and claims in the team later.
+func (c *Client) Prepare(ctx context.Context, session, profileKey, by string) error {
+	c.mu.Lock()
+	if _, dup := c.claims[session]; dup {
+		c.mu.Unlock()
+		return fmt.Errorf("session %s already holds its team seat", session)
+	}
+	if c.revoked {
+		c.mu.Unlock()
+		return ErrRevoked
+	}
+	c.mu.Unlock()
+	if !c.nc.IsConnected() {
+		return c.prepareOffline(session, profileKey, by)
+	}
+	val, _ := json.Marshal(holder{Station: c.cfg.StationID, Session: session, By: by})
+	cl := &claim{session: session, profileKey: profileKey, by: by}
+	p, err := c.create(ctx, "profile."+profileKey, val)
+	switch {
+	case isConflict(err):
+		return ErrProfileBusy
+	case err != nil:
+		return c.unreachable(err, session, profileKey, by)
+	}
+	cl.profile = p
+	s, err := c.claimSeat(ctx, val)
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if rerr := c.release(rctx, p); rerr != nil {
+			c.log.Warn("team: profile lease not released, it runs out by itself", "err", rerr)
+		}
+		cancel()
+		if errors.Is(err, ErrNoSeat) {
+			return err
+		}
+		return c.unreachable(err, session, profileKey, by)
+	}
+	cl.seat = s
+	c.mu.Lock()
+	c.claims[session] = cl
+	c.mu.Unlock()
+	return nil
+}
+
+// unreachable turns a transport failure in the middle of a claim into the
+// offline rule, and passes any other error on.
+func (c *Client) unreachable(err error, session, profileKey, by string) error {
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrNoStreamResponse) || !c.nc.IsConnected() {
+		c.log.Warn("team: the hub did not answer, preparing on this station's share", "err", err)
+		return c.prepareOffline(session, profileKey, by)
+	}
+	return err
+}
+
+// claimSeat tries every seat with Create, the ones not seen held first.
+func (c *Client) claimSeat(ctx context.Context, val []byte) (*lease, error) {
+	c.mu.Lock()
+	n := c.seats
+	var free, held []string
+	for i := 1; i <= n; i++ {
+		k := "seat." + strconv.Itoa(i)
+		if _, h := c.seatsBy[k]; h {
+			held = append(held, k)
+		} else {
+			free = append(free, k)
+		}
+	}
+	c.mu.Unlock()
+	if n == 0 {
+		return nil, errors.New("the team's seat count is not known yet")
+	}
+	// Start at a station-dependent place so stations racing for the last
+	// seats do not all hit seat 1 first.
+	rot := int(sha256.Sum256([]byte(c.cfg.StationID))[0])
+	if len(free) > 0 {
+		r := rot % len(free)
+		free = append(free[r:], free[:r]...)
+	}
+	for _, k := range append(free, held...) {
+		l, err := c.create(ctx, k, val)
+		if err == nil {
+			return l, nil
+		}
+		if !isConflict(err) {
+			return nil, err
+		}
+	}
+	return nil, &SeatError{Seats: n}
+}
+
+// OfflineShare is how many open sessions this station may hold while the
+// hub is unreachable: the team's seats divided by the stations last seen
+// online (this one included), rounded down, and never less than the seats
+// it held when the hub went away. Stations that keep to their shares can
+// never together exceed the team's seats.
+func (c *Client) OfflineShare() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offlineShareLocked()
+}
+
+func (c *Client) offlineShareLocked() int {
+	online := len(c.stations)
+	if !c.stations[c.cfg.StationID] {
+		online++
+	}
+	share := c.seats / online
+	held := 0
+	for _, cl := range c.claims {
+		if cl.seat != nil {
+			held++
+		}
+	}
+	return max(share, held)
+}
+
+func (c *Client) prepareOffline(session, profileKey, by string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	share := c.offlineShareLocked()
+	if len(c.claims) >= share {
+		return &SeatError{Seats: share, Offline: true}
+	}
+	for _, cl := range c.claims {
+		if cl.profileKey == profileKey {
+			return ErrProfileBusy
+		}
+	}
+	c.claims[session] = &claim{session: session, profileKey: profileKey, by: by, offline: true}
+	return nil
+}
+
+// Release frees the session's seat and profile (compare-and-set on the
+// revisions this station wrote) and removes it from the team's list.
+func (c *Client) Release(ctx context.Context, session string) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	cl := c.claims[session]
+	delete(c.claims, session)
+	c.mu.Unlock()
+	if cl == nil {
+		return nil
+	}
+	var errs []error
+	for _, l := range []*lease{cl.seat, cl.profile} {
+		if l != nil {
+			if err := c.release(ctx, l); err != nil && !isConflict(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := c.kv.Delete(ctx, "session."+c.cfg.StationID+"."+session); err != nil {
+		errs = append(errs, err)
+	}
+	// A release that does not reach the hub is harmless: the leases are no
+	// longer renewed and run out within the TTL.
+	return errors.Join(errs...)
+}
+
+// Publish puts (or updates) one of this station's sessions in the team's
+// list. Station and Updated are filled in.
+func (c *Client) Publish(ctx context.Context, e Entry) error {
+	e.Station = c.cfg.StationID
+	e.Updated = time.Now().UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = c.kv.Put(ctx, "session."+c.cfg.StationID+"."+e.Session, b)
+	return err
+}
+
+// List is the team's session list as last seen, by station then session.
+func (c *Client) List() []Entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.listLocked()
+}
+
+func (c *Client) listLocked() []Entry {
+	out := make([]Entry, 0, len(c.sessions))
+	for _, e := range c.sessions {
+		e.StationOnline = c.stations[e.Station]
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Station != out[j].Station {
+			return out[i].Station < out[j].Station
+		}
+		return out[i].Session < out[j].Session
+	})
+	return out
+}
+
+// Seats returns the team's seat count and how many seats are seen held.
+func (c *Client) Seats() (total, held int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seats, len(c.seatsBy)
+}
+
+// Holding reports how many sessions of this station hold a team seat, and
+// how many are open without one (opened offline, or lost and not retaken).
+func (c *Client) Holding() (seated, unseated int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cl := range c.claims {
+		if cl.seat != nil {
+			seated++
+		} else {
+			unseated++
+		}
+	}
+	return
+}
+
+// watch keeps the local view of the bucket: seat count, held seats,
+// stations online, sessions.
+func (c *Client) watch(w jetstream.KeyWatcher) {
+	defer c.done.Done()
+	initial := true
+	for e := range w.Updates() {
+		if e == nil {
+			if initial {
+				initial = false
+				close(c.ready)
+			}
+			continue
+		}
+		c.apply(e)
+		if !initial && c.cfg.OnChange != nil {
+			c.cfg.OnChange(c.List())
+		}
+	}
+}
+
+func (c *Client) apply(e jetstream.KeyValueEntry) {
+	key, del := e.Key(), e.Operation() != jetstream.KeyValuePut
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case key == "config":
+		var cfg struct {
+			Seats int `json:"seats"`
+		}
+		if !del && json.Unmarshal(e.Value(), &cfg) == nil {
+			c.seats = cfg.Seats
+		}
+	case strings.HasPrefix(key, "seat."):
+		if del {
+			delete(c.seatsBy, key)
+			c.kick() // a seat came free: unseated sessions may take it
+		} else {
+			c.seatsBy[key] = struct{}{}
+		}
+	case strings.HasPrefix(key, "station."):
+		if del {
+			delete(c.stations, key[len("station."):])
+		} else {
+			c.stations[key[len("station."):]] = true
+		}
+	case strings.HasPrefix(key, "session."):
+		if del {
+			delete(c.sessions, key)
+			return
+		}
+		var en Entry
+		if json.Unmarshal(e.Value(), &en) == nil {
+			c.sessions[key] = en
+		}
+	}
+}
+
+// renew keeps every lease alive every TTL/3 and reconciles on a reconnect
+// or a freed seat.
+func (c *Client) renew(ctx context.Context) {
+	defer c.done.Done()
+	t := time.NewTicker(c.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.reconcN:
+		}
+		if c.nc.IsConnected() {
+			c.reconcile(ctx)
+		}
+	}
+}
+
+// reconcile renews each lease at its revision; a lease that ran out (the
+// hub was unreachable longer than the TTL) is created again; a seat another
+// station took meanwhile is replaced by any free seat. Sessions opened
+// offline claim their profile and a seat the same way. A session that finds
+// no seat stays open (a user is never cut) but unseated, and keeps trying at
+// every freed seat; a profile found open elsewhere is logged as a conflict.
+func (c *Client) reconcile(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.LeaseTTL/2)
+	defer cancel()
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	claims := make([]*claim, 0, len(c.claims))
+	for _, cl := range c.claims {
+		claims = append(claims, cl)
+	}
+	presence := c.presence
+	c.mu.Unlock()
+
+	keep := func(l *lease) (*lease, bool) { // renewed, or taken again if gone
+		if err := c.refresh(rctx, l); err == nil {
+			return l, true
+		} else if !isConflict(err) {
+			return l, true // transport error: try again next tick
+		}
+		nl, err := c.create(rctx, l.key, l.value)
+		if err != nil {
+			return nil, false
+		}
+		return nl, true
+	}
+	if presence == nil {
+		b, _ := json.Marshal(map[string]string{"station": c.cfg.StationID})
+		presence = &lease{key: "station." + c.cfg.StationID, value: b}
+	}
+	if presence.rev == 0 {
+		if l, err := c.create(rctx, presence.key, presence.value); err == nil {
+			presence = l
+		}
+	} else if l, ok := keep(presence); ok {
+		presence = l
+	}
+	c.mu.Lock()
+	c.presence = presence
+	c.mu.Unlock()
+
+	for _, cl := range claims {
+		val, _ := json.Marshal(holder{Station: c.cfg.StationID, Session: cl.session, By: cl.by})
+		c.mu.Lock()
+		profile, seat := cl.profile, cl.seat
+		c.mu.Unlock()
+		if profile != nil {
+			profile, _ = keep(profile)
+		} else if l, err := c.create(rctx, "profile."+cl.profileKey, val); err == nil {
+			profile = l
+		} else if isConflict(err) {
+			c.log.Warn("team: this profile has an open session at another station too (opened while the hub was unreachable)", "session", cl.session)
+		}
+		if seat != nil {
+			if l, ok := keep(seat); ok {
+				seat = l
+			} else {
+				seat = nil
+			}
+		}
+		if seat == nil {
+			if l, err := c.claimSeat(rctx, val); err == nil {
+				seat = l
+			} else if errors.Is(err, ErrNoSeat) {
+				c.log.Warn("team: no seat free for a session opened while the hub was unreachable; it stays open and takes the next free seat", "session", cl.session)
+			}
+		}
+		c.mu.Lock()
+		if c.claims[cl.session] == cl { // not released meanwhile
+			cl.profile, cl.seat = profile, seat
+		}
+		c.mu.Unlock()
+	}
+}

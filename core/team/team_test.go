@@ -1,0 +1,344 @@
+package team_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"adhocstation/core/refusal"
+	"adhocstation/core/team"
+	hubteam "adhocstation/hub/team"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+)
+
+const teamID = "acme"
+
+// hub starts one embedded team node (random port, store in a temp folder)
+// with a team of the given seats.
+func hub(t testing.TB, seats int) *hubteam.Server {
+	t.Helper()
+	dir := t.TempDir()
+	keys, err := hubteam.LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hubteam.Start(hubteam.Config{StateDir: dir, Port: -1}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.EnsureTeam(ctx, teamID, seats); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// member is a station in the team, with a channel poked at every change of
+// its view of the bucket.
+type member struct {
+	*team.Client
+	id      string
+	userPub string
+	changed chan struct{}
+}
+
+type issuer interface {
+	IssueUser(teamID, stationID, userPub string, ttl time.Duration) (string, error)
+}
+
+func join(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration) *member {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	upub, _ := kp.PublicKey()
+	m := &member{id: id, userPub: upub, changed: make(chan struct{}, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := team.Open(ctx, team.Config{
+		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl,
+		JWT: func() (string, error) { return iss.IssueUser(teamID, id, upub, time.Hour) },
+		OnChange: func([]team.Entry) {
+			select {
+			case m.changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("station %s: %v", id, err)
+	}
+	m.Client = c
+	t.Cleanup(c.Close)
+	return m
+}
+
+// waitView waits, on the station's watch (no sleeps), until cond holds.
+func (m *member) waitView(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second) // a failsafe for a hung test, not a measure
+	for !cond() {
+		select {
+		case <-m.changed:
+		case <-deadline:
+			t.Fatalf("station %s never saw %s", m.id, what)
+		}
+	}
+}
+
+func ctx10(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestConcurrentPreparesExactSeats: 20 prepares at once from 4 stations for
+// 5 seats — exactly 5 get a seat, the 15 others the seat refusal.
+func TestConcurrentPreparesExactSeats(t *testing.T) {
+	srv := hub(t, 5)
+	var stations []*member
+	for i := range 4 {
+		stations = append(stations, join(t, srv, []string{srv.ClientURL()}, fmt.Sprintf("st%d", i), 30*time.Second))
+	}
+	ctx := ctx10(t)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	start := make(chan struct{})
+	for i := range 20 {
+		st := stations[i%4]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			err := st.Prepare(ctx, fmt.Sprintf("s%d", i), team.ProfileKey(fmt.Sprintf("tech%d@example.org", i)), "Tech")
+			if err == nil {
+				ok.Add(1)
+				return
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	if ok.Load() != 5 {
+		t.Fatalf("%d prepares got a seat, want exactly 5", ok.Load())
+	}
+	n := 0
+	for err := range errs {
+		n++
+		if !errors.Is(err, team.ErrNoSeat) {
+			t.Errorf("refusal %v is not the seat refusal", err)
+		}
+		var r refusal.Refusal
+		if !errors.As(err, &r) || r.RefusalCode() != "no_seat" || !strings.Contains(err.Error(), "All 5 seats of your team are in use") {
+			t.Errorf("refusal %q (%T) does not read as the station's seat refusal", err, err)
+		}
+	}
+	if n != 15 {
+		t.Fatalf("%d refusals, want 15", n)
+	}
+	seated := 0
+	for _, st := range stations {
+		s, u := st.Holding()
+		seated += s
+		if u != 0 {
+			t.Errorf("station %s holds %d sessions without a seat", st.id, u)
+		}
+	}
+	if seated != 5 {
+		t.Fatalf("stations hold %d seats, want 5", seated)
+	}
+	// A fresh station sees exactly 5 held seats in the bucket.
+	watcher := join(t, srv, []string{srv.ClientURL()}, "watcher", 30*time.Second)
+	if total, held := watcher.Seats(); total != 5 || held != 5 {
+		t.Fatalf("the bucket shows %d of %d seats held, want 5 of 5", held, total)
+	}
+}
+
+// TestKilledStationFreesSeat: a station that dies holding a seat stops
+// renewing its lease; the seat comes free within the TTL, seen on another
+// station's watch, and can be taken.
+func TestKilledStationFreesSeat(t *testing.T) {
+	srv := hub(t, 1)
+	const ttl = 2 * time.Second
+	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", ttl)
+	b := join(t, srv, []string{srv.ClientURL()}, "desk", ttl)
+	ctx := ctx10(t)
+	if err := a.Prepare(ctx, "s1", team.ProfileKey("anna@example.org"), "Anna"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "the kiosk's seat held", func() bool { _, held := b.Seats(); return held == 1 })
+	if err := b.Prepare(ctx, "s2", team.ProfileKey("bob@example.org"), "Bob"); !errors.Is(err, team.ErrNoSeat) {
+		t.Fatalf("prepare with the only seat held: %v, want the seat refusal", err)
+	}
+	// Renewals kept it past several TTL/3 ticks? Wait one renewal round on
+	// the watch: the seat key's revision changes when the kiosk renews.
+	killed := time.Now()
+	a.Close() // no release: as if the kiosk's process died
+	b.waitView(t, "the seat freed", func() bool { _, held := b.Seats(); return held == 0 })
+	t.Logf("seat free %v after the holder died (TTL %v)", time.Since(killed).Round(time.Millisecond), ttl)
+	if err := b.Prepare(ctx, "s2", team.ProfileKey("bob@example.org"), "Bob"); err != nil {
+		t.Fatalf("prepare after the seat came free: %v", err)
+	}
+}
+
+// TestLeaseOutlivesTTLWhileRenewed: a live holder keeps its seat over
+// several TTLs (the renewal works), so the test above can fail.
+func TestLeaseOutlivesTTLWhileRenewed(t *testing.T) {
+	srv := hub(t, 1)
+	const ttl = time.Second
+	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", ttl)
+	b := join(t, srv, []string{srv.ClientURL()}, "desk", ttl)
+	if err := a.Prepare(ctx10(t), "s1", team.ProfileKey("anna@example.org"), "Anna"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "the seat held", func() bool { _, held := b.Seats(); return held == 1 })
+	// Watch for 3 TTLs (woken by every renewal the watch sees, no sleeps):
+	// the seat must never be seen free.
+	start := time.Now()
+	freed := false
+	b.waitView(t, "3 TTLs of renewals", func() bool {
+		if _, held := b.Seats(); held == 0 {
+			freed = true
+			return true
+		}
+		return time.Since(start) > 3*ttl
+	})
+	if freed {
+		t.Fatal("the seat came free while its holder was alive and renewing")
+	}
+}
+
+// TestOneProfileOneSessionAcrossStations.
+func TestOneProfileOneSessionAcrossStations(t *testing.T) {
+	srv := hub(t, 5)
+	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", 30*time.Second)
+	b := join(t, srv, []string{srv.ClientURL()}, "desk", 30*time.Second)
+	ctx := ctx10(t)
+	anna := team.ProfileKey("Anna@Example.org")
+	if err := a.Prepare(ctx, "s1", anna, "Anna"); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Prepare(ctx, "s2", team.ProfileKey("anna@example.org "), "Anna")
+	if !errors.Is(err, team.ErrProfileBusy) {
+		t.Fatalf("second open session of one profile at another station: %v, want the profile refusal", err)
+	}
+	if _, held := b.Seats(); held > 1 {
+		t.Fatalf("the refused prepare left a seat held (%d held)", held)
+	}
+	if err := a.Release(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Prepare(ctx, "s2", anna, "Anna"); err != nil {
+		t.Fatalf("after the first session ended: %v", err)
+	}
+}
+
+// TestRevokedStationIsCut: the hub revokes a station; the server closes its
+// connection and the hub issues it no new credential.
+func TestRevokedStationIsCut(t *testing.T) {
+	srv := hub(t, 5)
+	a := join(t, srv, []string{srv.ClientURL()}, "lost-kiosk", 30*time.Second)
+	b := join(t, srv, []string{srv.ClientURL()}, "desk", 30*time.Second)
+	cut := make(chan struct{})
+	var once sync.Once
+	a.NATS().SetDisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(cut) }) })
+	start := time.Now()
+	if err := srv.Revoke(ctx10(t), "lost-kiosk", a.userPub); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cut:
+	case <-time.After(10 * time.Second): // failsafe
+		t.Fatal("the revoked station is still connected")
+	}
+	t.Logf("revoked station cut %v after Revoke was called", time.Since(start).Round(time.Microsecond))
+	if a.Connected() {
+		t.Fatal("the revoked station reconnected")
+	}
+	if !a.Revoked() {
+		t.Error("the station was not told it was revoked")
+	}
+	if err := a.Prepare(context.Background(), "s1", team.ProfileKey("x@example.org"), "X"); !errors.Is(err, team.ErrRevoked) {
+		t.Errorf("prepare on a revoked station: %v", err)
+	}
+	if _, err := srv.IssueUser(teamID, "lost-kiosk", a.userPub, time.Hour); err == nil {
+		t.Error("the hub issued a new credential to a revoked station")
+	}
+	if !b.Connected() {
+		t.Error("revoking one station cut another")
+	}
+}
+
+// TestStationPermissions: a station may not write the team's config nor
+// another station's keys, nor read another station's inbox.
+func TestStationPermissions(t *testing.T) {
+	srv := hub(t, 5)
+	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", 30*time.Second)
+	join(t, srv, []string{srv.ClientURL()}, "desk", 30*time.Second)
+	ctx := ctx10(t)
+	nc := a.NATS()
+	for _, subj := range []string{
+		"$KV." + team.Bucket(teamID) + ".config",
+		"$KV." + team.Bucket(teamID) + ".station.desk",
+		"$KV." + team.Bucket(teamID) + ".session.desk.s1",
+	} {
+		// A publish with a reply waits for the JetStream ack; a denied
+		// publish is dropped by the server, so no ack comes.
+		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := nc.RequestWithContext(rctx, subj, []byte(`{"seats":100}`))
+		cancel()
+		if err == nil {
+			t.Errorf("station kiosk could write %s", subj)
+		}
+	}
+	if _, err := nc.SubscribeSync(team.InboxPrefix("desk") + ".>"); err == nil {
+		if err := nc.FlushTimeout(2 * time.Second); err == nil {
+			if le := nc.LastError(); le == nil || !strings.Contains(strings.ToLower(le.Error()), "permissions violation") {
+				t.Errorf("station kiosk subscribed to desk's inbox (last error %v)", le)
+			}
+		}
+	}
+}
+
+// TestSessionListAcrossStations: a session published at one station shows
+// at the other through the watch, with who prepared it and online states;
+// a station that stops shows offline.
+func TestSessionListAcrossStations(t *testing.T) {
+	srv := hub(t, 5)
+	const ttl = 2 * time.Second
+	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", ttl)
+	b := join(t, srv, []string{srv.ClientURL()}, "desk", ttl)
+	ctx := ctx10(t)
+	if err := a.Publish(ctx, team.Entry{Session: "s1", PreparedBy: "Anna", State: "waiting", PCOnline: false}); err != nil {
+		t.Fatal(err)
+	}
+	find := func() (team.Entry, bool) {
+		for _, e := range b.List() {
+			if e.Station == "kiosk" && e.Session == "s1" {
+				return e, true
+			}
+		}
+		return team.Entry{}, false
+	}
+	b.waitView(t, "kiosk's session", func() bool { e, ok := find(); return ok && e.StationOnline })
+	if err := a.Publish(ctx, team.Entry{Session: "s1", PreparedBy: "Anna", State: "connected", PCOnline: true}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "the PC online", func() bool { e, _ := find(); return e.PCOnline && e.PreparedBy == "Anna" })
+	a.Close()
+	b.waitView(t, "the kiosk offline", func() bool { e, ok := find(); return ok && !e.StationOnline })
+}
