@@ -70,6 +70,9 @@ type Config struct {
 	// least 1 s, the server's TTL granularity). Renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
 	Log      *slog.Logger
+	// OnReconnect is called after the connection to the hub came back (on
+	// a surviving node, in a cluster).
+	OnReconnect func()
 	// OnChange is called (on the watch goroutine) after every change of the
 	// team's list, with the new list.
 	OnChange func([]Entry)
@@ -180,7 +183,12 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.Timeout(2*time.Second),
-		nats.ReconnectHandler(func(*nats.Conn) { c.kick() }),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			c.kick()
+			if cfg.OnReconnect != nil {
+				cfg.OnReconnect()
+			}
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "revoked") {
 				c.mu.Lock()

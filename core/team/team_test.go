@@ -46,9 +46,10 @@ func hub(t testing.TB, seats int) *hubteam.Server {
 // its view of the bucket.
 type member struct {
 	*team.Client
-	id      string
-	userPub string
-	changed chan struct{}
+	id          string
+	userPub     string
+	changed     chan struct{}
+	reconnected chan struct{}
 }
 
 type issuer interface {
@@ -63,12 +64,18 @@ func join(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration)
 	}
 	seed, _ := kp.Seed()
 	upub, _ := kp.PublicKey()
-	m := &member{id: id, userPub: upub, changed: make(chan struct{}, 1)}
+	m := &member{id: id, userPub: upub, changed: make(chan struct{}, 1), reconnected: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := team.Open(ctx, team.Config{
 		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl,
 		JWT: func() (string, error) { return iss.IssueUser(teamID, id, upub, time.Hour) },
+		OnReconnect: func() {
+			select {
+			case m.reconnected <- struct{}{}:
+			default:
+			}
+		},
 		OnChange: func([]team.Entry) {
 			select {
 			case m.changed <- struct{}{}:

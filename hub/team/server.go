@@ -328,3 +328,22 @@ func (s *Server) pushAccount(ctx context.Context, accJWT string) error {
 	}
 	return nil
 }
+
+// WaitJetStream returns once the account's JetStream answers: in a cluster,
+// once the nodes have elected a meta leader. It asks again after each
+// failure (50 ms apart) until ctx ends.
+func (s *Server) WaitJetStream(ctx context.Context) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := s.js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the team server's JetStream did not come up: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
