@@ -51,10 +51,16 @@ func run(args []string) error {
 	domain := fs.String("acme-domain", "", "get the certificate for this public name by ACME (TLS-ALPN-01 on -listen, which must be reachable on port 443)")
 	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
 	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
+	teamFlags := addTeamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	stopTeam, err := startTeam(teamFlags, *state, log)
+	if err != nil {
+		return err
+	}
+	defer stopTeam()
 	srv, err := hubsrv.New(*state, log)
 	if err != nil {
 		return err
