@@ -18,10 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"adhocstation/core/refusal"
@@ -126,17 +128,33 @@ type Client struct {
 	mu       sync.Mutex
 	claims   map[string]*claim // by session id
 	presence *lease
-	seats    int                 // the team's seat count (config key), last known
-	stations map[string]bool     // stations with a live presence lease
-	sessions map[string]Entry    // session key → entry
-	seatsBy  map[string]struct{} // seat keys last seen held (to try free ones first)
+	view     *view // the bucket as last seen
 	revoked  bool
 	reconcN  chan struct{}
 
-	ready    chan struct{} // closed once the first watch pass is read
-	stop     context.CancelFunc
-	done     sync.WaitGroup
-	watchers []jetstream.KeyWatcher
+	// The watch is started again after every reconnect (rewatch), so the
+	// list is current at once instead of when the old consumer's missed
+	// heartbeats are noticed; gen tells the old watch's last entries apart.
+	rewatch atomic.Bool
+	gen     int
+	watcher jetstream.KeyWatcher
+	wctx    context.Context
+
+	ready chan struct{} // closed once the first watch pass is read
+	stop  context.CancelFunc
+	done  sync.WaitGroup
+}
+
+// view is the bucket as a watch pass saw it.
+type view struct {
+	seats    int                 // the team's seat count (config key)
+	stations map[string]bool     // stations with a live presence lease
+	sessions map[string]Entry    // session key → entry
+	seatsBy  map[string]struct{} // seat keys seen held (to try free ones first)
+}
+
+func newView() *view {
+	return &view{stations: map[string]bool{}, sessions: map[string]Entry{}, seatsBy: map[string]struct{}{}}
 }
 
 // Bucket is the team's KV bucket (the hub makes it).
@@ -172,8 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
-		claims: map[string]*claim{}, stations: map[string]bool{}, sessions: map[string]Entry{},
-		seatsBy: map[string]struct{}{}, reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
+		claims: map[string]*claim{}, view: newView(), reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
 	}
 	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","),
 		nats.Name("station "+cfg.StationID),
@@ -184,6 +201,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.Timeout(2*time.Second),
 		nats.ReconnectHandler(func(*nats.Conn) {
+			c.rewatch.Store(true)
 			c.kick()
 			if cfg.OnReconnect != nil {
 				cfg.OnReconnect()
@@ -209,16 +227,13 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("the team %s is not on the hub (%w): ask the hub's admin to add it", cfg.TeamID, err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	w, err := c.kv.WatchAll(wctx)
-	if err != nil {
+	c.stop, c.wctx = cancel, wctx
+	if err := c.startWatch(); err != nil {
 		cancel()
 		c.nc.Close()
 		return nil, err
 	}
-	c.watchers = append(c.watchers, w)
-	c.done.Add(2)
-	go c.watch(w)
+	c.done.Add(1)
 	go c.renew(wctx)
 	select {
 	case <-c.ready:
@@ -243,10 +258,11 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 // are not released: they run out within the TTL (use Release first).
 func (c *Client) Close() {
 	c.stop()
+	c.mu.Lock()
+	w := c.watcher
+	c.mu.Unlock()
 	if c.nc.IsConnected() { // else Stop would wait for the consumer delete to time out
-		for _, w := range c.watchers {
-			_ = w.Stop()
-		}
+		_ = w.Stop()
 	}
 	c.nc.Close() // closes the watch's channel too
 	c.done.Wait()
@@ -375,11 +391,11 @@ func (c *Client) unreachable(err error, session, profileKey, by string) error {
 // claimSeat tries every seat with Create, the ones not seen held first.
 func (c *Client) claimSeat(ctx context.Context, val []byte) (*lease, error) {
 	c.mu.Lock()
-	n := c.seats
+	n := c.view.seats
 	var free, held []string
 	for i := 1; i <= n; i++ {
 		k := "seat." + strconv.Itoa(i)
-		if _, h := c.seatsBy[k]; h {
+		if _, h := c.view.seatsBy[k]; h {
 			held = append(held, k)
 		} else {
 			free = append(free, k)
@@ -389,11 +405,10 @@ func (c *Client) claimSeat(ctx context.Context, val []byte) (*lease, error) {
 	if n == 0 {
 		return nil, errors.New("the team's seat count is not known yet")
 	}
-	// Start at a station-dependent place so stations racing for the last
-	// seats do not all hit seat 1 first.
-	rot := int(sha256.Sum256([]byte(c.cfg.StationID))[0])
+	// Start at a random place so prepares racing for the seats (here or
+	// at other stations) do not all try the same seat first.
 	if len(free) > 0 {
-		r := rot % len(free)
+		r := rand.IntN(len(free))
 		free = append(free[r:], free[:r]...)
 	}
 	for _, k := range append(free, held...) {
@@ -420,11 +435,11 @@ func (c *Client) OfflineShare() int {
 }
 
 func (c *Client) offlineShareLocked() int {
-	online := len(c.stations)
-	if !c.stations[c.cfg.StationID] {
+	online := len(c.view.stations)
+	if !c.view.stations[c.cfg.StationID] {
 		online++
 	}
-	share := c.seats / online
+	share := c.view.seats / online
 	held := 0
 	for _, cl := range c.claims {
 		if cl.seat != nil {
@@ -499,9 +514,9 @@ func (c *Client) List() []Entry {
 }
 
 func (c *Client) listLocked() []Entry {
-	out := make([]Entry, 0, len(c.sessions))
-	for _, e := range c.sessions {
-		e.StationOnline = c.stations[e.Station]
+	out := make([]Entry, 0, len(c.view.sessions))
+	for _, e := range c.view.sessions {
+		e.StationOnline = c.view.stations[e.Station]
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -517,7 +532,7 @@ func (c *Client) listLocked() []Entry {
 func (c *Client) Seats() (total, held int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.seats, len(c.seatsBy)
+	return c.view.seats, len(c.view.seatsBy)
 }
 
 // Holding reports how many sessions of this station hold a team seat, and
@@ -535,59 +550,96 @@ func (c *Client) Holding() (seated, unseated int) {
 	return
 }
 
-// watch keeps the local view of the bucket: seat count, held seats,
-// stations online, sessions.
-func (c *Client) watch(w jetstream.KeyWatcher) {
+// startWatch starts a watch pass of the whole bucket; its view replaces
+// the current one once its initial values are read.
+func (c *Client) startWatch() error {
+	c.mu.Lock()
+	old := c.watcher
+	c.mu.Unlock()
+	if old != nil {
+		_ = old.Stop()
+	}
+	w, err := c.kv.WatchAll(c.wctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.gen++
+	gen := c.gen
+	c.watcher = w
+	c.mu.Unlock()
+	c.done.Add(1)
+	go c.watch(w, gen)
+	return nil
+}
+
+// watch reads one watch pass: the initial values into a fresh view, then
+// every change into the current view, until it is stopped or replaced.
+func (c *Client) watch(w jetstream.KeyWatcher, gen int) {
 	defer c.done.Done()
+	v := newView()
 	initial := true
 	for e := range w.Updates() {
+		c.mu.Lock()
+		current := c.gen == gen
+		if !current {
+			c.mu.Unlock()
+			continue // replaced: drain until Stop closes the channel
+		}
 		if e == nil {
 			if initial {
 				initial = false
+				c.view = v
+				c.kick() // seats seen free: unseated sessions may take one
+			}
+			c.mu.Unlock()
+			if gen == 1 {
 				close(c.ready)
+			} else if c.cfg.OnChange != nil {
+				c.cfg.OnChange(c.List())
 			}
 			continue
 		}
-		c.apply(e)
+		v.apply(e, c.kick)
+		c.mu.Unlock()
 		if !initial && c.cfg.OnChange != nil {
 			c.cfg.OnChange(c.List())
 		}
 	}
 }
 
-func (c *Client) apply(e jetstream.KeyValueEntry) {
+// apply one entry; freed is called when a seat came free.
+func (v *view) apply(e jetstream.KeyValueEntry, freed func()) {
 	key, del := e.Key(), e.Operation() != jetstream.KeyValuePut
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case key == "config":
 		var cfg struct {
 			Seats int `json:"seats"`
 		}
 		if !del && json.Unmarshal(e.Value(), &cfg) == nil {
-			c.seats = cfg.Seats
+			v.seats = cfg.Seats
 		}
 	case strings.HasPrefix(key, "seat."):
 		if del {
-			delete(c.seatsBy, key)
-			c.kick() // a seat came free: unseated sessions may take it
+			delete(v.seatsBy, key)
+			freed()
 		} else {
-			c.seatsBy[key] = struct{}{}
+			v.seatsBy[key] = struct{}{}
 		}
 	case strings.HasPrefix(key, "station."):
 		if del {
-			delete(c.stations, key[len("station."):])
+			delete(v.stations, key[len("station."):])
 		} else {
-			c.stations[key[len("station."):]] = true
+			v.stations[key[len("station."):]] = true
 		}
 	case strings.HasPrefix(key, "session."):
 		if del {
-			delete(c.sessions, key)
+			delete(v.sessions, key)
 			return
 		}
 		var en Entry
 		if json.Unmarshal(e.Value(), &en) == nil {
-			c.sessions[key] = en
+			v.sessions[key] = en
 		}
 	}
 }
@@ -605,9 +657,16 @@ func (c *Client) renew(ctx context.Context) {
 		case <-t.C:
 		case <-c.reconcN:
 		}
-		if c.nc.IsConnected() {
-			c.reconcile(ctx)
+		if !c.nc.IsConnected() {
+			continue
 		}
+		if c.rewatch.Swap(false) {
+			if err := c.startWatch(); err != nil {
+				c.rewatch.Store(true) // again at the next tick
+				c.log.Warn("team: the watch could not start again", "err", err)
+			}
+		}
+		c.reconcile(ctx)
 	}
 }
 

@@ -349,3 +349,79 @@ func TestSessionListAcrossStations(t *testing.T) {
 	a.Close()
 	b.waitView(t, "the kiosk offline", func() bool { e, ok := find(); return ok && !e.StationOnline })
 }
+
+// TestOfflineShareAndReconcile: with the hub down, a station works alone on
+// its share (team seats / stations last seen online), refuses past it with
+// the offline seat refusal, and claims its sessions' seats and profiles in
+// the team once the hub is back.
+func TestOfflineShareAndReconcile(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := hubteam.LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hubteam.Start(hubteam.Config{StateDir: dir, Port: -1}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.EnsureTeam(ctx10(t), teamID, 4); err != nil {
+		t.Fatal(err)
+	}
+	url := srv.ClientURL()
+	iss := &swappable{srv: srv}
+	a := join(t, iss, []string{url}, "kiosk", 3*time.Second)
+	b := join(t, iss, []string{url}, "desk", 3*time.Second)
+	a.waitView(t, "both stations online", func() bool { return a.OfflineShare() == 2 })
+	down := make(chan struct{})
+	var once sync.Once
+	a.NATS().SetDisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(down) }) })
+	srv.Shutdown()
+	<-down
+	ctx := context.Background()
+	for i := range 2 {
+		if err := a.Prepare(ctx, fmt.Sprintf("off%d", i), team.ProfileKey(fmt.Sprintf("o%d@example.org", i)), "O"); err != nil {
+			t.Fatalf("offline prepare %d within the share: %v", i, err)
+		}
+	}
+	err = a.Prepare(ctx, "off2", team.ProfileKey("o2@example.org"), "O")
+	var se *team.SeatError
+	if !errors.As(err, &se) || !se.Offline || se.Seats != 2 || !errors.Is(err, team.ErrNoSeat) {
+		t.Fatalf("prepare past the offline share: %v", err)
+	}
+	if seated, unseated := a.Holding(); seated != 0 || unseated != 2 {
+		t.Fatalf("offline: %d seated, %d unseated, want 0 and 2", seated, unseated)
+	}
+	// The hub comes back on the same address and state.
+	port := url[strings.LastIndex(url, ":")+1:]
+	var p int
+	fmt.Sscan(port, &p)
+	srv2, err := hubteam.Start(hubteam.Config{StateDir: dir, Port: p}, keys)
+	if err != nil {
+		t.Fatalf("restart on port %d: %v", p, err)
+	}
+	t.Cleanup(srv2.Shutdown)
+	iss.set(srv2)
+	back := time.Now()
+	<-a.reconnected
+	t.Logf("kiosk reconnected %v after the hub restarted", time.Since(back).Round(time.Millisecond))
+	a.waitView(t, "its sessions seated again", func() bool { s, u := a.Holding(); return s == 2 && u == 0 })
+	t.Logf("kiosk's offline sessions seated %v after the hub restarted", time.Since(back).Round(time.Millisecond))
+	b.waitView(t, "the kiosk's 2 seats", func() bool { _, held := b.Seats(); return held == 2 })
+	if err := b.Prepare(ctx10(t), "d1", team.ProfileKey("o1@example.org"), "O"); !errors.Is(err, team.ErrProfileBusy) {
+		t.Fatalf("the profile opened offline at the kiosk, prepared at the desk: %v", err)
+	}
+}
+
+// swappable issues JWTs from whichever hub runs now (a restart makes a new
+// *Server on the same keys).
+type swappable struct {
+	mu  sync.Mutex
+	srv *hubteam.Server
+}
+
+func (s *swappable) set(srv *hubteam.Server) { s.mu.Lock(); s.srv = srv; s.mu.Unlock() }
+func (s *swappable) IssueUser(teamID, stationID, userPub string, ttl time.Duration) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv.IssueUser(teamID, stationID, userPub, ttl)
+}
