@@ -749,3 +749,9 @@ func (c *Client) reconcile(ctx context.Context) {
 		c.mu.Unlock()
 	}
 }
+
+// Claim is Prepare as core.SeatPool asks it: the profile named by its
+// email address (ProfileKey), the session by the station's key for it.
+func (c *Client) Claim(ctx context.Context, key, profileEmail, preparedBy string) error {
+	return c.Prepare(ctx, key, ProfileKey(profileEmail), preparedBy)
+}
