@@ -56,11 +56,6 @@ func run(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	stopTeam, err := startTeam(teamFlags, *state, log)
-	if err != nil {
-		return err
-	}
-	defer stopTeam()
 	srv, err := hubsrv.New(*state, log)
 	if err != nil {
 		return err
@@ -78,6 +73,11 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
 	}
+	stopTeam, err := startTeam(teamFlags, *state, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopTeam()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("the hub could not listen on %s: %w", *listen, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -32,7 +33,8 @@ func addTeamFlags(fs *flag.FlagSet) teamFlags {
 }
 
 // startTeam starts the team node when -team-listen is set and returns its stop.
-func startTeam(f teamFlags, state string, log *slog.Logger) (func(), error) {
+// tlsCfg is the hub's certificate: the team listener is TLS only with it.
+func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) (func(), error) {
 	if *f.listen == "" {
 		return func() {}, nil
 	}
@@ -44,7 +46,7 @@ func startTeam(f teamFlags, state string, log *slog.Logger) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := team.Config{StateDir: state, Name: *f.name, Host: host, Port: port, Replicas: *f.replicas, Log: log}
+	cfg := team.Config{StateDir: state, Name: *f.name, Host: host, Port: port, Replicas: *f.replicas, Log: log, TLS: tlsCfg}
 	if *f.cluster != "" {
 		ch, cp, err := splitHostPort(*f.cluster)
 		if err != nil {

@@ -13,6 +13,7 @@ package team
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,7 +60,9 @@ func (e *SeatError) RefusalCode() string  { return ErrNoSeat.Code }
 
 // Config of a station's membership.
 type Config struct {
-	URLs      []string // the hub nodes' NATS URLs (nats://HOST:PORT or tls://)
+	URLs []string // the hub nodes' NATS URLs (tls://HOST:PORT; nats:// on a private network)
+	// TLS for the connection (nil: system roots if the hub requires TLS).
+	TLS       *tls.Config
 	TeamID    string
 	StationID string
 	// UserSeed is the station's NATS user seed (nkeys.CreateUser); only its
@@ -192,7 +195,11 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
 		claims: map[string]*claim{}, view: newView(), reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
 	}
-	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","),
+	var opts []nats.Option
+	if cfg.TLS != nil {
+		opts = append(opts, nats.Secure(cfg.TLS))
+	}
+	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), append(opts,
 		nats.Name("station "+cfg.StationID),
 		nats.CustomInboxPrefix(InboxPrefix(cfg.StationID)),
 		nats.UserJWT(cfg.JWT, func(nonce []byte) ([]byte, error) { return kp.Sign(nonce) }),
@@ -215,7 +222,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 			}
 			c.log.Warn("team connection", "err", err)
 		}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("the team's hub could not be reached: %w", err)
 	}

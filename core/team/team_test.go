@@ -2,6 +2,7 @@ package team_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,6 +59,11 @@ type issuer interface {
 
 func join(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration) *member {
 	t.Helper()
+	return joinTLS(t, iss, urls, id, ttl, nil)
+}
+
+func joinTLS(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration, tlsCfg *tls.Config) *member {
+	t.Helper()
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +74,7 @@ func join(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := team.Open(ctx, team.Config{
-		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl,
+		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl, TLS: tlsCfg,
 		JWT: func() (string, error) { return iss.IssueUser(teamID, id, upub, time.Hour) },
 		OnReconnect: func() {
 			select {

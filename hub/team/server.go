@@ -7,6 +7,7 @@ package team
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,9 @@ type Config struct {
 	Name     string // this node's name, unique in a cluster (default "hub")
 	Host     string // client listener host (default 127.0.0.1)
 	Port     int    // client listener port; -1 picks a free one (tests)
+	// TLS, when set, makes the client listener TLS only (stations dial
+	// tls://HOST:PORT across the internet): the hub's own certificate.
+	TLS *tls.Config
 
 	// Cluster, when ClusterPort is not 0, makes this node one of a cluster:
 	// ClusterName is shared, Routes names the other nodes' route URLs
@@ -118,6 +122,12 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 		// A station's JWT expiry is checked at connect; a revoked or expired
 		// one is closed by the server itself (see Revoke).
 	}
+	if cfg.TLS != nil {
+		t := cfg.TLS.Clone()
+		t.NextProtos = nil // NATS speaks no ALPN; the relay's http/1.1 is not ours
+		opts.TLSConfig, opts.TLS = t, true
+		opts.TLSTimeout = 5
+	}
 	if cfg.ClusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{
 			Name:     cfg.ClusterName,
@@ -165,7 +175,8 @@ func (s *Server) connectInternal() error {
 		if err != nil {
 			return nil, err
 		}
-		return nats.Connect(s.ClientURL(), nats.Name(name),
+		// In-process: no port, no TLS, and it lives exactly as long as this node.
+		return nats.Connect("", nats.InProcessServer(s.ns), nats.Name(name),
 			nats.UserJWT(func() (string, error) { return j, nil }, func(n []byte) ([]byte, error) { return user.Sign(n) }),
 			nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	}
