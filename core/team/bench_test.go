@@ -163,3 +163,29 @@ func BenchmarkThreeStations1000Sessions(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkSeatClaimCluster: the same claim and release on a 3-node
+// cluster with the bucket replicated 3 times (each write waits for a
+// quorum of 2), the station connected to one node.
+func BenchmarkSeatClaimCluster(b *testing.B) {
+	nodes := cluster(b, 5)
+	st := join(b, nodes[0], []string{nodes[0].ClientURL()}, "desk", 30*time.Second)
+	ctx := context.Background()
+	var claim, release time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		s := fmt.Sprintf("s%d", i)
+		t0 := time.Now()
+		if err := st.Prepare(ctx, s, team.ProfileKey(s+"@example.org"), "T"); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := st.Release(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		claim += t1.Sub(t0)
+		release += time.Since(t1)
+	}
+	b.ReportMetric(float64(claim.Microseconds())/float64(b.N), "claim-µs/op")
+	b.ReportMetric(float64(release.Microseconds())/float64(b.N), "release-µs/op")
+}
