@@ -70,6 +70,8 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 					return
 				}
 				switch ev.Kind {
+				case EventLagged:
+					s.releaseClosed(ctx, p)
 				case EventEnded, EventCancelled, EventExpired:
 					if err := p.Release(context.WithoutCancel(ctx), TeamKey(ev.SessionID)); err != nil {
 						// The claim is a lease: not renewed, it runs out by itself.
@@ -80,6 +82,51 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 		}
 	}()
 	return nil
+}
+
+// HeldKeys is what a SeatPool may also offer: the keys it holds now.
+type HeldKeys interface{ Held() []string }
+
+// releaseClosed releases what the pool holds for sessions no longer open:
+// after missed events (EventLagged) an end may have gone unseen, and the
+// pool would renew that seat for as long as the station runs.
+func (s *Station) releaseClosed(ctx context.Context, p SeatPool) {
+	h, ok := p.(HeldKeys)
+	if !ok {
+		return
+	}
+	// Read under the writer: no Prepare is between its claim and its
+	// commit, so a key held for an uncommitted session is not taken for
+	// a closed one.
+	isOpen := map[string]bool{}
+	var held []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM sessions WHERE state IN ('prepared', 'active')`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			isOpen[TeamKey(id)] = true
+		}
+		held = h.Held()
+		return rows.Err()
+	})
+	if err != nil {
+		s.log.Warn("team: open sessions not read after missed events", "err", err)
+		return
+	}
+	for _, key := range held {
+		if !isOpen[key] {
+			if err := p.Release(context.WithoutCancel(ctx), key); err != nil {
+				s.log.Warn("team release", "session", key, "err", err)
+			}
+		}
+	}
 }
 
 func (s *Station) seatPool() SeatPool {

@@ -762,3 +762,15 @@ func (c *Client) reconcile(ctx context.Context) {
 func (c *Client) Claim(ctx context.Context, key, profileEmail, preparedBy string) error {
 	return c.Prepare(ctx, key, ProfileKey(profileEmail), preparedBy)
 }
+
+// Held lists the sessions this station holds claims for (core.HeldKeys).
+func (c *Client) Held() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.claims))
+	for k := range c.claims {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
