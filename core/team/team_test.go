@@ -303,8 +303,16 @@ func TestStationPermissions(t *testing.T) {
 	a := join(t, srv, []string{srv.ClientURL()}, "kiosk", 30*time.Second)
 	join(t, srv, []string{srv.ClientURL()}, "desk", 30*time.Second)
 	ctx := ctx10(t)
+	if err := srv.EnsureTeam(ctx, "other", 5); err != nil {
+		t.Fatal(err)
+	}
 	nc := a.NATS()
+	// The control: the same kind of write to the station's own key is acked.
+	if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+".session.kiosk.s1", []byte(`{}`)); err != nil {
+		t.Fatalf("station kiosk could not write its own session key: %v", err)
+	}
 	for _, subj := range []string{
+		"$KV." + team.Bucket("other") + ".seat.1",
 		"$KV." + team.Bucket(teamID) + ".config",
 		"$KV." + team.Bucket(teamID) + ".station.desk",
 		"$KV." + team.Bucket(teamID) + ".session.desk.s1",
