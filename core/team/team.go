@@ -75,12 +75,24 @@ type Config struct {
 	// least 1 s, the server's TTL granularity). Renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
 	Log      *slog.Logger
+	// Known is the team as this station last saw it (Client.Known, kept in
+	// the station's settings). With it, Open does not fail when the hub is
+	// unreachable: the station starts alone on its share of Known and joins
+	// the team when the hub answers. Without it, Open needs the hub.
+	Known *Known
 	// OnReconnect is called after the connection to the hub came back (on
 	// a surviving node, in a cluster).
 	OnReconnect func()
 	// OnChange is called (on the watch goroutine) after every change of the
 	// team's list, with the new list.
 	OnChange func([]Entry)
+}
+
+// Known is what a station keeps of the team between runs: enough to work
+// out its offline share.
+type Known struct {
+	Seats    int `json:"seats"`
+	Stations int `json:"stations"` // stations online, this one included
 }
 
 // Entry is one session in the team's list.
@@ -121,7 +133,7 @@ type Client struct {
 	log    *slog.Logger
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	kv     jetstream.KeyValue
+	kv     jetstream.KeyValue // nil until bound (a start with the hub unreachable); under mu
 	bucket string
 
 	// opMu serialises lease renewals (reconcile) with releases, so a
@@ -143,9 +155,10 @@ type Client struct {
 	watcher jetstream.KeyWatcher
 	wctx    context.Context
 
-	ready chan struct{} // closed once the first watch pass is read
-	stop  context.CancelFunc
-	done  sync.WaitGroup
+	ready     chan struct{} // closed once the first watch pass is read
+	readyOnce sync.Once
+	stop      context.CancelFunc
+	done      sync.WaitGroup
 }
 
 // view is the bucket as a watch pass saw it.
@@ -154,6 +167,9 @@ type view struct {
 	stations map[string]bool     // stations with a live presence lease
 	sessions map[string]Entry    // session key → entry
 	seatsBy  map[string]struct{} // seat keys seen held (to try free ones first)
+	// knownStations stands in for stations before the first watch pass
+	// (a start with the hub unreachable, from Config.Known).
+	knownStations int
 }
 
 func newView() *view {
@@ -175,8 +191,9 @@ func ProfileKey(email string) string {
 
 // Open connects to the hub and starts the watch and the lease renewal. It
 // returns once the team's current list is read. If the hub cannot be
-// reached at all it fails; a Client that loses the hub later works on alone
-// (see Prepare) and reconciles when the connection comes back.
+// reached it fails, unless cfg.Known is given: then the Client starts alone
+// on its share and joins when the hub answers. A Client that loses the hub
+// later works on alone the same way (see Prepare) and reconciles after.
 func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.LeaseTTL == 0 {
 		cfg.LeaseTTL = 30 * time.Second
@@ -195,51 +212,68 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
 		claims: map[string]*claim{}, view: newView(), reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
 	}
-	var opts []nats.Option
-	if cfg.TLS != nil {
-		opts = append(opts, nats.Secure(cfg.TLS))
+	if cfg.Known != nil {
+		c.view.seats, c.view.knownStations = cfg.Known.Seats, cfg.Known.Stations
 	}
-	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), append(opts,
-		nats.Name("station "+cfg.StationID),
+	jwtFn := func() (string, error) {
+		j, err := cfg.JWT()
+		if errors.Is(err, ErrRevoked) {
+			c.setRevoked()
+		}
+		return j, err
+	}
+	connected := func(*nats.Conn) {
+		c.rewatch.Store(true)
+		c.kick()
+		if cfg.OnReconnect != nil {
+			cfg.OnReconnect()
+		}
+	}
+	opts := []nats.Option{
+		nats.Name("station " + cfg.StationID),
 		nats.CustomInboxPrefix(InboxPrefix(cfg.StationID)),
-		nats.UserJWT(cfg.JWT, func(nonce []byte) ([]byte, error) { return kp.Sign(nonce) }),
+		nats.UserJWT(jwtFn, func(nonce []byte) ([]byte, error) { return kp.Sign(nonce) }),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.Timeout(2*time.Second),
-		nats.ReconnectHandler(func(*nats.Conn) {
-			c.rewatch.Store(true)
-			c.kick()
-			if cfg.OnReconnect != nil {
-				cfg.OnReconnect()
-			}
-		}),
+		nats.Timeout(2 * time.Second),
+		nats.ReconnectHandler(connected),
+		nats.ConnectHandler(connected), // the first connection of a start without the hub
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "revoked") {
-				c.mu.Lock()
-				c.revoked = true
-				c.mu.Unlock()
+				c.setRevoked()
 			}
 			c.log.Warn("team connection", "err", err)
 		}),
-	)...)
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, nats.Secure(cfg.TLS))
+	}
+	if cfg.Known != nil {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("the team's hub could not be reached: %w", err)
 	}
-	if c.js, err = jetstream.New(c.nc); err == nil {
-		c.kv, err = c.js.KeyValue(ctx, c.bucket)
-	}
-	if err != nil {
+	if c.js, err = jetstream.New(c.nc); err != nil {
 		c.nc.Close()
-		return nil, fmt.Errorf("the team %s is not on the hub (%w): ask the hub's admin to add it", cfg.TeamID, err)
+		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	c.stop, c.wctx = cancel, wctx
-	if err := c.startWatch(); err != nil {
+	if !c.nc.IsConnected() && cfg.Known != nil {
+		c.log.Warn("team: the hub is unreachable, this station starts alone on its share", "share", c.OfflineShare())
+		c.done.Add(1)
+		go c.renew(wctx)
+		return c, nil
+	}
+	if err := c.bind(ctx); err != nil {
 		cancel()
 		c.nc.Close()
 		return nil, err
 	}
+	c.rewatch.Store(false) // bind started the watch
 	c.done.Add(1)
 	go c.renew(wctx)
 	select {
@@ -261,6 +295,43 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// bind finds the team's bucket and starts the watch.
+func (c *Client) bind(ctx context.Context) error {
+	kv, err := c.js.KeyValue(ctx, c.bucket)
+	if err != nil {
+		return fmt.Errorf("the team %s is not on the hub (%w): ask the hub's admin to add it", c.cfg.TeamID, err)
+	}
+	c.mu.Lock()
+	c.kv = kv
+	c.mu.Unlock()
+	return c.startWatch()
+}
+
+// store is the bucket, or an error that reads as the hub being away.
+func (c *Client) store() (jetstream.KeyValue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kv == nil {
+		return nil, nats.ErrDisconnected
+	}
+	return c.kv, nil
+}
+
+func (c *Client) setRevoked() {
+	c.mu.Lock()
+	c.revoked = true
+	c.mu.Unlock()
+	c.kick() // the renewal loop closes the connection: no more redials
+}
+
+// Known is the team as this station sees it now, for the station to keep
+// (Config.Known at its next start).
+func (c *Client) Known() Known {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Known{Seats: c.view.seats, Stations: c.onlineLocked()}
+}
+
 // Close stops renewing and watching and closes the connection. Held leases
 // are not released: they run out within the TTL (use Release first).
 func (c *Client) Close() {
@@ -268,7 +339,7 @@ func (c *Client) Close() {
 	c.mu.Lock()
 	w := c.watcher
 	c.mu.Unlock()
-	if c.nc.IsConnected() { // else Stop would wait for the consumer delete to time out
+	if w != nil && c.nc.IsConnected() { // else Stop would wait for the consumer delete to time out
 		_ = w.Stop()
 	}
 	c.nc.Close() // closes the watch's channel too
@@ -299,7 +370,11 @@ func (c *Client) subject(key string) string { return "$KV." + c.bucket + "." + k
 
 // create claims key with a fresh lease: KV Create with the lease TTL.
 func (c *Client) create(ctx context.Context, key string, value []byte) (*lease, error) {
-	rev, err := c.kv.Create(ctx, key, value, jetstream.KeyTTL(c.cfg.LeaseTTL))
+	kv, err := c.store()
+	if err != nil {
+		return nil, err
+	}
+	rev, err := kv.Create(ctx, key, value, jetstream.KeyTTL(c.cfg.LeaseTTL))
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +395,11 @@ func (c *Client) refresh(ctx context.Context, l *lease) error {
 
 // release deletes a lease only if it is still this station's revision.
 func (c *Client) release(ctx context.Context, l *lease) error {
-	return c.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
+	kv, err := c.store()
+	if err != nil {
+		return err
+	}
+	return kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
 }
 
 func isConflict(err error) bool {
@@ -441,12 +520,17 @@ func (c *Client) OfflineShare() int {
 	return c.offlineShareLocked()
 }
 
-func (c *Client) offlineShareLocked() int {
+// onlineLocked counts the stations online, this one included.
+func (c *Client) onlineLocked() int {
 	online := len(c.view.stations)
 	if !c.view.stations[c.cfg.StationID] {
 		online++
 	}
-	share := c.view.seats / online
+	return max(online, c.view.knownStations)
+}
+
+func (c *Client) offlineShareLocked() int {
+	share := c.view.seats / c.onlineLocked()
 	held := 0
 	for _, cl := range c.claims {
 		if cl.seat != nil {
@@ -492,7 +576,9 @@ func (c *Client) Release(ctx context.Context, session string) error {
 			}
 		}
 	}
-	if err := c.kv.Delete(ctx, "session."+c.cfg.StationID+"."+session); err != nil {
+	if kv, err := c.store(); err != nil {
+		errs = append(errs, err)
+	} else if err := kv.Delete(ctx, "session."+c.cfg.StationID+"."+session); err != nil {
 		errs = append(errs, err)
 	}
 	// A release that does not reach the hub is harmless: the leases are no
@@ -509,7 +595,11 @@ func (c *Client) Publish(ctx context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.kv.Put(ctx, "session."+c.cfg.StationID+"."+e.Session, b)
+	kv, err := c.store()
+	if err != nil {
+		return err
+	}
+	_, err = kv.Put(ctx, "session."+c.cfg.StationID+"."+e.Session, b)
 	return err
 }
 
@@ -566,7 +656,11 @@ func (c *Client) startWatch() error {
 	if old != nil {
 		_ = old.Stop()
 	}
-	w, err := c.kv.WatchAll(c.wctx)
+	kv, err := c.store()
+	if err != nil {
+		return err
+	}
+	w, err := kv.WatchAll(c.wctx)
 	if err != nil {
 		return err
 	}
@@ -600,9 +694,8 @@ func (c *Client) watch(w jetstream.KeyWatcher, gen int) {
 				c.kick() // seats seen free: unseated sessions may take one
 			}
 			c.mu.Unlock()
-			if gen == 1 {
-				close(c.ready)
-			} else if c.cfg.OnChange != nil {
+			c.readyOnce.Do(func() { close(c.ready) })
+			if c.cfg.OnChange != nil {
 				c.cfg.OnChange(c.List())
 			}
 			continue
@@ -664,8 +757,19 @@ func (c *Client) renew(ctx context.Context) {
 		case <-t.C:
 		case <-c.reconcN:
 		}
+		if c.Revoked() {
+			c.nc.Close() // no more redials with a credential the hub refuses
+			continue
+		}
 		if !c.nc.IsConnected() {
 			continue
+		}
+		if _, err := c.store(); err != nil { // started without the hub: join now
+			if err := c.bind(ctx); err != nil {
+				c.log.Warn("team: the bucket could not be bound", "err", err)
+				continue
+			}
+			c.rewatch.Store(false)
 		}
 		if c.rewatch.Swap(false) {
 			if err := c.startWatch(); err != nil {
@@ -723,6 +827,7 @@ func (c *Client) reconcile(ctx context.Context) {
 	c.presence = presence
 	c.mu.Unlock()
 
+	full := false
 	for _, cl := range claims {
 		val, _ := json.Marshal(holder{Station: c.cfg.StationID, Session: cl.session, By: cl.by})
 		c.mu.Lock()
@@ -742,10 +847,11 @@ func (c *Client) reconcile(ctx context.Context) {
 				seat = nil
 			}
 		}
-		if seat == nil {
+		if seat == nil && !full {
 			if l, err := c.claimSeat(rctx, val); err == nil {
 				seat = l
 			} else if errors.Is(err, ErrNoSeat) {
+				full = true // no more tries this pass: each would try every seat
 				c.log.Warn("team: no seat free for a session opened while the hub was unreachable; it stays open and takes the next free seat", "session", cl.session)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"adhocstation/core/team"
 	hubteam "adhocstation/hub/team"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 )
@@ -268,7 +269,10 @@ func TestRevokedStationIsCut(t *testing.T) {
 	b := join(t, srv, []string{srv.ClientURL()}, "desk", 30*time.Second)
 	cut := make(chan struct{})
 	var once sync.Once
+	// Cut is the first of: the connection drops, or the station closes it
+	// on being told it is revoked (whichever nats.go reports first).
 	a.NATS().SetDisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(cut) }) })
+	a.NATS().SetClosedHandler(func(*nats.Conn) { once.Do(func() { close(cut) }) })
 	start := time.Now()
 	if err := srv.Revoke(ctx10(t), "lost-kiosk", a.userPub); err != nil {
 		t.Fatal(err)
@@ -281,6 +285,15 @@ func TestRevokedStationIsCut(t *testing.T) {
 	t.Logf("revoked station cut %v after Revoke was called", time.Since(start).Round(time.Microsecond))
 	if a.Connected() {
 		t.Fatal("the revoked station reconnected")
+	}
+	cz, err := srv.NATS().Connz(&server.ConnzOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ci := range cz.Conns {
+		if ci.Name == "station lost-kiosk" {
+			t.Fatal("the hub still lists the revoked station's connection")
+		}
 	}
 	if !a.Revoked() {
 		t.Error("the station was not told it was revoked")
@@ -438,4 +451,90 @@ func (s *swappable) IssueUser(teamID, stationID, userPub string, ttl time.Durati
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.srv.IssueUser(teamID, stationID, userPub, ttl)
+}
+
+// TestStartWithoutHub: a station that starts while the hub is unreachable,
+// given what it knew of the team (Known), works alone on its share and
+// joins the team when the hub comes up: its sessions get their seats.
+func TestStartWithoutHub(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := hubteam.LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hubteam.Start(hubteam.Config{StateDir: dir, Port: -1}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.EnsureTeam(ctx10(t), teamID, 4); err != nil {
+		t.Fatal(err)
+	}
+	url := srv.ClientURL()
+	iss := &swappable{srv: srv}
+	desk := join(t, iss, []string{url}, "desk", 3*time.Second)
+	kiosk := join(t, iss, []string{url}, "kiosk", 3*time.Second)
+	desk.waitView(t, "two stations", func() bool { return desk.Known() == team.Known{Seats: 4, Stations: 2} })
+	known := desk.Known()
+	desk.Close()
+	kiosk.Close()
+	srv.Shutdown()
+
+	kp, _ := nkeys.CreateUser()
+	seed, _ := kp.Seed()
+	upub, _ := kp.PublicKey()
+	connected := make(chan struct{}, 1)
+	changed := make(chan struct{}, 1)
+	poke := func(ch chan struct{}) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	c, err := team.Open(ctx10(t), team.Config{
+		URLs: []string{url}, TeamID: teamID, StationID: "desk", UserSeed: seed, LeaseTTL: 3 * time.Second, Known: &known,
+		JWT:         func() (string, error) { return iss.IssueUser(teamID, "desk", upub, time.Hour) },
+		OnReconnect: func() { poke(connected) },
+		OnChange:    func([]team.Entry) { poke(changed) },
+	})
+	if err != nil {
+		t.Fatalf("open with the hub down and Known given: %v", err)
+	}
+	t.Cleanup(c.Close)
+	if c.Connected() || c.OfflineShare() != 2 {
+		t.Fatalf("connected %v, share %d; want alone on a share of 2", c.Connected(), c.OfflineShare())
+	}
+	ctx := context.Background()
+	for i := range 2 {
+		if err := c.Prepare(ctx, fmt.Sprintf("s%d", i), team.ProfileKey(fmt.Sprintf("p%d@example.org", i)), "P"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var se *team.SeatError
+	if err := c.Prepare(ctx, "s2", team.ProfileKey("p2@example.org"), "P"); !errors.As(err, &se) || !se.Offline {
+		t.Fatalf("past the share: %v", err)
+	}
+	port := url[strings.LastIndex(url, ":")+1:]
+	var p int
+	fmt.Sscan(port, &p)
+	srv2, err := hubteam.Start(hubteam.Config{StateDir: dir, Port: p}, keys)
+	if err != nil {
+		t.Fatalf("restart on port %d: %v", p, err)
+	}
+	t.Cleanup(srv2.Shutdown)
+	iss.set(srv2)
+	<-connected
+	deadline := time.After(20 * time.Second) // failsafe
+	for {
+		if s, _ := c.Holding(); s == 2 {
+			if _, held := c.Seats(); held == 2 {
+				break
+			}
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			s, u := c.Holding()
+			t.Fatalf("after the hub came up: %d seated, %d unseated", s, u)
+		}
+	}
 }
