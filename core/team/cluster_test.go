@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"adhocstation/core/team"
 	hubteam "adhocstation/hub/team"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -37,8 +40,13 @@ func freePorts(t testing.TB, n int) []int {
 // docs say, each with its own store, and a team of seats with 3 replicas.
 func cluster(t testing.TB, seats int) []*hubteam.Server {
 	t.Helper()
+	// One keys file, copied to each node's state folder before their first
+	// start, as docs/TEAM.md says; each node then keeps its own copy.
 	keysDir := t.TempDir()
-	keys, err := hubteam.LoadOrCreateKeys(keysDir)
+	if _, err := hubteam.LoadOrCreateKeys(keysDir); err != nil {
+		t.Fatal(err)
+	}
+	keysFile, err := os.ReadFile(filepath.Join(keysDir, "team", "keys.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +59,19 @@ func cluster(t testing.TB, seats int) []*hubteam.Server {
 		var nodes []*hubteam.Server
 		var startErr error
 		for i := range 3 {
+			state := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(state, "team"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(state, "team", "keys.json"), keysFile, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := hubteam.LoadOrCreateKeys(state)
+			if err != nil {
+				t.Fatal(err)
+			}
 			n, err := hubteam.Start(hubteam.Config{
-				StateDir: t.TempDir(), Name: fmt.Sprintf("n%d", i), Port: -1,
+				StateDir: state, Name: fmt.Sprintf("n%d", i), Port: -1,
 				ClusterName: "hub", ClusterPort: ports[i], Routes: routes, Replicas: 3,
 			}, keys)
 			if err != nil {
@@ -195,4 +214,39 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatalf("%d of 6 prepares got one of the 2 free seats, want exactly 2", ok.Load())
 	}
 	watcher.waitView(t, "5 seats held", func() bool { _, held := watcher.Seats(); return held == 5 })
+}
+
+// TestClusterRevocation: a station connected to one node is cut when the
+// revocation is made through another node, and a third node, with its own
+// copy of the keys file, refuses the station a new credential.
+func TestClusterRevocation(t *testing.T) {
+	nodes := cluster(t, 5)
+	st := join(t, nodes[0], []string{nodes[2].ClientURL()}, "lost-kiosk", 30*time.Second)
+	cut := make(chan struct{})
+	var once sync.Once
+	st.NATS().SetDisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(cut) }) })
+	st.NATS().SetClosedHandler(func(*nats.Conn) { once.Do(func() { close(cut) }) })
+	start := time.Now()
+	if err := nodes[0].Revoke(ctx10(t), "lost-kiosk", st.userPub); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cut:
+	case <-time.After(10 * time.Second): // failsafe
+		t.Fatal("the station on node n2 was not cut by a revocation made on n0")
+	}
+	t.Logf("station on n2 cut %v after the revocation on n0", time.Since(start).Round(time.Microsecond))
+	// n1 learnt it from the push, not from its keys file.
+	ctx := ctx10(t)
+	for {
+		_, err := nodes[1].IssueUser(teamID, "lost-kiosk", st.userPub, time.Hour)
+		if err != nil {
+			break
+		}
+		select { // the push may still be on its way to n1: ask again at its next change
+		case <-ctx.Done():
+			t.Fatal("node n1 still issues credentials to the revoked station's key")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

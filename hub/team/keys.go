@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 )
 
@@ -36,6 +38,7 @@ type keyFile struct {
 // Keys are the hub's operator, account and system identities.
 type Keys struct {
 	path string
+	mu   sync.Mutex // f, when nodes in one process share the keys (tests)
 	f    keyFile
 
 	operator, account, sysAccount, sysUser, adminUser nkeys.KeyPair
@@ -179,6 +182,12 @@ func (k *Keys) operatorClaims() (*jwt.OperatorClaims, string, error) {
 
 // accountJWT signs the stations' account: JetStream on, and the revocations.
 func (k *Keys) accountJWT() (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.accountJWTLocked()
+}
+
+func (k *Keys) accountJWTLocked() (string, error) {
 	ac := jwt.NewAccountClaims(pub(k.account))
 	ac.Name = "stations"
 	ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
@@ -199,6 +208,33 @@ func internalUserJWT(user, account nkeys.KeyPair, name string) (string, error) {
 	uc := jwt.NewUserClaims(pub(user))
 	uc.Name = name
 	return uc.Encode(account)
+}
+
+// mergeRevocations adds to the keys' revocations those of the account JWT
+// in res (the newest this node has: pushed by any node), and saves the file
+// if that added any. The latest time wins for a key.
+func (k *Keys) mergeRevocations(res *server.DirAccResolver) error {
+	theJWT, err := res.LoadAcc(pub(k.account))
+	if err != nil || theJWT == "" {
+		return nil // nothing stored yet
+	}
+	ac, err := jwt.DecodeAccountClaims(theJWT)
+	if err != nil {
+		return fmt.Errorf("the stored account JWT cannot be read: %w", err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	added := false
+	for key, at := range ac.Revocations {
+		if at > k.f.Revoked[key] {
+			k.f.Revoked[key] = at
+			added = true
+		}
+	}
+	if !added {
+		return nil
+	}
+	return k.save()
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

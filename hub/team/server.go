@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -56,10 +55,10 @@ type Server struct {
 	ns   *server.Server
 	log  *slog.Logger
 
-	mu    sync.Mutex // keys.f (revocations) and the saved file
 	admin *nats.Conn // the hub's own user in the stations' account
 	sys   *nats.Conn // the hub's system user: pushes account JWT updates
 	js    jetstream.JetStream
+	res   *server.DirAccResolver
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -90,6 +89,11 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 	dir := filepath.Join(cfg.StateDir, "team")
 	res, err := server.NewDirAccResolver(filepath.Join(dir, "jwt", cfg.Name), 0, time.Minute, server.NoDelete)
 	if err != nil {
+		return nil, err
+	}
+	// Revocations made on another node (pushed to this one's resolver) or
+	// lost from a stale copy of keys.json must survive the JWT signed now.
+	if err := keys.mergeRevocations(res); err != nil {
 		return nil, err
 	}
 	// Preload (newer-only) both accounts, so a node needs no other node to
@@ -154,7 +158,7 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("the team server %s did not start within 10 s", cfg.Name)
 	}
-	s := &Server{cfg: cfg, keys: keys, ns: ns, log: cfg.Log}
+	s := &Server{cfg: cfg, keys: keys, ns: ns, log: cfg.Log, res: res}
 	if err := s.connectInternal(); err != nil {
 		ns.Shutdown()
 		return nil, err
@@ -286,10 +290,15 @@ func (s *Server) IssueUser(teamID, stationID, userPub string, ttl time.Duration)
 	if !nkeys.IsValidPublicUserKey(userPub) {
 		return "", fmt.Errorf("%q is not a user public key", userPub)
 	}
-	s.mu.Lock()
+	// Revoked here, or in the account JWT this node serves (a revocation
+	// made through another node of the cluster).
+	if err := s.keys.mergeRevocations(s.res); err != nil {
+		return "", err
+	}
+	s.keys.mu.Lock()
 	_, revoked := s.keys.f.RevokedStations[stationID]
 	_, keyRevoked := s.keys.f.Revoked[userPub]
-	s.mu.Unlock()
+	s.keys.mu.Unlock()
 	if revoked || keyRevoked {
 		return "", ErrStationRevoked
 	}
@@ -306,16 +315,19 @@ func (s *Server) IssueUser(teamID, stationID, userPub string, ttl time.Duration)
 // account, and each node closes the station's connections on the update.
 // The station id is refused credentials from then on.
 func (s *Server) Revoke(ctx context.Context, stationID, userPub string) error {
-	s.mu.Lock()
+	if err := s.keys.mergeRevocations(s.res); err != nil {
+		return err
+	}
+	s.keys.mu.Lock()
 	now := time.Now().Unix()
 	s.keys.f.Revoked[userPub] = now
 	s.keys.f.RevokedStations[stationID] = now
 	err := s.keys.save()
 	var accJWT string
 	if err == nil {
-		accJWT, err = s.keys.accountJWT()
+		accJWT, err = s.keys.accountJWTLocked()
 	}
-	s.mu.Unlock()
+	s.keys.mu.Unlock()
 	if err != nil {
 		return err
 	}

@@ -117,3 +117,61 @@ func TestIssueUserRefusesBadIDs(t *testing.T) {
 		t.Error("IssueUser for an account key was accepted")
 	}
 }
+
+// TestStaleKeysFileKeepsRevocation: a node whose keys.json lacks a
+// revocation (a stale copy, or one made through another node) still keeps
+// it: the account JWT its resolver stored carries it, and the JWT signed at
+// start merges it in.
+func TestStaleKeysFileKeepsRevocation(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(Config{StateDir: dir, Port: -1}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := nkeys.CreateUser()
+	upub, _ := kp.PublicKey()
+	old, err := srv.IssueUser("acme", "lost", upub, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Revoke(ctx, "lost", upub); err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	// Make keys.json forget the revocation.
+	stale, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.f.Revoked, stale.f.RevokedStations = map[string]int64{}, map[string]int64{}
+	if err := stale.save(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.f.Revoked) != 0 {
+		t.Fatal("the stale keys file still has the revocation: the test would prove nothing")
+	}
+	srv, err = Start(Config{StateDir: dir, Port: -1}, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserJWT(func() (string, error) { return old, nil }, kp.Sign),
+		nats.CustomInboxPrefix(InboxPrefix("lost")), nats.NoReconnect())
+	if err == nil {
+		nc.Close()
+		t.Fatal("the revoked JWT was accepted after a start with a stale keys file")
+	}
+	if _, err := srv.IssueUser("acme", "lost", upub, time.Hour); err == nil {
+		t.Fatal("a new JWT was issued to the revoked key")
+	}
+}
