@@ -81,7 +81,8 @@ type Config struct {
 	// the team when the hub answers. Without it, Open needs the hub.
 	Known *Known
 	// OnReconnect is called after the connection to the hub came back (on
-	// a surviving node, in a cluster).
+	// a surviving node, in a cluster); with Known, also after the first
+	// connection.
 	OnReconnect func()
 	// OnChange is called (on the watch goroutine) after every change of the
 	// team's list, with the new list.
@@ -238,7 +239,6 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.Timeout(2 * time.Second),
 		nats.ReconnectHandler(connected),
-		nats.ConnectHandler(connected), // the first connection of a start without the hub
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "revoked") {
 				c.setRevoked()
@@ -250,7 +250,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		opts = append(opts, nats.Secure(cfg.TLS))
 	}
 	if cfg.Known != nil {
-		opts = append(opts, nats.RetryOnFailedConnect(true))
+		// Open returns even if the first dial fails; the first connection
+		// made later counts as a reconnect.
+		opts = append(opts, nats.RetryOnFailedConnect(true), nats.ConnectHandler(connected))
 	}
 	c.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), opts...)
 	if err != nil {

@@ -538,3 +538,42 @@ func TestStartWithoutHub(t *testing.T) {
 		}
 	}
 }
+
+// shortLived issues JWTs that expire after ttl (the server's granularity is
+// a second), counting them.
+type shortLived struct {
+	srv    *hubteam.Server
+	ttl    time.Duration
+	issued atomic.Int32
+}
+
+func (s *shortLived) IssueUser(teamID, stationID, userPub string, _ time.Duration) (string, error) {
+	s.issued.Add(1)
+	return s.srv.IssueUser(teamID, stationID, userPub, s.ttl)
+}
+
+// TestExpiredCredentialRenewed: the server closes a connection whose JWT
+// expired; the station dials again with a fresh JWT and keeps its seat.
+func TestExpiredCredentialRenewed(t *testing.T) {
+	srv := hub(t, 1)
+	iss := &shortLived{srv: srv, ttl: 2 * time.Second}
+	m := join(t, iss, []string{srv.ClientURL()}, "desk", 5*time.Second)
+	if err := m.Prepare(ctx10(t), "s1", team.ProfileKey("a@example.org"), "A"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.reconnected:
+	case <-time.After(20 * time.Second): // failsafe
+		t.Fatal("the connection was never closed and redialled at the JWT's expiry")
+	}
+	if n := iss.issued.Load(); n < 2 {
+		t.Fatalf("%d JWTs issued; the redial did not ask for a fresh one", n)
+	}
+	other := join(t, srv, []string{srv.ClientURL()}, "kiosk", 5*time.Second)
+	if err := other.Prepare(ctx10(t), "k1", team.ProfileKey("b@example.org"), "B"); !errors.Is(err, team.ErrNoSeat) {
+		t.Fatalf("after the desk's redial its seat should still be held: %v", err)
+	}
+	if s, u := m.Holding(); s != 1 || u != 0 {
+		t.Fatalf("desk holds %d seated, %d unseated", s, u)
+	}
+}
