@@ -16,6 +16,7 @@ import (
 	"adhocstation/agent/agenttest"
 	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -55,6 +56,8 @@ type rig struct {
 	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
+	// desktop, if set, is the PC's screen (the activity tests' Xvfb).
+	desktop func() (screen.Desktop, error)
 }
 
 // waitingRig is a rig with a paired Windows PC whose app runs and waits
@@ -135,6 +138,9 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	app := r.app
 	return func(ctx context.Context) {
 		app.OpenDesktop = faultDesktop // nil but in TestFaultStationChild (faults_test.go)
+		if r.desktop != nil {
+			app.OpenDesktop = r.desktop
+		}
 		go func() {
 			err := app.Run(ctx)
 			hub.Close() // the service process ends

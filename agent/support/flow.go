@@ -42,6 +42,8 @@ type App struct {
 	// remotes maps the key of each open remote session to its *signedIn
 	// (remote.go); a key lives only while its sign-in stream is open.
 	remotes sync.Map
+	// activity is the user's list of the technician's actions (activity.go).
+	activity activityLog
 }
 
 // Outcome errors of Run (main turns them into exit codes).

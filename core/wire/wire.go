@@ -64,6 +64,9 @@ type PairResponse struct {
 type AgentRequest struct {
 	AgentKey string `json:"agent_key"`
 	Detail   string `json:"detail,omitempty"` // cleanup: what was removed
+	// Activity is the PC's own account of the session (cleanup only;
+	// the body may then be up to MaxReceiptBytes).
+	Activity *Activity `json:"activity,omitempty"`
 }
 
 // StatusResponse answers heartbeat (and confirm/end/cleanup).
