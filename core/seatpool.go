@@ -23,6 +23,13 @@ type SeatPool interface {
 	Release(ctx context.Context, key string) error
 }
 
+// TeamList is what a SeatPool may also offer: the team's session list, in
+// which the station shows its own open sessions (who prepared each, its
+// state, whether its PC is online) to the other stations.
+type TeamList interface {
+	PublishSession(ctx context.Context, key, preparedBy, state string, pcOnline bool) error
+}
+
 // seatPoolBox lets the pool be swapped while prepares run.
 type seatPoolBox struct{ p SeatPool }
 
@@ -46,6 +53,7 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 		sub.Close()
 		return err
 	}
+	list, _ := p.(TeamList)
 	for _, sess := range open {
 		if err := p.Claim(ctx, TeamKey(sess.ID), sess.ProfileEmail, sess.ProfileName); err != nil {
 			text, ok := refusal.Text(err)
@@ -56,6 +64,11 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 			_ = s.write(ctx, func(tx *sql.Tx) error {
 				return s.audit(tx, sess.ProfileID, sess.ID, "team seat not taken", text+" The session stays open.")
 			})
+		}
+	}
+	if list != nil { // after the claims, so the pool keeps each entry with its claim
+		for _, sess := range open {
+			s.publishTeam(ctx, list, sess.ID)
 		}
 	}
 	go func() {
@@ -72,6 +85,10 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 				switch ev.Kind {
 				case EventLagged:
 					s.releaseClosed(ctx, p)
+				case EventPrepared, EventPaired, EventAccountReady, EventComputerOnline, EventComputerOffline:
+					if list != nil {
+						s.publishTeam(ctx, list, ev.SessionID)
+					}
 				case EventEnded, EventCancelled, EventExpired:
 					if err := p.Release(context.WithoutCancel(ctx), TeamKey(ev.SessionID)); err != nil {
 						// The claim is a lease: not renewed, it runs out by itself.
@@ -82,6 +99,19 @@ func (s *Station) UseSeatPool(ctx context.Context, p SeatPool) error {
 		}
 	}()
 	return nil
+}
+
+// publishTeam shows one session in the team's list as the station has it.
+func (s *Station) publishTeam(ctx context.Context, list TeamList, id int64) {
+	sess, err := s.Session(ctx, id)
+	if err != nil || !sess.State.Open() {
+		return
+	}
+	online := sess.Computer != nil && sess.Computer.Online
+	if err := list.PublishSession(ctx, TeamKey(id), sess.ProfileName, string(sess.State), online); err != nil {
+		// Kept by the pool and put again when the hub answers.
+		s.log.Debug("team list", "session", id, "err", err)
+	}
 }
 
 // HeldKeys is what a SeatPool may also offer: the keys it holds now.

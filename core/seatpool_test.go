@@ -44,10 +44,12 @@ func teamMember(t *testing.T, srv *hubteam.Server, id string) (*team.Client, <-c
 }
 
 // TestPrepareClaimsTeamSeat: two real stations (SQLite) in one team with a
-// single seat on an embedded hub. The second station's prepare gets the
+// single seat on an embedded hub. The first station's session shows in the
+// second's team list with who prepared it and its state. The second station's prepare gets the
 // seat refusal (and, for the same technician, the profile refusal), keeps
 // no session row and audits the refusal; once the first station's session
-// is cancelled its seat comes free and the second station prepares.
+// is cancelled its seat comes free, its line leaves the list, and the
+// second station prepares.
 func TestPrepareClaimsTeamSeat(t *testing.T) {
 	dir := t.TempDir()
 	keys, err := hubteam.LoadOrCreateKeys(dir)
@@ -75,6 +77,19 @@ func TestPrepareClaimsTeamSeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, prepA := coretest.MustPrepare(t, a, "Anna", "anna@example.org")
+	// The desk's team list shows the kiosk's session, who prepared it and its state.
+	kioskSession := func() (team.Entry, bool) {
+		for _, e := range tb.List() {
+			if e.Station == "kiosk" && e.Session == core.TeamKey(prepA.Session.ID) {
+				return e, true
+			}
+		}
+		return team.Entry{}, false
+	}
+	waitTeam(t, bChanged, "the kiosk's session in the desk's list", func() bool {
+		e, ok := kioskSession()
+		return ok && e.PreparedBy == "Anna" && e.State == "prepared" && e.StationOnline && !e.PCOnline
+	})
 
 	prepare := func(name, email string) (core.Prepared, error) {
 		p, err := b.CreateProfile(t.Context(), name, email)
@@ -122,18 +137,25 @@ func TestPrepareClaimsTeamSeat(t *testing.T) {
 	if err := a.Cancel(t.Context(), prepA.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(20 * time.Second) // failsafe, not a measure
-	for {
-		if _, held := tb.Seats(); held == 0 {
-			break
-		}
-		select {
-		case <-bChanged:
-		case <-deadline:
-			t.Fatal("the cancelled session's team seat never came free")
-		}
-	}
+	waitTeam(t, bChanged, "the cancelled session's seat free and its line gone", func() bool {
+		_, held := tb.Seats()
+		_, listed := kioskSession()
+		return held == 0 && !listed
+	})
 	if _, err := prepare("Bob", "bob@example.org"); err != nil {
 		t.Fatalf("prepare after the seat came free: %v", err)
+	}
+}
+
+// waitTeam waits on the team watch's changes (no sleeps) until cond holds.
+func waitTeam(t *testing.T, changed <-chan struct{}, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second) // failsafe, not a measure
+	for !cond() {
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("never saw %s", what)
+		}
 	}
 }

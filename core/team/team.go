@@ -126,6 +126,8 @@ type claim struct {
 	session, profileKey, by string
 	seat, profile           *lease // nil while not held (offline, or lost)
 	offline                 bool   // opened while the hub was unreachable
+	entry                   *Entry // its line in the team's list, last published
+	entryDirty              bool   // entry not yet in the bucket (the hub was away)
 }
 
 // Client is a station's membership in its team.
@@ -589,10 +591,29 @@ func (c *Client) Release(ctx context.Context, session string) error {
 }
 
 // Publish puts (or updates) one of this station's sessions in the team's
-// list. Station and Updated are filled in.
+// list. Station and Updated are filled in. For a session with a claim, an
+// entry the hub did not take (unreachable) is put again when it answers.
 func (c *Client) Publish(ctx context.Context, e Entry) error {
 	e.Station = c.cfg.StationID
 	e.Updated = time.Now().UTC()
+	c.mu.Lock()
+	cl := c.claims[e.Session]
+	if cl != nil {
+		cl.entry, cl.entryDirty = &e, true
+	}
+	c.mu.Unlock()
+	err := c.put(ctx, e)
+	if err == nil && cl != nil {
+		c.mu.Lock()
+		if cl.entry != nil && cl.entry.Updated.Equal(e.Updated) {
+			cl.entryDirty = false
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *Client) put(ctx context.Context, e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -603,6 +624,11 @@ func (c *Client) Publish(ctx context.Context, e Entry) error {
 	}
 	_, err = kv.Put(ctx, "session."+c.cfg.StationID+"."+e.Session, b)
 	return err
+}
+
+// PublishSession is Publish as core.TeamList asks it.
+func (c *Client) PublishSession(ctx context.Context, key, preparedBy, state string, pcOnline bool) error {
+	return c.Publish(ctx, Entry{Session: key, PreparedBy: preparedBy, State: state, PCOnline: pcOnline})
 }
 
 // List is the team's session list as last seen, by station then session.
@@ -858,10 +884,23 @@ func (c *Client) reconcile(ctx context.Context) {
 			}
 		}
 		c.mu.Lock()
+		var entry *Entry
 		if c.claims[cl.session] == cl { // not released meanwhile
 			cl.profile, cl.seat = profile, seat
+			if cl.entryDirty {
+				entry = cl.entry
+			}
 		}
 		c.mu.Unlock()
+		if entry != nil {
+			if err := c.put(rctx, *entry); err == nil {
+				c.mu.Lock()
+				if cl.entry == entry {
+					cl.entryDirty = false
+				}
+				c.mu.Unlock()
+			}
+		}
 	}
 }
 

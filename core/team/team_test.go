@@ -418,6 +418,9 @@ func TestOfflineShareAndReconcile(t *testing.T) {
 	if seated, unseated := a.Holding(); seated != 0 || unseated != 2 {
 		t.Fatalf("offline: %d seated, %d unseated, want 0 and 2", seated, unseated)
 	}
+	if err := a.Publish(ctx, team.Entry{Session: "off0", PreparedBy: "O", State: "prepared"}); err == nil {
+		t.Fatal("a publish with the hub down reported success")
+	}
 	// The hub comes back on the same address and state.
 	port := url[strings.LastIndex(url, ":")+1:]
 	var p int
@@ -434,6 +437,14 @@ func TestOfflineShareAndReconcile(t *testing.T) {
 	a.waitView(t, "its sessions seated again", func() bool { s, u := a.Holding(); return s == 2 && u == 0 })
 	t.Logf("kiosk's offline sessions seated %v after the hub restarted", time.Since(back).Round(time.Millisecond))
 	b.waitView(t, "the kiosk's 2 seats", func() bool { _, held := b.Seats(); return held == 2 })
+	b.waitView(t, "the entry published while the hub was down", func() bool {
+		for _, e := range b.List() {
+			if e.Station == "kiosk" && e.Session == "off0" && e.PreparedBy == "O" {
+				return true
+			}
+		}
+		return false
+	})
 	if err := b.Prepare(ctx10(t), "d1", team.ProfileKey("o1@example.org"), "O"); !errors.Is(err, team.ErrProfileBusy) {
 		t.Fatalf("the profile opened offline at the kiosk, prepared at the desk: %v", err)
 	}
