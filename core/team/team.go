@@ -311,11 +311,13 @@ func (c *Client) bind(ctx context.Context) error {
 	return c.startWatch()
 }
 
-// store is the bucket, or an error that reads as the hub being away.
+// store is the bucket, or an error that reads as the hub being away: while
+// disconnected nothing is sent (nats.go would buffer it and the caller
+// would wait out the JetStream timeout for its answer).
 func (c *Client) store() (jetstream.KeyValue, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.kv == nil {
+	if c.kv == nil || !c.nc.IsConnected() {
 		return nil, nats.ErrDisconnected
 	}
 	return c.kv, nil
