@@ -105,6 +105,8 @@ type Entry struct {
 	PCOnline      bool      `json:"pc_online"`
 	Updated       time.Time `json:"updated"`
 	StationOnline bool      `json:"-"` // the station's presence lease is live
+
+	rev uint64 // the bucket revision it was seen at
 }
 
 // holder is the value of a seat or profile key.
@@ -147,8 +149,14 @@ type Client struct {
 	claims   map[string]*claim // by session id
 	presence *lease
 	view     *view // the bucket as last seen
-	revoked  bool
-	reconcN  chan struct{}
+	// published are the sessions this run put in the list, gone those
+	// released while their line could not be deleted: reconcile deletes
+	// this station's lines that are neither published nor claimed (left by
+	// an earlier run that crashed) and those gone.
+	published map[string]bool
+	gone      map[string]bool
+	revoked   bool
+	reconcN   chan struct{}
 
 	// The watch is started again after every reconnect (rewatch), so the
 	// list is current at once instead of when the old consumer's missed
@@ -213,7 +221,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
-		claims: map[string]*claim{}, view: newView(), reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
+		claims: map[string]*claim{}, view: newView(), published: map[string]bool{}, gone: map[string]bool{}, reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
 	}
 	if cfg.Known != nil {
 		c.view.seats, c.view.knownStations = cfg.Known.Seats, cfg.Known.Stations
@@ -582,9 +590,13 @@ func (c *Client) Release(ctx context.Context, session string) error {
 			}
 		}
 	}
-	if kv, err := c.store(); err != nil {
-		errs = append(errs, err)
-	} else if err := kv.Delete(ctx, "session."+c.cfg.StationID+"."+session); err != nil {
+	c.mu.Lock()
+	delete(c.published, session)
+	c.mu.Unlock()
+	if err := c.deleteLine(ctx, session, 0); err != nil {
+		c.mu.Lock()
+		c.gone[session] = true // deleted when the hub answers
+		c.mu.Unlock()
 		errs = append(errs, err)
 	}
 	// A release that does not reach the hub is harmless: the leases are no
@@ -603,6 +615,8 @@ func (c *Client) Publish(ctx context.Context, e Entry) error {
 	if cl != nil {
 		cl.entry, cl.entryDirty = &e, true
 	}
+	c.published[e.Session] = true
+	delete(c.gone, e.Session)
 	c.mu.Unlock()
 	err := c.put(ctx, e)
 	if err == nil && cl != nil {
@@ -626,6 +640,56 @@ func (c *Client) put(ctx context.Context, e Entry) error {
 	}
 	_, err = kv.Put(ctx, "session."+c.cfg.StationID+"."+e.Session, b)
 	return err
+}
+
+// deleteLine removes one of this station's lines from the list; rev, when
+// not 0, is the revision it must still be at.
+func (c *Client) deleteLine(ctx context.Context, session string, rev uint64) error {
+	kv, err := c.store()
+	if err != nil {
+		return err
+	}
+	var opts []jetstream.KVDeleteOpt
+	if rev != 0 {
+		opts = append(opts, jetstream.LastRevision(rev))
+	}
+	return kv.Delete(ctx, "session."+c.cfg.StationID+"."+session, opts...)
+}
+
+// clearLines deletes this station's lines that are neither published by
+// this run nor claimed, and those released while the hub was away. A line
+// is deleted only at the revision seen, so one published meanwhile stays.
+func (c *Client) clearLines(ctx context.Context) {
+	type line struct {
+		session string
+		rev     uint64
+	}
+	var stale []line
+	c.mu.Lock()
+	prefix := "session." + c.cfg.StationID + "."
+	for key, e := range c.view.sessions {
+		if !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		sess := key[len(prefix):]
+		if c.gone[sess] || (!c.published[sess] && c.claims[sess] == nil) {
+			stale = append(stale, line{sess, e.rev})
+		}
+	}
+	for sess := range c.gone {
+		if _, listed := c.view.sessions[prefix+sess]; !listed {
+			delete(c.gone, sess) // already gone from the bucket
+		}
+	}
+	c.mu.Unlock()
+	for _, l := range stale {
+		err := c.deleteLine(ctx, l.session, l.rev)
+		if err == nil || isConflict(err) {
+			c.mu.Lock()
+			delete(c.gone, l.session)
+			c.mu.Unlock()
+		}
+	}
 }
 
 // PublishSession is Publish as core.TeamList asks it.
@@ -769,6 +833,7 @@ func (v *view) apply(e jetstream.KeyValueEntry, freed func()) {
 		}
 		var en Entry
 		if json.Unmarshal(e.Value(), &en) == nil {
+			en.rev = e.Revision()
 			v.sessions[key] = en
 		}
 	}
@@ -904,6 +969,7 @@ func (c *Client) reconcile(ctx context.Context) {
 			}
 		}
 	}
+	c.clearLines(rctx)
 }
 
 // Claim is Prepare as core.SeatPool asks it: the profile named by its

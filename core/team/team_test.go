@@ -399,12 +399,23 @@ func TestOfflineShareAndReconcile(t *testing.T) {
 	a := join(t, iss, []string{url}, "kiosk", 3*time.Second)
 	b := join(t, iss, []string{url}, "desk", 3*time.Second)
 	a.waitView(t, "both stations online", func() bool { return a.OfflineShare() == 2 })
+	if err := a.Prepare(ctx10(t), "early", team.ProfileKey("early@example.org"), "E"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(ctx10(t), team.Entry{Session: "early", PreparedBy: "E", State: "prepared"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "the kiosk's early session", func() bool { return listed(b, "kiosk", "early") })
 	down := make(chan struct{})
 	var once sync.Once
 	a.NATS().SetDisconnectErrHandler(func(*nats.Conn, error) { once.Do(func() { close(down) }) })
 	srv.Shutdown()
 	<-down
 	ctx := context.Background()
+	// Ended while the hub is away: its seat runs out, its line goes later.
+	if err := a.Release(ctx, "early"); err == nil {
+		t.Fatal("a release with the hub down reported success")
+	}
 	for i := range 2 {
 		if err := a.Prepare(ctx, fmt.Sprintf("off%d", i), team.ProfileKey(fmt.Sprintf("o%d@example.org", i)), "O"); err != nil {
 			t.Fatalf("offline prepare %d within the share: %v", i, err)
@@ -437,6 +448,7 @@ func TestOfflineShareAndReconcile(t *testing.T) {
 	a.waitView(t, "its sessions seated again", func() bool { s, u := a.Holding(); return s == 2 && u == 0 })
 	t.Logf("kiosk's offline sessions seated %v after the hub restarted", time.Since(back).Round(time.Millisecond))
 	b.waitView(t, "the kiosk's 2 seats", func() bool { _, held := b.Seats(); return held == 2 })
+	b.waitView(t, "the line of the session ended while the hub was down gone", func() bool { return !listed(b, "kiosk", "early") })
 	b.waitView(t, "the entry published while the hub was down", func() bool {
 		for _, e := range b.List() {
 			if e.Station == "kiosk" && e.Session == "off0" && e.PreparedBy == "O" {
@@ -587,4 +599,47 @@ func TestExpiredCredentialRenewed(t *testing.T) {
 	if s, u := m.Holding(); s != 1 || u != 0 {
 		t.Fatalf("desk holds %d seated, %d unseated", s, u)
 	}
+}
+
+// listed reports whether m's team list has station's session.
+func listed(m *member, station, session string) bool {
+	for _, e := range m.List() {
+		if e.Station == station && e.Session == session {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRestartedStationClearsStaleLines: a station that died with sessions
+// in the team's list clears, once started again, the lines it neither
+// claims nor publishes any more.
+func TestRestartedStationClearsStaleLines(t *testing.T) {
+	srv := hub(t, 5)
+	url := []string{srv.ClientURL()}
+	const ttl = 2 * time.Second
+	a := join(t, srv, url, "kiosk", ttl)
+	b := join(t, srv, url, "desk", ttl)
+	ctx := ctx10(t)
+	for _, s := range []string{"kept", "ended"} {
+		if err := a.Prepare(ctx, s, team.ProfileKey(s+"@example.org"), "K"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Publish(ctx, team.Entry{Session: s, PreparedBy: "K", State: "active"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.waitView(t, "both kiosk lines", func() bool { return listed(b, "kiosk", "kept") && listed(b, "kiosk", "ended") })
+	a.Close() // dies; "ended" ends while it is down
+	again := join(t, srv, url, "kiosk", ttl)
+	// As core's UseSeatPool does at start: claim, then publish, each open session.
+	if err := again.Prepare(ctx, "kept", team.ProfileKey("other@example.org"), "K"); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Publish(ctx, team.Entry{Session: "kept", PreparedBy: "K", State: "active"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "the stale line cleared, the kept one still there", func() bool {
+		return !listed(b, "kiosk", "ended") && listed(b, "kiosk", "kept")
+	})
 }
