@@ -68,7 +68,8 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 func ValidID(s string) bool { return idRE.MatchString(s) }
 
 // Start runs a node with keys (LoadOrCreateKeys) and waits until it serves
-// clients and, clustered, until JetStream has a meta leader.
+// clients. Clustered, its JetStream answers only once the nodes elected a
+// meta leader: WaitJetStream waits for that.
 func Start(cfg Config, keys *Keys) (*Server, error) {
 	if cfg.Name == "" {
 		cfg.Name = "hub"
@@ -123,8 +124,8 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 		AccountResolver:  res,
 		NoSigs:           true,
 		NoLog:            true,
-		// A station's JWT expiry is checked at connect; a revoked or expired
-		// one is closed by the server itself (see Revoke).
+		// The server itself closes a connection when its JWT expires or is
+		// revoked (see Revoke); nothing here needs to watch for either.
 	}
 	if cfg.TLS != nil {
 		t := cfg.TLS.Clone()
