@@ -112,11 +112,12 @@ func cluster(t testing.TB, seats int) []*hubteam.Server {
 	}
 }
 
-// TestClusterNodeKilled: 3 nodes, bucket replicas 3, 4 stations with
-// sessions open; the node one of them is connected to dies mid-session. The
-// stations reconnect to survivors, every held seat stays held (renewed at
-// its revision on the new leader), and the seat count stays exact: of 6
-// more prepares exactly the 2 free seats succeed.
+// TestClusterNodeKilled: 3 nodes, bucket replicas 3, 5 stations with 4
+// sessions open; the node that leads the bucket's stream dies mid-session
+// (one station surely connected to it). The stations on it reconnect to
+// survivors, every held seat stays held (renewed at its revision on the new
+// leader), and the seat count stays exact: of 6 more prepares exactly the 1
+// free seat succeeds.
 func TestClusterNodeKilled(t *testing.T) {
 	nodes := cluster(t, 5)
 	var urls []string
@@ -161,6 +162,23 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatalf("the stream leader %q is not one of the nodes", victim)
 	}
 	t.Logf("killing %s, the bucket's stream leader", victim)
+	// One more station surely on the victim (its URL first, in order), with
+	// a session open, so the reconnect is always tested.
+	pinnedURLs := []string{killed.ClientURL()}
+	for _, n := range nodes {
+		if n != killed {
+			pinnedURLs = append(pinnedURLs, n.ClientURL())
+		}
+	}
+	pinned := joinWith(t, nodes[0], pinnedURLs, "pinned", ttl, nil, true)
+	if got := pinned.NATS().ConnectedServerName(); got != victim {
+		t.Fatalf("the pinned station is on %q, not on %q", got, victim)
+	}
+	if err := pinned.Prepare(ctx, "p0", team.ProfileKey("pinned@example.org"), "P"); err != nil {
+		t.Fatal(err)
+	}
+	stations = append(stations, pinned)
+	watcher.waitView(t, "4 seats held", func() bool { _, held := watcher.Seats(); return held == 4 })
 	var onVictim []*member
 	for _, st := range stations {
 		if st.NATS().ConnectedServerName() == victim {
@@ -188,12 +206,12 @@ func TestClusterNodeKilled(t *testing.T) {
 	past := time.Now().Add(ttl + time.Second)
 	watcher.waitView(t, "held seats over a TTL after the kill", func() bool {
 		_, held := watcher.Seats()
-		if held != 3 {
-			t.Fatalf("%d seats held after the node died, want 3", held)
+		if held != 4 {
+			t.Fatalf("%d seats held after the node died, want 4", held)
 		}
 		return time.Now().After(past)
 	})
-	// 6 prepares at once for the 2 free seats: exactly 2 succeed.
+	// 6 prepares at once for the 1 free seat: exactly 1 succeeds.
 	var ok atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -210,8 +228,8 @@ func TestClusterNodeKilled(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if ok.Load() != 2 {
-		t.Fatalf("%d of 6 prepares got one of the 2 free seats, want exactly 2", ok.Load())
+	if ok.Load() != 1 {
+		t.Fatalf("%d of 6 prepares got the free seat, want exactly 1", ok.Load())
 	}
 	watcher.waitView(t, "5 seats held", func() bool { _, held := watcher.Seats(); return held == 5 })
 }

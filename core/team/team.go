@@ -62,7 +62,10 @@ func (e *SeatError) RefusalCode() string  { return ErrNoSeat.Code }
 type Config struct {
 	URLs []string // the hub nodes' NATS URLs (tls://HOST:PORT; nats:// on a private network)
 	// TLS for the connection (nil: system roots if the hub requires TLS).
-	TLS       *tls.Config
+	TLS *tls.Config
+	// InOrder tries URLs in the order given instead of shuffled (shuffling
+	// spreads stations over a cluster's nodes).
+	InOrder   bool
 	TeamID    string
 	StationID string
 	// UserSeed is the station's NATS user seed (nkeys.CreateUser); only its
@@ -258,6 +261,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, nats.Secure(cfg.TLS))
+	}
+	if cfg.InOrder {
+		opts = append(opts, nats.DontRandomize())
 	}
 	if cfg.Known != nil {
 		// Open returns even if the first dial fails; the first connection

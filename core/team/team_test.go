@@ -60,10 +60,15 @@ type issuer interface {
 
 func join(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration) *member {
 	t.Helper()
-	return joinTLS(t, iss, urls, id, ttl, nil)
+	return joinWith(t, iss, urls, id, ttl, nil, false)
 }
 
 func joinTLS(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration, tlsCfg *tls.Config) *member {
+	t.Helper()
+	return joinWith(t, iss, urls, id, ttl, tlsCfg, false)
+}
+
+func joinWith(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration, tlsCfg *tls.Config, inOrder bool) *member {
 	t.Helper()
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -75,7 +80,7 @@ func joinTLS(t testing.TB, iss issuer, urls []string, id string, ttl time.Durati
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := team.Open(ctx, team.Config{
-		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl, TLS: tlsCfg,
+		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl, TLS: tlsCfg, InOrder: inOrder,
 		JWT: func() (string, error) { return iss.IssueUser(teamID, id, upub, time.Hour) },
 		OnReconnect: func() {
 			select {
