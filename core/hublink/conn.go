@@ -1,7 +1,9 @@
 package hublink
 
 import (
+	"context"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -15,12 +17,29 @@ import (
 // channel) or a keep-alive request ends: without this wrapper every relayed
 // live channel would die at once. Write deadlines pass through (a write
 // that times out leaves a TLS stream unusable either way).
+//
+// Writes are coalesced, as a TCP socket's buffer does: Write queues its
+// bytes and returns, and one flusher sends everything queued meanwhile as
+// a single WebSocket message. TLS writes each record (and yamux each frame
+// header) separately, and every WebSocket message costs a frame, an outer
+// TLS record and a system call at each of the relay's three ends, so
+// sending them one by one is what made the relay slow
+// (docs/PERFORMANCE.md). A lone write goes out at once: nothing waits for
+// more to come. An error of the underlying write is returned by the next
+// Write; Close sends what is queued before closing.
 func Deadlines(c net.Conn) net.Conn {
 	d := &deadlineConn{Conn: c, in: make(chan chunk), free: make(chan struct{}, 1), closed: make(chan struct{}),
 		wake: make(chan struct{})}
+	d.wcond.L = &d.wmu
 	go d.pump()
 	return d
 }
+
+// writeBuffer is how much Write queues before it waits for the flusher:
+// a WebSocket message carries up to about this much.
+const writeBuffer = 64 << 10
+
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, writeBuffer+16<<10); return &b }}
 
 type chunk struct {
 	b   []byte
@@ -34,13 +53,21 @@ type deadlineConn struct {
 	closed chan struct{}
 	once   sync.Once
 
-	rmu  sync.Mutex // one Read at a time
-	left []byte     // unread part of the current chunk
-	rerr error      // the underlying read's error, once seen
+	rmu   sync.Mutex // one Read at a time
+	left  []byte     // unread part of the current chunk
+	rerr  error      // the underlying read's error, once seen
+	timer *time.Timer
 
 	mu       sync.Mutex
 	deadline time.Time
 	wake     chan struct{} // closed when the deadline changes
+
+	wmu      sync.Mutex
+	wcond    sync.Cond // the flusher took the queue, or stopped
+	queued   *[]byte   // bytes written and not yet taken by the flusher
+	flushing bool      // a flusher goroutine runs
+	werr     error     // the underlying write's error, or net.ErrClosed
+	closing  bool
 }
 
 // pump reads the underlying connection into one buffer, handing each read
@@ -78,9 +105,14 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 			if wait <= 0 {
 				return 0, os.ErrDeadlineExceeded
 			}
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
+			// One timer for the connection's life, not one per read
+			// (since Go 1.23 Reset leaves no stale tick in its channel).
+			if d.timer == nil {
+				d.timer = time.NewTimer(wait)
+			} else {
+				d.timer.Reset(wait)
+			}
+			timeout = d.timer.C
 		}
 		select {
 		case c := <-d.in:
@@ -94,6 +126,9 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 		case <-d.closed:
 			return 0, net.ErrClosed
 		}
+		if timeout != nil {
+			d.timer.Stop()
+		}
 	}
 	if len(d.left) == 0 {
 		return 0, d.rerr
@@ -104,6 +139,62 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 		d.free <- struct{}{}
 	}
 	return n, nil
+}
+
+// Write queues p for the flusher, waiting only while writeBuffer bytes are
+// already queued.
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	for d.werr == nil && !d.closing && d.queued != nil && len(*d.queued) >= writeBuffer {
+		d.wcond.Wait()
+	}
+	switch {
+	case d.werr != nil:
+		return 0, d.werr
+	case d.closing:
+		return 0, net.ErrClosed
+	case len(p) == 0:
+		return 0, nil
+	}
+	if d.queued == nil {
+		d.queued = writeBuffers.Get().(*[]byte)
+	}
+	*d.queued = append(*d.queued, p...)
+	if !d.flushing {
+		// Started on demand and gone when the queue is empty, so an idle
+		// relay holds no goroutine and no buffer for its writes.
+		d.flushing = true
+		go d.flush()
+	}
+	return len(p), nil
+}
+
+// flush sends the queue as one message at a time until it is empty.
+func (d *deadlineConn) flush() {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	for d.queued != nil && d.werr == nil {
+		out := d.queued
+		d.queued = nil
+		d.wcond.Broadcast()
+		d.wmu.Unlock()
+		_, err := d.Conn.Write(*out)
+		if cap(*out) <= writeBuffer+16<<10 {
+			*out = (*out)[:0]
+			writeBuffers.Put(out)
+		}
+		d.wmu.Lock()
+		if err != nil && d.werr == nil {
+			d.werr = err
+		}
+	}
+	if d.queued != nil { // not sent: the connection failed
+		writeBuffers.Put(d.queued)
+		d.queued = nil
+	}
+	d.flushing = false
+	d.wcond.Broadcast()
 }
 
 func (d *deadlineConn) SetReadDeadline(t time.Time) error {
@@ -120,7 +211,142 @@ func (d *deadlineConn) SetDeadline(t time.Time) error {
 	return d.Conn.SetWriteDeadline(t)
 }
 
+// closeFlush bounds how long Close waits for queued bytes to go out to a
+// peer that does not read (tls.Conn.Close allows its alert as long).
+const closeFlush = 5 * time.Second
+
+// Close sends what Write queued (the TLS close_notify is usually among it),
+// then closes the connection.
 func (d *deadlineConn) Close() error {
 	d.once.Do(func() { close(d.closed) })
+	d.wmu.Lock()
+	d.closing = true
+	d.wcond.Broadcast()
+	if d.flushing {
+		d.Conn.SetWriteDeadline(time.Now().Add(closeFlush))
+	}
+	for d.flushing {
+		d.wcond.Wait()
+	}
+	if d.werr == nil {
+		d.werr = net.ErrClosed
+	}
+	d.wmu.Unlock()
 	return d.Conn.Close()
+}
+
+// The WebSocket library writes a client's masked frames in 4 KiB pieces,
+// each an outer TLS record and a system call of its own: for the app and
+// the station (both dial the hub) that was most of the relay's cost. A
+// corkedConn holds those pieces in its corkConn, under the outer TLS,
+// while one message is written, and sends them with one system call.
+
+// corkSlot receives the connection a relay's own transport dials.
+type corkSlot struct{ c *corkConn }
+
+// corkedClient is client with a transport of its own whose dialled
+// connection lands in the slot; client itself (and an empty slot) when
+// its transport is not an *http.Transport.
+func corkedClient(client *http.Client) (*http.Client, *corkSlot) {
+	slot := &corkSlot{}
+	tr, ok := client.Transport.(*http.Transport)
+	if client.Transport == nil {
+		tr, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok || tr.DialTLSContext != nil {
+		return client, slot
+	}
+	t := tr.Clone()
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cc := &corkConn{Conn: c}
+		slot.c = cc // one dial per relay: the WebSocket is never pooled
+		return cc, nil
+	}
+	out := *client
+	out.Transport = t
+	return &out, slot
+}
+
+// corkConn is the TCP connection under a relay's outer TLS. While corked,
+// writes (TLS records, in order: tls.Conn serialises them) are held.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	held   *[]byte
+}
+
+var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, writeBuffer+32<<10); return &b }}
+
+// corkLimit bounds what a corkConn holds before it writes anyway.
+const corkLimit = 256 << 10
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		return c.Conn.Write(p)
+	}
+	if c.held == nil {
+		c.held = corkBuffers.Get().(*[]byte)
+	}
+	*c.held = append(*c.held, p...)
+	if len(*c.held) >= corkLimit {
+		if err := c.writeHeld(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork writes what is held: under the lock, so nothing overtakes it.
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	return c.writeHeld()
+}
+
+func (c *corkConn) writeHeld() error {
+	if c.held == nil {
+		return nil
+	}
+	_, err := c.Conn.Write(*c.held)
+	// An idle relay keeps no buffer (1,000 PCs through one station).
+	if cap(*c.held) <= corkLimit {
+		*c.held = (*c.held)[:0]
+		corkBuffers.Put(c.held)
+	}
+	c.held = nil
+	return err
+}
+
+// corkedConn is a relay's WebSocket as a net.Conn whose every Write
+// leaves in as few system calls as its size needs.
+type corkedConn struct {
+	net.Conn
+	cork *corkConn
+}
+
+func (c *corkedConn) Write(p []byte) (int, error) {
+	c.cork.cork()
+	n, err := c.Conn.Write(p)
+	if uerr := c.cork.uncork(); err == nil && uerr != nil {
+		return 0, uerr
+	}
+	return n, err
 }

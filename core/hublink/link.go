@@ -67,7 +67,8 @@ func DialRelay(ctx context.Context, client *http.Client, hubURL, token string) (
 }
 
 func dialStream(ctx context.Context, client *http.Client, url string, h http.Header) (net.Conn, error) {
-	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: clientOr(client), HTTPHeader: h})
+	client, cork := corkedClient(clientOr(client))
+	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			// coder/websocket keeps a little of the refused answer's body.
@@ -77,7 +78,11 @@ func dialStream(ctx context.Context, client *http.Client, url string, h http.Hea
 		return nil, err
 	}
 	// The conn outlives ctx, which only bounds the dial.
-	return websocket.NetConn(context.Background(), ws, websocket.MessageBinary), nil
+	nc := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
+	if cork.c == nil { // a transport this package could not wrap
+		return nc, nil
+	}
+	return &corkedConn{Conn: nc, cork: cork.c}, nil
 }
 
 func wsURL(u string) string {
