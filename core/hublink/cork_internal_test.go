@@ -1,0 +1,131 @@
+package hublink
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+// countWrites counts the writes that reach the TCP connection.
+type countWrites struct {
+	net.Conn
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countWrites) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *countWrites) writes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// wsSink is a TLS WebSocket server that hands each received message to
+// got, in order.
+func wsSink(t *testing.T) (*httptest.Server, chan []byte) {
+	got := make(chan []byte, 1024)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		ws.SetReadLimit(-1)
+		for {
+			_, b, err := ws.Read(context.Background())
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- b
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+// TestRelayWriteIsOneSyscall: a 64 KiB message a relay's client writes
+// (the WebSocket library masks it in 4 KiB pieces, each an outer TLS
+// record) reaches the TCP connection in one write, and intact.
+func TestRelayWriteIsOneSyscall(t *testing.T) {
+	srv, got := wsSink(t)
+	c, err := dialStream(context.Background(), srv.Client(), srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cc, ok := c.(*corkedConn)
+	if !ok {
+		t.Fatalf("DialRelay's conn is a %T; want it corked", c)
+	}
+	counter := &countWrites{Conn: cc.cork.Conn}
+	cc.cork.Conn = counter
+	msg := make([]byte, 64<<10)
+	rand.Read(msg)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, msg) {
+		t.Fatalf("the server read %d bytes, not the message", len(b))
+	}
+	if n := counter.writes(); n != 1 {
+		t.Fatalf("the 64 KiB message took %d writes to the TCP connection; want 1", n)
+	}
+}
+
+// TestDeadlinesCoalesceWrites: many small writes in a row (TLS records,
+// yamux headers) leave as fewer, larger messages, in order; what is
+// queued at Close still arrives.
+func TestDeadlinesCoalesceWrites(t *testing.T) {
+	srv, got := wsSink(t)
+	raw, err := dialStream(context.Background(), srv.Client(), srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Deadlines(raw)
+	var want bytes.Buffer
+	const writes = 2000
+	for i := range writes {
+		p := bytes.Repeat([]byte{byte(i)}, 1+i%300)
+		want.Write(p)
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all bytes.Buffer
+	messages := 0
+	for b := range got {
+		all.Write(b)
+		messages++
+	}
+	if !bytes.Equal(all.Bytes(), want.Bytes()) {
+		t.Fatalf("the server read %d bytes; want the %d written, in order", all.Len(), want.Len())
+	}
+	if messages >= writes/2 {
+		t.Fatalf("%d writes left as %d messages; want them coalesced", writes, messages)
+	}
+	t.Logf("%d writes (%d bytes) left as %d messages", writes, want.Len(), messages)
+	if _, err := c.Write([]byte("late")); err == nil {
+		t.Fatal("a write after Close succeeded")
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err == nil {
+		t.Fatal("a read after Close succeeded")
+	}
+}
