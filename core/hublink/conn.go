@@ -350,3 +350,31 @@ func (c *corkedConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// CorkListener wraps ln's connections so that a WebSocket served on them
+// (through TLS or not) can be corked with WithCork.
+func CorkListener(ln net.Listener) net.Listener { return corkListener{ln} }
+
+type corkListener struct{ net.Listener }
+
+func (l corkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &corkConn{Conn: c}, nil
+}
+
+// WithCork is nc, a WebSocket as a net.Conn, whose every Write leaves in
+// one system call, when raw (the connection the WebSocket runs on: the
+// hijacked *tls.Conn, or the plain one) came from a CorkListener; nc
+// unchanged otherwise.
+func WithCork(nc, raw net.Conn) net.Conn {
+	if t, ok := raw.(interface{ NetConn() net.Conn }); ok {
+		raw = t.NetConn()
+	}
+	if cc, ok := raw.(*corkConn); ok {
+		return &corkedConn{Conn: nc, cork: cc}
+	}
+	return nc
+}

@@ -129,3 +129,52 @@ func TestDeadlinesCoalesceWrites(t *testing.T) {
 		t.Fatal("a read after Close succeeded")
 	}
 }
+
+type rawKey struct{}
+
+// TestServedWriteIsOneSyscall: the hub's side. A 64 KiB message the server
+// writes on a WebSocket accepted through CorkListener and WithCork reaches
+// the TCP connection in one write (the library's 4 KiB buffer would make
+// it two TLS records and two system calls, more for larger messages).
+func TestServedWriteIsOneSyscall(t *testing.T) {
+	msg := make([]byte, 64<<10)
+	rand.Read(msg)
+	counted := make(chan int, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.Context().Value(rawKey{}).(net.Conn)
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := WithCork(websocket.NetConn(context.Background(), ws, websocket.MessageBinary), raw)
+		defer c.Close()
+		cc, ok := c.(*corkedConn)
+		if !ok {
+			counted <- -1
+			return
+		}
+		counter := &countWrites{Conn: cc.cork.Conn}
+		cc.cork.Conn = counter
+		c.Write(msg)
+		counted <- counter.writes()
+		io.Copy(io.Discard, c) // until the client closes
+	}))
+	srv.Listener = CorkListener(srv.Listener)
+	srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, rawKey{}, c) }
+	srv.StartTLS()
+	defer srv.Close()
+	ws, _, err := websocket.Dial(context.Background(), "wss"+srv.URL[len("https"):], &websocket.DialOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(-1)
+	_, b, err := ws.Read(context.Background())
+	if err != nil || !bytes.Equal(b, msg) {
+		t.Fatalf("the client read %d bytes (%v), not the message", len(b), err)
+	}
+	if n := <-counted; n != 1 {
+		t.Fatalf("the 64 KiB message took %d writes to the TCP connection (-1: not corked); want 1", n)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
+}

@@ -61,10 +61,17 @@ type control struct {
 	ws *websocket.Conn
 }
 
+// stationEnd is the station's data WebSocket and the connection it runs
+// on (for hublink.WithCork; nil when unknown).
+type stationEnd struct {
+	ws  *websocket.Conn
+	raw net.Conn
+}
+
 type pending struct {
 	station string
-	got     chan *websocket.Conn // the station's data WebSocket, handed over once
-	done    chan struct{}        // closed when the stream is released
+	got     chan stationEnd // the station's data WebSocket, handed over once
+	done    chan struct{}   // closed when the stream is released
 }
 
 // Default limits: a station answers a relay in milliseconds, so 32 apps
@@ -131,6 +138,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		// hijacked WebSockets (control connections and relays), which
 		// http.Server.Close leaves open.
 		BaseContext:       func(net.Listener) context.Context { return context.WithValue(ctx, serveCtxKey{}, ctx) },
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, rawConnKey{}, c) },
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    16 << 10,
@@ -142,7 +150,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		hs.Close()
 	}()
 	go s.tidy(ctx, 10*time.Second)
-	err := hs.Serve(tls.NewListener(ln, cfg))
+	// Corkable connections: a relay's WebSocket frame then leaves in one
+	// system call, not in the 4 KiB buffer's pieces (docs/PERFORMANCE.md).
+	err := hs.Serve(tls.NewListener(hublink.CorkListener(ln), cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -279,7 +289,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
-	sws, release, err := s.stream(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
+	se, release, err := s.streamEnd(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
 	if err != nil {
 		var re *refusalErr
 		if errors.As(err, &re) {
@@ -289,7 +299,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	}
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
-		sws.CloseNow()
+		se.ws.CloseNow()
 		release()
 		return
 	}
@@ -304,11 +314,20 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer release()
 		defer cancel()
-		splice(ctx, aws, sws)
+		splice(ctx, aws, rawConn(r), se.ws, se.raw)
 	}()
 }
 
 type serveCtxKey struct{}
+
+type rawConnKey struct{}
+
+// rawConn is the connection r came on (the hub's *tls.Conn), nil if not
+// known.
+func rawConn(r *http.Request) net.Conn {
+	c, _ := r.Context().Value(rawConnKey{}).(net.Conn)
+	return c
+}
 
 // serveCtx is the context of the Serve that got r: it ends when the hub
 // stops, unlike r's, which ends when its handler returns.
@@ -354,9 +373,15 @@ const offlineText = "The technician's station is offline — ask your technician
 // forwarded web request) and waits for it. The stream counts toward the
 // hub's limits until release is called, which the caller must do once.
 func (s *Server) stream(ctx context.Context, id string, m hublink.ControlMessage) (ws *websocket.Conn, release func(), err error) {
+	st, release, err := s.streamEnd(ctx, id, m)
+	return st.ws, release, err
+}
+
+// streamEnd is stream with the connection the WebSocket runs on.
+func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMessage) (st stationEnd, release func(), err error) {
 	s.mu.Lock()
 	c := s.online[id]
-	p := &pending{station: id, got: make(chan *websocket.Conn), done: make(chan struct{})}
+	p := &pending{station: id, got: make(chan stationEnd), done: make(chan struct{})}
 	rid := randomText(16)
 	switch {
 	case c == nil:
@@ -373,7 +398,7 @@ func (s *Server) stream(ctx context.Context, id string, m hublink.ControlMessage
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, nil, err
+		return stationEnd{}, nil, err
 	}
 	waited := false // the station answered (or the wait ended): no longer counted as waiting
 	endWait := func() {
@@ -403,20 +428,20 @@ func (s *Server) stream(ctx context.Context, id string, m hublink.ControlMessage
 	cancel()
 	if err != nil {
 		release()
-		return nil, nil, errOffline
+		return stationEnd{}, nil, errOffline
 	}
 	timer := time.NewTimer(s.AcceptTimeout)
 	defer timer.Stop()
 	select {
-	case ws = <-p.got:
+	case st = <-p.got:
 		endWait()
-		return ws, release, nil
+		return st, release, nil
 	case <-timer.C:
 		release()
-		return nil, nil, errNoAnswer
+		return stationEnd{}, nil, errNoAnswer
 	case <-ctx.Done():
 		release()
-		return nil, nil, ctx.Err()
+		return stationEnd{}, nil, ctx.Err()
 	}
 }
 
@@ -445,7 +470,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	// Hand ws over and return: whoever took it closes it, and this
 	// goroutine's grown stack is freed.
 	select {
-	case p.got <- ws:
+	case p.got <- stationEnd{ws, rawConn(r)}:
 	case <-p.done: // the app's wait ended just as this arrived
 		ws.CloseNow()
 	}
@@ -498,11 +523,12 @@ func pump(dst io.Writer, src io.Reader) {
 
 // splice copies bytes both ways until either side closes, then closes
 // both. One direction runs in the caller's goroutine.
-func splice(ctx context.Context, a, b *websocket.Conn) {
+// araw and braw are the connections they run on (nil: unknown).
+func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.Conn, braw net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ac := websocket.NetConn(ctx, a, websocket.MessageBinary)
-	bc := websocket.NetConn(ctx, b, websocket.MessageBinary)
+	ac := hublink.WithCork(websocket.NetConn(ctx, a, websocket.MessageBinary), araw)
+	bc := hublink.WithCork(websocket.NetConn(ctx, b, websocket.MessageBinary), braw)
 	done := make(chan struct{})
 	go func() {
 		pump(ac, bc)
