@@ -2,11 +2,15 @@ package hublink
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // Deadlines wraps a relayed connection (from Link.Accept or DialRelay) so
@@ -377,4 +381,171 @@ func WithCork(nc, raw net.Conn) net.Conn {
 		return &corkedConn{Conn: nc, cork: cc}
 	}
 	return nc
+}
+
+// WSConn is ws's binary messages as a byte stream, for the relay's ends
+// and the hub's splice. It is websocket.NetConn without its cost: NetConn
+// reads and writes with a cancelable context, for which the library arms
+// a context.AfterFunc on every call (70 % of a relayed upload's
+// allocations); WSConn's context is never done, so none is armed.
+// Deadlines behave as NetConn's: one that passes during a call closes the
+// connection; one that passed between calls fails the next call until it
+// is moved. A close frame with a normal or going-away status reads as
+// io.EOF.
+func WSConn(ws *websocket.Conn) net.Conn {
+	ws.SetReadLimit(-1) // a stream, not messages
+	return &wsConn{ws: ws}
+}
+
+type wsConn struct {
+	ws     *websocket.Conn
+	rmu    sync.Mutex // one Read at a time
+	r      io.Reader  // the message being read
+	eof    bool
+	wmu    sync.Mutex // one Write at a time
+	rd, wd wsDeadline
+}
+
+func (c *wsConn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if err := c.rd.begin(); err != nil {
+		return 0, err
+	}
+	defer c.rd.end()
+	for {
+		if c.eof {
+			return 0, io.EOF
+		}
+		if c.r == nil {
+			typ, r, err := c.ws.Reader(context.Background())
+			if err != nil {
+				switch websocket.CloseStatus(err) {
+				case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+					c.eof = true
+					return 0, io.EOF
+				}
+				return 0, err
+			}
+			if typ != websocket.MessageBinary {
+				err := fmt.Errorf("unexpected %v message on a relayed stream", typ)
+				c.ws.Close(websocket.StatusUnsupportedData, err.Error())
+				return 0, err
+			}
+			c.r = r
+		}
+		n, err := c.r.Read(p)
+		if err == io.EOF {
+			c.r, err = nil, nil
+		}
+		if n > 0 || err != nil || len(p) == 0 {
+			return n, err
+		}
+	}
+}
+
+func (c *wsConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.wd.begin(); err != nil {
+		return 0, err
+	}
+	defer c.wd.end()
+	if err := c.ws.Write(context.Background(), websocket.MessageBinary, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *wsConn) Close() error {
+	c.rd.stop()
+	c.wd.stop()
+	return c.ws.Close(websocket.StatusNormalClosure, "")
+}
+
+func (c *wsConn) LocalAddr() net.Addr  { return wsAddr{} }
+func (c *wsConn) RemoteAddr() net.Addr { return wsAddr{} }
+
+// wsAddr: a relayed stream has no address of its own (Link says the
+// app's, from the hub, where it knows it).
+type wsAddr struct{}
+
+func (wsAddr) Network() string { return "websocket" }
+func (wsAddr) String() string  { return "websocket/unknown-addr" }
+
+func (c *wsConn) SetDeadline(t time.Time) error {
+	c.rd.set(t, c.ws)
+	c.wd.set(t, c.ws)
+	return nil
+}
+
+func (c *wsConn) SetReadDeadline(t time.Time) error  { c.rd.set(t, c.ws); return nil }
+func (c *wsConn) SetWriteDeadline(t time.Time) error { c.wd.set(t, c.ws); return nil }
+
+// wsDeadline is one direction's deadline.
+type wsDeadline struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	gen     uint64 // which set armed the timer: a stale one does nothing
+	busy    bool   // a call is in progress
+	expired bool
+}
+
+func (d *wsDeadline) set(t time.Time, ws *websocket.Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	d.expired = false
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if t.IsZero() {
+		return
+	}
+	wait := time.Until(t)
+	if wait <= 0 { // already passed: the next call fails, surely
+		d.expired = true
+		if d.busy {
+			ws.CloseNow()
+		}
+		return
+	}
+	gen := d.gen
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.gen != gen {
+			return
+		}
+		d.expired = true
+		if d.busy {
+			ws.CloseNow() // as NetConn: a call past its deadline ends the connection
+		}
+	})
+}
+
+func (d *wsDeadline) begin() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.expired {
+		return os.ErrDeadlineExceeded
+	}
+	d.busy = true
+	return nil
+}
+
+func (d *wsDeadline) end() {
+	d.mu.Lock()
+	d.busy = false
+	d.mu.Unlock()
+}
+
+func (d *wsDeadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+	}
 }

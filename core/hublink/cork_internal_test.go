@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -177,4 +180,62 @@ func TestServedWriteIsOneSyscall(t *testing.T) {
 		t.Fatalf("the 64 KiB message took %d writes to the TCP connection (-1: not corked); want 1", n)
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
+}
+
+// TestWSConn: WSConn carries bytes both ways like websocket.NetConn, reads
+// a normal close as io.EOF, refuses a write past a deadline that passed
+// between calls until the deadline moves, arms no per-call timer, and is
+// cut when a read deadline passes during the read.
+func TestWSConn(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := WSConn(ws)
+		defer c.Close()
+		buf := make([]byte, 100)
+		n, _ := io.ReadFull(c, buf[:5])
+		c.Write(buf[:n]) // one echo, then a normal close
+	}))
+	defer echo.Close()
+	dial := func() net.Conn {
+		ws, _, err := websocket.Dial(context.Background(), "ws"+echo.URL[len("http"):], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return WSConn(ws)
+	}
+	c := dial()
+	defer c.Close()
+	c.SetWriteDeadline(time.Unix(1, 0))
+	if _, err := c.Write([]byte("hello")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write past its deadline: %v; want a timeout", err)
+	}
+	c.SetWriteDeadline(time.Time{})
+	if _, err := c.Write([]byte("hel")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("lo")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read %q, %v; want the echo, then io.EOF at the normal close", got, err)
+	}
+
+	c2 := dial()
+	defer c2.Close()
+	// Two bytes of the five the server waits for: no echo comes.
+	x := []byte("x")
+	if allocs := testing.AllocsPerRun(1, func() { c2.Write(x) }); allocs > 0 {
+		t.Errorf("a write allocates %v times; want no per-call timer", allocs)
+	}
+	c2.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c2.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a read past its deadline returned data")
+	}
+	if _, err := c2.Write([]byte("12345")); err == nil {
+		t.Fatal("the connection is still open after a read deadline passed during a read")
+	}
 }

@@ -78,7 +78,7 @@ func dialStream(ctx context.Context, client *http.Client, url string, h http.Hea
 		return nil, err
 	}
 	// The conn outlives ctx, which only bounds the dial.
-	nc := websocket.NetConn(context.Background(), ws, websocket.MessageBinary)
+	nc := WSConn(ws)
 	if cork.c == nil { // a transport this package could not wrap
 		return nc, nil
 	}

@@ -525,10 +525,15 @@ func pump(dst io.Writer, src io.Reader) {
 // both. One direction runs in the caller's goroutine.
 // araw and braw are the connections they run on (nil: unknown).
 func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.Conn, braw net.Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ac := hublink.WithCork(websocket.NetConn(ctx, a, websocket.MessageBinary), araw)
-	bc := hublink.WithCork(websocket.NetConn(ctx, b, websocket.MessageBinary), braw)
+	ac := hublink.WithCork(hublink.WSConn(a), araw)
+	bc := hublink.WithCork(hublink.WSConn(b), braw)
+	// ctx's end (the session's, or the hub's) cuts the relay; WSConn
+	// itself arms no timer per read or write.
+	stop := context.AfterFunc(ctx, func() {
+		a.CloseNow()
+		b.CloseNow()
+	})
+	defer stop()
 	done := make(chan struct{})
 	go func() {
 		pump(ac, bc)
