@@ -246,7 +246,18 @@ func (d *deadlineConn) Close() error {
 // while one message is written, and sends them with one system call.
 
 // corkSlot receives the connection a relay's own transport dials.
-type corkSlot struct{ c *corkConn }
+type corkSlot struct {
+	c  *corkConn
+	tr *http.Transport // the relay's own; nil: the caller's
+}
+
+// done closes what the relay's own transport keeps idle: the connection
+// of a refused dial, which nobody would reuse.
+func (s *corkSlot) done() {
+	if s.tr != nil {
+		s.tr.CloseIdleConnections()
+	}
+}
 
 // corkedClient is client with a transport of its own whose dialled
 // connection lands in the slot; client itself (and an empty slot) when
@@ -261,6 +272,7 @@ func corkedClient(client *http.Client) (*http.Client, *corkSlot) {
 		return client, slot
 	}
 	t := tr.Clone()
+	slot.tr = t
 	dial := tr.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext

@@ -239,3 +239,32 @@ func TestWSConn(t *testing.T) {
 		t.Fatal("the connection is still open after a read deadline passed during a read")
 	}
 }
+
+// TestRefusedRelayLeavesNoConn: the relay's own transport does not keep
+// the connection of a refused dial (the app retries refused relays every
+// few seconds; each would otherwise stay open until the idle timeout, or
+// forever with a transport that has none).
+func TestRefusedRelayLeavesNoConn(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"code":"station_offline","message":"offline"}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}}
+	if _, err := dialStream(context.Background(), client, srv.URL+"/relay/x", nil); err == nil {
+		t.Fatal("the refused dial succeeded")
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refused dial's connection is still open 10 s later")
+	}
+}

@@ -68,6 +68,7 @@ func DialRelay(ctx context.Context, client *http.Client, hubURL, token string) (
 
 func dialStream(ctx context.Context, client *http.Client, url string, h http.Header) (net.Conn, error) {
 	client, cork := corkedClient(clientOr(client))
+	defer cork.done()
 	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.Body != nil {
