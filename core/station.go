@@ -44,6 +44,7 @@ type Station struct {
 	tokens tokenCache
 	chans  channelCount // live channels per session (channels.go)
 	signIn signInGate   // one Connect per session at a time (signinlock.go)
+	rec    recordings   // session recordings (recording.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher
@@ -123,6 +124,12 @@ func (s *Station) dbPath() string { return s.dir + string(os.PathSeparator) + Da
 
 // Close closes the database and ends every subscription.
 func (s *Station) Close() error {
+	// Recordings of sessions closed just now are sealed into the audit log.
+	ctx, cancel := context.WithTimeout(context.Background(), recordingWait)
+	if err := s.WaitRecordings(ctx); err != nil {
+		s.log.Warn("a recording was not sealed before the station closed", "err", err)
+	}
+	cancel()
 	s.hub.closeAll()
 	var errs []error
 	if w := s.watchBase.Swap(nil); w != nil { // Run never took it

@@ -26,7 +26,9 @@ const finishWait = 2 * time.Minute
 // (ErrRemoteFileNotFound, ErrRemoteIsAFolder, ErrRemoteFileDenied,
 // ErrRemoteFileInUse, …), ErrTransferCut, ErrTransferCorrupt,
 // ErrLocalDiskFull, ErrLocalFile, ErrRemoteGone.
-func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath string, progress Progress) error {
+func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath string, progress Progress) (err error) {
+	rec := Transfer{Remote: remotePath, Local: localPath}
+	defer func() { r.recordTransfer(rec, err) }()
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
@@ -70,6 +72,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 		return localError(err, localPath)
 	}
 	saved = true
+	rec.Size, rec.SHA256 = done, digest
 	return nil
 }
 
@@ -81,7 +84,9 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 // refusals: the PC's (ErrRemoteFileNotFound, ErrRemoteNotAFolder,
 // ErrRemoteDiskFull, ErrRemoteFileDenied, ErrBadFileName, …),
 // ErrTransferCut, ErrLocalFile, ErrRemoteGone.
-func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) error {
+func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) (err error) {
+	rec := Transfer{Upload: true, Remote: remoteFolder + "\\" + name, Local: localPath}
+	defer func() { r.recordTransfer(rec, err) }()
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
@@ -147,5 +152,12 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 	case a.reply.Size != size:
 		return ErrTransferCorrupt
 	}
+	rec.Size, rec.SHA256 = size, digest
 	return nil
+}
+
+// recordTransfer hands a finished transfer to the recording.
+func (r *RemoteSession) recordTransfer(t Transfer, err error) {
+	t.Err = err
+	r.recorder().Transfer(t)
 }
