@@ -162,14 +162,23 @@ func Create(path string, s Sealer, meta Meta) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	w, err := newWriter(f, aead, sealed, meta)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return w, nil
+}
+
+// newWriter writes the head and the meta record to f.
+func newWriter(f *os.File, aead cipher.AEAD, sealed []byte, meta Meta) (*Writer, error) {
 	w := &Writer{f: f, sum: sha256.New(), aead: aead}
 	w.w = bufio.NewWriterSize(io.MultiWriter(f, w.sum), 256<<10)
 	head := binary.BigEndian.AppendUint16([]byte(magic), uint16(len(sealed)))
 	w.write(append(head, sealed...))
 	b, _ := json.Marshal(meta)
 	if err := w.Append(TypeMeta, 0, b); err != nil {
-		f.Close()
-		os.Remove(path)
 		return nil, err
 	}
 	return w, nil

@@ -43,7 +43,8 @@ func (p *Player) Seek(t time.Duration) (*image.RGBA, error) {
 	default:
 		p.img, p.next = nil, keys[i].Off
 	}
-	return p.img, p.Advance(t)
+	err := p.advance(t)
+	return p.img, err
 }
 
 // Advance applies the frames up to time t (playing forward).
@@ -52,6 +53,10 @@ func (p *Player) Advance(t time.Duration) error {
 		_, err := p.Seek(t)
 		return err
 	}
+	return p.advance(t)
+}
+
+func (p *Player) advance(t time.Duration) error {
 	if p.next == 0 {
 		if len(p.f.Index.Keys) == 0 || p.f.Index.Keys[0].T > t {
 			p.at = t

@@ -197,6 +197,9 @@ func (r *File) Verify() error {
 	if !sameIndex(built, *found) {
 		return fmt.Errorf("%w: its index does not match its records", ErrTampered)
 	}
+	if err := r.readIndex(); err != nil {
+		return fmt.Errorf("%w: its last bytes do not point at its index", ErrTampered)
+	}
 	return nil
 }
 

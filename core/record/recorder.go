@@ -114,6 +114,9 @@ func (r *Recorder) Done() <-chan struct{} { return r.done }
 
 func (r *Recorder) since() time.Duration { return r.opt.Now().Sub(r.start) }
 
+// Elapsed is the recording time now: what a record made now is stamped.
+func (r *Recorder) Elapsed() time.Duration { return r.since() }
+
 // enqueue queues it unless the queue is full or recording ended.
 func (r *Recorder) enqueue(it item) bool {
 	size := int64(len(it.payload)) + 64
