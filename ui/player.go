@@ -82,6 +82,7 @@ func openPlayer(a fyne.App, st *core.Station, name string, parent fyne.Window) *
 		return nil
 	}
 	pw := newPlayerWindow(a, st, name, f, info)
+	pw.seek(0)
 	pw.win.Show()
 	return pw
 }
@@ -119,7 +120,6 @@ func newPlayerWindow(a fyne.App, st *core.Station, name string, f *record.File, 
 	w.win.SetContent(container.NewBorder(nil, bottom, nil, nil, split))
 	w.win.Resize(fyne.NewSize(1100, 680))
 	w.win.SetOnClosed(w.close)
-	w.seek(0)
 	return w
 }
 

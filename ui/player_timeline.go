@@ -41,7 +41,7 @@ var markColours = map[byte]color.NRGBA{
 func newTimeline(length time.Duration, events []playerEvent, seek func(time.Duration)) *timeline {
 	l := &timeline{length: length}
 	l.slider = widget.NewSlider(0, max(length.Seconds(), 0.1))
-	l.slider.Step = 0.1
+	l.slider.Step = max(length.Seconds()/1000, 0.001) // fine enough for a pixel of any window
 	l.slider.OnChanged = func(v float64) {
 		if !l.setting {
 			seek(time.Duration(v * float64(time.Second)))
