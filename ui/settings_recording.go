@@ -20,7 +20,7 @@ const day = 24 * time.Hour
 
 // buildRecording makes the group's switch and its days field.
 func (s *settingsScreen) buildRecording() {
-	s.recordOn = &widget.Check{Text: "Record remote sessions (the invitation and the join page tell the user)"}
+	s.recordOn = &widget.Check{Text: "Record remote sessions"}
 	s.recordOn.ExtendBaseWidget(s.recordOn)
 	e := newFormEntry("")
 	e.OnSubmitted = func(string) { s.onSave() }
@@ -29,7 +29,7 @@ func (s *settingsScreen) buildRecording() {
 
 // recordingRows are the group's heading and rows.
 func (s *settingsScreen) recordingRows() []fyne.CanvasObject {
-	rows := s.heading("Recording", "Each remote session is recorded on this computer — screen, commands, chat and transfers — sealed with the station key and entered in the audit log; recordings older than the days below are deleted.")
+	rows := s.heading("Recording", "Each remote session is recorded here (screen, commands, chat, transfers), sealed and entered in the audit log. The invitation and join page tell the user. Older recordings are deleted.")
 	rows = append(rows, s.row("Record", s.recordOn)...)
 	return append(rows, s.row(fieldRetention+" (days)", s.entries[fieldRetention])...)
 }
