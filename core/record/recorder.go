@@ -24,8 +24,10 @@ type Options struct {
 	// session goes on and frames are skipped until a keyframe.
 	QueueBytes int64
 	// KeyBytes and KeyInterval say when a keyframe is written: after this
-	// many bytes of frames (4 MB) or this long (60 s) since the last one,
-	// whichever comes first, and only while the screen changes.
+	// many bytes of frames (4 MB, or four times the last keyframe's size
+	// if more, so keyframes add at most a quarter) or this long (60 s)
+	// since the last one, whichever comes first, and only while the
+	// screen changes.
 	KeyBytes    int64
 	KeyInterval time.Duration
 	// OnStop is called once, on the Recorder's goroutine, when recording
@@ -46,6 +48,7 @@ type Recorder struct {
 	start   time.Time
 	ch      chan item
 	queued  atomic.Int64
+	keySize atomic.Int64 // the last keyframe's size, from the writer
 	closing chan struct{}
 	once    sync.Once
 	done    chan struct{}
@@ -174,7 +177,7 @@ func (r *Recorder) Frame(payload []byte, img *image.RGBA) {
 		return
 	}
 	r.keyBytes += int64(len(payload))
-	if r.keyBytes >= r.opt.KeyBytes || t-r.keyAt >= r.opt.KeyInterval {
+	if r.keyBytes >= max(r.opt.KeyBytes, 4*r.keySize.Load()) || t-r.keyAt >= r.opt.KeyInterval {
 		if r.enqueue(item{typ: TypeKey, t: t, img: cloneRGBA(img)}) {
 			r.keyBytes, r.keyAt = 0, t
 		}
@@ -277,6 +280,7 @@ func (r *Recorder) write(it item) {
 		if payload, err = enc.Encode(it.img); err != nil {
 			return
 		}
+		r.keySize.Store(int64(len(payload)))
 	}
 	if err := r.w.Append(it.typ, it.t, payload); err != nil {
 		r.stop(err)
