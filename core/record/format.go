@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"adhocstation/core/refusal"
+	"adhocstation/core/wire/frame"
 )
 
 // Sealer seals the file key with the station key (core's keys).
@@ -242,9 +243,9 @@ func (w *Writer) Append(typ byte, t time.Duration, payload []byte) error {
 	return nil
 }
 
-// isFull says whether a frame payload covers the whole image
-// (core/wire/frame's FlagFull), so playback may start from it.
-func isFull(payload []byte) bool { return len(payload) > 1 && payload[1]&1 != 0 }
+// isFull says whether playback may start from a frame payload: it paints
+// the whole image on its own (a full frame, or full-screen video).
+func isFull(payload []byte) bool { return frame.Standalone(payload) }
 
 func aad(off int64, head []byte) []byte {
 	return append(binary.BigEndian.AppendUint64(nil, uint64(off)), head...)

@@ -76,6 +76,11 @@ func (p *Player) advance(t time.Duration) error {
 			break
 		}
 		if rec.Type == TypeFrame || rec.Type == TypeKey {
+			if w, h := frame.Size(rec.Payload); p.img == nil && w > 0 && h > 0 && w*h <= frame.DefaultMaxPixels {
+				// A standalone frame that is not flagged full paints
+				// every pixel, but the decoder wants an image of its size.
+				p.img = image.NewRGBA(image.Rect(0, 0, w, h))
+			}
 			img, _, err := p.dec.Apply(p.img, rec.Payload)
 			if err != nil {
 				return fmt.Errorf("%w: the frame at byte %d does not decode: %v", ErrTampered, rec.Off, err)
