@@ -157,6 +157,23 @@ func TestRecordedSessionPlaysBack(t *testing.T) {
 		}
 	}
 
+	// Play from the start at 4× to the end, where it pauses by itself on
+	// the last picture.
+	watch.during(t, jobPlayerFrame, func() { pw.seek(0) })
+	pw.speedSel.SetSelected("4×")
+	test.Tap(pw.playBtn)
+	playing := func() bool {
+		pw.work.mu.Lock() // results are applied on the loop's goroutine under the test driver
+		defer pw.work.mu.Unlock()
+		return pw.playing
+	}
+	for playing() {
+		watch.wait(t, jobPlayerFrame)
+	}
+	if got := pw.shown(); got == nil || !bytes.Equal(got.Pix, points[2].shot.Pix) || pw.playBtn.Text != "Play" {
+		t.Fatalf("after playing to the end: the last picture shown %v, button %q", got != nil && bytes.Equal(got.Pix, points[2].shot.Pix), pw.playBtn.Text)
+	}
+
 	var lines []string
 	for _, e := range pw.events {
 		lines = append(lines, e.text)

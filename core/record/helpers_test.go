@@ -130,6 +130,8 @@ type station struct {
 	shown *image.RGBA
 	rec   *Recorder
 	clock *clock
+	// inRec is the time the screen's reader spent in the recorder.
+	inRec time.Duration
 }
 
 // send encodes d's picture, "receives" it and records it; it returns the
@@ -148,7 +150,9 @@ func (s *station) send(t testing.TB, d *desk) int {
 	}
 	s.shown = img
 	if s.rec != nil {
+		t0 := time.Now()
 		s.rec.Frame(p, img)
+		s.inRec += time.Since(t0)
 	}
 	return len(p)
 }

@@ -49,6 +49,7 @@ type Recorder struct {
 	ch      chan item
 	queued  atomic.Int64
 	keySize atomic.Int64 // the last keyframe's size, from the writer
+	busy    atomic.Int64 // ns the writer spent writing (benchmarks)
 	closing chan struct{}
 	once    sync.Once
 	done    chan struct{}
@@ -269,6 +270,8 @@ func (r *Recorder) run() {
 }
 
 func (r *Recorder) write(it item) {
+	start := time.Now()
+	defer func() { r.busy.Add(int64(time.Since(start))) }()
 	defer r.queued.Add(-(int64(len(it.payload)) + 64 + imgSize(it.img)))
 	if r.Problem() != nil {
 		return
