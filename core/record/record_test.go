@@ -223,3 +223,83 @@ func TestFullDiskStopsRecording(t *testing.T) {
 		}
 	}
 }
+
+// A disk slower than the screen: frames that do not fit the queue are
+// skipped, the next one that fits is recorded as a keyframe of the whole
+// picture (with a note), and frames skipped at the very end are made up
+// by Close: playback shows exactly what the station showed after each gap.
+func TestSlowDiskSkipsToKeyframe(t *testing.T) {
+	seal, c := newSealer(t), newClock()
+	// Each write takes a token from gate; feed hands them out until stopped.
+	gate := make(chan struct{})
+	feed := func() (stop func()) {
+		quit := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case gate <- struct{}{}:
+				case <-quit:
+					return
+				}
+			}
+		}()
+		return func() { close(quit) }
+	}
+	stop := func() {}
+	rec, path, done := startRecording(t, seal, c, Options{QueueBytes: 512 << 10, gate: gate})
+	d := newDesk(640, 400)
+	s := &station{enc: frame.NewEncoder(), rec: rec}
+	var mid time.Duration
+	var midShown *image.RGBA
+	for i := range 150 {
+		c.Add(50 * time.Millisecond)
+		switch {
+		case i == 50:
+			stop = feed() // the disk catches up
+		case i == 100:
+			stop() // and falls behind again until the end
+		}
+		if i%25 < 5 {
+			d.video(i)
+		} else {
+			d.typeChar()
+		}
+		s.send(t, d)
+		if i == 75 {
+			mid, midShown = rec.Elapsed(), clone(s.shown)
+		}
+	}
+	end := rec.Elapsed()
+	rec.Close()
+	defer feed()()
+	receive(t, done, "the recording to be finished")
+	f, err := Open(path, seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlayer(f)
+	for _, c := range []struct {
+		at   time.Duration
+		want *image.RGBA
+	}{{mid, midShown}, {end, s.shown}} {
+		img, err := p.Seek(c.at)
+		if err != nil || img == nil || !bytes.Equal(img.Pix, c.want.Pix) {
+			t.Fatalf("at %v the picture played back differs from the one shown (%v)", c.at, err)
+		}
+	}
+	events, _ := f.Events()
+	notes := 0
+	for _, e := range events {
+		if e.Type == TypeNote {
+			notes++
+		}
+	}
+	if f.Index.Frames >= 150 || notes < 2 { // a gap in the middle, one at the end
+		t.Fatalf("%d of 150 frames recorded, %d notes: the slow disk skipped nothing", f.Index.Frames, notes)
+	}
+	t.Logf("%d of 150 frames recorded, %d keyframes, %d notes", f.Index.Frames, len(f.Index.Keys), notes)
+}

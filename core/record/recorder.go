@@ -36,6 +36,10 @@ type Options struct {
 	// OnDone is called once the file is closed after Close: its summary,
 	// complete is false when recording had stopped early.
 	OnDone func(s Summary, complete bool)
+
+	// gate, in tests, holds the writer before each write until it
+	// receives: a disk slower than the screen, on demand.
+	gate <-chan struct{}
 }
 
 // Recorder records a remote session into a Writer without ever making the
@@ -63,7 +67,10 @@ type Recorder struct {
 	skipped  int
 	keyBytes int64
 	keyAt    time.Duration
-	keyDue   bool
+	// The picture after the last skipped frame, kept so that Close can
+	// record it when no keyframe made it into the queue since.
+	pending   *image.RGBA
+	pendingAt time.Duration
 }
 
 type item struct {
@@ -134,7 +141,10 @@ func (r *Recorder) enqueue(it item) bool {
 		return false
 	default:
 	}
-	if r.queued.Add(size) > r.opt.QueueBytes {
+	// Over the bound only when something else waits: a keyframe of a
+	// screen larger than the bound still gets its turn on an empty queue,
+	// and the note about skipped frames is small enough to go past it.
+	if q := r.queued.Add(size); q > r.opt.QueueBytes && q != size && it.typ != TypeNote {
 		r.queued.Add(-size)
 		return false
 	}
@@ -163,14 +173,16 @@ func (r *Recorder) Frame(payload []byte, img *image.RGBA) {
 	if r.needKey {
 		if r.enqueue(item{typ: TypeKey, t: t, img: cloneRGBA(img)}) {
 			r.event(TypeNote, Note{Text: plural(r.skipped) + " not recorded: the disk was too slow. The picture is whole again from here."})
-			r.needKey, r.skipped, r.keyBytes, r.keyAt = false, 0, 0, t
+			r.needKey, r.skipped, r.keyBytes, r.keyAt, r.pending = false, 0, 0, t, nil
 		} else {
 			r.skipped++
+			r.keep(img, t)
 		}
 		return
 	}
 	if !r.enqueue(item{typ: TypeFrame, t: t, payload: append([]byte(nil), payload...)}) {
 		r.needKey, r.skipped = true, 1
+		r.keep(img, t)
 		return
 	}
 	if isFull(payload) {
@@ -183,6 +195,16 @@ func (r *Recorder) Frame(payload []byte, img *image.RGBA) {
 			r.keyBytes, r.keyAt = 0, t
 		}
 	}
+}
+
+// keep copies the picture after a skipped frame, reusing the last copy.
+func (r *Recorder) keep(img *image.RGBA, t time.Duration) {
+	if r.pending == nil || r.pending.Rect != img.Rect {
+		r.pending = cloneRGBA(img)
+	} else {
+		copy(r.pending.Pix, img.Pix)
+	}
+	r.pendingAt = t
 }
 
 func plural(n int) string {
@@ -238,7 +260,26 @@ func errText(err error) string {
 
 // Close ends the recording: what is queued is written, then the index,
 // and OnDone is called. It does not wait (Done does).
-func (r *Recorder) Close() { r.once.Do(func() { close(r.closing) }) }
+func (r *Recorder) Close() {
+	r.once.Do(func() {
+		r.mu.Lock()
+		if r.needKey && r.pending != nil {
+			// The last frames were skipped: record the last picture, past
+			// the queue's bound (the writer drains it before finishing).
+			note, _ := json.Marshal(Note{Text: plural(r.skipped) + " not recorded at the end: the disk was too slow. The last picture is whole."})
+			for _, it := range []item{{typ: TypeKey, t: r.pendingAt, img: r.pending}, {typ: TypeNote, t: r.pendingAt, payload: note}} {
+				select {
+				case r.ch <- it:
+					r.queued.Add(int64(len(it.payload)) + 64 + imgSize(it.img))
+				default:
+				}
+			}
+			r.needKey, r.pending = false, nil
+		}
+		r.mu.Unlock()
+		close(r.closing)
+	})
+}
 
 // run is the one goroutine that writes.
 func (r *Recorder) run() {
@@ -270,6 +311,9 @@ func (r *Recorder) run() {
 }
 
 func (r *Recorder) write(it item) {
+	if r.opt.gate != nil {
+		<-r.opt.gate
+	}
 	start := time.Now()
 	defer func() { r.busy.Add(int64(time.Since(start))) }()
 	defer r.queued.Add(-(int64(len(it.payload)) + 64 + imgSize(it.img)))
