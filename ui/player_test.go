@@ -218,4 +218,48 @@ func TestRecordedSessionPlaysBack(t *testing.T) {
 	if !strings.Contains(pw.verdict.Text, "changed after it was saved") {
 		t.Fatalf("Verify integrity after a flipped byte says %q", pw.verdict.Text)
 	}
+	// The Activity page's Verify integrity checks the recordings too.
+	act := newActivityScreen(st, testWindow(t))
+	watchWork(&act.work).during(t, jobVerify, func() { test.Tap(act.verify) })
+	if !strings.HasPrefix(act.verdict.Text, "The audit log is intact, but 1 recording failed the check.") {
+		t.Fatalf("the Activity page's verdict: %q", act.verdict.Text)
+	}
+}
+
+// The Activity page offers Play recording for an entry about a recording,
+// and only then, and opens it in a player window.
+func TestActivityOpensRecording(t *testing.T) {
+	g, st := recordedRig(t, 320, 240)
+	g.showTab()
+	g.start(t)
+	g.r.win.Close()
+	if err := st.WaitRecordings(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	act := newActivityScreen(st, testWindow(t))
+	saved := -1
+	for i, e := range act.entries {
+		if e.Event == core.AuditRecordingSaved {
+			saved = i
+		}
+	}
+	if saved < 0 {
+		t.Fatalf("no %q entry on the Activity page", core.AuditRecordingSaved)
+	}
+	act.list.Select(saved + 1) // an older entry, about something else
+	if !act.play.Disabled() && !strings.HasPrefix(act.entries[saved+1].Event, "recording") {
+		t.Fatalf("Play recording is offered for %q", act.entries[saved+1].Event)
+	}
+	act.list.Select(saved)
+	if act.play.Disabled() {
+		t.Fatal("Play recording is not offered for the saved recording")
+	}
+	test.Tap(act.play)
+	if act.player == nil {
+		t.Fatal("no player window opened")
+	}
+	t.Cleanup(act.player.win.Close)
+	if !strings.HasPrefix(act.player.win.Title(), "Recording of session #") || act.player.f.Meta.Computer != g.r.rs.Computer {
+		t.Fatalf("the player window %q plays %+v", act.player.win.Title(), act.player.f.Meta)
+	}
 }
