@@ -16,7 +16,7 @@ BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps agent build check vet unit fuzz smoke bench screenshots clean FORCE \
-	station-windows wine-smoke wine-screen package-linux package-windows load faults hub
+	station-windows wine-smoke wine-screen package-linux package-windows load faults hub hub-load
 
 run: build
 	./$(BIN) $(ARGS)
@@ -66,6 +66,12 @@ build: deps agent
 hub:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/adhoc-hub ./hub
 	@file bin/adhoc-hub 2>/dev/null || true
+
+# The real adhoc-hub carrying 1,000 idle relays from another process for an
+# idle minute: its RSS and CPU from /proc (docs/PERFORMANCE.md "Relay hub").
+# ADHOC_LOAD_PCS and ADHOC_LOAD_IDLE (seconds) change the load.
+hub-load:
+	ADHOC_LOAD=1 go test -count=1 -v -timeout 15m -run 'TestHub' ./hub/hubload/
 
 # vet (which compiles the OpenGL driver once) and the race tests share no
 # build work, so they run side by side on two cores.
@@ -142,12 +148,12 @@ wine-smoke: station-windows
 	bash .ci/wine-smoke.sh $(WIN_EXE)
 
 # The Support Session app's Windows Desktop under Wine on a virtual screen:
-# GDI capture, SendInput, the clipboard, ServeScreen on it, the banner and the
-# pipe's caller facts (.ci/wine-screen.sh runs agent/winsys's tests
+# GDI capture, SendInput, the clipboard, ServeScreen on it, the banner, the
+# activity window and the pipe's caller facts (.ci/wine-screen.sh runs agent/winsys's tests
 # cross-compiled).
 wine-screen:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o bin/winsys.test.exe ./agent/winsys
-	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestPipeDescriptor|TestPipeSDDL|TestDialPastSquatter|TestCallMissingExport|TestVirtualKey|TestKeeper'
+	bash .ci/wine-screen.sh bin/winsys.test.exe -test.run 'TestDesktop|TestServeScreen|TestBanner|TestPipeCaller|TestPipeDescriptor|TestPipeSDDL|TestDialPastSquatter|TestCallMissingExport|TestVirtualKey|TestKeeper|TestActivityWindow'
 
 # The Linux desktop bundle: a .tar.xz with the binary, the .desktop entry
 # and the icon; `sudo make -C <unpacked folder> install` installs it.

@@ -18,6 +18,7 @@ import (
 
 	"adhocstation/assets"
 	"adhocstation/core"
+	"adhocstation/core/pairing"
 	"adhocstation/ui"
 	"adhocstation/ui/cli"
 	_ "adhocstation/ui/fynelocale" // before Fyne reads the locale: see its doc
@@ -75,6 +76,8 @@ func run(data string, kiosk bool) error {
 	var applyPairing func() error
 	var fwNote string
 	var fwAllow func() error
+	var hubState func() pairing.HubState
+	var throughHub func(int64) bool
 	srv, pairingErr := startPairing(ctx, st, logger)
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
@@ -82,6 +85,7 @@ func run(data string, kiosk bool) error {
 	} else {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
+		hubState, throughHub = srv.HubState, srv.ThroughHub
 		applyPairing = func() error { return srv.Apply(ctx) }
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
@@ -89,7 +93,8 @@ func run(data string, kiosk bool) error {
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
-		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow})
+		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow,
+		HubState: hubState, ThroughHub: throughHub})
 	quitOnSignal(a, logger)
 	// Sized twice: before Show at scale 1 so the window usually appears at
 	// its final size, and after, when the driver knows the screen's scale.

@@ -63,7 +63,8 @@ func (service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- s
 	// program is removed (helperFirst) or the service stops.
 	stopHelper := func() { cancelHelper(); <-helperDone }
 	sys := helperFirst{System: win, stopHelper: stopHelper}
-	app := &support.App{Sys: sys, UI: hub, Log: applog.From(logger), WriteFile: winsys.WriteAdminFile, Screens: screens}
+	app := &support.App{Sys: sys, UI: hub, Log: applog.From(logger), WriteFile: winsys.WriteAdminFile, Screens: screens,
+		HubProxy: hubProxy(logger.Printf)}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	if ids, err := winsys.ActiveSessions(); err == nil {

@@ -270,6 +270,12 @@ func (s *Station) EndByUser(ctx context.Context, agentKey string) error {
 // active session is ended by it; a repeat is answered but not audited
 // again. It returns ErrUnknownToken.
 func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) error {
+	return s.CleanupReceiptWithActivity(ctx, agentKey, detail, nil)
+}
+
+// CleanupReceiptWithActivity is CleanupReceipt carrying the PC's own
+// account of the session (activity.go), audited with the receipt.
+func (s *Station) CleanupReceiptWithActivity(ctx context.Context, agentKey, detail string, activity *wire.Activity) error {
 	id, _, state, err := s.agentSession(ctx, s.rdb, agentKey)
 	if err != nil {
 		return err
@@ -294,7 +300,10 @@ func (s *Station) CleanupReceipt(ctx context.Context, agentKey, detail string) e
 			return err // a repeated receipt is not audited again
 		}
 		fresh = true
-		return s.audit(tx, profile, id, "cleanup receipt", "the PC reports: "+detail)
+		if err := s.audit(tx, profile, id, "cleanup receipt", "the PC reports: "+detail); err != nil {
+			return err
+		}
+		return s.auditActivity(tx, profile, id, activity)
 	})
 	if err != nil || !fresh {
 		return err

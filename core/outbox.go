@@ -323,7 +323,7 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 		return errNoLink
 	}
 	now := s.now()
-	r, err := mail.RenderInvitation(invitationFor(sess, linkFor(set.Pairing, sess.Token), now, set.Recording.Enabled))
+	r, err := mail.RenderInvitation(invitationFor(sess, s.joinLink(ctx, set.Pairing, sess.Token), now, set.Recording.Enabled))
 	if err != nil {
 		return err
 	}

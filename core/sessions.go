@@ -75,7 +75,7 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 		State: StatePrepared, Token: token, CreatedAt: now, InviteExpiresAt: now.Add(set.InvitationTimeout),
 		CodeAttemptsLeft: MaxCodeAttempts,
 	}
-	link := linkFor(set.Pairing, token)
+	link := s.joinLink(ctx, set.Pairing, token)
 	var refusal error
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var open, busy, reused int

@@ -234,7 +234,7 @@ func (s *Station) Link(ctx context.Context, token string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return linkFor(set.Pairing, token), nil
+	return s.joinLink(ctx, set.Pairing, token), nil
 }
 
 func linkFor(p PairingSettings, token string) string {

@@ -15,6 +15,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -55,6 +57,13 @@ func run(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if os.Getenv("GOGC") == "" {
+		// The hub's memory is mostly live connection state and its work
+		// (splicing through pooled buffers) allocates little, so a tighter
+		// heap costs little CPU: after 1,000 PCs connect, RSS peaks at
+		// about 80 MB instead of 99 (docs/PERFORMANCE.md "Relay hub").
+		debug.SetGCPercent(50)
+	}
 	srv, err := hubsrv.New(*state, log)
 	if err != nil {
 		return err
@@ -78,6 +87,29 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go logStatusOnSignal(ctx, log, srv)
 	log.Info("hub listening", "addr", ln.Addr().String())
 	return srv.Serve(ctx, ln, cfg)
+}
+
+// logStatusOnSignal logs what the hub carries and its memory each time it
+// gets SIGUSR1 (kill -USR1 PID): the admin's look inside without a port.
+func logStatusOnSignal(ctx context.Context, log *slog.Logger, srv *hubsrv.Server) {
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-usr1:
+		}
+		st := srv.Status()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		log.Info("status", "enrolled", st.Enrolled, "online", st.Online, "streams", st.Streams, "waiting", st.Waiting,
+			"goroutines", runtime.NumGoroutine(), "heap_live_kb", ms.HeapAlloc>>10, "heap_inuse_kb", ms.HeapInuse>>10,
+			"heap_idle_kb", ms.HeapIdle>>10, "heap_released_kb", ms.HeapReleased>>10, "stack_kb", ms.StackInuse>>10,
+			"sys_kb", ms.Sys>>10, "gc_cycles", ms.NumGC)
+	}
 }

@@ -39,3 +39,43 @@ func TestServeNeedsACertificate(t *testing.T) {
 		t.Errorf("missing PEM files: %v", err)
 	}
 }
+
+// TestDeployFilesUseRealFlags: the systemd unit and the container image
+// start the hub with flags it has (a renamed flag would break them only
+// on a real host).
+func TestDeployFilesUseRealFlags(t *testing.T) {
+	state := t.TempDir()
+	for file, prefix := range map[string]string{
+		"deploy/adhoc-hub.service": "ExecStart=/usr/local/bin/adhoc-hub ",
+		"deploy/Containerfile":     "ENTRYPOINT ",
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		for l := range strings.Lines(string(b)) {
+			if strings.HasPrefix(l, prefix) {
+				line = strings.TrimPrefix(l, prefix)
+			}
+		}
+		if line == "" {
+			t.Fatalf("%s: no %q line", file, prefix)
+		}
+		var args []string
+		for _, f := range strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" \t\n[],\"", r) }) {
+			if strings.HasPrefix(f, "-") {
+				// Each flag with a value that makes the hub stop before
+				// listening: certificate files that do not exist.
+				args = append(args, f, filepath.Join(state, "none.pem"))
+			}
+		}
+		if len(args) == 0 {
+			t.Fatalf("%s: no flags read from %q", file, line)
+		}
+		args = append(args, "-listen", "127.0.0.1:0", "-state", state, "-cert", filepath.Join(state, "none.pem"), "-key", filepath.Join(state, "none.pem"))
+		if err := run(args); err == nil || !strings.Contains(err.Error(), "could not be loaded") {
+			t.Errorf("%s: the hub with %v: %v", file, args, err)
+		}
+	}
+}

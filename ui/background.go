@@ -33,6 +33,7 @@ const (
 	jobPrepare   = "prepare"
 	jobVerify    = "verify"
 	jobTestEmail = "test email"
+	jobJoinHub   = "join hub"
 )
 
 // eventJob names the delivery of one core event to every screen.

@@ -36,6 +36,9 @@ type computersScreen struct {
 	st  *core.Station
 	win fyne.Window
 	now func() time.Time
+	// throughHub, when the window has a running pairing service, says
+	// whether a session's PC holds its channel through the relay hub.
+	throughHub func(int64) bool
 
 	activeOnly bool
 	rows       []core.Session // ordered by ID, newest first, as core lists them
@@ -81,6 +84,7 @@ func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 		CreateItem: func() fyne.CanvasObject {
 			r := newSessionRow()
 			r.open = s.onDoubleTap
+			r.throughHub = func(id int64) bool { return s.throughHub != nil && s.throughHub(id) }
 			r.pick = s.onTap
 			return r
 		},
@@ -307,7 +311,11 @@ func (s *computersScreen) updateActions() {
 	} else {
 		s.end.Disable()
 	}
-	s.details.SetText(sessionDetails(sess))
+	text := sessionDetails(sess)
+	if sess.State == core.StateActive && s.throughHub != nil && s.throughHub(sess.ID) {
+		text += " Its PC is online through the relay hub."
+	}
+	s.details.SetText(text)
 }
 
 // connectRefusal says why Connect cannot be used for the selection ("":

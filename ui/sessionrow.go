@@ -49,6 +49,9 @@ type sessionRow struct {
 	sess  core.Session
 	// open is called on a double tap (Fyne's list itself has none).
 	open func(core.Session)
+	// throughHub, if set, says whether a session's PC is online through
+	// the relay hub.
+	throughHub func(int64) bool
 	// pick is called on a single tap. A DoubleTappable row is what the
 	// desktop driver hands a click to, instead of the list item under it,
 	// so the row must select itself.
@@ -148,6 +151,7 @@ func (r *sessionRow) set(sess core.Session, now time.Time) {
 		computer, osName, user = c.Hostname, c.OSName, c.WindowsUser
 	}
 	state, color := sessionStateText(sess)
+	state = r.withHub(state)
 	setLabel(r.cells[colComputer], computer, widget.MediumImportance)
 	setLabel(r.cells[colOS], osName, widget.MediumImportance)
 	setLabel(r.cells[colUser], user, widget.MediumImportance)
@@ -162,10 +166,28 @@ func (r *sessionRow) set(sess core.Session, now time.Time) {
 	r.tick(now)
 }
 
-// tick updates only the countdown.
+// tick updates the countdown, and whether an online PC comes through the
+// hub (its channel may be marked a moment after the online event).
 func (r *sessionRow) tick(now time.Time) {
 	setLabel(r.cells[colTimeLeft], timeLeftText(r.sess, now), widget.MediumImportance)
+	if r.throughHub != nil && r.sess.State == core.StateActive {
+		state, _ := sessionStateText(r.sess)
+		setLabel(r.cells[colState], r.withHub(state), widget.MediumImportance)
+	}
 }
+
+// withHub says "via hub" instead of "online" (the dot stays green) when the
+// PC's live channel comes through the relay hub: short enough for the
+// column's width, which "● cancelled" sets.
+func (r *sessionRow) withHub(state string) string {
+	if state == "online" && r.throughHub != nil && r.throughHub(r.sess.ID) {
+		return stateOnlineHub
+	}
+	return state
+}
+
+// stateOnlineHub is the State column for a PC online through the hub.
+const stateOnlineHub = "via hub"
 
 func setLabel(l *widget.Label, text string, imp widget.Importance) {
 	if l.Text == text && l.Importance == imp {

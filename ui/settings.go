@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"adhocstation/core"
+	"adhocstation/core/pairing"
 )
 
 // Each field's message is shown under it, keyed by the field's name; core's
@@ -89,6 +91,20 @@ type settingsScreen struct {
 	// applyPairing, when the window has a running pairing service, applies
 	// the saved pairing settings to it now and says whether they took.
 	applyPairing func() error
+	// hubState and hubLabel show the relay hub (hub.go).
+	hubState func() pairing.HubState
+	hubLabel *widget.Label
+	// hubURL and hubCode join a hub with hubJoin (hubClient reaches it;
+	// nil: core.HubHTTPClient); hubOut says how it went.
+	hubURL, hubCode   *widget.Entry
+	hubJoin, hubLeave *widget.Button
+	hubOut            *widget.Label
+	hubClient         *http.Client
+	hub               struct {
+		cfg    core.HubConfig
+		joined bool
+		err    error
+	}
 
 	work background
 }
@@ -190,6 +206,7 @@ func (s *settingsScreen) showFingerprint(get func() string) {
 // onTick follows a certificate change: the pairing service applies saved
 // settings on its own goroutine, after this page has reloaded.
 func (s *settingsScreen) onTick(time.Time) {
+	s.refreshHub()
 	if s.fingerprint == nil {
 		return
 	}
@@ -225,6 +242,7 @@ func (s *settingsScreen) onEvent(e core.Event) {
 	if e.Kind != core.EventSettings && e.Kind != core.EventLagged {
 		return
 	}
+	s.loadHub()
 	if !s.unsaved() {
 		s.load()
 		return

@@ -30,6 +30,11 @@ type Options struct {
 	// pairing service at once and says whether they took (a new pairing
 	// address that cannot be opened); Settings calls it after saving.
 	ApplyPairing func() error
+	// HubState, if set, is the running pairing service's link to its
+	// relay hub (Settings shows it); ThroughHub says which PCs come
+	// through it (the Computers page shows it).
+	HubState   func() pairing.HubState
+	ThroughHub func(sessionID int64) bool
 	// FirewallNote, if set, says why PCs may not reach the pairing port
 	// through the host firewall (Windows: no rule for it yet); it is shown
 	// above every page. AllowFirewall, if set, adds the rule.
@@ -94,6 +99,8 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	w.screens = []screen{w.adhoc, computers, activity, settings}
 	settingsPage := settings.content()
 	settings.showAppSignature(pairing.EmbeddedSignature()) // after the pairing group's rows
+	settings.showHub(opts.HubState)
+	computers.throughHub = opts.ThroughHub
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
 		settingsPage = w.kiosk.content()

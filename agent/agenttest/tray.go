@@ -22,6 +22,9 @@ type Tray struct {
 
 	mu   sync.Mutex
 	stop chan struct{}
+	// activity is the list the tray shows (activity.go).
+	activity   support.ActivityList
+	activityCh chan struct{}
 }
 
 // NewTray returns a tray passing the rest to ui (which may be nil).

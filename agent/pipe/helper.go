@@ -36,7 +36,9 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui support.UI) e
 	}
 	end := ui.EndRequested()
 	viewer, _ := ui.(support.Viewer)
+	activity, _ := ui.(support.ActivityViewer)
 	if role != RoleTray {
+		activity = nil
 		end = nil // only a tray ends the session or stops viewing
 		viewer = nil
 	}
@@ -92,6 +94,8 @@ func RunHelper(ctx context.Context, conn net.Conn, role string, ui support.UI) e
 			if f.Tell.Final {
 				return finalOutcome(role, *f.Tell)
 			}
+		case f.Activity != nil && activity != nil:
+			activity.ActivityUpdated(*f.Activity)
 		case f.Chat != nil && chat != nil:
 			chat.ShowChat(*f.Chat)
 		case f.Consent != nil:

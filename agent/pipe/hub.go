@@ -69,6 +69,8 @@ type frame struct {
 	// The remote screen (screenhost.go).
 	Viewing  *Viewing `json:"viewing,omitempty"`   // service → tray: a technician started or stopped viewing the screen
 	StopView bool     `json:"stop_view,omitempty"` // tray → service: stop every view of the screen
+	// The activity list (activity.go): service → tray.
+	Activity *support.ActivityUpdate `json:"activity,omitempty"`
 }
 
 // Viewing is what a tray is told when a technician's screen view starts or
@@ -109,6 +111,7 @@ type Hub struct {
 	chat     chatHub
 	viewStop chan struct{}  // closed when a tray asks to stop viewing
 	conns    map[string]int // open connections per caller (Caller.User)
+	activity activityHub
 }
 
 // maxConnsPerCaller bounds one Windows user's connections to the pipe
@@ -133,6 +136,8 @@ type peer struct {
 	// asked is set once the service asked this setup helper a question: only
 	// that one started the session; any other is told a session runs.
 	asked bool
+	// act is a tray's activity feed (activity.go); nil for other helpers.
+	act *activityPeer
 }
 
 // Bounds of a helper's outgoing queue. A tray gets a status per heartbeat
@@ -181,6 +186,13 @@ func (p *peer) writeLoop() {
 			_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if !write(f) {
 				return
+			}
+		case <-p.act.kicked():
+			if f, ok := p.act.next(); ok {
+				_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				if !write(f) {
+					return
+				}
 			}
 		case <-p.flush:
 			_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -296,6 +308,7 @@ func (h *Hub) handle(c net.Conn) {
 	if p.role != RoleSetup && p.role != RoleTray {
 		return
 	}
+	h.attachActivity(p, who)
 	// The writer starts before the peer can be queued to (chat.join, join)
 	// and stops when the handler returns.
 	go p.writeLoop()
@@ -490,6 +503,7 @@ func (h *Hub) ShowStatus(s support.Status) {
 		setup.queue(frame{Tell: &support.Message{Title: support.AppTitle, Text: msgAlreadyRunning, Error: true, Final: true}})
 	}
 	h.broadcast(frame{Status: &s}, RoleTray)
+	h.kickActivity() // a tray whose session became the console's catches up
 }
 
 func (h *Hub) broadcast(f frame, role string) {

@@ -3,7 +3,6 @@ package support
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,19 +68,15 @@ func (t ChannelTiming) backoff(n int) time.Duration {
 func (c *Client) OpenChannel(ctx context.Context, agentKey string, t ChannelTiming) (*yamux.Session, wire.StatusResponse, error) {
 	var st wire.StatusResponse
 	t = t.withDefaults()
-	cfg := c.tls.Clone()
-	cfg.NextProtos = []string{"http/1.1"} // the upgrade is HTTP/1.1's
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: -1}, Config: cfg}
-	host := c.host
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		host = net.JoinHostPort(host, "443")
-	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	conn, err := d.DialContext(dctx, "tcp", host)
+	conn, err := c.dialStation(dctx, []string{"http/1.1"}) // the upgrade is HTTP/1.1's
 	if err != nil {
 		if errors.Is(err, ErrWrongStation) {
 			return nil, st, ErrWrongStation
+		}
+		if w, ok := refusal(err); ok {
+			return nil, st, w // the hub's: the session has ended
 		}
 		return nil, st, &OfflineError{Err: err}
 	}
@@ -178,6 +173,11 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 			w, answered := refusal(err)
 			if answered && (w.Code == wire.CodeUnknownToken || w.Code == wire.CodeSessionClosed) {
 				over <- reasonUnknown
+				return
+			}
+			if answered && w.Code == wire.CodeSessionEnded {
+				// The hub refused: the session's end has passed, by its clock.
+				over <- reasonTimeUp
 				return
 			}
 			if try == 0 {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,11 +49,20 @@ type Client struct {
 	http       *http.Client
 	host       string      // HOST:PORT of the station, for the live channel
 	tls        *tls.Config // pinned, as the API calls
+	// hub, when set, carries every connection to the station (hub.go).
+	hub *hubDialer
 }
 
 // NewClient returns a client for stationURL (https://HOST:PORT) that accepts
 // only a certificate whose public key hashes to one of pins.
 func NewClient(stationURL string, pins []string) (*Client, error) {
+	return NewClientVia(stationURL, pins, nil)
+}
+
+// NewClientVia is NewClient reaching the station through the relay hub
+// when hub is not nil: the same pinned TLS then runs inside the hub's
+// relay, end to end with the station.
+func NewClientVia(stationURL string, pins []string, hub *Hub) (*Client, error) {
 	u, err := url.Parse(stationURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("the station address %q in this app is not an https address; download the app again from the invitation", stationURL)
@@ -85,8 +95,20 @@ func NewClient(stationURL string, pins []string) (*Client, error) {
 	}
 	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false, Proxy: http.ProxyFromEnvironment,
 		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 20 * time.Second}
-	return &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
-		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, host: u.Host, tls: cfg}, nil
+	c := &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
+		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, host: u.Host, tls: cfg}
+	if hub != nil {
+		if c.hub, err = newHubDialer(*hub); err != nil {
+			return nil, err
+		}
+		// The hub's own proxy is the hub dialer's; the pinned TLS runs in
+		// the relay, so the transport dials nothing itself.
+		tr.Proxy = nil
+		tr.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return c.dialStation(ctx, []string{"http/1.1"})
+		}
+	}
+	return c, nil
 }
 
 // Pair sends the security code and the PC's facts. Refusals come back as
@@ -118,6 +140,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		if errors.Is(err, ErrWrongStation) {
 			return ErrWrongStation
+		}
+		if w, ok := refusal(err); ok {
+			return w // the hub's: the session has ended
 		}
 		return &OfflineError{Err: err}
 	}

@@ -26,20 +26,20 @@ func newKey() string { return rand.Text() }
 
 // serveCommand runs the command of a stream attached to a remote session
 // (serveAttached).
-func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, logon Logon, c wire.Command) {
+func (a *App) serveCommand(conn net.Conn, r *bufio.Reader, logon Logon, c wire.Command, who string) {
 	enc := &frames{enc: json.NewEncoder(conn)}
 	_ = conn.SetDeadline(time.Time{})
 	if enc.send(wire.SignInResult{OK: true}) != nil {
 		return
 	}
-	code, sentence := a.runCommand(r, logon, c, enc)
+	code, sentence := a.runCommand(r, logon, c, enc, who)
 	_ = enc.send(wire.CommandFrame{Done: true, Exit: code, Error: sentence})
 }
 
 // runCommand starts the command, streams its output and returns its exit
 // code, or a sentence when it could not start or was stopped. The line is
 // not logged: it may hold secrets the technician typed.
-func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *frames) (int, string) {
+func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *frames, who string) (int, string) {
 	cmd, err := logon.Command(c.Shell, c.Line)
 	if err != nil {
 		return 0, "The command could not start on the PC: " + err.Error() + "."
@@ -52,6 +52,7 @@ func (a *App) runCommand(r *bufio.Reader, logon Logon, c wire.Command, out *fram
 		return 0, "The command could not start on the PC: " + err.Error() + ". Check the shell and try again."
 	}
 	a.Log.Printf("a technician started a %s command (process %d)", c.Shell, cmd.Process.Pid)
+	a.note(wire.ActivityCommand, noteCommand(who, c.Shell, c.Line))
 	stopped := make(chan struct{})
 	go func() {
 		// Any line (a StopCommand) or the stream closing ends the command

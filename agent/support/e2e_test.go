@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"adhocstation/agent/agenttest"
 	"adhocstation/agent/applog"
 	"adhocstation/agent/pipe"
+	"adhocstation/agent/screen"
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -55,6 +57,11 @@ type rig struct {
 	// channel is the app's live channel timing (agenttest.FastChannel unless a
 	// benchmark wants the production one).
 	channel support.ChannelTiming
+	// desktop, if set, is the PC's screen (the activity tests' Xvfb, the
+	// hub tests' still desktop); hubClient is the app's client for the
+	// relay hub (hub_test.go).
+	desktop   func() (screen.Desktop, error)
+	hubClient *http.Client
 }
 
 // waitingRig is a rig with a paired Windows PC whose app runs and waits
@@ -135,6 +142,10 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 	app := r.app
 	return func(ctx context.Context) {
 		app.OpenDesktop = faultDesktop // nil but in TestFaultStationChild (faults_test.go)
+		if r.desktop != nil {
+			app.OpenDesktop = r.desktop
+		}
+		app.HubClient = r.hubClient
 		go func() {
 			err := app.Run(ctx)
 			hub.Close() // the service process ends

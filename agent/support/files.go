@@ -63,7 +63,7 @@ func explain(err error, path string) *fileError {
 
 // serveFiles does the file operation of a stream attached to a remote
 // session; a failure is told to the station as a sentence.
-func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files) {
+func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files, who string) {
 	enc := json.NewEncoder(conn)
 	_ = conn.SetDeadline(time.Time{})
 	if enc.Encode(wire.SignInResult{OK: true}) != nil {
@@ -74,6 +74,7 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fil
 	case wire.FilesDrives:
 		var d []wire.Drive
 		if d, err = listDrives(); err == nil {
+			a.note(wire.ActivityDrives, noteDrives(who))
 			err = enc.Encode(wire.FilesReply{Drives: d})
 		}
 	case wire.FilesList:
@@ -83,12 +84,13 @@ func (a *App) serveFiles(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fil
 			return err
 		})
 		if err == nil {
+			a.note(wire.ActivityList, noteList(who, out.Path, len(out.Entries)))
 			err = enc.Encode(out)
 		}
 	case wire.FilesDownload:
-		err = a.sendFile(conn, r, logon, f.Path)
+		err = a.sendFile(conn, r, logon, f.Path, who)
 	case wire.FilesUpload:
-		err = a.receiveFile(conn, r, logon, f)
+		err = a.receiveFile(conn, r, logon, f, who)
 	default:
 		err = &fileError{wire.CodeFileFailed, "This version of the Support Session app does not know the file operation " + f.Op + "."}
 	}
@@ -157,7 +159,7 @@ func listFolder(path string) (wire.FilesReply, error) {
 
 // sendFile sends a file's size, its bytes in chunks and their SHA-256.
 // The station closing the stream stops it.
-func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string) error {
+func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path, who string) error {
 	path, err := fullPath(path)
 	if err != nil {
 		return err
@@ -182,6 +184,7 @@ func (a *App) sendFile(conn net.Conn, r *bufio.Reader, logon Logon, path string)
 	if err := enc.Encode(wire.FilesReply{Path: path, Size: st.Size()}); err != nil {
 		return err
 	}
+	a.note(wire.ActivityDownload, noteDownload(who, path, st.Size()))
 	// The station sends nothing more: its closing (a cancel) ends the
 	// stream here too, or a write would wait for window it never gives.
 	go func() {
@@ -237,7 +240,7 @@ func validName(name string) bool {
 // receiveFile writes an upload under a hidden temporary name in the
 // folder, checks its size and SHA-256, syncs it and only then renames it
 // over the final name. Any failure, or the stream closing, removes it.
-func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files) error {
+func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Files, who string) error {
 	folder, err := fullPath(f.Path)
 	if err != nil {
 		return err
@@ -246,6 +249,7 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 		return &fileError{wire.CodeBadName, fmt.Sprintf("%q cannot be a file's name on the PC. Rename the file and upload it again.", f.Name)}
 	}
 	final := filepath.Join(folder, f.Name)
+	replaced := false
 	var tmp *landing.File
 	err = asAccount(logon, func() error {
 		st, err := os.Stat(folder)
@@ -262,6 +266,7 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 			if !f.Overwrite {
 				return &fileError{wire.CodeFileExists, fmt.Sprintf("%s already exists on the PC. Choose to replace it, or rename the file.", final)}
 			}
+			replaced = true
 		}
 		tmp, err = landing.Create(folder, f.Name)
 		if err != nil {
@@ -320,5 +325,6 @@ func (a *App) receiveFile(conn net.Conn, r *bufio.Reader, logon Logon, f wire.Fi
 	}
 	done = true
 	a.Log.Printf("a technician uploaded %s (%d bytes)", final, got)
+	a.note(wire.ActivityUpload, noteUpload(who, final, got, replaced))
 	return enc.Encode(wire.FilesReply{Path: final, Size: got, SHA256: digest})
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -39,9 +41,19 @@ type App struct {
 	// when nil).
 	WriteFile func(name string, data []byte) error
 
+	// HubClient dials the relay hub when the app's details name one (nil:
+	// a client using HubProxy); tests give one trusting their hub.
+	HubClient *http.Client
+	// HubProxy chooses the proxy for the hub (nil:
+	// hublink.ProxyFromEnvironment); the Windows service gives the PC's
+	// settings (agent/netproxy).
+	HubProxy func(*http.Request) (*url.URL, error)
+
 	// remotes maps the key of each open remote session to its *signedIn
 	// (remote.go); a key lives only while its sign-in stream is open.
 	remotes sync.Map
+	// activity is the user's list of the technician's actions (activity.go).
+	activity activityLog
 }
 
 // Outcome errors of Run (main turns them into exit codes).
@@ -101,7 +113,7 @@ func (a *App) Run(ctx context.Context) error {
 		return a.fail(fmt.Sprintf(msgNoFacts, err))
 	}
 	a.Log.Printf("this PC: %s, %s %s (%s), user %s", facts.Hostname, facts.OSName, facts.OSVersion, facts.Arch, facts.WindowsUser)
-	client, err := NewClient(d.StationURL, d.Pins)
+	client, err := a.newClient(d.StationURL, d.Pins, d.Hub, d.RelayToken)
 	if err != nil {
 		return a.fail(err.Error())
 	}
@@ -137,6 +149,7 @@ func (a *App) pair(ctx context.Context, c *Client, d wire.Details, facts wire.Fa
 		code = ""
 		if err == nil {
 			a.Log.Printf("paired: session %d, technician %s", resp.SessionID, resp.Technician.Email)
+			c.SetRelayToken(resp.RelayToken)
 			return resp, nil
 		}
 		if errors.Is(err, ErrWrongStation) {
@@ -173,7 +186,7 @@ func (a *App) start(ctx context.Context, dir, exe string, c *Client, resp wire.P
 	}
 	st := State{StationURL: c.stationURL, Pins: c.pins, AgentKey: resp.AgentKey, SessionID: resp.SessionID,
 		Technician: resp.Technician.Name, TechEmail: resp.Technician.Email, Account: AccountName,
-		ExpiresAt: a.Clock.Now().Add(length)}
+		ExpiresAt: a.Clock.Now().Add(length), Hub: c.hubURL(), RelayToken: c.relayToken()}
 	if err := checkPassword(resp.Password); err != nil {
 		a.receipt(ctx, c, st.AgentKey, "the PC refused the password: "+err.Error()+"; no account was created")
 		return a.fail("The technician's password cannot be used for a Windows account (" + err.Error() + "). Nothing was created. Tell your technician.")
@@ -241,7 +254,7 @@ func (a *App) account(resp wire.PairResponse, expires time.Time) Account {
 
 // resume continues a session recorded before a restart.
 func (a *App) resume(ctx context.Context, dir string, st State) error {
-	c, err := NewClient(st.StationURL, st.Pins)
+	c, err := a.newClient(st.StationURL, st.Pins, st.Hub, st.RelayToken)
 	if err != nil {
 		// The account must still go: clean up without the station.
 		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
@@ -260,4 +273,13 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 		return a.cleanup(ctx, dir, c, st, reasonInterrupted)
 	}
 	return a.session(ctx, dir, c, st)
+}
+
+// newClient reaches the station directly, or through hubURL's relay when
+// the details name a hub.
+func (a *App) newClient(stationURL string, pins []string, hubURL, token string) (*Client, error) {
+	if hubURL == "" {
+		return NewClient(stationURL, pins)
+	}
+	return NewClientVia(stationURL, pins, &Hub{URL: hubURL, Token: token, HTTPClient: a.HubClient, Proxy: a.HubProxy})
 }

@@ -81,7 +81,7 @@ func finalRefusal(w *wire.Error) (string, bool) {
 	switch w.Code {
 	case wire.CodeNotWindows:
 		return msgNotWindows, true
-	case wire.CodeInvitationExpired, wire.CodeSessionClosed:
+	case wire.CodeInvitationExpired, wire.CodeSessionClosed, wire.CodeSessionEnded:
 		return msgExpired, true
 	case wire.CodeAlreadyPaired:
 		return msgAlreadyUsed, true

@@ -25,7 +25,7 @@ func TestUploadWithAWrongChecksumIsNotSaved(t *testing.T) {
 	defer pc.Close()
 	got := make(chan error, 1)
 	go func() {
-		got <- (&App{}).receiveFile(pc, bufio.NewReader(pc), nil, wire.Files{Op: wire.FilesUpload, Path: dir, Name: "note.txt", Size: 5})
+		got <- (&App{}).receiveFile(pc, bufio.NewReader(pc), nil, wire.Files{Op: wire.FilesUpload, Path: dir, Name: "note.txt", Size: 5}, "Ana Tech")
 	}()
 	in := bufio.NewReader(st)
 	var ready wire.FilesReply

@@ -74,6 +74,7 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 		out.Key = newKey()
 		out.Streams = servedStreams
 		session := newSignedIn(logon)
+		session.left = func() { a.note(wire.ActivityLeft, noteLeft(who)) }
 		a.remotes.Store(out.Key, session)
 		defer func() {
 			a.remotes.Delete(out.Key)
@@ -86,9 +87,10 @@ func (a *App) serveStream(conn net.Conn, technician string) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	a.UI.Tell(Message{Title: AppTitle, Text: who + " connected"})
+	a.note(wire.ActivityConnected, noteConnected(who))
 	// The station closes the stream when the technician closes the
 	// remote session (or the channel drops).
-	a.answer(conn, r)
+	a.answer(conn, r, who)
 	a.Log.Printf("%s left", who)
 	a.UI.Tell(Message{Title: AppTitle, Text: who + " left"})
 }
@@ -111,20 +113,25 @@ func (a *App) serveAttached(conn net.Conn, r *bufio.Reader, in wire.SignIn, tech
 		return
 	}
 	defer release()
+	who := in.Technician
+	if who == "" {
+		who = technician
+	}
 	switch {
 	case in.Screen != nil:
 		a.serveScreen(conn, r, in, technician)
 	case in.Chat != nil:
+		a.note(wire.ActivityChat, noteChat(who))
 		a.serveChat(conn, r)
 	case in.Files != nil:
-		a.serveFiles(conn, r, logon, *in.Files)
+		a.serveFiles(conn, r, logon, *in.Files, who)
 	default:
-		a.serveCommand(conn, r, logon, *in.Command)
+		a.serveCommand(conn, r, logon, *in.Command, who)
 	}
 }
 
 // answer serves a signed-in stream's requests until it closes.
-func (a *App) answer(conn net.Conn, r *bufio.Reader) {
+func (a *App) answer(conn net.Conn, r *bufio.Reader, who string) {
 	enc := json.NewEncoder(conn)
 	for {
 		line, err := r.ReadSlice('\n')
@@ -143,6 +150,7 @@ func (a *App) answer(conn net.Conn, r *bufio.Reader) {
 				out.Error = "The PC could not read its system information: " + err.Error()
 			} else {
 				out.System = &info
+				a.note(wire.ActivitySystem, noteSystem(who))
 			}
 		default:
 			out.Error = "This version of the Support Session app does not know the request " + req.Op + "."

@@ -3,7 +3,6 @@ package support
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"net"
 	"time"
 
@@ -81,10 +80,9 @@ func (a *App) serveScreen(conn net.Conn, r *bufio.Reader, in wire.SignIn, techni
 		defer viewer.Viewing(who, false)
 	}
 	a.Log.Printf("%s started viewing the screen", who)
-	err := host.Serve(who, *in.Screen, struct {
-		io.Reader
-		io.Writer
-	}{r, conn}, stop)
+	view := a.watchScreen(who, *in.Screen, r, conn) // the activity list reads along
+	err := host.Serve(who, *in.Screen, view, stop)
+	view.ended(stop)
 	if err != nil {
 		a.Log.Printf("the screen view of %s ended: %v", who, err)
 	} else {

@@ -27,6 +27,8 @@ const (
 // The live channel (keepChannel) shows the PC online and brings the news
 // that the technician ended the session or it expired.
 func (a *App) session(ctx context.Context, dir string, c *Client, st State) error {
+	a.openActivity(dir, st.SessionID)
+	defer a.flushActivity() // a stopped service finds the whole list at its next start
 	status := Status{State: TrayUnreachable, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt}
 	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))
@@ -86,6 +88,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 // remove itself, the record stays marked AppLeft for the same reason.
 func (a *App) cleanup(ctx context.Context, dir string, c *Client, st State, reason string) error {
 	a.Log.Printf("ending the session: %s", reason)
+	a.openActivity(dir, st.SessionID)
 	a.UI.ShowStatus(Status{State: TrayEnding, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt})
 	st.Account = AccountName
@@ -202,7 +205,7 @@ func (a *App) keep(dir string, st State) {
 // unreachable; the account is gone either way.
 func (a *App) receipt(ctx context.Context, c *Client, key, detail string) {
 	for try := 1; ; try++ {
-		_, err := c.Agent(ctx, PathCleanup, key, detail)
+		err := a.cleanupReceipt(ctx, c, key, detail)
 		var off *OfflineError
 		if err == nil || !errors.As(err, &off) || try == 3 {
 			if err != nil {
@@ -223,6 +226,7 @@ func (a *App) forget(dir string) {
 	if err := removeState(dir); err != nil {
 		a.Log.Printf("could not remove the session record: %v", err)
 	}
+	a.forgetActivity(dir)
 }
 
 // uninstall removes the service and the installed copy.

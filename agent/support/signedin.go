@@ -17,6 +17,9 @@ type signedIn struct {
 	streams map[net.Conn]bool
 	ended   bool
 	running sync.WaitGroup
+	// left, if set, runs once every attached stream has returned (the
+	// activity list's "left" comes after the view's end it caused).
+	left func()
 }
 
 func newSignedIn(logon Logon) *signedIn {
@@ -62,5 +65,8 @@ func (s *signedIn) end() {
 	go func() {
 		s.running.Wait()
 		s.logon.Close()
+		if s.left != nil {
+			s.left()
+		}
 	}()
 }

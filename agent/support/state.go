@@ -42,6 +42,10 @@ type State struct {
 	// AppLeft means the account and its profile are gone but the app could
 	// not uninstall itself: the next start tries again.
 	AppLeft bool `json:"app_left,omitempty"`
+	// Hub and RelayToken, when set, are the relay hub the station is
+	// reached through and the token for it (exp: the session's end).
+	Hub        string `json:"hub,omitempty"`
+	RelayToken string `json:"relay_token,omitempty"`
 }
 
 const stateFile = "session.json"
@@ -53,6 +57,8 @@ const maxSession = 25 * time.Hour
 var (
 	sidPattern      = regexp.MustCompile(`^S-1-5-21(-[0-9]{1,10}){4}$`)
 	agentKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_\-+/=.]{16,200}$`)
+	// relayTokenPattern: base64url "." base64url, as hublink.ReadToken reads.
+	relayTokenPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,900}\.[A-Za-z0-9_\-]{86}$`)
 )
 
 // ErrBadRecord means the state file is readable but a value in it is not
@@ -91,6 +97,14 @@ func (s State) validate(now time.Time) error {
 	}
 	if s.AccountSID != "" && !sidPattern.MatchString(s.AccountSID) {
 		return bad("account SID")
+	}
+	if s.Hub != "" {
+		if u, err := url.Parse(s.Hub); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Path != "" {
+			return bad("hub address")
+		}
+		if !relayTokenPattern.MatchString(s.RelayToken) {
+			return bad("relay token")
+		}
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type Tray struct {
 	state   *systray.MenuItem
 	left    *systray.MenuItem
 	views   trayViews
+	// activity is the list of the technician's actions (activity_windows.go).
+	activity trayActivity
 }
 
 // NewTray returns a tray that appears on the first ShowStatus.
@@ -104,6 +106,7 @@ func (t *Tray) onReady() {
 		}()
 	}
 	t.addViewItem()
+	t.addActivityItems()
 	systray.AddSeparator()
 	endItem := systray.AddMenuItem("End support session and remove app", "Removes the support account and this app now")
 	close(t.ready)

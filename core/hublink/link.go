@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 // Join redeems an enrolment code on the hub at hubURL (https://HOST[:PORT])
 // and returns the station's credential, to be kept like a password.
+// client nil: NewClient(nil) (system roots, HTTPS_PROXY).
 func Join(ctx context.Context, client *http.Client, hubURL, code, name string, pub ed25519.PublicKey) (EnrolResponse, error) {
 	body, _ := json.Marshal(EnrolRequest{Code: code, PublicKey: pub, Name: name})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(hubURL, "/")+PathEnrol, bytes.NewReader(body))
@@ -26,7 +28,7 @@ func Join(ctx context.Context, client *http.Client, hubURL, code, name string, p
 		return EnrolResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	resp, err := clientOr(client).Do(req)
 	if err != nil {
 		return EnrolResponse{}, fmt.Errorf("the hub %s could not be reached: %w", hubURL, err)
 	}
@@ -65,7 +67,7 @@ func DialRelay(ctx context.Context, client *http.Client, hubURL, token string) (
 }
 
 func dialStream(ctx context.Context, client *http.Client, url string, h http.Header) (net.Conn, error) {
-	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
+	ws, resp, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPClient: clientOr(client), HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			// coder/websocket keeps a little of the refused answer's body.
@@ -91,7 +93,7 @@ func wsURL(u string) string {
 type Link struct {
 	Hub        string       // https://HOST[:PORT]
 	Credential string       // from Join
-	Client     *http.Client // its TLS trusts the hub's certificate (nil: http.DefaultClient)
+	Client     *http.Client // its TLS trusts the hub's certificate (nil: NewClient(nil): system roots, HTTPS_PROXY)
 	// OnState, if set, is told each time the control connection goes up
 	// (err nil) or down (why).
 	OnState func(connected bool, err error)
@@ -100,6 +102,8 @@ type Link struct {
 	closeOnce sync.Once
 	conns     chan net.Conn
 	closed    chan struct{}
+	web       *webListener // set by HTTP; nil: web requests are not taken
+	webMu     sync.Mutex
 }
 
 func (l *Link) init() {
@@ -108,6 +112,55 @@ func (l *Link) init() {
 		l.closed = make(chan struct{})
 	})
 }
+
+// HTTP is the second listener of the link: each connection it accepts
+// carries one plain-HTTP request a browser sent to https://HUB/st/ID/PATH
+// (the hub's TLS ended at the hub; the request's path is PATH, and its
+// X-Forwarded-For, like the connection's RemoteAddr, is the browser's
+// address). Serve the join page and the download on it with an
+// http.Server without TLS. Relays keep coming from Accept. Closing it
+// stops only web requests; until HTTP is first called the station does
+// not take them (the hub shows its "did not answer" page).
+func (l *Link) HTTP() net.Listener {
+	l.init()
+	l.webMu.Lock()
+	defer l.webMu.Unlock()
+	if l.web == nil {
+		l.web = &webListener{link: l, conns: make(chan net.Conn), closed: make(chan struct{})}
+	}
+	return l.web
+}
+
+func (l *Link) webListener() *webListener {
+	l.webMu.Lock()
+	defer l.webMu.Unlock()
+	return l.web
+}
+
+type webListener struct {
+	link   *Link
+	conns  chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (w *webListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-w.conns:
+		return c, nil
+	case <-w.closed:
+		return nil, net.ErrClosed
+	case <-w.link.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (w *webListener) Close() error {
+	w.once.Do(func() { close(w.closed) })
+	return nil
+}
+
+func (w *webListener) Addr() net.Addr { return w.link.Addr() }
 
 // Run keeps the control connection until ctx ends or Close, redialling
 // with a backoff of 1 s doubling to 30 s.
@@ -139,12 +192,7 @@ func (l *Link) Run(ctx context.Context) {
 	}
 }
 
-func (l *Link) client() *http.Client {
-	if l.Client != nil {
-		return l.Client
-	}
-	return http.DefaultClient
-}
+func (l *Link) client() *http.Client { return clientOr(l.Client) }
 
 func (l *Link) auth() http.Header {
 	return http.Header{"Authorization": {"Bearer " + l.Credential}}
@@ -178,24 +226,62 @@ func (l *Link) controlOnce(ctx context.Context) (bool, error) {
 		if err := wsjson.Read(ctx, ws, &m); err != nil {
 			return true, err
 		}
-		if m.Type == "accept" && m.RelayID != "" {
-			go l.take(ctx, m.RelayID)
+		if m.RelayID == "" {
+			continue
+		}
+		switch m.Type {
+		case "accept":
+			go l.take(ctx, m, l.conns, nil)
+		case "http":
+			if w := l.webListener(); w != nil {
+				go l.take(ctx, m, w.conns, w.closed)
+			}
 		}
 	}
 }
 
-func (l *Link) take(ctx context.Context, relayID string) {
+// take opens the data stream the hub asked for and hands it to the
+// listener whose channel is to (stopped: that listener was closed).
+func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, stopped chan struct{}) {
+	select {
+	case <-stopped: // nil for relays: never ready
+		return // nobody serves these any more: the hub tells the browser
+	default:
+	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+relayID, l.auth())
+	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+m.RelayID, l.auth())
 	cancel()
 	if err != nil {
 		return // the app's relay times out and it retries
 	}
+	if a := clientAddr(m.Client); a != nil {
+		c = &fromClient{Conn: c, remote: a}
+	}
 	select {
-	case l.conns <- c:
+	case to <- c:
+	case <-stopped:
+		c.Close()
 	case <-l.closed:
 		c.Close()
 	}
+}
+
+// fromClient is a relayed stream whose RemoteAddr is the app's or
+// browser's address as the hub saw it, so the station's per-address
+// limits and logs see who is really there, not the hub.
+type fromClient struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *fromClient) RemoteAddr() net.Addr { return c.remote }
+
+func clientAddr(s string) net.Addr {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
 }
 
 // Accept returns the next relayed app connection.

@@ -19,6 +19,10 @@ const (
 	PathControl = "/hub/v1/control" // WebSocket, Authorization: Bearer CREDENTIAL
 	PathRelay   = "/relay/"         // + relay token: the app's WebSocket
 	PathAccept  = "/relay/accept/"  // + relay id: the station's data WebSocket
+	// PathStation + station id + "/" + PATH: a browser's request for the
+	// station's web page PATH (join page, download), forwarded by the hub
+	// to the station as plain HTTP in a data WebSocket (Link.HTTP).
+	PathStation = "/st/"
 )
 
 // EnrolRequest redeems a one-time code the hub's admin printed.
@@ -42,12 +46,16 @@ type ErrorResponse struct {
 }
 
 // ControlMessage goes from the hub to the station on the control
-// connection. Type "accept": an app is waiting on relay RelayID; the
-// station opens PathAccept+RelayID to take it.
+// connection. Type "accept": an app is waiting on relay RelayID; type
+// "http": a browser's request waits on RelayID. Either way the station
+// opens PathAccept+RelayID to take it. Client is the app's or browser's
+// address as the hub saw it (IP:port): the station's per-address limits
+// count it, since every stream arrives from the hub.
 type ControlMessage struct {
 	Type    string `json:"type"`
 	RelayID string `json:"relay_id,omitempty"`
 	Session string `json:"session,omitempty"`
+	Client  string `json:"client,omitempty"`
 }
 
 // Claims are what a relay token says. Exp is the session's end (Unix

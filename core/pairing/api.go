@@ -83,7 +83,12 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := paired.Session
+	var relayToken string
+	if rel, ok, err := s.st.RelayToken(ctx, sess.ID, sess.ExpiresAt); err == nil && ok {
+		relayToken = rel.Token // the exact end, not the download's latest one
+	}
 	writeJSON(w, http.StatusOK, wire.PairResponse{
+		RelayToken:  relayToken,
 		SessionID:   sess.ID,
 		Technician:  wire.Technician{Name: sess.ProfileName, Email: sess.ProfileEmail},
 		AccountName: AccountName,
@@ -130,11 +135,11 @@ func (s *Server) lane(ctx context.Context, token string) (release func(), e *api
 // agentCall wraps the calls the paired app makes with its agent key.
 func (s *Server) agentCall(name string, do func(ctx context.Context, req wire.AgentRequest) (core.Session, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if e := checkJSON(w, r); e != nil {
+		if e := checkJSONUpTo(w, r, agentBodyLimit(name)); e != nil {
 			writeError(w, e)
 			return
 		}
-		req, e := decodeAgentRequest(r.Body)
+		req, e := decodeAgentRequest(r.Body, name == "cleanup")
 		if e != nil {
 			writeError(w, e)
 			return
@@ -186,7 +191,7 @@ func (s *Server) cleanup(ctx context.Context, req wire.AgentRequest) (core.Sessi
 	if err != nil {
 		return sess, err
 	}
-	if err := s.st.CleanupReceipt(ctx, req.AgentKey, req.Detail); err != nil {
+	if err := s.st.CleanupReceiptWithActivity(ctx, req.AgentKey, req.Detail, req.Activity); err != nil {
 		return sess, err
 	}
 	return s.st.Session(ctx, sess.ID)
@@ -244,7 +249,21 @@ func (s *Server) refusal(call string, err error, agent bool) *apiError {
 // checkJSON refuses bodies that are not JSON and caps the body's size
 // (the connection is closed after an oversize body).
 func checkJSON(w http.ResponseWriter, r *http.Request) *apiError {
-	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxRequestBytes)
+	return checkJSONUpTo(w, r, wire.MaxRequestBytes)
+}
+
+// agentBodyLimit is the body cap of an agent call: the cleanup receipt
+// carries the PC's activity list.
+func agentBodyLimit(call string) int64 {
+	if call == "cleanup" {
+		return wire.MaxReceiptBytes
+	}
+	return wire.MaxRequestBytes
+}
+
+// checkJSONUpTo is checkJSON for a body of at most limit bytes.
+func checkJSONUpTo(w http.ResponseWriter, r *http.Request, limit int64) *apiError {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return &apiError{status: http.StatusUnsupportedMediaType, body: wire.Error{Code: wire.CodeBadRequest,

@@ -52,6 +52,27 @@ type liveChannels struct {
 	mu     sync.Mutex
 	m      map[int64][]*yamux.Session
 	closed bool
+	// hub holds the channels that came through the relay hub.
+	hub map[*yamux.Session]bool
+}
+
+// markHub records that ys came through the relay hub.
+func (l *liveChannels) markHub(ys *yamux.Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hub == nil {
+		l.hub = map[*yamux.Session]bool{}
+	}
+	l.hub[ys] = true
+}
+
+// throughHub reports whether the newest live channel of id came through
+// the relay hub.
+func (l *liveChannels) throughHub(id int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set := l.m[id]
+	return len(set) > 0 && l.hub[set[len(set)-1]]
 }
 
 // add records ys and returns the channels of the session it pushes out
@@ -77,6 +98,7 @@ func (l *liveChannels) add(id int64, ys *yamux.Session) (evicted []*yamux.Sessio
 func (l *liveChannels) remove(id int64, ys *yamux.Session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(l.hub, ys)
 	l.m[id] = slices.DeleteFunc(l.m[id], func(x *yamux.Session) bool { return x == ys })
 	if len(l.m[id]) == 0 {
 		delete(l.m, id)
@@ -92,6 +114,9 @@ func (l *liveChannels) take(id int64, all bool) []*yamux.Session {
 		if all || sid == id {
 			out = append(out, set...)
 			delete(l.m, sid)
+			for _, ys := range set {
+				delete(l.hub, ys)
+			}
 		}
 	}
 	if all {
@@ -184,6 +209,9 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		release()
 		return
+	}
+	if ViaHub(r.Context()) {
+		s.live.markHub(ys) // before add, so the Computers page never sees it unmarked
 	}
 	evicted, ok := s.live.add(sess.ID, ys)
 	if !ok {

@@ -21,7 +21,12 @@ const (
 // decodeJSON reads exactly one JSON object into v from a body of at most
 // wire.MaxRequestBytes, refusing unknown fields and anything after it.
 func decodeJSON(body io.Reader, v any) *apiError {
-	body = http.MaxBytesReader(nil, io.NopCloser(body), wire.MaxRequestBytes)
+	return decodeJSONUpTo(body, v, wire.MaxRequestBytes)
+}
+
+// decodeJSONUpTo is decodeJSON for a body of at most limit bytes.
+func decodeJSONUpTo(body io.Reader, v any, limit int64) *apiError {
+	body = http.MaxBytesReader(nil, io.NopCloser(body), limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -86,11 +91,20 @@ func codeShape(s string) bool {
 	return digits == 9
 }
 
-// decodeAgentRequest reads confirm, heartbeat, end and cleanup bodies.
-func decodeAgentRequest(body io.Reader) (wire.AgentRequest, *apiError) {
+// decodeAgentRequest reads confirm, heartbeat, end and cleanup bodies;
+// only the cleanup receipt may carry the PC's activity list, and be up to
+// wire.MaxReceiptBytes.
+func decodeAgentRequest(body io.Reader, cleanup bool) (wire.AgentRequest, *apiError) {
 	var req wire.AgentRequest
-	if e := decodeJSON(body, &req); e != nil {
+	limit := int64(wire.MaxRequestBytes)
+	if cleanup {
+		limit = wire.MaxReceiptBytes
+	}
+	if e := decodeJSONUpTo(body, &req, limit); e != nil {
 		return wire.AgentRequest{}, e
+	}
+	if req.Activity != nil && !cleanup {
+		return wire.AgentRequest{}, badRequest("Only the cleanup receipt carries the PC's activity list. Download the current Support Session app from the invitation link.")
 	}
 	if req.AgentKey == "" || len(req.AgentKey) > maxTokenLen {
 		return wire.AgentRequest{}, badRequest("The Support Session app sent no valid session key. End the session from the app; ask your technician for a new invitation if needed.")

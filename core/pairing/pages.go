@@ -73,10 +73,16 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.certs.Load()
+	if viaHubWeb(r.Context()) {
+		// The browser saw the hub's trusted certificate, not the station's.
+		c = &certSet{}
+	}
 	s.page(w, http.StatusOK, "join.html", joinData{
-		Technician:  sess.ProfileName,
-		Email:       sess.ProfileEmail,
-		Download:    "/join/" + token + "/download",
+		Technician: sess.ProfileName,
+		Email:      sess.ProfileEmail,
+		// Relative, so it works both at /join/TOKEN and where the hub
+		// forwards the page from, HUB/st/ID/join/TOKEN.
+		Download:    token + "/download",
 		MinutesLeft: max(1, int(sess.TimeLeft(s.st.Now()).Minutes())),
 		Hours:       int(core.SessionLength.Hours()),
 		Account:     AccountName,
@@ -101,12 +107,16 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	pieces, err := s.downloadPieces(wire.Details{
+	d := wire.Details{
 		StationURL: s.stationURL(r),
 		Pins:       s.Pins(),
 		Token:      token,
 		Technician: wire.Technician{Name: sess.ProfileName, Email: sess.ProfileEmail},
-	})
+	}
+	if rel, ok := s.relayFor(r.Context(), sess); ok {
+		d.Hub, d.RelayToken = rel.URL, rel.Token
+	}
+	pieces, err := s.downloadPieces(d)
 	if err != nil {
 		s.log.Error("the download's pairing details cannot be built", "err", err)
 		http.Error(w, "The station could not prepare the download. Tell your technician.", http.StatusInternalServerError)

@@ -30,7 +30,7 @@ func TestJoinPage(t *testing.T) {
 		"AdHocRemoteUser",
 		"certificate",
 		e.srv.Fingerprint(),
-		"/join/" + prep.Session.Token + "/download",
+		`href="` + prep.Session.Token + `/download"`, // relative: the same page is served at HUB/st/ID/join/TOKEN
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the join page does not say %q", want)

@@ -38,6 +38,12 @@ type Options struct {
 	// interval and how long a ping may go unanswered before the PC counts
 	// as offline (2 s each when zero; tests shorten them).
 	ChannelKeepAlive, ChannelTimeout time.Duration
+	// HubClient reaches the relay hub (nil: core.HubHTTPClient, which
+	// trusts the system roots and honours HTTPS_PROXY); tests give one
+	// trusting their hub's certificate.
+	HubClient *http.Client
+	// OnHubState, if set, is told each change of the hub link (hub.go).
+	OnHubState func(HubState)
 }
 
 // timeouts for slow or idle clients (a variable so tests can shorten it).
@@ -81,6 +87,11 @@ type Server struct {
 	closed  bool
 
 	sub *core.Subscription
+
+	hubMu      sync.Mutex
+	hub        *hubRun  // the running link to the hub; nil in direct mode
+	hubStopped bool     // Close stopped the link: no new one starts
+	hubState   HubState // what Settings shows
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends
@@ -131,6 +142,7 @@ func Start(ctx context.Context, st *core.Station, opts Options) (*Server, error)
 		return nil, err
 	}
 	s.applied = set.Pairing
+	s.syncHub(ctx)
 	go s.follow(ctx)
 	return s, nil
 }
@@ -157,23 +169,7 @@ func (s *Server) listen(addr string) error {
 	if err != nil {
 		return core.Errorf("pairing_listen", "The pairing service cannot listen on %s (%w). Choose another pairing address in Settings, or stop the program using it, then restart the station.", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: timeouts.readHeader,
-		ReadTimeout:       timeouts.read,
-		WriteTimeout:      timeouts.write,
-		IdleTimeout:       timeouts.idle,
-		MaxHeaderBytes:    16 << 10,
-		TLSConfig: &tls.Config{
-			MinVersion: tls.VersionTLS13,
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-				return s.certs.Load().cert, nil
-			},
-		},
-		// Browsers refusing the self-signed certificate cause handshake
-		// errors all day; they are not worth more than a debug line.
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
+	srv := s.httpServer()
 	go func() {
 		err := srv.ServeTLS(ln, "", "")
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
@@ -196,6 +192,29 @@ func (s *Server) listen(addr string) error {
 		go retire(old)
 	}
 	return nil
+}
+
+// httpServer is the pairing service's HTTP server with its TLS: the same
+// for the direct listener and the hub's relayed connections (hub.go), so
+// the app's pin and every handler work alike on both.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: timeouts.readHeader,
+		ReadTimeout:       timeouts.read,
+		WriteTimeout:      timeouts.write,
+		IdleTimeout:       timeouts.idle,
+		MaxHeaderBytes:    16 << 10,
+		TLSConfig: &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return s.certs.Load().cert, nil
+			},
+		},
+		// Browsers refusing the self-signed certificate cause handshake
+		// errors all day; they are not worth more than a debug line.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 }
 
 // retire lets running requests (a download, say) finish for a while.
@@ -276,6 +295,7 @@ func (s *Server) reload(ctx context.Context) error {
 	s.mu.Lock()
 	s.applied = p
 	s.mu.Unlock()
+	s.syncHub(ctx)
 	return nil
 }
 
@@ -290,6 +310,7 @@ func (s *Server) Close() error {
 	srv := s.srv
 	s.mu.Unlock()
 	s.sub.Close()
+	s.stopHub()
 	// Hijacked channels are not the HTTP server's to close.
 	for _, ys := range s.live.take(0, true) {
 		ys.Close()

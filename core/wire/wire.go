@@ -58,12 +58,19 @@ type PairResponse struct {
 	AgentKey    string    `json:"agent_key"` // credential for the later calls
 	ActivatedAt time.Time `json:"activated_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	// RelayToken, when the app reached the station through a hub, is a
+	// relay token whose exp is ExpiresAt exactly: the app dials the hub
+	// with it from now on instead of the download's (docs/HUB.md).
+	RelayToken string `json:"relay_token,omitempty"`
 }
 
 // AgentRequest is the body of confirm, heartbeat, end and cleanup.
 type AgentRequest struct {
 	AgentKey string `json:"agent_key"`
 	Detail   string `json:"detail,omitempty"` // cleanup: what was removed
+	// Activity is the PC's own account of the session (cleanup only;
+	// the body may then be up to MaxReceiptBytes).
+	Activity *Activity `json:"activity,omitempty"`
 }
 
 // StatusResponse answers heartbeat (and confirm/end/cleanup).
@@ -86,6 +93,9 @@ const (
 	CodeBadRequest        = "bad_request"
 	CodeSessionClosed     = "session_closed"
 	CodeInternal          = "internal"
+	// CodeSessionEnded is the hub's refusal of a relay past the session's
+	// end (its relay token expired): the session is over, as at expiry.
+	CodeSessionEnded = "session_ended"
 )
 
 // Error is every refusal's body.
@@ -111,6 +121,13 @@ type Details struct {
 	Token string   `json:"token"`
 	// Technician is shown before the code is asked for.
 	Technician Technician `json:"technician"`
+	// Hub, when set, is the relay hub (https://HOST[:PORT]) the app dials
+	// instead of StationURL, running the same pinned TLS inside the relay
+	// (docs/HUB.md). Apps older than the hub ignore it and the token.
+	Hub string `json:"hub,omitempty"`
+	// RelayToken is the signed token for Hub's relay, valid until the
+	// latest end the session can have (the invitation's expiry + 24 h).
+	RelayToken string `json:"relay_token,omitempty"`
 }
 
 // trailerMagic ends a download that carries Details: the layout is

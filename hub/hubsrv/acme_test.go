@@ -171,4 +171,39 @@ func TestACMEPebble(t *testing.T) {
 	if err := conn.ConnectionState().PeerCertificates[0].VerifyHostname("hub.test"); err != nil {
 		t.Fatal(err)
 	}
+
+	// The join page comes from the hub in that certificate: a browser
+	// trusting only Pebble's root (as a real one trusts Let's Encrypt's)
+	// gets the station's page with no warning.
+	up := make(chan struct{}, 1)
+	l := &hublink.Link{Hub: "https://hub.test", Credential: res.Credential, Client: station, OnState: func(ok bool, _ error) {
+		if ok {
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	ran := make(chan struct{})
+	go func() { l.Run(context.Background()); close(ran) }()
+	t.Cleanup(func() { l.Close(); <-ran })
+	<-up
+	stationWeb(t, l, make(chan struct{}))
+	resp, err := station.Get("https://hub.test" + hublink.PathStation + res.StationID + "/join/TOKEN")
+	if err != nil {
+		t.Fatalf("join page over the ACME certificate: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "<h1>Join TOKEN</h1>") {
+		t.Fatalf("join page: %d %q", resp.StatusCode, body)
+	}
+	chains := resp.TLS.VerifiedChains
+	if len(chains) == 0 || len(chains[0]) < 2 {
+		t.Fatalf("join page's certificate chains: %v", chains)
+	}
+	root := chains[0][len(chains[0])-1]
+	if _, err := root.Verify(x509.VerifyOptions{Roots: roots}); err != nil || root.Subject.String() == chains[0][0].Subject.String() {
+		t.Fatalf("the join page's chain ends at %s, not Pebble's root: %v", root.Subject, err)
+	}
 }

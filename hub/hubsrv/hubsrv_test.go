@@ -43,7 +43,7 @@ func selfSigned(t testing.TB, cn string) (tls.Certificate, []byte, []byte) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost", "hub.test"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -443,6 +443,12 @@ func TestRelayServesHTTPServer(t *testing.T) {
 	stationCert, _, _ := selfSigned(t, "station")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/hello", func(w http.ResponseWriter, r *http.Request) {
+		// The relayed connection's address is the app's, as the hub saw
+		// it (the station's per-address limits count apps, not the hub).
+		if !strings.HasPrefix(r.RemoteAddr, "127.0.0.1:") {
+			http.Error(w, "relayed from "+r.RemoteAddr, http.StatusInternalServerError)
+			return
+		}
 		io.WriteString(w, "station here, session "+r.URL.Query().Get("s"))
 	})
 	hs := &http.Server{Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}}}
@@ -538,8 +544,9 @@ func TestHubRestart(t *testing.T) {
 }
 
 // connectProxy is a minimal HTTP CONNECT proxy on 127.0.0.1 that counts
-// the tunnels it opened.
-func connectProxy(t *testing.T) (addr string, tunnels func() int) {
+// the tunnels it opened. alias maps names to addresses, as the proxy's DNS
+// would ("hub.test:443", "127.0.0.1:PORT").
+func connectProxy(t *testing.T, alias ...string) (addr string, tunnels func() int) {
 	t.Helper()
 	var mu sync.Mutex
 	n := 0
@@ -552,7 +559,13 @@ func connectProxy(t *testing.T) (addr string, tunnels func() int) {
 			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 			return
 		}
-		up, err := net.Dial("tcp", r.Host)
+		target := r.Host
+		for i := 0; i+1 < len(alias); i += 2 {
+			if alias[i] == target {
+				target = alias[i+1]
+			}
+		}
+		up, err := net.Dial("tcp", target)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return

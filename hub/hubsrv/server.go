@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,11 @@ type Server struct {
 	AcceptTimeout time.Duration
 	// PingInterval is how often the hub checks each control connection.
 	PingInterval time.Duration
+	// WebTimeout bounds a browser's request forwarded to a station,
+	// the answer (a download) included.
+	WebTimeout time.Duration
+
+	proxy http.Handler // forwards /st/{id}/… (web.go)
 
 	mu    sync.Mutex
 	clock func() time.Time // token expiry and codes; SetClock moves it
@@ -45,6 +51,7 @@ type Server struct {
 	maxWaiting, maxRelays int
 	waiting               map[string]int // station id → apps waiting on it
 	relays                int
+	opened                uint64 // streams opened since start: tidy watches it
 	state                 *stateFile
 	online                map[string]*control // station id → its control connection
 	pending               map[string]*pending // relay id → the app waiting for it
@@ -56,8 +63,8 @@ type control struct {
 
 type pending struct {
 	station string
-	got     chan *websocket.Conn // the station's data WebSocket, at most one
-	done    chan struct{}        // closed when the splice ends
+	got     chan *websocket.Conn // the station's data WebSocket, handed over once
+	done    chan struct{}        // closed when the stream is released
 }
 
 // Default limits: a station answers a relay in milliseconds, so 32 apps
@@ -87,12 +94,14 @@ func New(dir string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		dir: dir, log: log, state: st,
-		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second,
+		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second, WebTimeout: DefaultWebTimeout,
 		online: map[string]*control{}, pending: map[string]*pending{},
 		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
-	}, nil
+	}
+	s.proxy = s.webProxy()
+	return s, nil
 }
 
 // Handler serves the hub's paths.
@@ -102,6 +111,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathControl, s.control)
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
+	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
+	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+	})
 	return mux
 }
 
@@ -117,7 +130,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		// Requests' contexts derive from ctx, so its end also closes the
 		// hijacked WebSockets (control connections and relays), which
 		// http.Server.Close leaves open.
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return context.WithValue(ctx, serveCtxKey{}, ctx) },
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    16 << 10,
@@ -128,6 +141,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		<-ctx.Done()
 		hs.Close()
 	}()
+	go s.tidy(ctx, 10*time.Second)
 	err := hs.Serve(tls.NewListener(ln, cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -265,84 +279,145 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
+	sws, release, err := s.stream(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
+	if err != nil {
+		var re *refusalErr
+		if errors.As(err, &re) {
+			refuse(w, re.status, re.code, re.relayMsg)
+		}
+		return
+	}
+	aws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		sws.CloseNow()
+		release()
+		return
+	}
+	// The relay ends at the session's end too, not only new ones refused:
+	// access stops then even if the station is down or does not end it.
+	// Its life is the hub's (serveCtx), not this request's: the handler
+	// returns now and the splice runs in two fresh goroutines, whose
+	// stacks stay small, where the request's goroutine has grown its
+	// stack through a TLS handshake (16 KiB kept per goroutine: 1,000
+	// idle PCs, docs/PERFORMANCE.md).
+	ctx, cancel := context.WithTimeout(serveCtx(r), time.Unix(tok.Exp, 0).Sub(s.now()))
+	go func() {
+		defer release()
+		defer cancel()
+		splice(ctx, aws, sws)
+	}()
+}
+
+type serveCtxKey struct{}
+
+// serveCtx is the context of the Serve that got r: it ends when the hub
+// stops, unlike r's, which ends when its handler returns.
+func serveCtx(r *http.Request) context.Context {
+	if ctx, ok := r.Context().Value(serveCtxKey{}).(context.Context); ok {
+		return ctx
+	}
+	return context.Background()
+}
+
+// refusalErr is why the hub could not open a stream to a station, with
+// the words for an app (JSON) and for a browser (the web page).
+type refusalErr struct {
+	status   int
+	code     string
+	relayMsg string // for the app, which retries by itself
+	webMsg   string // for a person in a browser
+}
+
+func (e *refusalErr) Error() string { return e.relayMsg }
+
+var (
+	errOffline = &refusalErr{http.StatusServiceUnavailable, "station_offline",
+		"The technician's station is offline: the app keeps trying; ask the technician to start the station.",
+		offlineText}
+	errTooMany = &refusalErr{http.StatusTooManyRequests, "too_many_relays",
+		"Too many connections are waiting for the technician's station: try again in a moment.",
+		"Too many people are waiting for the technician's station right now. Wait a moment, then reload this page."}
+	errHubFull = &refusalErr{http.StatusServiceUnavailable, "hub_full",
+		"The hub is carrying as many connections as it can: try again in a moment.",
+		"The relay is carrying as many connections as it can. Wait a moment, then reload this page."}
+	errNoAnswer = &refusalErr{http.StatusGatewayTimeout, "station_no_answer",
+		"The technician's station did not answer in time: try again in a moment.",
+		"The technician's station did not answer in time. Wait a moment, then reload this page; if it keeps happening, tell your technician."}
+)
+
+// offlineText is what a person opening a join link sees while the station
+// holds no control connection.
+const offlineText = "The technician's station is offline — ask your technician to open Ad Hoc Support Station, then reload this page."
+
+// stream asks station id, over its control connection, to open a data
+// WebSocket back (m says why: "accept" for a relay, "http" for a
+// forwarded web request) and waits for it. The stream counts toward the
+// hub's limits until release is called, which the caller must do once.
+func (s *Server) stream(ctx context.Context, id string, m hublink.ControlMessage) (ws *websocket.Conn, release func(), err error) {
 	s.mu.Lock()
-	c := s.online[tok.Station]
-	p := &pending{station: tok.Station, got: make(chan *websocket.Conn, 1), done: make(chan struct{})}
+	c := s.online[id]
+	p := &pending{station: id, got: make(chan *websocket.Conn), done: make(chan struct{})}
 	rid := randomText(16)
-	refusal := ""
 	switch {
 	case c == nil:
-		refusal = "station_offline"
-	case s.waiting[tok.Station] >= s.maxWaiting:
-		refusal = "too_many_relays"
+		err = errOffline
+	case s.waiting[id] >= s.maxWaiting:
+		err = errTooMany
 	case s.relays >= s.maxRelays:
-		refusal = "hub_full"
+		err = errHubFull
 	default:
 		s.pending[rid] = p
-		s.waiting[tok.Station]++
+		s.waiting[id]++
 		s.relays++
+		s.opened++
 	}
 	s.mu.Unlock()
-	switch refusal {
-	case "station_offline":
-		refuse(w, http.StatusServiceUnavailable, refusal, "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
-		return
-	case "too_many_relays":
-		refuse(w, http.StatusTooManyRequests, refusal, "Too many connections are waiting for the technician's station: try again in a moment.")
-		return
-	case "hub_full":
-		refuse(w, http.StatusServiceUnavailable, refusal, "The hub is carrying as many connections as it can: try again in a moment.")
-		return
+	if err != nil {
+		return nil, nil, err
 	}
-	defer close(p.done)
 	waited := false // the station answered (or the wait ended): no longer counted as waiting
 	endWait := func() {
 		s.mu.Lock()
 		if !waited {
 			waited = true
 			delete(s.pending, rid)
-			if s.waiting[tok.Station]--; s.waiting[tok.Station] <= 0 {
-				delete(s.waiting, tok.Station)
+			if s.waiting[id]--; s.waiting[id] <= 0 {
+				delete(s.waiting, id)
 			}
 		}
 		s.mu.Unlock()
 	}
-	defer func() {
-		endWait()
-		s.mu.Lock()
-		s.relays--
-		s.mu.Unlock()
-	}()
-	wctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	err = wsjson.Write(wctx, c.ws, hublink.ControlMessage{Type: "accept", RelayID: rid, Session: tok.Session})
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			endWait()
+			close(p.done) // a station's data connection arriving late is closed
+			s.mu.Lock()
+			s.relays--
+			s.mu.Unlock()
+		})
+	}
+	m.RelayID = rid
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = wsjson.Write(wctx, c.ws, m)
 	cancel()
 	if err != nil {
-		refuse(w, http.StatusServiceUnavailable, "station_offline", "The technician's station is offline: the app keeps trying; ask the technician to start the station.")
-		return
+		release()
+		return nil, nil, errOffline
 	}
-	var sws *websocket.Conn
 	timer := time.NewTimer(s.AcceptTimeout)
 	defer timer.Stop()
 	select {
-	case sws = <-p.got:
+	case ws = <-p.got:
 		endWait()
+		return ws, release, nil
 	case <-timer.C:
-		refuse(w, http.StatusGatewayTimeout, "station_no_answer", "The technician's station did not answer in time: try again in a moment.")
-		return
-	case <-r.Context().Done():
-		return
+		release()
+		return nil, nil, errNoAnswer
+	case <-ctx.Done():
+		release()
+		return nil, nil, ctx.Err()
 	}
-	defer sws.CloseNow()
-	aws, err := websocket.Accept(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer aws.CloseNow()
-	// The relay ends at the session's end too, not only new ones refused:
-	// access stops then even if the station is down or does not end it.
-	ctx, cancel := context.WithTimeout(r.Context(), time.Unix(tok.Exp, 0).Sub(s.now()))
-	defer cancel()
-	splice(ctx, aws, sws)
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
@@ -367,30 +442,75 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	p.got <- ws // buffered, and only this handler sends
-	<-p.done    // the relay handler owns ws now; keep the request alive until the splice ends
-	// If the app's wait timed out just as this arrived, nobody took ws.
-	ws.CloseNow()
+	// Hand ws over and return: whoever took it closes it, and this
+	// goroutine's grown stack is freed.
+	select {
+	case p.got <- ws:
+	case <-p.done: // the app's wait ended just as this arrived
+		ws.CloseNow()
+	}
 }
 
-// relayBuffer bounds what the hub holds per direction of a relay.
-const relayBuffer = 32 << 10
+// relayBuffer bounds what the hub holds per direction of a busy relay;
+// idleBuffer is what it holds while a relay only trickles or idles, so
+// 1,000 idle PCs cost 2 KiB of buffers each, not 64 (docs/PERFORMANCE.md).
+const (
+	relayBuffer = 32 << 10
+	idleBuffer  = 1 << 10
+)
 
-// splice copies bytes both ways until either side closes, then closes both.
+var relayBuffers = sync.Pool{New: func() any { b := make([]byte, relayBuffer); return &b }}
+
+// pump copies src to dst until either fails. It reads into a small buffer
+// and takes a large pooled one only while reads fill what it has: a
+// relay blocked in Read waiting for the next byte holds 1 KiB.
+func pump(dst io.Writer, src io.Reader) {
+	small := make([]byte, idleBuffer)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			relayBuffers.Put(big)
+		}
+	}()
+	for {
+		buf := small
+		if big != nil {
+			buf = *big
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+		switch {
+		case big == nil && n == len(small): // a stream, not a trickle
+			big = relayBuffers.Get().(*[]byte)
+		case big != nil && n < relayBuffer/8: // back to a trickle: give it back
+			relayBuffers.Put(big)
+			big = nil
+		}
+	}
+}
+
+// splice copies bytes both ways until either side closes, then closes
+// both. One direction runs in the caller's goroutine.
 func splice(ctx context.Context, a, b *websocket.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ac := websocket.NetConn(ctx, a, websocket.MessageBinary)
 	bc := websocket.NetConn(ctx, b, websocket.MessageBinary)
-	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		buf := make([]byte, relayBuffer)
-		io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)
-		done <- struct{}{}
-	}
-	go cp(ac, bc)
-	go cp(bc, ac)
-	<-done
+	done := make(chan struct{})
+	go func() {
+		pump(ac, bc)
+		ac.Close()
+		bc.Close()
+		close(done)
+	}()
+	pump(bc, ac)
 	ac.Close()
 	bc.Close()
 	<-done
@@ -415,4 +535,54 @@ func (s *Server) Online(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.online[id] != nil
+}
+
+// tidy gives memory back to the system once a burst of new streams has
+// settled (none opened for one interval after some were): each stream's
+// TLS handshakes leave garbage and grown goroutine stacks that Go would
+// otherwise keep until its next collection, which an idle hub may not run
+// for minutes (1,000 idle PCs: RSS from about 117 MB to the live set,
+// docs/PERFORMANCE.md). At most once a minute; a collection of the live
+// set costs tens of milliseconds.
+func (s *Server) tidy(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var seen uint64
+	busy, last := false, time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		n := s.opened
+		s.mu.Unlock()
+		switch {
+		case n != seen:
+			busy, seen = true, n
+		case busy && time.Since(last) >= time.Minute:
+			busy, last = false, time.Now()
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// Status is what the hub carries now, for its admin's log.
+type Status struct {
+	Enrolled int // stations enrolled
+	Online   int // stations holding a control connection
+	Streams  int // relays and forwarded web requests, waiting or open
+	Waiting  int // of Streams, those waiting for their station to answer
+}
+
+// Status counts what the hub carries now.
+func (s *Server) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{Enrolled: len(s.state.Stations), Online: len(s.online), Streams: s.relays}
+	for _, n := range s.waiting {
+		st.Waiting += n
+	}
+	return st
 }

@@ -57,8 +57,13 @@ func NewCode(dir string, now time.Time) (string, error) {
 	}
 	code := randomText(16)
 	exp := now.Add(CodeLifetime).UTC().Format(time.RFC3339)
-	if err := os.WriteFile(filepath.Join(cd, hashHex(code)), []byte(exp), 0o600); err != nil {
+	f := filepath.Join(cd, hashHex(code))
+	if err := os.WriteFile(f, []byte(exp), 0o600); err != nil {
 		return "", err
+	}
+	if err := giveToStateOwner(dir, cd, f); err != nil {
+		os.Remove(f)
+		return "", fmt.Errorf("the code could not be handed to the owner of %s (%w); run adhoc-hub enrol as the hub's user", dir, err)
 	}
 	return code, nil
 }

@@ -31,6 +31,9 @@ const Usage = `usage:
   adhoc-station [--data DIR] settings set smtp.client_certificate|smtp.google_key --file PATH
   adhoc-station [--data DIR] settings forget smtp.password|smtp.client_secret|smtp.google_key
   adhoc-station [--data DIR] audit verify
+  adhoc-station [--data DIR] hub join https://HUB CODE
+  adhoc-station [--data DIR] hub status
+  adhoc-station [--data DIR] hub leave
 exit codes: 0 done, 1 refused by a rule (the reason is on stderr),
             2 usage error, 3 the station failed (database, disk; details on stderr)`
 
@@ -86,6 +89,9 @@ func Run(dataDir string, args []string, in io.Reader, out, errOut io.Writer) int
 		"settings set":     c.setSettings,
 		"settings forget":  c.forgetSetting,
 		"audit verify":     c.verifyAudit,
+		"hub join":         c.joinHub,
+		"hub status":       c.hubStatus,
+		"hub leave":        c.leaveHub,
 	}
 	run, ok := commands[cmd]
 	if !ok {

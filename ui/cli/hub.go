@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"adhocstation/core"
+)
+
+// hubClient reaches the hub for `hub join` (system roots, HTTPS_PROXY);
+// tests replace it with one trusting their hub's certificate.
+var hubClient = func() *http.Client { return core.HubHTTPClient() }
+
+// joinHub is `hub join https://HUB CODE`: the code is the one-time
+// enrolment code the hub's admin printed (adhoc-hub enrol).
+func (c *cli) joinHub(args []string) error {
+	if len(args) != 2 {
+		return usagef("Give the hub's address and the enrolment code, e.g. hub join https://hub.example.org CODE.")
+	}
+	st, err := c.station()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg, err := st.JoinHub(ctx, hubClient(), args[0], args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Joined the hub %s as station %s. New invitations link to %s/st/%s/…; a running station starts its link to the hub now.\n",
+		cfg.URL, cfg.StationID, cfg.URL, cfg.StationID)
+	return nil
+}
+
+// hubStatus is `hub status`: what is configured. Whether the link is up
+// is the running station's to know; its Settings page shows it.
+func (c *cli) hubStatus(args []string) error {
+	st, err := c.bareStation(args, "hub status")
+	if err != nil {
+		return err
+	}
+	cfg, ok, err := st.Hub(context.Background())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintln(c.out, "No hub: PCs reach this station directly (its pairing address).")
+		return nil
+	}
+	fmt.Fprintf(c.out, "hub: %s\nstation id: %s\njoined: %s\n", cfg.URL, cfg.StationID, cfg.JoinedAt.Local().Format("2006-01-02 15:04"))
+	return nil
+}
+
+// leaveHub is `hub leave`.
+func (c *cli) leaveHub(args []string) error {
+	st, err := c.bareStation(args, "hub leave")
+	if err != nil {
+		return err
+	}
+	if err := st.LeaveHub(context.Background()); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, "Left the hub: new invitations reach this station directly. PCs paired through the hub stay offline until their session ends.")
+	return nil
+}

@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/core"
+	"adhocstation/core/pairing"
+)
+
+// showHub adds the "Reach PCs through a hub" group to Settings: whether
+// the station has joined a relay hub (docs/HUB.md), whether its link is
+// up, as which station, the last error, and the host invitation links
+// name; and joining one with its address and one-time code, or leaving it
+// (as adhoc-station hub join/leave, which the page follows too). state is
+// the running pairing service's (nil: none runs, so only the saved
+// configuration is shown).
+func (s *settingsScreen) showHub(state func() pairing.HubState) *widget.Label {
+	s.hubState = state
+	s.hubLabel = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.hubURL = widget.NewEntry()
+	s.hubURL.SetPlaceHolder("https://hub.example.org")
+	s.hubCode = widget.NewPasswordEntry()
+	s.hubCode.SetPlaceHolder("one-time code from adhoc-hub enrol")
+	s.hubJoin = widget.NewButton("Join hub", s.onJoinHub)
+	s.hubLeave = widget.NewButton("Leave hub", s.onLeaveHub)
+	s.hubOut = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.hubOut.Hide()
+	s.form.Objects = append(s.form.Objects,
+		titleLabel("Reach PCs through a hub"),
+		&widget.Label{Text: "A relay hub on port 443 lets PCs anywhere reach this station; both dial out to it. " +
+			"Its administrator gives you its address and a one-time code (docs/HUB.md).", Wrapping: fyne.TextWrapWord},
+		widget.NewLabel("Hub"), container.NewVBox(s.hubLabel, s.hubLeave),
+		widget.NewLabel("Hub address"), s.hubURL,
+		widget.NewLabel("Enrolment code"), container.NewVBox(s.hubCode, s.hubJoin, s.hubOut))
+	s.form.Refresh()
+	s.loadHub()
+	return s.hubLabel
+}
+
+// onJoinHub redeems the code on the hub in the background (the hub may be
+// slow or unreachable); the running pairing service starts its link on
+// the settings event the join publishes.
+func (s *settingsScreen) onJoinHub() {
+	hubURL, code := s.hubURL.Text, s.hubCode.Text
+	s.hubJoin.Disable()
+	s.hubOut.Importance = widget.MediumImportance
+	s.hubOut.SetText("Joining " + hubURL + "…")
+	s.hubOut.Show()
+	client := s.hubClient
+	s.work.run(jobJoinHub, func() func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cfg, err := s.st.JoinHub(ctx, client, hubURL, code)
+		return func() {
+			s.hubJoin.Enable()
+			if err != nil {
+				s.hubOut.Importance = widget.DangerImportance
+				s.hubOut.SetText(errorText(err))
+				return
+			}
+			s.hubCode.SetText("") // a used code is worth nothing, but it is not shown twice either
+			s.hubOut.Importance = widget.MediumImportance
+			s.hubOut.SetText("Joined as station " + cfg.StationID + ". New invitations link to the hub.")
+			s.loadHub()
+		}
+	})
+}
+
+// onLeaveHub forgets the hub after a confirmation: PCs paired through it
+// cannot reach the station any more.
+func (s *settingsScreen) onLeaveHub() {
+	dialog.ShowConfirm("Leave the hub?",
+		"New invitations will reach this station directly. PCs paired through the hub stay offline until their session ends.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := s.st.LeaveHub(context.Background()); err != nil {
+				s.hubOut.Importance = widget.DangerImportance
+				s.hubOut.SetText(errorText(err))
+				s.hubOut.Show()
+				return
+			}
+			s.hubOut.Importance = widget.MediumImportance
+			s.hubOut.SetText("Left the hub: PCs reach this station directly.")
+			s.hubOut.Show()
+			s.loadHub()
+		}, s.win)
+}
+
+// loadHub reads the saved hub configuration (at start and on a settings
+// event: join and leave publish one) and shows it.
+func (s *settingsScreen) loadHub() {
+	if s.hubLabel == nil {
+		return
+	}
+	s.hub.cfg, s.hub.joined, s.hub.err = s.st.Hub(context.Background())
+	if s.hub.joined {
+		s.hubLeave.Enable()
+	} else {
+		s.hubLeave.Disable()
+	}
+	s.refreshHub()
+}
+
+// refreshHub shows the link's state now; on the window's tick it reads
+// only memory.
+func (s *settingsScreen) refreshHub() {
+	if s.hubLabel == nil {
+		return
+	}
+	var st pairing.HubState
+	if s.hubState != nil {
+		st = s.hubState()
+	}
+	text, imp := hubText(s.hub.cfg, s.hub.joined, s.hub.err, st, s.hubState != nil)
+	setLabel(s.hubLabel, text, imp)
+}
+
+// hubText says where PCs reach the station and what to do when the hub
+// link is down.
+func hubText(cfg core.HubConfig, joined bool, err error, st pairing.HubState, running bool) (string, widget.Importance) {
+	switch {
+	case err != nil:
+		return errorText(err), widget.DangerImportance
+	case !joined:
+		return "Not joined: PCs reach this station directly at its pairing address (the Pairing group above).", widget.MediumImportance
+	}
+	host := cfg.URL
+	if u, err := url.Parse(cfg.URL); err == nil {
+		host = u.Host
+	}
+	head := "Enrolled at " + host + " as station " + cfg.StationID + ". Invitation links go to " + host + "."
+	switch {
+	case !running:
+		return head + "\nThe pairing service is not running, so PCs cannot reach this station through the hub.", widget.DangerImportance
+	case st.Connected && st.URL == cfg.URL:
+		return head + "\nConnected.", widget.SuccessImportance
+	case st.LastError != "" && st.URL == cfg.URL:
+		return head + "\nNot connected: " + st.LastError + "\nThe station keeps trying. Check this computer's internet " +
+			"connection (and HTTPS_PROXY), or ask the hub's administrator whether the hub runs.", widget.WarningImportance
+	}
+	return head + "\nConnecting…", widget.MediumImportance
+}

@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"adhocstation/agent/support"
+	"adhocstation/core"
+	"adhocstation/core/coretest"
+	"adhocstation/core/pairing"
+	"adhocstation/hub/hubtest"
+)
+
+// TestHubSettingsAndComputers: Settings' "Reach PCs through a hub" says
+// direct mode; joining from it with a wrong code says the hub refused,
+// with the right one (against a real hub) it shows the host, the station
+// id and "Connected"; the hub stopping shows the last error; its return
+// "Connected" again. A PC holding its live channel through the hub is
+// "via hub" on the Computers page. Leaving asks first, then says direct.
+func TestHubSettingsAndComputers(t *testing.T) {
+	st, clock, computers, sub := pagesTestComputers(t)
+	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
+	set.win.SetContent(set.content())
+	label := set.showHub(nil)
+	if !strings.Contains(label.Text, "Not joined") || label.Importance != widget.MediumImportance || !set.hubLeave.Disabled() {
+		t.Fatalf("before joining, Settings says %q (leave enabled: %v)", label.Text, !set.hubLeave.Disabled())
+	}
+
+	// Joining from Settings: a wrong code is refused and said; the right one joins.
+	h := hubtest.Start(t, clock.Now)
+	set.hubClient = h.Client
+	work := watchWork(&set.work)
+	test.Type(set.hubURL, h.URL)
+	test.Type(set.hubCode, "not-the-code")
+	work.during(t, jobJoinHub, func() { test.Tap(set.hubJoin) })
+	if !strings.Contains(set.hubOut.Text, "refused to enrol") || set.hubOut.Importance != widget.DangerImportance {
+		t.Fatalf("a wrong code: Settings says %q", set.hubOut.Text)
+	}
+	set.hubCode.SetText(h.Code())
+	work.during(t, jobJoinHub, func() { test.Tap(set.hubJoin) })
+	cfg, joined, err := st.Hub(context.Background())
+	if err != nil || !joined || !strings.Contains(set.hubOut.Text, cfg.StationID) || set.hubCode.Text != "" || set.hubLeave.Disabled() {
+		t.Fatalf("after joining from Settings: %+v %v %v, says %q, code field %q", cfg, joined, err, set.hubOut.Text, set.hubCode.Text)
+	}
+	states := make(chan pairing.HubState, 64)
+	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ"),
+		HubClient: h.Client, OnHubState: func(s pairing.HubState) { states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	set.hubState = srv.HubState
+	computers.throughHub = srv.ThroughHub
+	waitHub := func(up bool) {
+		t.Helper()
+		for coretest.Receive(t, states, "the hub link to change").Connected != up {
+		}
+		set.onEvent(core.Event{Kind: core.EventSettings}) // as the window delivers the join's event
+		set.onTick(clock.Now())
+	}
+	host := strings.TrimPrefix(h.URL, "https://")
+	waitHub(true)
+	if !strings.Contains(label.Text, host) || !strings.Contains(label.Text, cfg.StationID) ||
+		!strings.Contains(label.Text, "Connected") || label.Importance != widget.SuccessImportance {
+		t.Fatalf("joined and connected, Settings says %q (%v)", label.Text, label.Importance)
+	}
+
+	h.Stop()
+	waitHub(false)
+	if !strings.Contains(label.Text, "Not connected") || !strings.Contains(label.Text, "keeps trying") ||
+		label.Importance != widget.WarningImportance {
+		t.Fatalf("with the hub down, Settings says %q (%v)", label.Text, label.Importance)
+	}
+	h.Restart()
+	waitHub(true)
+	if !strings.Contains(label.Text, "Connected") {
+		t.Fatalf("with the hub back, Settings says %q", label.Text)
+	}
+
+	// A PC through the hub, as the app dials it: the pinned TLS inside the relay.
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	paired := pairPC(t, st, prep)
+	rel, ok, err := st.RelayToken(context.Background(), paired.Session.ID, paired.Session.ExpiresAt)
+	if err != nil || !ok {
+		t.Fatalf("relay token: %v %v", ok, err)
+	}
+	c, err := support.NewClientVia("https://station.invalid:8443", srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
+	if err != nil || ys == nil {
+		t.Fatalf("live channel through the hub: %v", err)
+	}
+	t.Cleanup(func() { ys.Close() })
+	// Paired PCs count as online already; the channel's hub mark comes with it.
+	deliverUntil(t, sub, computers.onEvent, core.EventPaired)
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for !srv.ThroughHub(prep.Session.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the station never marked the PC's channel as through the hub")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	computers.onTick(clock.Now())
+	pagesTestWant(t, pagesTestRow(t, computers, prep.Session.ID), colState, stateOnlineHub)
+
+	// Leaving from Settings asks first; "No" keeps the hub.
+	for _, answer := range []string{"No", "Yes"} {
+		test.Tap(set.hubLeave)
+		top := set.win.Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatal("leaving the hub did not ask first")
+		}
+		test.Tap(findButton(t, top, answer))
+		if _, joined, _ := st.Hub(context.Background()); joined != (answer == "No") {
+			t.Fatalf("after %q the hub is joined: %v", answer, joined)
+		}
+	}
+	if !strings.Contains(label.Text, "Not joined") || !set.hubLeave.Disabled() {
+		t.Errorf("after leaving, Settings says %q", label.Text)
+	}
+}
