@@ -80,6 +80,17 @@ type recordings struct {
 	wg        sync.WaitGroup // recordings not yet sealed
 	mu        sync.Mutex
 	lastPrune time.Time
+	active    map[*record.Recorder]bool // closed by the station's Close
+}
+
+// closeAll ends every recording still running: the station is closing,
+// and a session whose window was not closed first is sealed all the same.
+func (r *recordings) closeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for rec := range r.active {
+		rec.Close()
+	}
 }
 
 // recordSealer seals a recording's file key with the station key.
@@ -135,13 +146,17 @@ func (s *Station) startRecording(ctx context.Context, sess Session, r *remote.Re
 	}
 	auditRec(AuditRecordingStarted, sess.ProfileName+" on "+sess.Computer.Hostname)
 	s.rec.wg.Add(1)
-	rec := record.Start(w, path, record.Options{
+	var rec *record.Recorder
+	rec = record.Start(w, path, record.Options{
 		OnStop: func(err error) {
 			text, _ := refusal.Text(err)
 			auditRec(AuditRecordingStopped, text)
 		},
 		OnDone: func(sum record.Summary, complete bool) {
 			defer s.rec.wg.Done()
+			s.rec.mu.Lock()
+			delete(s.rec.active, rec)
+			s.rec.mu.Unlock()
 			detail := fmt.Sprintf("%d bytes, SHA-256 %s, %s long", sum.Size, sum.SHA256, sum.Length.Round(time.Second))
 			if !complete {
 				detail = fmt.Sprintf("%d bytes, SHA-256 %s, incomplete (recording stopped early)", sum.Size, sum.SHA256)
@@ -149,6 +164,12 @@ func (s *Station) startRecording(ctx context.Context, sess Session, r *remote.Re
 			auditRec(AuditRecordingSaved, detail)
 		},
 	})
+	s.rec.mu.Lock()
+	if s.rec.active == nil {
+		s.rec.active = map[*record.Recorder]bool{}
+	}
+	s.rec.active[rec] = true
+	s.rec.mu.Unlock()
 	r.SetRecorder(rec)
 }
 

@@ -194,3 +194,30 @@ func TestRecordingOff(t *testing.T) {
 		t.Fatalf("a retention of an hour: %v; want the days field refused", err)
 	}
 }
+
+// Closing the station seals a recording whose remote window was never
+// closed (the station quit with it open): the next start finds it saved.
+func TestCloseSealsOpenRecordings(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &remote.RemoteSession{}
+	st.startRecording(t.Context(), Session{ID: 5, ProfileName: "Tom", Computer: &Computer{Hostname: "PC"}}, rs)
+	rs.Recorder().Command(1, wire.ShellCmd, "hostname")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = Open(Config{DataDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := st.Recordings(t.Context(), 5)
+	if err != nil || len(recs) != 1 || !recs[0].Saved || !recs[0].Complete {
+		t.Fatalf("after the station closed: %+v, %v; want the recording sealed", recs, err)
+	}
+	if err := st.VerifyRecording(t.Context(), recs[0].Name); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -124,7 +124,9 @@ func (s *Station) dbPath() string { return s.dir + string(os.PathSeparator) + Da
 
 // Close closes the database and ends every subscription.
 func (s *Station) Close() error {
-	// Recordings of sessions closed just now are sealed into the audit log.
+	// Recordings are sealed into the audit log, also of sessions whose
+	// window is still open.
+	s.rec.closeAll()
 	ctx, cancel := context.WithTimeout(context.Background(), recordingWait)
 	if err := s.WaitRecordings(ctx); err != nil {
 		s.log.Warn("a recording was not sealed before the station closed", "err", err)
