@@ -6,6 +6,7 @@ import (
 	"image"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -36,6 +37,9 @@ type playerWindow struct {
 	f      *record.File
 	p      *record.Player
 	events []playerEvent
+	// target is the newest seek asked for: a drag along the timeline asks
+	// for many, and only the newest is decoded and shown.
+	target atomic.Int64
 
 	// On the Fyne goroutine.
 	at      time.Duration
@@ -221,6 +225,7 @@ func (w *playerWindow) seek(t time.Duration) {
 	w.pause()
 	t = min(max(t, 0), w.f.Index.Duration)
 	w.at = t
+	w.target.Store(int64(t))
 	w.work.run(jobPlayerFrame, w.frameAt(t, true))
 	if playing {
 		w.onPlay() // on from the new point
@@ -231,6 +236,9 @@ func (w *playerWindow) seek(t time.Duration) {
 // show it.
 func (w *playerWindow) frameAt(t time.Duration, seek bool) func() func() {
 	return func() func() {
+		if seek && w.target.Load() != int64(t) {
+			return func() {} // a newer seek follows
+		}
 		w.mu.Lock()
 		var err error
 		if seek {
@@ -240,7 +248,12 @@ func (w *playerWindow) frameAt(t time.Duration, seek bool) func() func() {
 		}
 		img := cloneImage(w.p.Image())
 		w.mu.Unlock()
-		return func() { w.show(t, img, err) }
+		return func() {
+			if seek && w.at != t {
+				return // the technician moved on meanwhile
+			}
+			w.show(t, img, err)
+		}
 	}
 }
 
