@@ -84,7 +84,9 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 				}
 				m = wire.ChatMessage{Notice: notice, Code: m.Code}
 			}
-			r.recorder().Chat(m, false)
+			if len(m.ShownTo) == 0 { // receipts are not part of the conversation
+				r.recorder().Chat(m, false)
+			}
 			receive(m)
 		}
 	}()

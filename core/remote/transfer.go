@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"adhocstation/core/refusal"
@@ -85,7 +86,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 // ErrRemoteDiskFull, ErrRemoteFileDenied, ErrBadFileName, …),
 // ErrTransferCut, ErrLocalFile, ErrRemoteGone.
 func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) (err error) {
-	rec := Transfer{Upload: true, Remote: remoteFolder + "\\" + name, Local: localPath}
+	rec := Transfer{Upload: true, Remote: joinRemote(remoteFolder, name), Local: localPath}
 	defer func() { r.recordTransfer(rec, err) }()
 	if progress == nil {
 		progress = func(int64, int64) {}
@@ -160,4 +161,14 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 func (r *RemoteSession) recordTransfer(t Transfer, err error) {
 	t.Err = err
 	r.recorder().Transfer(t)
+}
+
+// joinRemote is the path of name in the PC's folder, with the folder's own
+// separator (Windows' backslash, or the slash a test rig's PC uses).
+func joinRemote(folder, name string) string {
+	sep := `\`
+	if strings.Contains(folder, "/") && !strings.Contains(folder, `\`) {
+		sep = "/"
+	}
+	return strings.TrimRight(folder, sep) + sep + name
 }
