@@ -203,6 +203,16 @@ func eventLine(r record.Record) (playerEvent, bool) {
 		if o.On {
 			e.text = what + " on"
 		}
+	case record.TypeClipboard:
+		var c record.Clipboard
+		_ = r.Decode(&c)
+		first, _, _ := strings.Cut(c.Text, "\n")
+		e.text = "Clipboard from the PC: " + first
+		if c.ToPC {
+			e.text = "Clipboard sent to the PC: " + first
+		}
+	case record.TypeSAS:
+		e.text = "Ctrl+Alt+Del sent"
 	case record.TypeNote:
 		var n record.Note
 		_ = r.Decode(&n)

@@ -83,7 +83,7 @@ func showScene(t *testing.T, g *screenRig, rec *record.Recorder, scene *image.RG
 }
 
 // A scripted session — screen viewing with three scenes, a command, a
-// download, a chat message and control on — between the real agent and
+// download, a chat message, control on and the clipboard sent — between the real agent and
 // the real station is recorded; the player window, on Fyne's test
 // driver, shows at three seek points exactly the pictures the live view
 // showed, lists the command, chat and transfer, verifies the recording,
@@ -125,6 +125,9 @@ func TestRecordedSessionPlaysBack(t *testing.T) {
 		test.Tap(g.r.chat.send)
 	})
 	g.act(func() { g.tab.control.SetChecked(true) })
+	if err := g.tab.screen.SetClipboard("net use"); err != nil {
+		t.Fatal(err)
+	}
 	points = append(points, showScene(t, g, rec, flatScene(area, 2)))
 
 	g.r.win.Close() // ends the remote session: the recording is sealed
@@ -180,7 +183,7 @@ func TestRecordedSessionPlaysBack(t *testing.T) {
 	}
 	text := strings.Join(lines, "\n")
 	for _, want := range []string{"Command (powershell): echo recorded-output", "recorded-output", "Chat, Tom: I am copying your report.",
-		"Downloaded " + pcFile + " to " + local, "SHA-256 ", "Control on", "Screen viewing on"} {
+		"Downloaded " + pcFile + " to " + local, "SHA-256 ", "Control on", "Screen viewing on", "Clipboard sent to the PC: net use"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the player's text lacks %q:\n%s", want, text)
 		}

@@ -49,6 +49,8 @@ const (
 	TypeCommandEnd byte = 'E' // CommandEnd
 	TypeChat       byte = 'M' // Chat
 	TypeTransfer   byte = 'T' // Transfer
+	TypeClipboard  byte = 'P' // Clipboard text sent to or from the PC
+	TypeSAS        byte = 'A' // Ctrl+Alt+Del sent (empty JSON object)
 	TypeNote       byte = 'W' // Note: the recorder's own remark (frames dropped, stopped)
 	TypeIndex      byte = 'I' // Index, the last record
 )
@@ -113,6 +115,12 @@ type Transfer struct {
 	Size   int64
 	SHA256 string
 	Result string // "" when it succeeded
+}
+
+// Clipboard is clipboard text exchanged in the Screen tab.
+type Clipboard struct {
+	Text string
+	ToPC bool
 }
 
 // Note is the recorder's own remark.

@@ -41,6 +41,9 @@ func TestRecordingPlaysBackWhatWasShown(t *testing.T) {
 			rec.Chat(wire.ChatMessage{From: "Anna", Text: "ok"}, false)
 		case i == 80:
 			rec.Transfer(remote.Transfer{Remote: `C:\Users\anna\log.txt`, Local: "/tmp/log.txt", Size: 12, SHA256: "ab12"})
+		case i == 190:
+			rec.Clipboard("net use", true)
+			rec.SAS()
 		case i == 200:
 			rec.Control(false)
 		}
@@ -105,7 +108,7 @@ func TestRecordingPlaysBackWhatWasShown(t *testing.T) {
 	for _, e := range events {
 		types = append(types, e.Type)
 	}
-	if want := "SCROEMMTC"; string(types) != want {
+	if want := "SCROEMMTPAC"; string(types) != want {
 		t.Fatalf("events %q; want %q", types, want)
 	}
 	var cmd Command

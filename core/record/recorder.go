@@ -226,6 +226,14 @@ func (r *Recorder) Screen(on bool) { r.event(TypeScreen, Toggle{On: on}) }
 // Control records control switching on or off.
 func (r *Recorder) Control(on bool) { r.event(TypeControl, Toggle{On: on}) }
 
+// Clipboard records clipboard text sent to or from the PC.
+func (r *Recorder) Clipboard(text string, toPC bool) {
+	r.event(TypeClipboard, Clipboard{Text: text, ToPC: toPC})
+}
+
+// SAS records Ctrl+Alt+Del sent.
+func (r *Recorder) SAS() { r.event(TypeSAS, struct{}{}) }
+
 // Command records a command as typed.
 func (r *Recorder) Command(id int64, shell, line string) {
 	r.event(TypeCommand, Command{ID: id, Shell: shell, Line: line})

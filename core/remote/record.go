@@ -16,6 +16,9 @@ type Recorder interface {
 	Frame(payload []byte, img *image.RGBA)
 	Screen(on bool)  // screen viewing started or ended
 	Control(on bool) // the technician's mouse and keyboard switched on or off
+	// Clipboard gets clipboard text sent to the PC (toPC) or from it.
+	Clipboard(text string, toPC bool)
+	SAS() // Ctrl+Alt+Del sent
 	Command(id int64, shell, line string)
 	Output(id int64, text []byte)
 	CommandEnd(id int64, err error)
@@ -66,6 +69,8 @@ type noRecorder struct{}
 func (noRecorder) Frame([]byte, *image.RGBA)     {}
 func (noRecorder) Screen(bool)                   {}
 func (noRecorder) Control(bool)                  {}
+func (noRecorder) Clipboard(string, bool)        {}
+func (noRecorder) SAS()                          {}
 func (noRecorder) Command(int64, string, string) {}
 func (noRecorder) Output(int64, []byte)          {}
 func (noRecorder) CommandEnd(int64, error)       {}

@@ -140,12 +140,16 @@ func (s *Screen) SetClipboard(text string) error {
 	if b, _ := json.Marshal(c); len(b) >= wire.MaxScreenControl {
 		return ErrClipboardTooLong
 	}
+	s.rec.Clipboard(text, true)
 	s.send(c)
 	return nil
 }
 
 // SendSAS asks the PC for Ctrl+Alt+Del.
-func (s *Screen) SendSAS() { s.send(wire.ScreenControl{SAS: true}) }
+func (s *Screen) SendSAS() {
+	s.rec.SAS()
+	s.send(wire.ScreenControl{SAS: true})
+}
 
 // Refresh asks for a full frame.
 func (s *Screen) Refresh() { s.send(wire.ScreenControl{Refresh: true}) }
@@ -272,6 +276,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if json.Unmarshal(buf, &c) != nil {
 				return ErrScreenGarbled
 			}
+			s.rec.Clipboard(c.Text, false)
 			if s.h.Clipboard != nil {
 				s.h.Clipboard(c.Text)
 			}
