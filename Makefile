@@ -10,7 +10,8 @@ export GOFLAGS := -tags=libsqlite3
 
 APT_PACKAGES := gcc pkg-config libsqlite3-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps x11-utils imagemagick xdotool sqlite3 \
-	gcc-mingw-w64-x86-64-win32 wine wine64 osslsigncode
+	gcc-mingw-w64-x86-64-win32 wine wine64 osslsigncode \
+	softhsm2 libengine-pkcs11-openssl opensc faketime
 AGENT_EXE := assets/agent/AdHocSupport.exe
 BIN := bin/adhoc-station
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,27 +36,21 @@ deps:
 # the one it was started from), under 10 MB.
 #
 # With the organisation's code-signing certificate it is Authenticode-signed
-# (README, "Signing the Support Session app"): SIGN_PFX (PKCS#12), or
-# SIGN_CERT and SIGN_KEY (PEM); SIGN_PASS_FILE holds the key's password;
-# SIGN_TIMESTAMP is an RFC 3161 time-stamping URL. Each download then keeps
-# this one signature, with the session's details inside its padding.
-SIGN_WITH = $(if $(SIGN_PFX),-pkcs12 "$(SIGN_PFX)",-certs "$(SIGN_CERT)" -key "$(SIGN_KEY)") \
-	$(if $(SIGN_PASS_FILE),-readpass "$(SIGN_PASS_FILE)") $(if $(SIGN_TIMESTAMP),-ts "$(SIGN_TIMESTAMP)")
+# by agent/sign.sh, which the signing tests run too (README,
+# "Signing the Support Session app"): SIGN_PFX (PKCS#12), or SIGN_CERT and
+# SIGN_KEY (PEM); SIGN_PASS_FILE holds the key's password; or a key on a
+# token: SIGN_PKCS11_MODULE, SIGN_PKCS11_KEY and SIGN_PKCS11_CERT (pkcs11:
+# URIs), SIGN_PKCS11_PIN_FILE. SIGN_TIMESTAMP is an RFC 3161 time-stamping
+# URL. Each download then keeps this one signature, with the session's
+# details inside its padding. make hands SIGN_* given as its arguments or in
+# the environment to the script's environment.
 
 agent: FORCE
 	@# go build leaves a file whose build ID matches alone, so a signed app
 	@# would outlive a build without the certificate.
 	rm -f $(AGENT_EXE)
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -H windowsgui" -o $(AGENT_EXE) ./agent
-ifneq ($(SIGN_PFX)$(SIGN_CERT),)
-	@if [ -z "$(SIGN_PFX)" ] && [ -z "$(SIGN_KEY)" ]; then echo "SIGN_CERT needs SIGN_KEY, the certificate's private key (PEM)"; exit 1; fi
-	@command -v osslsigncode >/dev/null || { echo "signing needs osslsigncode: run make deps"; exit 1; }
-	rm -f $(AGENT_EXE).signed
-	@# An unsigned app must not be embedded by mistake when signing fails.
-	osslsigncode sign $(SIGN_WITH) -h sha256 -n "Ad Hoc Support Session" -in $(AGENT_EXE) -out $(AGENT_EXE).signed \
-		|| { rm -f $(AGENT_EXE); exit 1; }
-	mv $(AGENT_EXE).signed $(AGENT_EXE)
-endif
+	agent/sign.sh $(AGENT_EXE)
 	@size=$$(stat -c %s $(AGENT_EXE)); echo "Support Session app: $$size bytes"; \
 	if [ $$size -ge 10485760 ]; then echo "the download must stay under 10 MB"; exit 1; fi
 

@@ -77,6 +77,8 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 	}
 	link := s.joinLink(ctx, set.Pairing, token)
 	var refusal error
+	pool := s.seatPool()
+	claimed := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var open, busy, reused int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(profile_id = ?), 0),
@@ -106,12 +108,38 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 		if sess.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		if pool != nil {
+			// The team's seat and profile rule, asked with the row written
+			// but not committed: a refusal rolls it back (audited below).
+			if err := pool.Claim(ctx, TeamKey(sess.ID), prof.Email, prof.Name); err != nil {
+				if _, ok := RefusalText(err); ok {
+					refusal = err
+					return errTeamRefused
+				}
+				return err
+			}
+			claimed = true
+		}
 		if err := s.queueInvitation(tx, sess, link); err != nil {
 			return err
 		}
 		return s.audit(tx, prof.ID, sess.ID, "session prepared", "invitation for "+email)
 	})
+	if errors.Is(err, errTeamRefused) {
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			return s.audit(tx, prof.ID, 0, "prepare refused", refusal.Error()+" (for "+email+", by the team)")
+		})
+		if err != nil {
+			return Prepared{}, err
+		}
+		return Prepared{}, refusal
+	}
 	if err != nil {
+		if claimed {
+			if rerr := pool.Release(context.WithoutCancel(ctx), TeamKey(sess.ID)); rerr != nil {
+				s.log.Warn("team release after a failed prepare", "err", rerr)
+			}
+		}
 		return Prepared{}, err
 	}
 	if refusal != nil {

@@ -54,6 +54,8 @@ type Station struct {
 	warned map[int64]bool // sessions already told "15 minutes left"
 	list   listCache
 	ticks  int
+
+	pool atomic.Pointer[seatPoolBox] // the team's seats, if any (seatpool.go)
 }
 
 // DatabaseFile is the SQLite file's name inside the data folder.

@@ -53,6 +53,7 @@ func run(args []string) error {
 	domain := fs.String("acme-domain", "", "get the certificate for this public name by ACME (TLS-ALPN-01 on -listen, which must be reachable on port 443)")
 	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
 	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
+	teamFlags := addTeamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +82,11 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
 	}
+	stopTeam, err := startTeam(teamFlags, *state, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopTeam()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("the hub could not listen on %s: %w", *listen, err)

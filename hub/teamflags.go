@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"adhocstation/hub/team"
+)
+
+// teamFlags turn on the team server (docs/TEAM.md): an embedded NATS
+// JetStream node beside the relay, off unless -team-listen is given.
+type teamFlags struct {
+	listen, name, cluster, routes, teams *string
+	replicas                             *int
+}
+
+func addTeamFlags(fs *flag.FlagSet) teamFlags {
+	return teamFlags{
+		listen:   fs.String("team-listen", "", "run the team server (NATS JetStream) on HOST:PORT for stations' shared seats and session list (off when empty)"),
+		name:     fs.String("team-node", "hub", "this team node's name, unique in a cluster"),
+		cluster:  fs.String("team-cluster", "", "HOST:PORT of this node's route listener, for a 3-node cluster (every node needs the same STATE/team/keys.json)"),
+		routes:   fs.String("team-routes", "", "comma-separated route URLs of all cluster nodes, e.g. nats-route://10.0.0.1:6222,..."),
+		replicas: fs.Int("team-replicas", 1, "replicas of each team bucket: 1, or 3 in a 3-node cluster"),
+		teams:    fs.String("teams", "", "teams and their seats, e.g. acme=5,branch=3"),
+	}
+}
+
+// startTeam starts the team node when -team-listen is set and returns its stop.
+// tlsCfg is the hub's certificate: the team listener is TLS only with it.
+func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) (func(), error) {
+	if *f.listen == "" {
+		return func() {}, nil
+	}
+	host, port, err := splitHostPort(*f.listen)
+	if err != nil {
+		return nil, fmt.Errorf("-team-listen %q: %w", *f.listen, err)
+	}
+	keys, err := team.LoadOrCreateKeys(state)
+	if err != nil {
+		return nil, err
+	}
+	cfg := team.Config{StateDir: state, Name: *f.name, Host: host, Port: port, Replicas: *f.replicas, Log: log, TLS: tlsCfg}
+	if *f.cluster != "" {
+		ch, cp, err := splitHostPort(*f.cluster)
+		if err != nil {
+			return nil, fmt.Errorf("-team-cluster %q: %w", *f.cluster, err)
+		}
+		cfg.ClusterName, cfg.ClusterHost, cfg.ClusterPort = "adhoc-hub", ch, cp
+		for r := range strings.SplitSeq(*f.routes, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				cfg.Routes = append(cfg.Routes, r)
+			}
+		}
+	}
+	srv, err := team.Start(cfg, keys)
+	if err != nil {
+		return nil, err
+	}
+	if *f.teams != "" {
+		// In a cluster the bucket can be made only once the nodes elected a
+		// JetStream leader: wait for it (the other nodes may start later).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := srv.WaitJetStream(ctx); err != nil {
+			srv.Shutdown()
+			return nil, err
+		}
+		for spec := range strings.SplitSeq(*f.teams, ",") {
+			id, seats, ok := strings.Cut(strings.TrimSpace(spec), "=")
+			n, err := strconv.Atoi(seats)
+			if !ok || err != nil {
+				srv.Shutdown()
+				return nil, fmt.Errorf("-teams: %q is not TEAM=SEATS", spec)
+			}
+			if err := srv.EnsureTeam(ctx, id, n); err != nil {
+				srv.Shutdown()
+				return nil, err
+			}
+		}
+	}
+	log.Info("team server listening", "url", srv.ClientURL(), "cluster", srv.ClusterURL())
+	return srv.Shutdown, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	return h, n, err
+}
