@@ -101,7 +101,7 @@ func run(data string, kiosk bool) error {
 	ui.FitToWorkArea(w, screenWorkArea)
 	w.Show()
 	ui.FitToWorkArea(w, screenWorkArea)
-	a.Run()
+	runApp(a, logger)
 	// Logged so a close that never finishes shows which half hung: the
 	// window (no line) or the deferred shutdown below (this line, no exit).
 	logger.Info("the window closed; stopping the station")

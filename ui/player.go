@@ -124,6 +124,7 @@ func newPlayerWindow(a fyne.App, st *core.Station, name string, f *record.File, 
 	w.win.SetContent(container.NewBorder(nil, bottom, nil, nil, split))
 	w.win.Resize(fyne.NewSize(1100, 680))
 	w.win.SetOnClosed(w.close)
+	closeHidden(w.win)
 	return w
 }
 

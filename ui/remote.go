@@ -89,6 +89,7 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 	r.win.SetContent(container.NewStack(tabs, container.NewVBox(container.NewHBox(layout.NewSpacer(), r.recBadge, r.endBtn))))
 	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
 	r.win.SetOnClosed(func() { r.screen.close(); rs.Close(); r.command.close() })
+	closeHidden(r.win)
 	return r
 }
 
@@ -104,7 +105,7 @@ func (r *remoteWindow) onEnd() {
 			r.status.Show()
 			return
 		}
-		r.win.Close()
+		closeSafely(r.win)
 	})
 }
 

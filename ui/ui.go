@@ -230,14 +230,14 @@ func (w *stationWindow) onCloseRequest() {
 		d := dialog.NewConfirm("Close the station?", "A security code is still on screen and will not be shown "+
 			"again. The session itself stays prepared.", func(ok bool) {
 			if ok {
-				w.win.Close()
+				closeSafely(w.win)
 			}
 		}, w.win)
 		d.SetConfirmText("Close")
 		d.SetDismissText("Stay")
 		d.Show()
 	default:
-		w.win.Close()
+		closeSafely(w.win)
 	}
 }
 
