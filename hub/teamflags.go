@@ -18,7 +18,7 @@ import (
 // JetStream node beside the relay, off unless -team-listen is given.
 type teamFlags struct {
 	listen, name, cluster, routes, teams, urls *string
-	replicas                             *int
+	replicas                                   *int
 }
 
 func addTeamFlags(fs *flag.FlagSet) teamFlags {
