@@ -163,7 +163,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 	}
 	cfg := team.Config{
 		URLs: m.URLs, TLS: teamTLS(client), TeamID: m.Team, StationID: acc.StationID,
-		UserSeed: m.Seed, JWT: jwtFn, Log: s.log,
+		UserSeed: m.Seed, JWT: jwtFn, Log: s.log.With("team", m.Team, "station", acc.StationID),
 		Known:       &team.Known{Seats: m.Seats, Stations: max(m.Stations, 1)},
 		LeaseTTL:    s.opts.TeamLeaseTTL,
 		OnReconnect: poke,
