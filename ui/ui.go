@@ -35,6 +35,10 @@ type Options struct {
 	// through it (the Computers page shows it).
 	HubState   func() pairing.HubState
 	ThroughHub func(sessionID int64) bool
+	// TeamState and TeamSessions, if set, are the station's team and the
+	// sessions of its other stations (Settings and Computers show them).
+	TeamState    func() pairing.TeamState
+	TeamSessions func() []pairing.TeamSession
 	// FirewallNote, if set, says why PCs may not reach the pairing port
 	// through the host firewall (Windows: no rule for it yet); it is shown
 	// above every page. AllowFirewall, if set, adds the rule.
@@ -100,7 +104,9 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	settingsPage := settings.content()
 	settings.showAppSignature(pairing.EmbeddedSignature()) // after the pairing group's rows
 	settings.showHub(opts.HubState)
+	settings.teamState = opts.TeamState
 	computers.throughHub = opts.ThroughHub
+	computers.team.sessions = opts.TeamSessions
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
 		settingsPage = w.kiosk.content()
