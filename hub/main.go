@@ -122,11 +122,15 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go logStatusOnSignal(ctx, log, srv)
-	go func() {
-		if err := srv.ServeAdmin(ctx); err != nil {
-			log.Error("no admin socket: adhoc-hub revoke cannot reach this hub", "err", err)
-		}
-	}()
+	if aln, err := srv.ListenAdmin(); err != nil {
+		log.Error("no admin socket: adhoc-hub revoke cannot reach this hub", "err", err)
+	} else {
+		go func() {
+			if err := srv.ServeAdmin(ctx, aln); err != nil {
+				log.Error("the admin socket stopped: adhoc-hub revoke cannot reach this hub", "err", err)
+			}
+		}()
+	}
 	log.Info("hub listening", "addr", ln.Addr().String())
 	return srv.Serve(ctx, ln, cfg)
 }

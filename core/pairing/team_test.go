@@ -74,9 +74,13 @@ func TestTeamOfTwoStations(t *testing.T) {
 	clock := coretest.NewClock(coretest.Start)
 	h := hubtest.Start(t, clock.Now)
 	h.StartTeam(map[string]int{"acme": 5})
+	aln, err := h.Srv.ListenAdmin()
+	if err != nil {
+		t.Fatal(err)
+	}
 	actx, stopAdmin := context.WithCancel(context.Background())
 	adminDone := make(chan error, 1)
-	go func() { adminDone <- h.Srv.ServeAdmin(actx) }()
+	go func() { adminDone <- h.Srv.ServeAdmin(actx, aln) }()
 	t.Cleanup(func() { stopAdmin(); <-adminDone })
 
 	a := joinTeamStation(t, h, clock, h.TeamCode("acme"))
@@ -108,7 +112,7 @@ func TestTeamOfTwoStations(t *testing.T) {
 	if _, err := prepareAs(b.st, ctx, "Tech B0", "b0@example.org"); err != nil {
 		t.Fatalf("B's prepare for the 5th seat: %v", err)
 	}
-	_, err := prepareAs(b.st, ctx, "Tech B1", "b1@example.org")
+	_, err = prepareAs(b.st, ctx, "Tech B1", "b1@example.org")
 	if !errors.Is(err, core.ErrNoSeat) {
 		t.Fatalf("B's 6th prepare: %v, want the team's seat refusal", err)
 	}

@@ -167,18 +167,23 @@ type adminResponse struct {
 	Error string `json:"error,omitempty"`
 }
 
-// ServeAdmin answers admin requests on AdminSocket(dir) until ctx ends.
-func (s *Server) ServeAdmin(ctx context.Context) error {
+// ListenAdmin makes the admin socket, AdminSocket(dir), mode 0600.
+func (s *Server) ListenAdmin() (net.Listener, error) {
 	path := AdminSocket(s.dir)
 	os.Remove(path) // a socket left by a hub that did not stop cleanly
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("the admin socket %s could not be made: %w", path, err)
+		return nil, fmt.Errorf("the admin socket %s could not be made: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
+	return ln, nil
+}
+
+// ServeAdmin answers admin requests on ln (ListenAdmin) until ctx ends.
+func (s *Server) ServeAdmin(ctx context.Context, ln net.Listener) error {
 	go func() {
 		<-ctx.Done()
 		ln.Close()
