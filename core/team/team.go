@@ -300,16 +300,25 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, ctx.Err()
 	}
-	// Presence: this station is online while its lease lives.
+	// Presence: this station is online while its lease lives. Under opMu:
+	// with Known, the first connection kicks the renewal loop, whose
+	// reconcile may have created it already.
 	b, _ := json.Marshal(map[string]string{"station": cfg.StationID})
-	if l, err := c.create(ctx, "station."+cfg.StationID, b); err == nil {
-		c.mu.Lock()
-		c.presence = l
-		c.mu.Unlock()
-	} else {
-		c.log.Warn("team presence", "err", err)
-		c.kick()
+	c.opMu.Lock()
+	c.mu.Lock()
+	has := c.presence != nil && c.presence.rev != 0
+	c.mu.Unlock()
+	if !has {
+		if l, err := c.create(ctx, "station."+cfg.StationID, b); err == nil {
+			c.mu.Lock()
+			c.presence = l
+			c.mu.Unlock()
+		} else {
+			c.log.Warn("team presence", "err", err)
+			c.kick()
+		}
 	}
+	c.opMu.Unlock()
 	return c, nil
 }
 
