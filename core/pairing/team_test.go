@@ -122,10 +122,38 @@ func TestTeamOfTwoStations(t *testing.T) {
 	waitFor(t, b.states, "B to see 5 of 5 held", func(s TeamState) bool { return s.Held == 5 })
 
 	// Revoke A as adhoc-hub revoke does, through the running hub's admin socket.
+	connected := func(id string) bool {
+		cz, err := h.Team.NATS().Connz(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cz.Conns {
+			if c.Name == "station "+id {
+				return true
+			}
+		}
+		return false
+	}
+	if !connected(a.id) || !connected(b.id) {
+		t.Fatal("the stations' team connections are not on the hub's team server")
+	}
+	revokeAt := time.Now()
 	if err := hubsrv.AdminRevoke(h.Dir, a.id); err != nil {
 		t.Fatal(err)
 	}
+	// The server closes the connection on the account update; a failsafe
+	// deadline only, the time is logged (docs/TEAM.md).
+	for deadline := time.Now().Add(10 * time.Second); connected(a.id); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("A's team connection is still open 10 s after the revocation")
+		}
+	}
+	t.Logf("A's team connection cut %v after adhoc-hub revoke was sent", time.Since(revokeAt))
+	if !connected(b.id) {
+		t.Fatal("revoking A cut B")
+	}
 	revoked := waitFor(t, a.states, "A told it is revoked", func(s TeamState) bool { return s.Revoked })
+	t.Logf("A's Settings say revoked %v after adhoc-hub revoke was sent", time.Since(revokeAt))
 	if revoked.LastError != team.ErrRevoked.Error() {
 		t.Fatalf("A's team says %q", revoked.LastError)
 	}
