@@ -202,3 +202,46 @@ func TestNoTeamKeepsTodaysBehaviour(t *testing.T) {
 		t.Fatal("a team was stored for a station of no team")
 	}
 }
+
+// TestTeamStartsOfflineOnKnownShare: a station that learned its team (2
+// seats, itself the only station online) keeps it sealed; started again
+// with the hub and its team server down, it is in its team at once, on its
+// offline share: 2 prepares, then the offline seat refusal. Leaving the hub
+// forgets the team and the station prepares on its own seats again.
+func TestTeamStartsOfflineOnKnownShare(t *testing.T) {
+	clock := coretest.NewClock(coretest.Start)
+	h := hubtest.Start(t, clock.Now)
+	h.StartTeam(map[string]int{"acme": 2})
+	s := joinTeamStation(t, h, clock, h.TeamCode("acme"))
+	waitFor(t, s.states, "in team acme", func(st TeamState) bool { return st.Team == "acme" && st.Connected && st.Seats == 2 })
+	s.env.srv.Close()
+	h.Stop()
+	h.Team.Shutdown()
+
+	states := make(chan TeamState, 64)
+	startEnv(t, s.st, clock, Options{HubClient: h.Client, TeamLeaseTTL: 2 * time.Second, OnTeamState: func(st TeamState) { states <- st }})
+	st := waitFor(t, states, "the team, offline", func(st TeamState) bool { return st.Team == "acme" })
+	if st.Connected || st.Seats != 2 || !strings.Contains(st.LastError, "share of the team's seats (2)") {
+		t.Fatalf("started with the hub down: %+v", st)
+	}
+	for i := range 2 {
+		if _, err := prepareAs(s.st, t.Context(), fmt.Sprintf("Tech %d", i), fmt.Sprintf("t%d@example.org", i)); err != nil {
+			t.Fatalf("prepare %d within the share: %v", i, err)
+		}
+	}
+	_, err := prepareAs(s.st, t.Context(), "Tech 2", "t2@example.org")
+	if text, _ := refusal.Text(err); !errors.Is(err, core.ErrNoSeat) || !strings.Contains(text, "hub is unreachable") {
+		t.Fatalf("past the share: %v", err)
+	}
+
+	if err := s.st.LeaveHub(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, states, "the team left", func(st TeamState) bool { return st == TeamState{} })
+	if _, ok, _ := s.st.TeamMembership(t.Context()); ok {
+		t.Fatal("the team is still stored after leaving the hub")
+	}
+	if _, err := prepareAs(s.st, t.Context(), "Tech 3", "t3@example.org"); err != nil {
+		t.Fatalf("prepare on the station's own seats after leaving: %v", err)
+	}
+}

@@ -229,7 +229,14 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Known != nil {
 		c.view.seats, c.view.knownStations = cfg.Known.Seats, cfg.Known.Stations
 	}
+	var optionsRead atomic.Bool
 	jwtFn := func() (string, error) {
+		// nats.UserJWT calls this once while reading the options, before
+		// any dial, to test it: that call is not a connect, and with Known
+		// it must not fail because the hub is down (Open would then fail).
+		if !optionsRead.Swap(true) {
+			return "", nil
+		}
 		j, err := cfg.JWT()
 		if errors.Is(err, ErrRevoked) {
 			c.setRevoked()
