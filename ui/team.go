@@ -16,7 +16,8 @@ import (
 // lists the sessions of the team's other stations (read-only: taking over a
 // PC paired at another station is not built), and Settings' hub group says
 // the team's seats and stations. Both read the running pairing service's
-// memory on the window's once-a-second tick.
+// memory on each change the service reports (Options.TeamChanged) and on
+// the window's once-a-second tick.
 
 // teamGroup is the Computers page's "At other stations of the team" group.
 type teamGroup struct {
@@ -86,12 +87,10 @@ func teamText(st pairing.TeamState) string {
 	switch {
 	case st.Team == "" && st.LastError == "":
 		return ""
+	case st.Team == "":
+		return "Team: not known yet — " + st.LastError
 	case st.Revoked || (st.LastError != "" && !st.Connected):
-		name := st.Team
-		if name == "" {
-			name = "?"
-		}
-		return "Team: " + name + " — " + st.LastError
+		return "Team: " + st.Team + " — " + st.LastError
 	}
 	return fmt.Sprintf("Team: %s, %d seats, %d stations online.", st.Team, st.Seats, st.Online)
 }

@@ -65,6 +65,15 @@ func TestTeamOnComputersAndSettings(t *testing.T) {
 	_, prep := coretest.MustPrepare(t, stA, "Anna Tech", "anna@example.org")
 	for l := coretest.Receive(t, listsB, "A's session on B"); len(l) != 1; l = coretest.Receive(t, listsB, "A's session on B") {
 	}
+	// The window follows the change without its tick (Options.TeamChanged).
+	changed := make(chan struct{}, 1)
+	win, _, _, work := uiTestWindow(t, Options{TeamSessions: srvB.TeamSessions, TeamState: srvB.TeamState, TeamChanged: changed})
+	changed <- struct{}{}
+	work.wait(t, jobTeam)
+	if g := win.screens[1].(*computersScreen).team; !g.box.Visible() || !strings.Contains(g.list.Text, "prepared by Anna Tech") {
+		t.Fatalf("the window's Computers page after a team change: %q (visible %v)", g.list.Text, g.box.Visible())
+	}
+
 	clock.Advance(time.Second)
 	computers.onTick(clock.Now())
 	text := computers.team.list.Text
