@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"adhocstation/hub/team"
@@ -46,8 +47,8 @@ func (s *Server) SetTeam(ts *team.Server, urls []string) {
 
 // hostOf is HOST:PORT of a URL such as nats://HOST:PORT.
 func hostOf(u string) string {
-	if i := bytes.Index([]byte(u), []byte("://")); i >= 0 {
-		return u[i+3:]
+	if _, hp, ok := strings.Cut(u, "://"); ok {
+		return hp
 	}
 	return u
 }
