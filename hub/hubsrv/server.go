@@ -224,16 +224,19 @@ func (s *Server) station(r *http.Request) (id, teamID string, err error) {
 // refuseStation answers a station's request its credential did not pass.
 func refuseStation(w http.ResponseWriter, err error) {
 	if errors.Is(err, errRevoked) {
-		refuse(w, http.StatusForbidden, "station_revoked", errRevoked.Error())
+		refuse(w, http.StatusForbidden, "station_revoked", revokedText)
 		return
 	}
-	refuse(w, http.StatusUnauthorized, "bad_credential", errBadCredential.Error())
+	refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
 }
 
 var (
-	errBadCredential = errors.New("The hub does not know this station's credential: enrol the station again.")
-	errRevoked       = errors.New("The hub's admin revoked this station: PCs can no longer reach it through this hub and it no longer shares its team's seats. Ask the admin for a new code (adhoc-hub enrol) and join the hub again.")
+	errBadCredential = errors.New("unknown station credential")
+	errRevoked       = errors.New("station revoked")
 )
+
+// revokedText is what a revoked station is told, at every path it tries.
+const revokedText = "The hub's admin revoked this station: PCs can no longer reach it through this hub and it no longer shares its team's seats. Ask the admin for a new code (adhoc-hub enrol) and join the hub again."
 
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	id, _, err := s.station(r)
