@@ -90,14 +90,20 @@ func (s *Server) runTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cli
 			s.setTeamState(r, TeamState{})
 			return
 		case errors.Is(err, team.ErrRevoked):
-			s.setTeamState(r, TeamState{Team: m.Team, Seats: m.Seats, Revoked: true, LastError: team.ErrRevoked.Error()})
+			// The hub refuses the whole station (its link says so); the
+			// team line says it only for a station that was in a team.
+			if m.Team != "" {
+				s.setTeamState(r, TeamState{Team: m.Team, Seats: m.Seats, Revoked: true, LastError: team.ErrRevoked.Error()})
+			}
 			return
 		}
 		if stored { // start alone on the share of what was last known
 			s.log.Info("the hub cannot be asked for the team; starting on the last known share", "err", err)
 			break
 		}
-		s.setTeamState(r, TeamState{LastError: "The hub could not be asked whether this station is in a team (" + err.Error() + "); trying again."})
+		// Most stations are in no team: the hub link's own error says
+		// the hub is away, the team line stays empty until it answers.
+		s.log.Info("the hub could not be asked whether this station is in a team; trying again", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return
