@@ -51,11 +51,19 @@ func quitOnSignal(a fyne.App, logger *slog.Logger) {
 const portWait = 10 * time.Second
 
 // startPairing starts the pairing service, waiting up to portWait while
-// its port is in use.
-func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger) (*pairing.Server, error) {
+// its port is in use. teamChanged gets a value (never blocking) at each
+// change of the station's team or its other stations' sessions.
+func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger, teamChanged chan struct{}) (*pairing.Server, error) {
+	poke := func() {
+		select {
+		case teamChanged <- struct{}{}:
+		default:
+		}
+	}
 	deadline := time.Now().Add(portWait)
 	for waited := false; ; waited = true {
-		srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+		srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger,
+			OnTeamState: func(pairing.TeamState) { poke() }, OnTeamList: func([]pairing.TeamSession) { poke() }})
 		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
 			if err == nil && waited {
 				logger.Info("the pairing port is free again")

@@ -93,7 +93,9 @@ type settingsScreen struct {
 	applyPairing func() error
 	// hubState and hubLabel show the relay hub (hub.go).
 	hubState func() pairing.HubState
-	hubLabel *widget.Label
+	// teamState is the station's team (team.go); nil: not shown.
+	teamState func() pairing.TeamState
+	hubLabel  *widget.Label
 	// hubURL and hubCode join a hub with hubJoin (hubClient reaches it;
 	// nil: core.HubHTTPClient); hubOut says how it went.
 	hubURL, hubCode   *widget.Entry
