@@ -78,7 +78,10 @@ func run(data string, kiosk bool) error {
 	var fwAllow func() error
 	var hubState func() pairing.HubState
 	var throughHub func(int64) bool
-	srv, pairingErr := startPairing(ctx, st, logger)
+	var teamState func() pairing.TeamState
+	var teamSessions func() []pairing.TeamSession
+	teamChanged := make(chan struct{}, 1)
+	srv, pairingErr := startPairing(ctx, st, logger, teamChanged)
 	if pairingErr != nil {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
 		logger.Error("the pairing service did not start", "err", pairingErr)
@@ -86,6 +89,7 @@ func run(data string, kiosk bool) error {
 		defer srv.Close()
 		fingerprint = srv.Fingerprint
 		hubState, throughHub = srv.HubState, srv.ThroughHub
+		teamState, teamSessions = srv.TeamState, srv.TeamSessions
 		applyPairing = func() error { return srv.Apply(ctx) }
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
@@ -94,14 +98,14 @@ func run(data string, kiosk bool) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow,
-		HubState: hubState, ThroughHub: throughHub})
+		HubState: hubState, ThroughHub: throughHub, TeamState: teamState, TeamSessions: teamSessions, TeamChanged: teamChanged})
 	quitOnSignal(a, logger)
 	// Sized twice: before Show at scale 1 so the window usually appears at
 	// its final size, and after, when the driver knows the screen's scale.
 	ui.FitToWorkArea(w, screenWorkArea)
 	w.Show()
 	ui.FitToWorkArea(w, screenWorkArea)
-	a.Run()
+	runApp(a, logger)
 	// Logged so a close that never finishes shows which half hung: the
 	// window (no line) or the deferred shutdown below (this line, no exit).
 	logger.Info("the window closed; stopping the station")

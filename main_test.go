@@ -51,3 +51,28 @@ func TestCLIQuietUnderCLocale(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseRaceForgivesOnlyFynesPointerPanic: runApp swallows the nil view
+// panic of Fyne's pointer-move handling (the stack CI printed) and nothing
+// else.
+func TestCloseRaceForgivesOnlyFynesPointerPanic(t *testing.T) {
+	var nilErr error
+	func() {
+		defer func() { nilErr, _ = recover().(error) }()
+		var p *struct{ n int }
+		_ = p.n
+	}()
+	fyneStack := []byte(`github.com/go-gl/glfw/v3.3/glfw.(*Window).SetInputMode(0x18f2380?, 0x33001, 0x34001)
+fyne.io/fyne/v2/internal/driver/glfw.(*window).processMouseMoved(0x170adc04a000, 0x285fc60?, 0x170adbe4d7c8?)
+fyne.io/fyne/v2/internal/driver/glfw.(*window).mouseMoved(...)`)
+	otherStack := []byte(`adhocstation/ui.(*remoteWindow).onEnd(...)`)
+	if !closeRace(nilErr, fyneStack) {
+		t.Errorf("the nil view panic in processMouseMoved is not forgiven")
+	}
+	if closeRace(nilErr, otherStack) {
+		t.Errorf("a nil pointer panic elsewhere is forgiven")
+	}
+	if closeRace("a plain panic", fyneStack) {
+		t.Errorf("a panic that is not a runtime error is forgiven")
+	}
+}

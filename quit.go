@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/pairing"
+	"adhocstation/ui"
 )
 
 // quitGrace bounds stopping after SIGTERM or Ctrl+C, so a signal always
@@ -29,7 +34,7 @@ func quitOnSignal(a fyne.App, logger *slog.Logger) {
 	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-c
-		fyne.Do(a.Quit)
+		fyne.Do(func() { ui.Quit(a) })
 		select {
 		case <-time.After(quitGrace):
 			logger.Error("the station did not stop within 4 s of the signal (its window did not close, or the shutdown hung); exiting without waiting further")
@@ -46,11 +51,19 @@ func quitOnSignal(a fyne.App, logger *slog.Logger) {
 const portWait = 10 * time.Second
 
 // startPairing starts the pairing service, waiting up to portWait while
-// its port is in use.
-func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger) (*pairing.Server, error) {
+// its port is in use. teamChanged gets a value (never blocking) at each
+// change of the station's team or its other stations' sessions.
+func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger, teamChanged chan struct{}) (*pairing.Server, error) {
+	poke := func() {
+		select {
+		case teamChanged <- struct{}{}:
+		default:
+		}
+	}
 	deadline := time.Now().Add(portWait)
 	for waited := false; ; waited = true {
-		srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger})
+		srv, err := pairing.Start(ctx, st, pairing.Options{Logger: logger,
+			OnTeamState: func(pairing.TeamState) { poke() }, OnTeamList: func([]pairing.TeamSession) { poke() }})
 		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
 			if err == nil && waited {
 				logger.Info("the pairing port is free again")
@@ -62,4 +75,32 @@ func startPairing(ctx context.Context, st *core.Station, logger *slog.Logger) (*
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// runApp runs Fyne's event loop until the station's window has closed.
+// Windows close hidden first (ui.closeSettle), so Fyne 2.7.1's panic on a
+// pointer move reaching a closing window (fyne-io/fyne#5981) has no event
+// to meet; should one come all the same, the window was going away and
+// nothing is lost, so that panic alone is logged and the station stops as
+// after a normal close. Any other panic is raised again.
+func runApp(a fyne.App, logger *slog.Logger) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if !closeRace(r, debug.Stack()) {
+			panic(r)
+		}
+		logger.Error("Fyne panicked while a window closed (fyne-io/fyne#5981); stopping the station as after a normal close", "panic", fmt.Sprint(r))
+	}()
+	a.Run()
+}
+
+// closeRace tells the panic runApp forgives: a nil view's SetInputMode
+// called from Fyne's pointer-move handling.
+func closeRace(r any, stack []byte) bool {
+	_, runtimeErr := r.(runtime.Error)
+	return runtimeErr && bytes.Contains(stack, []byte("glfw.(*window).processMouseMoved")) &&
+		bytes.Contains(stack, []byte("SetInputMode"))
 }

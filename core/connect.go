@@ -112,6 +112,7 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			r.Close()
 			return nil, err
 		}
+		s.startRecording(ctx, sess, r)
 		return r, nil
 	case res.Code != wire.CodeWrongPassword:
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)

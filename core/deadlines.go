@@ -78,6 +78,9 @@ func (s *Station) Tick(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.pruneRecordings(ctx); err != nil {
+		s.log.Error("deleting old recordings failed", "err", err) // tried again within the hour
+	}
 	return s.warnExpiring(ctx, now)
 }
 

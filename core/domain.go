@@ -191,6 +191,14 @@ type Settings struct {
 	InvitationTimeout time.Duration
 	SMTP              SMTPSettings
 	Pairing           PairingSettings
+	Recording         RecordingSettings
+}
+
+// RecordingSettings say whether remote sessions are recorded
+// (recording.go) and for how long recordings are kept.
+type RecordingSettings struct {
+	Enabled   bool
+	Retention time.Duration
 }
 
 // DefaultSettings are what a fresh station starts with.
@@ -200,6 +208,7 @@ func DefaultSettings() Settings {
 		InvitationTimeout: time.Hour,
 		SMTP:              SMTPSettings{Port: 587, Security: SMTPStartTLS},
 		Pairing:           PairingSettings{ListenAddr: ":8443", PublicHost: "localhost"}, // no public port: links follow the listen port
+		Recording:         RecordingSettings{Enabled: true, Retention: DefaultRetention},
 	}
 }
 

@@ -143,7 +143,8 @@ func (s *Station) LeaveHub(ctx context.Context) error {
 		return ErrHubNotJoined
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE name = ?`, secretHub); err != nil {
+		// Leaving the hub leaves its team too.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE name IN (?, ?)`, secretHub, secretTeam); err != nil {
 			return err
 		}
 		return s.audit(tx, 0, 0, "hub left", "no longer enrolled at "+cfg.URL+" as station "+cfg.StationID+"; PCs are reached directly")

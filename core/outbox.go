@@ -66,7 +66,7 @@ func (s *Station) queueInvitation(tx *sql.Tx, sess Session, link string) error {
 		return err
 	}
 	now := s.now()
-	inv := invitationFor(sess, link, now)
+	inv := invitationFor(sess, link, now, set.Recording.Enabled)
 	r, err := mail.RenderInvitation(inv)
 	if err != nil {
 		return err
@@ -86,10 +86,10 @@ func (s *Station) queueInvitation(tx *sql.Tx, sess Session, link string) error {
 	return err
 }
 
-func invitationFor(sess Session, link string, now time.Time) mail.Invitation {
+func invitationFor(sess Session, link string, now time.Time, recorded bool) mail.Invitation {
 	return mail.Invitation{TechnicianName: sess.ProfileName, TechnicianEmail: sess.ProfileEmail,
 		UserEmail: sess.UserEmail, Link: link, ValidFor: sess.InviteExpiresAt.Sub(now).Round(time.Minute),
-		ValidUntil: sess.InviteExpiresAt, SessionLength: SessionLength}
+		ValidUntil: sess.InviteExpiresAt, SessionLength: SessionLength, Recorded: recorded}
 }
 
 // composeInvitation builds the MIME message once; retries send the same
@@ -323,7 +323,7 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 		return errNoLink
 	}
 	now := s.now()
-	r, err := mail.RenderInvitation(invitationFor(sess, s.joinLink(ctx, set.Pairing, sess.Token), now))
+	r, err := mail.RenderInvitation(invitationFor(sess, s.joinLink(ctx, set.Pairing, sess.Token), now, set.Recording.Enabled))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,11 @@ func (s *Station) InvitationMailto(ctx context.Context, sessionID int64) (string
 	if err != nil {
 		return "", err
 	}
-	r, err := mail.RenderInvitation(invitationFor(sess, link, s.now()))
+	set, err := s.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	r, err := mail.RenderInvitation(invitationFor(sess, link, s.now(), set.Recording.Enabled))
 	if err != nil {
 		return "", err
 	}

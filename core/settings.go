@@ -102,6 +102,7 @@ const (
 	FieldPublicHost        SettingField = "Public host name"
 	FieldPublicPort        SettingField = "Public port"
 	FieldCertificate       SettingField = "Certificate"
+	FieldRetention         SettingField = "Keep recordings for"
 )
 
 // ValidateSettings checks set without saving it. It returns nil, or every
@@ -118,6 +119,9 @@ func ValidateSettings(set Settings) error {
 	}
 	validateSMTP(set.SMTP, refuse)
 	validatePairing(set.Pairing, refuse)
+	if r := set.Recording.Retention; r < 24*time.Hour || r > MaxRetention {
+		refuse(FieldRetention, "Choose between 1 and 3650 days.")
+	}
 	return errors.Join(errs...)
 }
 

@@ -44,6 +44,7 @@ type Station struct {
 	tokens tokenCache
 	chans  channelCount // live channels per session (channels.go)
 	signIn signInGate   // one Connect per session at a time (signinlock.go)
+	rec    recordings   // session recordings (recording.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher
@@ -125,6 +126,14 @@ func (s *Station) dbPath() string { return s.dir + string(os.PathSeparator) + Da
 
 // Close closes the database and ends every subscription.
 func (s *Station) Close() error {
+	// Recordings are sealed into the audit log, also of sessions whose
+	// window is still open.
+	s.rec.closeAll()
+	ctx, cancel := context.WithTimeout(context.Background(), recordingWait)
+	if err := s.WaitRecordings(ctx); err != nil {
+		s.log.Warn("a recording was not sealed before the station closed", "err", err)
+	}
+	cancel()
 	s.hub.closeAll()
 	var errs []error
 	if w := s.watchBase.Swap(nil); w != nil { // Run never took it

@@ -3,7 +3,8 @@
 //
 //	adhoc-hub [-listen :443] -cert FILE -key FILE [-state DIR]   serve with a given certificate
 //	adhoc-hub [-listen :443] -acme-domain NAME [-state DIR]      serve with an ACME certificate
-//	adhoc-hub enrol [-state DIR]                                 print a one-time enrolment code
+//	adhoc-hub enrol [-state DIR] [-team NAME]                    print a one-time enrolment code (for a station of team NAME)
+//	adhoc-hub revoke [-state DIR] STATION_ID                     cut a station: relay, web forwarding and team
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"adhocstation/hub/hubsrv"
+	"adhocstation/hub/team"
 )
 
 func main() {
@@ -34,15 +36,38 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "enrol" {
 		fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
 		state := fs.String("state", "/var/lib/adhoc-hub", "the hub's state folder")
+		teamID := fs.String("team", "", "the team the station will belong to (one of the hub's -teams); empty: no team")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		code, err := hubsrv.NewCode(*state, time.Now())
+		if *teamID != "" && !team.ValidID(*teamID) {
+			return fmt.Errorf("the team name %q may use only letters, digits, _ and -", *teamID)
+		}
+		code, err := hubsrv.NewTeamCode(*state, time.Now(), *teamID)
 		if err != nil {
 			return err
 		}
 		fmt.Println(code)
-		fmt.Fprintf(os.Stderr, "One-time code, valid for %s: on the station, join this hub with it.\n", hubsrv.CodeLifetime)
+		if *teamID != "" {
+			fmt.Fprintf(os.Stderr, "One-time code for a station of team %s, valid for %s: on the station, join this hub with it. The hub must run with -team-listen and -teams %s=SEATS.\n", *teamID, hubsrv.CodeLifetime, *teamID)
+		} else {
+			fmt.Fprintf(os.Stderr, "One-time code, valid for %s: on the station, join this hub with it.\n", hubsrv.CodeLifetime)
+		}
+		return nil
+	}
+	if len(args) > 0 && args[0] == "revoke" {
+		fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
+		state := fs.String("state", "/var/lib/adhoc-hub", "the running hub's state folder")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("usage: adhoc-hub revoke [-state DIR] STATION_ID")
+		}
+		if err := hubsrv.AdminRevoke(*state, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "Station %s is revoked: its relays and team connection are cut. To bring it back, enrol it again with a new code.\n", fs.Arg(0))
 		return nil
 	}
 	fs := flag.NewFlagSet("adhoc-hub", flag.ContinueOnError)
@@ -82,11 +107,14 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
 	}
-	stopTeam, err := startTeam(teamFlags, *state, log, cfg)
+	ts, stopTeam, err := startTeam(teamFlags, *state, log, cfg)
 	if err != nil {
 		return err
 	}
 	defer stopTeam()
+	if ts != nil {
+		srv.SetTeam(ts, teamFlags.teamURLs())
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("the hub could not listen on %s: %w", *listen, err)
@@ -94,6 +122,15 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go logStatusOnSignal(ctx, log, srv)
+	if aln, err := srv.ListenAdmin(); err != nil {
+		log.Error("no admin socket: adhoc-hub revoke cannot reach this hub", "err", err)
+	} else {
+		go func() {
+			if err := srv.ServeAdmin(ctx, aln); err != nil {
+				log.Error("the admin socket stopped: adhoc-hub revoke cannot reach this hub", "err", err)
+			}
+		}()
+	}
 	log.Info("hub listening", "addr", ln.Addr().String())
 	return srv.Serve(ctx, ln, cfg)
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"adhocstation/hub/hubsrv"
 )
 
 func TestEnrolCommandWritesOneCode(t *testing.T) {
@@ -77,5 +80,48 @@ func TestDeployFilesUseRealFlags(t *testing.T) {
 		if err := run(args); err == nil || !strings.Contains(err.Error(), "could not be loaded") {
 			t.Errorf("%s: the hub with %v: %v", file, args, err)
 		}
+	}
+}
+
+// TestEnrolTeamAndRevokeCommands: enrol -team writes a code for the team
+// (a name that cannot be a subject token is refused); revoke without a
+// running hub says how to reach it; revoke through a running hub's admin
+// socket answers its refusal (an unknown station).
+func TestEnrolTeamAndRevokeCommands(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	if err := run([]string{"enrol", "-state", state, "-team", "a.b"}); err == nil {
+		t.Fatal("enrol -team a.b was accepted")
+	}
+	if err := run([]string{"enrol", "-state", state, "-team", "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := os.ReadDir(filepath.Join(state, "codes"))
+	if err != nil || len(codes) != 1 {
+		t.Fatalf("codes: %v %v", codes, err)
+	}
+	b, err := os.ReadFile(filepath.Join(state, "codes", codes[0].Name()))
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(b)), "\nacme") {
+		t.Fatalf("the code file %q, %v", b, err)
+	}
+	if err := run([]string{"revoke", "-state", state, "x"}); err == nil || !strings.Contains(err.Error(), "start the hub") {
+		t.Fatalf("revoke with no hub running: %v", err)
+	}
+	srv, err := hubsrv.New(state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.ListenAdmin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeAdmin(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	if fi, err := os.Stat(hubsrv.AdminSocket(state)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket: %v %v", fi, err)
+	}
+	if err := run([]string{"revoke", "-state", state, "nosuch"}); err == nil || !strings.Contains(err.Error(), "no station of that id") {
+		t.Fatalf("revoke of an unknown station: %v", err)
 	}
 }

@@ -17,8 +17,8 @@ import (
 // teamFlags turn on the team server (docs/TEAM.md): an embedded NATS
 // JetStream node beside the relay, off unless -team-listen is given.
 type teamFlags struct {
-	listen, name, cluster, routes, teams *string
-	replicas                             *int
+	listen, name, cluster, routes, teams, urls *string
+	replicas                                   *int
 }
 
 func addTeamFlags(fs *flag.FlagSet) teamFlags {
@@ -29,28 +29,30 @@ func addTeamFlags(fs *flag.FlagSet) teamFlags {
 		routes:   fs.String("team-routes", "", "comma-separated route URLs of all cluster nodes, e.g. nats-route://10.0.0.1:6222,..."),
 		replicas: fs.Int("team-replicas", 1, "replicas of each team bucket: 1, or 3 in a 3-node cluster"),
 		teams:    fs.String("teams", "", "teams and their seats, e.g. acme=5,branch=3"),
+		urls:     fs.String("team-urls", "", "comma-separated team server URLs stations dial, e.g. tls://n1.example.org:4222,... (default: the hub's name as the station reached it, on -team-listen's port)"),
 	}
 }
 
-// startTeam starts the team node when -team-listen is set and returns its stop.
-// tlsCfg is the hub's certificate: the team listener is TLS only with it.
-func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) (func(), error) {
+// startTeam starts the team node when -team-listen is set and returns it
+// (nil when off) and its stop. tlsCfg is the hub's certificate: the team
+// listener is TLS only with it.
+func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) (*team.Server, func(), error) {
 	if *f.listen == "" {
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
 	host, port, err := splitHostPort(*f.listen)
 	if err != nil {
-		return nil, fmt.Errorf("-team-listen %q: %w", *f.listen, err)
+		return nil, nil, fmt.Errorf("-team-listen %q: %w", *f.listen, err)
 	}
 	keys, err := team.LoadOrCreateKeys(state)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := team.Config{StateDir: state, Name: *f.name, Host: host, Port: port, Replicas: *f.replicas, Log: log, TLS: tlsCfg}
 	if *f.cluster != "" {
 		ch, cp, err := splitHostPort(*f.cluster)
 		if err != nil {
-			return nil, fmt.Errorf("-team-cluster %q: %w", *f.cluster, err)
+			return nil, nil, fmt.Errorf("-team-cluster %q: %w", *f.cluster, err)
 		}
 		cfg.ClusterName, cfg.ClusterHost, cfg.ClusterPort = "adhoc-hub", ch, cp
 		for r := range strings.SplitSeq(*f.routes, ",") {
@@ -61,7 +63,7 @@ func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) 
 	}
 	srv, err := team.Start(cfg, keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if *f.teams != "" {
 		// In a cluster the bucket can be made only once the nodes elected a
@@ -70,23 +72,23 @@ func startTeam(f teamFlags, state string, log *slog.Logger, tlsCfg *tls.Config) 
 		defer cancel()
 		if err := srv.WaitJetStream(ctx); err != nil {
 			srv.Shutdown()
-			return nil, err
+			return nil, nil, err
 		}
 		for spec := range strings.SplitSeq(*f.teams, ",") {
 			id, seats, ok := strings.Cut(strings.TrimSpace(spec), "=")
 			n, err := strconv.Atoi(seats)
 			if !ok || err != nil {
 				srv.Shutdown()
-				return nil, fmt.Errorf("-teams: %q is not TEAM=SEATS", spec)
+				return nil, nil, fmt.Errorf("-teams: %q is not TEAM=SEATS", spec)
 			}
 			if err := srv.EnsureTeam(ctx, id, n); err != nil {
 				srv.Shutdown()
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	log.Info("team server listening", "url", srv.ClientURL(), "cluster", srv.ClusterURL())
-	return srv.Shutdown, nil
+	return srv, srv.Shutdown, nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -96,4 +98,15 @@ func splitHostPort(hp string) (string, int, error) {
 	}
 	n, err := strconv.Atoi(p)
 	return h, n, err
+}
+
+// teamURLs is -team-urls as a list.
+func (f teamFlags) teamURLs() []string {
+	var out []string
+	for u := range strings.SplitSeq(*f.urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }

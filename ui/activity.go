@@ -29,15 +29,18 @@ type activityScreen struct {
 	entries  []core.AuditEntry
 	selected int64 // audit entry ID, 0 when none
 
-	search  *widget.Entry
-	count   *widget.Label
-	list    *widget.List
-	empty   *widget.Label
-	detail  *widget.Label // the selected entry in full; rows cut long details
-	verify  *widget.Button
-	verdict *widget.Label
-	body    fyne.CanvasObject
-	work    background
+	search   *widget.Entry
+	count    *widget.Label
+	list     *widget.List
+	empty    *widget.Label
+	detail   *widget.Label // the selected entry in full; rows cut long details
+	verify   *widget.Button
+	play     *widget.Button // the selected entry's recording (activity_recording.go)
+	playName string
+	player   *playerWindow // the last opened (tests)
+	verdict  *widget.Label
+	body     fyne.CanvasObject
+	work     background
 }
 
 var activityWeights = []float32{1.1, 0.5, 1.3, 4}
@@ -58,6 +61,8 @@ func newActivityScreen(st *core.Station, win fyne.Window) *activityScreen {
 	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Text: activityHint}
 	s.empty = &widget.Label{}
 	s.verify = &widget.Button{Text: "Verify integrity", Icon: theme.ConfirmIcon(), OnTapped: s.onVerify}
+	s.play = &widget.Button{Text: "Play recording", Icon: theme.MediaPlayIcon(), OnTapped: s.onPlay}
+	s.play.Disable()
 	s.verdict = &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: "Each entry is chained to the one before it, so a changed or removed entry is detected."}
 	s.body = s.layout()
@@ -75,7 +80,7 @@ func (s *activityScreen) layout() fyne.CanvasObject {
 	}
 	top := container.NewVBox(title, s.search, s.count, container.New(newColumnsLayout(activityWeights), header...), widget.NewSeparator())
 	bottom := container.NewVBox(widget.NewSeparator(), s.detail, widget.NewSeparator(),
-		container.NewBorder(nil, nil, nil, s.verify, s.verdict))
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.play, s.verify), s.verdict))
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
 }
 
@@ -113,6 +118,7 @@ func (s *activityScreen) onSelected(i widget.ListItemID) {
 		text += ": " + e.Detail
 	}
 	s.detail.SetText(text)
+	s.selectedRecording(e)
 }
 
 // onEvent reloads: almost every core event appends an audit entry.
@@ -161,6 +167,7 @@ func (s *activityScreen) keepSelection() {
 	s.list.UnselectAll()
 	s.selected = 0
 	s.detail.SetText(activityHint)
+	s.selectedRecording(core.AuditEntry{})
 }
 
 // onVerify walks the whole hash chain in the background — a long log
@@ -170,10 +177,13 @@ func (s *activityScreen) onVerify() {
 	s.setVerdict("Checking every entry of the audit log…", widget.MediumImportance)
 	s.work.run(jobVerify, func() func() {
 		err := s.st.VerifyAudit(context.Background())
+		problems, rerr := s.st.VerifyRecordings(context.Background())
 		checked := s.st.Now().In(s.loc).Format("15:04:05")
 		return func() {
 			s.verify.Enable()
 			switch {
+			case err == nil && (rerr != nil || len(problems) > 0):
+				s.setVerdict(recordingsVerdict(problems, rerr), widget.DangerImportance)
 			case err == nil:
 				// Body colour: green text is too faint on the light theme.
 				s.setVerdict("The audit log is intact: no entry was changed or removed (checked at "+checked+").", widget.MediumImportance)

@@ -34,6 +34,7 @@ const (
 	jobVerify    = "verify"
 	jobTestEmail = "test email"
 	jobJoinHub   = "join hub"
+	jobTeam      = "team changed"
 )
 
 // eventJob names the delivery of one core event to every screen.

@@ -39,6 +39,8 @@ type computersScreen struct {
 	// throughHub, when the window has a running pairing service, says
 	// whether a session's PC holds its channel through the relay hub.
 	throughHub func(int64) bool
+	// team lists the sessions of the team's other stations (team.go).
+	team *teamGroup
 
 	activeOnly bool
 	rows       []core.Session // ordered by ID, newest first, as core lists them
@@ -75,7 +77,7 @@ var _ ticking = (*computersScreen)(nil)
 
 func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{},
-		folders: map[int64]string{}}
+		folders: map[int64]string{}, team: newTeamGroup()}
 	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
 		OnChanged: s.onFilter}
 	s.summary = &widget.Label{}
@@ -122,7 +124,7 @@ func (s *computersScreen) layout() fyne.CanvasObject {
 	)
 	// The reason wraps between the buttons, so the bar fits a narrow window.
 	actions := container.NewBorder(nil, nil, s.connect, s.end, s.connectWhy)
-	bottom := container.NewVBox(widget.NewSeparator(), s.status, s.details, actions)
+	bottom := container.NewVBox(s.team.box, widget.NewSeparator(), s.status, s.details, actions)
 	return container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centredMessage(s.empty)))
 }
 
@@ -554,6 +556,7 @@ func (s *computersScreen) onTick(now time.Time) {
 	if now.Unix() == s.lastTick {
 		return
 	}
+	s.team.refresh()
 	s.lastTick = now.Unix()
 	for r := range s.drawn {
 		r.tick(now)

@@ -121,6 +121,15 @@ func (s *settingsScreen) refreshHub() {
 		st = s.hubState()
 	}
 	text, imp := hubText(s.hub.cfg, s.hub.joined, s.hub.err, st, s.hubState != nil)
+	if s.teamState != nil && s.hub.joined {
+		ts := s.teamState()
+		if line := teamText(ts); line != "" {
+			text += "\n" + line
+			if (ts.Revoked || !ts.Connected) && imp == widget.SuccessImportance {
+				imp = widget.WarningImportance
+			}
+		}
+	}
 	setLabel(s.hubLabel, text, imp)
 }
 

@@ -139,7 +139,7 @@ func (k *kioskLock) askToClose() {
 			return
 		}
 		d.Hide()
-		k.win.Close()
+		closeSafely(k.win)
 	}
 	entry.OnSubmitted = func(string) { try() }
 	body := container.NewVBox(widget.NewLabel("Type the station PIN to close the station."), entry, problem)

@@ -29,14 +29,15 @@ type remoteWindow struct {
 	refresh *widget.Button
 	// asOf says when the System tab's answer came ("as of 14:02:11"), so
 	// a Refresh that changed nothing still shows it happened.
-	asOf    *widget.Label
-	now     func() time.Time
-	command *commandTab
-	files   *filesTab
-	chat    *chatTab
-	screen  *screenTab
-	tabs    *container.AppTabs
-	endBtn  *widget.Button
+	asOf     *widget.Label
+	now      func() time.Time
+	command  *commandTab
+	files    *filesTab
+	chat     *chatTab
+	screen   *screenTab
+	tabs     *container.AppTabs
+	endBtn   *widget.Button
+	recBadge *widget.Label // remote_recording.go
 	// end ends the support session (the Computers page's End session now).
 	end func() error
 }
@@ -84,9 +85,11 @@ func newRemoteWindow(a fyne.App, rs *remote.RemoteSession, work *background) *re
 	r.endBtn = &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance, OnTapped: r.onEnd}
 	// The session-wide action sits at the right of the tab bar, which the
 	// two tabs leave empty, rather than in a second bar under each tab's.
-	r.win.SetContent(container.NewStack(tabs, container.NewVBox(container.NewHBox(layout.NewSpacer(), r.endBtn))))
+	r.recBadge = newRecordingBadge(rs, work)
+	r.win.SetContent(container.NewStack(tabs, container.NewVBox(container.NewHBox(layout.NewSpacer(), r.recBadge, r.endBtn))))
 	r.win.Resize(fyne.NewSize(760, 560)) // fits 1280×720 beside the station's window
 	r.win.SetOnClosed(func() { r.screen.close(); rs.Close(); r.command.close() })
+	closeHidden(r.win)
 	return r
 }
 
@@ -102,7 +105,7 @@ func (r *remoteWindow) onEnd() {
 			r.status.Show()
 			return
 		}
-		r.win.Close()
+		closeSafely(r.win)
 	})
 }
 

@@ -40,6 +40,13 @@ type screenRig struct {
 
 func newScreenRig(t testing.TB, w, h int) *screenRig {
 	t.Helper()
+	return newScreenRigVia(t, w, h, pathDirect)
+}
+
+// newScreenRigVia is newScreenRig with the PC reaching the station on path
+// (pathHub: only through a real relay hub).
+func newScreenRigVia(t testing.TB, w, h int, path remotePath) *screenRig {
+	t.Helper()
 	x, prog := agenttest.Display(t, w, h)
 
 	// The service's hub and the user's tray helper on the pipe.
@@ -48,7 +55,7 @@ func newScreenRig(t testing.TB, w, h int) *screenRig {
 	tray := agenttest.NewTray(nil)
 	service.JoinTray(tray)
 
-	_, _, r, watch := remoteTestOpen(t, func(a *support.App) {
+	_, _, r, watch := remoteTestOpenVia(t, path, func(a *support.App) {
 		a.UI = hub
 		a.OpenDesktop = func() (agentscreen.Desktop, error) { return x11desk.Open(x.Display) }
 	})

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"adhocstation/core/coretest"
 	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
+	"adhocstation/hub/hubtest"
 )
 
 // remoteTestPC is the PC's side for UI tests: the real agent code serving
@@ -226,12 +229,41 @@ func remoteTestDialog(t testing.TB, s *computersScreen) (fyne.CanvasObject, *wid
 // returns its remote window and the work watch.
 func remoteTestOpen(t testing.TB, setup ...func(*support.App)) (*core.Station, *computersScreen, *remoteWindow, *workWatch) {
 	t.Helper()
-	st, _, s, sub := pagesTestComputers(t)
+	return remoteTestOpenVia(t, pathDirect, setup...)
+}
+
+// remotePath is how the PC reaches the station in a UI test.
+type remotePath string
+
+const (
+	// pathDirect: the app dials the station's pairing service.
+	pathDirect remotePath = "direct"
+	// pathHub: the station is joined to a real relay hub and the app
+	// reaches it only through the hub (remoteTestHubConnected).
+	pathHub remotePath = "hub"
+)
+
+// remoteTestOpenVia is remoteTestOpen with the PC on path.
+func remoteTestOpenVia(t testing.TB, path remotePath, setup ...func(*support.App)) (*core.Station, *computersScreen, *remoteWindow, *workWatch) {
+	t.Helper()
+	st, clock, s, sub := pagesTestComputers(t)
+	var h *hubtest.Hub
+	if path == pathHub {
+		// Joined before the invitation, so its link and download name the hub.
+		h = hubtest.Start(t, clock.Now) // the hub judges expiry by the station's test clock
+		if _, err := st.JoinHub(t.Context(), h.Client, h.URL, h.Code()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	watch := watchWork(&s.work)
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
 	deliverUntil(t, sub, s.onEvent, core.EventPrepared)
 	s.list.Select(0)
-	remoteTestConnected(t, st, prep, setup...)
+	if h == nil {
+		remoteTestConnected(t, st, prep, setup...)
+	} else {
+		remoteTestHubConnected(t, st, h, prep, setup...)
+	}
 	deliverUntil(t, sub, s.onEvent, core.EventPaired)
 	remoteTestConnect(t, s, watch, coretest.Password)
 	watch.wait(t, jobSystem)
@@ -251,4 +283,70 @@ func remoteTestChannel(t testing.TB, st *core.Station, prep core.Prepared) *yamu
 	}
 	t.Cleanup(func() { srv.Close() })
 	return agenttest.LiveChannel(t, srv, pairPC(t, st, prep).AgentKey, support.ChannelTiming{})
+}
+
+// remoteTestHubConnected is remoteTestConnected with only the hub reachable
+// for the app: the station's pairing service holds its link to h; the
+// app's download, fetched from the hub, names the hub and a relay token
+// (and not the station's own address); the real agent client pairs and
+// opens its live channel through the hub's relay, its pinned TLS inside.
+// It returns when the station counts the channel as through the hub.
+func remoteTestHubConnected(t testing.TB, st *core.Station, h *hubtest.Hub, prep core.Prepared, setup ...func(*support.App)) {
+	t.Helper()
+	states := make(chan pairing.HubState, 64)
+	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ"),
+		HubClient: h.Client, OnHubState: func(s pairing.HubState) {
+			select {
+			case states <- s:
+			default: // only the first changes matter here; never hold up the link
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	for !coretest.Receive(t, states, "the station's link to the hub to be up").Connected {
+	}
+
+	resp, err := h.Client.Get(prep.Link + "/download")
+	if err != nil {
+		t.Fatal(err)
+	}
+	program, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the download through the hub: HTTP %d, %v", resp.StatusCode, err)
+	}
+	d, err := wire.ReadDetails(program[max(0, len(program)-wire.TrailerReadSize):])
+	if err != nil || d.Hub != h.URL || d.RelayToken == "" || d.StationURL == srv.URL() {
+		t.Fatalf("the download's details %+v (%v) do not send the app through the hub %s", d, err, h.URL)
+	}
+	c, err := support.NewClientVia(d.StationURL, d.Pins, &support.Hub{URL: d.Hub, Token: d.RelayToken, HTTPClient: h.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := coretest.WindowsPC
+	paired, err := c.Pair(t.Context(), wire.PairRequest{Token: d.Token, Code: prep.Code, Facts: wire.Facts{Hostname: f.Hostname,
+		OSName: f.OSName, OSVersion: f.OSVersion, Arch: f.Arch, WindowsUser: f.WindowsUser, MachineID: f.MachineID}})
+	if err != nil {
+		t.Fatalf("pairing through the hub: %v", err)
+	}
+	c.SetRelayToken(paired.RelayToken)
+	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
+	if err != nil || ys == nil {
+		t.Fatalf("live channel through the hub: %v", err)
+	}
+	t.Cleanup(func() { ys.Close() })
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for !srv.ThroughHub(prep.Session.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the station never counted the PC's live channel as through the hub")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the station's mark, set as the channel is accepted
+	}
+	app := &support.App{Sys: &remoteTestPC{password: coretest.Password}, UI: remoteTestTray{}}
+	for _, f := range setup {
+		f(app)
+	}
+	go app.ServeChannel(ys, "Tom")
 }

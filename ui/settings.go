@@ -71,6 +71,8 @@ type settingsScreen struct {
 	keyState     *widget.Label
 	certState    *widget.Label
 
+	recordOn *widget.Check // settings_recording.go
+
 	password *formEntry
 	pwState  *widget.Label
 	pwForget *widget.Button
@@ -91,7 +93,9 @@ type settingsScreen struct {
 	applyPairing func() error
 	// hubState and hubLabel show the relay hub (hub.go).
 	hubState func() pairing.HubState
-	hubLabel *widget.Label
+	// teamState is the station's team (team.go); nil: not shown.
+	teamState func() pairing.TeamState
+	hubLabel  *widget.Label
 	// hubURL and hubCode join a hub with hubJoin (hubClient reaches it;
 	// nil: core.HubHTTPClient); hubOut says how it went.
 	hubURL, hubCode   *widget.Entry
@@ -142,6 +146,7 @@ func newSettingsScreen(st *core.Station, win fyne.Window) *settingsScreen {
 	s.testOut = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.testOut.Hide()
 	s.buildSignIn()
+	s.buildRecording()
 	s.body = s.layout()
 	s.load()
 	return s
@@ -170,6 +175,7 @@ func (s *settingsScreen) layout() fyne.CanvasObject {
 		s.heading("Sessions", "Every prepared or active session takes a seat."),
 		s.row(fieldSeats, s.entries[fieldSeats]),
 		s.row(fieldTimeout+" (minutes)", s.entries[fieldTimeout]),
+		s.recordingRows(),
 		s.heading("Pairing", "Where the Support Session app reaches this station. The deployment link uses the public host name and port."),
 		s.row(fieldListen, s.entries[fieldListen]),
 		s.row(fieldPublicHost, s.entries[fieldPublicHost]),
@@ -289,6 +295,7 @@ func (s *settingsScreen) load() {
 		s.pwForget.Hide()
 	}
 	s.loadSignIn(ctx, set)
+	s.loadRecording(set)
 }
 
 func portText(p int) string {
@@ -345,6 +352,7 @@ func (s *settingsScreen) read() (core.Settings, map[string]string) {
 	set.Pairing.PublicPort = num(fieldPublicPort, true, "Enter the port as a number, or leave it empty to use the listen port.")
 	set.Pairing.CertFile = text(fieldCert)
 	set.Pairing.KeyFile = text(fieldKey)
+	s.readRecording(&set, bad)
 	return set, bad
 }
 

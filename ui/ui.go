@@ -35,6 +35,13 @@ type Options struct {
 	// through it (the Computers page shows it).
 	HubState   func() pairing.HubState
 	ThroughHub func(sessionID int64) bool
+	// TeamState and TeamSessions, if set, are the station's team and the
+	// sessions of its other stations (Settings and Computers show them).
+	TeamState    func() pairing.TeamState
+	TeamSessions func() []pairing.TeamSession
+	// TeamChanged, if set, gets a value when either changed: the pages
+	// follow at once instead of at the next once-a-second tick.
+	TeamChanged <-chan struct{}
 	// FirewallNote, if set, says why PCs may not reach the pairing port
 	// through the host firewall (Windows: no rule for it yet); it is shown
 	// above every page. AllowFirewall, if set, adds the rule.
@@ -71,6 +78,8 @@ type stationWindow struct {
 	stopOnce sync.Once
 	work     background // delivers core's events on the Fyne goroutine
 	firewall *firewallBanner
+	// teamChanged shows the team's state and other sessions now (opts.TeamChanged).
+	teamChanged func()
 }
 
 // New builds the station's main window over st and starts delivering core's
@@ -100,7 +109,13 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	settingsPage := settings.content()
 	settings.showAppSignature(pairing.EmbeddedSignature()) // after the pairing group's rows
 	settings.showHub(opts.HubState)
+	settings.teamState = opts.TeamState
 	computers.throughHub = opts.ThroughHub
+	computers.team.sessions = opts.TeamSessions
+	w.teamChanged = func() {
+		computers.team.refresh()
+		settings.refreshHub()
+	}
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
 		settingsPage = w.kiosk.content()
@@ -134,7 +149,23 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	if tick > 0 {
 		go w.runTicker(tick)
 	}
+	if opts.TeamChanged != nil {
+		go w.followTeam(opts.TeamChanged)
+	}
 	return w
+}
+
+// followTeam refreshes the team's rows and line on each change the
+// pairing service reports, on the Fyne goroutine.
+func (w *stationWindow) followTeam(changed <-chan struct{}) {
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-changed:
+			w.work.apply(jobTeam, w.teamChanged)
+		}
+	}
 }
 
 // windowSize is the window's size where the screen allows it: the form and
@@ -230,14 +261,14 @@ func (w *stationWindow) onCloseRequest() {
 		d := dialog.NewConfirm("Close the station?", "A security code is still on screen and will not be shown "+
 			"again. The session itself stays prepared.", func(ok bool) {
 			if ok {
-				w.win.Close()
+				closeSafely(w.win)
 			}
 		}, w.win)
 		d.SetConfirmText("Close")
 		d.SetDismissText("Stay")
 		d.Show()
 	default:
-		w.win.Close()
+		closeSafely(w.win)
 	}
 }
 

@@ -23,6 +23,10 @@ const (
 	// station's web page PATH (join page, download), forwarded by the hub
 	// to the station as plain HTTP in a data WebSocket (Link.HTTP).
 	PathStation = "/st/"
+	// PathTeam: POST {user_public_key} with the station's credential →
+	// its team's NATS credential (hub/team.CredentialResponse), or 404
+	// "no_team" for a station of no team (docs/TEAM.md).
+	PathTeam = "/hub/v1/team/credential"
 )
 
 // EnrolRequest redeems a one-time code the hub's admin printed.

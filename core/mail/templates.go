@@ -22,6 +22,7 @@ type Invitation struct {
 	ValidFor        time.Duration // how long the link works
 	ValidUntil      time.Time
 	SessionLength   time.Duration // from activation
+	Recorded        bool          // the station records remote sessions
 }
 
 // Rendered is a template's output.

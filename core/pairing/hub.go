@@ -61,6 +61,10 @@ func (s *Server) syncHub(ctx context.Context) {
 	if cur != nil {
 		cur.stop()
 	}
+	if cur != nil {
+		s.setTeamState(nil, TeamState{})
+		s.setTeamList(nil, nil)
+	}
 	if !ok {
 		if cur != nil {
 			s.setHubState(HubState{Since: s.st.Now()})
@@ -118,6 +122,7 @@ func (s *Server) syncHub(ctx context.Context) {
 	}
 	webLn := r.link.HTTP() // before Run: the hub's first forwarded request finds it
 	go r.link.Run(lctx)
+	go s.runTeam(lctx, r, acc, client)
 	go func() {
 		err := r.srv.ServeTLS(relayListener{Listener: r.link, hub: acc.URL}, "", "")
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

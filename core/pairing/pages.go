@@ -2,6 +2,7 @@ package pairing
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -58,6 +59,7 @@ type joinData struct {
 	// Publisher is the name Windows shows for a signed app; empty when
 	// the app is unsigned.
 	Publisher string
+	Recorded  bool // the station records remote sessions
 }
 
 type goneData struct {
@@ -87,6 +89,7 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 		SelfSigned:  c.selfSigned,
 		Fingerprint: c.fingerprint,
 		Publisher:   s.publisher(),
+		Recorded:    s.recorded(r.Context()),
 	})
 }
 
@@ -266,4 +269,11 @@ func validHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// recorded says whether the station records remote sessions, as the join
+// page tells the user; on doubt it says so.
+func (s *Server) recorded(ctx context.Context) bool {
+	set, err := s.st.Settings(ctx)
+	return err != nil || set.Recording.Enabled
 }

@@ -44,6 +44,13 @@ type Options struct {
 	HubClient *http.Client
 	// OnHubState, if set, is told each change of the hub link (hub.go).
 	OnHubState func(HubState)
+	// OnTeamState and OnTeamList, if set, are told each change of the
+	// station's team and of the other stations' sessions (team.go).
+	OnTeamState func(TeamState)
+	OnTeamList  func([]TeamSession)
+	// TeamLeaseTTL is how long the station's team claims outlive it
+	// (0: core/team's default, 30 s; tests shorten it).
+	TeamLeaseTTL time.Duration
 }
 
 // timeouts for slow or idle clients (a variable so tests can shorten it).
@@ -92,6 +99,8 @@ type Server struct {
 	hub        *hubRun  // the running link to the hub; nil in direct mode
 	hubStopped bool     // Close stopped the link: no new one starts
 	hubState   HubState // what Settings shows
+	teamState  TeamState
+	teamList   []TeamSession
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends

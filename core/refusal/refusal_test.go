@@ -19,13 +19,14 @@ import (
 	_ "adhocstation/core/mail"
 	_ "adhocstation/core/oauth"
 	_ "adhocstation/core/pairing"
+	_ "adhocstation/core/record"
 	"adhocstation/core/refusal"
 	_ "adhocstation/core/remote"
 	_ "adhocstation/core/team"
 )
 
 // linked are the folders (under core/) of the packages imported above.
-var linked = map[string]bool{".": true, "firewall": true, "mail": true, "oauth": true, "pairing": true, "remote": true, "refusal": true, "team": true}
+var linked = map[string]bool{".": true, "firewall": true, "mail": true, "oauth": true, "pairing": true, "record": true, "remote": true, "refusal": true, "team": true}
 
 // Every exported Err* value of core and the packages under it is made by
 // refusal.New, so it is in All and carries the Refusal mark: a new

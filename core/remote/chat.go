@@ -15,8 +15,8 @@ import (
 
 // The chat of a remote session: one stream, joined to the signed-in one by
 // its key, carrying wire.ChatMessage lines both ways while the window is
-// open. Chat text is neither stored nor logged: what the technician and
-// the user write to each other stays between them.
+// open. Chat text is never logged; it is kept only in the session's
+// recording (core/record), which the user was told of when invited.
 
 // Refusals of Send.
 var (
@@ -32,6 +32,7 @@ type Chat struct {
 	from   string
 	wmu    sync.Mutex
 	closed atomic.Bool // by Close: the window is gone, nobody to tell
+	rec    Recorder
 }
 
 // Chat opens the chat stream. receive is called on the stream's own
@@ -47,7 +48,7 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 	if err != nil {
 		return nil, err
 	}
-	c := &Chat{conn: conn, from: r.Technician}
+	c := &Chat{conn: conn, from: r.Technician, rec: r.recorder()}
 	go func() {
 		defer r.running.Delete(conn)
 		defer conn.Close()
@@ -82,6 +83,9 @@ func (r *RemoteSession) Chat(ctx context.Context, receive func(wire.ChatMessage)
 					continue
 				}
 				m = wire.ChatMessage{Notice: notice, Code: m.Code}
+			}
+			if len(m.ShownTo) == 0 { // receipts are not part of the conversation
+				r.recorder().Chat(m, false)
 			}
 			receive(m)
 		}
@@ -138,6 +142,7 @@ func (c *Chat) Send(text string) (wire.ChatMessage, error) {
 		c.conn.Close()
 		return wire.ChatMessage{}, ErrRemoteGone
 	}
+	c.rec.Chat(m, true)
 	return m, nil
 }
 

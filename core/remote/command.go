@@ -38,7 +38,12 @@ func (e *CommandExitError) Error() string {
 // returns ErrCommandStopped once the PC confirms. Other results:
 // *CommandExitError, ErrRemoteGone, or the PC's sentence (code
 // "pc_refused") when the command could not start.
-func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func([]byte)) error {
+func (r *RemoteSession) Run(ctx context.Context, shell, line string, output func([]byte)) (err error) {
+	rec, id := r.recorder(), commandIDs.Add(1)
+	rec.Command(id, shell, line)
+	defer func() { rec.CommandEnd(id, err) }()
+	recorded := output
+	output = func(b []byte) { rec.Output(id, b); recorded(b) }
 	conn, in, _, err := r.attach(ctx, wire.SignIn{Command: &wire.Command{Shell: shell, Line: line}}, 64<<10)
 	if err != nil {
 		return ErrRemoteGone

@@ -65,6 +65,7 @@ type RemoteSession struct {
 	running    sync.Map   // the streams of running commands, closed with r
 	mu         sync.Mutex // one request at a time on the stream
 	r          *bufio.Reader
+	rec        atomic.Pointer[Recorder] // the session's recording (record.go)
 }
 
 // ErrRemoteGone refuses a request whose remote session is closed.
@@ -100,7 +101,9 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 
 // Close ends the remote session (not the support session).
 func (r *RemoteSession) Close() error {
-	r.closed.Store(true)
+	if !r.closed.Swap(true) {
+		r.recorder().Close()
+	}
 	// A command's stream closing makes the PC kill its process.
 	r.running.Range(func(c, _ any) bool {
 		c.(net.Conn).Close()

@@ -61,6 +61,7 @@ type Screen struct {
 	ack     atomic.Uint32
 	acked   chan struct{} // capacity 1: an ack is waiting
 	stalled atomic.Bool   // ended because the PC stopped reading
+	rec     Recorder
 }
 
 // maxMonitors bounds the monitors a PC may list: the Screen tab offers
@@ -87,10 +88,12 @@ func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h Scre
 		}
 		return nil, err
 	}
-	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{}), acked: make(chan struct{}, 1)}
+	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{}), acked: make(chan struct{}, 1), rec: r.recorder()}
+	s.rec.Screen(true)
 	go s.write()
 	go func() {
 		err := s.read(in)
+		s.rec.Screen(false)
 		r.running.Delete(conn)
 		s.end()
 		if s.stalled.Load() {
@@ -116,7 +119,10 @@ func (s *Screen) Info() wire.ScreenInfo {
 func (s *Screen) Input(ev wire.InputEvent) { s.send(wire.ScreenControl{Input: &ev}) }
 
 // SetControl switches input and clipboard on or off.
-func (s *Screen) SetControl(on bool) { s.send(wire.ScreenControl{Control: &on}) }
+func (s *Screen) SetControl(on bool) {
+	s.rec.Control(on)
+	s.send(wire.ScreenControl{Control: &on})
+}
 
 // SetMaxFPS caps the frame rate (1..60).
 func (s *Screen) SetMaxFPS(fps int) { s.send(wire.ScreenControl{MaxFPS: min(max(fps, 1), 60)}) }
@@ -134,12 +140,16 @@ func (s *Screen) SetClipboard(text string) error {
 	if b, _ := json.Marshal(c); len(b) >= wire.MaxScreenControl {
 		return ErrClipboardTooLong
 	}
+	s.rec.Clipboard(text, true)
 	s.send(c)
 	return nil
 }
 
 // SendSAS asks the PC for Ctrl+Alt+Del.
-func (s *Screen) SendSAS() { s.send(wire.ScreenControl{SAS: true}) }
+func (s *Screen) SendSAS() {
+	s.rec.SAS()
+	s.send(wire.ScreenControl{SAS: true})
+}
 
 // Refresh asks for a full frame.
 func (s *Screen) Refresh() { s.send(wire.ScreenControl{Refresh: true}) }
@@ -242,6 +252,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if err != nil {
 				return ErrScreenGarbled
 			}
+			s.rec.Frame(buf, img)
 			if s.h.Frame != nil {
 				s.h.Frame(img, fi.Regions)
 			}
@@ -265,6 +276,7 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if json.Unmarshal(buf, &c) != nil {
 				return ErrScreenGarbled
 			}
+			s.rec.Clipboard(c.Text, false)
 			if s.h.Clipboard != nil {
 				s.h.Clipboard(c.Text)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"adhocstation/core/refusal"
@@ -26,7 +27,9 @@ const finishWait = 2 * time.Minute
 // (ErrRemoteFileNotFound, ErrRemoteIsAFolder, ErrRemoteFileDenied,
 // ErrRemoteFileInUse, …), ErrTransferCut, ErrTransferCorrupt,
 // ErrLocalDiskFull, ErrLocalFile, ErrRemoteGone.
-func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath string, progress Progress) error {
+func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath string, progress Progress) (err error) {
+	rec := Transfer{Remote: remotePath, Local: localPath}
+	defer func() { r.recordTransfer(rec, err) }()
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
@@ -70,6 +73,7 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 		return localError(err, localPath)
 	}
 	saved = true
+	rec.Size, rec.SHA256 = done, digest
 	return nil
 }
 
@@ -81,7 +85,9 @@ func (r *RemoteSession) Download(ctx context.Context, remotePath, localPath stri
 // refusals: the PC's (ErrRemoteFileNotFound, ErrRemoteNotAFolder,
 // ErrRemoteDiskFull, ErrRemoteFileDenied, ErrBadFileName, …),
 // ErrTransferCut, ErrLocalFile, ErrRemoteGone.
-func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) error {
+func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, name string, overwrite bool, progress Progress) (err error) {
+	rec := Transfer{Upload: true, Remote: joinRemote(remoteFolder, name), Local: localPath}
+	defer func() { r.recordTransfer(rec, err) }()
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
@@ -147,5 +153,22 @@ func (r *RemoteSession) Upload(ctx context.Context, localPath, remoteFolder, nam
 	case a.reply.Size != size:
 		return ErrTransferCorrupt
 	}
+	rec.Size, rec.SHA256 = size, digest
 	return nil
+}
+
+// recordTransfer hands a finished transfer to the recording.
+func (r *RemoteSession) recordTransfer(t Transfer, err error) {
+	t.Err = err
+	r.recorder().Transfer(t)
+}
+
+// joinRemote is the path of name in the PC's folder, with the folder's own
+// separator (Windows' backslash, or the slash a test rig's PC uses).
+func joinRemote(folder, name string) string {
+	sep := `\`
+	if strings.Contains(folder, "/") && !strings.Contains(folder, `\`) {
+		sep = "/"
+	}
+	return strings.TrimRight(folder, sep) + sep + name
 }

@@ -229,7 +229,14 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Known != nil {
 		c.view.seats, c.view.knownStations = cfg.Known.Seats, cfg.Known.Stations
 	}
+	var optionsRead atomic.Bool
 	jwtFn := func() (string, error) {
+		// nats.UserJWT calls this once while reading the options, before
+		// any dial, to test it: that call is not a connect, and with Known
+		// it must not fail because the hub is down (Open would then fail).
+		if !optionsRead.Swap(true) {
+			return "", nil
+		}
 		j, err := cfg.JWT()
 		if errors.Is(err, ErrRevoked) {
 			c.setRevoked()
@@ -300,16 +307,25 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, ctx.Err()
 	}
-	// Presence: this station is online while its lease lives.
+	// Presence: this station is online while its lease lives. Under opMu:
+	// with Known, the first connection kicks the renewal loop, whose
+	// reconcile may have created it already.
 	b, _ := json.Marshal(map[string]string{"station": cfg.StationID})
-	if l, err := c.create(ctx, "station."+cfg.StationID, b); err == nil {
-		c.mu.Lock()
-		c.presence = l
-		c.mu.Unlock()
-	} else {
-		c.log.Warn("team presence", "err", err)
-		c.kick()
+	c.opMu.Lock()
+	c.mu.Lock()
+	has := c.presence != nil && c.presence.rev != 0
+	c.mu.Unlock()
+	if !has {
+		if l, err := c.create(ctx, "station."+cfg.StationID, b); err == nil {
+			c.mu.Lock()
+			c.presence = l
+			c.mu.Unlock()
+		} else {
+			c.log.Warn("team presence", "err", err)
+			c.kick()
+		}
 	}
+	c.opMu.Unlock()
 	return c, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"adhocstation/core/hublink"
+	"adhocstation/hub/team"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
@@ -43,6 +44,7 @@ type Server struct {
 	WebTimeout time.Duration
 
 	proxy http.Handler // forwards /st/{id}/… (web.go)
+	team  *team.Server // SetTeam; nil: no team server
 
 	mu    sync.Mutex
 	clock func() time.Time // token expiry and codes; SetClock moves it
@@ -118,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathControl, s.control)
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
+	mux.HandleFunc("POST "+hublink.PathTeam, s.teamCredential)
 	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
 	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
@@ -173,7 +176,8 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusBadRequest, "bad_request", "The enrolment request could not be read.")
 		return
 	}
-	if !redeemCode(s.dir, req.Code, s.now()) {
+	teamID, ok := redeemCode(s.dir, req.Code, s.now())
+	if !ok {
 		refuse(w, http.StatusForbidden, "bad_code", "This enrolment code is unknown, used or expired: ask the hub's admin for a new one (adhoc-hub enrol).")
 		return
 	}
@@ -182,7 +186,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	if len(name) > 100 {
 		name = name[:100]
 	}
-	st := &station{Name: name, PublicKey: req.PublicKey, SecretHash: hashHex(secret), Enrolled: s.now().UTC()}
+	st := &station{Name: name, PublicKey: req.PublicKey, SecretHash: hashHex(secret), Enrolled: s.now().UTC(), Team: teamID}
 	s.mu.Lock()
 	s.state.Stations[id] = st
 	err := s.state.save(s.dir)
@@ -195,34 +199,59 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusInternalServerError, "internal", "The hub could not save the enrolment; its admin should check its log.")
 		return
 	}
-	s.log.Info("station enrolled", "station", id, "name", name)
+	s.log.Info("station enrolled", "station", id, "name", name, "team", teamID)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(hublink.EnrolResponse{StationID: id, Credential: id + "." + secret})
 }
 
-// station authenticates a station's request by its credential.
-func (s *Server) station(r *http.Request) (string, bool) {
+// station authenticates a station's request by its credential. A revoked
+// station's credential is refused with errRevoked, which says so.
+func (s *Server) station(r *http.Request) (id, teamID string, err error) {
 	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return "", false
+		return "", "", errBadCredential
 	}
 	id, secret, ok := strings.Cut(cred, ".")
 	if !ok {
-		return "", false
+		return "", "", errBadCredential
 	}
 	s.mu.Lock()
 	st := s.state.Stations[id]
-	s.mu.Unlock()
-	if st == nil {
-		return "", false
+	var revoked bool
+	if st != nil {
+		teamID, revoked = st.Team, !st.Revoked.IsZero()
 	}
-	return id, subtle.ConstantTimeCompare([]byte(hashHex(secret)), []byte(st.SecretHash)) == 1
+	s.mu.Unlock()
+	if st == nil || subtle.ConstantTimeCompare([]byte(hashHex(secret)), []byte(st.SecretHash)) != 1 {
+		return "", "", errBadCredential
+	}
+	if revoked {
+		return "", "", errRevoked
+	}
+	return id, teamID, nil
 }
 
+// refuseStation answers a station's request its credential did not pass.
+func refuseStation(w http.ResponseWriter, err error) {
+	if errors.Is(err, errRevoked) {
+		refuse(w, http.StatusForbidden, "station_revoked", revokedText)
+		return
+	}
+	refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
+}
+
+var (
+	errBadCredential = errors.New("unknown station credential")
+	errRevoked       = errors.New("station revoked")
+)
+
+// revokedText is what a revoked station is told, at every path it tries.
+const revokedText = "The hub's admin revoked this station: PCs can no longer reach it through this hub and it no longer shares its team's seats. Ask the admin for a new code (adhoc-hub enrol) and join the hub again."
+
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.station(r)
-	if !ok {
-		refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
+	id, _, err := s.station(r)
+	if err != nil {
+		refuseStation(w, err)
 		return
 	}
 	ws, err := websocket.Accept(w, r, nil)
@@ -231,6 +260,11 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &control{ws: ws}
 	s.mu.Lock()
+	if st := s.state.Stations[id]; st == nil || !st.Revoked.IsZero() { // revoked since the check
+		s.mu.Unlock()
+		ws.Close(4003, "station revoked")
+		return
+	}
 	old := s.online[id]
 	s.online[id] = c
 	s.mu.Unlock()
@@ -281,7 +315,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	st := s.state.Stations[tok.Station]
 	s.mu.Unlock()
-	if st == nil || !tok.Verify(st.PublicKey) {
+	if st == nil || !st.Revoked.IsZero() || !tok.Verify(st.PublicKey) {
 		refuse(w, http.StatusForbidden, "bad_token", "This support link is not valid: ask the technician for a new one.")
 		return
 	}
@@ -446,9 +480,9 @@ func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMess
 }
 
 func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.station(r)
-	if !ok {
-		refuse(w, http.StatusUnauthorized, "bad_credential", "The hub does not know this station's credential: enrol the station again.")
+	id, _, err := s.station(r)
+	if err != nil {
+		refuseStation(w, err)
 		return
 	}
 	s.mu.Lock()

@@ -25,6 +25,14 @@ type station struct {
 	PublicKey  []byte    `json:"public_key"`
 	SecretHash string    `json:"secret_hash"` // hex SHA-256 of the credential's secret
 	Enrolled   time.Time `json:"enrolled"`
+	// Team is the team the station's code was printed for (adhoc-hub enrol
+	// -team NAME); "" when it belongs to none.
+	Team string `json:"team,omitempty"`
+	// TeamKeys are the NATS user public keys the hub signed JWTs for, so a
+	// revocation can name them.
+	TeamKeys []string `json:"team_keys,omitempty"`
+	// Revoked is when the admin revoked the station (adhoc-hub revoke).
+	Revoked time.Time `json:"revoked,omitzero"`
 }
 
 type stateFile struct {
@@ -50,13 +58,24 @@ func randomText(n int) string {
 // admin's `adhoc-hub enrol` runs in another process than the hub, and
 // redeeming is one os.Remove, so a code cannot be redeemed twice without
 // any lock between the two processes.
-func NewCode(dir string, now time.Time) (string, error) {
+func NewCode(dir string, now time.Time) (string, error) { return NewTeamCode(dir, now, "") }
+
+// NewTeamCode is NewCode for a station of team teamID ("" for none): the
+// station redeeming it belongs to that team. The code file holds the expiry
+// on its first line and the team on its second.
+func NewTeamCode(dir string, now time.Time, teamID string) (string, error) {
+	if strings.ContainsAny(teamID, "\r\n") {
+		return "", fmt.Errorf("the team name %q is not valid", teamID)
+	}
 	cd := filepath.Join(dir, "codes")
 	if err := os.MkdirAll(cd, 0o700); err != nil {
 		return "", fmt.Errorf("the hub's state folder %s cannot be written (%w); run as the hub's user or pass -state", dir, err)
 	}
 	code := randomText(16)
 	exp := now.Add(CodeLifetime).UTC().Format(time.RFC3339)
+	if teamID != "" {
+		exp += "\n" + teamID
+	}
 	f := filepath.Join(cd, hashHex(code))
 	if err := os.WriteFile(f, []byte(exp), 0o600); err != nil {
 		return "", err
@@ -68,19 +87,20 @@ func NewCode(dir string, now time.Time) (string, error) {
 	return code, nil
 }
 
-// redeemCode burns code and reports whether it was valid. Remove first:
-// whoever removes the file owns the code.
-func redeemCode(dir, code string, now time.Time) bool {
+// redeemCode burns code and reports whether it was valid, and the team it
+// was printed for. Remove first: whoever removes the file owns the code.
+func redeemCode(dir, code string, now time.Time) (teamID string, ok bool) {
 	if code == "" || len(code) > 64 {
-		return false
+		return "", false
 	}
 	p := filepath.Join(dir, "codes", hashHex(strings.ToLower(strings.TrimSpace(code))))
 	b, err := os.ReadFile(p)
 	if err != nil || os.Remove(p) != nil {
-		return false
+		return "", false
 	}
-	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
-	return err == nil && now.Before(exp)
+	first, teamID, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(first))
+	return strings.TrimSpace(teamID), err == nil && now.Before(exp)
 }
 
 func loadState(dir string) (*stateFile, error) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"adhocstation/hub/hubsrv"
+	"adhocstation/hub/team"
 )
 
 // Hub is a running hub.
@@ -34,6 +35,8 @@ type Hub struct {
 	cfg    *tls.Config
 	clock  func() time.Time
 	stop   func()
+	// Team is the hub's team server (StartTeam); nil: none.
+	Team *team.Server
 }
 
 // Start runs a hub judging expiry by clock (nil: time.Now) until the test ends.
@@ -84,6 +87,9 @@ func (h *Hub) serve(ln net.Listener) {
 		h.t.Fatal(err)
 	}
 	srv.SetClock(h.clock)
+	if h.Team != nil {
+		srv.SetTeam(h.Team, nil)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln, h.cfg) }()
@@ -111,6 +117,45 @@ func (h *Hub) Restart() time.Time {
 // Code is a one-time enrolment code, as adhoc-hub enrol prints.
 func (h *Hub) Code() string {
 	code, err := hubsrv.NewCode(h.Dir, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return code
+}
+
+// StartTeam runs the hub's team server (embedded NATS JetStream, TLS with
+// the hub's certificate, a free port) with the given teams and seats, as
+// adhoc-hub -team-listen -teams does, until the test ends.
+func (h *Hub) StartTeam(teams map[string]int) *team.Server {
+	h.t.Helper()
+	keys, err := team.LoadOrCreateKeys(h.Dir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ts, err := team.Start(team.Config{StateDir: h.Dir, Name: "hub", Host: "127.0.0.1", Port: -1, Replicas: 1, TLS: h.cfg}, keys)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(ts.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := ts.WaitJetStream(ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	for id, seats := range teams {
+		if err := ts.EnsureTeam(ctx, id, seats); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.Team = ts
+	h.Srv.SetTeam(ts, nil)
+	return ts
+}
+
+// TeamCode is a one-time enrolment code for a station of team teamID, as
+// adhoc-hub enrol -team prints.
+func (h *Hub) TeamCode(teamID string) string {
+	code, err := hubsrv.NewTeamCode(h.Dir, time.Now(), teamID)
 	if err != nil {
 		h.t.Fatal(err)
 	}

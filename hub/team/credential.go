@@ -1,8 +1,10 @@
 package team
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -19,11 +21,14 @@ type CredentialRequest struct {
 	UserPublicKey string `json:"user_public_key"`
 }
 
-// CredentialResponse carries the signed user JWT.
+// CredentialResponse carries the signed user JWT, and what the station
+// needs to join: the team's NATS URLs and its seat count.
 type CredentialResponse struct {
-	JWT     string `json:"jwt"`
-	Team    string `json:"team"`
-	Expires int64  `json:"expires"` // Unix seconds
+	JWT     string   `json:"jwt"`
+	Team    string   `json:"team"`
+	Expires int64    `json:"expires"` // Unix seconds
+	URLs    []string `json:"urls,omitempty"`
+	Seats   int      `json:"seats,omitempty"`
 }
 
 // Authenticate names the station and its team for a request (the relay's
@@ -58,9 +63,14 @@ func (s *Server) CredentialHandler(auth Authenticate) http.Handler {
 			writeJSONError(w, http.StatusBadRequest, "bad_request", "The hub cannot issue a team credential for this request: "+err.Error()+".")
 			return
 		}
+		resp := CredentialResponse{JWT: jwt, Team: teamID, Expires: time.Now().Add(CredentialTTL).Unix()}
+		if s.urls != nil {
+			resp.URLs = s.urls(r)
+		}
+		resp.Seats, _ = s.Seats(r.Context(), teamID) // 0: unknown, the station reads it from the bucket
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(CredentialResponse{JWT: jwt, Team: teamID, Expires: time.Now().Add(CredentialTTL).Unix()})
+		_ = json.NewEncoder(w).Encode(resp)
 	})
 }
 
@@ -68,4 +78,31 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}
+
+// SetStationURLs makes CredentialHandler tell stations where to dial the
+// team server: urls gets the station's request (the hub's name as the
+// station reached it). Set it before serving.
+func (s *Server) SetStationURLs(urls func(r *http.Request) []string) { s.urls = urls }
+
+// Seats is the team's seat count as the hub wrote it (EnsureTeam).
+func (s *Server) Seats(ctx context.Context, teamID string) (int, error) {
+	if !ValidID(teamID) {
+		return 0, fmt.Errorf("the team id %q is not valid", teamID)
+	}
+	kv, err := s.js.KeyValue(ctx, Bucket(teamID))
+	if err != nil {
+		return 0, fmt.Errorf("the team %s has no bucket on this hub (start it with -teams %s=SEATS): %w", teamID, teamID, err)
+	}
+	e, err := kv.Get(ctx, ConfigKey)
+	if err != nil {
+		return 0, err
+	}
+	var c struct {
+		Seats int `json:"seats"`
+	}
+	if err := json.Unmarshal(e.Value(), &c); err != nil {
+		return 0, err
+	}
+	return c.Seats, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -58,6 +59,7 @@ type Server struct {
 	admin *nats.Conn // the hub's own user in the stations' account
 	sys   *nats.Conn // the hub's system user: pushes account JWT updates
 	js    jetstream.JetStream
+	urls  func(r *http.Request) []string // SetStationURLs
 	res   *server.DirAccResolver
 }
 

@@ -50,6 +50,12 @@ func (c *cli) hubStatus(args []string) error {
 		return nil
 	}
 	fmt.Fprintf(c.out, "hub: %s\nstation id: %s\njoined: %s\n", cfg.URL, cfg.StationID, cfg.JoinedAt.Local().Format("2006-01-02 15:04"))
+	// The team as the running station last learned it from the hub.
+	if m, ok, err := st.TeamMembership(context.Background()); err == nil && ok && m.HubStation == cfg.StationID {
+		fmt.Fprintf(c.out, "team: %s (last seen: %d seats, %d stations online)\n", m.Team, m.Seats, m.Stations)
+	} else {
+		fmt.Fprintln(c.out, "team: none known (a running station asks the hub at each start)")
+	}
 	return nil
 }
 

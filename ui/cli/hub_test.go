@@ -62,6 +62,16 @@ func TestCLIHub(t *testing.T) {
 	if !strings.Contains(status, h.URL) || !strings.Contains(status, acc.StationID) || strings.Contains(status, secret) {
 		t.Errorf("status: %q", status)
 	}
+	if !strings.Contains(status, "team: none known") {
+		t.Errorf("status before a team was learned: %q", status)
+	}
+	// The team as a running station stores it after asking the hub.
+	if err := st.SaveTeamMembership(context.Background(), core.TeamMembership{HubStation: acc.StationID, Team: "acme", Seed: []byte("seed"), Seats: 5, Stations: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if status := mustRun(t, dir, "", "hub", "status"); !strings.Contains(status, "team: acme (last seen: 5 seats, 2 stations online)") {
+		t.Errorf("status with a team: %q", status)
+	}
 
 	prep := decode[preparedJSON](t, mustRun(t, dir, coretest.Password+"\n", prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
 	if want := h.URL + "/st/" + acc.StationID + "/join/"; !strings.HasPrefix(prep.Link, want) {
@@ -70,6 +80,9 @@ func TestCLIHub(t *testing.T) {
 	mustRun(t, dir, "", "hub", "leave")
 	if _, ok, _ := st.Hub(context.Background()); ok {
 		t.Error("the hub is still configured after leaving")
+	}
+	if _, ok, _ := st.TeamMembership(context.Background()); ok {
+		t.Error("the team is still stored after leaving the hub")
 	}
 	if shown := decode[sessionJSON](t, mustRun(t, dir, "", "sessions", "show", "1", "--json")); strings.HasPrefix(shown.Link, h.URL) {
 		t.Errorf("after leaving, the link %q still goes through the hub", shown.Link)

@@ -441,3 +441,26 @@ func TestDecoderRefusesOverlappingRegions(t *testing.T) {
 		t.Fatalf("one region covering the image was refused: %v", err)
 	}
 }
+
+// A full frame and a frame whose regions repaint the whole image without
+// Delta are standalone; a frame of small changes is not.
+func TestStandalone(t *testing.T) {
+	e := NewEncoder()
+	e.NoJPEG = true
+	img := desktop(320, 200, 1, image.Rectangle{})
+	full, _ := e.Encode(img)
+	if !Standalone(full) {
+		t.Fatal("the first, full frame is not standalone")
+	}
+	fill(img, image.Rect(10, 10, 20, 20), color.RGBA{1, 2, 3, 255})
+	small, _ := e.Encode(img)
+	if Standalone(small) {
+		t.Fatal("a frame of a small change is standalone")
+	}
+	e.NoJPEG = false
+	photo := desktop(320, 200, 2, image.Rect(0, 0, 320, 200))
+	whole, _ := e.Encode(photo)
+	if w, h := Size(whole); w != 320 || h != 200 || !Standalone(whole) {
+		t.Fatalf("a frame repainting everything as JPEG: size %d×%d, standalone %v", w, h, Standalone(whole))
+	}
+}
