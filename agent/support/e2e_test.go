@@ -31,7 +31,9 @@ var windowsPC = wire.Facts{Hostname: "DESKTOP-7QK2", OSName: "Windows 11 Pro", O
 // rig is a real station with its pairing endpoint on 127.0.0.1 and the real
 // agent logic with the Windows calls recorded.
 type rig struct {
-	t       testing.TB
+	t testing.TB
+	// stopped is closed when the latest service run's Run has returned.
+	stopped chan struct{}
 	st      *core.Station
 	clock   *coretest.Clock
 	agent   *fakeClock
@@ -113,6 +115,19 @@ func (r *rig) start() {
 	}
 	coretest.Receive(r.t, joined, "the tray helper to join")
 	run(ctx)
+	// The service still writes its state folder (the activity list's own
+	// writer, the log) for a moment after its context ends: the test's
+	// temporary folders are removed only once Run has returned. Cleanups
+	// run last-in first-out, so this cancel comes before the wait.
+	stopped := r.stopped
+	r.t.Cleanup(func() {
+		select {
+		case <-stopped:
+		case <-time.After(coretest.WaitLimit):
+			r.t.Errorf("the app's Run did not return within %v of the test's end", coretest.WaitLimit)
+		}
+	})
+	r.t.Cleanup(cancel)
 }
 
 // serve starts the service alone, as Windows starts it.
@@ -146,9 +161,17 @@ func (r *rig) listen(joined chan string) func(context.Context) {
 			app.OpenDesktop = r.desktop
 		}
 		app.HubClient = r.hubClient
+		stopped := make(chan struct{})
+		r.stopped = stopped
 		go func() {
-			err := app.Run(ctx)
-			hub.Close() // the service process ends
+			var err error
+			func() {
+				// Deferred, so a run ended as a killed process
+				// (recorder.call's Goexit) counts as stopped too.
+				defer close(stopped)
+				err = app.Run(ctx)
+				hub.Close() // the service process ends
+			}()
 			r.done <- err
 		}()
 	}
