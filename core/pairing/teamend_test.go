@@ -96,11 +96,13 @@ func TestEndFromAnotherStation(t *testing.T) {
 	sub := a.st.Subscribe()
 	defer sub.Close()
 
+	asked := time.Now()
 	online, err := b.env.srv.RequestTeamEnd(t.Context(), a.id, key, "Anna Tech", "Bea Tech")
 	if err != nil || !online {
 		t.Fatalf("B's request: online %v, %v", online, err)
 	}
 	waitEnded(t, sub, sess.ID)
+	t.Logf("A ended the session %v after B asked (request, B's audit, A's watch, A's end)", time.Since(asked))
 	got, err := a.st.Session(t.Context(), sess.ID)
 	if err != nil || got.State != core.StateEnded {
 		t.Fatalf("A's session: %v %v", got.State, err)
