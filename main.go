@@ -80,6 +80,7 @@ func run(data string, kiosk bool) error {
 	var throughHub func(int64) bool
 	var teamState func() pairing.TeamState
 	var teamSessions func() []pairing.TeamSession
+	var requestTeamEnd func(ctx context.Context, owner, session, preparedBy, technician string) (bool, error)
 	teamChanged := make(chan struct{}, 1)
 	srv, pairingErr := startPairing(ctx, st, logger, teamChanged)
 	if pairingErr != nil {
@@ -90,6 +91,7 @@ func run(data string, kiosk bool) error {
 		fingerprint = srv.Fingerprint
 		hubState, throughHub = srv.HubState, srv.ThroughHub
 		teamState, teamSessions = srv.TeamState, srv.TeamSessions
+		requestTeamEnd = srv.RequestTeamEnd
 		applyPairing = func() error { return srv.Apply(ctx) }
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
@@ -98,7 +100,8 @@ func run(data string, kiosk bool) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow,
-		HubState: hubState, ThroughHub: throughHub, TeamState: teamState, TeamSessions: teamSessions, TeamChanged: teamChanged})
+		HubState: hubState, ThroughHub: throughHub, TeamState: teamState, TeamSessions: teamSessions, TeamChanged: teamChanged,
+		RequestTeamEnd: requestTeamEnd})
 	quitOnSignal(a, logger)
 	// Sized twice: before Show at scale 1 so the window usually appears at
 	// its final size, and after, when the driver knows the screen's scale.

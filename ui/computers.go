@@ -78,6 +78,7 @@ var _ ticking = (*computersScreen)(nil)
 func newComputersScreen(st *core.Station, win fyne.Window) *computersScreen {
 	s := &computersScreen{st: st, win: win, now: st.Now, activeOnly: true, drawn: map[*sessionRow]struct{}{},
 		folders: map[int64]string{}, team: newTeamGroup()}
+	s.team.win = win
 	s.filter = &widget.RadioGroup{Options: []string{filterActive, filterAll}, Selected: filterActive, Horizontal: true, Required: true,
 		OnChanged: s.onFilter}
 	s.summary = &widget.Label{}

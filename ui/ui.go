@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// sessions of its other stations (Settings and Computers show them).
 	TeamState    func() pairing.TeamState
 	TeamSessions func() []pairing.TeamSession
+	// RequestTeamEnd, if set, asks another station of the team to end one
+	// of its sessions (pairing.Server.RequestTeamEnd).
+	RequestTeamEnd func(ctx context.Context, owner, session, preparedBy, technician string) (bool, error)
 	// TeamChanged, if set, gets a value when either changed: the pages
 	// follow at once instead of at the next once-a-second tick.
 	TeamChanged <-chan struct{}
@@ -112,6 +116,8 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	settings.teamState = opts.TeamState
 	computers.throughHub = opts.ThroughHub
 	computers.team.sessions = opts.TeamSessions
+	computers.team.requestEnd = opts.RequestTeamEnd
+	computers.team.technician = technicianAt(st)
 	w.teamChanged = func() {
 		computers.team.refresh()
 		settings.refreshHub()

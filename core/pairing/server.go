@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"adhocstation/core"
+	"adhocstation/core/team"
 	"adhocstation/core/wire"
 )
 
@@ -101,6 +102,7 @@ type Server struct {
 	hubState   HubState // what Settings shows
 	teamState  TeamState
 	teamList   []TeamSession
+	teamClient *team.Client // the running team client, nil when none (team.go)
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends

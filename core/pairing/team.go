@@ -14,6 +14,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/hublink"
+	"adhocstation/core/refusal"
 	"adhocstation/core/team"
 
 	"github.com/nats-io/nkeys"
@@ -160,6 +161,51 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		c, err := team.FetchCredential(ctx, client, credURL, acc.Credential, m.Seed)
 		return c.JWT, err
 	}
+	// Requests of other stations to end a session here are acted on one
+	// by one, in the bucket's order, by one worker off the watch goroutine,
+	// once the client is known (they may come during Open, from the first
+	// watch pass).
+	var (
+		endMu    sync.Mutex
+		endQueue []team.EndRequest
+	)
+	endN := make(chan struct{}, 1)
+	onEnd := func(req team.EndRequest) {
+		endMu.Lock()
+		endQueue = append(endQueue, req)
+		endMu.Unlock()
+		select {
+		case endN <- struct{}{}:
+		default:
+		}
+	}
+	var opened *team.Client
+	openDone := make(chan struct{})
+	endWorker := make(chan struct{})
+	wctx, stopWorker := context.WithCancel(ctx)
+	go func() {
+		defer close(endWorker)
+		select {
+		case <-openDone:
+		case <-wctx.Done():
+			return
+		}
+		for opened != nil {
+			select {
+			case <-wctx.Done():
+				return
+			case <-endN:
+			}
+			endMu.Lock()
+			q := endQueue
+			endQueue = nil
+			endMu.Unlock()
+			for _, req := range q {
+				s.endAtRequest(wctx, opened, req)
+			}
+		}
+	}()
+	defer func() { stopWorker(); <-endWorker }()
 	changed := make(chan struct{}, 1)
 	poke := func() {
 		select {
@@ -170,12 +216,15 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 	cfg := team.Config{
 		URLs: m.URLs, TLS: teamTLS(client), TeamID: m.Team, StationID: acc.StationID,
 		UserSeed: m.Seed, JWT: jwtFn, Log: s.log.With("team", m.Team, "station", acc.StationID),
-		Known:       &team.Known{Seats: m.Seats, Stations: max(m.Stations, 1)},
-		LeaseTTL:    s.opts.TeamLeaseTTL,
-		OnReconnect: poke,
-		OnChange:    func([]team.Entry) { poke() },
+		Known:        &team.Known{Seats: m.Seats, Stations: max(m.Stations, 1)},
+		LeaseTTL:     s.opts.TeamLeaseTTL,
+		OnReconnect:  poke,
+		OnChange:     func([]team.Entry) { poke() },
+		OnEndRequest: onEnd,
 	}
 	tc, err := team.Open(ctx, cfg)
+	opened = tc // nil when Open failed: the worker stops
+	close(openDone)
 	if err != nil {
 		s.setTeamState(r, TeamState{Team: m.Team, Seats: m.Seats, LastError: err.Error()})
 		return
@@ -187,6 +236,8 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		s.setTeamState(r, TeamState{Team: m.Team, Seats: m.Seats, LastError: err.Error()})
 		return
 	}
+	s.setTeamClient(r, tc)
+	defer s.setTeamClient(r, nil)
 	s.log.Info("the station works in its team", "team", m.Team, "seats", m.Seats)
 	tick := time.NewTicker(time.Second) // connection state has no callback on loss
 	defer tick.Stop()
@@ -195,6 +246,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		if tc.Revoked() {
 			// Revoked: the station works alone on its own seats from now on.
 			stopPool()
+			s.setTeamClient(r, nil)
 			tc.Close()
 			s.setTeamState(r, TeamState{Team: m.Team, Seats: last.Seats, Revoked: true, LastError: team.ErrRevoked.Error()})
 			s.setTeamList(r, nil)
@@ -282,4 +334,64 @@ func (s *Server) TeamSessions() []TeamSession {
 	s.hubMu.Lock()
 	defer s.hubMu.Unlock()
 	return slices.Clone(s.teamList)
+}
+
+// endAtRequest acts on another station's request to end a session here,
+// exactly as the technician's End session now, and then deletes the request.
+// A session no longer open (ended here, expired) just drops it; a failure to
+// end leaves it for the next time the watch hands it over.
+func (s *Server) endAtRequest(ctx context.Context, tc *team.Client, req team.EndRequest) {
+	id, err := strconv.ParseInt(req.Session, 10, 64)
+	if err == nil {
+		err = s.st.EndAtRequest(ctx, id, req.From, req.Technician)
+	}
+	switch {
+	case err == nil:
+		s.log.Info("session ended at the request of another station of the team", "session", req.Session, "from", req.From, "technician", req.Technician)
+	case errors.Is(err, core.ErrSessionClosed), errors.Is(err, core.ErrSessionNotFound), errors.Is(err, strconv.ErrSyntax), errors.Is(err, strconv.ErrRange):
+		s.log.Info("a request to end a session no longer open here is dropped", "session", req.Session, "from", req.From)
+	default:
+		if ctx.Err() == nil {
+			s.log.Error("a session could not be ended at another station's request", "session", req.Session, "from", req.From, "err", err)
+		}
+		return
+	}
+	if err := tc.DoneEnd(ctx, req); err != nil && ctx.Err() == nil {
+		s.log.Warn("a request to end a session could not be deleted; it is read again at the next reconnect", "err", err)
+	}
+}
+
+func (s *Server) setTeamClient(r *hubRun, tc *team.Client) {
+	s.hubMu.Lock()
+	defer s.hubMu.Unlock()
+	if tc != nil && s.hub != r {
+		return
+	}
+	s.teamClient = tc
+}
+
+// ErrNoTeamNow: the station is in no team at the moment (it left its hub,
+// or was revoked), so another station's session cannot be ended from here.
+var ErrNoTeamNow = refusal.New("team_none", "This station is not in a team now, so it cannot end a session of another station. Join the team's hub again (Settings), or ask the technician at that station.")
+
+// RequestTeamEnd asks station owner to end its session (as listed in
+// TeamSessions) for technician, and records the request in this station's
+// audit. ownerOnline false: the owner ends it when it next connects (the
+// request waits in the team's bucket), or the session ends at its 24-hour
+// end there.
+func (s *Server) RequestTeamEnd(ctx context.Context, owner, session, preparedBy, technician string) (ownerOnline bool, err error) {
+	s.hubMu.Lock()
+	tc := s.teamClient
+	s.hubMu.Unlock()
+	if tc == nil {
+		if s.TeamState().Revoked {
+			return false, team.ErrRevoked
+		}
+		return false, ErrNoTeamNow
+	}
+	ownerOnline, err = tc.RequestEnd(ctx, owner, session, technician, preparedBy)
+	if err != nil {
+		return false, err
+	}
+	return ownerOnline, s.st.AuditTeamEndRequest(ctx, owner, session, preparedBy, technician, ownerOnline)
 }

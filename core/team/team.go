@@ -40,6 +40,9 @@ var (
 	ErrNoSeat      = refusal.New("no_seat", "All seats of your team are in use at its stations — end a session to free one.")
 	ErrProfileBusy = refusal.New("profile_busy", "Only one ad hoc support session can be active at a time per profile, across the team's stations. End or cancel the current one first (it may be open at another station).")
 	ErrRevoked     = refusal.New("team_revoked", "The hub has revoked this station's place in the team, so it works alone now. Ask the hub's admin to enrol the station again.")
+	// ErrEndUnreachable: a request to end another station's session needs
+	// the team server, which keeps it until that station reads it.
+	ErrEndUnreachable = refusal.New("team_end_unreachable", "The team server at the hub is unreachable, so the request to end that session could not be sent. Try again when the hub answers, or ask the technician at that station.")
 )
 
 // SeatError says how many seats the team has when none is free. It matches
@@ -90,6 +93,11 @@ type Config struct {
 	// OnChange is called (on the watch goroutine) after every change of the
 	// team's list, with the new list.
 	OnChange func([]Entry)
+	// OnEndRequest is called (on the watch goroutine: hand long work to
+	// another) for each request from another station to end one of this
+	// station's sessions, also those written while it was offline; the
+	// same request may come again after a reconnect until DoneEnd.
+	OnEndRequest func(EndRequest)
 }
 
 // Known is what a station keeps of the team between runs: enough to work
@@ -818,6 +826,9 @@ func (c *Client) watch(w jetstream.KeyWatcher, gen int) {
 		}
 		v.apply(e, c.kick)
 		c.mu.Unlock()
+		if r, ok := c.endRequest(e); ok && c.cfg.OnEndRequest != nil {
+			c.cfg.OnEndRequest(r)
+		}
 		if !initial && c.cfg.OnChange != nil {
 			c.cfg.OnChange(c.List())
 		}

@@ -329,11 +329,19 @@ func TestStationPermissions(t *testing.T) {
 	if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+".session.kiosk.s1", []byte(`{}`)); err != nil {
 		t.Fatalf("station kiosk could not write its own session key: %v", err)
 	}
+	// Asking desk to end a session under its own name is allowed.
+	if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+".end.desk.s1.kiosk", []byte(`{}`)); err != nil {
+		t.Fatalf("station kiosk could not ask desk to end a session: %v", err)
+	}
 	for _, subj := range []string{
 		"$KV." + team.Bucket("other") + ".seat.1",
 		"$KV." + team.Bucket(teamID) + ".config",
 		"$KV." + team.Bucket(teamID) + ".station.desk",
 		"$KV." + team.Bucket(teamID) + ".session.desk.s1",
+		// a request in another station's name, or a delete of a request
+		// addressed to another station
+		"$KV." + team.Bucket(teamID) + ".end.other.s1.desk",
+		"$KV." + team.Bucket(teamID) + ".end.desk.s1.kiosk2",
 	} {
 		// A publish with a reply waits for the JetStream ack; a denied
 		// publish is dropped by the server, so no ack comes.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -255,8 +256,11 @@ func (s *Server) EnsureTeam(ctx context.Context, teamID string, seats int) error
 }
 
 // userPermissions scope a station to its team's bucket: it may claim any
-// seat and profile key, write only its own presence and session keys, read
-// the whole bucket, and receive only on its own inbox prefix.
+// seat and profile key, write only its own presence and session keys, ask
+// another station to end a session only under its own name
+// (end.<owner>.<session>.<itself>), delete the requests addressed to it
+// (end.<itself>.…), read the whole bucket, and receive only on its own
+// inbox prefix.
 func userPermissions(uc *jwt.UserClaims, teamID, stationID string) {
 	b := Bucket(teamID)
 	stream := "KV_" + b
@@ -265,6 +269,8 @@ func userPermissions(uc *jwt.UserClaims, teamID, stationID string) {
 		"$KV."+b+".profile.*",
 		"$KV."+b+".station."+stationID,
 		"$KV."+b+".session."+stationID+".*",
+		"$KV."+b+".end.*.*."+stationID,
+		"$KV."+b+".end."+stationID+".>",
 		"$JS.API.INFO",
 		"$JS.API.STREAM.INFO."+stream,
 		"$JS.API.STREAM.MSG.GET."+stream,
@@ -334,7 +340,47 @@ func (s *Server) Revoke(ctx context.Context, stationID, userPub string) error {
 	if err != nil {
 		return err
 	}
-	return s.pushAccount(ctx, accJWT)
+	if err := s.pushAccount(ctx, accJWT); err != nil {
+		return err
+	}
+	return s.withdrawEndRequests(ctx, stationID)
+}
+
+// withdrawEndRequests deletes the requests to end a session that a revoked
+// station made and that still wait for an offline owner: a lost kiosk's
+// requests are not acted on after its revocation.
+func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) error {
+	names := s.js.KeyValueStoreNames(ctx)
+	var errs []error
+	for name := range names.Name() {
+		if !strings.HasPrefix(name, "team_") {
+			continue
+		}
+		kv, err := s.js.KeyValue(ctx, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		keys, err := kv.ListKeysFiltered(ctx, "end.*.*."+stationID)
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrNoKeysFound) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		for k := range keys.Keys() {
+			if err := kv.Delete(ctx, k); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := names.Error(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("the revoked station's requests to end sessions could not all be withdrawn: %w", err)
+	}
+	return nil
 }
 
 // pushAccount sends the account JWT to $SYS.REQ.CLAIMS.UPDATE: every node's
