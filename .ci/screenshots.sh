@@ -7,7 +7,9 @@
 # from connecting to the seeded online PC, whose side is the real agent
 # code on a live channel with a stand-in Windows PC (.ci/screenshots-pc.go):
 # every tab the window has is shot, found by name (ui's
-# TestRemoteTabPositions says where each tab is).
+# TestRemoteTabPositions says where each tab is). Closing that window
+# seals the session's recording, which the Activity page's Play recording
+# opens in the player window, shot last.
 # Usage: .ci/screenshots.sh BIN OUTDIR (make screenshots)
 set -euo pipefail
 source "$(dirname "$0")/xvfb.sh"
@@ -16,6 +18,7 @@ out=$(realpath "$2")
 seed=$(realpath "$(dirname "$0")/screenshots-seed.go")
 pcprog=$(realpath "$(dirname "$0")/screenshots-pc.go")
 pcdesk=$(realpath "$(dirname "$0")/screenshots-desktop.go")
+wmclose=$(realpath "$(dirname "$0")/wmclose.go")
 repo=$(realpath "$(dirname "$0")/..")
 mkdir -p "$out"
 export FYNE_SCALE=1 LANG=en_US.UTF-8
@@ -77,7 +80,7 @@ seeded=$XVFB_TMP/seeded
 # The seed prints the pairing port, the online PC's agent key and its
 # session's password (kept in this script's memory only).
 read -r port pc_key pc_password < <(cd "$repo" && go run "$seed" "$seeded")
-(cd "$repo" && go build -o "$XVFB_TMP/pc" "$pcprog" "$pcdesk")
+(cd "$repo" && go build -o "$XVFB_TMP/pc" "$pcprog" "$pcdesk" && go build -o "$XVFB_TMP/wmclose" "$wmclose")
 start_station "$seeded" dark
 ADHOC_PC_KEY=$pc_key ADHOC_PC_PASSWORD=$pc_password "$XVFB_TMP/pc" "$seeded" "$port" >"$XVFB_TMP/pc.log" 2>&1 &
 pc_online() { grep -qx 'screenshots-pc: online' "$XVFB_TMP/pc.log"; }
@@ -86,12 +89,24 @@ click 181 23  # Computers
 wait_for 30 "the Computers page did not settle" settled "$win" # the PC's channel redraws its row
 click 300 229 # the second row: a paired PC
 shot computers
-click 266 23   # Activity
-click 1205 699 # Verify integrity
-click 600 230  # the newest entry
-shot activity
 click 341 23 # Settings
 shot settings
+# Further down the page, scrolled with the wheel (25 px a click): the
+# Recording group at the top, then the hub's group at the end (the wheel
+# scrolls until the page no longer moves).
+xdotool mousemove --sync --window "$win" 640 400
+before=$(window_sum "$win")
+xdotool click --repeat 24 --delay 10 5
+wait_for 10 "the Settings page did not scroll" window_changed "$win" "$before"
+shot settings-recording
+scrolled_to_end() {
+	local before
+	before=$(window_sum "$win")
+	xdotool click --repeat 5 5
+	settled "$win" && [ "$(window_sum "$win")" = "$before" ]
+}
+wait_for 30 "the Settings page did not scroll to its end" scrolled_to_end
+shot settings-hub
 
 # The remote session window, 1000×640, with each of its tabs: the Command
 # tab runs a command, the Files tab opens a Downloads folder made here
@@ -163,8 +178,44 @@ while read -r kind x y name; do
 	esac
 	shot "remote-$(echo "$name" | tr 'A-Z ' 'a-z-')"
 done <<<"$tabs"
-# The remote window stays open until the station stops: xdotool's
-# windowclose destroys the X window under GLFW, whose own destroy then
-# fails (GLXBadWindow) and Xlib exits the station with status 1.
+
+# Closing the remote window as a window manager's close button does
+# (.ci/wmclose.go; xdotool's windowclose destroys the X window, which GLFW
+# does not survive) ends the connection; the station seals its recording
+# and enters "recording saved" in the audit log.
+"$XVFB_TMP/wmclose" "$rwin"
+no_remote_window() { ! xdotool search --name '^DESKTOP-7QK2 ' >/dev/null 2>&1; }
+wait_for 30 "the remote window did not close" no_remote_window
+db="file:$seeded/station.db?mode=ro"
+saved() { [ "$(sqlite3 -readonly "$db" "SELECT count(*) FROM audit WHERE event = 'recording saved'")" -ge 1 ]; }
+wait_for 30 "the recording was never saved" saved
+win=$main_win
+
+# The Activity page with the recording's entry selected (newest first,
+# rows 39 px apart from 229), its log and recordings verified.
+click 266 23 # Activity
+row=$(sqlite3 -readonly "$db" "SELECT count(*) FROM audit WHERE id > (SELECT max(id) FROM audit WHERE event = 'recording saved')")
+((row < 10)) || { echo "${0##*/}: the recording's entry is row $row, below the visible ones" >&2; exit 1; }
+click 600 $((229 + 39 * row)) # the "recording saved" entry
+click 1205 699                # Verify integrity
+shot activity
+
+# The player (1100×680), opened from Play recording as a technician
+# would: it opens at the start, before the screen was viewed; a click late
+# on the timeline shows the desktop the Screen tab was viewing, and
+# Verify integrity checks the recording against its audit entry.
+xdotool mousemove --sync --window "$win" 1055 699 click 1 # Play recording
+player_window() { pwin=$(xdotool search --onlyvisible --name '^Recording of session #' 2>/dev/null | head -1) && [ -n "$pwin" ]; }
+wait_for 30 "Play recording opened no player window" player_window
+win=$pwin
+wait_for 30 "the player window stayed blank" window_drawn "$win"
+wait_for 30 "the player window did not settle" settled "$win"
+click 517 617 # 80 % along the timeline: after Screen viewing on, before off
+wait_for 30 "the recorded desktop never appeared in the player" many_colours "$win" 3000
+click 1022 657 # Verify integrity
+shot player
+"$XVFB_TMP/wmclose" "$win"
+no_player_window() { ! xdotool search --name '^Recording of session #' >/dev/null 2>&1; }
+wait_for 30 "the player window did not close" no_player_window
 win=$main_win
 stop_station

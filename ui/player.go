@@ -148,13 +148,25 @@ func readEvents(f *record.File) []playerEvent {
 	var out []playerEvent
 	for _, r := range recs {
 		if e, ok := eventLine(r); ok {
-			out = append(out, e)
+			out = append(out, eventRows(e)...)
 		}
 	}
 	if err != nil {
 		out = append(out, playerEvent{t: f.Index.Duration, typ: record.TypeNote, text: "The rest does not read: " + errorText(err)})
 	}
 	return out
+}
+
+// eventRows splits an event's text into one row per line: a list row
+// holds one line, and a command's multi-line output drawn in one row
+// overlapped the rows below it.
+func eventRows(e playerEvent) []playerEvent {
+	lines := strings.Split(e.text, "\n")
+	rows := make([]playerEvent, len(lines))
+	for i, line := range lines {
+		rows[i] = playerEvent{t: e.t, typ: e.typ, text: strings.TrimRight(line, "\r")}
+	}
+	return rows
 }
 
 func eventLine(r record.Record) (playerEvent, bool) {
@@ -167,7 +179,7 @@ func eventLine(r record.Record) (playerEvent, bool) {
 	case record.TypeOutput:
 		var o record.Output
 		_ = r.Decode(&o)
-		e.text = "   " + strings.TrimRight(o.Text, "\r\n")
+		e.text = "   " + strings.ReplaceAll(strings.TrimRight(o.Text, "\r\n"), "\n", "\n   ")
 	case record.TypeCommandEnd:
 		var c record.CommandEnd
 		_ = r.Decode(&c)
