@@ -102,10 +102,14 @@ func (s *settingsScreen) loadHub() {
 		return
 	}
 	s.hub.cfg, s.hub.joined, s.hub.err = s.st.Hub(context.Background())
+	// Leave is there only while joined: a disabled button between the
+	// status and the join fields read as something broken.
 	if s.hub.joined {
 		s.hubLeave.Enable()
+		s.hubLeave.Show()
 	} else {
 		s.hubLeave.Disable()
+		s.hubLeave.Hide()
 	}
 	s.refreshHub()
 }

@@ -27,8 +27,8 @@ func TestHubSettingsAndComputers(t *testing.T) {
 	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
 	set.win.SetContent(set.content())
 	label := set.showHub(nil)
-	if !strings.Contains(label.Text, "Not joined") || label.Importance != widget.MediumImportance || !set.hubLeave.Disabled() {
-		t.Fatalf("before joining, Settings says %q (leave enabled: %v)", label.Text, !set.hubLeave.Disabled())
+	if !strings.Contains(label.Text, "Not joined") || label.Importance != widget.MediumImportance || !set.hubLeave.Disabled() || set.hubLeave.Visible() {
+		t.Fatalf("before joining, Settings says %q (leave enabled: %v, shown: %v)", label.Text, !set.hubLeave.Disabled(), set.hubLeave.Visible())
 	}
 
 	// Joining from Settings: a wrong code is refused and said; the right one joins.
@@ -44,7 +44,7 @@ func TestHubSettingsAndComputers(t *testing.T) {
 	set.hubCode.SetText(h.Code())
 	work.during(t, jobJoinHub, func() { test.Tap(set.hubJoin) })
 	cfg, joined, err := st.Hub(context.Background())
-	if err != nil || !joined || !strings.Contains(set.hubOut.Text, cfg.StationID) || set.hubCode.Text != "" || set.hubLeave.Disabled() {
+	if err != nil || !joined || !strings.Contains(set.hubOut.Text, cfg.StationID) || set.hubCode.Text != "" || set.hubLeave.Disabled() || !set.hubLeave.Visible() {
 		t.Fatalf("after joining from Settings: %+v %v %v, says %q, code field %q", cfg, joined, err, set.hubOut.Text, set.hubCode.Text)
 	}
 	states := make(chan pairing.HubState, 64)
@@ -122,7 +122,7 @@ func TestHubSettingsAndComputers(t *testing.T) {
 			t.Fatalf("after %q the hub is joined: %v", answer, joined)
 		}
 	}
-	if !strings.Contains(label.Text, "Not joined") || !set.hubLeave.Disabled() {
+	if !strings.Contains(label.Text, "Not joined") || !set.hubLeave.Disabled() || set.hubLeave.Visible() {
 		t.Errorf("after leaving, Settings says %q", label.Text)
 	}
 }
