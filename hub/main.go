@@ -78,6 +78,8 @@ func run(args []string) error {
 	domain := fs.String("acme-domain", "", "get the certificate for this public name by ACME (TLS-ALPN-01 on -listen, which must be reachable on port 443)")
 	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
 	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
+	relayIdle := fs.Duration("relay-idle", hubsrv.DefaultRelayIdle, "close a relay that carried no byte either way for this long (0: never)")
+	perStation := fs.Int("relays-per-station", hubsrv.DefaultRelaysPerStation, "most relays to one station at once (then 429 too_many_relays)")
 	teamFlags := addTeamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,6 +96,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *perStation < 1 {
+		return fmt.Errorf("-relays-per-station must be at least 1, not %d", *perStation)
+	}
+	srv.RelayIdle = *relayIdle
+	srv.SetRelaysPerStation(*perStation)
 	var cfg *tls.Config
 	switch {
 	case *domain != "" && *certFile == "":
@@ -150,7 +157,7 @@ func logStatusOnSignal(ctx context.Context, log *slog.Logger, srv *hubsrv.Server
 		st := srv.Status()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		log.Info("status", "enrolled", st.Enrolled, "online", st.Online, "streams", st.Streams, "waiting", st.Waiting,
+		log.Info("status", "enrolled", st.Enrolled, "online", st.Online, "streams", st.Streams, "waiting", st.Waiting, "spliced", st.Spliced, "idle_cut", st.IdleCut,
 			"goroutines", runtime.NumGoroutine(), "heap_live_kb", ms.HeapAlloc>>10, "heap_inuse_kb", ms.HeapInuse>>10,
 			"heap_idle_kb", ms.HeapIdle>>10, "heap_released_kb", ms.HeapReleased>>10, "stack_kb", ms.StackInuse>>10,
 			"sys_kb", ms.Sys>>10, "gc_cycles", ms.NumGC)

@@ -114,7 +114,8 @@ func startHub(t *testing.T) (*hubProc, *x509.CertPool) {
 		t.Fatalf("adhoc-hub enrol: %v", err)
 	}
 	certFile, keyFile, roots, _ := cert(t, dir)
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-cert", certFile, "-key", keyFile, "-state", state)
+	// Every PC of the load goes to its one station: lift the per-station cap.
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-cert", certFile, "-key", keyFile, "-state", state, "-relays-per-station", "1000000")
 	if g := os.Getenv("ADHOC_LOAD_GODEBUG"); g != "" { // e.g. gctrace=1: the hub's GC lines in the log
 		cmd.Env = append(os.Environ(), "GODEBUG="+g)
 	}

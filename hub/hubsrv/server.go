@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"adhocstation/core/hublink"
@@ -42,6 +43,9 @@ type Server struct {
 	// WebTimeout bounds a browser's request forwarded to a station,
 	// the answer (a download) included.
 	WebTimeout time.Duration
+	// RelayIdle closes a spliced relay that carried no byte either way for
+	// this long (0: never). Set before Serve.
+	RelayIdle time.Duration
 
 	proxy http.Handler // forwards /st/{id}/… (web.go)
 	team  *team.Server // SetTeam; nil: no team server
@@ -53,10 +57,18 @@ type Server struct {
 	maxWaiting, maxRelays int
 	waiting               map[string]int // station id → apps waiting on it
 	relays                int
-	opened                uint64 // streams opened since start: tidy watches it
-	state                 *stateFile
-	online                map[string]*control // station id → its control connection
-	pending               map[string]*pending // relay id → the app waiting for it
+	// Relays per station (waiting or spliced; web requests not counted),
+	// bounded by maxPerStation (SetRelaysPerStation).
+	maxPerStation int
+	perStation    map[string]int
+	live          map[*liveRelay]struct{} // spliced relays, for the idle sweep
+	idleCut       uint64                  // relays closed for idleness since start
+	// Per-address limits (SetRateLimits).
+	enrolLim, relayLim, webLim *addrLimiter
+	opened                     uint64 // streams opened since start: tidy watches it
+	state                      *stateFile
+	online                     map[string]*control // station id → its control connection
+	pending                    map[string]*pending // relay id → the app waiting for it
 }
 
 type control struct {
@@ -82,7 +94,39 @@ type pending struct {
 const (
 	DefaultMaxWaiting = 32
 	DefaultMaxRelays  = 20000
+	// DefaultRelaysPerStation: a technician's station rarely has more than
+	// a few dozen PCs in session at once; 256 leaves room while one
+	// station's PCs (or a leaked invitation redialling) cannot take the
+	// whole hub.
+	DefaultRelaysPerStation = 256
+	// DefaultRelayIdle: the app's live channel pings every 2 s
+	// (core/pairing defaultChannelKeepAlive) and its heartbeat call runs
+	// every 30 s, so a healthy relay is never silent for a minute; ten
+	// leaves room for a PC that sleeps through a short network loss.
+	DefaultRelayIdle = 10 * time.Minute
 )
+
+// SetRelaysPerStation replaces the limit on relays (waiting or spliced)
+// to one station.
+func (s *Server) SetRelaysPerStation(n int) {
+	s.mu.Lock()
+	s.maxPerStation = n
+	s.mu.Unlock()
+}
+
+// SetRateLimits replaces the per-address limits (their counts start afresh).
+func (s *Server) SetRateLimits(l RateLimits) {
+	s.mu.Lock()
+	s.enrolLim, s.relayLim, s.webLim = newAddrLimiter(l.Enrol, limiterSize), newAddrLimiter(l.RelayRefusals, limiterSize), newAddrLimiter(l.Web, limiterSize)
+	s.mu.Unlock()
+}
+
+// limiters returns the per-address limiters now in use.
+func (s *Server) limiters() (enrol, relay, web *addrLimiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enrolLim, s.relayLim, s.webLim
+}
 
 // SetLimits replaces the relay limits.
 func (s *Server) SetLimits(waitingPerStation, relays int) {
@@ -108,7 +152,10 @@ func New(dir string, log *slog.Logger) (*Server, error) {
 		clock: time.Now, AcceptTimeout: 10 * time.Second, PingInterval: 30 * time.Second, WebTimeout: DefaultWebTimeout,
 		online: map[string]*control{}, pending: map[string]*pending{},
 		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
+		maxPerStation: DefaultRelaysPerStation, perStation: map[string]int{}, live: map[*liveRelay]struct{}{},
+		RelayIdle: DefaultRelayIdle,
 	}
+	s.SetRateLimits(DefaultRateLimits)
 	s.proxy = s.webProxy()
 	return s, nil
 }
@@ -123,6 +170,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+hublink.PathTeam, s.teamCredential)
 	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
 	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.webAllowed(w, r) {
+			return
+		}
 		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
 	})
 	return mux
@@ -153,6 +203,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		hs.Close()
 	}()
 	go s.tidy(ctx, 10*time.Second)
+	if s.RelayIdle > 0 {
+		go s.sweepIdle(ctx, min(s.RelayIdle/4, time.Minute))
+	}
 	// Corkable connections: a relay's WebSocket frame then leaves in one
 	// system call, not in the 4 KiB buffer's pieces (docs/PERFORMANCE.md).
 	err := hs.Serve(tls.NewListener(hublink.CorkListener(ln), cfg))
@@ -169,6 +222,12 @@ func refuse(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
+	lim, _, _ := s.limiters()
+	if wait := lim.take(addrKey(r.RemoteAddr), s.now()); wait > 0 {
+		retryAfter(w, wait)
+		refuse(w, http.StatusTooManyRequests, "too_many_tries", tooManyTriesText)
+		return
+	}
 	// The server has no ReadTimeout (relays live for hours): bound this body here.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(15 * time.Second))
 	var req hublink.EnrolRequest
@@ -307,8 +366,19 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
+	// Only refusals count, so an address is throttled by its bad or
+	// expired tokens, never by a PC redialling with a good one; once over,
+	// it is refused before its token costs a signature check.
+	_, lim, _ := s.limiters()
+	addr, now := addrKey(r.RemoteAddr), s.now()
+	if wait := lim.wait(addr, now); wait > 0 {
+		retryAfter(w, wait)
+		refuse(w, http.StatusTooManyRequests, "too_many_tries", "Too many invalid or ended support links came from this network in the last minute: the app tries again by itself; if it keeps happening, ask the technician for a new invitation.")
+		return
+	}
 	tok, err := hublink.ReadToken(r.PathValue("token"))
 	if err != nil {
+		lim.add(addr, now)
 		refuse(w, http.StatusForbidden, "bad_token", "This support link is not valid: ask the technician for a new one.")
 		return
 	}
@@ -316,10 +386,12 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Stations[tok.Station]
 	s.mu.Unlock()
 	if st == nil || !st.Revoked.IsZero() || !tok.Verify(st.PublicKey) {
+		lim.add(addr, now)
 		refuse(w, http.StatusForbidden, "bad_token", "This support link is not valid: ask the technician for a new one.")
 		return
 	}
-	if tok.Expired(s.now()) {
+	if tok.Expired(now) {
+		lim.add(addr, now)
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
@@ -345,10 +417,20 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 	// stack through a TLS handshake (16 KiB kept per goroutine: 1,000
 	// idle PCs, docs/PERFORMANCE.md).
 	ctx, cancel := context.WithTimeout(serveCtx(r), time.Unix(tok.Exp, 0).Sub(s.now()))
+	lr := &liveRelay{cut: cancel}
+	s.mu.Lock()
+	lr.since = s.clock()
+	s.live[lr] = struct{}{}
+	s.mu.Unlock()
 	go func() {
 		defer release()
 		defer cancel()
-		splice(ctx, aws, rawConn(r), se.ws, se.raw)
+		defer func() {
+			s.mu.Lock()
+			delete(s.live, lr)
+			s.mu.Unlock()
+		}()
+		splice(ctx, aws, rawConn(r), se.ws, se.raw, &lr.moved)
 	}()
 }
 
@@ -387,6 +469,9 @@ var (
 	errOffline = &refusalErr{http.StatusServiceUnavailable, "station_offline",
 		"The technician's station is offline: the app keeps trying; ask the technician to start the station.",
 		offlineText}
+	errPerStation = &refusalErr{http.StatusTooManyRequests, "too_many_relays",
+		"The technician's station has as many connections through this hub as it may: try again in a moment, or ask the technician to end sessions no longer needed.",
+		"The technician's station has as many connections as it may right now. Wait a moment, then reload this page."}
 	errTooMany = &refusalErr{http.StatusTooManyRequests, "too_many_relays",
 		"Too many connections are waiting for the technician's station: try again in a moment.",
 		"Too many people are waiting for the technician's station right now. Wait a moment, then reload this page."}
@@ -417,11 +502,14 @@ func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMess
 	c := s.online[id]
 	p := &pending{station: id, got: make(chan stationEnd), done: make(chan struct{})}
 	rid := randomText(16)
+	isRelay := m.Type == "accept"
 	switch {
 	case c == nil:
 		err = errOffline
 	case s.waiting[id] >= s.maxWaiting:
 		err = errTooMany
+	case isRelay && s.perStation[id] >= s.maxPerStation:
+		err = errPerStation
 	case s.relays >= s.maxRelays:
 		err = errHubFull
 	default:
@@ -429,6 +517,9 @@ func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMess
 		s.waiting[id]++
 		s.relays++
 		s.opened++
+		if isRelay {
+			s.perStation[id]++
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -453,6 +544,11 @@ func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMess
 			close(p.done) // a station's data connection arriving late is closed
 			s.mu.Lock()
 			s.relays--
+			if isRelay {
+				if s.perStation[id]--; s.perStation[id] <= 0 {
+					delete(s.perStation, id)
+				}
+			}
 			s.mu.Unlock()
 		})
 	}
@@ -523,7 +619,9 @@ var relayBuffers = sync.Pool{New: func() any { b := make([]byte, relayBuffer); r
 // pump copies src to dst until either fails. It reads into a small buffer
 // and takes a large pooled one only while reads fill what it has: a
 // relay blocked in Read waiting for the next byte holds 1 KiB.
-func pump(dst io.Writer, src io.Reader) {
+// Every read that brought bytes adds one to moved (the idle sweep's sign
+// of life: an atomic add, no clock read per read).
+func pump(dst io.Writer, src io.Reader, moved *atomic.Uint64) {
 	small := make([]byte, idleBuffer)
 	var big *[]byte
 	defer func() {
@@ -538,6 +636,7 @@ func pump(dst io.Writer, src io.Reader) {
 		}
 		n, err := src.Read(buf)
 		if n > 0 {
+			moved.Add(1)
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -558,7 +657,7 @@ func pump(dst io.Writer, src io.Reader) {
 // splice copies bytes both ways until either side closes, then closes
 // both. One direction runs in the caller's goroutine.
 // araw and braw are the connections they run on (nil: unknown).
-func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.Conn, braw net.Conn) {
+func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.Conn, braw net.Conn, moved *atomic.Uint64) {
 	ac := hublink.WithCork(hublink.WSConn(a), araw)
 	bc := hublink.WithCork(hublink.WSConn(b), braw)
 	// ctx's end (the session's, or the hub's) cuts the relay; WSConn
@@ -570,12 +669,12 @@ func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.
 	defer stop()
 	done := make(chan struct{})
 	go func() {
-		pump(ac, bc)
+		pump(ac, bc, moved)
 		ac.Close()
 		bc.Close()
 		close(done)
 	}()
-	pump(bc, ac)
+	pump(bc, ac, moved)
 	ac.Close()
 	bc.Close()
 	<-done
@@ -635,19 +734,72 @@ func (s *Server) tidy(ctx context.Context, every time.Duration) {
 
 // Status is what the hub carries now, for its admin's log.
 type Status struct {
-	Enrolled int // stations enrolled
-	Online   int // stations holding a control connection
-	Streams  int // relays and forwarded web requests, waiting or open
-	Waiting  int // of Streams, those waiting for their station to answer
+	Enrolled int    // stations enrolled
+	Online   int    // stations holding a control connection
+	Streams  int    // relays and forwarded web requests, waiting or open
+	Waiting  int    // of Streams, those waiting for their station to answer
+	Spliced  int    // relays spliced now
+	IdleCut  uint64 // relays closed since start after RelayIdle without a byte
 }
 
 // Status counts what the hub carries now.
 func (s *Server) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Status{Enrolled: len(s.state.Stations), Online: len(s.online), Streams: s.relays}
+	st := Status{Enrolled: len(s.state.Stations), Online: len(s.online), Streams: s.relays, Spliced: len(s.live), IdleCut: s.idleCut}
 	for _, n := range s.waiting {
 		st.Waiting += n
 	}
 	return st
+}
+
+// liveRelay is a spliced relay as the idle sweep sees it.
+type liveRelay struct {
+	moved atomic.Uint64 // reads that brought bytes, either way
+	seen  uint64        // moved at the last sweep (under Server.mu)
+	since time.Time     // when the sweep last saw moved change (under Server.mu)
+	cut   context.CancelFunc
+	gone  bool // cut for idleness (under Server.mu)
+}
+
+// sweepIdle closes idle relays every interval until ctx ends: a relay is
+// cut between RelayIdle and RelayIdle+every after its last byte.
+func (s *Server) sweepIdle(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.cutIdle()
+		}
+	}
+}
+
+// cutIdle closes the relays that moved no byte for RelayIdle by the hub's
+// clock, and returns how many it closed.
+func (s *Server) cutIdle() int {
+	var cut []context.CancelFunc
+	s.mu.Lock()
+	now := s.clock()
+	for lr := range s.live {
+		if n := lr.moved.Load(); n != lr.seen {
+			lr.seen, lr.since = n, now
+			continue
+		}
+		if !lr.gone && s.RelayIdle > 0 && now.Sub(lr.since) >= s.RelayIdle {
+			lr.gone = true
+			s.idleCut++
+			cut = append(cut, lr.cut)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range cut {
+		c()
+	}
+	if len(cut) > 0 {
+		s.log.Info("relays closed after idling", "count", len(cut), "idle", s.RelayIdle)
+	}
+	return len(cut)
 }

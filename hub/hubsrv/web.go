@@ -101,6 +101,9 @@ func (c *streamConn) Close() error {
 
 // web serves https://HUB/st/{id}/PATH from station id.
 func (s *Server) web(w http.ResponseWriter, r *http.Request) {
+	if !s.webAllowed(w, r) {
+		return
+	}
 	id := r.PathValue("id")
 	s.mu.Lock()
 	known, online := s.state.Stations[id] != nil, s.online[id] != nil
@@ -185,4 +188,17 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	w.WriteHeader(status)
 	t := html.EscapeString(title)
 	fmt.Fprintf(w, pageHTML, t, t, html.EscapeString(text))
+}
+
+// webAllowed counts a browser's request against its address's limit and,
+// over it, answers the page saying so.
+func (s *Server) webAllowed(w http.ResponseWriter, r *http.Request) bool {
+	_, _, lim := s.limiters()
+	wait := lim.take(addrKey(r.RemoteAddr), s.now())
+	if wait == 0 {
+		return true
+	}
+	retryAfter(w, wait)
+	page(w, http.StatusTooManyRequests, "Please wait", "Too many requests came from your network in the last minute. Wait a minute, then reload this page.")
+	return false
 }

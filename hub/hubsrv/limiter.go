@@ -1,0 +1,162 @@
+package hubsrv
+
+import (
+	"container/list"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// RateLimits are the per-address limits on the hub's public paths, each a
+// count per minute. The address is the TCP peer: the hub is the edge, so a
+// client's X-Forwarded-For is never believed.
+type RateLimits struct {
+	// Enrol counts every enrolment try: codes are long, but a flood of
+	// tries costs a state-file read each.
+	Enrol int
+	// RelayRefusals counts only relays refused for a bad or expired token,
+	// so a PC's reconnect loop with its valid token is never throttled;
+	// an address over it is refused before its token is checked.
+	RelayRefusals int
+	// Web counts every request to /st/: a join page, its few assets, a
+	// form post and a download are under ten.
+	Web int
+}
+
+// DefaultRateLimits: ten enrolments a minute is more than an admin joining
+// stations by hand; 30 refused relays a minute is about ten stale PCs
+// behind one NAT redialling a dead link (they stop at the first 410);
+// 240 web requests a minute is a browser reloading every quarter second.
+var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 30, Web: 240}
+
+// limiterSize bounds each limiter's table: about 100 bytes an entry, so
+// 8,192 addresses cost under 1 MB per limiter however many addresses a
+// flood comes from.
+const (
+	limiterSize   = 8192
+	limiterWindow = time.Minute
+)
+
+// addrLimiter counts events per address in one-minute windows, in a table
+// of at most size entries. When full, the entry touched longest ago goes:
+// an address that keeps flooding is touched by its own flood and stays,
+// and its count is lost only if size other addresses come after its last
+// try (never the whole table at once, so a flood cannot reset the counts
+// it is limited by: docs/SECURITY.md §3.3, issue 18).
+type addrLimiter struct {
+	mu    sync.Mutex
+	limit int
+	size  int
+	m     map[string]*list.Element // of *addrCount
+	lru   list.List                // front: touched most recently
+}
+
+type addrCount struct {
+	addr  string
+	start time.Time
+	n     int
+}
+
+func newAddrLimiter(limit, size int) *addrLimiter {
+	return &addrLimiter{limit: limit, size: size, m: map[string]*list.Element{}}
+}
+
+// wait returns how long addr must wait before it may try again, or 0. It
+// counts nothing.
+func (l *addrLimiter) wait(addr string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.m[addr]
+	if e == nil {
+		return 0
+	}
+	c := e.Value.(*addrCount)
+	if now.Sub(c.start) >= limiterWindow || c.n < l.limit {
+		return 0
+	}
+	return c.start.Add(limiterWindow).Sub(now)
+}
+
+// add counts one event for addr.
+func (l *addrLimiter) add(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.addLocked(addr, now)
+}
+
+func (l *addrLimiter) addLocked(addr string, now time.Time) *addrCount {
+	e := l.m[addr]
+	if e == nil {
+		if l.lru.Len() >= l.size {
+			old := l.lru.Back()
+			l.lru.Remove(old)
+			delete(l.m, old.Value.(*addrCount).addr)
+		}
+		e = l.lru.PushFront(&addrCount{addr: addr, start: now})
+		l.m[addr] = e
+	} else {
+		l.lru.MoveToFront(e)
+	}
+	c := e.Value.(*addrCount)
+	if now.Sub(c.start) >= limiterWindow {
+		c.start, c.n = now, 0
+	}
+	if c.n < l.limit { // stops at the limit: the window is what matters
+		c.n++
+	}
+	return c
+}
+
+// take counts one try for addr and returns how long it must wait if it is
+// over the limit (that try refused), or 0.
+func (l *addrLimiter) take(addr string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.m[addr]; e != nil {
+		c := e.Value.(*addrCount)
+		if now.Sub(c.start) < limiterWindow && c.n >= l.limit {
+			l.lru.MoveToFront(e)
+			return c.start.Add(limiterWindow).Sub(now)
+		}
+	}
+	l.addLocked(addr, now)
+	return 0
+}
+
+// len is how many addresses the table holds (tests).
+func (l *addrLimiter) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lru.Len()
+}
+
+// addrKey is the key an address is counted under: an IPv4 address (also
+// when IPv4-mapped), or the /64 of an IPv6 one, since one IPv6 network
+// hands out addresses without end.
+func addrKey(remote string) string {
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
+// retryAfter sets the Retry-After header for a wait, in whole seconds.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
+}
+
+// tooManyTries is the sentence for an address over its limit.
+const tooManyTriesText = "Too many tries from your network in the last minute: wait a minute, then try again."
