@@ -1,0 +1,65 @@
+package hubsrv
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestAddrLimiterEvictsOldestOnly: a full table drops the address touched
+// longest ago, one at a time, so an address that keeps trying keeps its
+// count however many others a flood brings (issue 18's lesson: a wholesale
+// wipe would give it a fresh minute).
+func TestAddrLimiterEvictsOldestOnly(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := newAddrLimiter(2, 3)
+	for range 2 {
+		if w := l.take("attacker", now); w != 0 {
+			t.Fatalf("under the limit: wait %v", w)
+		}
+	}
+	if w := l.take("attacker", now); w != time.Minute {
+		t.Fatalf("over the limit: wait %v, want 1m", w)
+	}
+	for i := range 1000 { // a flood from other addresses, the attacker still trying
+		l.take(fmt.Sprint("flood", i), now.Add(time.Second))
+		if w := l.take("attacker", now.Add(time.Second)); w == 0 {
+			t.Fatalf("after %d other addresses the attacker's count was dropped", i+1)
+		}
+		if n := l.len(); n > 3 {
+			t.Fatalf("table holds %d entries, bound 3", n)
+		}
+	}
+	// The flood's entries went one by one: the two newest are still held.
+	if l.len() != 3 {
+		t.Fatalf("table holds %d entries, want 3", l.len())
+	}
+	// Ended windows count afresh.
+	if w := l.take("attacker", now.Add(time.Minute)); w != 0 {
+		t.Fatalf("a new minute: wait %v", w)
+	}
+	// wait and add: only what add counts is limited.
+	r := newAddrLimiter(1, 3)
+	if r.wait("pc", now) != 0 {
+		t.Fatal("nothing counted yet")
+	}
+	r.add("pc", now)
+	if r.wait("pc", now.Add(10*time.Second)) != 50*time.Second {
+		t.Fatalf("wait %v, want 50s", r.wait("pc", now.Add(10*time.Second)))
+	}
+}
+
+func TestAddrKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7:443":               "203.0.113.7",
+		"[::ffff:203.0.113.7]:1":        "203.0.113.7",
+		"[2001:db8:1:2:aaaa::1]:5":      "2001:db8:1:2::/64",
+		"[2001:db8:1:2:bbbb::9%eth0]:5": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:5":           "2001:db8:1:3::/64",
+		"not an address":                "not an address",
+	} {
+		if got := addrKey(in); got != want {
+			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
