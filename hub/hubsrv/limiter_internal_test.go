@@ -34,6 +34,15 @@ func TestAddrLimiterEvictsOldestOnly(t *testing.T) {
 	if l.len() != 3 {
 		t.Fatalf("table holds %d entries, want 3", l.len())
 	}
+	// An address under its limit that keeps trying keeps its count too.
+	u := newAddrLimiter(1000, 3)
+	for i := range 100 {
+		u.take(fmt.Sprint("flood", i), now)
+		u.take("pc", now)
+	}
+	if c := u.m["pc"].Value.(*addrCount); c.n != 100 {
+		t.Fatalf("the busy address's count is %d after 100 tries, want 100", c.n)
+	}
 	// Ended windows count afresh.
 	if w := l.take("attacker", now.Add(time.Minute)); w != 0 {
 		t.Fatalf("a new minute: wait %v", w)
