@@ -32,9 +32,9 @@ type RateLimits struct {
 // 240 web requests a minute is a browser reloading every quarter second.
 var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 30, Web: 240}
 
-// limiterSize bounds each limiter's table: about 100 bytes an entry, so
-// 8,192 addresses cost under 1 MB per limiter however many addresses a
-// flood comes from.
+// limiterSize bounds each limiter's table: about 170 bytes an entry, so
+// 8,192 addresses cost 1.4 MB per limiter however many addresses a flood
+// comes from (BenchmarkLimiterFull).
 const (
 	limiterSize   = 8192
 	limiterWindow = time.Minute

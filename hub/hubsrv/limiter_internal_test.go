@@ -2,6 +2,7 @@ package hubsrv
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -71,4 +72,28 @@ func TestAddrKey(t *testing.T) {
 			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// BenchmarkLimiterFull fills a limiter's table from IPv6 networks (the
+// longest keys) three times over and reports the full table's live bytes
+// (docs/HUB.md "Limits").
+func BenchmarkLimiterFull(b *testing.B) {
+	var perEntry, total uint64
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l := newAddrLimiter(10, limiterSize)
+		now := time.Now()
+		for i := range 3 * limiterSize {
+			l.take(addrKey(fmt.Sprintf("[2001:db8:%x:%x::1]:443", i>>16, i&0xffff)), now)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		total = after.HeapAlloc - before.HeapAlloc
+		perEntry = total / uint64(l.len())
+		runtime.KeepAlive(l)
+	}
+	b.ReportMetric(float64(total), "table-bytes")
+	b.ReportMetric(float64(perEntry), "bytes/entry")
 }
