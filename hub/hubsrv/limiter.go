@@ -27,10 +27,13 @@ type RateLimits struct {
 }
 
 // DefaultRateLimits: ten enrolments a minute is more than an admin joining
-// stations by hand; 30 refused relays a minute is about ten stale PCs
-// behind one NAT redialling a dead link (they stop at the first 410);
-// 240 web requests a minute is a browser reloading every quarter second.
-var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 30, Web: 240}
+// stations by hand. An app stops at an ended session's 410, but redials a
+// refused link (its station revoked) 15 times about a second apart, then
+// every 15–30 s (agent/support ChannelTiming): about 20 refusals in its
+// first minute, so 60 leaves room for three such PCs behind one NAT
+// before the others there wait. 240 web requests a minute is a browser
+// reloading every quarter second.
+var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 60, Web: 240}
 
 // limiterSize bounds each limiter's table: about 170 bytes an entry, so
 // 8,192 addresses cost 1.4 MB per limiter however many addresses a flood
