@@ -230,7 +230,18 @@ func TestRelayIdleTimeout(t *testing.T) {
 	h := startHub(t)
 	clock := newTestClock(h)
 	st := h.enrol(t)
-	echoStation(h.link(t, st))
+	l := h.link(t, st)
+	stationDone := make(chan error, 1) // the station's echo ends when the hub closes its side
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			stationDone <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(c, c)
+		stationDone <- err
+	}()
 	tok := hublink.SignToken(st.key, hublink.Claims{Station: st.id, Session: "s1", Exp: time.Now().Add(24 * time.Hour).Unix()})
 	c, err := hublink.DialRelay(context.Background(), h.client, h.url, tok)
 	if err != nil {
@@ -264,6 +275,7 @@ func TestRelayIdleTimeout(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("the app's side after the cut: %v", err)
 	}
+	<-stationDone // the station's side closed by the hub too, nobody else closes it
 	if s := h.srv.Status(); s.IdleCut != 1 {
 		t.Fatalf("status: %+v", s)
 	}
