@@ -47,6 +47,13 @@ xvfb_start() {
 	wait_for 30 "Xvfb did not come up (no display number on -displayfd); its log:" xvfb_ready ||
 		{ cat "$XVFB_TMP/xvfb.log" >&2; exit 1; }
 	export DISPLAY=":$(head -1 "$out")"
+	# A client must get in before the display is handed on: once in CI a
+	# station could not open the display Xvfb had just announced (the
+	# second of smoke.sh's servers on the same number, with other tests'
+	# servers starting on the machine).
+	xvfb_open() { xdpyinfo >/dev/null 2>&1; }
+	wait_for 30 "no client could open $DISPLAY; Xvfb's log:" xvfb_open ||
+		{ cat "$XVFB_TMP/xvfb.log" >&2; exit 1; }
 	echo "${0##*/}: Xvfb $1 on $DISPLAY"
 }
 
