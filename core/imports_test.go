@@ -12,7 +12,10 @@ import (
 // (directly or through others; tests are not counted), for this system
 // and for Windows, where the Support Session app runs:
 //   - core/remote imports neither core nor SQLite: the remote session
-//     window needs no database.
+//     window needs no database; nor do core/record (the player) and
+//     core/team (pure Go, the station's side of a team).
+//   - hub/... imports neither core, ui, Fyne nor SQLite: the hub is a
+//     static program without cgo for any Linux host.
 //   - every package under agent/ imports nothing of the station but
 //     core/wire and its sub-packages (and core/hublink, the relay hub's
 //     protocol, which imports nothing of the station): no core, no ui, no Fyne, no SQLite,
@@ -24,7 +27,8 @@ func TestImportRules(t *testing.T) {
 	}
 	for _, goos := range []string{runtime.GOOS, "windows"} {
 		cmd := exec.Command(goTool, "list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}",
-			"adhocstation/core/remote", "adhocstation/agent/...")
+			"adhocstation/core/remote", "adhocstation/core/record", "adhocstation/core/team",
+			"adhocstation/hub/...", "adhocstation/agent/...")
 		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -41,8 +45,8 @@ func TestImportRules(t *testing.T) {
 				}
 			}
 		}
-		if !checked["adhocstation/core/remote"] || !checked["adhocstation/agent/support"] {
-			t.Fatalf("go list for %s did not list core/remote and agent/support, only %d packages", goos, len(checked))
+		if !checked["adhocstation/core/remote"] || !checked["adhocstation/agent/support"] || !checked["adhocstation/hub/hubsrv"] {
+			t.Fatalf("go list for %s did not list core/remote, agent/support and hub/hubsrv, only %d packages", goos, len(checked))
 		}
 	}
 }
@@ -58,8 +62,12 @@ func broken(pkg, dep string) string {
 		return ""
 	case dep == "github.com/mattn/go-sqlite3":
 		return "the station's database is no business of " + pkg
-	case pkg == "adhocstation/core/remote" && dep == "adhocstation/core":
-		return "core imports core/remote, not the other way round"
+	case (pkg == "adhocstation/core/remote" || pkg == "adhocstation/core/record" || pkg == "adhocstation/core/team") &&
+		dep == "adhocstation/core":
+		return "core imports " + strings.TrimPrefix(pkg, "adhocstation/") + ", not the other way round"
+	case strings.HasPrefix(pkg, "adhocstation/hub") && (dep == "adhocstation/core" ||
+		strings.HasPrefix(dep, "adhocstation/ui") || strings.HasPrefix(dep, "fyne.io/fyne/")):
+		return "the hub is a program of its own, without the station's core, window or cgo"
 	case !strings.HasPrefix(pkg, "adhocstation/agent"):
 		return ""
 	case strings.HasPrefix(dep, "fyne.io/fyne/"):
