@@ -85,26 +85,7 @@ func (w *ActivityWindow) loop() {
 	if hwnd == 0 {
 		return
 	}
-	var m struct {
-		hwnd    uintptr
-		message uint32
-		wParam  uintptr
-		lParam  uintptr
-		time    uint32
-		x, y    int32
-		private uint32
-	}
-	for {
-		r, _, _ := procGetMessageW.Call(uintptr(unsafe.Pointer(&m)), 0, 0, 0)
-		if int32(r) <= 0 {
-			return
-		}
-		if done, _, _ := procIsDialogMessageW.Call(hwnd, uintptr(unsafe.Pointer(&m))); done != 0 {
-			continue
-		}
-		procTranslateMessage.Call(uintptr(unsafe.Pointer(&m)))
-		procDispatchMessageW.Call(uintptr(unsafe.Pointer(&m)))
-	}
+	dialogLoop(hwnd)
 }
 
 func activityDialogProc(hwnd, msg, wparam, lparam uintptr) uintptr {

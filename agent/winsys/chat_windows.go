@@ -138,6 +138,13 @@ func (w *ChatWindow) loop() {
 	if hwnd == 0 {
 		return // post shows each message in a message box instead
 	}
+	dialogLoop(hwnd)
+}
+
+// dialogLoop runs the thread's message loop for the modeless dialog hwnd
+// until WM_QUIT: Tab, Enter (the default button) and Esc work as in any
+// dialog. The chat and activity windows share it.
+func dialogLoop(hwnd uintptr) {
 	var m struct {
 		hwnd    uintptr
 		message uint32
@@ -152,7 +159,6 @@ func (w *ChatWindow) loop() {
 		if int32(r) <= 0 {
 			return
 		}
-		// Tab, Enter (the default button: Send) and Esc work as in any dialog.
 		if done, _, _ := procIsDialogMessageW.Call(hwnd, uintptr(unsafe.Pointer(&m))); done != 0 {
 			continue
 		}
