@@ -290,7 +290,11 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if err != nil {
 				return ErrScreenGarbled
 			}
-			s.rec.Frame(buf, img)
+			s.recMu.Lock() // a frame read as the view closed stays out: viewing off is the end
+			if !s.recEnded {
+				s.rec.Frame(buf, img)
+			}
+			s.recMu.Unlock()
 			if s.h.Frame != nil {
 				s.h.Frame(img, fi.Regions)
 			}
