@@ -131,7 +131,15 @@ func scanAudit(rows *sql.Rows) (AuditEntry, error) {
 // ErrAuditBroken) naming the first row that was modified, deleted or
 // inserted out of order, or nil when the log is intact.
 func (s *Station) VerifyAudit(ctx context.Context) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, at, profile_id, session_id, event, detail, prev_hash, hash FROM audit ORDER BY id`)
+	// One read transaction: the rows and the head from the same moment. An
+	// entry written between reading them (a recording sealed, a remote
+	// session closed) read as "the newest entries were removed".
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, at, profile_id, session_id, event, detail, prev_hash, hash FROM audit ORDER BY id`)
 	if err != nil {
 		return err
 	}
@@ -159,7 +167,7 @@ func (s *Station) VerifyAudit(ctx context.Context) error {
 	// Every station has a keyed head from its first migration on, even with
 	// an empty log, so a missing head is as telling as a wrong one.
 	var head string
-	err = s.rdb.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, auditHeadKey).Scan(&head)
+	err = tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, auditHeadKey).Scan(&head)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}

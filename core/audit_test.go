@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,5 +168,39 @@ func TestAuditHeadOfEmptyLog(t *testing.T) {
 	tamper(t, dir, `DELETE FROM audit`, `DELETE FROM settings WHERE key = 'audit_head'`)
 	if err := st.VerifyAudit(t.Context()); !errors.Is(err, core.ErrAuditBroken) {
 		t.Fatalf("emptied log without a head: %v", err)
+	}
+}
+
+// TestVerifyAuditWhileWriting: entries written while Verify integrity runs
+// (a recording sealed, a remote session closed as the technician checks)
+// are not reported as removed: the rows and the head are read together.
+func TestVerifyAuditWhileWriting(t *testing.T) {
+	ctx := t.Context()
+	st, _ := coretest.Open(t)
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := st.CreateProfile(ctx, fmt.Sprintf("tech%d", i), fmt.Sprintf("tech%d@example.com", i)); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	for range 200 {
+		if err := st.VerifyAudit(ctx); err != nil {
+			close(stop)
+			t.Fatalf("verified while entries were written: %v", err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -113,6 +113,7 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 			return nil, err
 		}
 		s.startRecording(ctx, sess, r)
+		s.auditOnClose(sess, r, s.now())
 		return r, nil
 	case res.Code != wire.CodeWrongPassword:
 		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)

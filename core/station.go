@@ -45,6 +45,7 @@ type Station struct {
 	chans  channelCount // live channels per session (channels.go)
 	signIn signInGate   // one Connect per session at a time (signinlock.go)
 	rec    recordings   // session recordings (recording.go)
+	ends   remoteEnds   // audits of closed remote sessions (remoteclose.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher
@@ -132,6 +133,9 @@ func (s *Station) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), recordingWait)
 	if err := s.WaitRecordings(ctx); err != nil {
 		s.log.Warn("a recording was not sealed before the station closed", "err", err)
+	}
+	if err := s.closeRemoteEnds(ctx); err != nil {
+		s.log.Warn("a remote session's close was not audited before the station closed", "err", err)
 	}
 	cancel()
 	s.hub.closeAll()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,10 @@ type playerWindow struct {
 	playing bool
 	stop    chan struct{} // closed to stop playing
 	closed  bool
+	// followed is the list row playing last selected (-1: none); while
+	// following is set, selecting a row is playing's, not a seek.
+	followed  int
+	following bool
 
 	screen   *canvas.Image
 	empty    *widget.Label
@@ -93,7 +98,7 @@ func openPlayer(a fyne.App, st *core.Station, name string, parent fyne.Window) *
 
 func newPlayerWindow(a fyne.App, st *core.Station, name string, f *record.File, info core.Recording) *playerWindow {
 	w := &playerWindow{win: a.NewWindow(fmt.Sprintf("Recording of session #%d — %s", info.SessionID, f.Meta.Computer)),
-		st: st, name: name, info: info, f: f, p: record.NewPlayer(f), speed: 1}
+		st: st, name: name, info: info, f: f, p: record.NewPlayer(f), speed: 1, followed: -1}
 	w.events = readEvents(f)
 	w.screen = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScaleSmooth}
 	w.screen.SetMinSize(fyne.NewSize(480, 300))
@@ -110,7 +115,13 @@ func newPlayerWindow(a fyne.App, st *core.Station, name string, f *record.File, 
 			e := w.events[i]
 			o.(*widget.Label).SetText(clockText(e.t) + "  " + e.text)
 		},
-		OnSelected: func(i widget.ListItemID) { w.seek(w.events[i].t) },
+		OnSelected: func(i widget.ListItemID) {
+			if w.following {
+				return
+			}
+			w.followed = i
+			w.seek(w.events[i].t)
+		},
 	}
 	w.log.ExtendBaseWidget(w.log)
 	w.export = &widget.Button{Text: "Export…", Icon: theme.DownloadIcon(), OnTapped: w.onExport}
@@ -159,12 +170,18 @@ func readEvents(f *record.File) []playerEvent {
 
 // eventRows splits an event's text into one row per line: a list row
 // holds one line, and a command's multi-line output drawn in one row
-// overlapped the rows below it.
+// overlapped the rows below it. Blank output lines (PowerShell starts its
+// output with one) get no row: an empty row reads as a missing line. The
+// recording keeps them; this is only the list.
 func eventRows(e playerEvent) []playerEvent {
 	lines := strings.Split(e.text, "\n")
-	rows := make([]playerEvent, len(lines))
-	for i, line := range lines {
-		rows[i] = playerEvent{t: e.t, typ: e.typ, text: strings.TrimRight(line, "\r")}
+	rows := make([]playerEvent, 0, len(lines))
+	for _, line := range lines {
+		line = strings.TrimRight(line, "\r")
+		if e.typ == record.TypeOutput && strings.TrimSpace(line) == "" {
+			continue
+		}
+		rows = append(rows, playerEvent{t: e.t, typ: e.typ, text: line})
 	}
 	return rows
 }
@@ -369,6 +386,7 @@ func (w *playerWindow) playLoop(stop <-chan struct{}, from time.Duration, speed 
 			}
 			w.at = at
 			show()
+			w.follow(at)
 			if end {
 				w.pause()
 			}
@@ -377,6 +395,20 @@ func (w *playerWindow) playLoop(stop <-chan struct{}, from time.Duration, speed 
 			return
 		}
 	}
+}
+
+// follow selects, and scrolls the list to, the last row at or before t,
+// so the text beside the screen keeps up with playing; the selection does
+// not seek (which would pause).
+func (w *playerWindow) follow(t time.Duration) {
+	i := sort.Search(len(w.events), func(i int) bool { return w.events[i].t > t }) - 1
+	if i < 0 || i == w.followed {
+		return
+	}
+	w.followed = i
+	w.following = true
+	w.log.Select(i)
+	w.following = false
 }
 
 // onExport asks for a folder and exports there.

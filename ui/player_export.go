@@ -45,7 +45,9 @@ func exportRecording(st *core.Station, name string, f *record.File, p *record.Pl
 		if _, marked := markColours[e.typ]; marked && pictures < maxExportPictures {
 			img, err := p.Seek(e.t)
 			if err == nil && img != nil {
-				pic := fmt.Sprintf("%s-%s.png", strings.ReplaceAll(clockText(e.t), ":", "-"), markName(e.typ))
+				// Numbered: two marks in one second (control on and off) are
+				// two pictures.
+				pic := fmt.Sprintf("%03d-%s-%s.png", pictures+1, strings.ReplaceAll(clockText(e.t), ":", "-"), markName(e.typ))
 				if err := writePNG(filepath.Join(out, pic), img); err != nil {
 					return "", err
 				}

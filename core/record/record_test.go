@@ -108,7 +108,8 @@ func TestRecordingPlaysBackWhatWasShown(t *testing.T) {
 	for _, e := range events {
 		types = append(types, e.Type)
 	}
-	if want := "SCROEMMTPAC"; string(types) != want {
+	// The view still open at Close ends there (the last S).
+	if want := "SCROEMMTPACS"; string(types) != want {
 		t.Fatalf("events %q; want %q", types, want)
 	}
 	var cmd Command
@@ -305,4 +306,40 @@ func TestSlowDiskSkipsToKeyframe(t *testing.T) {
 		t.Fatalf("%d of 150 frames recorded, %d notes: the slow disk skipped nothing", f.Index.Frames, notes)
 	}
 	t.Logf("%d of 150 frames recorded, %d keyframes, %d notes", f.Index.Frames, len(f.Index.Keys), notes)
+}
+
+// A recorder closed while viewing with control on records control off and
+// viewing off before the seal, and nothing about the screen after it.
+func TestCloseEndsOpenViewing(t *testing.T) {
+	seal, c := newSealer(t), newClock()
+	rec, path, done := startRecording(t, seal, c, Options{})
+	rec.Screen(true)
+	rec.Control(true)
+	rec.Screen(false) // a spurious end: one view was open, and stays counted right
+	rec.Screen(true)
+	c.Add(time.Second)
+	rec.Close()
+	rec.Control(false) // after Close: too late, and not recorded twice
+	rec.Screen(false)
+	receive(t, done, "the recording to be finished")
+	f, err := Open(path, seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	events, err := f.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, e := range events {
+		var tg Toggle
+		if e.Decode(&tg) != nil {
+			t.Fatal(err)
+		}
+		got += string(e.Type) + map[bool]string{true: "+", false: "-"}[tg.On] + " "
+	}
+	if want := "S+ C+ S- S+ C- S- "; got != want {
+		t.Fatalf("events %q; want %q", got, want)
+	}
 }

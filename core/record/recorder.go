@@ -71,6 +71,12 @@ type Recorder struct {
 	// record it when no keyframe made it into the queue since.
 	pending   *image.RGBA
 	pendingAt time.Duration
+	// What is on, under mu, so that Close records control off and viewing
+	// off for whatever did not end before it (the station closing with a
+	// window open); ended refuses toggles after Close.
+	views   int
+	control bool
+	ended   bool
 }
 
 type item struct {
@@ -221,10 +227,30 @@ func cloneRGBA(img *image.RGBA) *image.RGBA {
 }
 
 // Screen records screen viewing starting or ending.
-func (r *Recorder) Screen(on bool) { r.event(TypeScreen, Toggle{On: on}) }
+func (r *Recorder) Screen(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || (!on && r.views == 0) {
+		return
+	}
+	if on {
+		r.views++
+	} else {
+		r.views--
+	}
+	r.event(TypeScreen, Toggle{On: on})
+}
 
 // Control records control switching on or off.
-func (r *Recorder) Control(on bool) { r.event(TypeControl, Toggle{On: on}) }
+func (r *Recorder) Control(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return
+	}
+	r.control = on
+	r.event(TypeControl, Toggle{On: on})
+}
 
 // Clipboard records clipboard text sent to or from the PC.
 func (r *Recorder) Clipboard(text string, toPC bool) {
@@ -284,9 +310,34 @@ func (r *Recorder) Close() {
 			}
 			r.needKey, r.pending = false, nil
 		}
+		// Whatever is still on ends here, control first, past the queue's
+		// bound as the last picture is: a recording never ends while
+		// viewing.
+		var ends []item
+		t := r.since()
+		if r.control {
+			ends = append(ends, toggle(TypeControl, t))
+		}
+		for range r.views {
+			ends = append(ends, toggle(TypeScreen, t))
+		}
+		for _, it := range ends {
+			select {
+			case r.ch <- it:
+				r.queued.Add(int64(len(it.payload)) + 64)
+			default:
+			}
+		}
+		r.ended, r.control, r.views = true, false, 0
 		r.mu.Unlock()
 		close(r.closing)
 	})
+}
+
+// toggle is an "off" record of typ at t.
+func toggle(typ byte, t time.Duration) item {
+	b, _ := json.Marshal(Toggle{On: false})
+	return item{typ: typ, t: t, payload: b}
 }
 
 // run is the one goroutine that writes.

@@ -62,11 +62,18 @@ type RemoteSession struct {
 	key        string       // joins those streams to this sign-in
 	streams    []string     // the attached streams the PC's app serves (oldapp.go)
 	closed     atomic.Bool
-	running    sync.Map   // the streams of running commands, closed with r
+	running    sync.Map   // open streams (a *Screen's maps to it), closed with r
 	mu         sync.Mutex // one request at a time on the stream
 	r          *bufio.Reader
 	rec        atomic.Pointer[Recorder] // the session's recording (record.go)
+	recMu      sync.Mutex               // a view's start against Close (screen.go)
+	onClosed   atomic.Pointer[func()]
 }
+
+// OnClosed makes Close call f once, after the recording's end: core audits
+// the session's close with it. f must not wait on the disk (Close is
+// called from the window's goroutine).
+func (r *RemoteSession) OnClosed(f func()) { r.onClosed.Store(&f) }
 
 // ErrRemoteGone refuses a request whose remote session is closed.
 var ErrRemoteGone = refusal.New("remote_gone", "The connection to the PC was closed. Close this window and connect again.")
@@ -101,9 +108,22 @@ func (r *RemoteSession) System(ctx context.Context) (wire.SystemInfo, error) {
 
 // Close ends the remote session (not the support session).
 func (r *RemoteSession) Close() error {
+	r.recMu.Lock()
 	if !r.closed.Swap(true) {
+		// Open views end in the recording before it is sealed, whatever
+		// the order the window closes them in.
+		r.running.Range(func(_, v any) bool {
+			if s, ok := v.(*Screen); ok {
+				s.recordEnd()
+			}
+			return true
+		})
 		r.recorder().Close()
+		if f := r.onClosed.Load(); f != nil {
+			(*f)()
+		}
 	}
+	r.recMu.Unlock()
 	// A command's stream closing makes the PC kill its process.
 	r.running.Range(func(c, _ any) bool {
 		c.(net.Conn).Close()

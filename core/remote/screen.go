@@ -62,6 +62,12 @@ type Screen struct {
 	acked   chan struct{} // capacity 1: an ack is waiting
 	stalled atomic.Bool   // ended because the PC stopped reading
 	rec     Recorder
+	// What the recording was told is on, so that its end records control
+	// off and viewing off once, in that order, whichever of Close, the
+	// reader's end or the remote session's Close comes first.
+	recMu     sync.Mutex
+	recEnded  bool
+	controlOn bool
 }
 
 // maxMonitors bounds the monitors a PC may list: the Screen tab offers
@@ -89,11 +95,21 @@ func (r *RemoteSession) Screen(ctx context.Context, open wire.ScreenOpen, h Scre
 		return nil, err
 	}
 	s := &Screen{conn: conn, h: h, out: make(chan []byte, screenQueue), done: make(chan struct{}), acked: make(chan struct{}, 1), rec: r.recorder()}
-	s.rec.Screen(true)
+	// The session's Close finds the view in running and records its end
+	// before the recording is sealed; recMu keeps a view starting during
+	// Close wholly before it or wholly out of the recording.
+	r.recMu.Lock()
+	if r.closed.Load() {
+		s.recEnded = true
+	} else {
+		s.rec.Screen(true)
+		r.running.Store(conn, s)
+	}
+	r.recMu.Unlock()
 	go s.write()
 	go func() {
 		err := s.read(in)
-		s.rec.Screen(false)
+		s.recordEnd()
 		r.running.Delete(conn)
 		s.end()
 		if s.stalled.Load() {
@@ -120,8 +136,29 @@ func (s *Screen) Input(ev wire.InputEvent) { s.send(wire.ScreenControl{Input: &e
 
 // SetControl switches input and clipboard on or off.
 func (s *Screen) SetControl(on bool) {
-	s.rec.Control(on)
+	s.recMu.Lock()
+	if !s.recEnded && s.controlOn != on {
+		s.controlOn = on
+		s.rec.Control(on)
+	}
+	s.recMu.Unlock()
 	s.send(wire.ScreenControl{Control: &on})
+}
+
+// recordEnd records the view's end once: control off if it was on, then
+// viewing off. Nothing about the view is recorded after it.
+func (s *Screen) recordEnd() {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if s.recEnded {
+		return
+	}
+	s.recEnded = true
+	if s.controlOn {
+		s.controlOn = false
+		s.rec.Control(false)
+	}
+	s.rec.Screen(false)
 }
 
 // SetMaxFPS caps the frame rate (1..60).
@@ -158,6 +195,7 @@ func (s *Screen) Refresh() { s.send(wire.ScreenControl{Refresh: true}) }
 func (s *Screen) Close() error {
 	s.closed.Store(true)
 	s.end()
+	s.recordEnd() // now, not when the reader notices: the session may be sealed by then
 	return nil
 }
 
@@ -252,7 +290,11 @@ func (s *Screen) read(in *bufio.Reader) error {
 			if err != nil {
 				return ErrScreenGarbled
 			}
-			s.rec.Frame(buf, img)
+			s.recMu.Lock() // a frame read as the view closed stays out: viewing off is the end
+			if !s.recEnded {
+				s.rec.Frame(buf, img)
+			}
+			s.recMu.Unlock()
 			if s.h.Frame != nil {
 				s.h.Frame(img, fi.Regions)
 			}
