@@ -1,7 +1,6 @@
 package winsys
 
 import (
-	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -68,24 +67,7 @@ func (w *ActivityWindow) update(text string, open bool) {
 
 // loop creates the dialog and runs its thread's message loop.
 func (w *ActivityWindow) loop() {
-	if exported(chatProcs...) != nil {
-		close(w.created)
-		return
-	}
-	runtime.LockOSThread()
-	tmpl := activityTemplate()
-	var module windows.Handle
-	_ = windows.GetModuleHandleEx(0, nil, &module)
-	hwnd, _, _ := procCreateDialogIndirectParamW.Call(uintptr(module), uintptr(unsafe.Pointer(&tmpl[0])), 0, activityProc, 0)
-	runtime.KeepAlive(tmpl)
-	w.mu.Lock()
-	w.hwnd = hwnd
-	w.mu.Unlock()
-	close(w.created)
-	if hwnd == 0 {
-		return
-	}
-	dialogLoop(hwnd)
+	runDialog(activityTemplate(), activityProc, &w.mu, &w.hwnd, w.created)
 }
 
 func activityDialogProc(hwnd, msg, wparam, lparam uintptr) uintptr {

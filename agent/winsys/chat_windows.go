@@ -121,29 +121,38 @@ var chatProcs = []*windows.LazyProc{
 // loop creates the dialog and runs its thread's message loop; the window
 // belongs to this thread for its whole life.
 func (w *ChatWindow) loop() {
+	runDialog(chatTemplate(), chatProc, &w.mu, &w.hwnd, w.created)
+}
+
+// runDialog creates the modeless dialog tmpl with proc on this thread,
+// stores its handle in *hwnd (under mu) and closes created, then runs the
+// thread's message loop for the window's whole life. With no window (the
+// exports are missing or creation failed) *hwnd stays 0 and the caller
+// shows its text in message boxes instead. The chat and activity windows
+// share it.
+func runDialog(tmpl []uint16, proc uintptr, mu *sync.Mutex, hwnd *uintptr, created chan struct{}) {
 	if exported(chatProcs...) != nil {
-		close(w.created) // no window: post shows each message in a message box
+		close(created)
 		return
 	}
 	runtime.LockOSThread()
-	tmpl := chatTemplate()
 	var module windows.Handle
 	_ = windows.GetModuleHandleEx(0, nil, &module)
-	hwnd, _, _ := procCreateDialogIndirectParamW.Call(uintptr(module), uintptr(unsafe.Pointer(&tmpl[0])), 0, chatProc, 0)
+	h, _, _ := procCreateDialogIndirectParamW.Call(uintptr(module), uintptr(unsafe.Pointer(&tmpl[0])), 0, proc, 0)
 	runtime.KeepAlive(tmpl)
-	w.mu.Lock()
-	w.hwnd = hwnd
-	w.mu.Unlock()
-	close(w.created)
-	if hwnd == 0 {
-		return // post shows each message in a message box instead
+	mu.Lock()
+	*hwnd = h
+	mu.Unlock()
+	close(created)
+	if h == 0 {
+		return
 	}
-	dialogLoop(hwnd)
+	dialogLoop(h)
 }
 
 // dialogLoop runs the thread's message loop for the modeless dialog hwnd
 // until WM_QUIT: Tab, Enter (the default button) and Esc work as in any
-// dialog. The chat and activity windows share it.
+// dialog.
 func dialogLoop(hwnd uintptr) {
 	var m struct {
 		hwnd    uintptr
