@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"adhocstation/core"
+
+	"adhocstation/core/wire/landing"
 )
 
 // Files of the station's own certificate inside the data folder. The key
@@ -98,7 +100,7 @@ func ownCertificate(dir string, hosts []string, now time.Time) (*tls.Certificate
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := landing.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	c, err := x509.ParseCertificate(der)
@@ -141,7 +143,7 @@ func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := landing.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -234,29 +236,4 @@ func readPEM(path, kind string) ([]byte, error) {
 		return nil, fmt.Errorf("%s holds no %s", path, kind)
 	}
 	return b.Bytes, nil
-}
-
-// writeFileAtomic never leaves a half-written key behind a crash.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

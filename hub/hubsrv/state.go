@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"adhocstation/core/wire/landing"
 )
 
 // CodeLifetime is how long an enrolment code printed by `adhoc-hub enrol`
@@ -127,25 +129,5 @@ func (st *stateFile) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "stations-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, "stations.json"))
+	return landing.WriteFile(filepath.Join(dir, "stations.json"), b, 0o600)
 }
