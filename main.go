@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -59,13 +61,23 @@ func run(data string, kiosk bool) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	ctx, stop := context.WithCancel(context.Background())
 	running := make(chan struct{})
 	go func() { st.Run(ctx); close(running) }()
-	// Before the deferred Close: stop the background work and let an email
-	// being delivered record that it was sent, or a restart sends it again.
-	defer func() { stop(); <-running }()
+	var srv *pairing.Server
+	// shutdown runs once, at the end of run or from the window's watchdog
+	// below: the pairing service, then the background work (an email being
+	// delivered records that it was sent, or a restart sends it again),
+	// then the database.
+	shutdown := sync.OnceFunc(func() {
+		if srv != nil {
+			srv.Close()
+		}
+		stop()
+		<-running
+		st.Close()
+	})
+	defer shutdown()
 	// A fresh station must not email links to "localhost".
 	if host, ok, err := st.AdoptDetectedPublicHost(ctx); err != nil {
 		logger.Warn("could not set the public host name; set it in Settings", "host", host, "err", err)
@@ -87,7 +99,6 @@ func run(data string, kiosk bool) error {
 		// The station stays useful (profiles, outbox, history); PCs cannot pair until fixed.
 		logger.Error("the pairing service did not start", "err", pairingErr)
 	} else {
-		defer srv.Close()
 		fingerprint = srv.Fingerprint
 		hubState, throughHub = srv.HubState, srv.ThroughHub
 		teamState, teamSessions = srv.TeamState, srv.TeamSessions
@@ -98,7 +109,18 @@ func run(data string, kiosk bool) error {
 
 	a := app.NewWithID("station.adhocsupport.app")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := ui.New(a, st, ui.Options{Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
+	// Under Wine, Fyne's event loop has been seen not to end after the
+	// window closed (about one close in twenty, with nothing logged): the
+	// station would stay running, holding its pairing port. A closed
+	// window ends the station within windowGrace all the same.
+	closing := func() {
+		time.AfterFunc(windowGrace, func() {
+			logger.Error("the window closed but its event loop did not end within 4 s; stopping the station without it")
+			shutdown()
+			os.Exit(0)
+		})
+	}
+	w := ui.New(a, st, ui.Options{Closing: closing, Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow,
 		HubState: hubState, ThroughHub: throughHub, TeamState: teamState, TeamSessions: teamSessions, TeamChanged: teamChanged,
 		RequestTeamEnd: requestTeamEnd})

@@ -24,6 +24,10 @@ import (
 // ends the station within 5 s and frees its pairing port.
 const quitGrace = 4 * time.Second
 
+// windowGrace bounds the window's teardown after the station's window was
+// closed; then the station stops without waiting for it (main.go).
+const windowGrace = 4 * time.Second
+
 // quitOnSignal lets a service manager or a test stop the station: the
 // window is asked to close, and run's deferred shutdown follows. The
 // request runs on the Fyne goroutine; if that is stuck (a hung X server, a

@@ -25,6 +25,8 @@ type kioskLock struct {
 	pinEntry *widget.Entry
 	pinErr   *widget.Label
 
+	close func() // closes the station's window once the PIN is right
+
 	wrong       int       // wrong PINs in a row
 	lockedUntil time.Time // after too many wrong PINs
 }
@@ -41,6 +43,7 @@ const (
 
 func newKioskLock(pin string, win fyne.Window, settings fyne.CanvasObject, now func() time.Time) *kioskLock {
 	k := &kioskLock{pin: pin, win: win, now: now, settings: settings}
+	k.close = func() { closeSafely(win) }
 	k.pinEntry = widget.NewPasswordEntry()
 	k.pinEntry.PlaceHolder = "Station PIN"
 	k.pinEntry.OnSubmitted = func(string) { k.onUnlock() }
@@ -139,7 +142,7 @@ func (k *kioskLock) askToClose() {
 			return
 		}
 		d.Hide()
-		closeSafely(k.win)
+		k.close()
 	}
 	entry.OnSubmitted = func(string) { try() }
 	body := container.NewVBox(widget.NewLabel("Type the station PIN to close the station."), entry, problem)

@@ -19,6 +19,10 @@ import (
 
 // Options are the window's start-up choices.
 type Options struct {
+	// Closing, if set, is called when the station's window starts to close
+	// (the technician closed it, or gave the kiosk PIN): main bounds how
+	// long the window's teardown may take.
+	Closing  func()
 	Kiosk    bool   // full screen, larger type, settings behind KioskPIN
 	KioskPIN string // the station PIN that unlocks settings in kiosk mode
 	// PairingError, if set, is why the pairing service did not start; it
@@ -124,6 +128,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	}
 	if opts.Kiosk {
 		w.kiosk = newKioskLock(opts.KioskPIN, w.win, settingsPage, st.Now)
+		w.kiosk.close = w.closeStation
 		settingsPage = w.kiosk.content()
 	}
 	w.tabs = container.NewAppTabs(
@@ -267,15 +272,23 @@ func (w *stationWindow) onCloseRequest() {
 		d := dialog.NewConfirm("Close the station?", "A security code is still on screen and will not be shown "+
 			"again. The session itself stays prepared.", func(ok bool) {
 			if ok {
-				closeSafely(w.win)
+				w.closeStation()
 			}
 		}, w.win)
 		d.SetConfirmText("Close")
 		d.SetDismissText("Stay")
 		d.Show()
 	default:
-		closeSafely(w.win)
+		w.closeStation()
 	}
+}
+
+// closeStation closes the station's window, telling main first.
+func (w *stationWindow) closeStation() {
+	if w.opts.Closing != nil {
+		w.opts.Closing()
+	}
+	closeSafely(w.win)
 }
 
 func (w *stationWindow) shutdown() {
