@@ -212,6 +212,25 @@ func (d *deadlineConn) SetReadDeadline(t time.Time) error {
 
 func (d *deadlineConn) SetDeadline(t time.Time) error {
 	d.SetReadDeadline(t)
+	return d.SetWriteDeadline(t)
+}
+
+// SetWriteDeadline lets what Write already took (and reported written) go
+// out first, for at most closeFlush, then sets t: a deadline is about
+// writes still to come. tls.Conn sets a deadline of now right after its
+// close_notify; applied at once it cut the queued answer on its way, and a
+// join page through the relay came back empty.
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
+	d.wmu.Lock()
+	if d.flushing && !t.IsZero() {
+		if grace := time.Now().Add(closeFlush); t.Before(grace) {
+			d.Conn.SetWriteDeadline(grace)
+		}
+		for d.flushing {
+			d.wcond.Wait()
+		}
+	}
+	d.wmu.Unlock()
 	return d.Conn.SetWriteDeadline(t)
 }
 
