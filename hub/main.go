@@ -48,6 +48,7 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Println(code)
+		hubsrv.AdminPublishCodes(*state) // a running node shares it with its cluster now
 		if *teamID != "" {
 			fmt.Fprintf(os.Stderr, "One-time code for a station of team %s, valid for %s: on the station, join this hub with it. The hub must run with -team-listen and -teams %s=SEATS.\n", *teamID, hubsrv.CodeLifetime, *teamID)
 		} else {
@@ -121,6 +122,13 @@ func run(args []string) error {
 	defer stopTeam()
 	if ts != nil {
 		srv.SetTeam(ts, teamFlags.teamURLs())
+		cc, err := teamFlags.clusterConfig(*domain, cfg)
+		if err != nil {
+			return err
+		}
+		srv.SetCluster(cc)
+	} else if *teamFlags.nodeURL != "" {
+		return fmt.Errorf("-hub-node-url needs the team server (-team-listen): the nodes share their state through it")
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -129,6 +137,13 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go logStatusOnSignal(ctx, log, srv)
+	if ts != nil {
+		go func() {
+			if err := srv.RunCluster(ctx); err != nil {
+				log.Error("cluster: the node does not share its relay state", "err", err)
+			}
+		}()
+	}
 	if aln, err := srv.ListenAdmin(); err != nil {
 		log.Error("no admin socket: adhoc-hub revoke cannot reach this hub", "err", err)
 	} else {

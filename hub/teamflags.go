@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"adhocstation/hub/hubsrv"
 	"adhocstation/hub/team"
 )
 
@@ -19,6 +23,7 @@ import (
 type teamFlags struct {
 	listen, name, cluster, routes, teams, urls *string
 	replicas                                   *int
+	nodeURL, nodeName                          *string
 }
 
 func addTeamFlags(fs *flag.FlagSet) teamFlags {
@@ -29,6 +34,8 @@ func addTeamFlags(fs *flag.FlagSet) teamFlags {
 		routes:   fs.String("team-routes", "", "comma-separated route URLs of all cluster nodes, e.g. nats-route://10.0.0.1:6222,..."),
 		replicas: fs.Int("team-replicas", 1, "replicas of each team bucket: 1, or 3 in a 3-node cluster"),
 		teams:    fs.String("teams", "", "teams and their seats, e.g. acme=5,branch=3"),
+		nodeURL:  fs.String("hub-node-url", "", "in a cluster of hubs: https://HOST:PORT where the other nodes reach this node's -listen (a private address will do), so they forward relays for the stations held here"),
+		nodeName: fs.String("hub-node-name", "", "the name the nodes' certificates are checked for when they dial each other (default: -acme-domain, or the first DNS name of -cert)"),
 		urls:     fs.String("team-urls", "", "comma-separated team server URLs stations dial, e.g. tls://n1.example.org:4222,... (default: the hub's name as the station reached it, on -team-listen's port)"),
 	}
 }
@@ -109,4 +116,47 @@ func (f teamFlags) teamURLs() []string {
 		}
 	}
 	return out
+}
+
+// clusterConfig is this node's part in a cluster of hubs (docs/HUB.md
+// "Cluster"): the other nodes dial -hub-node-url and check its certificate
+// for the hub's public name, which every node serves.
+func (f teamFlags) clusterConfig(domain string, cfg *tls.Config) (hubsrv.ClusterConfig, error) {
+	cc := hubsrv.ClusterConfig{NodeURL: *f.nodeURL}
+	if cc.NodeURL == "" {
+		return cc, nil
+	}
+	if u, err := url.Parse(cc.NodeURL); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return cc, fmt.Errorf("-hub-node-url %q must be https://HOST:PORT", cc.NodeURL)
+	}
+	name := *f.nodeName
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if domain != "" && name == "" {
+		name = domain
+	}
+	if len(cfg.Certificates) > 0 {
+		// A private certificate (self-signed, or of a private CA whose
+		// chain the file holds) is trusted between the nodes serving it.
+		for _, der := range cfg.Certificates[0].Certificate {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				roots.AddCert(c)
+				if name == "" && len(c.DNSNames) > 0 {
+					name = c.DNSNames[0]
+				}
+			}
+		}
+	}
+	if name == "" {
+		return cc, fmt.Errorf("-hub-node-url needs the hub's public name for the nodes' certificates: pass -hub-node-name NAME")
+	}
+	cc.NodeClient = &http.Client{Transport: &http.Transport{
+		Proxy:               nil, // the nodes reach each other directly
+		DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     &tls.Config{ServerName: name, RootCAs: roots, MinVersion: tls.VersionTLS13},
+		TLSHandshakeTimeout: 5 * time.Second,
+	}}
+	return cc, nil
 }

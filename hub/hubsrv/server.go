@@ -49,6 +49,7 @@ type Server struct {
 
 	proxy http.Handler // forwards /st/{id}/… (web.go)
 	team  *team.Server // SetTeam; nil: no team server
+	cl    *cluster     // SetCluster; nil: one node (cluster.go)
 
 	mu    sync.Mutex
 	clock func() time.Time // token expiry and codes; SetClock moves it
@@ -235,8 +236,12 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusBadRequest, "bad_request", "The enrolment request could not be read.")
 		return
 	}
-	teamID, ok := redeemCode(s.dir, req.Code, s.now())
-	if !ok {
+	teamID, err := s.redeem(r.Context(), req.Code)
+	if errors.Is(err, errCodeStore) {
+		refuse(w, http.StatusServiceUnavailable, "hub_busy", "The hub could not check this enrolment code just now (its nodes' shared store did not answer); the code is still good: try again in a minute.")
+		return
+	}
+	if err != nil {
 		refuse(w, http.StatusForbidden, "bad_code", "This enrolment code is unknown, used or expired: ask the hub's admin for a new one (adhoc-hub enrol).")
 		return
 	}
@@ -248,7 +253,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	st := &station{Name: name, PublicKey: req.PublicKey, SecretHash: hashHex(secret), Enrolled: s.now().UTC(), Team: teamID}
 	s.mu.Lock()
 	s.state.Stations[id] = st
-	err := s.state.save(s.dir)
+	err = s.state.save(s.dir)
 	if err != nil {
 		delete(s.state.Stations, id)
 	}
@@ -258,6 +263,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusInternalServerError, "internal", "The hub could not save the enrolment; its admin should check its log.")
 		return
 	}
+	s.publishStation(r.Context(), id) // so the station may dial any node at once
 	s.log.Info("station enrolled", "station", id, "name", name, "team", teamID)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(hublink.EnrolResponse{StationID: id, Credential: id + "." + secret})
@@ -327,6 +333,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	old := s.online[id]
 	s.online[id] = c
 	s.mu.Unlock()
+	s.clusterPoke()
 	if old != nil { // one control connection per station: the newest wins
 		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a newer connection")
 	}
@@ -341,6 +348,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			delete(s.online, id)
 		}
 		s.mu.Unlock()
+		s.clusterPoke()
 		ws.CloseNow()
 		s.log.Info("station offline", "station", id)
 	}()
@@ -394,6 +402,9 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		lim.add(addr, now)
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
+	}
+	if r = s.clusterRelay(w, r, tok); r == nil {
+		return // forwarded to the node holding the station (cluster.go)
 	}
 	se, release, err := s.streamEnd(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
 	if err != nil {
@@ -590,6 +601,9 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if p == nil {
+		if s.clusterAccept(w, r, id) {
+			return // forwarded to the node holding the station (cluster.go)
+		}
 		refuse(w, http.StatusNotFound, "no_relay", "No app is waiting on this relay any more.")
 		return
 	}

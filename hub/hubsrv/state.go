@@ -39,6 +39,9 @@ type station struct {
 
 type stateFile struct {
 	Stations map[string]*station `json:"stations"`
+	// onSave, if set, is told after each save (under Server.mu: it must
+	// not block): a cluster node then shares the change (cluster.go).
+	onSave func()
 }
 
 func hashHex(s string) string {
@@ -129,5 +132,11 @@ func (st *stateFile) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return landing.WriteFile(filepath.Join(dir, "stations.json"), b, 0o600)
+	if err := landing.WriteFile(filepath.Join(dir, "stations.json"), b, 0o600); err != nil {
+		return err
+	}
+	if st.onSave != nil {
+		st.onSave()
+	}
+	return nil
 }

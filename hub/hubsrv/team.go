@@ -214,6 +214,8 @@ func (s *Server) admin(ctx context.Context, c net.Conn) {
 		if err := s.Revoke(ctx, req.Station); err != nil {
 			resp.Error = err.Error()
 		}
+	case req.Op == "codes": // adhoc-hub enrol printed a code: share it now
+		s.PublishCodes()
 	default:
 		resp.Error = "unknown admin request " + strconv.Quote(req.Op)
 	}

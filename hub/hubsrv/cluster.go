@@ -1,0 +1,867 @@
+package hubsrv
+
+// A cluster of hubs (docs/HUB.md "Cluster"): the nodes share their relay
+// state through the team server's JetStream (hub/team.HubBuckets), so a
+// station enrolled at one node is known at all, and a PC's relay or a
+// station's data connection arriving at a node that does not hold the
+// station's control connection is forwarded to the node that does.
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"adhocstation/core/hublink"
+	"adhocstation/hub/team"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ClusterConfig is this node's part in a cluster of hubs.
+type ClusterConfig struct {
+	// NodeURL is https://HOST:PORT where the other nodes reach this node's
+	// listener. Empty: relays for stations held here cannot be forwarded
+	// from other nodes (a one-node hub needs none).
+	NodeURL string
+	// NodeClient dials the other nodes. Every node serves the hub's public
+	// name, so its TLS checks their certificates for that name
+	// (tls.Config.ServerName), whatever address NodeURL names.
+	NodeClient *http.Client
+	// LeaseTTL is how long a node's word that it holds a station's control
+	// connection lasts without renewal (renewed every third of it).
+	// 0: DefaultLeaseTTL.
+	LeaseTTL time.Duration
+}
+
+// DefaultLeaseTTL: a killed node's stations reconnect elsewhere within
+// seconds and the new node's lease replaces the old at once; the TTL only
+// bounds how long a node that lost its JetStream connection is believed.
+const DefaultLeaseTTL = 15 * time.Second
+
+// nodeHeader marks a request one node forwarded to another: "ADDR MAC",
+// the PC's address and the HMAC (team.Server.NodeMAC) of the request's
+// path and that address. A forwarded request is never forwarded again.
+const nodeHeader = "X-Adhoc-Hub-Node"
+
+type cluster struct {
+	cfg  ClusterConfig
+	ts   *team.Server
+	poke chan struct{} // a local change to publish (cap 1)
+	// codesNow: a code was just printed here (cap 1).
+	codesNow chan struct{}
+	ready    chan struct{} // closed once the buckets are open and merged
+
+	mu      sync.Mutex
+	b       *team.HubBuckets
+	where   map[string]whereEntry // station → the node holding it (from the watch)
+	down    map[string]time.Time  // node URL → when a dial to it failed
+	changed chan struct{}         // closed and replaced at each change seen (tests)
+
+	forwarded atomic.Uint64 // relays and data connections forwarded to another node
+
+	// Only RunCluster's goroutine touches these.
+	kvRec  map[string]kvStation // station → its record as last seen in the bucket
+	leases map[string]lease     // stations this node holds, as written to WhereBucket
+
+	codesMu sync.Mutex
+	codes   map[string]bool // code files already published (under codesMu)
+}
+
+type whereEntry struct {
+	url string
+	at  time.Time
+}
+
+type kvStation struct {
+	st  *station
+	rev uint64
+}
+
+type lease struct {
+	rev uint64
+	c   *control
+}
+
+// SetCluster makes this node share its relay state with the other nodes
+// of its team server's cluster (SetTeam first); RunCluster does the work.
+// Call before Serve.
+func (s *Server) SetCluster(cfg ClusterConfig) {
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	cfg.NodeURL = strings.TrimRight(cfg.NodeURL, "/")
+	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), codesNow: make(chan struct{}, 1), ready: make(chan struct{}),
+		where: map[string]whereEntry{}, down: map[string]time.Time{}, changed: make(chan struct{}),
+		kvRec: map[string]kvStation{}, leases: map[string]lease{}, codes: map[string]bool{}}
+	s.mu.Lock()
+	cl.ts = s.team
+	s.cl = cl
+	s.state.onSave = cl.pokeNow
+	s.mu.Unlock()
+}
+
+func (s *Server) cluster() *cluster {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cl
+}
+
+func (cl *cluster) pokeNow() {
+	select {
+	case cl.poke <- struct{}{}:
+	default:
+	}
+}
+
+// clusterPoke tells the cluster loop that something local changed (a
+// control connection came or went).
+func (s *Server) clusterPoke() {
+	if cl := s.cluster(); cl != nil {
+		cl.pokeNow()
+	}
+}
+
+func (cl *cluster) isReady() bool {
+	select {
+	case <-cl.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// ClusterReady is closed once this node shares its state (nil: no cluster).
+func (s *Server) ClusterReady() <-chan struct{} {
+	if cl := s.cluster(); cl != nil {
+		return cl.ready
+	}
+	return nil
+}
+
+// RunCluster shares this node's relay state until ctx ends: it opens the
+// hub's buckets (waiting for JetStream), merges the stations' records both
+// ways, publishes the enrolment codes printed at this node and which
+// stations hold their control connection here, and watches the other
+// nodes' words.
+func (s *Server) RunCluster(ctx context.Context) error {
+	cl := s.cluster()
+	if cl == nil || cl.ts == nil {
+		return errors.New("hubsrv: RunCluster without SetTeam and SetCluster")
+	}
+	var b *team.HubBuckets
+	for logged := false; ; {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var err error
+		b, err = cl.ts.HubBuckets(actx, CodeLifetime+time.Hour, cl.cfg.LeaseTTL)
+		cancel()
+		if err == nil {
+			break
+		}
+		if !logged {
+			s.log.Info("cluster: waiting for the team server's JetStream", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	cl.mu.Lock()
+	cl.b = b
+	cl.mu.Unlock()
+
+	var stW, whW jetstream.KeyWatcher
+	watch := func(kv jetstream.KeyValue) jetstream.KeyWatcher {
+		for ctx.Err() == nil {
+			w, err := kv.WatchAll(ctx)
+			if err == nil {
+				return w
+			}
+			s.log.Warn("cluster: watch failed, trying again", "bucket", kv.Bucket(), "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		return nil
+	}
+	if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
+		return nil
+	}
+	defer func() { stW.Stop(); whW.Stop() }()
+
+	// The stations' records already in the bucket first: a node starting
+	// with an old stations.json must not write it over newer records.
+	initial := true
+	for initial {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-stW.Updates():
+			switch {
+			case !ok:
+				stW = watch(b.Stations)
+				if stW == nil {
+					return nil
+				}
+			case e == nil:
+				initial = false
+			default:
+				s.mergeEntry(cl, e)
+			}
+		}
+	}
+	s.pushStations(ctx, cl)
+	s.publishCodes(ctx, cl)
+	close(cl.ready)
+	s.log.Info("cluster: sharing relay state", "node", cl.ts.NodeName(), "url", cl.cfg.NodeURL, "stations", len(cl.kvRec))
+
+	renew := time.NewTicker(cl.cfg.LeaseTTL / 3)
+	defer renew.Stop()
+	codes := time.NewTicker(2 * time.Second)
+	defer codes.Stop()
+	var retry <-chan time.Time
+	for {
+		var failed bool
+		select {
+		case <-ctx.Done():
+			s.dropLeases(cl)
+			return nil
+		case e, ok := <-stW.Updates():
+			if !ok {
+				if stW = watch(b.Stations); stW == nil {
+					return nil
+				}
+				continue
+			}
+			if e != nil {
+				s.mergeEntry(cl, e)
+			}
+			continue
+		case e, ok := <-whW.Updates():
+			if !ok {
+				if whW = watch(b.Where); whW == nil {
+					return nil
+				}
+				continue
+			}
+			if e != nil {
+				cl.seeWhere(e)
+			}
+			continue
+		case <-cl.poke:
+			failed = !s.pushStations(ctx, cl) || !s.syncLeases(ctx, cl, false)
+		case <-retry:
+			retry = nil
+			failed = !s.pushStations(ctx, cl) || !s.syncLeases(ctx, cl, false)
+		case <-renew.C:
+			failed = !s.syncLeases(ctx, cl, true)
+		case <-codes.C:
+			s.publishCodes(ctx, cl)
+		case <-cl.codesNow:
+			s.publishCodes(ctx, cl)
+		}
+		if failed && retry == nil {
+			retry = time.After(250 * time.Millisecond)
+		}
+	}
+}
+
+// mergeStation is the union of two records of one station: the NATS keys
+// of both, revoked at the earlier revocation. The same on every node
+// whatever the order, so the nodes agree without a leader of their own.
+func mergeStation(a, b *station) *station {
+	if a == nil {
+		a, b = b, nil
+	}
+	m := *a
+	m.TeamKeys = slices.Clone(a.TeamKeys)
+	if b != nil {
+		if m.SecretHash == "" {
+			m.Name, m.PublicKey, m.SecretHash, m.Enrolled, m.Team = b.Name, b.PublicKey, b.SecretHash, b.Enrolled, b.Team
+		}
+		for _, k := range b.TeamKeys {
+			if !slices.Contains(m.TeamKeys, k) {
+				m.TeamKeys = append(m.TeamKeys, k)
+			}
+		}
+		if m.Revoked.IsZero() || (!b.Revoked.IsZero() && b.Revoked.Before(m.Revoked)) {
+			m.Revoked = b.Revoked
+		}
+	}
+	slices.Sort(m.TeamKeys)
+	return &m
+}
+
+func sameStation(a, b *station) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+const stationKeyPrefix = "st."
+
+// mergeEntry takes a station's record from the bucket into this node's
+// state (and stations.json). A revocation made at another node closes the
+// station's control connection here too.
+func (s *Server) mergeEntry(cl *cluster, e jetstream.KeyValueEntry) {
+	id, ok := strings.CutPrefix(e.Key(), stationKeyPrefix)
+	if !ok || e.Operation() != jetstream.KeyValuePut {
+		return
+	}
+	var rec station
+	if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.SecretHash == "" {
+		s.log.Warn("cluster: a station record could not be read", "station", id, "err", err)
+		return
+	}
+	cl.kvRec[id] = kvStation{&rec, e.Revision()}
+	s.mu.Lock()
+	local := s.state.Stations[id]
+	m := mergeStation(local, &rec)
+	var cut *control
+	if !sameStation(m, local) {
+		s.state.Stations[id] = m
+		if err := s.state.save(s.dir); err != nil {
+			s.log.Error("cluster: saving a station's record", "station", id, "err", err)
+		}
+		if (local == nil || local.Revoked.IsZero()) && !m.Revoked.IsZero() {
+			cut = s.online[id]
+			delete(s.online, id)
+		}
+	}
+	s.mu.Unlock()
+	if cut != nil {
+		cut.ws.Close(4003, "station revoked")
+		s.log.Info("station revoked at another node: cut here", "station", id)
+	}
+	cl.notify()
+}
+
+// pushStations writes to the bucket every local record the bucket lacks
+// or has less of, at the revision seen (a concurrent write elsewhere is
+// read back and merged). It reports whether all went through.
+func (s *Server) pushStations(ctx context.Context, cl *cluster) bool {
+	s.mu.Lock()
+	var todo []string
+	for id, st := range s.state.Stations {
+		if !sameStation(mergeStation(st, cl.kvRec[id].st), cl.kvRec[id].st) {
+			todo = append(todo, id)
+		}
+	}
+	s.mu.Unlock()
+	ok := true
+	for _, id := range todo {
+		if err := s.pushStation(ctx, cl, id); err != nil {
+			s.log.Warn("cluster: a station's record could not be shared yet", "station", id, "err", err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (s *Server) pushStation(ctx context.Context, cl *cluster, id string) error {
+	for range 5 {
+		s.mu.Lock()
+		local := s.state.Stations[id]
+		var m *station
+		if local != nil {
+			m = mergeStation(local, cl.kvRec[id].st)
+		}
+		s.mu.Unlock()
+		if m == nil {
+			return nil
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var rev uint64
+		if prev := cl.kvRec[id]; prev.rev == 0 {
+			rev, err = cl.b.Stations.Create(wctx, stationKeyPrefix+id, b)
+		} else {
+			rev, err = cl.b.Stations.Update(wctx, stationKeyPrefix+id, b, prev.rev)
+		}
+		if err == nil {
+			cancel()
+			cl.kvRec[id] = kvStation{m, rev}
+			return nil
+		}
+		// Written meanwhile by another node: read it, merge, try again.
+		e, gerr := cl.b.Stations.Get(wctx, stationKeyPrefix+id)
+		cancel()
+		switch {
+		case gerr == nil:
+			s.mergeEntry(cl, e)
+		case errors.Is(gerr, jetstream.ErrKeyNotFound):
+			delete(cl.kvRec, id)
+		default:
+			return err
+		}
+	}
+	return errors.New("the record kept changing under this node's writes")
+}
+
+// publishStation shares station id's record now (an enrolment: the station
+// may dial another node at once), waiting at most a few seconds; the loop
+// tries again later if this fails.
+func (s *Server) publishStation(ctx context.Context, id string) {
+	cl := s.cluster()
+	if cl == nil || !cl.isReady() {
+		return
+	}
+	cl.pokeNow()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	st := s.state.Stations[id]
+	var b []byte
+	if st != nil {
+		b, _ = json.Marshal(mergeStation(st, nil))
+	}
+	s.mu.Unlock()
+	if b == nil {
+		return
+	}
+	// A new station's key is new: Create cannot meet another's record.
+	// The loop's next pass sees it in the watch and agrees.
+	if _, err := cl.b.Stations.Create(ctx, stationKeyPrefix+id, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		s.log.Warn("cluster: a new station's record is not shared yet", "station", id, "err", err)
+	}
+}
+
+// Codes: `adhoc-hub enrol` writes a code's file at one node; the node
+// publishes it ("code.HASH": expiry and team) so any node can redeem it,
+// and a redemption anywhere is a Create of "used.HASH": only one succeeds.
+
+type codeRecord struct {
+	Expires time.Time `json:"expires"`
+	Team    string    `json:"team,omitempty"`
+}
+
+func readCodeFile(path string) (codeRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return codeRecord{}, err
+	}
+	first, teamID, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(first))
+	return codeRecord{Expires: exp, Team: strings.TrimSpace(teamID)}, err
+}
+
+// publishCodes shares the code files of this node not yet shared, and
+// removes those redeemed (at any node).
+func (s *Server) publishCodes(ctx context.Context, cl *cluster) {
+	cl.codesMu.Lock()
+	defer cl.codesMu.Unlock()
+	dir := filepath.Join(s.dir, "codes")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		h := de.Name()
+		if len(h) != 64 {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if _, err := cl.b.Codes.Get(wctx, "used."+h); err == nil {
+			os.Remove(filepath.Join(dir, h)) // redeemed at some node
+			delete(cl.codes, h)
+			cancel()
+			continue
+		}
+		if !cl.codes[h] {
+			if rec, err := readCodeFile(filepath.Join(dir, h)); err == nil {
+				b, _ := json.Marshal(rec)
+				_, err := cl.b.Codes.Create(wctx, "code."+h, b)
+				if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
+					cl.codes[h] = true
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+// PublishCodes shares the codes printed at this node now (the admin
+// socket's "codes": adhoc-hub enrol asks a running hub for it).
+func (s *Server) PublishCodes() {
+	if cl := s.cluster(); cl != nil {
+		select {
+		case cl.codesNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+var (
+	errBadCode = errors.New("bad code")
+	// errCodeStore: the nodes' shared store did not answer; the code is
+	// not burnt.
+	errCodeStore = errors.New("the hub's shared store did not answer")
+)
+
+// redeem burns an enrolment code and returns its team. Alone, the code's
+// file is removed (redeemCode); in a cluster the code may have been
+// printed at any node, and the node whose Create of "used.HASH" succeeds
+// owns it.
+func (s *Server) redeem(ctx context.Context, code string) (string, error) {
+	cl := s.cluster()
+	if cl == nil {
+		teamID, ok := redeemCode(s.dir, code, s.now())
+		if !ok {
+			return "", errBadCode
+		}
+		return teamID, nil
+	}
+	if code == "" || len(code) > 64 {
+		return "", errBadCode
+	}
+	if !cl.isReady() {
+		return "", errCodeStore
+	}
+	h := hashHex(strings.ToLower(strings.TrimSpace(code)))
+	path := filepath.Join(s.dir, "codes", h)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rec, err := readCodeFile(path)
+	if err != nil {
+		e, gerr := cl.b.Codes.Get(ctx, "code."+h)
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound):
+			return "", errBadCode
+		case gerr != nil:
+			return "", errCodeStore
+		}
+		if json.Unmarshal(e.Value(), &rec) != nil {
+			return "", errBadCode
+		}
+	}
+	if !s.now().Before(rec.Expires) {
+		return "", errBadCode
+	}
+	if _, err := cl.b.Codes.Create(ctx, "used."+h, []byte(cl.ts.NodeName())); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return "", errBadCode
+		}
+		return "", errCodeStore
+	}
+	os.Remove(path)
+	return rec.Team, nil
+}
+
+// Leases: which node holds each station's control connection.
+
+// syncLeases writes this node's word for the stations whose control
+// connection came here (the newest connection wins, as on one node),
+// withdraws it for those gone, and renews the rest when renew is set. A
+// lease another node took since means the station's connection here is
+// stale (the station dialled anew elsewhere): it is closed.
+func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
+	if cl.cfg.NodeURL == "" {
+		return true
+	}
+	s.mu.Lock()
+	online := make(map[string]*control, len(s.online))
+	for id, c := range s.online {
+		online[id] = c
+	}
+	s.mu.Unlock()
+	ok := true
+	val := []byte(cl.cfg.NodeURL)
+	for id, c := range online {
+		l, had := cl.leases[id]
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		switch {
+		case !had || l.c != c:
+			rev, err := cl.b.Where.Put(wctx, id, val)
+			if err != nil {
+				ok = false
+				break
+			}
+			cl.leases[id] = lease{rev, c}
+		case renew:
+			rev, err := cl.b.Where.Update(wctx, id, val, l.rev)
+			if err == nil {
+				cl.leases[id] = lease{rev, c}
+				break
+			}
+			e, gerr := cl.b.Where.Get(wctx, id)
+			switch {
+			case gerr == nil && string(e.Value()) != cl.cfg.NodeURL:
+				delete(cl.leases, id)
+				s.mu.Lock()
+				stale := s.online[id] == c
+				if stale {
+					delete(s.online, id)
+				}
+				s.mu.Unlock()
+				if stale {
+					c.ws.Close(websocket.StatusPolicyViolation, "replaced by a newer connection at another hub node")
+					s.log.Info("station reconnected at another node: its connection here is closed", "station", id, "node", string(e.Value()))
+				}
+			case errors.Is(gerr, jetstream.ErrKeyNotFound) || gerr == nil:
+				// Run out (or ours at another revision): say it again.
+				rev, err := cl.b.Where.Put(wctx, id, val)
+				if err != nil {
+					ok = false
+					break
+				}
+				cl.leases[id] = lease{rev, c}
+			default:
+				ok = false
+			}
+		}
+		cancel()
+	}
+	for id, l := range cl.leases {
+		if online[id] == l.c {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// Only if still ours: the station may hold a newer lease elsewhere.
+		err := cl.b.Where.Delete(wctx, id, jetstream.LastRevision(l.rev))
+		cancel()
+		if err != nil && !isWrongLastSeq(err) {
+			ok = false
+			continue
+		}
+		delete(cl.leases, id)
+	}
+	return ok
+}
+
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// dropLeases withdraws this node's leases as it stops, so the other nodes
+// stop forwarding here before the leases run out.
+func (s *Server) dropLeases(cl *cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for id, l := range cl.leases {
+		cl.b.Where.Delete(ctx, id, jetstream.LastRevision(l.rev))
+	}
+}
+
+func (cl *cluster) seeWhere(e jetstream.KeyValueEntry) {
+	cl.mu.Lock()
+	if e.Operation() == jetstream.KeyValuePut {
+		cl.where[e.Key()] = whereEntry{url: string(e.Value()), at: e.Created()}
+	} else {
+		delete(cl.where, e.Key())
+	}
+	cl.mu.Unlock()
+	cl.notify()
+}
+
+func (cl *cluster) notify() {
+	cl.mu.Lock()
+	close(cl.changed)
+	cl.changed = make(chan struct{})
+	cl.mu.Unlock()
+}
+
+// holder is the URL of the node holding station id's control connection
+// when that is another node believed alive, else "".
+func (cl *cluster) holder(id string) string {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	e, ok := cl.where[id]
+	if !ok || e.url == cl.cfg.NodeURL || time.Since(e.at) > cl.cfg.LeaseTTL {
+		return ""
+	}
+	if t, ok := cl.down[e.url]; ok && time.Since(t) < cl.cfg.LeaseTTL/3 {
+		return "" // it did not answer a moment ago: its stations are moving
+	}
+	return e.url
+}
+
+func (cl *cluster) markDown(url string, down bool) {
+	cl.mu.Lock()
+	if down {
+		cl.down[url] = time.Now()
+	} else {
+		delete(cl.down, url)
+	}
+	cl.mu.Unlock()
+}
+
+// Forwarding.
+
+func (cl *cluster) mac(kind, path, addr string) string {
+	return hex.EncodeToString(cl.ts.NodeMAC(kind + " " + path + " " + addr))
+}
+
+// fromNode returns the PC's address a node passed with r, and whether r
+// came from a node at all (its MAC checks).
+func (cl *cluster) fromNode(r *http.Request, kind string) (addr string, ok bool) {
+	v := r.Header.Get(nodeHeader)
+	if v == "" {
+		return "", false
+	}
+	addr, mac, _ := strings.Cut(v, " ")
+	want := cl.mac(kind, r.URL.Path, addr)
+	return addr, hmac.Equal([]byte(mac), []byte(want))
+}
+
+// clusterRelay is the relay handler's hook, after the token was checked:
+// it returns r to serve here (with the PC's address when another node
+// forwarded it), or nil when it forwarded the relay to the node holding
+// the station and answered the PC itself.
+func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hublink.Token) *http.Request {
+	cl := s.cluster()
+	if cl == nil {
+		return r
+	}
+	if addr, ok := cl.fromNode(r, "relay"); ok {
+		r = r.Clone(r.Context())
+		r.RemoteAddr = addr
+		return r
+	}
+	if s.Online(tok.Station) {
+		return r
+	}
+	url := cl.holder(tok.Station)
+	if url == "" {
+		return r // streamEnd says the station is offline
+	}
+	h := http.Header{nodeHeader: {r.RemoteAddr + " " + cl.mac("relay", r.URL.Path, r.RemoteAddr)}}
+	ctx, cancel := context.WithTimeout(r.Context(), s.AcceptTimeout+5*time.Second)
+	nws, resp, err := websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode >= 400 {
+			cl.markDown(url, false)
+			passRefusal(w, resp)
+			return nil
+		}
+		cl.markDown(url, true)
+		s.log.Warn("cluster: the node holding the station did not answer", "station", tok.Station, "node", url, "err", err)
+		refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
+		return nil
+	}
+	cl.markDown(url, false)
+	aws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		nws.CloseNow()
+		return nil
+	}
+	cl.forwarded.Add(1)
+	// As a relay served here: ends at the session's end or the hub's.
+	sctx, scancel := context.WithTimeout(serveCtx(r), time.Unix(tok.Exp, 0).Sub(s.now()))
+	raw := rawConn(r)
+	go func() {
+		defer scancel()
+		var moved atomic.Uint64
+		splice(sctx, aws, raw, nws, nil, &moved)
+	}()
+	return nil
+}
+
+// clusterAccept is the accept handler's hook for a station's data
+// connection that names no relay waiting here: with a DNS name of several
+// addresses, the station's dial may land on another node than its control
+// connection. It forwards the connection to the node holding that control
+// connection and reports whether it did.
+func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string) bool {
+	cl := s.cluster()
+	if cl == nil {
+		return false
+	}
+	if _, ok := cl.fromNode(r, "accept"); ok || s.Online(id) {
+		return false
+	}
+	url := cl.holder(id)
+	if url == "" {
+		return false
+	}
+	h := http.Header{
+		"Authorization": r.Header.Values("Authorization"),
+		nodeHeader:      {"- " + cl.mac("accept", r.URL.Path, "-")},
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	nws, resp, err := websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode >= 400 {
+			passRefusal(w, resp)
+			return true
+		}
+		cl.markDown(url, true)
+		return false
+	}
+	sws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		nws.CloseNow()
+		return true
+	}
+	cl.forwarded.Add(1)
+	raw := rawConn(r)
+	sctx := serveCtx(r)
+	go func() {
+		var moved atomic.Uint64
+		splice(sctx, sws, raw, nws, nil, &moved)
+	}()
+	return true
+}
+
+// passRefusal answers with the refusal another node gave.
+func passRefusal(w http.ResponseWriter, resp *http.Response) {
+	var e hublink.ErrorResponse
+	if resp.Body != nil {
+		dec := json.NewDecoder(io.LimitReader(resp.Body, 16<<10))
+		if dec.Decode(&e) != nil || e.Message == "" {
+			e = hublink.ErrorResponse{Code: errOffline.code, Message: errOffline.relayMsg}
+		}
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
+	refuse(w, resp.StatusCode, e.Code, e.Message)
+}
+
+func wsURL(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	return u
+}
+
+// AdminPublishCodes asks the hub running on state folder dir to share the
+// codes printed there with its cluster now (adhoc-hub enrol; without it
+// the hub finds them within 2 s). A hub that is not running is no error:
+// it shares them when it starts.
+func AdminPublishCodes(dir string) {
+	c, err := net.DialTimeout("unix", AdminSocket(dir), time.Second)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	b, _ := json.Marshal(adminRequest{Op: "codes"})
+	if _, err := c.Write(append(b, '\n')); err == nil {
+		io.Copy(io.Discard, io.LimitReader(c, 4096))
+	}
+}

@@ -1,0 +1,34 @@
+package hubsrv
+
+import "context"
+
+// Knows reports whether station id is enrolled as this node knows it.
+func (s *Server) Knows(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.Stations[id] != nil
+}
+
+// ClusterChanged is closed at the next change this node sees in the
+// shared stations or leases (tests wait on it instead of sleeping).
+func (s *Server) ClusterChanged() <-chan struct{} {
+	cl := s.cluster()
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.changed
+}
+
+// StationHolder is the node URL this node believes holds station id's
+// control connection ("" : none), as the leases say.
+func (s *Server) StationHolder(id string) string {
+	cl := s.cluster()
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.where[id].url
+}
+
+// ShareCodesNow publishes this node's codes at once (the loop does every 2 s).
+func (s *Server) ShareCodesNow(ctx context.Context) { s.publishCodes(ctx, s.cluster()) }
+
+// Forwarded counts relays and data connections this node forwarded.
+func (s *Server) Forwarded() uint64 { return s.cluster().forwarded.Load() }
