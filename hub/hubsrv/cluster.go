@@ -63,7 +63,11 @@ type cluster struct {
 	poke chan struct{} // a local change to publish (cap 1)
 	// codesNow: a code was just printed here (cap 1).
 	codesNow chan struct{}
-	ready    chan struct{} // closed once the buckets are open and merged
+	// rewatch: a node went away (cap 1). A watch whose consumer lived on
+	// it notices only after missed heartbeats (10 s and more), so the
+	// watches are started again at once.
+	rewatch chan struct{}
+	ready   chan struct{} // closed once the buckets are open and merged
 
 	mu      sync.Mutex
 	b       *team.HubBuckets
@@ -104,7 +108,7 @@ func (s *Server) SetCluster(cfg ClusterConfig) {
 		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	cfg.NodeURL = strings.TrimRight(cfg.NodeURL, "/")
-	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), codesNow: make(chan struct{}, 1), ready: make(chan struct{}),
+	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), codesNow: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
 		where: map[string]whereEntry{}, down: map[string]time.Time{}, changed: make(chan struct{}),
 		kvRec: map[string]kvStation{}, leases: map[string]lease{}, codes: map[string]bool{}}
 	s.mu.Lock()
@@ -233,6 +237,8 @@ func (s *Server) RunCluster(ctx context.Context) error {
 
 	renew := time.NewTicker(cl.cfg.LeaseTTL / 3)
 	defer renew.Stop()
+	routes := cl.ts.NATS().NumRoutes()
+	var rewatched time.Time
 	codes := time.NewTicker(2 * time.Second)
 	defer codes.Stop()
 	var retry <-chan time.Time
@@ -271,6 +277,28 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			failed = !s.pushStations(ctx, cl) || !s.syncLeases(ctx, cl, false)
 		case <-renew.C:
 			failed = !s.syncLeases(ctx, cl, true)
+			n := cl.ts.NATS().NumRoutes()
+			if n < routes {
+				cl.rewatchNow() // a node went away
+			}
+			routes = n
+		case <-cl.rewatch:
+			if time.Since(rewatched) < cl.cfg.LeaseTTL/3 {
+				continue
+			}
+			rewatched = time.Now()
+			stW.Stop()
+			whW.Stop()
+			// The new watch replays every lease alive: forget the old
+			// ones first, so one deleted meanwhile is not kept.
+			cl.mu.Lock()
+			clear(cl.where)
+			cl.mu.Unlock()
+			if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
+				return nil
+			}
+			s.log.Info("cluster: watches started again after a node went away")
+			continue
 		case <-codes.C:
 			s.publishCodes(ctx, cl)
 		case <-cl.codesNow:
@@ -706,6 +734,40 @@ func (cl *cluster) markDown(url string, down bool) {
 		delete(cl.down, url)
 	}
 	cl.mu.Unlock()
+	if down {
+		cl.rewatchNow()
+	}
+}
+
+func (cl *cluster) rewatchNow() {
+	select {
+	case cl.rewatch <- struct{}{}:
+	default:
+	}
+}
+
+// resolve is holder, asking the bucket itself when the watch names a node
+// that did not answer (the watch may lag: its consumer may have been on
+// that node).
+func (cl *cluster) resolve(ctx context.Context, id string) string {
+	if url := cl.holder(id); url != "" {
+		return url
+	}
+	cl.mu.Lock()
+	stale := cl.where[id].url != "" && cl.where[id].url != cl.cfg.NodeURL
+	b := cl.b
+	cl.mu.Unlock()
+	if !stale || b == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	e, err := b.Where.Get(ctx, id)
+	if err != nil {
+		return ""
+	}
+	cl.seeWhere(e)
+	return cl.holder(id)
 }
 
 // Forwarding.
@@ -743,15 +805,22 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	if s.Online(tok.Station) {
 		return r
 	}
-	url := cl.holder(tok.Station)
+	url := cl.resolve(r.Context(), tok.Station)
 	if url == "" {
 		return r // streamEnd says the station is offline
 	}
 	h := http.Header{nodeHeader: {r.RemoteAddr + " " + cl.mac("relay", r.URL.Path, r.RemoteAddr)}}
-	ctx, cancel := context.WithTimeout(r.Context(), s.AcceptTimeout+5*time.Second)
-	nws, resp, err := websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
-	cancel()
-	if err != nil {
+	var nws *websocket.Conn
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(r.Context(), s.AcceptTimeout+5*time.Second)
+		var resp *http.Response
+		var err error
+		nws, resp, err = websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
+		cancel()
+		if err == nil {
+			cl.markDown(url, false)
+			break
+		}
 		if resp != nil && resp.StatusCode >= 400 {
 			cl.markDown(url, false)
 			passRefusal(w, resp)
@@ -759,10 +828,13 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 		}
 		cl.markDown(url, true)
 		s.log.Warn("cluster: the node holding the station did not answer", "station", tok.Station, "node", url, "err", err)
-		refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
-		return nil
+		// Once more if the bucket itself names another node (the
+		// station reconnected there and this node's watch lags).
+		if url = cl.resolve(r.Context(), tok.Station); try > 0 || url == "" || r.Context().Err() != nil {
+			refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
+			return nil
+		}
 	}
-	cl.markDown(url, false)
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		nws.CloseNow()
@@ -793,7 +865,7 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 	if _, ok := cl.fromNode(r, "accept"); ok || s.Online(id) {
 		return false
 	}
-	url := cl.holder(id)
+	url := cl.resolve(r.Context(), id)
 	if url == "" {
 		return false
 	}

@@ -13,14 +13,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"adhocstation/core/hublink"
+	coreteam "adhocstation/core/team"
 	"adhocstation/hub/hubsrv"
 	"adhocstation/hub/team"
+
+	"github.com/nats-io/nkeys"
 )
 
 // hubNode is one node of a test cluster of hubs: the relay hub in-process
@@ -43,8 +47,9 @@ func (n *hubNode) kill() {
 }
 
 type hubCluster struct {
-	nodes []*hubNode
-	roots *x509.CertPool
+	nodes   []*hubNode
+	roots   *x509.CertPool
+	account string // the stations' NATS account
 }
 
 // client is a client pinned to one node under the hub's public name
@@ -130,7 +135,11 @@ func startCluster(t *testing.T) *hubCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &hubCluster{roots: roots}
+	keys, err := team.LoadOrCreateKeys(keysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &hubCluster{roots: roots, account: keys.AccountPublicKey()}
 	for attempt := 1; ; attempt++ {
 		ports := freeRoutePorts(t, 3)
 		var routes []string
@@ -170,13 +179,17 @@ func startCluster(t *testing.T) *hubCluster {
 			}
 			t.Fatal(startErr)
 		}
+		var teamURLs []string
+		for _, ts := range nodes {
+			teamURLs = append(teamURLs, strings.Replace(ts.ClientURL(), "nats://", "tls://", 1))
+		}
 		for i, ts := range nodes {
 			t.Cleanup(ts.Shutdown) // twice is harmless
 			srv, err := hubsrv.New(dirs[i], nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv.SetTeam(ts, nil)
+			srv.SetTeam(ts, teamURLs)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -245,9 +258,9 @@ type clusterStation struct {
 	key  ed25519.PrivateKey
 	cred string
 	link *hublink.Link
-	up   chan struct{}    // each time the control connection comes up
-	down chan error       // each time it goes down, with why
-	acc  atomic.Int64     // relays accepted
+	up   chan struct{} // each time the control connection comes up
+	down chan error    // each time it goes down, with why
+	acc  atomic.Int64  // relays accepted
 	last atomic.Pointer[time.Time]
 }
 
@@ -431,7 +444,18 @@ func TestClusterStationsShared(t *testing.T) {
 // every PC, redialling, reaches it again through either survivor.
 func TestClusterNodeKilled(t *testing.T) {
 	c := startCluster(t)
-	code, err := hubsrv.NewCode(c.nodes[0].dir, time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		err := c.nodes[0].ts.EnsureTeam(ctx, "acme", 2)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+	}
+	code, err := hubsrv.NewTeamCode(c.nodes[0].dir, time.Now(), "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,9 +463,15 @@ func TestClusterNodeKilled(t *testing.T) {
 	for _, n := range c.nodes[1:] {
 		waitFor(t, n, "the station's record", func() bool { return n.srv.Knows(st.id) })
 	}
+	// The station's first dial goes to the node leading the leases'
+	// stream: once it is killed, the new lease waits for a new leader.
 	var addrs []string
 	for _, n := range c.nodes {
-		addrs = append(addrs, n.addr)
+		if n.ts.NATS().JetStreamIsStreamLeader(c.account, "KV_"+team.WhereBucket) {
+			addrs = append([]string{n.addr}, addrs...)
+		} else {
+			addrs = append(addrs, n.addr)
+		}
 	}
 	dns := &nameDialer{addrs: addrs}
 	st.run(t, dns.client(c.roots), hubName)
@@ -461,6 +491,27 @@ func TestClusterNodeKilled(t *testing.T) {
 			others = append(others, n)
 			waitFor(t, n, "the holder's lease", func() bool { return n.srv.StationHolder(st.id) == holder.url })
 		}
+	}
+	// The station's team client holds 1 of the team's 2 seats.
+	seed, _ := nkeys.CreateUser()
+	useed, _ := seed.Seed()
+	client := dns.client(c.roots)
+	cred, err := coreteam.FetchCredential(ctx, client, hubName+hublink.PathTeam, st.cred, useed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwtf, err := coreteam.FetchJWT(client, hubName+hublink.PathTeam, st.cred, useed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := coreteam.Open(ctx, coreteam.Config{URLs: cred.URLs, TLS: &tls.Config{RootCAs: c.roots, MinVersion: tls.VersionTLS13},
+		TeamID: cred.Team, StationID: st.id, UserSeed: useed, JWT: jwtf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if err := tc.Claim(ctx, "s1", "tech@example.org", "Tech"); err != nil {
+		t.Fatal(err)
 	}
 	// PCs at each node; the station's data connections land on any node
 	// (round robin) and are forwarded to the holder when they miss it.
@@ -532,5 +583,19 @@ func TestClusterNodeKilled(t *testing.T) {
 	}
 	if refused != 0 {
 		t.Logf("%d redials refused station_offline on the way", refused)
+	}
+	// The seat held through the kill is still held, once: of 2 more
+	// prepares exactly the 1 free seat succeeds.
+	if !tc.Connected() {
+		t.Fatal("the station's team client is not connected to a survivor")
+	}
+	if seated, unseated := tc.Holding(); seated != 1 || unseated != 0 {
+		t.Fatalf("after the kill the station holds %d seats and %d sessions without one, want 1 and 0", seated, unseated)
+	}
+	if err := tc.Claim(ctx, "s2", "tech2@example.org", "Tech 2"); err != nil {
+		t.Fatalf("the team's last free seat: %v", err)
+	}
+	if err := tc.Claim(ctx, "s3", "tech3@example.org", "Tech 3"); !errors.Is(err, coreteam.ErrNoSeat) {
+		t.Fatalf("a third seat of 2: %v, want the seat refusal", err)
 	}
 }
