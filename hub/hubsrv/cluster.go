@@ -937,3 +937,82 @@ func AdminPublishCodes(dir string) {
 		io.Copy(io.Discard, io.LimitReader(c, 4096))
 	}
 }
+
+// pathNodeWeb + station id: a node asks the node holding the station for a
+// stream to it for a browser's request (kind "http"), as a WebSocket. Only
+// nodes may (nodeHeader's MAC).
+const pathNodeWeb = "/hub/v1/node/web/"
+
+// clusterHolder is the node holding station id's control connection when
+// it is another node ("" : this node, or none).
+func (s *Server) clusterHolder(ctx context.Context, id string) string {
+	cl := s.cluster()
+	if cl == nil {
+		return ""
+	}
+	return cl.resolve(ctx, id)
+}
+
+// clusterDialWeb opens a stream for a browser's request to station id
+// through the node holding it, when that is another node (ok set).
+func (s *Server) clusterDialWeb(ctx context.Context, id, client string) (c net.Conn, ok bool, err error) {
+	cl := s.cluster()
+	if cl == nil || s.Online(id) {
+		return nil, false, nil
+	}
+	url := cl.resolve(ctx, id)
+	if url == "" {
+		return nil, false, nil
+	}
+	path := pathNodeWeb + id
+	h := http.Header{nodeHeader: {client + " " + cl.mac("web", path, client)}}
+	nws, resp, err := websocket.Dial(ctx, wsURL(url+path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+			return nil, true, errOffline
+		}
+		if resp == nil {
+			cl.markDown(url, true)
+			return nil, true, errOffline
+		}
+		return nil, true, errNoAnswer
+	}
+	cl.forwarded.Add(1)
+	return hublink.WSConn(nws), true, nil
+}
+
+// nodeWeb serves another node's clusterDialWeb: a stream to a station held
+// here, spliced to the asking node's WebSocket.
+func (s *Server) nodeWeb(w http.ResponseWriter, r *http.Request) {
+	cl := s.cluster()
+	if cl == nil {
+		http.NotFound(w, r)
+		return
+	}
+	client, ok := cl.fromNode(r, "web")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	ws, release, err := s.stream(r.Context(), r.PathValue("id"), hublink.ControlMessage{Type: "http", Client: client})
+	if err != nil {
+		var re *refusalErr
+		if errors.As(err, &re) {
+			refuse(w, re.status, re.code, re.relayMsg)
+		}
+		return
+	}
+	nws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		ws.CloseNow()
+		release()
+		return
+	}
+	raw := rawConn(r)
+	sctx := serveCtx(r)
+	go func() {
+		defer release()
+		var moved atomic.Uint64
+		splice(sctx, nws, raw, ws, nil, &moved)
+	}()
+}

@@ -289,6 +289,12 @@ func (s *clusterStation) run(t *testing.T, client *http.Client, url string) {
 	ran := make(chan struct{})
 	go func() { s.link.Run(context.Background()); close(ran) }()
 	t.Cleanup(func() { s.link.Close(); <-ran })
+	// Its join page, through the hub's web forwarding.
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "join page of "+s.id+" at "+r.URL.Path)
+	})}
+	go hs.Serve(s.link.HTTP())
+	t.Cleanup(func() { hs.Close() })
 	go func() {
 		for {
 			c, err := s.link.Accept()
@@ -374,6 +380,18 @@ func TestClusterStationsShared(t *testing.T) {
 	}
 	if n0.srv.Forwarded() != 1 || n2.srv.Forwarded() != 1 || n1.srv.Forwarded() != 0 {
 		t.Fatalf("forwarded relays: n0 %d n1 %d n2 %d, want 1 0 1", n0.srv.Forwarded(), n1.srv.Forwarded(), n2.srv.Forwarded())
+	}
+	// A browser opening the join link at any node gets the station's page.
+	for _, n := range c.nodes {
+		resp, err := c.client(n).Get(hubName + hublink.PathStation + st.id + "/join")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := "join page of " + st.id + " at /join"; resp.StatusCode != 200 || string(body) != want {
+			t.Fatalf("the join page at %s: %d %q, want %q", n.name, resp.StatusCode, body, want)
+		}
 	}
 
 	// One code, three nodes at once: exactly one enrolment.

@@ -169,6 +169,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
 	mux.HandleFunc("POST "+hublink.PathTeam, s.teamCredential)
+	mux.HandleFunc("GET "+pathNodeWeb+"{id}", s.nodeWeb) // cluster.go
 	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
 	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !s.webAllowed(w, r) {

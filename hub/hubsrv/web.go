@@ -80,6 +80,9 @@ func (s *Server) dialStation(ctx context.Context, _, addr string) (net.Conn, err
 		return nil, errors.New("hub: not a station address: " + addr)
 	}
 	client, _ := ctx.Value(clientAddrKey{}).(string)
+	if c, ok, err := s.clusterDialWeb(ctx, id, client); ok {
+		return c, err // the station is held at another node (cluster.go)
+	}
 	ws, release, err := s.stream(ctx, id, hublink.ControlMessage{Type: "http", Client: client})
 	if err != nil {
 		return nil, err
@@ -112,7 +115,7 @@ func (s *Server) web(w http.ResponseWriter, r *http.Request) {
 	case !known:
 		page(w, http.StatusNotFound, "Link not known", "This link does not lead to a technician's station. Check that you copied the whole link, or ask your technician for a new invitation.")
 		return
-	case !online:
+	case !online && s.clusterHolder(r.Context(), id) == "":
 		page(w, http.StatusServiceUnavailable, "Station offline", offlineText)
 		return
 	case r.Header.Get("Upgrade") != "":
