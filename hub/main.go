@@ -85,6 +85,9 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *teamFlags.nodeURL != "" && *teamFlags.listen == "" {
+		return fmt.Errorf("-hub-node-url needs the team server (-team-listen ... -team-cluster ...): the nodes share their state through it")
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if os.Getenv("GOGC") == "" {
 		// The hub's memory is mostly live connection state and its work
@@ -127,8 +130,6 @@ func run(args []string) error {
 			return err
 		}
 		srv.SetCluster(cc)
-	} else if *teamFlags.nodeURL != "" {
-		return fmt.Errorf("-hub-node-url needs the team server (-team-listen): the nodes share their state through it")
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -1,12 +1,21 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"io"
 	"log/slog"
+	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestTeamFlags: -team-listen starts the team node with its teams, and the
@@ -38,4 +47,67 @@ func TestTeamFlags(t *testing.T) {
 	if _, _, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
 		t.Fatal("-teams acme (no seat count) was accepted")
 	}
+}
+
+// TestHubNodeFlags: -hub-node-url needs the team server and an https URL;
+// the nodes check each other's certificate for the hub's name (-hub-node-name,
+// -acme-domain, or the certificate's first DNS name), never for the
+// node's address.
+func TestHubNodeFlags(t *testing.T) {
+	err := run([]string{"-state", t.TempDir(), "-listen", "127.0.0.1:0", "-hub-node-url", "https://10.0.0.1:443"})
+	if err == nil || !strings.Contains(err.Error(), "needs the team server") {
+		t.Fatalf("-hub-node-url without -team-listen: %v", err)
+	}
+	parse := func(args ...string) teamFlags {
+		fs := flag.NewFlagSet("adhoc-hub", flag.ContinueOnError)
+		f := addTeamFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for _, u := range []string{"http://10.0.0.1:443", "10.0.0.1:443", "https://10.0.0.1/x"} {
+		if _, err := parse("-hub-node-url", u).clusterConfig("hub.test", &tls.Config{}); err == nil {
+			t.Errorf("-hub-node-url %q was accepted", u)
+		}
+	}
+	noName := selfSignedFor(t)
+	if _, err := parse("-hub-node-url", "https://10.0.0.1:443").clusterConfig("", &tls.Config{Certificates: []tls.Certificate{noName}}); err == nil {
+		t.Error("a certificate without a DNS name and no -hub-node-name was accepted")
+	}
+	for _, c := range []struct {
+		args   []string
+		domain string
+		want   string
+	}{
+		{[]string{"-hub-node-url", "https://10.0.0.1:443"}, "hub.example.org", "hub.example.org"},
+		{[]string{"-hub-node-url", "https://10.0.0.1:443", "-hub-node-name", "relay.example.org"}, "", "relay.example.org"},
+		{[]string{"-hub-node-url", "https://10.0.0.1:443/"}, "", "hub.test"},
+	} {
+		cfg := &tls.Config{}
+		if c.domain == "" {
+			cfg.Certificates = []tls.Certificate{selfSignedFor(t, "hub.test")}
+		}
+		cc, err := parse(c.args...).clusterConfig(c.domain, cfg)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if got := cc.NodeClient.Transport.(*http.Transport).TLSClientConfig.ServerName; got != c.want {
+			t.Errorf("%v: the nodes check %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+func selfSignedFor(t *testing.T, names ...string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
