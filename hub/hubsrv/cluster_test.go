@@ -261,7 +261,6 @@ type clusterStation struct {
 	up   chan struct{} // each time the control connection comes up
 	down chan error    // each time it goes down, with why
 	acc  atomic.Int64  // relays accepted
-	last atomic.Pointer[time.Time]
 }
 
 func joinClusterStation(t *testing.T, client *http.Client, url, code string) *clusterStation {
