@@ -207,7 +207,13 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
 		return nil
 	}
-	defer func() { stW.Stop(); whW.Stop() }()
+	defer func() {
+		for _, w := range []jetstream.KeyWatcher{stW, whW} {
+			if w != nil { // nil: ctx ended while watching again
+				w.Stop()
+			}
+		}
+	}()
 
 	// The stations' records already in the bucket first: a node starting
 	// with an old stations.json must not write it over newer records.
@@ -239,6 +245,7 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	defer renew.Stop()
 	routes := cl.ts.NATS().NumRoutes()
 	var rewatched time.Time
+	var replay map[string]bool // leases the where watch replayed since it started again
 	codes := time.NewTicker(2 * time.Second)
 	defer codes.Stop()
 	var retry <-chan time.Time
@@ -260,14 +267,28 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			}
 			continue
 		case e, ok := <-whW.Updates():
-			if !ok {
+			switch {
+			case !ok:
 				if whW = watch(b.Where); whW == nil {
 					return nil
 				}
-				continue
-			}
-			if e != nil {
+				replay = map[string]bool{}
+			case e != nil:
+				if replay != nil {
+					replay[e.Key()] = true
+				}
 				cl.seeWhere(e)
+			case replay != nil:
+				// The new watch replayed every lease alive: those it did
+				// not name were deleted while the old watch lagged.
+				cl.mu.Lock()
+				for id := range cl.where {
+					if !replay[id] {
+						delete(cl.where, id)
+					}
+				}
+				cl.mu.Unlock()
+				replay = nil
 			}
 			continue
 		case <-cl.poke:
@@ -289,14 +310,12 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			rewatched = time.Now()
 			stW.Stop()
 			whW.Stop()
-			// The new watch replays every lease alive: forget the old
-			// ones first, so one deleted meanwhile is not kept.
-			cl.mu.Lock()
-			clear(cl.where)
-			cl.mu.Unlock()
+			// The old leases stay in use while the new watch replays
+			// the live ones (then those not replayed go).
 			if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
 				return nil
 			}
+			replay = map[string]bool{}
 			s.log.Info("cluster: watches started again after a node went away")
 			continue
 		case <-codes.C:
