@@ -828,6 +828,11 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	if url == "" {
 		return r // streamEnd says the station is offline
 	}
+	release, ok := s.takeStream()
+	if !ok {
+		refuse(w, errHubFull.status, errHubFull.code, errHubFull.relayMsg)
+		return nil
+	}
 	h := http.Header{nodeHeader: {r.RemoteAddr + " " + cl.mac("relay", r.URL.Path, r.RemoteAddr)}}
 	var nws *websocket.Conn
 	for try := 0; ; try++ {
@@ -841,6 +846,7 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 			break
 		}
 		if resp != nil && resp.StatusCode >= 400 {
+			release()
 			cl.markDown(url, false)
 			passRefusal(w, resp)
 			return nil
@@ -850,6 +856,7 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 		// Once more if the bucket itself names another node (the
 		// station reconnected there and this node's watch lags).
 		if url = cl.resolve(r.Context(), tok.Station); try > 0 || url == "" || r.Context().Err() != nil {
+			release()
 			refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
 			return nil
 		}
@@ -857,6 +864,7 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		nws.CloseNow()
+		release()
 		return nil
 	}
 	cl.forwarded.Add(1)
@@ -864,6 +872,7 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	sctx, scancel := context.WithTimeout(serveCtx(r), time.Unix(tok.Exp, 0).Sub(s.now()))
 	raw := rawConn(r)
 	go func() {
+		defer release()
 		defer scancel()
 		var moved atomic.Uint64
 		splice(sctx, aws, raw, nws, nil, &moved)
@@ -888,6 +897,11 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 	if url == "" {
 		return false
 	}
+	release, ok := s.takeStream()
+	if !ok {
+		refuse(w, errHubFull.status, errHubFull.code, errHubFull.relayMsg)
+		return true
+	}
 	h := http.Header{
 		"Authorization": r.Header.Values("Authorization"),
 		nodeHeader:      {"- " + cl.mac("accept", r.URL.Path, "-")},
@@ -896,6 +910,7 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 	nws, resp, err := websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
 	cancel()
 	if err != nil {
+		release()
 		if resp != nil && resp.StatusCode >= 400 {
 			passRefusal(w, resp)
 			return true
@@ -906,12 +921,14 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 	sws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		nws.CloseNow()
+		release()
 		return true
 	}
 	cl.forwarded.Add(1)
 	raw := rawConn(r)
 	sctx := serveCtx(r)
 	go func() {
+		defer release()
 		var moved atomic.Uint64
 		splice(sctx, sws, raw, nws, nil, &moved)
 	}()
@@ -1034,4 +1051,24 @@ func (s *Server) nodeWeb(w http.ResponseWriter, r *http.Request) {
 		var moved atomic.Uint64
 		splice(sctx, nws, raw, ws, nil, &moved)
 	}()
+}
+
+// takeStream counts a forwarded stream in this node's streams in all
+// (Status().Streams, bounded by SetLimits' relays, then hub_full): it holds
+// two WebSockets here like a relay served here. release gives it back.
+func (s *Server) takeStream() (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.relays >= s.maxRelays {
+		return nil, false
+	}
+	s.relays++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.relays--
+			s.mu.Unlock()
+		})
+	}, true
 }
