@@ -52,6 +52,9 @@ type Options struct {
 	// TeamLeaseTTL is how long the station's team claims outlive it
 	// (0: core/team's default, 30 s; tests shorten it).
 	TeamLeaseTTL time.Duration
+	// StationName is how the other stations of the team name this one
+	// (default: the computer's host name, as the hub enrolled it).
+	StationName string
 }
 
 // timeouts for slow or idle clients (a variable so tests can shorten it).
