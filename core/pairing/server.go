@@ -174,6 +174,12 @@ func (s *Server) loadCerts(p core.PairingSettings) error {
 		return err
 	}
 	s.certs.Store(c)
+	s.hubMu.Lock()
+	tc := s.teamClient
+	s.hubMu.Unlock()
+	if tc != nil { // the teammates tell their PCs the new pin (teamowner.go)
+		tc.SetPin(s.ownPin())
+	}
 	return nil
 }
 

@@ -32,12 +32,37 @@ type presence struct {
 const maxNameLen = 64
 
 func (c *Client) presenceValue() []byte {
+	c.mu.Lock()
 	p := presence{Station: c.cfg.StationID, Name: cleanName(c.cfg.Name)}
 	if ValidPin(c.cfg.Pin) {
 		p.Pin = c.cfg.Pin
 	}
+	c.mu.Unlock()
 	b, _ := json.Marshal(p)
 	return b
+}
+
+// SetPin changes the pin in this station's presence (its served certificate
+// changed): the other stations see it at the lease's next renewal, which
+// this starts now.
+func (c *Client) SetPin(pin string) {
+	c.opMu.Lock() // the presence lease's value is read under it (refresh)
+	c.mu.Lock()
+	same := c.cfg.Pin == pin
+	c.cfg.Pin = pin
+	c.mu.Unlock()
+	if !same {
+		v := c.presenceValue()
+		c.mu.Lock()
+		if c.presence != nil {
+			c.presence.value = v
+		}
+		c.mu.Unlock()
+	}
+	c.opMu.Unlock()
+	if !same {
+		c.kick()
+	}
 }
 
 // ValidPin: the base64 (standard, padded) SHA-256 a PC pins. Another

@@ -38,8 +38,9 @@ func receiveNotice(t *testing.T, ch chan team.TakeoverNotice) team.TakeoverNotic
 }
 
 // TestStationsNamesAndPins: each station's presence carries its name and
-// pin; the others list it by name, its sessions carry the name, and a
-// station whose lease ran out stays known (offline) with both.
+// pin; the others list it by name, its sessions carry the name, a new pin
+// reaches them, and a station whose lease ran out stays known (offline)
+// with both.
 func TestStationsNamesAndPins(t *testing.T) {
 	srv := hub(t, 5)
 	a := joinNamed(t, srv, srv.ClientURL(), "kiosk", "Front desk\x07 PC", nil)
@@ -58,10 +59,13 @@ func TestStationsNamesAndPins(t *testing.T) {
 		l := b.List()
 		return len(l) == 1 && l[0].StationName == "Front desk PC"
 	})
+	// A new certificate: the others see the new pin.
+	a.SetPin(pinOf("kiosk's new certificate"))
+	b.waitView(t, "kiosk's new pin", func() bool { return b.Stations()["kiosk"].Pin == pinOf("kiosk's new certificate") })
 	a.Close()
 	b.waitView(t, "kiosk offline, still named", func() bool {
 		m, ok := b.Stations()["kiosk"]
-		return ok && !m.Online && m.Name == "Front desk PC" && m.Pin == pinOf("kiosk")
+		return ok && !m.Online && m.Name == "Front desk PC" && m.Pin == pinOf("kiosk's new certificate")
 	})
 }
 
