@@ -138,6 +138,9 @@ func teamSessionLine(s pairing.TeamSession) string {
 	if s.PCOnline {
 		pc = "PC online"
 	}
+	if s.Computer != "" {
+		pc = "PC " + s.Computer + pc[len("PC"):]
+	}
 	station := "station " + stationLabel(s) + " online"
 	if !s.StationOnline {
 		station = "station " + stationLabel(s) + " offline"

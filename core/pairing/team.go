@@ -46,6 +46,7 @@ type TeamSession struct {
 	Session       string // its key there
 	PreparedBy    string // the technician's name
 	State         string // the other station's words for its state
+	Computer      string // the PC's name once paired ("" before)
 	PCOnline      bool
 	StationOnline bool
 	Updated       time.Time
@@ -298,7 +299,7 @@ func others(all []team.Entry, self string) []TeamSession {
 		if e.Station == self {
 			continue
 		}
-		out = append(out, TeamSession{Station: e.Station, StationName: e.StationName, Session: e.Session, PreparedBy: e.PreparedBy, State: e.State,
+		out = append(out, TeamSession{Station: e.Station, StationName: e.StationName, Session: e.Session, PreparedBy: e.PreparedBy, State: e.State, Computer: e.Computer,
 			PCOnline: e.PCOnline, StationOnline: e.StationOnline, Updated: e.Updated})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })

@@ -181,7 +181,7 @@ func TestTakeoverAtOwner(t *testing.T) {
 	sess, agentKey := pairedAt(t, a, "Anna Tech", "anna@example.org")
 	key := strconv.FormatInt(sess.ID, 10)
 	l := waitFor(t, b.lists, "A's session on B, named", func(l []TeamSession) bool {
-		return len(l) == 1 && l[0].Session == key && l[0].StationName == "Desk A"
+		return len(l) == 1 && l[0].Session == key && l[0].StationName == "Desk A" && l[0].Computer == coretest.WindowsPC.Hostname
 	})
 	if l[0].Station != a.id {
 		t.Fatalf("B's line: %+v, want A's id %s too", l[0], a.id)

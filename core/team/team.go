@@ -127,8 +127,9 @@ type Known struct {
 type Entry struct {
 	Station       string    `json:"station"`
 	Session       string    `json:"session"`
-	PreparedBy    string    `json:"prepared_by"` // the technician's name
-	State         string    `json:"state"`       // the station's own session state words
+	PreparedBy    string    `json:"prepared_by"`        // the technician's name
+	State         string    `json:"state"`              // the station's own session state words
+	Computer      string    `json:"computer,omitempty"` // the PC's name once paired (a takeover names it)
 	PCOnline      bool      `json:"pc_online"`
 	Updated       time.Time `json:"updated"`
 	StationOnline bool      `json:"-"` // the station's presence lease is live
@@ -751,8 +752,8 @@ func (c *Client) clearLines(ctx context.Context) {
 }
 
 // PublishSession is Publish as core.TeamList asks it.
-func (c *Client) PublishSession(ctx context.Context, key, preparedBy, state string, pcOnline bool) error {
-	return c.Publish(ctx, Entry{Session: key, PreparedBy: preparedBy, State: state, PCOnline: pcOnline})
+func (c *Client) PublishSession(ctx context.Context, key, preparedBy, state, computer string, pcOnline bool) error {
+	return c.Publish(ctx, Entry{Session: key, PreparedBy: preparedBy, State: state, Computer: computer, PCOnline: pcOnline})
 }
 
 // List is the team's session list as last seen, by station then session.
