@@ -30,6 +30,10 @@ type hubRun struct {
 	srv    *http.Server // the app's relays: the pinned TLS, every handler
 	web    *http.Server // browsers' requests forwarded by the hub: plain HTTP, pages only
 	cancel context.CancelFunc
+	// peers are the team's other stations as stored (teamowner.go): their
+	// pins go on the live channel's answer while no team client runs yet
+	// (or it could not start). Under Server.hubMu.
+	peers map[string]core.TeamPeer
 }
 
 type viaHubKey struct{}
@@ -81,7 +85,7 @@ func (s *Server) syncHub(ctx context.Context) {
 	if client == nil {
 		client = core.HubHTTPClient()
 	}
-	r := &hubRun{access: acc, srv: s.httpServer()}
+	r := &hubRun{access: acc, srv: s.httpServer(), peers: s.storedPeers(ctx, acc.StationID)}
 	r.srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
 		return context.WithValue(ctx, viaHubKey{}, true)
 	}

@@ -91,9 +91,11 @@ func (s *Server) runTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cli
 			if stored {
 				_ = s.st.ForgetTeam(ctx)
 			}
+			s.setPeers(r, nil)
 			s.setTeamState(r, TeamState{})
 			return
 		case errors.Is(err, team.ErrRevoked):
+			s.setPeers(r, nil)
 			// The hub refuses the whole station (its link says so); the
 			// team line says it only for a station that was in a team.
 			if m.Team != "" {
@@ -258,6 +260,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 	for {
 		if tc.Revoked() {
 			// Revoked: the station works alone on its own seats from now on.
+			s.setPeers(r, nil)
 			stopPool()
 			s.setTeamClient(r, nil)
 			tc.Close()
@@ -279,6 +282,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		peers := peersOf(tc.Stations(), acc.StationID)
 		if st.Connected && k.Seats > 0 && (k.Seats != last.Seats || k.Stations != last.Stations || !maps.Equal(peers, last.Members)) {
 			last.Seats, last.Stations, last.Members = k.Seats, k.Stations, peers
+			s.setPeers(r, peers)
 			if err := s.st.SaveTeamMembership(ctx, last); err != nil && ctx.Err() == nil {
 				s.log.Warn("the team's last known share could not be stored", "err", err)
 			}

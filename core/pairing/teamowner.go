@@ -58,17 +58,48 @@ func peersOf(stations map[string]team.Member, self string) map[string]core.TeamP
 	return out
 }
 
-// teamPins are the pins the live channel's answer lists: the other stations
-// of the team this station knows (online ones first), never its own, at
-// most wire.MaxTeamPins; none when it is in no team now.
-func (s *Server) teamPins() []string {
-	s.hubMu.Lock()
-	tc := s.teamClient
-	s.hubMu.Unlock()
-	if tc == nil {
+// storedPeers are the team's other stations as stored under the hub
+// enrolment stationID (nil when none), read before the hub link starts, so
+// a PC whose channel opens before the team client runs still gets the pins.
+func (s *Server) storedPeers(ctx context.Context, stationID string) map[string]core.TeamPeer {
+	m, ok, err := s.st.TeamMembership(ctx)
+	if err != nil || !ok || m.HubStation != stationID {
 		return nil
 	}
-	all := tc.Stations()
+	return m.Members
+}
+
+// setPeers replaces run r's stored peers (nil: in no team, or revoked).
+func (s *Server) setPeers(r *hubRun, peers map[string]core.TeamPeer) {
+	s.hubMu.Lock()
+	defer s.hubMu.Unlock()
+	if r != nil {
+		r.peers = peers
+	}
+}
+
+// teamPins are the pins the live channel's answer lists: the other stations
+// of the team this station knows (online ones first), never its own, at
+// most wire.MaxTeamPins; none when it is in no team now. Without a team
+// client running (starting, or the hub unreachable at start), the stored
+// ones.
+func (s *Server) teamPins() []string {
+	s.hubMu.Lock()
+	tc, revoked := s.teamClient, s.teamState.Revoked
+	var stored map[string]core.TeamPeer
+	if s.hub != nil {
+		stored = s.hub.peers
+	}
+	s.hubMu.Unlock()
+	if revoked {
+		return nil
+	}
+	var all map[string]team.Member
+	if tc != nil {
+		all = tc.Stations()
+	} else {
+		all = knownMembers(stored)
+	}
 	own := s.Pins()
 	type peer struct {
 		id, pin string

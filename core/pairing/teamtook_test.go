@@ -3,6 +3,7 @@ package pairing
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/hublink"
 	"adhocstation/core/team"
 	"adhocstation/core/wire"
 	"adhocstation/hub/hubtest"
@@ -246,4 +248,54 @@ func TestNoTeamNoPins(t *testing.T) {
 	if v, ok := hdr[http.CanonicalHeaderKey(wire.TeamPinsHeader)]; ok {
 		t.Fatalf("a station in no team sent %s: %q", wire.TeamPinsHeader, v)
 	}
+}
+
+// TestTeamPinsFromStoredPeers: before its team client runs, a station lists
+// the stored teammates' pins: at most 16, never a malformed one (it would
+// break the header), never its own; a revoked station lists none.
+func TestTeamPinsFromStoredPeers(t *testing.T) {
+	e := newEnv(t)
+	own := e.srv.Pins()[0]
+	peers := map[string]core.TeamPeer{
+		"self-pin": {Name: "Same key", Pin: own},
+		"bad":      {Name: "Bad", Pin: "a,b\r\nX-Injected: 1"},
+	}
+	for i := range 20 {
+		peers["st"+strconv.Itoa(i)] = core.TeamPeer{Pin: pinFor(i)}
+	}
+	// A run of a hub link that never dials: only its stored peers count
+	// here (Close stops it as a real one).
+	e.srv.hubMu.Lock()
+	e.srv.hub = &hubRun{peers: peers, cancel: func() {}, link: &hublink.Link{}, srv: &http.Server{}, web: &http.Server{}}
+	e.srv.hubMu.Unlock()
+	_, prep := coretest.MustPrepare(t, e.st, "Ana", "ana@example.com")
+	paired, err := e.st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code, RemoteAddr: "127.0.0.1:1", Facts: coretest.WindowsPC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, ys := openChannel(t, e, paired.AgentKey)
+	pins := strings.Split(hdr.Get(wire.TeamPinsHeader), ",")
+	if len(pins) != wire.MaxTeamPins || hdr.Get("X-Injected") != "" || slices.Contains(pins, own) {
+		t.Fatalf("the 101 lists %d pins %q (injected %q)", len(pins), pins, hdr.Get("X-Injected"))
+	}
+	for _, p := range pins {
+		if !team.ValidPin(p) {
+			t.Fatalf("a listed pin is not one: %q", p)
+		}
+	}
+	ys.Close()
+
+	e.srv.hubMu.Lock()
+	e.srv.teamState.Revoked = true
+	e.srv.hubMu.Unlock()
+	hdr, _ = openChannel(t, e, paired.AgentKey)
+	if v := hdr.Get(wire.TeamPinsHeader); v != "" {
+		t.Fatalf("a revoked station lists team pins: %q", v)
+	}
+}
+
+func pinFor(i int) string {
+	b := make([]byte, 32)
+	b[0] = byte(i + 1)
+	return base64.StdEncoding.EncodeToString(b)
 }
