@@ -437,3 +437,19 @@ func TestTakeoverRelaysCountOnTaker(t *testing.T) {
 	}
 	c.echo(t)
 }
+
+// TestTakeoverDroppedWhenTakerRevoked: revoking the taker closes its
+// control connection, and with it go its takeovers.
+func TestTakeoverDroppedWhenTakerRevoked(t *testing.T) {
+	h := startHub(t)
+	a, b := h.enrolTeam(t, "acme"), h.enrolTeam(t, "acme")
+	h.link(t, a)
+	lb := h.link(t, b)
+	if err := takeover(lb, a.id, "41", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Revoke(context.Background(), b.id); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "without takeovers after the taker's revocation", func() bool { return h.srv.Takeovers() == 0 })
+}
