@@ -106,6 +106,11 @@ type Server struct {
 	teamState  TeamState
 	teamList   []TeamSession
 	teamClient *team.Client // the running team client, nil when none (team.go)
+
+	// tookDone: the takeover notices recorded, by session and taker, with
+	// their time (teamowner.go).
+	tookMu   sync.Mutex
+	tookDone map[string]time.Time
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends

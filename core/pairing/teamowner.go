@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	"adhocstation/core"
 	"adhocstation/core/team"
@@ -154,13 +155,30 @@ func (s *Server) teamPinsLine() string {
 // is just deleted; one whose audit failed (the database) stays for the next
 // time the watch hands it over.
 func (s *Server) tookOver(ctx context.Context, tc *team.Client, n team.TakeoverNotice) {
+	// The same notice comes again when the watch starts over before it
+	// was deleted (a reconnect): recorded once.
+	key := n.Session + "." + n.Taker
+	s.tookMu.Lock()
+	done := s.tookDone[key].Equal(n.At) && !n.At.IsZero()
+	s.tookMu.Unlock()
 	id, err := strconv.ParseInt(n.Session, 10, 64)
+	if err == nil && done {
+		s.dropChannels(id)
+		_ = tc.DoneTakeover(ctx, n)
+		return
+	}
 	if err == nil {
 		err = s.st.AuditTeamTakeover(ctx, id, core.TeamTakeover{Taker: n.Taker, TakerName: tc.Stations()[n.Taker].Name,
 			Technician: n.Technician, Computer: n.Computer})
 	}
 	switch {
 	case err == nil:
+		s.tookMu.Lock()
+		if s.tookDone == nil {
+			s.tookDone = map[string]time.Time{}
+		}
+		s.tookDone[key] = n.At
+		s.tookMu.Unlock()
 		s.dropChannels(id)
 		s.log.Info("a station of the team took over a PC of a session here; its live channel closed", "session", n.Session, "taker", n.Taker, "technician", n.Technician)
 	case errors.Is(err, core.ErrSessionNotFound), errors.Is(err, strconv.ErrSyntax), errors.Is(err, strconv.ErrRange):

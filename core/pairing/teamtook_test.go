@@ -230,9 +230,20 @@ func TestTakeoverAtOwner(t *testing.T) {
 	if err := teamClientOf(t, b).AnnounceTakeover(t.Context(), a.id, key, "Carl Tech", "PC"); err != nil {
 		t.Fatal(err)
 	}
-	startEnv(t, a.st, clock, Options{HubClient: h.Client, TeamLeaseTTL: 2 * time.Second, StationName: "Desk A"})
+	a.env = startEnv(t, a.st, clock, Options{HubClient: h.Client, TeamLeaseTTL: 2 * time.Second, StationName: "Desk A"})
 	waitTookGone(t, b, tookKey)
 	auditHas(t, a.st, "team takeover", "station "+b.id+" (Desk B), technician Carl Tech, connected")
+
+	// The same notice handed over again (the watch started over before
+	// the delete) is recorded once.
+	n := team.TakeoverNotice{Owner: a.id, Session: key, Taker: b.id, Technician: "Dora Tech", At: time.Now().UTC()}
+	tc := teamClientOf(t, a)
+	a.env.srv.tookOver(t.Context(), tc, n)
+	a.env.srv.tookOver(t.Context(), tc, n)
+	rows, err := a.st.Audit(t.Context(), core.AuditFilter{Search: "Dora Tech"})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("the same notice twice: %d audit rows (%v), want 1", len(rows), err)
+	}
 }
 
 // TestNoTeamNoPins: a station in no team lists no team pins on its live
