@@ -427,27 +427,9 @@ func (r *rig) waitLog(text string) {
 // sent again until the owner is back; the owner's empty list makes the
 // teammate a stranger again; and the session ends cleanly at the owner.
 func TestTakeoverByTeamStation(t *testing.T) {
-	r := newRig(t, windowsPC, nil, rightCode)
-	front := newOwnerFront(t, r.st.DataDir(), r.srv)
-	taker, stranger := newTeamStation(t), newTeamStation(t)
-	front.list(taker.pin)
+	r, front, taker, sw := takenOverRig(t)
+	stranger := newTeamStation(t)
 	taker.set(stranger.pin, false)
-	sw := newSwitchboard(t, front.addr())
-	program, err := wire.AppendDetails(agenttest.FakeProgram, wire.Details{StationURL: "https://" + sw.addr(), Pins: r.srv.Pins(),
-		Token: r.prep.Session.Token, Technician: wire.Technician{Name: r.profile.Name, Email: r.profile.Email}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(r.rec.exe, program, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.start()
-	r.waitStatus(support.TrayWaiting)
-	r.waitOnline(true)
-	r.waitRecord("the taker's pin", func(st support.State) bool { return slices.Equal(st.TeamPins, []string{taker.pin}) })
-
-	// The teammate takes over: the owner's channel drops, the PC redials
-	// and the hub (the switchboard) hands it to the taker.
 	sw.to(taker.addr())
 	coretest.Receive(t, taker.channels, "the taker to serve the PC's channel")
 	r.waitStatus(support.TrayWaiting)
@@ -514,6 +496,75 @@ func TestTakeoverByTeamStation(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.checkCleanedUp(r.finished("nil, cleaned up at the owner"))
+}
+
+// takenOverRig is a rig whose app reaches the real station through its
+// owner front and a switchboard (the hub's routing), paired and online,
+// with the front listing the taker and the record keeping its pin. The
+// test then hands the PC to the taker with sw.to(taker.addr()): the
+// owner's channel drops, the PC redials and reaches the taker.
+func takenOverRig(t *testing.T) (*rig, *ownerFront, *teamStation, *switchboard) {
+	r := newRig(t, windowsPC, nil, rightCode)
+	front := newOwnerFront(t, r.st.DataDir(), r.srv)
+	taker := newTeamStation(t)
+	front.list(taker.pin)
+	sw := newSwitchboard(t, front.addr())
+	program, err := wire.AppendDetails(agenttest.FakeProgram, wire.Details{StationURL: "https://" + sw.addr(), Pins: r.srv.Pins(),
+		Token: r.prep.Session.Token, Technician: wire.Technician{Name: r.profile.Name, Email: r.profile.Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.rec.exe, program, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	r.waitStatus(support.TrayWaiting)
+	r.waitOnline(true)
+	r.waitRecord("the taker's pin", func(st support.State) bool { return slices.Equal(st.TeamPins, []string{taker.pin}) })
+	return r, front, taker, sw
+}
+
+// TestTakeoverReceiptWaitsForOwner: the user ends the session while a
+// teammate's station holds the PC; the end notice and the cleanup receipt
+// get not_owner, the account goes at once, and the receipt is sent again
+// until it reaches the owner, which audits it and ends the session.
+func TestTakeoverReceiptWaitsForOwner(t *testing.T) {
+	r, front, taker, sw := takenOverRig(t)
+	sw.to(taker.addr())
+	coretest.Receive(t, taker.channels, "the taker to serve the PC's channel")
+	r.rec.end <- struct{}{}
+	for _, want := range []string{support.PathEnd, support.PathCleanup} {
+		if got := coretest.Receive(t, taker.calls, "the taker to get "+want); got != want {
+			t.Fatalf("the taker got %q, want %q", got, want)
+		}
+	}
+	_, _, _, accounts, _ := r.rec.snapshot()
+	if len(accounts) != 0 {
+		t.Errorf("accounts %v while the receipt waits for the owner; the account goes at once", accounts)
+	}
+	// Tried again while the taker still holds the PC (the receipt's wait
+	// is on the agent's clock): a refusal would have been the last try.
+	deadline := time.After(coretest.WaitLimit)
+	for again := false; !again; {
+		select {
+		case <-r.agent.armed:
+			r.agent.Advance(5 * time.Second)
+		case got := <-taker.calls:
+			again = got == support.PathCleanup
+		case err := <-r.done:
+			t.Fatalf("the app finished (%v) without sending the receipt again after not_owner", err)
+		case <-deadline:
+			t.Fatalf("waited %v for the receipt to be sent again", coretest.WaitLimit)
+		}
+	}
+	sw.to(front.addr())
+	r.checkCleanedUp(r.finishedAdvancing(5*time.Second, "nil, once the receipt reached the owner"))
+	if log := r.log.String(); !strings.Contains(log, "could not tell the station: "+(&support.OfflineError{Err: support.ErrNotOwner}).Error()) {
+		t.Errorf("the end notice to the taker is not logged as not_owner (try later):\n%s", log)
+	}
+	if !r.audited("cleanup receipt", "you ended it") {
+		t.Error("the owner has no receipt saying the user ended the session")
+	}
 }
 
 // waitArmedAndAdvance moves the agent's clock past its next heartbeat.
