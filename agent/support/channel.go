@@ -178,9 +178,9 @@ func (c readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // until ctx ends or the station says the session is over, whose reason it
 // sends on over.
 //
-// Each change of the team's pins the owner brings is sent on pins, for the
-// session to keep in its record.
-func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- bool, pins chan<- []string, over chan<- string) {
+// A change of the team's pins the owner brings is signalled on pins (never
+// blocking: the session reads the client's latest list into its record).
+func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- bool, pins chan<- struct{}, over chan<- string) {
 	t := a.Channel.withDefaults()
 	report := func(up bool) {
 		select {
@@ -206,11 +206,10 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 			go a.ServeChannel(ys, st.Technician)
 			report(true)
 			if info.pinsChanged {
-				team := c.TeamPins()
-				a.Log.Printf("the station's team now has %d other station(s) that may take this PC over", len(team))
+				a.Log.Printf("the station's team now has %d other station(s) that may take this PC over", len(c.TeamPins()))
 				select {
-				case pins <- team:
-				case <-ctx.Done():
+				case pins <- struct{}{}:
+				default: // one is pending: the session reads the latest list
 				}
 			}
 			up := time.Now()

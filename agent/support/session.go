@@ -34,7 +34,7 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))
 	chCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	link, pins, over := make(chan bool), make(chan []string), make(chan string, 1)
+	link, pins, over := make(chan bool), make(chan struct{}, 1), make(chan string, 1)
 	go a.keepChannel(chCtx, c, st, link, pins, over)
 	for {
 		now := a.Clock.Now()
@@ -66,10 +66,10 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			if up {
 				status.State = TrayWaiting
 			}
-		case team := <-pins:
+		case <-pins:
 			// Kept so that a restarted app accepts the team's stations
 			// before its own station has answered again (it may be off).
-			st.TeamPins = team
+			st.TeamPins = c.TeamPins()
 			a.keep(dir, st)
 		case reason := <-over:
 			stop()
