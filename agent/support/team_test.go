@@ -5,6 +5,7 @@ package support_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -35,9 +36,12 @@ import (
 
 	"adhocstation/agent/agenttest"
 	"adhocstation/agent/support"
+	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/hublink"
 	"adhocstation/core/pairing"
 	"adhocstation/core/wire"
+	"adhocstation/hub/hubtest"
 )
 
 // Take over (docs/TEAM.md, issue 20): the PC accepts the certificate of
@@ -91,6 +95,9 @@ type teamStation struct {
 	// each other agent call.
 	channels chan struct{}
 	calls    chan string
+	// owners gets the hub's Owner of each relayed connection (through a
+	// hub only: newHubTeamStation).
+	owners chan string
 }
 
 func newTeamStation(t testing.TB) *teamStation {
@@ -576,4 +583,142 @@ func (r *rig) waitArmedAndAdvance() {
 		r.t.Fatalf("waited %v for the app to arm a timer", coretest.WaitLimit)
 	}
 	r.agent.Advance(r.app.HeartbeatEvery)
+}
+
+// newHubTeamStation is a teamStation enrolled at the real hub h in team
+// teamID, serving what the hub hands it through a real hublink.Link as
+// the pairing service serves its relays (TLS on hublink.Deadlines of
+// each). It returns the station, its link and its hub id.
+func newHubTeamStation(t *testing.T, h *hubtest.Hub, teamID string) (*teamStation, *hublink.Link, string) {
+	t.Helper()
+	cert, pin := stationCert(t)
+	s := &teamStation{pin: pin, channels: make(chan struct{}, 64), calls: make(chan string, 64), owners: make(chan string, 64)}
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := hublink.Join(context.Background(), h.Client, h.URL, h.TeamCode(teamID), "desk B", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan bool, 16)
+	link := &hublink.Link{Hub: h.URL, Credential: res.Credential, Client: h.Client,
+		OnState: func(connected bool, _ error) {
+			select {
+			case up <- connected:
+			default:
+			}
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	go link.Run(ctx)
+	for !coretest.Receive(t, up, "the taker's link to the hub to be up") {
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(s.serve), ErrorLog: log.New(io.Discard, "", 0),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if m, ok := hublink.ControlOf(c); ok {
+				select {
+				case s.owners <- m.Owner:
+				default:
+				}
+			}
+			return ctx
+		}}
+	go func() { _ = srv.ServeTLS(deadlineListener{link}, "", "") }()
+	t.Cleanup(func() { srv.Close(); cancel(); link.Close() })
+	return s, link, res.StationID
+}
+
+// deadlineListener hands on each relay with deadlines, as the pairing
+// service does (http.Server sets them).
+type deadlineListener struct{ net.Listener }
+
+func (l deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return hublink.Deadlines(c), nil
+}
+
+// TestHubTakeoverByTeamStation: through the real hub, a station of the
+// owner's team registers a take over; the hub cuts the owner's relay and
+// hands the PC's next one to the taker (Owner set), which the PC refuses
+// while it does not know the taker's pin. With the pin in its record (as
+// the owner's 101 puts it there; a stand-in until core/pairing sends its
+// team's pins) the restarted app's channel is served by the taker, whose
+// not_owner answers to the check-in leave the session running; once the
+// taker releases, the PC is back at its own station, whose 101 (no team)
+// clears the pins, and the session ends there cleanly.
+func TestHubTakeoverByTeamStation(t *testing.T) {
+	hr := newHubRigTeam(t, nil, "team-1")
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	taker, link, _ := newHubTeamStation(t, hr.hub, "team-1")
+	_, strangerPin := stationCert(t)
+	taker.set(strangerPin, false)
+	tok, err := hublink.ReadToken(hr.record().RelayToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := link.Takeover(ctx, tok.Station, tok.Session, false); err != nil {
+		t.Fatalf("take over at the hub: %v", err)
+	}
+	hr.waitEvent(core.EventComputerOffline)
+	hr.waitLog("live channel: " + support.ErrWrongStation.Error())
+	if owner := coretest.Receive(t, taker.owners, "the hub to hand the PC's relay to the taker"); owner != tok.Station {
+		t.Fatalf("the relay's Owner is %q, want the owner %s", owner, tok.Station)
+	}
+	select {
+	case <-taker.channels:
+		t.Fatal("the PC opened its channel to a station its owner never listed")
+	default:
+	}
+
+	hr.rig.cancel()
+	if err := hr.finished("context.Canceled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	rec := hr.record()
+	rec.TeamPins, rec.Confirmed = []string{taker.pin}, false
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hr.rec.stateDir, "session.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hr.start()
+	coretest.Receive(t, taker.channels, "the taker to serve the restarted app's channel through the hub")
+	for i := range 2 {
+		if got := coretest.Receive(t, taker.calls, "the check-in to reach the taker"); got != support.PathConfirm {
+			t.Fatalf("the taker got %q, want the check-in", got)
+		}
+		if i == 0 {
+			hr.waitArmedAndAdvance()
+		}
+	}
+	select {
+	case err := <-hr.done:
+		t.Fatalf("the app ended (%v) on the taker's not_owner answer", err)
+	default:
+	}
+	if st := hr.record(); !slices.Equal(st.TeamPins, []string{taker.pin}) {
+		t.Fatalf("team pins %v after the taker's 101; want its own list ignored", st.TeamPins)
+	}
+
+	if err := link.Takeover(ctx, tok.Station, tok.Session, true); err != nil {
+		t.Fatalf("release at the hub: %v", err)
+	}
+	hr.waitOnline(true)
+	hr.waitRecord("no team pins after the owner's 101", func(st support.State) bool { return len(st.TeamPins) == 0 })
+	for !hr.record().Confirmed {
+		hr.waitArmedAndAdvance()
+	}
+	if err := hr.st.End(ctx, hr.prep.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	hr.checkCleanedUp(hr.finished("nil, cleaned up at the owner after the take over"))
 }
