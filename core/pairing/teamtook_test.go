@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/yamux"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/hublink"
@@ -203,6 +204,19 @@ func TestTakeoverAtOwner(t *testing.T) {
 	if _, err := ys.Ping(); err != nil {
 		t.Fatalf("the channel does not answer: %v", err)
 	}
+	// The Support Session app's own code keeps B's pin from A's answer.
+	pc, err := support.NewClient(a.env.srv.URL(), a.env.srv.Pins())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcYS, _, err := pc.OpenChannel(t.Context(), agentKey, support.ChannelTiming{Timeout: coretest.WaitLimit})
+	if err != nil || pcYS == nil {
+		t.Fatalf("the app's channel: %v", err)
+	}
+	defer pcYS.Close()
+	if got := pc.TeamPins(); !slices.Equal(got, []string{bPin}) {
+		t.Fatalf("the app accepts team pins %q, want B's %s", got, bPin)
+	}
 
 	took := time.Now()
 	if err := teamClientOf(t, b).AnnounceTakeover(t.Context(), a.id, key, "Bea Tech", "WHATEVER-B-SAYS"); err != nil {
@@ -214,6 +228,11 @@ func TestTakeoverAtOwner(t *testing.T) {
 		t.Fatal("A kept its live channel to the PC B took over")
 	}
 	t.Logf("A closed its channel %v after B's announcement (notice, A's watch, A's audit, the close)", time.Since(took))
+	select {
+	case <-pcYS.CloseChan():
+	case <-time.After(coretest.WaitLimit): // failsafe
+		t.Fatal("A kept the app's channel B took over")
+	}
 	want := "station " + b.id + " (Desk B), technician Bea Tech, connected to the PC " + coretest.WindowsPC.Hostname + " of session " + key + " (prepared by Anna Tech)"
 	auditHas(t, a.st, "team takeover", want)
 	tookKey := "took." + a.id + "." + key + "." + b.id
