@@ -249,12 +249,15 @@ func TestTakeoverAtOwner(t *testing.T) {
 	if err := teamClientOf(t, b).AnnounceTakeover(t.Context(), a.id, key, "Carl Tech", "PC"); err != nil {
 		t.Fatal(err)
 	}
-	a.env = startEnv(t, a.st, clock, Options{HubClient: h.Client, TeamLeaseTTL: 2 * time.Second, StationName: "Desk A"})
+	a.states = make(chan TeamState, 256)
+	a.env = startEnv(t, a.st, clock, Options{HubClient: h.Client, TeamLeaseTTL: 2 * time.Second, StationName: "Desk A",
+		OnTeamState: func(s TeamState) { a.states <- s }})
 	waitTookGone(t, b, tookKey)
 	auditHas(t, a.st, "team takeover", "station "+b.id+" (Desk B), technician Carl Tech, connected")
 
 	// The same notice handed over again (the watch started over before
 	// the delete) is recorded once.
+	waitFor(t, a.states, "A in its team again", func(s TeamState) bool { return s.Connected }) // its client set
 	n := team.TakeoverNotice{Owner: a.id, Session: key, Taker: b.id, Technician: "Dora Tech", At: time.Now().UTC()}
 	tc := teamClientOf(t, a)
 	a.env.srv.tookOver(t.Context(), tc, n)
