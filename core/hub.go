@@ -67,6 +67,10 @@ func ParseHubURL(raw string) (string, error) {
 	return "https://" + strings.ToLower(u.Host), nil
 }
 
+// HubHost is a hub address without its scheme (HOST[:PORT]), as sentences
+// name it.
+func HubHost(hubURL string) string { return strings.TrimPrefix(hubURL, "https://") }
+
 // HubHTTPClient is the client the station reaches hubs with: system roots,
 // HTTPS_PROXY honoured, read at each dial (hublink.NewClient; it never
 // proxies loopback).

@@ -126,3 +126,30 @@ func TestHubSettingsAndComputers(t *testing.T) {
 		t.Errorf("after leaving, Settings says %q", label.Text)
 	}
 }
+
+// TestComputersPairedRoute: the Computers page says how each PC paired —
+// via which hub, or directly — from the session, also once the PCs are
+// offline and no live channel says anything.
+func TestComputersPairedRoute(t *testing.T) {
+	st, clock, s, sub := pagesTestComputers(t)
+	_, viaHub := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	if _, err := st.Pair(t.Context(), core.PairRequest{Token: viaHub.Session.Token, Code: viaHub.Code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC, ViaHub: "https://hub.example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	_, direct := coretest.MustPrepare(t, st, "Ann", "ann@example.com")
+	pairPC(t, st, direct)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	clock.Advance(5 * time.Minute) // no heartbeats: both PCs go offline
+	st.Tick(t.Context())
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
+	for id, want := range map[int64]string{viaHub.Session.ID: "Paired via hub hub.example.org.", direct.Session.ID: "Paired directly"} {
+		s.onTap(core.Session{ID: id})
+		sess, _ := s.selectedSession()
+		if sess.Computer == nil || sess.Computer.Online || !strings.Contains(s.details.Text, want) {
+			t.Errorf("session %d (online: %v): the details say %q; want %q", id, sess.Computer != nil && sess.Computer.Online, s.details.Text, want)
+		}
+	}
+}

@@ -138,6 +138,12 @@ func TestHubEndToEnd(t *testing.T) {
 	if !hr.audited("session active", "from 127.0.0.1") {
 		t.Error("the pairing's audit row does not name the app's address as the hub saw it")
 	}
+	if !hr.audited("session active", "through the hub "+core.HubHost(hr.hub.URL)) {
+		t.Error("the pairing's audit row does not say the PC paired through the hub")
+	}
+	if s, err := hr.st.Session(context.Background(), hr.prep.Session.ID); err != nil || s.ViaHub != hr.hub.URL {
+		t.Errorf("the session says it paired via %q, not the hub %s (%v)", s.ViaHub, hr.hub.URL, err)
+	}
 	if !hr.hub.Srv.Online(hr.mustHub().StationID) {
 		t.Error("the hub does not count the station online")
 	}
