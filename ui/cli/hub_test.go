@@ -149,6 +149,12 @@ func TestCLIHubLeaveWithSessions(t *testing.T) {
 	silent := pair("PC-SILENT", "sam", h.URL)
 	direct := pair("PC-DIRECT", "dan", "")
 
+	if shown := mustRun(t, dir, "", "sessions", "show", strconv.FormatInt(answers.Session.ID, 10)); !strings.Contains(shown, "via hub "+core.HubHost(h.URL)) {
+		t.Errorf("sessions show of a PC paired through the hub:\n%s", shown)
+	}
+	if shown := decode[sessionJSON](t, mustRun(t, dir, "", "sessions", "show", strconv.FormatInt(direct.Session.ID, 10), "--json")); shown.ViaHub != "" {
+		t.Errorf("sessions show --json of a PC paired directly says via_hub %q", shown.ViaHub)
+	}
 	r := runIn(t, dir, "", "hub", "leave")
 	if r.code != ExitRefused || !strings.Contains(r.errOut, "3 open sessions come through the hub "+core.HubHost(h.URL)) ||
 		!strings.Contains(r.errOut, "PC-ANSWERS (user ann, session") || !strings.Contains(r.errOut, "PC-OFFLINE (user olga") ||
