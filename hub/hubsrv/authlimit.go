@@ -2,7 +2,6 @@ package hubsrv
 
 import (
 	"cmp"
-	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -250,49 +249,40 @@ func (l *handshakeListener) leave(key string, turn chan struct{}) bool {
 }
 
 func (l *handshakeListener) handshake(c net.Conn, key string, turn chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
 	if turn != nil {
+		t := time.NewTimer(l.timeout)
+		got := false
 		select {
 		case <-turn:
-		case <-ctx.Done():
+			got = true
+		case <-t.C:
 		case <-l.done:
 		}
-		if ctx.Err() != nil || isClosed(l.done) {
-			if l.leave(key, turn) {
-				c.Close()
-				return
+		t.Stop()
+		if !got {
+			if !l.leave(key, turn) {
+				l.release(key) // the turn came just as the wait ended: ours to give back
 			}
-			// The turn came just as the wait ended: it is ours to give back.
-			l.release(key)
 			c.Close()
 			return
 		}
-		// A fresh deadline for the handshake itself.
-		cancel()
-		ctx, cancel = context.WithTimeout(context.Background(), l.timeout)
-		defer cancel()
 	}
+	// An I/O deadline, as net/http sets for its handshakes: a stalled
+	// client is cut, while a certificate being fetched (ACME, on the first
+	// handshake for the name) is not interrupted.
+	c.SetDeadline(time.Now().Add(l.timeout))
 	tc := tls.Server(c, l.cfg)
-	err := tc.HandshakeContext(ctx)
+	err := tc.Handshake()
 	l.release(key)
 	if err != nil {
 		tc.Close()
 		return
 	}
+	c.SetDeadline(time.Time{}) // net/http sets its own from here
 	select {
 	case l.ready <- tc:
 	case <-l.done:
 		tc.Close()
-	}
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
 	}
 }
 
