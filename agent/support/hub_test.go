@@ -45,13 +45,21 @@ func newHubRig(t testing.TB) *hubRig { return newHubRigVia(t, nil) }
 // newHubRigVia is newHubRig with every call to the hub (the station's
 // enrolment and link, the browser's page and download, the app's relays)
 // going through proxy, when it is not nil.
-func newHubRigVia(t testing.TB, proxy *hubtest.Proxy) *hubRig {
+func newHubRigVia(t testing.TB, proxy *hubtest.Proxy) *hubRig { return newHubRigTeam(t, proxy, "") }
+
+// newHubRigTeam is newHubRigVia with the station enrolled in team teamID
+// at the hub ("": none).
+func newHubRigTeam(t testing.TB, proxy *hubtest.Proxy, teamID string) *hubRig {
 	st, clock := coretest.Open(t)
 	h := hubtest.Start(t, clock.Now) // the hub judges expiry by the station's test clock
 	if proxy != nil {
 		h.Client = proxy.Client(h)
 	}
-	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, h.Code())
+	code := h.Code()
+	if teamID != "" {
+		code = h.TeamCode(teamID)
+	}
+	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, code)
 	if err != nil {
 		t.Fatal(err)
 	}

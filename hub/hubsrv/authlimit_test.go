@@ -35,7 +35,7 @@ func stationCall(t *testing.T, c *http.Client, h *testHub, method, path, cred st
 
 // TestStationAuthRateLimit: wrong station credentials count per address
 // on every station path (control connection, a relay's accept, the team
-// credential); at the limit the address is refused (429 too_many_tries,
+// credential, a takeover); at the limit the address is refused (429 too_many_tries,
 // Retry-After) even with the right credential, and the station's link
 // says so; right credentials never count; another address is not held
 // back; the next minute the address may try again.
@@ -49,7 +49,7 @@ func TestStationAuthRateLimit(t *testing.T) {
 			t.Fatalf("right credential %d refused: %s", i+1, code)
 		}
 	}
-	paths := []struct{ method, path string }{{"GET", hublink.PathControl}, {"GET", hublink.PathAccept + "no-such-relay"}, {"POST", hublink.PathTeam}}
+	paths := []struct{ method, path string }{{"GET", hublink.PathControl}, {"GET", hublink.PathAccept + "no-such-relay"}, {"POST", hublink.PathTeam}, {"POST", hublink.PathTakeover}}
 	for i := range limit {
 		p := paths[i%len(paths)]
 		if status, code, _ := stationCall(t, h.client, h, p.method, p.path, st.id+".wrong"); status != http.StatusUnauthorized || code != "bad_credential" {

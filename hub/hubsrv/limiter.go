@@ -25,7 +25,7 @@ type RateLimits struct {
 	// form post and a download are under ten.
 	Web int
 	// StationAuth counts only wrong station credentials (the control
-	// connection, a relay's accept, the team credential); an address over
+	// connection, a relay's accept, the team credential, a takeover); an address over
 	// it is refused before its credential is checked (authlimit.go). 0
 	// means DefaultStationAuthFailures.
 	StationAuth int
