@@ -41,7 +41,11 @@ type viaHubKey struct{}
 type viaHubWebKey struct{}
 
 // ViaHub reports whether the request came through the relay hub.
-func ViaHub(ctx context.Context) bool { v, _ := ctx.Value(viaHubKey{}).(bool); return v }
+func ViaHub(ctx context.Context) bool { return hubOf(ctx) != "" }
+
+// hubOf is the hub (https://HOST[:PORT]) the request came through, "" when
+// it came directly.
+func hubOf(ctx context.Context) string { v, _ := ctx.Value(viaHubKey{}).(string); return v }
 
 // viaHubWeb reports whether a browser's request was forwarded by the hub
 // (https://HUB/st/ID/...): the browser saw the hub's certificate.
@@ -87,7 +91,7 @@ func (s *Server) syncHub(ctx context.Context) {
 	}
 	r := &hubRun{access: acc, srv: s.httpServer(), peers: s.storedPeers(ctx, acc.StationID)}
 	r.srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
-		return context.WithValue(ctx, viaHubKey{}, true)
+		return context.WithValue(ctx, viaHubKey{}, acc.URL)
 	}
 	r.link = &hublink.Link{Hub: acc.URL, Credential: acc.Credential, Client: client,
 		OnState: func(up bool, err error) {
