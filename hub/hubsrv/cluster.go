@@ -807,11 +807,12 @@ func (cl *cluster) fromNode(r *http.Request, kind string) (addr string, ok bool)
 	return addr, hmac.Equal([]byte(mac), []byte(want))
 }
 
-// clusterRelay is the relay handler's hook, after the token was checked:
-// it returns r to serve here (with the PC's address when another node
-// forwarded it), or nil when it forwarded the relay to the node holding
-// the station and answered the PC itself.
-func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hublink.Token) *http.Request {
+// clusterRelay is the relay handler's hook, after the token was checked
+// and its station to (the token's, or the one that took its session over)
+// chosen: it returns r to serve here (with the PC's address when another
+// node forwarded it), or nil when it forwarded the relay to the node
+// holding station to and answered the PC itself.
+func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hublink.Token, to string) *http.Request {
 	cl := s.cluster()
 	if cl == nil {
 		return r
@@ -821,10 +822,10 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 		r.RemoteAddr = addr
 		return r
 	}
-	if s.Online(tok.Station) {
+	if s.Online(to) {
 		return r
 	}
-	url := cl.resolve(r.Context(), tok.Station)
+	url := cl.resolve(r.Context(), to)
 	if url == "" {
 		return r // streamEnd says the station is offline
 	}
@@ -852,10 +853,10 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 			return nil
 		}
 		cl.markDown(url, true)
-		s.log.Warn("cluster: the node holding the station did not answer", "station", tok.Station, "node", url, "err", err)
+		s.log.Warn("cluster: the node holding the station did not answer", "station", to, "node", url, "err", err)
 		// Once more if the bucket itself names another node (the
 		// station reconnected there and this node's watch lags).
-		if url = cl.resolve(r.Context(), tok.Station); try > 0 || url == "" || r.Context().Err() != nil {
+		if url = cl.resolve(r.Context(), to); try > 0 || url == "" || r.Context().Err() != nil {
 			release()
 			refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
 			return nil
