@@ -48,7 +48,7 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Println(code)
-		hubsrv.AdminPublishCodes(*state) // a running node shares it with its cluster now
+		hubsrv.AdminPublishCodes(*state) // a running node of a cluster shares it with the others now
 		if *teamID != "" {
 			fmt.Fprintf(os.Stderr, "One-time code for a station of team %s, valid for %s: on the station, join this hub with it. The hub must run with -team-listen and -teams %s=SEATS.\n", *teamID, hubsrv.CodeLifetime, *teamID)
 		} else {

@@ -61,8 +61,6 @@ type cluster struct {
 	cfg  ClusterConfig
 	ts   *team.Server
 	poke chan struct{} // a local change to publish (cap 1)
-	// codesNow: a code was just printed here (cap 1).
-	codesNow chan struct{}
 	// rewatch: a node went away (cap 1). A watch whose consumer lived on
 	// it notices only after missed heartbeats (10 s and more), so the
 	// watches are started again at once.
@@ -108,7 +106,7 @@ func (s *Server) SetCluster(cfg ClusterConfig) {
 		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	cfg.NodeURL = strings.TrimRight(cfg.NodeURL, "/")
-	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), codesNow: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
+	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
 		where: map[string]whereEntry{}, down: map[string]time.Time{}, changed: make(chan struct{}),
 		kvRec: map[string]kvStation{}, leases: map[string]lease{}, codes: map[string]bool{}}
 	s.mu.Lock()
@@ -319,8 +317,6 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			s.log.Info("cluster: watches started again after a node went away")
 			continue
 		case <-codes.C:
-			s.publishCodes(ctx, cl)
-		case <-cl.codesNow:
 			s.publishCodes(ctx, cl)
 		}
 		if failed && retry == nil {
@@ -549,14 +545,13 @@ func (s *Server) publishCodes(ctx context.Context, cl *cluster) {
 	}
 }
 
-// PublishCodes shares the codes printed at this node now (the admin
-// socket's "codes": adhoc-hub enrol asks a running hub for it).
-func (s *Server) PublishCodes() {
-	if cl := s.cluster(); cl != nil {
-		select {
-		case cl.codesNow <- struct{}{}:
-		default:
-		}
+// PublishCodes shares the codes printed at this node now and returns once
+// they are shared (the admin socket's "codes": adhoc-hub enrol asks a
+// running hub for it, so the code works at every node when it prints).
+// Before the node shares its state, RunCluster does it when it can.
+func (s *Server) PublishCodes(ctx context.Context) {
+	if cl := s.cluster(); cl != nil && cl.isReady() {
+		s.publishCodes(ctx, cl)
 	}
 }
 

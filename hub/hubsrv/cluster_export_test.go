@@ -1,7 +1,5 @@
 package hubsrv
 
-import "context"
-
 // Knows reports whether station id is enrolled as this node knows it.
 func (s *Server) Knows(id string) bool {
 	s.mu.Lock()
@@ -26,9 +24,6 @@ func (s *Server) StationHolder(id string) string {
 	defer cl.mu.Unlock()
 	return cl.where[id].url
 }
-
-// ShareCodesNow publishes this node's codes at once (the loop does every 2 s).
-func (s *Server) ShareCodesNow(ctx context.Context) { s.publishCodes(ctx, s.cluster()) }
 
 // Forwarded counts relays and data connections this node forwarded.
 func (s *Server) Forwarded() uint64 { return s.cluster().forwarded.Load() }

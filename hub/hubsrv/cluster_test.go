@@ -401,14 +401,30 @@ func TestClusterStationsShared(t *testing.T) {
 		}
 	}
 
-	// One code, three nodes at once: exactly one enrolment.
-	code2, err := hubsrv.NewCode(n2.dir, time.Now())
+	// Codes printed at n2 as adhoc-hub enrol does (the code's file, then
+	// the running hub asked through its admin socket to share it): one
+	// works at n0; another, tried at the three nodes at once, enrols
+	// exactly one station.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	aln, err := n2.srv.ListenAdmin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	n2.srv.ShareCodesNow(ctx)
+	go n2.srv.ServeAdmin(ctx, aln)
+	printCode := func() string {
+		code, err := hubsrv.NewCode(n2.dir, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		hubsrv.AdminPublishCodes(n2.dir)
+		return code
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := hublink.Join(ctx, c.client(n0), hubName, printCode(), "elsewhere", pub); err != nil {
+		t.Fatalf("a code printed at n2, redeemed at n0: %v", err)
+	}
+	code2 := printCode()
 	var wg sync.WaitGroup
 	results := make([]error, 3)
 	for i, n := range c.nodes {
@@ -433,7 +449,7 @@ func TestClusterStationsShared(t *testing.T) {
 		t.Fatalf("one code tried at 3 nodes at once enrolled %d stations, want 1 (%v)", won, results)
 	}
 	// The code's file at n2 goes once n2 sees it used (wherever).
-	n2.srv.ShareCodesNow(ctx)
+	n2.srv.PublishCodes(ctx)
 	if left, _ := filepath.Glob(filepath.Join(n2.dir, "codes", "*")); len(left) != 0 {
 		t.Fatalf("the redeemed code's file is still at n2: %v", left)
 	}

@@ -215,7 +215,7 @@ func (s *Server) admin(ctx context.Context, c net.Conn) {
 			resp.Error = err.Error()
 		}
 	case req.Op == "codes": // adhoc-hub enrol printed a code: share it now
-		s.PublishCodes()
+		s.PublishCodes(ctx)
 	default:
 		resp.Error = "unknown admin request " + strconv.Quote(req.Op)
 	}
