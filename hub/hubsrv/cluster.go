@@ -74,6 +74,7 @@ type cluster struct {
 	changed chan struct{}         // closed and replaced at each change seen (tests)
 
 	forwarded atomic.Uint64 // relays and data connections forwarded to another node
+	held      atomic.Int64  // leases this node holds (tests)
 
 	// Only RunCluster's goroutine touches these.
 	kvRec  map[string]kvStation // station → its record as last seen in the bucket
@@ -689,13 +690,15 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 		}
 		delete(cl.leases, id)
 	}
+	if n := int64(len(cl.leases)); cl.held.Swap(n) != n {
+		cl.notify()
+	}
 	return ok
 }
 
-func isWrongLastSeq(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
-}
+// isWrongLastSeq: written meanwhile (a replicated stream says so with
+// another code than a single one; the library maps both).
+func isWrongLastSeq(err error) bool { return errors.Is(err, jetstream.ErrKeyRevisionMismatch) }
 
 // dropLeases withdraws this node's leases as it stops, so the other nodes
 // stop forwarding here before the leases run out.

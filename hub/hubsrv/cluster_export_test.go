@@ -27,3 +27,6 @@ func (s *Server) StationHolder(id string) string {
 
 // Forwarded counts relays and data connections this node forwarded.
 func (s *Server) Forwarded() uint64 { return s.cluster().forwarded.Load() }
+
+// LeasesHeld counts the stations this node says it holds.
+func (s *Server) LeasesHeld() int { return int(s.cluster().held.Load()) }

@@ -348,9 +348,12 @@ func (s *clusterStation) reach(client *http.Client, url, session string) (net.Co
 
 // TestClusterStationsShared: a station enrolled at n0 is known at n1 and
 // n2, holds its control connection at n1, and PCs dialling any node reach
-// it (n0 and n2 forward to n1); a code printed at n2 and tried at all
-// three nodes at once enrols exactly one station; a revocation made at n2
-// cuts the station's control connection at n1 and its relays everywhere.
+// it (n0 and n2 forward to n1), its join page too; a code printed at n2
+// works at n0, and one tried at all three nodes at once enrols exactly one
+// station; the station dialling anew at n2 while n1 holds a stale
+// connection moves there (n1 closes its connection, its lease goes), and
+// back (n2's lease goes when its connection closes); a revocation made at
+// n0 cuts the station's control connection at n1 and its relays everywhere.
 func TestClusterStationsShared(t *testing.T) {
 	c := startCluster(t)
 	n0, n1, n2 := c.nodes[0], c.nodes[1], c.nodes[2]
@@ -454,24 +457,65 @@ func TestClusterStationsShared(t *testing.T) {
 		t.Fatalf("the redeemed code's file is still at n2: %v", left)
 	}
 
-	// Revoked at n2: the control connection at n1 is cut, relays refused.
+	// The station dials anew at n2 while n1 still holds its old
+	// connection (half-open, as after a network change): n2's lease
+	// replaces n1's, n1 closes the stale connection at its next renewal
+	// and withdraws nothing of n2's; PCs at n1 now reach it through n2.
+	moved := &clusterStation{id: st.id, key: st.key, cred: st.cred, up: make(chan struct{}, 16), down: make(chan error, 16)}
 	began := time.Now()
-	if err := n2.srv.Revoke(ctx, st.id); err != nil {
-		t.Fatal(err)
-	}
+	moved.run(t, c.client(n2), hubName)
+	<-moved.up
 	select {
 	case <-st.down:
 	case <-time.After(30 * time.Second): // failsafe
-		t.Fatal("the station revoked at n2 kept its control connection at n1")
+		t.Fatal("n1 kept the station's stale connection")
 	}
-	t.Logf("revoked at n2: control connection at n1 cut after %v", time.Since(began).Round(time.Microsecond))
+	st.link.Close() // the old link is gone for good
+	t.Logf("station dialled anew at n2: its stale connection at n1 closed after %v", time.Since(began).Round(time.Millisecond))
+	waitFor(t, n1, "n1 withdrawing its lease", func() bool { return n1.srv.LeasesHeld() == 0 && n1.srv.StationHolder(st.id) == n2.url })
+	waitFor(t, n0, "n0 following the lease", func() bool { return n0.srv.StationHolder(st.id) == n2.url })
+	if n2.srv.LeasesHeld() != 1 {
+		t.Fatalf("n2 holds %d leases, want 1", n2.srv.LeasesHeld())
+	}
+	for _, n := range []*hubNode{n0, n1} {
+		rc, err := st.reach(c.client(n), hubName, "moved")
+		if err != nil {
+			t.Fatalf("a PC at %s after the move: %v", n.name, err)
+		}
+		rc.Close()
+	}
+	// And back to n1, the connection at n2 closing by itself once n1's
+	// lease is seen there: n2 withdraws only its own lease, which is gone
+	// (the withdrawal meets n1's newer revision and leaves it).
+	back := &clusterStation{id: st.id, key: st.key, cred: st.cred, up: make(chan struct{}, 16), down: make(chan error, 16)}
+	back.run(t, c.client(n1), hubName)
+	<-back.up
+	waitFor(t, n2, "n1's new lease", func() bool { return n2.srv.StationHolder(st.id) == n1.url })
+	moved.link.Close()
+	waitFor(t, n2, "n2 dropping its lease", func() bool { return n2.srv.LeasesHeld() == 0 })
+	if n1.srv.LeasesHeld() != 1 || n2.srv.StationHolder(st.id) != n1.url || n0.srv.StationHolder(st.id) != n1.url {
+		t.Fatalf("after the move back: n1 holds %d leases; n0 and n2 point at %q and %q, want n1 %q",
+			n1.srv.LeasesHeld(), n0.srv.StationHolder(st.id), n2.srv.StationHolder(st.id), n1.url)
+	}
+
+	// Revoked at n0: the control connection at n1 is cut, relays refused.
+	began = time.Now()
+	if err := n0.srv.Revoke(ctx, st.id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-back.down:
+	case <-time.After(30 * time.Second): // failsafe
+		t.Fatal("the station revoked at n0 kept its control connection at n1")
+	}
+	t.Logf("revoked at n0: control connection at n1 cut after %v", time.Since(began).Round(time.Microsecond))
 	for _, n := range c.nodes {
 		waitFor(t, n, "the revocation", func() bool {
 			_, err := hublink.DialRelay(ctx, c.client(n), hubName, st.token("after"))
 			return refusalCode(err) == "bad_token"
 		})
 	}
-	if err := <-st.down; refusalCode(err) != "station_revoked" {
+	if err := <-back.down; refusalCode(err) != "station_revoked" {
 		// The link's next dial (1 s later) is told why.
 		t.Fatalf("the revoked station's redial: %v, want station_revoked", err)
 	}
