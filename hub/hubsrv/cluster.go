@@ -244,6 +244,7 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	defer renew.Stop()
 	routes := cl.ts.NATS().NumRoutes()
 	var rewatched time.Time
+	var rewatchLater <-chan time.Time
 	var replay map[string]bool // leases the where watch replayed since it started again
 	codes := time.NewTicker(2 * time.Second)
 	defer codes.Stop()
@@ -302,8 +303,16 @@ func (s *Server) RunCluster(ctx context.Context) error {
 				cl.rewatchNow() // a node went away
 			}
 			routes = n
+		case <-rewatchLater:
+			rewatchLater = nil
+			cl.rewatchNow()
+			continue
 		case <-cl.rewatch:
-			if time.Since(rewatched) < cl.cfg.LeaseTTL/3 {
+			if wait := cl.cfg.LeaseTTL/3 - time.Since(rewatched); wait > 0 {
+				// Just done: once more after a pause, not in a loop.
+				if rewatchLater == nil {
+					rewatchLater = time.After(wait)
+				}
 				continue
 			}
 			rewatched = time.Now()
@@ -416,6 +425,7 @@ func (s *Server) pushStations(ctx context.Context, cl *cluster) bool {
 		if err := s.pushStation(ctx, cl, id); err != nil {
 			s.log.Warn("cluster: a station's record could not be shared yet", "station", id, "err", err)
 			ok = false
+			break // the next pass tries again
 		}
 	}
 	return ok
@@ -632,8 +642,13 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 	ok := true
 	val := []byte(cl.cfg.NodeURL)
 	for id, c := range online {
+		if !ok {
+			// The store does not answer: the next pass (250 ms) tries
+			// again, rather than each station's write waiting its turn.
+			break
+		}
 		l, had := cl.leases[id]
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		switch {
 		case !had || l.c != c:
 			rev, err := cl.b.Where.Put(wctx, id, val)
@@ -677,10 +692,10 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 		cancel()
 	}
 	for id, l := range cl.leases {
-		if online[id] == l.c {
+		if online[id] == l.c || !ok {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		// Only if still ours: the station may hold a newer lease elsewhere.
 		err := cl.b.Where.Delete(wctx, id, jetstream.LastRevision(l.rev))
 		cancel()
