@@ -648,7 +648,7 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 			break
 		}
 		l, had := cl.leases[id]
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		switch {
 		case !had || l.c != c:
 			rev, err := cl.b.Where.Put(wctx, id, val)
@@ -695,7 +695,7 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 		if online[id] == l.c || !ok {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		// Only if still ours: the station may hold a newer lease elsewhere.
 		err := cl.b.Where.Delete(wctx, id, jetstream.LastRevision(l.rev))
 		cancel()

@@ -494,9 +494,11 @@ func TestClusterStationsShared(t *testing.T) {
 	moved.link.Close()
 	waitFor(t, n2, "n2 dropping its lease", func() bool { return n2.srv.LeasesHeld() == 0 })
 	waitFor(t, n0, "n0 following n1's lease", func() bool { return n0.srv.StationHolder(st.id) == n1.url })
-	if n1.srv.LeasesHeld() != 1 || n2.srv.StationHolder(st.id) != n1.url {
-		t.Fatalf("after the move back: n1 holds %d leases; n2 points at %q, want n1 %q",
-			n1.srv.LeasesHeld(), n2.srv.StationHolder(st.id), n1.url)
+	// n1 counts its lease once its write's answer came (under load it may
+	// time out although the write landed: then its retry counts it).
+	waitFor(t, n1, "n1 holding its lease", func() bool { return n1.srv.LeasesHeld() == 1 })
+	if got := n2.srv.StationHolder(st.id); got != n1.url {
+		t.Fatalf("after the move back n2 points at %q, want n1 %q", got, n1.url)
 	}
 
 	// Revoked at n0: the control connection at n1 is cut, relays refused.
