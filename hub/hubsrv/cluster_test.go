@@ -102,7 +102,7 @@ const hubName = "https://hub.test:443"
 // freeRoutePorts reserves n loopback ports by listening on :0 and
 // closing: the NATS routes need every node's route port before any node
 // starts. startCluster tries again on other ports if one was taken.
-func freeRoutePorts(t *testing.T, n int) []int {
+func freeRoutePorts(t testing.TB, n int) []int {
 	var ports []int
 	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -118,7 +118,7 @@ func freeRoutePorts(t *testing.T, n int) []int {
 // startCluster runs 3 hub nodes, each with its team server (3 replicas,
 // one shared keys.json as docs/TEAM.md says), sharing their relay state,
 // and returns once every node shares it.
-func startCluster(t *testing.T) *hubCluster {
+func startCluster(t testing.TB) *hubCluster {
 	t.Helper()
 	_, certPEM, keyPEM := selfSigned(t, "hub")
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -234,7 +234,7 @@ func startCluster(t *testing.T) *hubCluster {
 
 // waitFor waits until ok holds at node n, woken by each change n sees in
 // the shared state (not by a timer racing it).
-func waitFor(t *testing.T, n *hubNode, what string, ok func() bool) time.Duration {
+func waitFor(t testing.TB, n *hubNode, what string, ok func() bool) time.Duration {
 	t.Helper()
 	began := time.Now()
 	failsafe := time.After(30 * time.Second)
@@ -264,7 +264,7 @@ type clusterStation struct {
 	acc  atomic.Int64  // relays accepted
 }
 
-func joinClusterStation(t *testing.T, client *http.Client, url, code string) *clusterStation {
+func joinClusterStation(t testing.TB, client *http.Client, url, code string) *clusterStation {
 	t.Helper()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	res, err := hublink.Join(context.Background(), client, url, code, "desk", pub)
@@ -726,5 +726,71 @@ func TestClusterNodeKilled(t *testing.T) {
 	}
 	if err := tc.Claim(ctx, "s3", "tech3@example.org", "Tech 3"); !errors.Is(err, coreteam.ErrNoSeat) {
 		t.Fatalf("a third seat of 2: %v, want the seat refusal", err)
+	}
+}
+
+// BenchmarkClusterRelay: what forwarding costs. A station holds its
+// control connection at n1; an app's relay through n1 itself ("holder")
+// or through n0, which forwards it to n1 ("forwarded"): a 64-byte round
+// trip inside the pinned TLS, and a one-way stream of 64 KiB writes.
+//
+//	go test -run '^$' -bench BenchmarkClusterRelay -benchtime 2s ./hub/hubsrv/
+func BenchmarkClusterRelay(b *testing.B) {
+	c := startCluster(b)
+	n0, n1 := c.nodes[0], c.nodes[1]
+	code, err := hubsrv.NewCode(n1.dir, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := joinClusterStation(b, c.client(n1), hubName, code)
+	up := make(chan struct{}, 1)
+	l := &hublink.Link{Hub: hubName, Credential: st.cred, Client: c.client(n1), OnState: func(ok bool, _ error) {
+		if ok {
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	go l.Run(context.Background())
+	defer l.Close()
+	<-up
+	waitFor(b, n0, "n1's lease", func() bool { return n0.srv.StationHolder(st.id) == n1.url })
+	stationCert, _, _ := selfSigned(b, "station")
+	for _, at := range []struct {
+		name string
+		n    *hubNode
+	}{{"holder", n1}, {"forwarded", n0}} {
+		dial := func() (net.Conn, error) {
+			return hublink.DialRelay(context.Background(), c.client(at.n), hubName, st.token("bench"))
+		}
+		b.Run(at.name+"/roundtrip64", func(b *testing.B) {
+			go func() {
+				sc, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer sc.Close()
+				tc := tls.Server(sc, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stationCert}})
+				io.Copy(tc, tc)
+			}()
+			raw, err := dial()
+			if err != nil {
+				b.Fatal(err)
+			}
+			tc := tls.Client(raw, pinnedClient(pin(stationCert.Certificate[0])))
+			defer tc.Close()
+			msg, got := make([]byte, 64), make([]byte, 64)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := tc.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(tc, got); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(at.name+"/stream", func(b *testing.B) { benchStream(b, l.Accept, dial) })
 	}
 }
