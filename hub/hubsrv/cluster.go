@@ -70,6 +70,7 @@ type cluster struct {
 	mu      sync.Mutex
 	b       *team.HubBuckets
 	where   map[string]whereEntry // station → the node holding it (from the watch)
+	peers   map[string]whereEntry // "node.NAME" → that node's URL (from the watch)
 	down    map[string]time.Time  // node URL → when a dial to it failed
 	changed chan struct{}         // closed and replaced at each change seen (tests)
 
@@ -79,6 +80,8 @@ type cluster struct {
 	// Only RunCluster's goroutine touches these.
 	kvRec  map[string]kvStation // station → its record as last seen in the bucket
 	leases map[string]lease     // stations this node holds, as written to WhereBucket
+	// registered: this node's URL is in WhereBucket (renewed with the leases).
+	registered bool
 
 	codesMu sync.Mutex
 	codes   map[string]bool // code files already published (under codesMu)
@@ -108,7 +111,7 @@ func (s *Server) SetCluster(cfg ClusterConfig) {
 	}
 	cfg.NodeURL = strings.TrimRight(cfg.NodeURL, "/")
 	cl := &cluster{cfg: cfg, poke: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
-		where: map[string]whereEntry{}, down: map[string]time.Time{}, changed: make(chan struct{}),
+		where: map[string]whereEntry{}, peers: map[string]whereEntry{}, down: map[string]time.Time{}, changed: make(chan struct{}),
 		kvRec: map[string]kvStation{}, leases: map[string]lease{}, codes: map[string]bool{}}
 	s.mu.Lock()
 	cl.ts = s.team
@@ -237,6 +240,7 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	}
 	s.pushStations(ctx, cl)
 	s.publishCodes(ctx, cl)
+	s.syncLeases(ctx, cl, false) // this node's URL, and the stations already here
 	close(cl.ready)
 	s.log.Info("cluster: sharing relay state", "node", cl.ts.NodeName(), "url", cl.cfg.NodeURL, "stations", len(cl.kvRec))
 
@@ -282,9 +286,11 @@ func (s *Server) RunCluster(ctx context.Context) error {
 				// The new watch replayed every lease alive: those it did
 				// not name were deleted while the old watch lagged.
 				cl.mu.Lock()
-				for id := range cl.where {
-					if !replay[id] {
-						delete(cl.where, id)
+				for _, m := range []map[string]whereEntry{cl.where, cl.peers} {
+					for k := range m {
+						if !replay[k] {
+							delete(m, k)
+						}
 					}
 				}
 				cl.mu.Unlock()
@@ -590,7 +596,17 @@ func (s *Server) redeem(ctx context.Context, code string) (string, error) {
 		return "", errBadCode
 	}
 	if !cl.isReady() {
-		return "", errCodeStore
+		// Just started: the buckets come within moments when the
+		// store answers.
+		t := time.NewTimer(10 * time.Second)
+		defer t.Stop()
+		select {
+		case <-cl.ready:
+		case <-t.C:
+			return "", errCodeStore
+		case <-ctx.Done():
+			return "", errCodeStore
+		}
 	}
 	h := hashHex(strings.ToLower(strings.TrimSpace(code)))
 	path := filepath.Join(s.dir, "codes", h)
@@ -641,6 +657,13 @@ func (s *Server) syncLeases(ctx context.Context, cl *cluster, renew bool) bool {
 	s.mu.Unlock()
 	ok := true
 	val := []byte(cl.cfg.NodeURL)
+	if renew || !cl.registered {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := cl.b.Where.Put(wctx, nodeKeyPrefix+cl.ts.NodeName(), val)
+		cancel()
+		cl.registered = err == nil
+		ok = err == nil
+	}
 	for id, c := range online {
 		if !ok {
 			// The store does not answer: the next pass (250 ms) tries
@@ -727,13 +750,41 @@ func (s *Server) dropLeases(cl *cluster) {
 
 func (cl *cluster) seeWhere(e jetstream.KeyValueEntry) {
 	cl.mu.Lock()
+	m := cl.where
+	if strings.HasPrefix(e.Key(), nodeKeyPrefix) {
+		m = cl.peers
+	}
 	if e.Operation() == jetstream.KeyValuePut {
-		cl.where[e.Key()] = whereEntry{url: string(e.Value()), at: e.Created()}
+		m[e.Key()] = whereEntry{url: string(e.Value()), at: e.Created()}
 	} else {
-		delete(cl.where, e.Key())
+		delete(m, e.Key())
 	}
 	cl.mu.Unlock()
 	cl.notify()
+}
+
+// nodeKeyPrefix + node name, in WhereBucket: each node's URL, renewed with
+// its leases, so that a node whose view of a station lags (its holder just
+// died, the new holder's lease not yet written while the bucket elects a
+// leader) can try the other nodes.
+const nodeKeyPrefix = "node."
+
+// otherNodes are the URLs of the other nodes believed alive, except skip.
+func (cl *cluster) otherNodes(skip string) []string {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	var out []string
+	for _, e := range cl.peers {
+		if e.url == cl.cfg.NodeURL || e.url == skip || time.Since(e.at) > cl.cfg.LeaseTTL || slices.Contains(out, e.url) {
+			continue
+		}
+		if t, ok := cl.down[e.url]; ok && time.Since(t) < cl.cfg.LeaseTTL/3 {
+			continue
+		}
+		out = append(out, e.url)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (cl *cluster) notify() {
@@ -756,6 +807,20 @@ func (cl *cluster) holder(id string) string {
 		return "" // it did not answer a moment ago: its stations are moving
 	}
 	return e.url
+}
+
+// moving reports whether station id's lease names a node that did not
+// answer a moment ago (or ran out): the station is likely moving to
+// another node, whose lease may not be written or seen yet.
+func (cl *cluster) moving(id string) bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	e, ok := cl.where[id]
+	if !ok || e.url == cl.cfg.NodeURL {
+		return false
+	}
+	t, down := cl.down[e.url]
+	return (down && time.Since(t) < cl.cfg.LeaseTTL/3) || time.Since(e.at) > cl.cfg.LeaseTTL
 }
 
 func (cl *cluster) markDown(url string, down bool) {
@@ -838,9 +903,19 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	if s.Online(to) {
 		return r
 	}
+	// The node the lease names; if it does not answer (dead: the station
+	// is moving), the node the bucket names now, then every other node —
+	// one not holding the station answers "offline" at once.
+	var others []string
 	url := cl.resolve(r.Context(), to)
 	if url == "" {
-		return r // streamEnd says the station is offline
+		if !cl.moving(to) {
+			return r // streamEnd says the station is offline
+		}
+		if others = cl.otherNodes(""); len(others) == 0 {
+			return r
+		}
+		url, others = others[0], others[1:]
 	}
 	release, ok := s.takeStream()
 	if !ok {
@@ -849,7 +924,9 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 	}
 	h := http.Header{nodeHeader: {r.RemoteAddr + " " + cl.mac("relay", r.URL.Path, r.RemoteAddr)}}
 	var nws *websocket.Conn
-	for try := 0; ; try++ {
+	tried := map[string]bool{}
+	for {
+		tried[url] = true
 		ctx, cancel := context.WithTimeout(r.Context(), s.AcceptTimeout+5*time.Second)
 		var resp *http.Response
 		var err error
@@ -859,21 +936,36 @@ func (s *Server) clusterRelay(w http.ResponseWriter, r *http.Request, tok *hubli
 			cl.markDown(url, false)
 			break
 		}
-		if resp != nil && resp.StatusCode >= 400 {
+		switch {
+		case resp != nil && resp.StatusCode == http.StatusServiceUnavailable && others != nil:
+			// A node tried in turn: not there.
+		case resp != nil && resp.StatusCode >= 400:
 			release()
 			cl.markDown(url, false)
 			passRefusal(w, resp)
 			return nil
+		default:
+			cl.markDown(url, true)
+			s.log.Warn("cluster: the node holding the station did not answer", "station", to, "node", url, "err", err)
+			if u := cl.resolve(r.Context(), to); others == nil && u != "" && !tried[u] {
+				url = u
+				continue
+			}
 		}
-		cl.markDown(url, true)
-		s.log.Warn("cluster: the node holding the station did not answer", "station", to, "node", url, "err", err)
-		// Once more if the bucket itself names another node (the
-		// station reconnected there and this node's watch lags).
-		if url = cl.resolve(r.Context(), to); try > 0 || url == "" || r.Context().Err() != nil {
+		if others == nil {
+			others = []string{}
+			for _, u := range cl.otherNodes("") {
+				if !tried[u] {
+					others = append(others, u)
+				}
+			}
+		}
+		if len(others) == 0 || r.Context().Err() != nil {
 			release()
 			refuse(w, errOffline.status, errOffline.code, errOffline.relayMsg)
 			return nil
 		}
+		url, others = others[0], others[1:]
 	}
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -907,10 +999,6 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 	if _, ok := cl.fromNode(r, "accept"); ok || s.Online(id) {
 		return false
 	}
-	url := cl.resolve(r.Context(), id)
-	if url == "" {
-		return false
-	}
 	release, ok := s.takeStream()
 	if !ok {
 		refuse(w, errHubFull.status, errHubFull.code, errHubFull.relayMsg)
@@ -920,17 +1008,62 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 		"Authorization": r.Header.Values("Authorization"),
 		nodeHeader:      {"- " + cl.mac("accept", r.URL.Path, "-")},
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	nws, resp, err := websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
-	cancel()
-	if err != nil {
-		release()
-		if resp != nil && resp.StatusCode >= 400 {
+	// The station answers a node that asked it, so some node holds it; this
+	// node's view may lag just after the station moved (its new node's
+	// lease on its way, or the old node dead): wait for it a while, well
+	// within the app's wait for the station (AcceptTimeout).
+	deadline := time.Now().Add(s.AcceptTimeout / 2)
+	var nws *websocket.Conn
+	dial := func(url string) (stop bool) {
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		var resp *http.Response
+		var err error
+		nws, resp, err = websocket.Dial(ctx, wsURL(url+r.URL.Path), &websocket.DialOptions{HTTPClient: cl.cfg.NodeClient, HTTPHeader: h})
+		switch {
+		case err == nil:
+			return true
+		case resp != nil && resp.StatusCode == http.StatusNotFound:
+			return false // not waiting there
+		case resp != nil && resp.StatusCode >= 400:
 			passRefusal(w, resp)
 			return true
+		default:
+			cl.markDown(url, true)
+			return false
 		}
-		cl.markDown(url, true)
-		return false
+	}
+	for {
+		changed := cl.changedCh()
+		// The node the lease names, else each other node: only the one
+		// that asked for this connection has it waiting (the others
+		// answer 404 at once).
+		url := cl.resolve(r.Context(), id)
+		found := url != "" && dial(url)
+		for _, u := range cl.otherNodes(url) {
+			if found {
+				break
+			}
+			found = dial(u)
+		}
+		if found {
+			if nws == nil { // a refusal, passed on
+				release()
+				return true
+			}
+			break
+		}
+		if time.Now().After(deadline) || r.Context().Err() != nil {
+			release()
+			return false
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
 	}
 	sws, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -947,6 +1080,12 @@ func (s *Server) clusterAccept(w http.ResponseWriter, r *http.Request, id string
 		splice(sctx, sws, raw, nws, nil, &moved)
 	}()
 	return true
+}
+
+func (cl *cluster) changedCh() <-chan struct{} {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.changed
 }
 
 // passRefusal answers with the refusal another node gave.

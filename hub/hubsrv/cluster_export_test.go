@@ -9,12 +9,7 @@ func (s *Server) Knows(id string) bool {
 
 // ClusterChanged is closed at the next change this node sees in the
 // shared stations or leases (tests wait on it instead of sleeping).
-func (s *Server) ClusterChanged() <-chan struct{} {
-	cl := s.cluster()
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	return cl.changed
-}
+func (s *Server) ClusterChanged() <-chan struct{} { return s.cluster().changedCh() }
 
 // StationHolder is the node URL this node believes holds station id's
 // control connection ("" : none), as the leases say.
