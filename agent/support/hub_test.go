@@ -358,20 +358,23 @@ func BenchmarkHubUpload(b *testing.B) {
 		hub := hubConnected(b)
 		src, _ := randomFile(b, b.TempDir(), "blob.bin", size)
 		pc := b.TempDir()
-		var took [2]time.Duration
+		var took, cpu [2]time.Duration
 		for b.Loop() {
 			for i, rs := range []*remote.RemoteSession{direct, hub} {
-				start := time.Now()
+				start, cpu0 := time.Now(), cpuTime()
 				if err := rs.Upload(context.Background(), src, pc, "blob.bin", true, nil); err != nil {
 					b.Fatalf("upload: %v", err)
 				}
 				took[i] += time.Since(start)
+				cpu[i] += cpuTime() - cpu0
 			}
 		}
 		mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
 		b.ReportMetric(mbps(took[0]), "direct-MB/s")
 		b.ReportMetric(mbps(took[1]), "hub-MB/s")
 		b.ReportMetric(100*took[0].Seconds()/took[1].Seconds(), "hub-%")
+		b.ReportMetric(float64(cpu[0].Milliseconds())/float64(b.N), "direct-cpu-ms")
+		b.ReportMetric(float64(cpu[1].Milliseconds())/float64(b.N), "hub-cpu-ms")
 	})
 }
 
