@@ -69,6 +69,9 @@ type Server struct {
 	state                      *stateFile
 	online                     map[string]*control // station id → its control connection
 	pending                    map[string]*pending // relay id → the app waiting for it
+	tk                         takeovers           // takeover.go
+
+	authLimits // wrong station credentials, TLS handshakes (authlimit.go)
 }
 
 type control struct {
@@ -118,6 +121,7 @@ func (s *Server) SetRelaysPerStation(n int) {
 func (s *Server) SetRateLimits(l RateLimits) {
 	s.mu.Lock()
 	s.enrolLim, s.relayLim, s.webLim = newAddrLimiter(l.Enrol, limiterSize), newAddrLimiter(l.RelayRefusals, limiterSize), newAddrLimiter(l.Web, limiterSize)
+	s.authLim = newAuthLimiter(l.StationAuth)
 	s.mu.Unlock()
 }
 
@@ -168,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
 	mux.HandleFunc("POST "+hublink.PathTeam, s.teamCredential)
+	mux.HandleFunc("POST "+hublink.PathTakeover, s.takeover)
 	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
 	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !s.webAllowed(w, r) {
@@ -208,7 +213,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 	}
 	// Corkable connections: a relay's WebSocket frame then leaves in one
 	// system call, not in the 4 KiB buffer's pieces (docs/PERFORMANCE.md).
-	err := hs.Serve(tls.NewListener(hublink.CorkListener(ln), cfg))
+	// Handshakes are done by the listener, a bounded number per address
+	// at once (authlimit.go).
+	err := hs.Serve(s.handshakes(hublink.CorkListener(ln), cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -266,6 +273,14 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 // station authenticates a station's request by its credential. A revoked
 // station's credential is refused with errRevoked, which says so.
 func (s *Server) station(r *http.Request) (id, teamID string, err error) {
+	if err := s.authAllowed(r); err != nil {
+		return "", "", err
+	}
+	defer func() {
+		if errors.Is(err, errBadCredential) {
+			s.authFailed(r)
+		}
+	}()
 	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return "", "", errBadCredential
@@ -292,6 +307,9 @@ func (s *Server) station(r *http.Request) (id, teamID string, err error) {
 
 // refuseStation answers a station's request its credential did not pass.
 func refuseStation(w http.ResponseWriter, err error) {
+	if refuseAuthWait(w, err) {
+		return
+	}
 	if errors.Is(err, errRevoked) {
 		refuse(w, http.StatusForbidden, "station_revoked", revokedText)
 		return
@@ -341,6 +359,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			delete(s.online, id)
 		}
 		s.mu.Unlock()
+		s.takerGone(id)
 		ws.CloseNow()
 		s.log.Info("station offline", "station", id)
 	}()
@@ -395,7 +414,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
-	se, release, err := s.streamEnd(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
+	// A session another station of the team took over goes to that
+	// station (takeover.go); its relays count against it.
+	to, m := s.routeRelay(tok, r.RemoteAddr)
+	se, release, err := s.streamEnd(r.Context(), to, m)
 	if err != nil {
 		var re *refusalErr
 		if errors.As(err, &re) {
@@ -403,6 +425,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	release = s.trackRelay(tok.Station, tok.Session, to, se.ws, release)
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		se.ws.CloseNow()
