@@ -60,6 +60,7 @@ type ControlMessage struct {
 	RelayID string `json:"relay_id,omitempty"`
 	Session string `json:"session,omitempty"`
 	Client  string `json:"client,omitempty"`
+	Owner   string `json:"owner,omitempty"` // takeover relays: the owning station (h3b stand-in of H1's field)
 }
 
 // Claims are what a relay token says. Exp is the session's end (Unix
