@@ -40,7 +40,7 @@ type teamTaker struct {
 	connect func(ctx context.Context, t core.TeamTarget, open remote.StreamOpener, password string) (*remote.RemoteSession, error)
 	// open shows the remote window; end is its End session now, closed is
 	// called once it closed.
-	open func(rs *remote.RemoteSession, end func() error, closed func())
+	open func(rs *remote.RemoteSession, end func() error, closed func()) *remoteWindow
 	work *background
 	// held are the PCs brought here and not yet given back: while the
 	// dialog waits for another try, and while a window is open.
@@ -50,7 +50,7 @@ type teamTaker struct {
 type heldPC struct {
 	open    remote.StreamOpener
 	release func()
-	window  bool // a remote window shows it
+	window  *remoteWindow // nil until a remote window shows it
 }
 
 // lineActions are a line's buttons: Connect (when the line's PC may be
@@ -90,7 +90,8 @@ func (g *teamGroup) onConnect(s pairing.TeamSession) {
 		g.showStatus(widget.DangerImportance, "This session's line comes from a station of another version; connect to it from its own station.")
 		return
 	}
-	if h := k.held[t]; h != nil && h.window {
+	if h := k.held[t]; h != nil && h.window != nil {
+		h.window.win.RequestFocus()
 		g.showStatus(widget.MediumImportance, "This station is already connected to that PC: its remote window is open.")
 		return
 	}
@@ -102,16 +103,17 @@ func (g *teamGroup) onConnect(s pairing.TeamSession) {
 	if !s.StationOnline {
 		note += " Station " + s.Station + " is offline: the PC may be off too, or still retrying."
 	}
+	open := true // the dialog: a refused try after Cancel gives the PC back
 	passwordDialog(g.win, "Connect to the PC of station "+s.Station, note, "Waiting for the PC to come to this station…",
-		func(password string, answered func(error)) { g.connectTeam(t, s, password, answered) },
+		func(password string, answered func(error)) { g.connectTeam(t, s, password, &open, answered) },
 		func(err error) { g.showStatus(widget.DangerImportance, errorText(err)) },
-		func() { g.giveBackUnshown(t) })
+		func() { open = false; g.giveBackUnshown(t) })
 }
 
 // connectTeam takes the PC over (once; a wrong password keeps it here for
 // the next try) and signs in; answered gets the refusal, nil once the
 // remote window is open.
-func (g *teamGroup) connectTeam(t core.TeamTarget, s pairing.TeamSession, password string, answered func(error)) {
+func (g *teamGroup) connectTeam(t core.TeamTarget, s pairing.TeamSession, password string, dialogOpen *bool, answered func(error)) {
 	k := g.taker
 	h := k.held[t]
 	k.work.run(jobTeamConnect, func() func() {
@@ -139,15 +141,18 @@ func (g *teamGroup) connectTeam(t core.TeamTarget, s pairing.TeamSession, passwo
 			}
 			if err != nil {
 				answered(err)
+				if !*dialogOpen {
+					g.giveBackUnshown(t)
+				}
 				return
 			}
-			h.window = true
-			g.clearStatus()
-			answered(nil)
-			k.open(rs, func() error { return g.endFromWindow(s) }, func() {
+			// The window first: the dialog's close gives back a PC no window shows.
+			h.window = k.open(rs, func() error { return g.endFromWindow(s) }, func() {
 				delete(k.held, t)
 				go h.release() // the hub is told: not on the Fyne goroutine
 			})
+			g.clearStatus()
+			answered(nil)
 		}
 	})
 }
@@ -156,7 +161,7 @@ func (g *teamGroup) connectTeam(t core.TeamTarget, s pairing.TeamSession, passwo
 // without opening a window (cancelled, or given up after a refusal).
 func (g *teamGroup) giveBackUnshown(t core.TeamTarget) {
 	k := g.taker
-	if h := k.held[t]; h != nil && !h.window {
+	if h := k.held[t]; h != nil && h.window == nil {
 		delete(k.held, t)
 		go h.release()
 	}
@@ -199,7 +204,7 @@ func (g *teamGroup) clearStatus() {
 // openTeamRemote is the remote window of a PC of another station: the
 // station's own window (computers.go's openRemote) without what belongs to
 // a session of this station (its Files folder, its local end).
-func (s *computersScreen) openTeamRemote(rs *remote.RemoteSession, end func() error, closed func()) {
+func (s *computersScreen) openTeamRemote(rs *remote.RemoteSession, end func() error, closed func()) *remoteWindow {
 	r := newRemoteWindow(fyne.CurrentApp(), rs, &s.work)
 	r.now = s.now
 	r.end = end
@@ -211,6 +216,7 @@ func (s *computersScreen) openTeamRemote(rs *remote.RemoteSession, end func() er
 	})
 	r.win.Show()
 	r.onRefresh()
+	return r
 }
 
 // offerTeamConnect gives the team group's lines Connect (takeOver nil:
