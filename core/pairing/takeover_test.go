@@ -20,6 +20,7 @@ import (
 	"adhocstation/core/coretest"
 	"adhocstation/core/hublink"
 	"adhocstation/core/wire"
+	"adhocstation/hub/hubtest"
 )
 
 // takeoverPC is the PC's side: the real agent code serving the live
@@ -277,6 +278,97 @@ func waitThroughHub(t *testing.T, srv *Server, id int64, what string) {
 // right one signs in and a command runs on the PC; B's audit has the rows
 // and A's says B connected. Releasing gives the PC back to A.
 func TestConnectToPCOfAnotherStation(t *testing.T) {
+	r := newTakeoverRig(t)
+	a, b, sess, paired, key, up := r.a, r.b, r.sess, r.paired, r.key, r.up
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	open, release, err := b.env.srv.TakeOver(ctx, a.id, sess.ID)
+	var he *core.Error
+	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
+		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
+	}
+	if err != nil {
+		t.Fatalf("B's takeover: %v", err)
+	}
+	coretest.Receive(t, up, "the PC's channel to B")
+	target := core.TeamTarget{Owner: a.id, Session: sess.ID, PreparedBy: "Anna Tech"}
+	if _, err := b.st.ConnectTeam(ctx, target, open, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	auditHas(t, b.st, "team remote sign-in refused", "(4 tries left)")
+	rs, err := b.st.ConnectTeam(ctx, target, open, paired.Password)
+	if err != nil {
+		t.Fatalf("the right password at B: %v", err)
+	}
+	var out strings.Builder
+	if err := rs.Run(ctx, wire.ShellCmd, "echo at station B", func(p []byte) { out.Write(p) }); err != nil || !strings.Contains(out.String(), "at station B") {
+		t.Fatalf("a command from B: %v, output %q", err, out.String())
+	}
+	auditHas(t, b.st, "team remote sign-in", "Bea Tech signed in to the PC of station "+a.id+"'s session "+key)
+	waitAudit(t, a.st, "Bea Tech", "A's audit of B's connect (the took key)")
+
+	rs.Close()
+	release()
+	coretest.Receive(t, up, "the PC's channel back at A")
+	waitThroughHub(t, a.env.srv, sess.ID, "A to hold the PC's channel again")
+	if _, err := b.st.ConnectTeam(ctx, target, open, paired.Password); !errors.Is(err, core.ErrPCOffline) {
+		t.Fatalf("after the release B still reaches the PC: %v", err)
+	}
+}
+
+// TestConnectToPCOfOfflineStation: the technician at A went home (A's
+// service is closed) and the PC redials the hub, which says A is offline.
+// B takes the PC over all the same (the hub hands the PC's next relay to
+// B), signs in and runs a command; after the release the PC waits for A
+// again, and A, back, holds its channel and audits B's connect from the
+// took key its watch replays.
+func TestConnectToPCOfOfflineStation(t *testing.T) {
+	r := newTakeoverRig(t)
+	r.a.env.srv.Close()
+	waitFor(t, r.b.lists, "A offline on B", func(l []TeamSession) bool { return len(l) == 1 && !l[0].StationOnline })
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	open, release, err := r.b.env.srv.TakeOver(ctx, r.a.id, r.sess.ID)
+	var he *core.Error
+	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
+		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
+	}
+	if err != nil {
+		t.Fatalf("B's takeover with A offline: %v", err)
+	}
+	coretest.Receive(t, r.up, "the PC's channel to B")
+	rs, err := r.b.st.ConnectTeam(ctx, core.TeamTarget{Owner: r.a.id, Session: r.sess.ID, PreparedBy: "Anna Tech"}, open, r.paired.Password)
+	if err != nil {
+		t.Fatalf("signing in at B: %v", err)
+	}
+	var out strings.Builder
+	if err := rs.Run(ctx, wire.ShellCmd, "echo while A is away", func(p []byte) { out.Write(p) }); err != nil || !strings.Contains(out.String(), "while A is away") {
+		t.Fatalf("a command from B: %v, output %q", err, out.String())
+	}
+	rs.Close()
+	release()
+
+	startEnv(t, r.a.st, r.clock, Options{HubClient: r.h.Client, TeamLeaseTTL: 2 * time.Second})
+	coretest.Receive(t, r.up, "the PC's channel back at A")
+	waitAudit(t, r.a.st, "Bea Tech", "A's audit of B's connect while it was offline")
+}
+
+// takeoverRig is two real stations A and B of team acme at a real hub with
+// its team server, and a PC paired at A holding its live channel through
+// the hub with A's relay token (the real agent client and channel code).
+type takeoverRig struct {
+	h      *hubtest.Hub
+	clock  *coretest.Clock
+	a, b   *teamStation
+	sess   core.Session
+	paired wire.PairResponse
+	key    string
+	up     <-chan *yamux.Session // each channel the PC holds, in turn
+}
+
+func newTakeoverRig(t *testing.T) *takeoverRig {
+	t.Helper()
 	h, clock := teamRig(t)
 	a := joinTeamStation(t, h, clock, h.TeamCode("acme"))
 	b := joinTeamStation(t, h, clock, h.TeamCode("acme"))
@@ -306,40 +398,7 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	waitThroughHub(t, a.env.srv, sess.ID, "A to hold the PC's channel through the hub")
 	waitFor(t, b.lists, "A's session on B", func(l []TeamSession) bool { return len(l) == 1 && l[0].Session == key })
 
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	open, release, err := b.env.srv.TakeOver(ctx, a.id, sess.ID)
-	var he *core.Error
-	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
-		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
-	}
-	if err != nil {
-		t.Fatalf("B's takeover: %v", err)
-	}
-	coretest.Receive(t, up, "the PC's channel to B")
-	target := core.TeamTarget{Owner: a.id, Session: sess.ID, PreparedBy: "Anna Tech"}
-	if _, err := b.st.ConnectTeam(ctx, target, open, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
-		t.Fatalf("a wrong password: %v", err)
-	}
-	auditHas(t, b.st, "team remote sign-in refused", "(4 tries left)")
-	rs, err := b.st.ConnectTeam(ctx, target, open, paired.Password)
-	if err != nil {
-		t.Fatalf("the right password at B: %v", err)
-	}
-	var out strings.Builder
-	if err := rs.Run(ctx, wire.ShellCmd, "echo at station B", func(p []byte) { out.Write(p) }); err != nil || !strings.Contains(out.String(), "at station B") {
-		t.Fatalf("a command from B: %v, output %q", err, out.String())
-	}
-	auditHas(t, b.st, "team remote sign-in", "Bea Tech signed in to the PC of station "+a.id+"'s session "+key)
-	waitAudit(t, a.st, b.id, "A's audit of B's connect")
-
-	rs.Close()
-	release()
-	coretest.Receive(t, up, "the PC's channel back at A")
-	waitThroughHub(t, a.env.srv, sess.ID, "A to hold the PC's channel again")
-	if _, err := b.st.ConnectTeam(ctx, target, open, paired.Password); !errors.Is(err, core.ErrPCOffline) {
-		t.Fatalf("after the release B still reaches the PC: %v", err)
-	}
+	return &takeoverRig{h: h, clock: clock, a: a, b: b, sess: sess, paired: paired, key: key, up: up}
 }
 
 // pairAt prepares a session at ts and pairs a PC with it through ts's own
