@@ -60,6 +60,11 @@ type filesTab struct {
 	loaded   bool // the drives were asked for
 	// drivePaths maps the drive choice's labels to the drives' paths.
 	drivePaths map[string]string
+	// driveWidth holds the drive choice as wide as its longest label, so
+	// the chosen drive reads whole (it was cut to "/ (fix…").
+	driveWidth *fixedWidth
+	driveBox   *fyne.Container
+	bar        *fyne.Container // lays the drive choice out again at its new width
 	// start is the folder listed first ("": the first drive), the one an
 	// earlier window of the session left; moved is told each folder shown.
 	start string
@@ -93,7 +98,10 @@ func newFilesTab(rs *remote.RemoteSession, win fyne.Window, work *background) (*
 	f.status = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	f.status.Hide()
 	f.transfers = container.NewVBox()
-	bar := container.NewBorder(nil, nil, container.NewHBox(f.drives, f.up), f.refresh, f.path)
+	f.driveWidth = &fixedWidth{}
+	f.driveBox = container.New(f.driveWidth, f.drives)
+	bar := container.NewBorder(nil, nil, container.NewHBox(f.driveBox, f.up), f.refresh, f.path)
+	f.bar = bar
 	f.transferScroll = container.NewVScroll(f.transfers)
 	f.transferScroll.SetMinSize(fyne.NewSize(0, 90)) // two transfers; more scroll
 	bottom := container.NewVBox(container.NewHBox(f.download, f.upload), f.transferScroll)
@@ -133,6 +141,9 @@ func (f *filesTab) shown() {
 				f.drivePaths[label] = d.Path
 			}
 			f.drives.SetOptions(labels)
+			f.driveWidth.width = driveChoiceWidth(labels)
+			f.driveBox.Refresh()
+			f.bar.Refresh()
 			f.show(folder, entries, err)
 		}
 	})
@@ -180,6 +191,23 @@ func (f *filesTab) show(folder string, entries []wire.Entry, err error) {
 			f.drives.SetSelected(label)
 		}
 	}
+}
+
+// maxDriveChoice caps the drive choice's width so the path bar keeps room
+// in a 1024-pixel window; a longer label is cut there.
+const maxDriveChoice = 360
+
+// driveChoiceWidth is the width that shows the longest label whole: its
+// text, the choice's drop-down icon and its paddings.
+func driveChoiceWidth(labels []string) float32 {
+	var w float32
+	for _, l := range labels {
+		w = max(w, widget.NewLabel(l).MinSize().Width)
+	}
+	if w == 0 {
+		return 0
+	}
+	return min(w+theme.IconInlineSize()+2*theme.InnerPadding(), maxDriveChoice)
 }
 
 // driveLabel reads like `C:\ Windows (fixed, 212.0 GB free)`.

@@ -62,6 +62,11 @@ func TestRemoteFilesTab(t *testing.T) {
 	if f.folder != "/" || len(f.drives.Options) != 1 || !strings.HasPrefix(f.drives.Selected, "/ (fixed, ") || !strings.HasSuffix(f.drives.Selected, " free)") {
 		t.Fatalf("first listing: folder %q, drives %q (%q); want / with its kind and free space", f.folder, f.drives.Options, f.drives.Selected)
 	}
+	// The chosen drive reads whole: the choice is at least as wide as
+	// its label's text (before, it was cut to "/ (fix…").
+	if text := widget.NewLabel(f.drives.Selected).MinSize().Width; f.drives.Size().Width < text {
+		t.Errorf("the drive choice is %.0f wide, its label %q needs %.0f", f.drives.Size().Width, f.drives.Selected, text)
+	}
 
 	pc, local := t.TempDir(), t.TempDir()
 	content := make([]byte, 3<<20)

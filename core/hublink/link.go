@@ -260,9 +260,7 @@ func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, sto
 	if err != nil {
 		return // the app's relay times out and it retries
 	}
-	if a := clientAddr(m.Client); a != nil {
-		c = &fromClient{Conn: c, remote: a}
-	}
+	c = &accepted{Conn: c, remote: clientAddr(m.Client), msg: m}
 	select {
 	case to <- c:
 	case <-stopped:
@@ -272,15 +270,26 @@ func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, sto
 	}
 }
 
-// fromClient is a relayed stream whose RemoteAddr is the app's or
-// browser's address as the hub saw it, so the station's per-address
-// limits and logs see who is really there, not the hub.
-type fromClient struct {
+// accepted is a relayed stream as Accept (or HTTP's listener) hands it
+// out. Its RemoteAddr is the app's or browser's address as the hub saw it,
+// so the station's per-address limits and logs see who is really there,
+// not the hub; Control is the hub's message that asked for it (ControlOf),
+// so the station knows whose session a relay is for.
+type accepted struct {
 	net.Conn
-	remote net.Addr
+	remote net.Addr // nil: the hub sent none
+	msg    ControlMessage
 }
 
-func (c *fromClient) RemoteAddr() net.Addr { return c.remote }
+func (c *accepted) RemoteAddr() net.Addr {
+	if c.remote == nil {
+		return c.Conn.RemoteAddr()
+	}
+	return c.remote
+}
+
+// Control is the hub's message that asked for this stream.
+func (c *accepted) Control() ControlMessage { return c.msg }
 
 func clientAddr(s string) net.Addr {
 	ap, err := netip.ParseAddrPort(s)
@@ -288,6 +297,31 @@ func clientAddr(s string) net.Addr {
 		return nil
 	}
 	return net.TCPAddrFromAddrPort(ap)
+}
+
+// Takeover asks the hub to hand this station the relays of session
+// session of station owner (a station of the same team), or with release
+// to stop doing so (a release of a takeover not held is no error). The
+// hub keeps it until it is released or this station's control connection
+// is gone. A refusal is a *HubError (codes in docs/HUB.md "Take over").
+func (l *Link) Takeover(ctx context.Context, owner, session string, release bool) error {
+	body, _ := json.Marshal(TakeoverRequest{Owner: owner, Session: session, Release: release})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(l.Hub, "/")+PathTakeover, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = l.auth()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := l.client().Do(req)
+	if err != nil {
+		return fmt.Errorf("the hub %s could not be reached: %w", l.Hub, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+	if resp.StatusCode != http.StatusNoContent {
+		return hubError(resp.StatusCode, b)
+	}
+	return nil
 }
 
 // Accept returns the next relayed app connection.

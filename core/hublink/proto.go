@@ -27,7 +27,20 @@ const (
 	// its team's NATS credential (hub/team.CredentialResponse), or 404
 	// "no_team" for a station of no team (docs/TEAM.md).
 	PathTeam = "/hub/v1/team/credential"
+	// PathTakeover: POST TakeoverRequest with the station's credential →
+	// 204, or a refusal (ErrorResponse): the hub hands the relays of
+	// another station's session to this station (docs/HUB.md "Take over").
+	PathTakeover = "/hub/v1/takeover"
 )
+
+// TakeoverRequest asks the hub to route the relays of session Session of
+// station Owner (a station of the same team) to the asking station, or,
+// with Release, to stop doing so.
+type TakeoverRequest struct {
+	Owner   string `json:"owner"`
+	Session string `json:"session"`
+	Release bool   `json:"release"`
+}
 
 // EnrolRequest redeems a one-time code the hub's admin printed.
 type EnrolRequest struct {
@@ -54,13 +67,15 @@ type ErrorResponse struct {
 // "http": a browser's request waits on RelayID. Either way the station
 // opens PathAccept+RelayID to take it. Client is the app's or browser's
 // address as the hub saw it (IP:port): the station's per-address limits
-// count it, since every stream arrives from the hub.
+// count it, since every stream arrives from the hub. Owner is set on a
+// relay the hub hands this station for another station's session (a take
+// over): the owner's station id; Session is then the owner's session.
 type ControlMessage struct {
 	Type    string `json:"type"`
 	RelayID string `json:"relay_id,omitempty"`
 	Session string `json:"session,omitempty"`
 	Client  string `json:"client,omitempty"`
-	Owner   string `json:"owner,omitempty"` // takeover relays: the owning station (h3b stand-in of H1's field)
+	Owner   string `json:"owner,omitempty"`
 }
 
 // Claims are what a relay token says. Exp is the session's end (Unix

@@ -101,6 +101,15 @@ func (h *hubProc) statusLine(t *testing.T) string {
 // the address it got from its log, and prints one enrolment code.
 func startHub(t *testing.T) (*hubProc, *x509.CertPool) {
 	t.Helper()
+	h, roots, codes := startHubWith(t, []string{""})
+	h.code = codes[0]
+	return h, roots
+}
+
+// startHubWith is startHub with one enrolment code per entry of teams (the
+// code's team, "" for none) and extra flags for the hub.
+func startHubWith(t *testing.T, teams []string, extra ...string) (*hubProc, *x509.CertPool, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "adhoc-hub")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, "adhocstation/hub")
@@ -109,13 +118,22 @@ func startHub(t *testing.T) (*hubProc, *x509.CertPool) {
 		t.Fatalf("building adhoc-hub: %v\n%s", err, out)
 	}
 	state := filepath.Join(dir, "state")
-	out, err := exec.Command(bin, "enrol", "-state", state).Output()
-	if err != nil {
-		t.Fatalf("adhoc-hub enrol: %v", err)
+	var codes []string
+	for _, team := range teams {
+		args := []string{"enrol", "-state", state}
+		if team != "" {
+			args = append(args, "-team", team)
+		}
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil {
+			t.Fatalf("adhoc-hub enrol: %v", err)
+		}
+		codes = append(codes, strings.TrimSpace(string(out)))
 	}
 	certFile, keyFile, roots, _ := cert(t, dir)
 	// Every PC of the load goes to its one station: lift the per-station cap.
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-cert", certFile, "-key", keyFile, "-state", state, "-relays-per-station", "1000000")
+	args := append([]string{"-listen", "127.0.0.1:0", "-cert", certFile, "-key", keyFile, "-state", state, "-relays-per-station", "1000000"}, extra...)
+	cmd := exec.Command(bin, args...)
 	if g := os.Getenv("ADHOC_LOAD_GODEBUG"); g != "" { // e.g. gctrace=1: the hub's GC lines in the log
 		cmd.Env = append(os.Environ(), "GODEBUG="+g)
 	}
@@ -149,7 +167,7 @@ func startHub(t *testing.T) (*hubProc, *x509.CertPool) {
 			}
 		}
 	}()
-	return &hubProc{url: "https://" + addr, pid: cmd.Process.Pid, code: strings.TrimSpace(string(out)), proc: cmd.Process, status: status}, roots
+	return &hubProc{url: "https://" + addr, pid: cmd.Process.Pid, proc: cmd.Process, status: status}, roots, codes
 }
 
 // rssKB is the process's resident memory (VmRSS, kB).

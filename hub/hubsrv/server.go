@@ -69,6 +69,7 @@ type Server struct {
 	state                      *stateFile
 	online                     map[string]*control // station id → its control connection
 	pending                    map[string]*pending // relay id → the app waiting for it
+	tk                         takeovers           // takeover.go
 }
 
 type control struct {
@@ -168,6 +169,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+hublink.PathAccept+"{id}", s.accept)
 	mux.HandleFunc("GET "+hublink.PathRelay+"{token}", s.relay)
 	mux.HandleFunc("POST "+hublink.PathTeam, s.teamCredential)
+	mux.HandleFunc("POST "+hublink.PathTakeover, s.takeover)
 	mux.HandleFunc(hublink.PathStation+"{id}/{rest...}", s.web)
 	mux.HandleFunc(hublink.PathStation+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !s.webAllowed(w, r) {
@@ -341,6 +343,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			delete(s.online, id)
 		}
 		s.mu.Unlock()
+		s.takerGone(id)
 		ws.CloseNow()
 		s.log.Info("station offline", "station", id)
 	}()
@@ -395,7 +398,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusGone, "session_ended", "This support session has ended: ask the technician for a new invitation.")
 		return
 	}
-	se, release, err := s.streamEnd(r.Context(), tok.Station, hublink.ControlMessage{Type: "accept", Session: tok.Session, Client: r.RemoteAddr})
+	// A session another station of the team took over goes to that
+	// station (takeover.go); its relays count against it.
+	to, m := s.routeRelay(tok, r.RemoteAddr)
+	se, release, err := s.streamEnd(r.Context(), to, m)
 	if err != nil {
 		var re *refusalErr
 		if errors.As(err, &re) {
@@ -403,6 +409,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	release = s.trackRelay(tok.Station, tok.Session, to, se.ws, release)
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		se.ws.CloseNow()
