@@ -245,6 +245,9 @@ func (s *Server) announceTakeover(ctx context.Context, tc any, owner, session st
 		}
 	}
 	if err := a.AnnounceTakeover(ctx, owner, session, s.st.TechnicianHere(ctx), computer); err != nil {
+		if _, ok := refusal.Text(err); ok {
+			return err // the team's own words (unreachable, revoked)
+		}
 		return core.Errorf("takeover_announce", "The other station could not be told that this station connects to its PC (%w). Try again; the team's hub may be unreachable.", err)
 	}
 	return nil
