@@ -285,7 +285,9 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	a, b, sess, paired, key, up := r.a, r.b, r.sess, r.paired, r.key, r.up
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
+	asked := time.Now()
 	open, release, err := b.env.srv.TakeOver(ctx, a.id, sess.ID)
+	t.Logf("B held the PC's channel %v after TakeOver was called (hub registration, took key, the PC's redial through the hub)", time.Since(asked))
 	var he *core.Error
 	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
 		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
