@@ -288,10 +288,6 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	asked := time.Now()
 	open, release, err := b.env.srv.TakeOver(ctx, a.id, sess.ID)
 	t.Logf("B held the PC's channel %v after TakeOver was called (hub registration, took key, the PC's redial through the hub)", time.Since(asked))
-	var he *core.Error
-	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
-		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
-	}
 	if err != nil {
 		t.Fatalf("B's takeover: %v", err)
 	}
@@ -335,10 +331,6 @@ func TestConnectToPCOfOfflineStation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	open, release, err := r.b.env.srv.TakeOver(ctx, r.a.id, r.sess.ID)
-	var he *core.Error
-	if errors.As(err, &he) && strings.Contains(he.Error(), "must be updated first") {
-		t.Skip("the hub has no takeover endpoint yet (h1 not merged): " + err.Error())
-	}
 	if err != nil {
 		t.Fatalf("B's takeover with A offline: %v", err)
 	}
