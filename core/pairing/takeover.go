@@ -238,12 +238,8 @@ func (s *Server) announceTakeover(ctx context.Context, tc any, owner, session st
 		s.log.Warn("this build's team client cannot announce a takeover; the owning station is not told", "owner", owner, "session", session)
 		return nil
 	}
-	computer := ""
-	for _, l := range s.TeamSessions() {
-		if l.Station == owner && l.Session == session {
-			computer = teamSessionComputer(l)
-		}
-	}
+	// The team's list does not carry the PC's name: the notice names none.
+	const computer = ""
 	if err := a.AnnounceTakeover(ctx, owner, session, s.st.TechnicianHere(ctx), computer); err != nil {
 		if _, ok := refusal.Text(err); ok {
 			return err // the team's own words (unreachable, revoked)
@@ -252,11 +248,6 @@ func (s *Server) announceTakeover(ctx context.Context, tc any, owner, session st
 	}
 	return nil
 }
-
-// teamSessionComputer is the PC's name of a line of another station, when
-// the team says it ("" until its entries carry it: the owner's audit then
-// names the session only).
-func teamSessionComputer(TeamSession) string { return "" }
 
 // hubTakeoverRefusal words the hub's refusal of a takeover: its own
 // sentence (it names what happened) under ErrTakeoverHub's code, or
