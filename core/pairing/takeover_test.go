@@ -292,6 +292,9 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 		t.Fatalf("B's takeover: %v", err)
 	}
 	coretest.Receive(t, up, "the PC's channel to B")
+	if _, _, err := b.env.srv.TakeOver(ctx, a.id, sess.ID); !errors.Is(err, ErrTakeoverBusy) {
+		t.Fatalf("a second takeover of the same PC while B holds it: %v", err)
+	}
 	target := core.TeamTarget{Owner: a.id, Session: sess.ID, PreparedBy: "Anna Tech"}
 	if _, err := b.st.ConnectTeam(ctx, target, open, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
 		t.Fatalf("a wrong password: %v", err)
