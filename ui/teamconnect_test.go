@@ -156,4 +156,18 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 	if len(k.held) != 0 {
 		t.Fatalf("after Cancel %d PCs are still held", len(k.held))
 	}
+
+	// Cancel while a try runs: its refusal shows under the list and the PC
+	// it brought here is given back.
+	test.Tap(connects[0])
+	dlg, field = remoteTestDialog(t, s)
+	test.Type(field, "not the password")
+	watch.during(t, jobTeamConnect, func() {
+		test.Tap(findButton(t, dlg, "Connect"))
+		test.Tap(findButton(t, dlg, "Cancel"))
+	})
+	coretest.Receive(t, released, "the PC given back after a refusal that came after Cancel")
+	if len(k.held) != 0 || !strings.Contains(g.status.Text, "3 tries left") {
+		t.Fatalf("a refusal after Cancel: %d PCs held, the page says %q", len(k.held), g.status.Text)
+	}
 }
