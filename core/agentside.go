@@ -18,6 +18,9 @@ type PairRequest struct {
 	Code       string
 	RemoteAddr string // the connection's address; the port is ignored
 	Facts      ComputerFacts
+	// ViaHub is the relay hub the request came through (https://HOST[:PORT]),
+	// "" when the PC reached the station directly.
+	ViaHub string
 }
 
 // Paired is the station's answer to a successful pairing.
@@ -166,8 +169,8 @@ func (s *Station) activate(ctx context.Context, tx *sql.Tx, st *pairState, req P
 	}
 	nowT := now.UnixMilli()
 	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'active', activated_at = ?, expires_at = ?,
-		code_hash = NULL, agent_key_hash = ? WHERE id = ?`,
-		nowT, nowT+SessionLength.Milliseconds(), s.keys.mac("agent", key), st.id); err != nil {
+		code_hash = NULL, agent_key_hash = ?, via_hub = ? WHERE id = ?`,
+		nowT, nowT+SessionLength.Milliseconds(), s.keys.mac("agent", key), req.ViaHub, st.id); err != nil {
 		return Paired{}, err
 	}
 	f := req.Facts
@@ -177,6 +180,9 @@ func (s *Station) activate(ctx context.Context, tx *sql.Tx, st *pairState, req P
 		return Paired{}, err
 	}
 	detail := fmt.Sprintf("paired with %s (%s %s, user %s) from %s", f.Hostname, f.OSName, f.OSVersion, f.WindowsUser, RateLimitAddress(req.RemoteAddr))
+	if req.ViaHub != "" {
+		detail += " through the hub " + HubHost(req.ViaHub)
+	}
 	if err := s.audit(tx, st.profile, st.id, "session active", detail); err != nil {
 		return Paired{}, err
 	}

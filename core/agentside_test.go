@@ -169,3 +169,56 @@ func TestAgentCalls(t *testing.T) {
 		t.Fatalf("cleanup receipt audited %d times", len(rows))
 	}
 }
+
+// TestPairViaHubRecorded pairs one PC through a hub and one directly: the
+// session keeps the hub (also in the list and after a restart, when no
+// live channel says anything), the direct one keeps none, and the audit
+// row of the hub's pairing names the hub.
+func TestPairViaHubRecorded(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	clock := coretest.NewClock(coretest.Start)
+	st := coretest.OpenWith(t, dir, clock, nil)
+	_, viaHub := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	_, direct := coretest.MustPrepare(t, st, "Ann", "ann@example.com")
+	const hub = "https://hub.example.org:8444"
+	if _, err := st.Pair(ctx, core.PairRequest{Token: viaHub.Session.Token, Code: viaHub.Code, RemoteAddr: "192.0.2.1:1",
+		Facts: coretest.WindowsPC, ViaHub: hub}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pair(ctx, core.PairRequest{Token: direct.Session.Token, Code: direct.Code, RemoteAddr: "192.0.2.2:1",
+		Facts: coretest.WindowsPC}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(st *core.Station, when string) {
+		t.Helper()
+		if s, err := st.Session(ctx, viaHub.Session.ID); err != nil || s.ViaHub != hub {
+			t.Fatalf("%s: the session paired through the hub says ViaHub %q (%v)", when, s.ViaHub, err)
+		}
+		if s, err := st.Session(ctx, direct.Session.ID); err != nil || s.ViaHub != "" {
+			t.Fatalf("%s: the session paired directly says ViaHub %q (%v)", when, s.ViaHub, err)
+		}
+		list, err := st.Sessions(ctx, core.SessionFilter{OpenOnly: true})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("%s: %d open sessions (%v)", when, len(list), err)
+		}
+		for _, s := range list {
+			if want := map[int64]string{viaHub.Session.ID: hub}[s.ID]; s.ViaHub != want {
+				t.Fatalf("%s: the list says session %d paired via %q, not %q", when, s.ID, s.ViaHub, want)
+			}
+		}
+	}
+	check(st, "after pairing")
+	rows, err := st.Audit(ctx, core.AuditFilter{Search: "paired with"})
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d pairing rows (%v)", len(rows), err)
+	}
+	for _, r := range rows {
+		through := strings.Contains(r.Detail, "through the hub hub.example.org:8444")
+		if through != (r.SessionID == viaHub.Session.ID) {
+			t.Fatalf("session %d's pairing row: %q", r.SessionID, r.Detail)
+		}
+	}
+	st.Close()
+	check(coretest.OpenWith(t, dir, clock, nil), "after a restart")
+}

@@ -55,6 +55,9 @@ type Session struct {
 	CodeAttemptsLeft int
 	Computer         *Computer // nil until paired
 	Email            EmailStatus
+	// ViaHub is the relay hub the PC paired through (https://HOST[:PORT]),
+	// "" when it paired directly or has not paired.
+	ViaHub string
 }
 
 // CodeBurned reports whether the security code can no longer be used.

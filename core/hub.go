@@ -67,6 +67,10 @@ func ParseHubURL(raw string) (string, error) {
 	return "https://" + strings.ToLower(u.Host), nil
 }
 
+// HubHost is a hub address without its scheme (HOST[:PORT]), as sentences
+// name it.
+func HubHost(hubURL string) string { return strings.TrimPrefix(hubURL, "https://") }
+
 // HubHTTPClient is the client the station reaches hubs with: system roots,
 // HTTPS_PROXY honoured, read at each dial (hublink.NewClient; it never
 // proxies loopback).
@@ -131,9 +135,10 @@ func (h hubSealed) public() HubConfig {
 }
 
 // LeaveHub forgets the hub: PCs prepared from now on reach the station
-// directly. PCs paired through the hub keep dialling it (their app was made
-// for it) and are offline until their session ends. It publishes
-// EventSettings. Refusal: ErrHubNotJoined.
+// directly. While sessions paired through the hub are open it refuses
+// (ErrHubSessionsOpen, naming them): their app was made for the hub and
+// would be stranded; EndHubSessions ends them first. It publishes
+// EventSettings. Refusals: ErrHubNotJoined, ErrHubSessionsOpen.
 func (s *Station) LeaveHub(ctx context.Context) error {
 	cfg, ok, err := s.Hub(ctx)
 	if err != nil {
@@ -142,7 +147,14 @@ func (s *Station) LeaveHub(ctx context.Context) error {
 	if !ok {
 		return ErrHubNotJoined
 	}
+	stranded := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		// Counted in the leave's transaction: a PC pairing through the
+		// hub meanwhile is either counted or paired after the leave.
+		n, err := countHubSessions(ctx, tx, cfg.URL)
+		if stranded = n > 0; err != nil || stranded {
+			return err
+		}
 		// Leaving the hub leaves its team too.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE name IN (?, ?)`, secretHub, secretTeam); err != nil {
 			return err
@@ -151,6 +163,13 @@ func (s *Station) LeaveHub(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if stranded {
+		open, err := s.HubSessions(ctx)
+		if err != nil {
+			return err
+		}
+		return hubSessionsRefusal(cfg.URL, open)
 	}
 	s.publish(Event{Kind: EventSettings})
 	return nil

@@ -27,7 +27,8 @@ type SeatPool interface {
 // which the station shows its own open sessions (who prepared each, its
 // state, whether its PC is online) to the other stations.
 type TeamList interface {
-	PublishSession(ctx context.Context, key, preparedBy, state string, pcOnline bool) error
+	// computer is the PC's name once paired ("" before).
+	PublishSession(ctx context.Context, key, preparedBy, state, computer string, pcOnline bool) error
 }
 
 // seatPoolBox lets the pool be swapped while prepares run.
@@ -107,8 +108,11 @@ func (s *Station) publishTeam(ctx context.Context, list TeamList, id int64) {
 	if err != nil || !sess.State.Open() {
 		return
 	}
-	online := sess.Computer != nil && sess.Computer.Online
-	if err := list.PublishSession(ctx, TeamKey(id), sess.ProfileName, string(sess.State), online); err != nil {
+	online, pc := false, ""
+	if sess.Computer != nil {
+		online, pc = sess.Computer.Online, sess.Computer.Hostname
+	}
+	if err := list.PublishSession(ctx, TeamKey(id), sess.ProfileName, string(sess.State), pc, online); err != nil {
 		// Kept by the pool and put again when the hub answers.
 		s.log.Debug("team list", "session", id, "err", err)
 	}

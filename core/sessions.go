@@ -236,7 +236,7 @@ type SessionFilter struct {
 }
 
 const sessionColumns = `s.id, s.profile_id, p.name, p.email, s.user_email, s.state, s.token_sealed, s.created_at,
-	s.invite_expires_at, s.activated_at, s.expires_at, s.closed_at, s.close_reason, s.code_attempts_left,
+	s.invite_expires_at, s.activated_at, s.expires_at, s.closed_at, s.close_reason, s.code_attempts_left, s.via_hub,
 	c.hostname, c.os_name, c.os_version, c.arch, c.windows_user, c.machine_id, c.online, c.last_seen,
 	c.account_ready, c.cleaned_up,
 	COALESCE(o.state, ''), COALESCE(o.attempts, 0), COALESCE(o.last_error, ''), o.sent_at`
@@ -256,7 +256,7 @@ func scanSession(r scanner, k keys) (Session, error) {
 	var host, osName, osVer, arch, user, machine sql.NullString
 	var online, ready, cleaned sql.NullBool
 	err := r.Scan(&s.ID, &s.ProfileID, &s.ProfileName, &s.ProfileEmail, &s.UserEmail, &s.State, &sealedToken, &created,
-		&invite, &activated, &expires, &closed, &s.CloseReason, &s.CodeAttemptsLeft,
+		&invite, &activated, &expires, &closed, &s.CloseReason, &s.CodeAttemptsLeft, &s.ViaHub,
 		&host, &osName, &osVer, &arch, &user, &machine, &online, &lastSeen, &ready, &cleaned,
 		&s.Email.State, &s.Email.Attempts, &s.Email.LastError, &sentAt)
 	if err != nil {

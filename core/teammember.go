@@ -22,6 +22,16 @@ type TeamMembership struct {
 	Seed       []byte   `json:"seed"`     // NATS user nkey seed: a secret
 	Seats      int      `json:"seats"`    // last known seat count
 	Stations   int      `json:"stations"` // last known stations online, this one included
+	// Members are the team's other stations as last seen, by hub id: their
+	// names, and their pins that this station's PCs are told (a takeover),
+	// also while those stations are offline.
+	Members map[string]TeamPeer `json:"members,omitempty"`
+}
+
+// TeamPeer is another station of the team as last seen.
+type TeamPeer struct {
+	Name string `json:"name,omitempty"`
+	Pin  string `json:"pin,omitempty"`
 }
 
 // TeamMembership returns the stored membership; false when none.

@@ -34,6 +34,7 @@ const (
 	jobVerify    = "verify"
 	jobTestEmail = "test email"
 	jobJoinHub   = "join hub"
+	jobLeaveHub  = "leave hub"
 	jobTeam      = "team changed"
 )
 

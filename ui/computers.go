@@ -318,6 +318,9 @@ func (s *computersScreen) updateActions() {
 	if sess.State == core.StateActive && s.throughHub != nil && s.throughHub(sess.ID) {
 		text += " Its PC is online through the relay hub."
 	}
+	if route := pairedRoute(sess); route != "" {
+		text += " " + route
+	}
 	s.details.SetText(text)
 }
 
@@ -351,6 +354,19 @@ func sessionDetails(sess core.Session) string {
 			sess.ExpiresAt.Local().Format(at))
 	}
 	return fmt.Sprintf("%s: %s on %s.", who, sess.ClosedText(), sess.ClosedAt.Local().Format(at))
+}
+
+// pairedRoute says how the session's PC paired — through which hub, or
+// directly — as recorded at pairing, so an offline PC says it too ("" for
+// a session never paired).
+func pairedRoute(sess core.Session) string {
+	switch {
+	case sess.Computer == nil:
+		return ""
+	case sess.ViaHub != "":
+		return "Paired via hub " + core.HubHost(sess.ViaHub) + "."
+	}
+	return "Paired directly (not through a hub)."
 }
 
 // computerOf is the session's computer, or a stand-in naming none, so a

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -73,26 +75,78 @@ func (s *settingsScreen) onJoinHub() {
 	})
 }
 
-// onLeaveHub forgets the hub after a confirmation: PCs paired through it
-// cannot reach the station any more.
+// onLeaveHub forgets the hub after a confirmation. While sessions paired
+// through the hub are open the question names them and offers to end them
+// first (as hub leave --end-sessions): leaving alone would strand their
+// PCs, whose app reaches this station only through the hub.
 func (s *settingsScreen) onLeaveHub() {
-	dialog.ShowConfirm("Leave the hub?",
-		"New invitations will reach this station directly. PCs paired through the hub stay offline until their session ends.",
-		func(ok bool) {
-			if !ok {
-				return
+	open, err := s.st.HubSessions(context.Background())
+	if err != nil {
+		s.showHubOut(errorText(err), widget.DangerImportance)
+		return
+	}
+	if len(open) == 0 {
+		dialog.ShowConfirm("Leave the hub?", "New invitations will reach this station directly.",
+			func(ok bool) {
+				if !ok {
+					return
+				}
+				if err := s.st.LeaveHub(context.Background()); err != nil {
+					s.showHubOut(errorText(err), widget.DangerImportance)
+					return
+				}
+				s.showHubOut("Left the hub: PCs reach this station directly.", widget.MediumImportance)
+				s.loadHub()
+			}, s.win)
+		return
+	}
+	msg := fmt.Sprintf("%d open session(s) came through the hub %s: %s. Leaving the hub alone would leave these PCs "+
+		"unable to reach this station until their 24 hours are over.\n\nEnd them and leave: each PC online is told through the hub, "+
+		"removes the support account and the app, and then the station leaves the hub (up to %v).",
+		len(open), core.HubHost(open[0].ViaHub), core.PCList(open), core.HubEndWait.Round(time.Second))
+	askFirst(s.win, "End the sessions and leave the hub?", msg, "End them and leave", func() {
+		s.hubLeave.Disable()
+		s.showHubOut("Ending the sessions and waiting for their PCs to clean up…", widget.MediumImportance)
+		s.work.run(jobLeaveHub, func() func() {
+			end, err := s.st.LeaveHubEndingSessions(context.Background(), s.hubEndWait())
+			return func() {
+				s.hubLeave.Enable()
+				text, imp := leaveHubText(end, err)
+				s.showHubOut(text, imp)
+				s.loadHub()
 			}
-			if err := s.st.LeaveHub(context.Background()); err != nil {
-				s.hubOut.Importance = widget.DangerImportance
-				s.hubOut.SetText(errorText(err))
-				s.hubOut.Show()
-				return
-			}
-			s.hubOut.Importance = widget.MediumImportance
-			s.hubOut.SetText("Left the hub: PCs reach this station directly.")
-			s.hubOut.Show()
-			s.loadHub()
-		}, s.win)
+		})
+	})
+}
+
+// hubEndWait is how long leaving waits for PCs to clean up (tests shorten it).
+func (s *settingsScreen) hubEndWait() time.Duration {
+	if s.hubLeaveWait > 0 {
+		return s.hubLeaveWait
+	}
+	return core.HubEndWait
+}
+
+// leaveHubText says what leaving with the sessions ended did.
+func leaveHubText(end core.HubEnding, err error) (string, widget.Importance) {
+	var parts []string
+	if len(end.Told) > 0 {
+		parts = append(parts, "Cleaned up: "+core.PCList(end.Told)+".")
+	}
+	if len(end.NotTold) > 0 {
+		parts = append(parts, "Not confirmed (offline, or no answer in time): "+core.PCList(end.NotTold)+
+			"; their sessions are ended and each of these PCs removes the support account by itself when its 24 hours are over.")
+	}
+	if err != nil {
+		return strings.Join(append(parts, errorText(err)), " "), widget.DangerImportance
+	}
+	return strings.Join(append([]string{"Left the hub: PCs reach this station directly."}, parts...), " "), widget.MediumImportance
+}
+
+func (s *settingsScreen) showHubOut(text string, imp widget.Importance) {
+	s.hubOut.Importance = imp
+	s.hubOut.SetText(text)
+	s.hubOut.Show()
 }
 
 // loadHub reads the saved hub configuration (at start and on a settings

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -125,4 +126,99 @@ func TestHubSettingsAndComputers(t *testing.T) {
 	if !strings.Contains(label.Text, "Not joined") || !set.hubLeave.Disabled() || set.hubLeave.Visible() {
 		t.Errorf("after leaving, Settings says %q", label.Text)
 	}
+}
+
+// TestComputersPairedRoute: the Computers page says how each PC paired —
+// via which hub, or directly — from the session, also once the PCs are
+// offline and no live channel says anything.
+func TestComputersPairedRoute(t *testing.T) {
+	st, clock, s, sub := pagesTestComputers(t)
+	_, viaHub := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	if _, err := st.Pair(t.Context(), core.PairRequest{Token: viaHub.Session.Token, Code: viaHub.Code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC, ViaHub: "https://hub.example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	_, direct := coretest.MustPrepare(t, st, "Ann", "ann@example.com")
+	pairPC(t, st, direct)
+	deliverUntil(t, sub, s.onEvent, core.EventPaired)
+	clock.Advance(5 * time.Minute) // no heartbeats: both PCs go offline
+	st.Tick(t.Context())
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
+	deliverUntil(t, sub, s.onEvent, core.EventComputerOffline)
+	for id, want := range map[int64]string{viaHub.Session.ID: "Paired via hub hub.example.org.", direct.Session.ID: "Paired directly"} {
+		s.onTap(core.Session{ID: id})
+		sess, _ := s.selectedSession()
+		if sess.Computer == nil || sess.Computer.Online || !strings.Contains(s.details.Text, want) {
+			t.Errorf("session %d (online: %v): the details say %q; want %q", id, sess.Computer != nil && sess.Computer.Online, s.details.Text, want)
+		}
+	}
+}
+
+// TestSettingsLeaveHubEndsSessions: with a session paired through the hub
+// open, Settings' Leave hub asks to end it first, naming its PC; "Keep it"
+// keeps the hub and the session; "End them and leave" ends it, waits for
+// the PC's cleanup receipt (the running station's part, played by core's
+// receipt call), says the PC cleaned up, and leaves.
+func TestSettingsLeaveHubEndsSessions(t *testing.T) {
+	st, clock := coretest.Open(t)
+	h := hubtest.Start(t, clock.Now)
+	if _, err := st.JoinHub(t.Context(), h.Client, h.URL, h.Code()); err != nil {
+		t.Fatal(err)
+	}
+	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
+	set.win.SetContent(set.content())
+	set.showHub(nil)
+	set.hubLeaveWait = coretest.WaitLimit
+	work := watchWork(&set.work)
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	paired, err := st.Pair(t.Context(), core.PairRequest{Token: prep.Session.Token, Code: prep.Code,
+		RemoteAddr: "192.0.2.10:5000", Facts: coretest.WindowsPC, ViaHub: h.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	test.Tap(set.hubLeave)
+	top := set.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("leaving the hub did not ask first")
+	}
+	if text := dialogText(top); !strings.Contains(text, "1 open session(s) came through the hub "+core.HubHost(h.URL)) ||
+		!strings.Contains(text, coretest.WindowsPC.Hostname+" (user "+coretest.WindowsPC.WindowsUser) {
+		t.Fatalf("the question says %q", text)
+	}
+	test.Tap(findButton(t, top, "Keep it"))
+	if _, joined, _ := st.Hub(t.Context()); !joined {
+		t.Fatal("Keep it left the hub")
+	}
+	if s, _ := st.Session(t.Context(), prep.Session.ID); s.State != core.StateActive {
+		t.Fatalf("Keep it: the session is %s", s.State)
+	}
+
+	go func() { // the PC picks the end up through the hub and sends its receipt
+		for {
+			if s, err := st.Session(t.Context(), prep.Session.ID); err != nil || s.State == core.StateEnded {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		st.CleanupReceipt(t.Context(), paired.AgentKey, "account AdHocRemoteUser deleted")
+	}()
+	test.Tap(set.hubLeave)
+	work.during(t, jobLeaveHub, func() { test.Tap(findButton(t, set.win.Canvas().Overlays().Top(), "End them and leave")) })
+	if _, joined, _ := st.Hub(t.Context()); joined {
+		t.Error("still joined after End them and leave")
+	}
+	if !strings.Contains(set.hubOut.Text, "Left the hub") || !strings.Contains(set.hubOut.Text, "Cleaned up: "+coretest.WindowsPC.Hostname) {
+		t.Errorf("after leaving, Settings says %q", set.hubOut.Text)
+	}
+}
+
+// dialogText is every label's text in a dialog, joined.
+func dialogText(o fyne.CanvasObject) string {
+	var texts []string
+	for _, l := range findAll[*widget.Label](o) {
+		texts = append(texts, l.Text)
+	}
+	return strings.Join(texts, " ")
 }

@@ -100,6 +100,7 @@ type settingsScreen struct {
 	// nil: core.HubHTTPClient); hubOut says how it went.
 	hubURL, hubCode   *widget.Entry
 	hubJoin, hubLeave *widget.Button
+	hubLeaveWait      time.Duration // 0: core.HubEndWait (tests shorten it)
 	hubOut            *widget.Label
 	hubClient         *http.Client
 	hub               struct {

@@ -105,9 +105,9 @@ func (g *teamGroup) onEnd(s pairing.TeamSession) {
 	if by == "" {
 		by = "someone"
 	}
-	msg := fmt.Sprintf("The session prepared by %s at station %s ends: its PC can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed when that station ends it.", by, s.Station)
+	msg := fmt.Sprintf("The session prepared by %s at station %s ends: its PC can no longer be reached remotely. The Support Session app removes the remote user account and itself at its next check-in. The seat is freed when that station ends it.", by, stationLabel(s))
 	if !s.StationOnline {
-		msg += " Station " + s.Station + " is offline now: the session ends when it next connects."
+		msg += " Station " + stationLabel(s) + " is offline now: the session ends when it next connects."
 	}
 	askFirst(g.win, "End session now?", msg, "End session", func() { g.sendEnd(s) })
 }
@@ -124,10 +124,10 @@ func (g *teamGroup) sendEnd(s pairing.TeamSession) {
 		g.status.SetText(errorText(err))
 	case online:
 		g.status.Importance = widget.MediumImportance
-		g.status.SetText("Station " + s.Station + " was asked to end the session; it leaves this list once ended there.")
+		g.status.SetText("Station " + stationLabel(s) + " was asked to end the session; it leaves this list once ended there.")
 	default:
 		g.status.Importance = widget.WarningImportance
-		g.status.SetText("Station " + s.Station + " is offline; the session will end when it next connects, or at its 24-hour end.")
+		g.status.SetText("Station " + stationLabel(s) + " is offline; the session will end when it next connects, or at its 24-hour end.")
 	}
 	g.status.Show()
 }
@@ -139,15 +139,27 @@ func teamSessionLine(s pairing.TeamSession) string {
 	if s.PCOnline {
 		pc = "PC online"
 	}
-	station := "station " + s.Station + " online"
+	if s.Computer != "" {
+		pc = "PC " + s.Computer + pc[len("PC"):]
+	}
+	station := "station " + stationLabel(s) + " online"
 	if !s.StationOnline {
-		station = "station " + s.Station + " offline"
+		station = "station " + stationLabel(s) + " offline"
 	}
 	by := s.PreparedBy
 	if by == "" {
 		by = "someone"
 	}
 	return fmt.Sprintf("From another station — prepared by %s at %s: %s, %s.", by, station, s.State, pc)
+}
+
+// stationLabel names another station by its name (as it told the team),
+// else by its id at the hub (a station that never said its name).
+func stationLabel(s pairing.TeamSession) string {
+	if s.StationName != "" {
+		return s.StationName
+	}
+	return s.Station
 }
 
 // teamNote says what can be done from here with those sessions.

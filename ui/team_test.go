@@ -75,11 +75,16 @@ func TestTeamOnComputersAndSettings(t *testing.T) {
 		t.Fatalf("the window's Computers page after a team change: %q (visible %v)", g.text(), g.box.Visible())
 	}
 
+	// A is named as it told the team (its host name here), not by its id.
+	nameOfA := srvB.TeamSessions()[0].StationName
+	if nameOfA == "" {
+		t.Fatal("B does not know A's name")
+	}
 	clock.Advance(time.Second)
 	computers.onTick(clock.Now())
 	text := computers.team.text()
 	if !computers.team.box.Visible() || !strings.Contains(text, "From another station") || !strings.Contains(text, "prepared by Anna Tech") ||
-		!strings.Contains(text, "station "+srvA.HubState().StationID+" online") || !strings.Contains(text, "PC offline") {
+		!strings.Contains(text, "station "+nameOfA+" online") || strings.Contains(text, srvA.HubState().StationID) || !strings.Contains(text, "PC offline") {
 		t.Fatalf("B's Computers page shows %q (visible %v)", text, computers.team.box.Visible())
 	}
 
@@ -148,7 +153,8 @@ func TestEndSessionOfAnotherStation(t *testing.T) {
 	defer sub.Close()
 	test.Tap(g.ends[0])
 	test.Tap(findButton(t, w.Canvas().Overlays().Top(), "End session"))
-	if !g.status.Visible() || !strings.Contains(g.status.Text, "Station "+srvA.HubState().StationID+" was asked to end the session") {
+	if !g.status.Visible() || !strings.Contains(g.status.Text, "Station "+srvB.TeamSessions()[0].StationName+" was asked to end the session") ||
+		strings.Contains(g.status.Text, srvA.HubState().StationID) {
 		t.Fatalf("B's page says %q", g.status.Text)
 	}
 	for e := coretest.Receive(t, sub.C, "A's session cancelled"); e.Kind != core.EventCancelled; e = coretest.Receive(t, sub.C, "A's session cancelled") {

@@ -78,7 +78,7 @@ func teamTarget(s pairing.TeamSession) (core.TeamTarget, bool) {
 	if err != nil {
 		return core.TeamTarget{}, false
 	}
-	return core.TeamTarget{Owner: s.Station, Session: id, PreparedBy: s.PreparedBy}, true
+	return core.TeamTarget{Owner: s.Station, OwnerName: s.StationName, Session: id, Computer: s.Computer, PreparedBy: s.PreparedBy}, true
 }
 
 // onConnect asks for the password and connects, as the station's own
@@ -99,12 +99,17 @@ func (g *teamGroup) onConnect(s pairing.TeamSession) {
 	if by == "" {
 		by = "someone"
 	}
-	note := fmt.Sprintf("Station %s's PC (session prepared by %s): the hub hands it to this station; this can take up to 30 s.", s.Station, by)
+	station := stationLabel(s)
+	note := fmt.Sprintf("Station %s's PC (session prepared by %s): the hub hands it to this station; this can take up to 30 s.", station, by)
 	if !s.StationOnline {
-		note += " Station " + s.Station + " is offline: the PC may be off too, or still retrying."
+		note += " Station " + station + " is offline: the PC may be off too, or still retrying."
+	}
+	title := "Connect to the PC of station " + station
+	if s.Computer != "" {
+		title = "Connect to " + s.Computer + " at station " + station
 	}
 	open := true // the dialog: a refused try after Cancel gives the PC back
-	passwordDialog(g.win, "Connect to the PC of station "+s.Station, note, "Waiting for the PC to come to this station…",
+	passwordDialog(g.win, title, note, "Waiting for the PC to come to this station…",
 		func(password string, answered func(error)) { g.connectTeam(t, s, password, &open, answered) },
 		func(err error) { g.showStatus(widget.DangerImportance, errorText(err)) },
 		func() { open = false; g.giveBackUnshown(t) })
@@ -171,7 +176,7 @@ func (g *teamGroup) giveBackUnshown(t core.TeamTarget) {
 // request to the owning station, as the line's own button sends it.
 func (g *teamGroup) endFromWindow(s pairing.TeamSession) error {
 	if g.requestEnd == nil {
-		return core.Errorf("team_end_unavailable", "This station cannot ask station %s to end the session. End it there.", s.Station)
+		return core.Errorf("team_end_unavailable", "This station cannot ask station %s to end the session. End it there.", stationLabel(s))
 	}
 	tech := ""
 	if g.technician != nil {
@@ -182,9 +187,9 @@ func (g *teamGroup) endFromWindow(s pairing.TeamSession) error {
 		return err
 	}
 	if online {
-		g.showStatus(widget.MediumImportance, "Station "+s.Station+" was asked to end the session; it leaves this list once ended there.")
+		g.showStatus(widget.MediumImportance, "Station "+stationLabel(s)+" was asked to end the session; it leaves this list once ended there.")
 	} else {
-		g.showStatus(widget.WarningImportance, "Station "+s.Station+" is offline; the session will end when it next connects, or at its 24-hour end.")
+		g.showStatus(widget.WarningImportance, "Station "+stationLabel(s)+" is offline; the session will end when it next connects, or at its 24-hour end.")
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := []pairing.TeamSession{
-		{Station: "stA", Session: "7", PreparedBy: "Anna Tech", State: "active", PCOnline: true, StationOnline: true},
+		{Station: "stA", StationName: "Desk A", Session: "7", PreparedBy: "Anna Tech", State: "active", Computer: "ANNA-PC", PCOnline: true, StationOnline: true},
 		{Station: "stC", Session: "3", PreparedBy: "Carl Tech", State: "active", PCOnline: false, StationOnline: true},
 	}
 	s.team.sessions = func() []pairing.TeamSession { return lines }
@@ -88,6 +88,9 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 
 	test.Tap(connects[0])
 	dlg, field := remoteTestDialog(t, s)
+	if !slices.ContainsFunc(findAll[*widget.Label](dlg), func(l *widget.Label) bool { return l.Text == "Connect to ANNA-PC at station Desk A" }) {
+		t.Error("the dialog's title does not name the PC and its station")
+	}
 	labels := func() string {
 		var out []string
 		for _, l := range findAll[*widget.Label](dlg) {
@@ -95,7 +98,7 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 		}
 		return strings.Join(out, "\n")
 	}
-	if !strings.Contains(labels(), "Station stA's PC (session prepared by Anna Tech): the hub hands it to this station; this can take up to 30 s.") {
+	if !strings.Contains(labels(), "Station Desk A's PC (session prepared by Anna Tech): the hub hands it to this station; this can take up to 30 s.") {
 		t.Fatalf("the dialog says %q", labels())
 	}
 	try := func(password string) {
@@ -120,7 +123,7 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 		t.Fatal("the dialog stayed open after signing in")
 	}
 	k := s.team.taker
-	h := k.held[core.TeamTarget{Owner: "stA", Session: 7, PreparedBy: "Anna Tech"}]
+	h := k.held[core.TeamTarget{Owner: "stA", OwnerName: "Desk A", Session: 7, Computer: "ANNA-PC", PreparedBy: "Anna Tech"}]
 	if h == nil || h.window == nil {
 		t.Fatal("no remote window for the PC of station stA")
 	}
@@ -143,7 +146,7 @@ func TestConnectOnAnotherStationsLine(t *testing.T) {
 	if len(k.held) != 0 {
 		t.Fatalf("after the window closed %d PCs are still held", len(k.held))
 	}
-	if !strings.Contains(g.status.Text, "Station stA was asked to end the session") {
+	if !strings.Contains(g.status.Text, "Station Desk A was asked to end the session") {
 		t.Errorf("the page says %q", g.status.Text)
 	}
 

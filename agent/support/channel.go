@@ -64,22 +64,43 @@ func (t ChannelTiming) backoff(n int) time.Duration {
 // the connection to the live channel. It returns the yamux session, or,
 // when the session is over, a nil session and the station's answer saying
 // how it ended. Refusals come back as *wire.Error; ErrWrongStation and
-// *OfflineError as they are.
+// *OfflineError as they are. The owner's 101 answer replaces the team's
+// pins (SetTeamPins); a channel a teammate's station serves changes
+// nothing, and its other answers come as an *OfflineError (ErrNotOwner).
 func (c *Client) OpenChannel(ctx context.Context, agentKey string, t ChannelTiming) (*yamux.Session, wire.StatusResponse, error) {
+	ys, st, _, err := c.openChannel(ctx, agentKey, t)
+	return ys, st, err
+}
+
+// channelInfo tells keepChannel who served an open channel and what became
+// of the team's pins.
+type channelInfo struct {
+	team bool // served by a teammate's station (a take over)
+	// pinsChanged is set when the owner's list replaced the team's pins;
+	// pinsErr when its list could not be read (the pins stay).
+	pinsChanged bool
+	pinsErr     error
+}
+
+func (c *Client) openChannel(ctx context.Context, agentKey string, t ChannelTiming) (*yamux.Session, wire.StatusResponse, channelInfo, error) {
 	var st wire.StatusResponse
+	var info channelInfo
 	t = t.withDefaults()
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	conn, err := c.dialStation(dctx, []string{"http/1.1"}) // the upgrade is HTTP/1.1's
 	if err != nil {
 		if errors.Is(err, ErrWrongStation) {
-			return nil, st, ErrWrongStation
+			return nil, st, info, ErrWrongStation
 		}
 		if w, ok := refusal(err); ok {
-			return nil, st, w // the hub's: the session has ended
+			return nil, st, info, w // the hub's: the session has ended
 		}
-		return nil, st, &OfflineError{Err: err}
+		return nil, st, info, &OfflineError{Err: err}
 	}
+	// Which pins the peer matched is fixed by this connection's handshake.
+	owner := c.connPeer(conn) == peerOwner
+	info.team = !owner
 	// The upgrade's answer must come within the same bound as the dial.
 	deadline, _ := dctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -90,28 +111,46 @@ func (c *Client) OpenChannel(ctx context.Context, agentKey string, t ChannelTimi
 	req.Header.Set("Authorization", "Bearer "+agentKey)
 	if err := req.Write(conn); err != nil {
 		conn.Close()
-		return nil, st, &OfflineError{Err: err}
+		return nil, st, info, &OfflineError{Err: err}
 	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		conn.Close()
-		return nil, st, &OfflineError{Err: err}
+		return nil, st, info, &OfflineError{Err: err}
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer conn.Close()
+		if !owner {
+			// Only the owner may say the session is over: a teammate's
+			// refusal (it may have let the PC go already) is tried again.
+			return nil, st, info, &OfflineError{Err: fmt.Errorf("%w (it answered HTTP %d to the live channel)", ErrNotOwner, resp.StatusCode)}
+		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if err != nil {
-			return nil, st, &OfflineError{Err: err}
+			return nil, st, info, &OfflineError{Err: err}
 		}
 		if resp.StatusCode == http.StatusOK && json.Unmarshal(data, &st) == nil && st.State != "" {
-			return nil, st, nil
+			return nil, st, info, nil
 		}
 		var werr wire.Error
 		if json.Unmarshal(data, &werr) != nil || werr.Code == "" {
-			return nil, st, &OfflineError{Err: fmt.Errorf("the station answered HTTP %d to the live channel", resp.StatusCode)}
+			return nil, st, info, &OfflineError{Err: fmt.Errorf("the station answered HTTP %d to the live channel", resp.StatusCode)}
 		}
-		return nil, st, &werr
+		if werr.Code == wire.CodeNotOwner {
+			return nil, st, info, &OfflineError{Err: fmt.Errorf("%w (%s)", ErrNotOwner, werr.Message)}
+		}
+		return nil, st, info, &werr
+	}
+	if owner {
+		// The owner's list replaces the team's pins before the channel is
+		// used, so a teammate that takes the PC over next is accepted; an
+		// absent or empty header is no team.
+		pins, err := parseTeamPins(resp.Header.Get(wire.TeamPinsHeader))
+		if err == nil {
+			info.pinsChanged, err = c.SetTeamPins(pins)
+		}
+		info.pinsErr = err
 	}
 	_ = conn.SetDeadline(time.Time{})
 	ycfg := yamux.DefaultConfig()
@@ -121,9 +160,9 @@ func (c *Client) OpenChannel(ctx context.Context, agentKey string, t ChannelTimi
 	ys, err := yamux.Client(readerConn{Conn: conn, r: br}, ycfg)
 	if err != nil {
 		conn.Close()
-		return nil, st, &OfflineError{Err: err}
+		return nil, st, info, &OfflineError{Err: err}
 	}
-	return ys, wire.StatusResponse{State: "active"}, nil
+	return ys, wire.StatusResponse{State: "active"}, info, nil
 }
 
 // readerConn reads through the reader that parsed the upgrade's answer.
@@ -138,7 +177,10 @@ func (c readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // each change of link (true: up) and reconnects with jittered backoff
 // until ctx ends or the station says the session is over, whose reason it
 // sends on over.
-func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- bool, over chan<- string) {
+//
+// A change of the team's pins the owner brings is signalled on pins (never
+// blocking: the session reads the client's latest list into its record).
+func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- bool, pins chan<- struct{}, over chan<- string) {
 	t := a.Channel.withDefaults()
 	report := func(up bool) {
 		select {
@@ -147,15 +189,29 @@ func (a *App) keepChannel(ctx context.Context, c *Client, st State, link chan<- 
 		}
 	}
 	for try := 0; ; try++ {
-		ys, status, err := c.OpenChannel(ctx, st.AgentKey, t)
+		ys, status, info, err := c.openChannel(ctx, st.AgentKey, t)
 		switch {
 		case err == nil && ys == nil:
 			over <- endReason(status.State)
 			return
 		case err == nil:
-			a.Log.Printf("the live channel to the station is up")
+			if info.team {
+				a.Log.Printf("the live channel is up, served by a station of the technician's team (a take over)")
+			} else {
+				a.Log.Printf("the live channel to the station is up")
+			}
+			if info.pinsErr != nil {
+				a.Log.Printf("the team's certificates stay as they were: %v", info.pinsErr)
+			}
 			go a.ServeChannel(ys, st.Technician)
 			report(true)
+			if info.pinsChanged {
+				a.Log.Printf("the station's team now has %d other station(s) that may take this PC over", len(c.TeamPins()))
+				select {
+				case pins <- struct{}{}:
+				default: // one is pending: the session reads the latest list
+				}
+			}
 			up := time.Now()
 			select {
 			case <-ys.CloseChan():

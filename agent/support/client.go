@@ -3,9 +3,7 @@ package support
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"adhocstation/core/wire"
@@ -32,6 +31,13 @@ const (
 // ErrWrongStation means the server did not present the station's pinned
 // public key: someone may be impersonating it, so nothing is sent.
 var ErrWrongStation = errors.New("the server did not prove it is your technician's station (its certificate does not match the one this app was made for)")
+
+// ErrNotOwner means a station of the technician's team, not the station
+// that paired the PC, answered: it holds the PC's connection for a moment
+// (a take over, docs/TEAM.md). It comes inside an *OfflineError: the app
+// tries again later, as when its station is offline, and never ends the
+// session on such an answer.
+var ErrNotOwner = errors.New("another station of your technician's team holds this PC's connection for a moment; the app tries your technician's own station again shortly")
 
 // OfflineError means the station could not be reached (network, timeout,
 // or an answer that is not the pairing API).
@@ -51,6 +57,15 @@ type Client struct {
 	tls        *tls.Config // pinned, as the API calls
 	// hub, when set, carries every connection to the station (hub.go).
 	hub *hubDialer
+	// owner holds the raw SHA-256 pins of the station that paired the PC;
+	// team those of the other stations of its team, as the owner last
+	// listed them (SetTeamPins). Both pass the TLS check; only the
+	// owner's answers are believed.
+	owner    map[string]bool
+	mu       sync.Mutex
+	team     map[string]bool
+	teamList []string
+	tr       *http.Transport
 }
 
 // NewClient returns a client for stationURL (https://HOST:PORT) that accepts
@@ -67,44 +82,42 @@ func NewClientVia(stationURL string, pins []string, hub *Hub) (*Client, error) {
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("the station address %q in this app is not an https address; download the app again from the invitation", stationURL)
 	}
-	want := map[string]bool{}
+	owner := map[string]bool{}
 	for _, p := range pins {
-		if raw, err := base64.StdEncoding.DecodeString(p); err == nil && len(raw) == sha256.Size {
-			want[string(raw)] = true
+		if raw, ok := decodePin(p); ok {
+			owner[string(raw)] = true
 		}
 	}
-	if len(want) == 0 || len(want) > 2 {
+	if len(owner) == 0 || len(owner) > 2 {
 		return nil, errors.New("this app carries no valid station certificate pin; download it again from the invitation")
 	}
-	cfg := &tls.Config{
+	c := &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
+		host: u.Host, owner: owner}
+	c.tls = &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		// InsecureSkipVerify only turns off the system-root chain check, which
 		// a self-signed station certificate cannot pass; VerifyConnection below
-		// is the real check: the leaf's public key must match a pin.
+		// is the real check: the leaf's public key must match a pin, the
+		// owner's or one of its team's.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return ErrWrongStation
-			}
-			sum := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
-			if !want[string(sum[:])] {
+			if c.peer(cs) == peerNone {
 				return ErrWrongStation
 			}
 			return nil
 		},
 	}
-	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false, Proxy: http.ProxyFromEnvironment,
+	c.tr = &http.Transport{TLSClientConfig: c.tls, ForceAttemptHTTP2: false, Proxy: http.ProxyFromEnvironment,
 		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 20 * time.Second}
-	c := &Client{base: strings.TrimRight(stationURL, "/") + wire.APIPrefix, stationURL: stationURL, pins: pins,
-		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, host: u.Host, tls: cfg}
+	c.http = &http.Client{Transport: c.tr, Timeout: 30 * time.Second}
 	if hub != nil {
 		if c.hub, err = newHubDialer(*hub); err != nil {
 			return nil, err
 		}
 		// The hub's own proxy is the hub dialer's; the pinned TLS runs in
 		// the relay, so the transport dials nothing itself.
-		tr.Proxy = nil
-		tr.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		c.tr.Proxy = nil
+		c.tr.DialTLSContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return c.dialStation(ctx, []string{"http/1.1"})
 		}
 	}
@@ -151,6 +164,12 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return &OfflineError{Err: err}
 	}
+	if resp.TLS == nil || c.peer(*resp.TLS) != peerOwner {
+		// A teammate's station holds the PC for a moment: whatever it
+		// answers (503 not_owner, by the contract) is not the owner's
+		// word, so the call is tried again later.
+		return &OfflineError{Err: fmt.Errorf("%w (it answered HTTP %d)", ErrNotOwner, resp.StatusCode)}
+	}
 	if resp.StatusCode/100 == 2 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return &OfflineError{Err: fmt.Errorf("unreadable answer from the station: %w", err)}
@@ -160,6 +179,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	var werr wire.Error
 	if json.Unmarshal(data, &werr) != nil || werr.Code == "" {
 		return &OfflineError{Err: fmt.Errorf("the station answered HTTP %d", resp.StatusCode)}
+	}
+	if werr.Code == wire.CodeNotOwner {
+		return &OfflineError{Err: fmt.Errorf("%w (%s)", ErrNotOwner, werr.Message)}
 	}
 	if werr.Code == wire.CodeRateLimited && werr.RetryAfterSeconds == 0 {
 		werr.RetryAfterSeconds, _ = strconv.Atoi(resp.Header.Get("Retry-After"))

@@ -337,6 +337,9 @@ func TestEndToEndSession24Hours(t *testing.T) {
 	if sess.State != core.StateActive || sess.Computer == nil || !sess.Computer.AccountReady || sess.Computer.Hostname != windowsPC.Hostname {
 		t.Fatalf("session %s, computer %+v: want active with the account confirmed", sess.State, sess.Computer)
 	}
+	if sess.ViaHub != "" || r.audited("session active", "through the hub") {
+		t.Errorf("a PC paired directly is recorded as paired via the hub %q", sess.ViaHub)
+	}
 	state, err := os.ReadFile(filepath.Join(r.rec.stateDir, "session.json"))
 	if err != nil || bytes.Contains(state, []byte(coretest.Password)) {
 		t.Errorf("state file: %v; must exist and never hold the password", err)

@@ -259,6 +259,11 @@ func (a *App) resume(ctx context.Context, dir string, st State) error {
 		// The account must still go: clean up without the station.
 		return a.cleanup(ctx, dir, nil, st, reasonDamaged)
 	}
+	// The team's stations as the owner last listed them: one may hold the
+	// PC now, while the owner is off.
+	if _, err := c.SetTeamPins(st.TeamPins); err != nil {
+		a.Log.Printf("the recorded team certificates cannot be used: %v", err)
+	}
 	if st.AppLeft {
 		// The session is over; only the app's removal failed last time.
 		return a.finishApp(dir, st)

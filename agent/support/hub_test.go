@@ -45,13 +45,21 @@ func newHubRig(t testing.TB) *hubRig { return newHubRigVia(t, nil) }
 // newHubRigVia is newHubRig with every call to the hub (the station's
 // enrolment and link, the browser's page and download, the app's relays)
 // going through proxy, when it is not nil.
-func newHubRigVia(t testing.TB, proxy *hubtest.Proxy) *hubRig {
+func newHubRigVia(t testing.TB, proxy *hubtest.Proxy) *hubRig { return newHubRigTeam(t, proxy, "") }
+
+// newHubRigTeam is newHubRigVia with the station enrolled in team teamID
+// at the hub ("": none).
+func newHubRigTeam(t testing.TB, proxy *hubtest.Proxy, teamID string) *hubRig {
 	st, clock := coretest.Open(t)
 	h := hubtest.Start(t, clock.Now) // the hub judges expiry by the station's test clock
 	if proxy != nil {
 		h.Client = proxy.Client(h)
 	}
-	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, h.Code())
+	code := h.Code()
+	if teamID != "" {
+		code = h.TeamCode(teamID)
+	}
+	joined, err := st.JoinHub(context.Background(), h.Client, h.URL, code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +145,12 @@ func TestHubEndToEnd(t *testing.T) {
 	}
 	if !hr.audited("session active", "from 127.0.0.1") {
 		t.Error("the pairing's audit row does not name the app's address as the hub saw it")
+	}
+	if !hr.audited("session active", "through the hub "+core.HubHost(hr.hub.URL)) {
+		t.Error("the pairing's audit row does not say the PC paired through the hub")
+	}
+	if s, err := hr.st.Session(context.Background(), hr.prep.Session.ID); err != nil || s.ViaHub != hr.hub.URL {
+		t.Errorf("the session says it paired via %q, not the hub %s (%v)", s.ViaHub, hr.hub.URL, err)
 	}
 	if !hr.hub.Srv.Online(hr.mustHub().StationID) {
 		t.Error("the hub does not count the station online")
@@ -434,5 +448,44 @@ func TestHubThroughConnectProxy(t *testing.T) {
 	// app's relays (pair, confirm, channel) after.
 	if before < 3 || proxy.Tunnels() <= before {
 		t.Fatalf("tunnels: %d before the app ran, %d after; want the station's and the app's", before, proxy.Tunnels())
+	}
+}
+
+// TestHubLeaveEndsSessions: the real app paired and online through the
+// hub. Leaving the hub is refused while its session is open, naming the
+// PC; leaving with the sessions ended ends it, the app learns the end at
+// its next channel through the hub, removes the account and itself, and
+// its receipt reaches the station before the hub is left.
+func TestHubLeaveEndsSessions(t *testing.T) {
+	hr := newHubRig(t)
+	hr.start()
+	hr.waitStatus(support.TrayWaiting)
+	hr.waitOnline(true)
+	ctx := context.Background()
+	if err := hr.st.LeaveHub(ctx); !errors.Is(err, core.ErrHubSessionsOpen) || !strings.Contains(err.Error(), windowsPC.Hostname) {
+		t.Fatalf("leaving the hub with its PC in session: %v", err)
+	}
+	if _, ok, _ := hr.st.Hub(ctx); !ok {
+		t.Fatal("the refused leave left the hub")
+	}
+	type result struct {
+		end core.HubEnding
+		err error
+	}
+	left := make(chan result, 1)
+	go func() {
+		end, err := hr.st.LeaveHubEndingSessions(ctx, core.HubEndWait)
+		left <- result{end, err}
+	}()
+	hr.checkCleanedUp(hr.finished("nil, cleaned up after the end through the hub"))
+	res := coretest.Receive(t, left, "the hub to be left")
+	if res.err != nil || len(res.end.Told) != 1 || res.end.Told[0].ID != hr.prep.Session.ID || len(res.end.NotTold) != 0 {
+		t.Fatalf("leaving with the sessions ended: %v, told %d, not told %d", res.err, len(res.end.Told), len(res.end.NotTold))
+	}
+	if _, ok, _ := hr.st.Hub(ctx); ok {
+		t.Error("still joined to the hub")
+	}
+	if !hr.audited("cleanup receipt", "your technician ended it") {
+		t.Error("the receipt does not say the technician ended the session")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"adhocstation/agent/support"
 	"adhocstation/core"
 	"adhocstation/core/coretest"
+	"adhocstation/core/wire"
 )
 
 // Elevation through the download: what runs elevated after a restart, and
@@ -124,6 +125,10 @@ func TestRecordValuesValidated(t *testing.T) {
 		"control in name":     func(m map[string]any) { m["technician"] = "Ana\r\nTech" },
 		"malformed SID":       func(m map[string]any) { m["account_sid"] = `S-1-5-21-1" & calc` },
 		"pin of wrong length": func(m map[string]any) { m["pins"] = []string{"AAAA"} },
+		"team pin not a pin":  func(m map[string]any) { m["team_pins"] = []string{"AAAA"} },
+		"17 team pins": func(m map[string]any) {
+			m["team_pins"] = slices.Repeat([]string{"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}, wire.MaxTeamPins+1)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t, windowsPC, nil, rightCode)

@@ -34,8 +34,8 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))
 	chCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	link, over := make(chan bool), make(chan string, 1)
-	go a.keepChannel(chCtx, c, st, link, over)
+	link, pins, over := make(chan bool), make(chan struct{}, 1), make(chan string, 1)
+	go a.keepChannel(chCtx, c, st, link, pins, over)
 	for {
 		now := a.Clock.Now()
 		if !now.Before(st.ExpiresAt) {
@@ -66,6 +66,11 @@ func (a *App) session(ctx context.Context, dir string, c *Client, st State) erro
 			if up {
 				status.State = TrayWaiting
 			}
+		case <-pins:
+			// Kept so that a restarted app accepts the team's stations
+			// before its own station has answered again (it may be off).
+			st.TeamPins = c.TeamPins()
+			a.keep(dir, st)
 		case reason := <-over:
 			stop()
 			return a.cleanup(ctx, dir, c, st, reason)

@@ -46,6 +46,10 @@ type State struct {
 	// reached through and the token for it (exp: the session's end).
 	Hub        string `json:"hub,omitempty"`
 	RelayToken string `json:"relay_token,omitempty"`
+	// TeamPins are the pins of the other stations of the owner's team, as
+	// the owner last listed them on the live channel (wire.TeamPinsHeader):
+	// one of them may serve the channel for a teammate (a take over).
+	TeamPins []string `json:"team_pins,omitempty"`
 }
 
 const stateFile = "session.json"
@@ -82,6 +86,9 @@ func (s State) validate(now time.Time) error {
 		if raw, err := base64.StdEncoding.DecodeString(p); err != nil || len(raw) != sha256.Size {
 			return bad("pins")
 		}
+	}
+	if checkTeamPins(s.TeamPins) != nil {
+		return bad("team pins")
 	}
 	if !agentKeyPattern.MatchString(s.AgentKey) {
 		return bad("agent key")

@@ -73,7 +73,7 @@ func (s *Server) handlePair(w http.ResponseWriter, r *http.Request) {
 	f := req.Facts
 	paired, err := s.st.Pair(ctx, core.PairRequest{Token: req.Token, Code: req.Code, RemoteAddr: r.RemoteAddr,
 		Facts: core.ComputerFacts{Hostname: f.Hostname, OSName: f.OSName, OSVersion: f.OSVersion, Arch: f.Arch,
-			WindowsUser: f.WindowsUser, MachineID: f.MachineID}})
+			WindowsUser: f.WindowsUser, MachineID: f.MachineID}, ViaHub: hubOf(r.Context())})
 	if err != nil {
 		var rate *core.RateLimitError
 		if errors.As(err, &rate) {

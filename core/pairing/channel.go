@@ -200,7 +200,9 @@ func (s *Server) handleChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	// The HTTP server's read and write deadlines would cut the channel.
 	_ = conn.SetDeadline(time.Time{})
-	_, err = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "+wire.ChannelProtocol+"\r\nConnection: Upgrade\r\n\r\n")
+	// The pins of the team's other stations ride on the answer, so the PC
+	// accepts them when one takes it over (teamowner.go).
+	_, err = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "+wire.ChannelProtocol+"\r\nConnection: Upgrade\r\n"+s.teamPinsLine()+"\r\n")
 	if err == nil {
 		ys, err = yamux.Server(bufferedConn{Conn: conn, r: brw.Reader}, s.channelConfig())
 	}

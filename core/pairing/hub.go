@@ -30,6 +30,10 @@ type hubRun struct {
 	srv    *http.Server // the app's relays: the pinned TLS, every handler
 	web    *http.Server // browsers' requests forwarded by the hub: plain HTTP, pages only
 	cancel context.CancelFunc
+	// peers are the team's other stations as stored (teamowner.go): their
+	// pins go on the live channel's answer while no team client runs yet
+	// (or it could not start). Under Server.hubMu.
+	peers map[string]core.TeamPeer
 }
 
 type viaHubKey struct{}
@@ -37,7 +41,11 @@ type viaHubKey struct{}
 type viaHubWebKey struct{}
 
 // ViaHub reports whether the request came through the relay hub.
-func ViaHub(ctx context.Context) bool { v, _ := ctx.Value(viaHubKey{}).(bool); return v }
+func ViaHub(ctx context.Context) bool { return hubOf(ctx) != "" }
+
+// hubOf is the hub (https://HOST[:PORT]) the request came through, "" when
+// it came directly.
+func hubOf(ctx context.Context) string { v, _ := ctx.Value(viaHubKey{}).(string); return v }
 
 // viaHubWeb reports whether a browser's request was forwarded by the hub
 // (https://HUB/st/ID/...): the browser saw the hub's certificate.
@@ -81,10 +89,10 @@ func (s *Server) syncHub(ctx context.Context) {
 	if client == nil {
 		client = core.HubHTTPClient()
 	}
-	r := &hubRun{access: acc, srv: s.httpServer()}
+	r := &hubRun{access: acc, srv: s.httpServer(), peers: s.storedPeers(ctx, acc.StationID)}
 	r.srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		// A relay the hub routed here for a takeover is marked too (takeover.go).
-		return takeoverContext(context.WithValue(ctx, viaHubKey{}, true), c)
+		return takeoverContext(context.WithValue(ctx, viaHubKey{}, acc.URL), c)
 	}
 	r.srv.Handler = s.takeoverGuard(r.srv.Handler) // a takeover's requests are not the app's usual ones
 	r.link = &hublink.Link{Hub: acc.URL, Credential: acc.Credential, Client: client,

@@ -52,6 +52,9 @@ type Options struct {
 	// TeamLeaseTTL is how long the station's team claims outlive it
 	// (0: core/team's default, 30 s; tests shorten it).
 	TeamLeaseTTL time.Duration
+	// StationName is how the other stations of the team name this one
+	// (default: the computer's host name, as the hub enrolled it).
+	StationName string
 }
 
 // timeouts for slow or idle clients (a variable so tests can shorten it).
@@ -105,6 +108,11 @@ type Server struct {
 	teamState  TeamState
 	teamList   []TeamSession
 	teamClient *team.Client // the running team client, nil when none (team.go)
+
+	// tookDone: the takeover notices recorded, by session and taker, with
+	// their time (teamowner.go).
+	tookMu   sync.Mutex
+	tookDone map[string]time.Time
 }
 
 // Start loads or makes the certificate, listens and serves until ctx ends
@@ -173,6 +181,12 @@ func (s *Server) loadCerts(p core.PairingSettings) error {
 		return err
 	}
 	s.certs.Store(c)
+	s.hubMu.Lock()
+	tc := s.teamClient
+	s.hubMu.Unlock()
+	if tc != nil { // the teammates tell their PCs the new pin (teamowner.go)
+		tc.SetPin(s.ownPin())
+	}
 	return nil
 }
 

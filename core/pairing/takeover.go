@@ -159,7 +159,8 @@ func (l *takeovers) closeAll() {
 
 // TakeOver connects this station to the PC of session at station owner
 // (its hub id): it asks the hub to route the PC's relays here, tells the
-// owner through the team (the owner drops its channel, so the PC redials),
+// owner through the team (the hub cut the owner's relay, and the owner
+// drops its channel too, so the PC redials here),
 // and waits until the PC's channel arrives, or ctx ends (60 s when ctx has
 // no deadline). It returns the opener to sign in with (core's
 // ConnectTeam) and the release, which gives the PC back to its owner:
@@ -222,25 +223,18 @@ func (s *Server) TakeOver(ctx context.Context, owner string, session int64) (rem
 	}
 }
 
-// takeoverAnnouncer is core/team's AnnounceTakeover (the took key), asserted
-// rather than called so that this compiles before core/team has it.
-// TODO(lead): once h3a is merged this holds for *team.Client; if its
-// signature differs, adjust this interface, or TakeOver never tells the owner.
-type takeoverAnnouncer interface {
-	AnnounceTakeover(ctx context.Context, owner, session, technician, computer string) error
-}
-
-// announceTakeover writes the took key the owner acts on; without it an
-// owner that is online keeps its channel and the PC never comes here.
-func (s *Server) announceTakeover(ctx context.Context, tc any, owner, session string) error {
-	a, ok := tc.(takeoverAnnouncer)
-	if !ok {
-		s.log.Warn("this build's team client cannot announce a takeover; the owning station is not told", "owner", owner, "session", session)
-		return nil
+// announceTakeover writes the took key the owner acts on (an owner that is
+// online then closes its channel; the hub already cut its relays) and whose
+// notice it audits, also when it next connects. The PC's name is the one
+// the team's list gives, if any.
+func (s *Server) announceTakeover(ctx context.Context, tc *team.Client, owner, session string) error {
+	computer := ""
+	for _, l := range s.TeamSessions() {
+		if l.Station == owner && l.Session == session {
+			computer = l.Computer
+		}
 	}
-	// The team's list does not carry the PC's name: the notice names none.
-	const computer = ""
-	if err := a.AnnounceTakeover(ctx, owner, session, s.st.TechnicianHere(ctx), computer); err != nil {
+	if err := tc.AnnounceTakeover(ctx, owner, session, s.st.TechnicianHere(ctx), computer); err != nil {
 		if _, ok := refusal.Text(err); ok {
 			return err // the team's own words (unreachable, revoked)
 		}

@@ -88,7 +88,7 @@ func serveAsRelays(t *testing.T, srv *Server, m hublink.ControlMessage) string {
 	}
 	hs := srv.httpServer()
 	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-		return takeoverContext(context.WithValue(ctx, viaHubKey{}, true), c)
+		return takeoverContext(context.WithValue(ctx, viaHubKey{}, "https://hub.test"), c)
 	}
 	hs.Handler = srv.takeoverGuard(hs.Handler)
 	go hs.ServeTLS(controlListener{Listener: ln, m: m}, "", "")
@@ -295,7 +295,12 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	if _, _, err := b.env.srv.TakeOver(ctx, a.id, sess.ID); !errors.Is(err, ErrTakeoverBusy) {
 		t.Fatalf("a second takeover of the same PC while B holds it: %v", err)
 	}
-	target := core.TeamTarget{Owner: a.id, Session: sess.ID, PreparedBy: "Anna Tech"}
+	// As B's Computers page has the line: A's name and the PC's.
+	l := b.env.srv.TeamSessions()[0]
+	if l.Computer != coretest.WindowsPC.Hostname || l.StationName == "" {
+		t.Fatalf("B's line of A's session: %+v, want the PC's and A's names", l)
+	}
+	target := core.TeamTarget{Owner: a.id, OwnerName: l.StationName, Session: sess.ID, Computer: l.Computer, PreparedBy: l.PreparedBy}
 	if _, err := b.st.ConnectTeam(ctx, target, open, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
 		t.Fatalf("a wrong password: %v", err)
 	}
@@ -308,7 +313,7 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	if err := rs.Run(ctx, wire.ShellCmd, "echo at station B", func(p []byte) { out.Write(p) }); err != nil || !strings.Contains(out.String(), "at station B") {
 		t.Fatalf("a command from B: %v, output %q", err, out.String())
 	}
-	auditHas(t, b.st, "team remote sign-in", "Bea Tech signed in to the PC of station "+a.id+"'s session "+key)
+	auditHas(t, b.st, "team remote sign-in", "Bea Tech signed in to "+l.Computer+" of station "+l.StationName+" ("+a.id+")'s session "+key+" (the PC accepted the password)")
 	waitAudit(t, a.st, "Bea Tech", "A's audit of B's connect (the took key)")
 
 	rs.Close()
@@ -386,10 +391,8 @@ func newTakeoverRig(t *testing.T) *takeoverRig {
 	if err != nil || !ok {
 		t.Fatalf("A's relay token: %v %v", ok, err)
 	}
-	// TODO(h2 merge): the PC learns B's pin from A's 101 (wire.TeamPinsHeader)
-	// and keeps it in its state; until then it is given both stations' pins.
-	pins := append(a.env.srv.Pins(), b.env.srv.Pins()...)
-	c, err := support.NewClientVia("https://station.invalid:8443", pins, &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
+	// The PC pins A only; it learns B's pin from A's 101 (wire.TeamPinsHeader).
+	c, err := support.NewClientVia("https://station.invalid:8443", a.env.srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
 	if err != nil {
 		t.Fatal(err)
 	}

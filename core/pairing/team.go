@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -41,9 +42,11 @@ type TeamState struct {
 // Computers page.
 type TeamSession struct {
 	Station       string // the other station's id at the hub
+	StationName   string // its name ("" until it was seen: show the id then)
 	Session       string // its key there
 	PreparedBy    string // the technician's name
 	State         string // the other station's words for its state
+	Computer      string // the PC's name once paired ("" before)
 	PCOnline      bool
 	StationOnline bool
 	Updated       time.Time
@@ -88,9 +91,11 @@ func (s *Server) runTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cli
 			if stored {
 				_ = s.st.ForgetTeam(ctx)
 			}
+			s.setPeers(r, nil)
 			s.setTeamState(r, TeamState{})
 			return
 		case errors.Is(err, team.ErrRevoked):
+			s.setPeers(r, nil)
 			// The hub refuses the whole station (its link says so); the
 			// team line says it only for a station that was in a team.
 			if m.Team != "" {
@@ -161,18 +166,19 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		c, err := team.FetchCredential(ctx, client, credURL, acc.Credential, m.Seed)
 		return c.JWT, err
 	}
-	// Requests of other stations to end a session here are acted on one
-	// by one, in the bucket's order, by one worker off the watch goroutine,
-	// once the client is known (they may come during Open, from the first
-	// watch pass).
+	// Requests of other stations to end a session here, and their notices
+	// that they took over a PC of a session here, are acted on one by one,
+	// in the bucket's order, by one worker off the watch goroutine, once
+	// the client is known (they may come during Open, from the first watch
+	// pass). An item is a team.EndRequest or a team.TakeoverNotice.
 	var (
 		endMu    sync.Mutex
-		endQueue []team.EndRequest
+		endQueue []any
 	)
 	endN := make(chan struct{}, 1)
-	onEnd := func(req team.EndRequest) {
+	enqueue := func(item any) {
 		endMu.Lock()
-		endQueue = append(endQueue, req)
+		endQueue = append(endQueue, item)
 		endMu.Unlock()
 		select {
 		case endN <- struct{}{}:
@@ -200,8 +206,13 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 			q := endQueue
 			endQueue = nil
 			endMu.Unlock()
-			for _, req := range q {
-				s.endAtRequest(wctx, opened, req)
+			for _, item := range q {
+				switch it := item.(type) {
+				case team.EndRequest:
+					s.endAtRequest(wctx, opened, it)
+				case team.TakeoverNotice:
+					s.tookOver(wctx, opened, it)
+				}
 			}
 		}
 	}()
@@ -220,7 +231,11 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		LeaseTTL:     s.opts.TeamLeaseTTL,
 		OnReconnect:  poke,
 		OnChange:     func([]team.Entry) { poke() },
-		OnEndRequest: onEnd,
+		OnEndRequest: func(r team.EndRequest) { enqueue(r) },
+		OnTakeover:   func(n team.TakeoverNotice) { enqueue(n) },
+		Name:         s.stationName(),
+		Pin:          s.ownPin(),
+		KnownMembers: knownMembers(m.Members),
 	}
 	tc, err := team.Open(ctx, cfg)
 	opened = tc // nil when Open failed: the worker stops
@@ -245,6 +260,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 	for {
 		if tc.Revoked() {
 			// Revoked: the station works alone on its own seats from now on.
+			s.setPeers(r, nil)
 			stopPool()
 			s.setTeamClient(r, nil)
 			tc.Close()
@@ -263,8 +279,10 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		}
 		s.setTeamState(r, st)
 		s.setTeamList(r, others(tc.List(), acc.StationID))
-		if st.Connected && (k.Seats != last.Seats || k.Stations != last.Stations) && k.Seats > 0 {
-			last.Seats, last.Stations = k.Seats, k.Stations
+		peers := peersOf(tc.Stations(), acc.StationID)
+		if st.Connected && k.Seats > 0 && (k.Seats != last.Seats || k.Stations != last.Stations || !maps.Equal(peers, last.Members)) {
+			last.Seats, last.Stations, last.Members = k.Seats, k.Stations, peers
+			s.setPeers(r, peers)
 			if err := s.st.SaveTeamMembership(ctx, last); err != nil && ctx.Err() == nil {
 				s.log.Warn("the team's last known share could not be stored", "err", err)
 			}
@@ -285,7 +303,7 @@ func others(all []team.Entry, self string) []TeamSession {
 		if e.Station == self {
 			continue
 		}
-		out = append(out, TeamSession{Station: e.Station, Session: e.Session, PreparedBy: e.PreparedBy, State: e.State,
+		out = append(out, TeamSession{Station: e.Station, StationName: e.StationName, Session: e.Session, PreparedBy: e.PreparedBy, State: e.State, Computer: e.Computer,
 			PCOnline: e.PCOnline, StationOnline: e.StationOnline, Updated: e.Updated})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })

@@ -71,6 +71,12 @@ type Config struct {
 	InOrder   bool
 	TeamID    string
 	StationID string
+	// Name and Pin go in this station's presence value, so the other
+	// stations show its name and its PCs may accept its certificate (a
+	// takeover, docs/TEAM.md): Name as enrolled (its host name), Pin the
+	// base64 SHA-256 of its served certificate's public key.
+	Name string
+	Pin  string
 	// UserSeed is the station's NATS user seed (nkeys.CreateUser); only its
 	// public key goes to the hub, which signs the JWT.
 	UserSeed []byte
@@ -98,6 +104,16 @@ type Config struct {
 	// station's sessions, also those written while it was offline; the
 	// same request may come again after a reconnect until DoneEnd.
 	OnEndRequest func(EndRequest)
+	// OnTakeover is called (on the watch goroutine, likewise) for each
+	// notice that another station connected to a PC of one of this
+	// station's sessions (took.<this>.<session>.<taker>), also those
+	// written while it was offline; the same notice may come again after a
+	// reconnect until DoneTakeover.
+	OnTakeover func(TakeoverNotice)
+	// KnownMembers are the other stations as this station last saw them
+	// (Client.Stations, kept by the station): their names and pins are known
+	// before they are seen online again in this run.
+	KnownMembers map[string]Member
 }
 
 // Known is what a station keeps of the team between runs: enough to work
@@ -111,11 +127,13 @@ type Known struct {
 type Entry struct {
 	Station       string    `json:"station"`
 	Session       string    `json:"session"`
-	PreparedBy    string    `json:"prepared_by"` // the technician's name
-	State         string    `json:"state"`       // the station's own session state words
+	PreparedBy    string    `json:"prepared_by"`        // the technician's name
+	State         string    `json:"state"`              // the station's own session state words
+	Computer      string    `json:"computer,omitempty"` // the PC's name once paired (a takeover names it)
 	PCOnline      bool      `json:"pc_online"`
 	Updated       time.Time `json:"updated"`
 	StationOnline bool      `json:"-"` // the station's presence lease is live
+	StationName   string    `json:"-"` // its name, from its presence ("" when never seen)
 
 	rev uint64 // the bucket revision it was seen at
 }
@@ -168,6 +186,10 @@ type Client struct {
 	gone      map[string]bool
 	revoked   bool
 	reconcN   chan struct{}
+	// members are the stations whose presence was ever seen (or given in
+	// KnownMembers): kept when their lease runs out, so an offline
+	// station's name and pin stay known. Under mu.
+	members map[string]Member
 
 	// The watch is started again after every reconnect (rewatch), so the
 	// list is current at once instead of when the old consumer's missed
@@ -233,6 +255,13 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
 		claims: map[string]*claim{}, view: newView(), published: map[string]bool{}, gone: map[string]bool{}, reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
+		members: map[string]Member{},
+	}
+	for id, m := range cfg.KnownMembers {
+		if validToken(id) && id != cfg.StationID {
+			m.Online = false
+			c.members[id] = m
+		}
 	}
 	if cfg.Known != nil {
 		c.view.seats, c.view.knownStations = cfg.Known.Seats, cfg.Known.Stations
@@ -318,7 +347,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	// Presence: this station is online while its lease lives. Under opMu:
 	// with Known, the first connection kicks the renewal loop, whose
 	// reconcile may have created it already.
-	b, _ := json.Marshal(map[string]string{"station": cfg.StationID})
+	b := c.presenceValue()
 	c.opMu.Lock()
 	c.mu.Lock()
 	has := c.presence != nil && c.presence.rev != 0
@@ -723,8 +752,8 @@ func (c *Client) clearLines(ctx context.Context) {
 }
 
 // PublishSession is Publish as core.TeamList asks it.
-func (c *Client) PublishSession(ctx context.Context, key, preparedBy, state string, pcOnline bool) error {
-	return c.Publish(ctx, Entry{Session: key, PreparedBy: preparedBy, State: state, PCOnline: pcOnline})
+func (c *Client) PublishSession(ctx context.Context, key, preparedBy, state, computer string, pcOnline bool) error {
+	return c.Publish(ctx, Entry{Session: key, PreparedBy: preparedBy, State: state, Computer: computer, PCOnline: pcOnline})
 }
 
 // List is the team's session list as last seen, by station then session.
@@ -738,6 +767,7 @@ func (c *Client) listLocked() []Entry {
 	out := make([]Entry, 0, len(c.view.sessions))
 	for _, e := range c.view.sessions {
 		e.StationOnline = c.view.stations[e.Station]
+		e.StationName = c.members[e.Station].Name
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -825,9 +855,13 @@ func (c *Client) watch(w jetstream.KeyWatcher, gen int) {
 			continue
 		}
 		v.apply(e, c.kick)
+		c.seeMember(e)
 		c.mu.Unlock()
 		if r, ok := c.endRequest(e); ok && c.cfg.OnEndRequest != nil {
 			c.cfg.OnEndRequest(r)
+		}
+		if n, ok := c.takeoverNotice(e); ok && c.cfg.OnTakeover != nil {
+			c.cfg.OnTakeover(n)
 		}
 		if !initial && c.cfg.OnChange != nil {
 			c.cfg.OnChange(c.List())
@@ -941,8 +975,7 @@ func (c *Client) reconcile(ctx context.Context) {
 		return nl, true
 	}
 	if presence == nil {
-		b, _ := json.Marshal(map[string]string{"station": c.cfg.StationID})
-		presence = &lease{key: "station." + c.cfg.StationID, value: b}
+		presence = &lease{key: "station." + c.cfg.StationID, value: c.presenceValue()}
 	}
 	if presence.rev == 0 {
 		if l, err := c.create(rctx, presence.key, presence.value); err == nil {

@@ -70,6 +70,12 @@ func joinTLS(t testing.TB, iss issuer, urls []string, id string, ttl time.Durati
 
 func joinWith(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration, tlsCfg *tls.Config, inOrder bool) *member {
 	t.Helper()
+	return joinCfg(t, iss, urls, id, ttl, func(c *team.Config) { c.TLS, c.InOrder = tlsCfg, inOrder })
+}
+
+// joinCfg joins with the config changed by mod (after the defaults).
+func joinCfg(t testing.TB, iss issuer, urls []string, id string, ttl time.Duration, mod func(*team.Config)) *member {
+	t.Helper()
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +85,8 @@ func joinWith(t testing.TB, iss issuer, urls []string, id string, ttl time.Durat
 	m := &member{id: id, userPub: upub, changed: make(chan struct{}, 1), reconnected: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := team.Open(ctx, team.Config{
-		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl, TLS: tlsCfg, InOrder: inOrder,
+	cfg := team.Config{
+		URLs: urls, TeamID: teamID, StationID: id, UserSeed: seed, LeaseTTL: ttl,
 		JWT: func() (string, error) { return iss.IssueUser(teamID, id, upub, time.Hour) },
 		OnReconnect: func() {
 			select {
@@ -94,7 +100,11 @@ func joinWith(t testing.TB, iss issuer, urls []string, id string, ttl time.Durat
 			default:
 			}
 		},
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := team.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("station %s: %v", id, err)
 	}
@@ -306,6 +316,9 @@ func TestRevokedStationIsCut(t *testing.T) {
 	if err := a.Prepare(context.Background(), "s1", team.ProfileKey("x@example.org"), "X"); !errors.Is(err, team.ErrRevoked) {
 		t.Errorf("prepare on a revoked station: %v", err)
 	}
+	if err := a.AnnounceTakeover(context.Background(), "desk", "s1", "X", "PC"); !errors.Is(err, team.ErrRevoked) {
+		t.Errorf("a takeover notice from a revoked station: %v", err)
+	}
 	if _, err := srv.IssueUser(teamID, "lost-kiosk", a.userPub, time.Hour); err == nil {
 		t.Error("the hub issued a new credential to a revoked station")
 	}
@@ -329,9 +342,12 @@ func TestStationPermissions(t *testing.T) {
 	if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+".session.kiosk.s1", []byte(`{}`)); err != nil {
 		t.Fatalf("station kiosk could not write its own session key: %v", err)
 	}
-	// Asking desk to end a session under its own name is allowed.
-	if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+".end.desk.s1.kiosk", []byte(`{}`)); err != nil {
-		t.Fatalf("station kiosk could not ask desk to end a session: %v", err)
+	// Asking desk to end a session, or telling it of a takeover, under its
+	// own name is allowed; so is deleting a notice addressed to itself.
+	for _, subj := range []string{".end.desk.s1.kiosk", ".took.desk.s1.kiosk", ".took.kiosk.s1.desk"} {
+		if _, err := nc.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+subj, []byte(`{}`)); err != nil {
+			t.Fatalf("station kiosk could not write %s: %v", subj, err)
+		}
 	}
 	for _, subj := range []string{
 		"$KV." + team.Bucket("other") + ".seat.1",
@@ -342,6 +358,12 @@ func TestStationPermissions(t *testing.T) {
 		// addressed to another station
 		"$KV." + team.Bucket(teamID) + ".end.other.s1.desk",
 		"$KV." + team.Bucket(teamID) + ".end.desk.s1.kiosk2",
+		// the same for takeover notices: none in another station's name
+		// (desk's, or a third's), no delete of one addressed to desk
+		"$KV." + team.Bucket(teamID) + ".took.other.s1.desk",
+		"$KV." + team.Bucket(teamID) + ".took.desk.s1.other",
+		"$KV." + team.Bucket(teamID) + ".took.desk.s1.kiosk2",
+		"$KV." + team.Bucket(teamID) + ".took.kiosk",
 	} {
 		// A publish with a reply waits for the JetStream ack; a denied
 		// publish is dropped by the server, so no ack comes.

@@ -136,7 +136,7 @@ func TestHubTeamLoad(t *testing.T) {
 						errs <- fmt.Errorf("station %d prepare %d: %w", i, n, err)
 						return
 					}
-					if err := s.team.PublishSession(context.Background(), key, by, "active", true); err != nil {
+					if err := s.team.PublishSession(context.Background(), key, by, "active", "", true); err != nil {
 						errs <- fmt.Errorf("station %d publish %d: %w", i, n, err)
 					}
 				}()

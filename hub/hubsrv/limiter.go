@@ -24,6 +24,11 @@ type RateLimits struct {
 	// Web counts every request to /st/: a join page, its few assets, a
 	// form post and a download are under ten.
 	Web int
+	// StationAuth counts only wrong station credentials (the control
+	// connection, a relay's accept, the team credential, a takeover); an address over
+	// it is refused before its credential is checked (authlimit.go). 0
+	// means DefaultStationAuthFailures.
+	StationAuth int
 }
 
 // DefaultRateLimits: ten enrolments a minute is more than an admin joining
@@ -33,7 +38,7 @@ type RateLimits struct {
 // first minute, so 60 leaves room for three such PCs behind one NAT
 // before the others there wait. 240 web requests a minute is a browser
 // reloading every quarter second.
-var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 60, Web: 240}
+var DefaultRateLimits = RateLimits{Enrol: 10, RelayRefusals: 60, Web: 240, StationAuth: DefaultStationAuthFailures}
 
 // limiterSize bounds each limiter's table: about 170 bytes an entry, so
 // 8,192 addresses cost 1.4 MB per limiter however many addresses a flood

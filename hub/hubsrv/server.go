@@ -70,6 +70,8 @@ type Server struct {
 	online                     map[string]*control // station id → its control connection
 	pending                    map[string]*pending // relay id → the app waiting for it
 	tk                         takeovers           // takeover.go
+
+	authLimits // wrong station credentials, TLS handshakes (authlimit.go)
 }
 
 type control struct {
@@ -119,6 +121,7 @@ func (s *Server) SetRelaysPerStation(n int) {
 func (s *Server) SetRateLimits(l RateLimits) {
 	s.mu.Lock()
 	s.enrolLim, s.relayLim, s.webLim = newAddrLimiter(l.Enrol, limiterSize), newAddrLimiter(l.RelayRefusals, limiterSize), newAddrLimiter(l.Web, limiterSize)
+	s.authLim = newAuthLimiter(l.StationAuth)
 	s.mu.Unlock()
 }
 
@@ -210,7 +213,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 	}
 	// Corkable connections: a relay's WebSocket frame then leaves in one
 	// system call, not in the 4 KiB buffer's pieces (docs/PERFORMANCE.md).
-	err := hs.Serve(tls.NewListener(hublink.CorkListener(ln), cfg))
+	// Handshakes are done by the listener, a bounded number per address
+	// at once (authlimit.go).
+	err := hs.Serve(s.handshakes(hublink.CorkListener(ln), cfg))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -268,6 +273,14 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 // station authenticates a station's request by its credential. A revoked
 // station's credential is refused with errRevoked, which says so.
 func (s *Server) station(r *http.Request) (id, teamID string, err error) {
+	if err := s.authAllowed(r); err != nil {
+		return "", "", err
+	}
+	defer func() {
+		if errors.Is(err, errBadCredential) {
+			s.authFailed(r)
+		}
+	}()
 	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return "", "", errBadCredential
@@ -294,6 +307,9 @@ func (s *Server) station(r *http.Request) (id, teamID string, err error) {
 
 // refuseStation answers a station's request its credential did not pass.
 func refuseStation(w http.ResponseWriter, err error) {
+	if refuseAuthWait(w, err) {
+		return
+	}
 	if errors.Is(err, errRevoked) {
 		refuse(w, http.StatusForbidden, "station_revoked", revokedText)
 		return

@@ -259,8 +259,10 @@ func (s *Server) EnsureTeam(ctx context.Context, teamID string, seats int) error
 // seat and profile key, write only its own presence and session keys, ask
 // another station to end a session only under its own name
 // (end.<owner>.<session>.<itself>), delete the requests addressed to it
-// (end.<itself>.…), read the whole bucket, and receive only on its own
-// inbox prefix.
+// (end.<itself>.…), the same for the notices that it took over a PC of
+// another station's session (took.<owner>.<session>.<itself>, deleted by
+// the owner: took.<itself>.…), read the whole bucket, and receive only on
+// its own inbox prefix.
 func userPermissions(uc *jwt.UserClaims, teamID, stationID string) {
 	b := Bucket(teamID)
 	stream := "KV_" + b
@@ -271,6 +273,8 @@ func userPermissions(uc *jwt.UserClaims, teamID, stationID string) {
 		"$KV."+b+".session."+stationID+".*",
 		"$KV."+b+".end.*.*."+stationID,
 		"$KV."+b+".end."+stationID+".>",
+		"$KV."+b+".took.*.*."+stationID,
+		"$KV."+b+".took."+stationID+".>",
 		"$JS.API.INFO",
 		"$JS.API.STREAM.INFO."+stream,
 		"$JS.API.STREAM.MSG.GET."+stream,
@@ -346,9 +350,10 @@ func (s *Server) Revoke(ctx context.Context, stationID, userPub string) error {
 	return s.withdrawEndRequests(ctx, stationID)
 }
 
-// withdrawEndRequests deletes the requests to end a session that a revoked
-// station made and that still wait for an offline owner: a lost kiosk's
-// requests are not acted on after its revocation.
+// withdrawEndRequests deletes the requests to end a session, and the
+// notices of a takeover, that a revoked station wrote and that still wait
+// for an offline owner: a lost kiosk's requests are not acted on after its
+// revocation, nor its takeovers audited as if still in good standing.
 func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) error {
 	names := s.js.KeyValueStoreNames(ctx)
 	var errs []error
@@ -361,7 +366,7 @@ func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) erro
 			errs = append(errs, err)
 			continue
 		}
-		keys, err := kv.ListKeysFiltered(ctx, "end.*.*."+stationID)
+		keys, err := kv.ListKeysFiltered(ctx, "end.*.*."+stationID, "took.*.*."+stationID)
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrNoKeysFound) {
 				errs = append(errs, err)
@@ -378,7 +383,7 @@ func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) erro
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("the revoked station's requests to end sessions could not all be withdrawn: %w", err)
+		return fmt.Errorf("the revoked station's requests to end sessions and takeover notices could not all be withdrawn: %w", err)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ const Usage = `usage:
   adhoc-station [--data DIR] audit verify
   adhoc-station [--data DIR] hub join https://HUB CODE
   adhoc-station [--data DIR] hub status
-  adhoc-station [--data DIR] hub leave
+  adhoc-station [--data DIR] hub leave [--end-sessions]
 exit codes: 0 done, 1 refused by a rule (the reason is on stderr),
             2 usage error, 3 the station failed (database, disk; details on stderr)`
 

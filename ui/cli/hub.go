@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"time"
@@ -59,15 +60,50 @@ func (c *cli) hubStatus(args []string) error {
 	return nil
 }
 
-// leaveHub is `hub leave`.
+// hubEndWait is how long `hub leave --end-sessions` waits for online PCs
+// to clean up; tests shorten it.
+var hubEndWait = core.HubEndWait
+
+// leaveHub is `hub leave [--end-sessions]`. Without the flag it is refused
+// while sessions paired through the hub are open (core names them); with
+// it they are ended first and their PCs given up to 30 s to clean up.
 func (c *cli) leaveHub(args []string) error {
-	st, err := c.bareStation(args, "hub leave")
+	fs := flag.NewFlagSet("hub leave", flag.ContinueOnError)
+	endSessions := fs.Bool("end-sessions", false, "")
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := st.LeaveHub(context.Background()); err != nil {
+	if len(pos) != 0 {
+		return usagef("hub leave takes no arguments besides --end-sessions.")
+	}
+	st, err := c.station()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(c.out, "Left the hub: new invitations reach this station directly. PCs paired through the hub stay offline until their session ends.")
+	ctx := context.Background()
+	if !*endSessions {
+		if err := st.LeaveHub(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.out, "Left the hub: new invitations reach this station directly.")
+		return nil
+	}
+	if open, err := st.HubSessions(ctx); err == nil && len(open) > 0 {
+		fmt.Fprintf(c.out, "Ending %d session(s) paired through the hub: %s. Waiting up to %v for their PCs to clean up…\n",
+			len(open), core.PCList(open), hubEndWait.Round(time.Second))
+	}
+	end, err := st.LeaveHubEndingSessions(ctx, hubEndWait)
+	if len(end.Told) > 0 {
+		fmt.Fprintf(c.out, "Cleaned up (support account and app removed): %s.\n", core.PCList(end.Told))
+	}
+	if len(end.NotTold) > 0 {
+		fmt.Fprintf(c.out, "Not confirmed (offline, or no answer in time): %s. Their sessions are ended; "+
+			"each of these PCs removes the support account by itself when its 24 hours are over.\n", core.PCList(end.NotTold))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, "Left the hub: new invitations reach this station directly.")
 	return nil
 }

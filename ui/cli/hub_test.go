@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"adhocstation/core"
 	"adhocstation/core/coretest"
@@ -98,5 +100,98 @@ func TestCLIHub(t *testing.T) {
 		if strings.Contains(r.Detail, secret) {
 			t.Error("the audit log holds the credential")
 		}
+	}
+}
+
+// TestCLIHubLeaveWithSessions: while sessions paired through the hub are
+// open, `hub leave` is refused with a sentence naming how many, their PCs
+// and users, and what to do; the hub stays joined. `hub leave
+// --end-sessions` ends them, waits for the PCs that were online to send
+// their cleanup receipt (the running station's part, played here by
+// core's own receipt call), says which PC cleaned up and which could not
+// be told (one offline, one online that never answered within the wait),
+// then leaves. A session paired directly holds nothing back and stays.
+func TestCLIHubLeaveWithSessions(t *testing.T) {
+	dir := cliStation(t)
+	h := hubtest.Start(t, nil)
+	saved, savedWait := hubClient, hubEndWait
+	hubClient = func() *http.Client { return h.Client }
+	hubEndWait = 3 * time.Second // the silent PC is waited for this long
+	t.Cleanup(func() { hubClient, hubEndWait = saved, savedWait })
+	mustRun(t, dir, "", "hub", "join", h.URL, h.Code())
+
+	ctx := context.Background()
+	clock := coretest.NewClock(time.Now()) // the CLI's sessions run on the real clock
+	st := coretest.OpenWith(t, dir, clock, nil)
+	mustRun(t, dir, "", "profiles", "add", "Cleo Tech", "cleo.tech@example.com")
+	mustRun(t, dir, "", "profiles", "add", "Dave Tech", "dave.tech@example.com")
+	profile := 0 // one active session per profile
+	pair := func(host, user, via string) core.Paired {
+		t.Helper()
+		profile++
+		prep := decode[preparedJSON](t, mustRun(t, dir, "", prepareArgs(strconv.Itoa(profile), user+"@example.com", "--generate-password", "--json")...))
+		facts := coretest.WindowsPC
+		facts.Hostname, facts.WindowsUser = host, user
+		p, err := st.Pair(ctx, core.PairRequest{Token: prep.Link[strings.LastIndex(prep.Link, "/")+1:], Code: prep.SecurityCode,
+			RemoteAddr: "192.0.2.7:1", Facts: facts, ViaHub: via})
+		if err != nil {
+			t.Fatalf("pairing %s: %v", host, err)
+		}
+		return p
+	}
+	offline := pair("PC-OFFLINE", "olga", h.URL)
+	clock.Advance(5 * time.Minute) // no heartbeat from PC-OFFLINE: it goes offline
+	st.Tick(ctx)
+	if s, _ := st.Session(ctx, offline.Session.ID); s.Computer.Online {
+		t.Fatal("PC-OFFLINE is still online")
+	}
+	answers := pair("PC-ANSWERS", "ann", h.URL)
+	silent := pair("PC-SILENT", "sam", h.URL)
+	direct := pair("PC-DIRECT", "dan", "")
+
+	if shown := mustRun(t, dir, "", "sessions", "show", strconv.FormatInt(answers.Session.ID, 10)); !strings.Contains(shown, "via hub "+core.HubHost(h.URL)) {
+		t.Errorf("sessions show of a PC paired through the hub:\n%s", shown)
+	}
+	if shown := decode[sessionJSON](t, mustRun(t, dir, "", "sessions", "show", strconv.FormatInt(direct.Session.ID, 10), "--json")); shown.ViaHub != "" {
+		t.Errorf("sessions show --json of a PC paired directly says via_hub %q", shown.ViaHub)
+	}
+	r := runIn(t, dir, "", "hub", "leave")
+	if r.code != ExitRefused || !strings.Contains(r.errOut, "3 open sessions come through the hub "+core.HubHost(h.URL)) ||
+		!strings.Contains(r.errOut, "PC-ANSWERS (user ann, session") || !strings.Contains(r.errOut, "PC-OFFLINE (user olga") ||
+		!strings.Contains(r.errOut, "End them first, or use `hub leave --end-sessions`") || strings.Contains(r.errOut, "PC-DIRECT") {
+		t.Fatalf("leaving with sessions through the hub open: exit %d, %q", r.code, r.errOut)
+	}
+	if _, ok, _ := st.Hub(ctx); !ok {
+		t.Fatal("the refused leave left the hub")
+	}
+
+	// The PC online through the hub picks the end up and sends its receipt.
+	go func() {
+		for {
+			if s, err := st.Session(ctx, answers.Session.ID); err != nil || s.State == core.StateEnded {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		st.CleanupReceipt(ctx, answers.AgentKey, "account AdHocRemoteUser deleted")
+	}()
+	out := mustRun(t, dir, "", "hub", "leave", "--end-sessions")
+	for _, want := range []string{"Ending 3 session(s) paired through the hub", "Cleaned up (support account and app removed): PC-ANSWERS (user ann",
+		"Not confirmed (offline, or no answer in time): PC-OFFLINE (user olga, session " + strconv.FormatInt(offline.Session.ID, 10) + "), PC-SILENT (user sam",
+		"Left the hub"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hub leave --end-sessions says:\n%s\nwant %q", out, want)
+		}
+	}
+	if _, ok, _ := st.Hub(ctx); ok {
+		t.Error("still joined after hub leave --end-sessions")
+	}
+	for _, p := range []core.Paired{offline, answers, silent} {
+		if s, _ := st.Session(ctx, p.Session.ID); s.State != core.StateEnded || s.CloseReason != "ended by the technician to leave the hub" {
+			t.Errorf("session %d after leaving: %s (%s)", s.ID, s.State, s.CloseReason)
+		}
+	}
+	if s, _ := st.Session(ctx, direct.Session.ID); s.State != core.StateActive {
+		t.Errorf("the session paired directly is %s after leaving the hub", s.State)
 	}
 }

@@ -34,8 +34,11 @@ type sessionJSON struct {
 	OS              string     `json:"os,omitempty"`
 	WindowsUser     string     `json:"windows_user,omitempty"`
 	Online          bool       `json:"online"`
-	Email           string     `json:"email_state"`
-	EmailError      string     `json:"email_error,omitempty"`
+	// ViaHub is the relay hub the PC paired through; "" when it paired
+	// directly or has not paired.
+	ViaHub     string `json:"via_hub,omitempty"`
+	Email      string `json:"email_state"`
+	EmailError string `json:"email_error,omitempty"`
 	// Link is the deployment link, known only while the session waits for
 	// its user (the code panel's Copy link); shown by show and prepare.
 	Link string `json:"link,omitempty"`
@@ -53,6 +56,7 @@ func sessionToJSON(s core.Session) sessionJSON {
 	}
 	if c := s.Computer; c != nil {
 		r.Computer, r.OS, r.WindowsUser, r.Online = c.Hostname, c.OSName, c.WindowsUser, c.Online
+		r.ViaHub = s.ViaHub
 	}
 	return r
 }
@@ -170,6 +174,11 @@ func printSession(out io.Writer, r sessionJSON, now time.Time, left time.Duratio
 			online = "online"
 		}
 		line("Computer", fmt.Sprintf("%s (%s, user %s, %s)", r.Computer, r.OS, r.WindowsUser, online))
+		paired := "directly"
+		if r.ViaHub != "" {
+			paired = "via hub " + core.HubHost(r.ViaHub)
+		}
+		line("Paired", paired)
 	}
 	line("Email", emailText(core.EmailState(r.Email), r.EmailError))
 	line("Link", r.Link)
