@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"adhocstation/core/record"
 	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 )
@@ -22,7 +23,8 @@ import (
 // in memory per (owner, session): a restart of this station starts the
 // count again, which the owner's own count does not (its PC refuses as
 // many as it is asked; the lock is the station's). The remote session is
-// not recorded in this first version.
+// recorded as this station's own sessions are, under no session of its
+// own (its audit rows carry session 0).
 
 // TeamTarget is a session of another station of the team, as its line on
 // the Computers page shows it.
@@ -140,6 +142,11 @@ func (s *Station) ConnectTeam(ctx context.Context, t TeamTarget, open remote.Str
 			r.Close()
 			return nil, err
 		}
+		// Recorded here as this station's own sessions are (the owner's
+		// invitation told the user whether sessions are recorded by its
+		// settings; this station's setting decides here).
+		s.startRecordingFor(ctx, 0, 0, record.Meta{SessionID: t.Session, Computer: t.pc(),
+			Technician: signedAs + " for " + t.ownerWords(), Started: s.now()}, r)
 		s.auditTeamClose(r, tech, of, s.now())
 		return r, nil
 	case res.Code != wire.CodeWrongPassword:

@@ -317,6 +317,14 @@ func TestConnectToPCOfAnotherStation(t *testing.T) {
 	waitAudit(t, a.st, "Bea Tech", "A's audit of B's connect (the took key)")
 
 	rs.Close()
+	// B recorded its remote session, as its own, under no session of its own.
+	if err := b.st.WaitRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := b.st.Recordings(ctx, 0)
+	if err != nil || len(recs) != 1 || !recs[0].Saved || !recs[0].Complete || recs[0].SessionID != 0 {
+		t.Fatalf("B's recordings after the takeover: %+v, %v; want one saved and complete", recs, err)
+	}
 	release()
 	coretest.Receive(t, up, "the PC's channel back at A")
 	waitThroughHub(t, a.env.srv, sess.ID, "A to hold the PC's channel again")
