@@ -97,6 +97,11 @@ func (s *Server) syncHub(ctx context.Context) {
 	r.srv.Handler = s.takeoverGuard(r.srv.Handler) // a takeover's requests are not the app's usual ones
 	r.link = &hublink.Link{Hub: acc.URL, Credential: acc.Credential, Client: client,
 		OnState: func(up bool, err error) {
+			if up {
+				// A hub that restarted, or dropped this link, forgot the
+				// takeovers this station holds: ask for them again.
+				go s.renewTakeovers(r)
+			}
 			st := HubState{Configured: true, Connected: up, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				st.LastError = err.Error()

@@ -157,6 +157,35 @@ func (l *takeovers) closeAll() {
 	}
 }
 
+// keys lists the sessions taken over here (waiting or served).
+func (l *takeovers) keys() []takeoverKey {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]takeoverKey, 0, len(l.m))
+	for k := range l.m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// renewTakeovers registers this station's takeovers again when its hub
+// link comes (back) up: the hub keeps them only while the link lasts and
+// in memory, so after a dropped link or a hub restart the PC would
+// otherwise go back to its owner while the remote window here stays open.
+// A takeover new to the hub cuts the owner's relay, so the PC comes here.
+func (s *Server) renewTakeovers(r *hubRun) {
+	for _, k := range s.taken.keys() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := r.link.Takeover(ctx, k.owner, strconv.FormatInt(k.session, 10), false)
+		cancel()
+		if err != nil {
+			s.log.Warn("a takeover could not be asked of the hub again; the PC may go back to its station", "owner", k.owner, "session", k.session, "err", err)
+			continue
+		}
+		s.log.Info("takeover asked of the hub again after the link came back", "owner", k.owner, "session", k.session)
+	}
+}
+
 // TakeOver connects this station to the PC of session at station owner
 // (its hub id): it asks the hub to route the PC's relays here, tells the
 // owner through the team (the hub cut the owner's relay, and the owner

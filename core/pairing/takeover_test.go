@@ -19,6 +19,7 @@ import (
 	"adhocstation/core"
 	"adhocstation/core/coretest"
 	"adhocstation/core/hublink"
+	"adhocstation/core/remote"
 	"adhocstation/core/wire"
 	"adhocstation/hub/hubtest"
 )
@@ -458,5 +459,53 @@ func waitClosed(t *testing.T, ys *yamux.Session, what string) {
 	case <-ys.CloseChan():
 	case <-time.After(coretest.WaitLimit):
 		t.Fatalf("waited %v for %s", coretest.WaitLimit, what)
+	}
+}
+
+// TestTakeoverSurvivesHubRestart: the hub keeps takeovers in memory only,
+// so B asks for them again when its link comes back; the PC, redialling
+// after the restart, comes back to B (even if it reached A first: a
+// takeover new to the hub cuts the owner's relay), and B signs in again.
+func TestTakeoverSurvivesHubRestart(t *testing.T) {
+	r := newTakeoverRig(t)
+	a, b, sess, paired, up := r.a, r.b, r.sess, r.paired, r.up
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	open, release, err := b.env.srv.TakeOver(ctx, a.id, sess.ID)
+	if err != nil {
+		t.Fatalf("B's takeover: %v", err)
+	}
+	defer release()
+	coretest.Receive(t, up, "the PC's channel to B")
+	l := b.env.srv.TeamSessions()[0]
+	target := core.TeamTarget{Owner: a.id, OwnerName: l.StationName, Session: sess.ID, Computer: l.Computer, PreparedBy: l.PreparedBy}
+	rs, err := b.st.ConnectTeam(ctx, target, open, paired.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+
+	restarted := r.h.Restart()
+	// B's link comes back and asks again; the PC comes back to B. Signing
+	// in is what shows it: only B's channel opens streams for B.
+	var rs2 *remote.RemoteSession
+	deadline := time.Now().Add(coretest.WaitLimit)
+	for {
+		if rs2, err = b.st.ConnectTeam(ctx, target, open, paired.Password); err == nil {
+			break
+		}
+		if !errors.Is(err, core.ErrPCOffline) || time.Now().After(deadline) {
+			t.Fatalf("B signing in again after the hub restarted: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer rs2.Close()
+	t.Logf("B signed in to the PC again %v after the hub restarted", time.Since(restarted))
+	var out strings.Builder
+	if err := rs2.Run(ctx, wire.ShellCmd, "echo still at B", func(p []byte) { out.Write(p) }); err != nil || !strings.Contains(out.String(), "still at B") {
+		t.Fatalf("a command from B after the restart: %v, output %q", err, out.String())
+	}
+	if a.env.srv.ThroughHub(sess.ID) {
+		t.Fatal("A holds the PC's channel while B's takeover stands")
 	}
 }
