@@ -21,6 +21,7 @@ import (
 	"adhocstation/assets"
 	"adhocstation/core"
 	"adhocstation/core/pairing"
+	"adhocstation/core/remote"
 	"adhocstation/ui"
 	"adhocstation/ui/cli"
 	_ "adhocstation/ui/fynelocale" // before Fyne reads the locale: see its doc
@@ -93,6 +94,7 @@ func run(data string, kiosk bool) error {
 	var teamState func() pairing.TeamState
 	var teamSessions func() []pairing.TeamSession
 	var requestTeamEnd func(ctx context.Context, owner, session, preparedBy, technician string) (bool, error)
+	var takeOver func(ctx context.Context, owner string, session int64) (remote.StreamOpener, func(), error)
 	teamChanged := make(chan struct{}, 1)
 	srv, pairingErr := startPairing(ctx, st, logger, teamChanged)
 	if pairingErr != nil {
@@ -103,6 +105,7 @@ func run(data string, kiosk bool) error {
 		hubState, throughHub = srv.HubState, srv.ThroughHub
 		teamState, teamSessions = srv.TeamState, srv.TeamSessions
 		requestTeamEnd = srv.RequestTeamEnd
+		takeOver = srv.TakeOver
 		applyPairing = func() error { return srv.Apply(ctx) }
 		fwNote, fwAllow = firewallNote(srv.Addr(), logger)
 	}
@@ -123,7 +126,7 @@ func run(data string, kiosk bool) error {
 	w := ui.New(a, st, ui.Options{Closing: closing, Kiosk: kiosk, KioskPIN: os.Getenv("ADHOC_STATION_PIN"), PairingError: pairingErr,
 		PairingFingerprint: fingerprint, ApplyPairing: applyPairing, FirewallNote: fwNote, AllowFirewall: fwAllow,
 		HubState: hubState, ThroughHub: throughHub, TeamState: teamState, TeamSessions: teamSessions, TeamChanged: teamChanged,
-		RequestTeamEnd: requestTeamEnd})
+		RequestTeamEnd: requestTeamEnd, TakeOver: takeOver})
 	quitOnSignal(a, logger)
 	// Sized twice: before Show at scale 1 so the window usually appears at
 	// its final size, and after, when the driver knows the screen's scale.

@@ -114,26 +114,33 @@ var nameRE = regexp.MustCompile(`^session-(\d+)-(\d{8}-\d{6})-[0-9a-f]{6}\.ahsre
 // startRecording makes r recorded when Settings say so. A recording that
 // cannot start is audited and the session goes on unrecorded.
 func (s *Station) startRecording(ctx context.Context, sess Session, r *remote.RemoteSession) {
+	s.startRecordingFor(ctx, sess.ProfileID, sess.ID, record.Meta{SessionID: sess.ID, Computer: sess.Computer.Hostname,
+		Technician: sess.ProfileName, Started: s.now()}, r)
+}
+
+// startRecordingFor records r under this station's session sessionID
+// (0: a session of another station of the team, whose audit rows carry
+// no session here), described by meta.
+func (s *Station) startRecordingFor(ctx context.Context, profileID, sessionID int64, meta record.Meta, r *remote.RemoteSession) {
 	set, err := s.Settings(ctx)
 	if err != nil || !set.Recording.Enabled {
 		return
 	}
-	name := s.recordingName(sess.ID)
+	name := s.recordingName(sessionID)
 	path := filepath.Join(s.recordingsDir(), name)
 	auditRec := func(event, detail string) {
 		err := s.write(context.Background(), func(tx *sql.Tx) error {
-			return s.audit(tx, sess.ProfileID, sess.ID, event, name+": "+detail)
+			return s.audit(tx, profileID, sessionID, event, name+": "+detail)
 		})
 		if err != nil {
 			s.log.Error("recording audit failed", "event", event, "recording", name, "err", err)
 		}
-		s.publish(Event{Kind: EventRecording, SessionID: sess.ID, Detail: event})
+		s.publish(Event{Kind: EventRecording, SessionID: sessionID, Detail: event})
 	}
 	err = os.MkdirAll(s.recordingsDir(), 0o700)
 	var w *record.Writer
 	if err == nil {
-		w, err = record.Create(path, recordSealer{s.keys}, record.Meta{SessionID: sess.ID, Computer: sess.Computer.Hostname,
-			Technician: sess.ProfileName, Started: s.now()})
+		w, err = record.Create(path, recordSealer{s.keys}, meta)
 	}
 	if err != nil {
 		why := err.Error()
@@ -144,7 +151,7 @@ func (s *Station) startRecording(ctx context.Context, sess Session, r *remote.Re
 		auditRec(AuditRecordingFailed, why+"; the session goes on unrecorded")
 		return
 	}
-	auditRec(AuditRecordingStarted, sess.ProfileName+" on "+sess.Computer.Hostname)
+	auditRec(AuditRecordingStarted, meta.Technician+" on "+meta.Computer)
 	s.rec.wg.Add(1)
 	var rec *record.Recorder
 	rec = record.Start(w, path, record.Options{

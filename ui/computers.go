@@ -396,47 +396,74 @@ func (s *computersScreen) onConnect() {
 			return
 		}
 	}
-	pc := computerOf(sess).Hostname
+	id := sess.ID
+	passwordDialog(s.win, "Connect to "+computerOf(sess).Hostname, "", "", func(password string, answered func(error)) {
+		s.connectTo(id, password, answered)
+	}, s.showError, nil)
+}
+
+// passwordDialog is the Connect dialog: the session's password, Cancel and
+// Connect. try gets the password and calls answered with the result on the
+// Fyne goroutine: nil closes the dialog; a refusal (wrong password with the
+// tries left, locked, offline, ended) shows in it, which stays open for
+// another try, or, once the dialog was cancelled, goes to late. note, if
+// set, is said above the password; waiting, if set, while a try runs.
+// closed, if set, is called when the dialog closes either way.
+func passwordDialog(win fyne.Window, title, note, waiting string, try func(password string, answered func(error)), late func(error), closed func()) {
 	password := widget.NewPasswordEntry()
 	password.PlaceHolder = "The password you chose for this session"
 	refused := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	refused.Hide()
 	body := container.NewVBox(widget.NewForm(widget.NewFormItem("Password", password)), refused)
-	d := dialog.NewCustomWithoutButtons("Connect to "+pc, body, s.win)
+	if note != "" {
+		body.Objects = append([]fyne.CanvasObject{&widget.Label{Text: note, Wrapping: fyne.TextWrapWord}}, body.Objects...)
+	}
+	d := dialog.NewCustomWithoutButtons(title, body, win)
 	// Cancel before Connect, as the other dialogs have them (the
 	// screenshots script tabs from the password past Cancel to Connect).
 	cancel := &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: d.Hide}
 	connect := &widget.Button{Text: "Connect", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance}
 	// A refusal that comes after Cancel goes under the list instead.
 	dismissed := false
-	d.SetOnClosed(func() { dismissed = true })
+	d.SetOnClosed(func() {
+		dismissed = true
+		if closed != nil {
+			closed()
+		}
+	})
 	connect.OnTapped = func() {
 		if connect.Disabled() {
 			return
 		}
 		connect.Disable()
-		s.connectTo(sess.ID, password.Text, func(err error) {
+		if waiting != "" {
+			refused.Importance = widget.MediumImportance
+			refused.SetText(waiting)
+			refused.Show()
+		}
+		try(password.Text, func(err error) {
 			connect.Enable()
 			switch {
 			case err == nil:
 				d.Hide()
 				return
 			case dismissed:
-				s.showError(err)
+				late(err)
 				return
 			}
+			refused.Importance = widget.DangerImportance
 			refused.SetText(errorText(err))
 			refused.Show()
 			d.Resize(connectDialogSize) // the sentence takes lines
 			password.SetText("")
-			s.win.Canvas().Focus(password)
+			win.Canvas().Focus(password)
 		})
 	}
 	password.OnSubmitted = func(string) { connect.OnTapped() }
 	d.SetButtons([]fyne.CanvasObject{cancel, connect})
 	d.Resize(connectDialogSize)
 	d.Show()
-	s.win.Canvas().Focus(password)
+	win.Canvas().Focus(password)
 }
 
 // connectDialogSize is wide enough for the password's placeholder whole

@@ -31,6 +31,7 @@ type teamGroup struct {
 	// button is not offered); technician names who asks, here.
 	requestEnd func(ctx context.Context, owner, session, preparedBy, technician string) (bool, error)
 	technician func() string
+	taker      *teamTaker // Connect on the lines (teamconnect.go); nil: not offered
 	win        fyne.Window
 	shown      []pairing.TeamSession
 	title      *widget.Label
@@ -89,11 +90,11 @@ func (g *teamGroup) refresh() {
 		end := &widget.Button{Text: "End session now", Icon: theme.CancelIcon(), Importance: widget.DangerImportance,
 			OnTapped: func() { g.onEnd(s) }}
 		g.ends = append(g.ends, end)
-		rows = append(rows, container.NewBorder(nil, nil, nil, end, line))
+		rows = append(rows, container.NewBorder(nil, nil, nil, g.lineActions(s, end), line)) // Connect: teamconnect.go
 	}
 	g.rows.Objects = rows
 	g.rows.Refresh()
-	g.note.SetText(teamNote(g.requestEnd != nil))
+	g.note.SetText(g.noteText()) // teamconnect.go
 	g.box.Show()
 }
 

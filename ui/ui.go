@@ -15,6 +15,7 @@ import (
 
 	"adhocstation/core"
 	"adhocstation/core/pairing"
+	"adhocstation/core/remote"
 )
 
 // Options are the window's start-up choices.
@@ -47,6 +48,9 @@ type Options struct {
 	// RequestTeamEnd, if set, asks another station of the team to end one
 	// of its sessions (pairing.Server.RequestTeamEnd).
 	RequestTeamEnd func(ctx context.Context, owner, session, preparedBy, technician string) (bool, error)
+	// TakeOver, if set, brings the PC of another station's session to this
+	// station for Connect on its line (pairing.Server.TakeOver).
+	TakeOver func(ctx context.Context, owner string, session int64) (remote.StreamOpener, func(), error)
 	// TeamChanged, if set, gets a value when either changed: the pages
 	// follow at once instead of at the next once-a-second tick.
 	TeamChanged <-chan struct{}
@@ -122,6 +126,7 @@ func newStationWindow(a fyne.App, st *core.Station, opts Options, tick time.Dura
 	computers.team.sessions = opts.TeamSessions
 	computers.team.requestEnd = opts.RequestTeamEnd
 	computers.team.technician = technicianAt(st)
+	computers.offerTeamConnect(opts.TakeOver)
 	w.teamChanged = func() {
 		computers.team.refresh()
 		settings.refreshHub()

@@ -209,6 +209,20 @@ func (a *App) flushActivity() {
 	}
 }
 
+// closeActivity ends the list's writing when the session loop returns:
+// the last change is written, and a note that comes later (a remote
+// stream still closing) stays in memory only, so no writer runs after Run
+// has returned (a test's folder, or an uninstall, then removes the state
+// folder under it). A later session loop of the same App reads the list
+// again.
+func (a *App) closeActivity() {
+	l := &a.activity
+	l.mu.Lock()
+	l.dir, l.opened = "", false
+	l.mu.Unlock()
+	a.flushActivity()
+}
+
 // showActivity passes the list to the UI (l.mu held, so the UI gets the
 // lists in order).
 func (a *App) showActivity() {

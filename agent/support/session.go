@@ -28,7 +28,7 @@ const (
 // that the technician ended the session or it expired.
 func (a *App) session(ctx context.Context, dir string, c *Client, st State) error {
 	a.openActivity(dir, st.SessionID)
-	defer a.flushActivity() // a stopped service finds the whole list at its next start
+	defer a.closeActivity() // a stopped service finds the whole list at its next start
 	status := Status{State: TrayUnreachable, Technician: wire.Technician{Name: st.Technician, Email: st.TechEmail},
 		ExpiresAt: st.ExpiresAt}
 	expiry := a.Clock.After(st.ExpiresAt.Sub(a.Clock.Now()))

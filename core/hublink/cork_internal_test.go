@@ -61,9 +61,21 @@ func wsSink(t *testing.T) (*httptest.Server, chan []byte) {
 	return srv, got
 }
 
+// countBodyWrites counts the writes that reach the outer TLS.
+type countBodyWrites struct {
+	io.ReadWriteCloser
+	n int // written under the holder's lock
+}
+
+func (c *countBodyWrites) Write(p []byte) (int, error) {
+	c.n++
+	return c.ReadWriteCloser.Write(p)
+}
+
 // TestRelayWriteIsOneSyscall: a 64 KiB message a relay's client writes
-// (the WebSocket library masks it in 4 KiB pieces, each an outer TLS
-// record) reaches the TCP connection in one write, and intact.
+// (the WebSocket library masks it in 4 KiB pieces) reaches the outer TLS
+// in one write, so as 16 KiB records rather than a 4 KiB record a piece,
+// and the TCP connection in one write, and intact.
 func TestRelayWriteIsOneSyscall(t *testing.T) {
 	srv, got := wsSink(t)
 	c, err := dialStream(context.Background(), srv.Client(), srv.URL+"/", nil)
@@ -77,6 +89,11 @@ func TestRelayWriteIsOneSyscall(t *testing.T) {
 	}
 	counter := &countWrites{Conn: cc.cork.Conn}
 	cc.cork.Conn = counter
+	if cc.body == nil {
+		t.Fatal("DialRelay's conn has no corked upgraded stream")
+	}
+	tlsWrites := &countBodyWrites{ReadWriteCloser: cc.body.ReadWriteCloser}
+	cc.body.ReadWriteCloser = tlsWrites
 	msg := make([]byte, 64<<10)
 	rand.Read(msg)
 	if _, err := c.Write(msg); err != nil {
@@ -87,6 +104,9 @@ func TestRelayWriteIsOneSyscall(t *testing.T) {
 	}
 	if n := counter.writes(); n != 1 {
 		t.Fatalf("the 64 KiB message took %d writes to the TCP connection; want 1", n)
+	}
+	if tlsWrites.n != 1 {
+		t.Fatalf("the 64 KiB message took %d writes to the outer TLS; want 1", tlsWrites.n)
 	}
 }
 

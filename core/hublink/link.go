@@ -83,7 +83,7 @@ func dialStream(ctx context.Context, client *http.Client, url string, h http.Hea
 	if cork.c == nil { // a transport this package could not wrap
 		return nc, nil
 	}
-	return &corkedConn{Conn: nc, cork: cork.c}, nil
+	return &corkedConn{Conn: nc, cork: cork.c, body: cork.body}, nil
 }
 
 func wsURL(u string) string {

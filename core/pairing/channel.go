@@ -125,6 +125,22 @@ func (l *liveChannels) take(id int64, all bool) []*yamux.Session {
 	return out
 }
 
+// idle returns the channels that carry no stream: no technician is
+// connected through them.
+func (l *liveChannels) idle() []*yamux.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*yamux.Session
+	for _, set := range l.m {
+		for _, ys := range set {
+			if ys.NumStreams() == 0 {
+				out = append(out, ys)
+			}
+		}
+	}
+	return out
+}
+
 func (l *liveChannels) ids() []int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -90,11 +90,18 @@ func (s *Server) syncHub(ctx context.Context) {
 		client = core.HubHTTPClient()
 	}
 	r := &hubRun{access: acc, srv: s.httpServer(), peers: s.storedPeers(ctx, acc.StationID)}
-	r.srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
-		return context.WithValue(ctx, viaHubKey{}, acc.URL)
+	r.srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		// A relay the hub routed here for a takeover is marked too (takeover.go).
+		return takeoverContext(context.WithValue(ctx, viaHubKey{}, acc.URL), c)
 	}
+	r.srv.Handler = s.takeoverGuard(r.srv.Handler) // a takeover's requests are not the app's usual ones
 	r.link = &hublink.Link{Hub: acc.URL, Credential: acc.Credential, Client: client,
 		OnState: func(up bool, err error) {
+			if up {
+				// A hub that restarted, or dropped this link, forgot the
+				// takeovers this station holds: ask for them again.
+				go s.renewTakeovers(r)
+			}
 			st := HubState{Configured: true, Connected: up, URL: acc.URL, StationID: acc.StationID, Since: s.st.Now()}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				st.LastError = err.Error()

@@ -85,6 +85,8 @@ type Server struct {
 	narrow chan struct{}
 	// live holds the paired PCs' open channels (channel.go).
 	live liveChannels
+	// taken holds the channels of PCs of other stations this one takes over (takeover.go).
+	taken takeovers
 
 	// reloading serialises reload: Settings' Apply and the settings event
 	// both call it, and two would open the new address twice.
@@ -340,6 +342,7 @@ func (s *Server) Close() error {
 	for _, ys := range s.live.take(0, true) {
 		ys.Close()
 	}
+	s.taken.closeAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {

@@ -251,6 +251,7 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		s.setTeamState(r, TeamState{Team: m.Team, Seats: m.Seats, LastError: err.Error()})
 		return
 	}
+	sentPins := s.teamPins() // what the PCs' channels opened with until now
 	s.setTeamClient(r, tc)
 	defer s.setTeamClient(r, nil)
 	s.log.Info("the station works in its team", "team", m.Team, "seats", m.Seats)
@@ -285,6 +286,12 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 			s.setPeers(r, peers)
 			if err := s.st.SaveTeamMembership(ctx, last); err != nil && ctx.Err() == nil {
 				s.log.Warn("the team's last known share could not be stored", "err", err)
+			}
+		}
+		if pins := s.teamPins(); newPins(sentPins, pins) {
+			sentPins = pins
+			if n := s.reopenIdleChannels(); n > 0 {
+				s.log.Info("a station joined the team: idle live channels reopened so their PCs learn its pin", "channels", n)
 			}
 		}
 		select {

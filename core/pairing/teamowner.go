@@ -131,6 +131,29 @@ func (s *Server) teamPins() []string {
 	return out
 }
 
+// reopenIdleChannels closes the live channels no technician uses, so
+// their PCs redial at once and read the team's pins again from the
+// answer: a PC learns its team's pins only when its channel opens, and
+// would refuse a station that joined the team since. Channels carrying a
+// remote session stay; they learn at their next open.
+func (s *Server) reopenIdleChannels() int {
+	idle := s.live.idle()
+	for _, ys := range idle {
+		ys.Close()
+	}
+	return len(idle)
+}
+
+// newPins reports whether now holds a pin before does not.
+func newPins(before, now []string) bool {
+	for _, p := range now {
+		if !slices.Contains(before, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // teamPinsLine is the live channel's 101 header line with the team's pins
 // ("" when none: the PC then forgets any team pins it had).
 func (s *Server) teamPinsLine() string {

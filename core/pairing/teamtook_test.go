@@ -332,3 +332,55 @@ func pinFor(i int) string {
 	b[0] = byte(i + 1)
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+// TestJoiningStationReopensIdleChannels: a PC learns its team's pins when
+// its channel opens, so when a station joins the team later, the owner
+// closes its idle channels (the PC redials at once) and the next answer
+// lists the newcomer's pin; a channel carrying a stream stays open.
+func TestJoiningStationReopensIdleChannels(t *testing.T) {
+	h, clock := teamRig(t)
+	a := joinNamedStation(t, h, clock, "Desk A")
+	waitFor(t, a.states, "A in its team", func(s TeamState) bool { return s.Team == "acme" && s.Connected })
+	_, idleKey := pairedAt(t, a, "Anna Tech", "anna@example.org")
+	_, busyKey := pairedAt(t, a, "Ben Tech", "ben@example.org")
+
+	pc, err := support.NewClient(a.env.srv.URL(), a.env.srv.Pins())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, _, err := pc.OpenChannel(t.Context(), idleKey, support.ChannelTiming{Timeout: coretest.WaitLimit})
+	if err != nil || idle == nil {
+		t.Fatalf("the app's channel: %v", err)
+	}
+	defer idle.Close()
+	if got := pc.TeamPins(); len(got) != 0 {
+		t.Fatalf("A alone in its team lists pins %q", got)
+	}
+	// The second PC's channel carries a stream (a technician connected).
+	_, busy := openChannel(t, a.env, busyKey)
+	defer busy.Close()
+	stream, err := busy.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+
+	b := joinNamedStation(t, h, clock, "Desk B")
+	bPin := b.env.srv.Pins()[0]
+	select {
+	case <-idle.CloseChan():
+	case <-time.After(coretest.WaitLimit): // failsafe
+		t.Fatal("A kept the idle channel open after B joined: its PC would refuse B")
+	}
+	if busy.IsClosed() {
+		t.Fatal("A closed a channel carrying a stream")
+	}
+	again, _, err := pc.OpenChannel(t.Context(), idleKey, support.ChannelTiming{Timeout: coretest.WaitLimit})
+	if err != nil || again == nil {
+		t.Fatalf("the app's channel again: %v", err)
+	}
+	defer again.Close()
+	if got := pc.TeamPins(); !slices.Equal(got, []string{bPin}) {
+		t.Fatalf("after B joined the app accepts team pins %q, want B's %s", got, bPin)
+	}
+}
