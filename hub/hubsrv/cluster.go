@@ -746,6 +746,9 @@ func (s *Server) dropLeases(cl *cluster) {
 	for id, l := range cl.leases {
 		cl.b.Where.Delete(ctx, id, jetstream.LastRevision(l.rev))
 	}
+	if cl.registered {
+		cl.b.Where.Delete(ctx, nodeKeyPrefix+cl.ts.NodeName())
+	}
 }
 
 func (cl *cluster) seeWhere(e jetstream.KeyValueEntry) {
