@@ -411,7 +411,7 @@ func (s *computersScreen) onConnect() {
 // closed, if set, is called when the dialog closes either way.
 func passwordDialog(win fyne.Window, title, note, waiting string, try func(password string, answered func(error)), late func(error), closed func()) {
 	password := widget.NewPasswordEntry()
-	password.PlaceHolder = "The password you chose for this session"
+	password.PlaceHolder = "The password chosen for this session"
 	refused := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	refused.Hide()
 	body := container.NewVBox(widget.NewForm(widget.NewFormItem("Password", password)), refused)

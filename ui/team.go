@@ -142,9 +142,9 @@ func teamSessionLine(s pairing.TeamSession) string {
 	if s.Computer != "" {
 		pc = "PC " + s.Computer + pc[len("PC"):]
 	}
-	station := "station " + stationLabel(s) + " online"
+	station := "station " + stationLabel(s) + " (online)"
 	if !s.StationOnline {
-		station = "station " + stationLabel(s) + " offline"
+		station = "station " + stationLabel(s) + " (offline)"
 	}
 	by := s.PreparedBy
 	if by == "" {

@@ -84,7 +84,7 @@ func TestTeamOnComputersAndSettings(t *testing.T) {
 	computers.onTick(clock.Now())
 	text := computers.team.text()
 	if !computers.team.box.Visible() || !strings.Contains(text, "From another station") || !strings.Contains(text, "prepared by Anna Tech") ||
-		!strings.Contains(text, "station "+nameOfA+" online") || strings.Contains(text, srvA.HubState().StationID) || !strings.Contains(text, "PC offline") {
+		!strings.Contains(text, "station "+nameOfA+" (online)") || strings.Contains(text, srvA.HubState().StationID) || !strings.Contains(text, "PC offline") {
 		t.Fatalf("B's Computers page shows %q (visible %v)", text, computers.team.box.Visible())
 	}
 
@@ -191,7 +191,7 @@ func TestEndSessionOfOfflineStationSaysSo(t *testing.T) {
 	}
 	g.win.SetContent(g.box)
 	g.refresh()
-	if !strings.Contains(g.text(), "station stA offline") {
+	if !strings.Contains(g.text(), "station stA (offline)") {
 		t.Fatalf("the line says %q", g.text())
 	}
 	test.Tap(g.ends[0])
