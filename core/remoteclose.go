@@ -34,26 +34,37 @@ func (s *Station) auditOnClose(sess Session, r *remote.RemoteSession, signedIn t
 	r.OnClosed(func() {
 		took := s.now().Sub(signedIn)
 		detail := fmt.Sprintf("%s closed the remote session on %s after %s", sess.ProfileName, sess.Computer.Hostname, durationWords(took))
-		s.ends.mu.Lock()
-		if s.ends.closed {
-			s.ends.mu.Unlock()
-			s.log.Warn("a remote session closed after the station; not audited", "session", sess.ID, "detail", detail)
+		s.auditAfterClose(sess.ProfileID, sess.ID, AuditRemoteClosed, detail, func() {
+			s.publish(Event{Kind: EventRemoteClosed, SessionID: sess.ID})
+		})
+	})
+}
+
+// auditAfterClose writes a remote session's closing row off the closing
+// goroutine (then calls written, if set), unless the station is closing;
+// WaitRemoteClosed waits for it.
+func (s *Station) auditAfterClose(profileID, sessionID int64, event, detail string, written func()) {
+	s.ends.mu.Lock()
+	if s.ends.closed {
+		s.ends.mu.Unlock()
+		s.log.Warn("a remote session closed after the station; not audited", "session", sessionID, "detail", detail)
+		return
+	}
+	s.ends.wg.Add(1)
+	s.ends.mu.Unlock()
+	go func() {
+		defer s.ends.wg.Done()
+		err := s.write(context.Background(), func(tx *sql.Tx) error {
+			return s.audit(tx, profileID, sessionID, event, detail)
+		})
+		if err != nil {
+			s.log.Error("remote session close audit failed", "session", sessionID, "detail", detail, "err", err)
 			return
 		}
-		s.ends.wg.Add(1)
-		s.ends.mu.Unlock()
-		go func() {
-			defer s.ends.wg.Done()
-			err := s.write(context.Background(), func(tx *sql.Tx) error {
-				return s.audit(tx, sess.ProfileID, sess.ID, AuditRemoteClosed, detail)
-			})
-			if err != nil {
-				s.log.Error("remote session close audit failed", "session", sess.ID, "err", err)
-				return
-			}
-			s.publish(Event{Kind: EventRemoteClosed, SessionID: sess.ID})
-		}()
-	})
+		if written != nil {
+			written()
+		}
+	}()
 }
 
 // WaitRemoteClosed waits until every closed remote session is entered in

@@ -179,22 +179,6 @@ func (s *Station) auditTeam(ctx context.Context, event, detail string, refused e
 func (s *Station) auditTeamClose(r *remote.RemoteSession, tech, of string, signedIn time.Time) {
 	r.OnClosed(func() {
 		detail := fmt.Sprintf("%s closed the remote session on %s after %s", tech, of, durationWords(s.now().Sub(signedIn)))
-		s.ends.mu.Lock()
-		if s.ends.closed {
-			s.ends.mu.Unlock()
-			s.log.Warn("a remote session closed after the station; not audited", "detail", detail)
-			return
-		}
-		s.ends.wg.Add(1)
-		s.ends.mu.Unlock()
-		go func() {
-			defer s.ends.wg.Done()
-			err := s.write(context.Background(), func(tx *sql.Tx) error {
-				return s.audit(tx, 0, 0, "team remote session closed", detail)
-			})
-			if err != nil {
-				s.log.Error("remote session close audit failed", "owner", of, "err", err)
-			}
-		}()
+		s.auditAfterClose(0, 0, "team remote session closed", detail, nil)
 	})
 }
