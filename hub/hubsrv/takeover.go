@@ -93,7 +93,11 @@ func (s *Server) routeRelay(tok *hublink.Token, client string) (to string, m hub
 func (s *Server) trackRelay(owner, session, to string, ws *websocket.Conn, release func()) func() {
 	k := takeoverKey{owner, session}
 	s.mu.Lock()
-	stale := s.takeoverTargetLocked(k, s.clock()) != to
+	target := s.takeoverTargetLocked(k, s.clock())
+	// In a cluster, a relay served here for a station other than the one
+	// this node's view names is cut only when that one is held here: the
+	// node that forwarded it may know better (clusterServeHere).
+	stale := target != to && (s.cl == nil || s.online[target] != nil)
 	if s.tk.relays == nil {
 		s.tk.relays = map[takeoverKey]map[*websocket.Conn]string{}
 	}

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"adhocstation/core/hublink"
+
 	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -370,4 +372,29 @@ func (s *Server) renewTakeovers(ctx context.Context, cl *cluster) bool {
 		}
 	}
 	return ok
+}
+
+// clusterServeHere is the station a relay of tok that is to be served at
+// this node goes to: to when it is held here (or alone, without a
+// cluster); else the session's other station (its owner, or the station
+// that took it over) when that one is held here. Another node forwards a
+// relay here because its view says the relay's station is here; this
+// node's view may differ for a moment, e.g. after the taker's node died:
+// the forwarding node found it dead, while this node still believes the
+// taker's lease until it runs out. Both stations are the session's own,
+// and the forwarding node a node (its MAC).
+func (s *Server) clusterServeHere(tok *hublink.Token, to string) string {
+	k := takeoverKey{tok.Station, tok.Session}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil || s.online[to] != nil {
+		return to
+	}
+	if s.online[k.owner] != nil {
+		return k.owner
+	}
+	if t := s.tk.byKey[k]; t != nil && s.online[t.taker] != nil && s.clock().Before(t.until) {
+		return t.taker
+	}
+	return to
 }

@@ -213,3 +213,60 @@ func TestClusterTakeoverShared(t *testing.T) {
 	rc.Close()
 	servedBy(t, a, sess, "")
 }
+
+// TestClusterTakeoverTakerNodeKilled: B took over A's session at n2, the
+// node holding B's control connection (B dials n2 only, so it cannot come
+// back elsewhere); n2 dies as a crash looks to its peers (its team server
+// first: it deletes nothing). The PC's relay through n1 to B ends; the
+// PC, redialling at n1 every 50 ms as the app does, is refused "station
+// offline" until n1 stops believing in B, then reaches A (held at n0);
+// B's takeover leaves n0's and n1's tables when its lease runs out, as
+// no node renews it.
+func TestClusterTakeoverTakerNodeKilled(t *testing.T) {
+	c := startCluster(t)
+	n0, n1, n2 := c.nodes[0], c.nodes[1], c.nodes[2]
+	a := teamStation(t, c, n0, n0)
+	b := teamStation(t, c, n2, n2)
+	for _, n := range c.nodes {
+		waitFor(t, n, "the leases of A and B", func() bool {
+			return n.srv.StationHolder(a.id) == n0.url && n.srv.StationHolder(b.id) == n2.url
+		})
+	}
+	const sess = "7"
+	if err := takeover(b.link, a.id, sess, false); err != nil {
+		t.Fatal(err)
+	}
+	waitTakeover(t, c, a, sess, b.id)
+	rcB, err := b.reachFor(a, c.client(n1), hubName, sess)
+	if err != nil {
+		t.Fatalf("the PC at n1 after B's takeover: %v", err)
+	}
+	defer rcB.Close()
+	servedBy(t, b, sess, a.id)
+
+	killed := time.Now()
+	n2.kill()
+	isCut(t, rcB, "the relay through the killed node")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	refused := 0
+	for {
+		rc, err := a.reachFor(a, c.client(n1), hubName, sess)
+		if err == nil {
+			rc.Close()
+			break
+		}
+		var he *hublink.HubError
+		if !errors.As(err, &he) || he.Code != "station_offline" || time.Since(killed) > time.Minute {
+			t.Fatalf("the PC redialling at n1: %v", err)
+		}
+		refused++
+		<-tick.C
+	}
+	t.Logf("n2 killed: the PC at n1 reaches A again %v later (refused %d times meanwhile)", time.Since(killed).Round(time.Millisecond), refused)
+	servedBy(t, a, sess, "")
+	for _, n := range []*hubNode{n0, n1} {
+		waitFor(t, n, "B's takeover running out", func() bool { return n.srv.TakeoverOf(a.id, sess) == "" })
+		t.Logf("n2 killed: B's takeover gone at %s %v later (lease TTL 6 s)", n.name, time.Since(killed).Round(time.Millisecond))
+	}
+}
