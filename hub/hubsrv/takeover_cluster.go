@@ -60,7 +60,7 @@ func parseTakeoverKVKey(key string) (takeoverKey, bool) {
 	return takeoverKey{string(ob), string(sb)}, true
 }
 
-// errTakeoverStore: the cluster's shared store did not answer.
+// takeoverStoreMsg: the cluster's shared store did not answer.
 const takeoverStoreMsg = "The hub's nodes could not record this just now (their shared store did not answer): try again in a minute."
 
 // takerOnlineLocked: station id holds a control connection at this node
@@ -70,16 +70,15 @@ func (s *Server) takerOnlineLocked(id string) bool {
 	return s.online[id] != nil || (s.cl != nil && s.cl.holder(id) != "")
 }
 
-func (cl *cluster) buckets() *tkBuckets {
+// takeoversKV is the takeovers' bucket (nil until RunCluster opened it).
+func (cl *cluster) takeoversKV() jetstream.KeyValue {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.b == nil {
 		return nil
 	}
-	return &tkBuckets{cl.b.Takeovers}
+	return cl.b.Takeovers
 }
-
-type tkBuckets struct{ kv jetstream.KeyValue }
 
 // seeTakeover takes a takeover's change from the bucket's watch into this
 // node's table, and cuts this node's relays of that session that now go
@@ -164,8 +163,8 @@ func (s *Server) applyTakeover(k takeoverKey, t *takeover) []*websocket.Conn {
 // replaced only when it is stale: its taker connected at no node and the
 // record not written for half a lease (its node died before deleting it).
 func (s *Server) registerShared(ctx context.Context, cl *cluster, id, teamID string, k takeoverKey) (status int, code, msg string) {
-	b := cl.buckets()
-	if b == nil || !cl.isReady() {
+	kv := cl.takeoversKV()
+	if kv == nil || !cl.isReady() {
 		return http.StatusServiceUnavailable, "hub_busy", takeoverStoreMsg
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -173,15 +172,15 @@ func (s *Server) registerShared(ctx context.Context, cl *cluster, id, teamID str
 	key := takeoverKVKey(k)
 	until := s.clock().Add(TakeoverLifetime)
 	val, _ := json.Marshal(tkRecord{Taker: id, Until: until, Node: cl.ts.NodeName()})
-	rev, err := b.kv.Create(ctx, key, val)
+	rev, err := kv.Create(ctx, key, val)
 	again := false
 	for range 4 {
 		if err == nil || !casLost(err) {
 			break
 		}
-		e, gerr := b.kv.Get(ctx, key)
+		e, gerr := kv.Get(ctx, key)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) {
-			rev, err = b.kv.Create(ctx, key, val)
+			rev, err = kv.Create(ctx, key, val)
 			continue
 		}
 		if gerr != nil {
@@ -199,7 +198,7 @@ func (s *Server) registerShared(ctx context.Context, cl *cluster, id, teamID str
 		} else {
 			again = true
 		}
-		rev, err = b.kv.Update(ctx, key, val, e.Revision())
+		rev, err = kv.Update(ctx, key, val, e.Revision())
 	}
 	if err != nil {
 		s.log.Warn("cluster: a takeover could not be recorded", "taker", id, "owner", k.owner, "session", k.session, "err", err)
@@ -236,15 +235,15 @@ func takenByOtherMsg(taker string) string {
 // the revision read: only if still id's) and from this node's table. It
 // reports whether id held it; err: the store did not answer.
 func (s *Server) releaseShared(ctx context.Context, cl *cluster, id string, k takeoverKey) (held bool, err error) {
-	b := cl.buckets()
-	if b == nil {
+	kv := cl.takeoversKV()
+	if kv == nil {
 		return false, errors.New("the cluster's buckets are not open yet")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	key := takeoverKVKey(k)
 	for range 4 {
-		e, gerr := b.kv.Get(ctx, key)
+		e, gerr := kv.Get(ctx, key)
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) {
 			break
 		}
@@ -255,7 +254,7 @@ func (s *Server) releaseShared(ctx context.Context, cl *cluster, id string, k ta
 		if json.Unmarshal(e.Value(), &rec) != nil || rec.Taker != id {
 			break // not id's: nothing to release
 		}
-		err = b.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+		err = kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 		if err == nil {
 			held = true
 			break
@@ -281,22 +280,22 @@ func (s *Server) releaseShared(ctx context.Context, cl *cluster, id string, k ta
 // ended here (and is held at no other node) from the bucket. A delete that
 // fails leaves the lease to run out (no node renews it).
 func (s *Server) dropShared(cl *cluster, taker string, ks map[takeoverKey]uint64) {
-	b := cl.buckets()
-	if b == nil || len(ks) == 0 {
+	kv := cl.takeoversKV()
+	if kv == nil || len(ks) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for k, rev := range ks {
 		key := takeoverKVKey(k)
-		err := b.kv.Delete(ctx, key, jetstream.LastRevision(rev))
+		err := kv.Delete(ctx, key, jetstream.LastRevision(rev))
 		if err != nil && isWrongLastSeq(err) {
 			// Renewed or replaced since this node's view: only if still
 			// the taker's.
-			if e, gerr := b.kv.Get(ctx, key); gerr == nil {
+			if e, gerr := kv.Get(ctx, key); gerr == nil {
 				var rec tkRecord
 				if json.Unmarshal(e.Value(), &rec) == nil && rec.Taker == taker {
-					err = b.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+					err = kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 				} else {
 					err = nil
 				}
@@ -315,8 +314,8 @@ func (s *Server) dropShared(cl *cluster, taker string, ks map[takeoverKey]uint64
 // Those of a taker connected nowhere are renewed by no node and run out
 // after the lease's TTL.
 func (s *Server) renewTakeovers(ctx context.Context, cl *cluster) bool {
-	b := cl.buckets()
-	if b == nil {
+	kv := cl.takeoversKV()
+	if kv == nil {
 		return true
 	}
 	type item struct {
@@ -337,21 +336,21 @@ func (s *Server) renewTakeovers(ctx context.Context, cl *cluster) bool {
 		key := takeoverKVKey(it.k)
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if !now.Before(it.t.until) {
-			b.kv.Delete(wctx, key, jetstream.LastRevision(it.t.rev))
+			kv.Delete(wctx, key, jetstream.LastRevision(it.t.rev))
 			cancel()
 			continue
 		}
 		val, _ := json.Marshal(tkRecord{Taker: it.t.taker, Until: it.t.until, Node: cl.ts.NodeName()})
-		rev, err := b.kv.Update(wctx, key, val, it.t.rev)
+		rev, err := kv.Update(wctx, key, val, it.t.rev)
 		if err != nil && isWrongLastSeq(err) {
 			// Written meanwhile (renewed by its POST at another node):
 			// renew what is there if it is still this taker's.
-			if e, gerr := b.kv.Get(wctx, key); gerr == nil {
+			if e, gerr := kv.Get(wctx, key); gerr == nil {
 				var rec tkRecord
 				if json.Unmarshal(e.Value(), &rec) == nil && rec.Taker == it.t.taker {
 					rec.Node = cl.ts.NodeName()
 					val, _ = json.Marshal(rec)
-					rev, err = b.kv.Update(wctx, key, val, e.Revision())
+					rev, err = kv.Update(wctx, key, val, e.Revision())
 				} else {
 					err = nil
 					rev = 0
