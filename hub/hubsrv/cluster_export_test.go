@@ -42,3 +42,14 @@ func (s *Server) TakeoverOf(owner, session string) string {
 // decides a conflict (as when two nodes register at the same moment).
 // Call before the node serves.
 func (s *Server) BlindTakeovers() { s.cluster().blindTakeovers.Store(true) }
+
+// TakeoverRev is the bucket revision of owner's session's takeover as
+// this node last saw it (0: none): it moves at each renewal.
+func (s *Server) TakeoverRev(owner, session string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tk.byKey[takeoverKey{owner, session}]; t != nil {
+		return t.rev
+	}
+	return 0
+}

@@ -86,8 +86,10 @@ func takenByOther(t *testing.T, err error, winner string) {
 // C's takeover of the same session at n1 is refused taken_by_other, n1
 // blind to its own view so the bucket's Create decides; B and C racing at
 // n2 and n1 leave exactly one taker each round. B's release at n2 sends
-// the PC's next relay at n1 to A and cuts B's relay; B's control
-// connection ending drops its takeover at every node.
+// the PC's next relay at n1 to A and cuts B's relay; B's takeover asked
+// at n0 (not holding B) is renewed by n2 past its lease's TTL and routes
+// the PC at n1 to B; B's control connection
+// ending drops its takeover at every node and cuts its relay.
 func TestClusterTakeoverShared(t *testing.T) {
 	c := startCluster(t)
 	n0, n1, n2 := c.nodes[0], c.nodes[1], c.nodes[2]
@@ -200,16 +202,39 @@ func TestClusterTakeoverShared(t *testing.T) {
 		waitTakeover(t, c, a, sess, "")
 	}
 
-	// B again; then its control connection ends: its takeover goes at
-	// every node, and the PC's relays reach A again.
-	if err := takeover(b.link, a.id, sess, false); err != nil {
-		t.Fatal(err)
+	// B again, its request landing at n0 (as the station's link reaching
+	// the hub by name may), which does not hold B: n2, holding B, renews
+	// and drops what n0 wrote. Then B's control connection ends: its
+	// takeover goes at every node, and the PC's relays reach A again.
+	bAtN0 := &hublink.Link{Hub: hubName, Credential: b.cred, Client: c.client(n0)}
+	if err := takeover(bAtN0, a.id, sess, false); err != nil {
+		t.Fatalf("B's takeover asked at n0: %v", err)
 	}
 	waitTakeover(t, c, a, sess, b.id)
+	// It outlives its lease's TTL (6 s) as n2 renews it every 2 s: 5
+	// renewals seen at n0 span at least 8 s.
+	written := time.Now()
+	for range 5 {
+		rev := n0.srv.TakeoverRev(a.id, sess)
+		waitFor(t, n0, "a renewal of B's takeover", func() bool { return n0.srv.TakeoverRev(a.id, sess) != rev })
+	}
+	for _, n := range c.nodes {
+		if got := n.srv.TakeoverOf(a.id, sess); got != b.id {
+			t.Fatalf("after 5 renewals %s says %q took the session, want B", n.name, got)
+		}
+	}
+	t.Logf("B's takeover asked at n0 renewed by n2 5 times, still B's %v after it was written", time.Since(written).Round(time.Millisecond))
+	rcB, err = b.reachFor(a, c.client(n1), hubName, sess)
+	if err != nil {
+		t.Fatalf("the PC at n1 after B's takeover asked at n0: %v", err)
+	}
+	defer rcB.Close()
+	servedBy(t, b, sess, a.id)
 	began = time.Now()
 	b.link.Close()
 	waitTakeover(t, c, a, sess, "")
 	t.Logf("B's control connection closed: its takeover gone at every node %v later", time.Since(began).Round(time.Microsecond))
+	isCut(t, rcB, "B's relay after B's control connection closed")
 	for _, n := range c.nodes {
 		if got := n.srv.Takeovers(); got != 0 {
 			t.Fatalf("%s still holds %d takeovers", n.name, got)
