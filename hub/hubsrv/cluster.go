@@ -74,6 +74,10 @@ type cluster struct {
 	down    map[string]time.Time  // node URL → when a dial to it failed
 	changed chan struct{}         // closed and replaced at each change seen (tests)
 
+	// blindTakeovers (tests): registering a takeover skips this node's view
+	// of the table, so the bucket's Create alone decides a conflict.
+	blindTakeovers atomic.Bool
+
 	forwarded atomic.Uint64 // relays and data connections forwarded to another node
 	held      atomic.Int64  // leases this node holds (tests)
 
@@ -191,7 +195,7 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	cl.b = b
 	cl.mu.Unlock()
 
-	var stW, whW jetstream.KeyWatcher
+	var stW, whW, tkW jetstream.KeyWatcher
 	watch := func(kv jetstream.KeyValue) jetstream.KeyWatcher {
 		for ctx.Err() == nil {
 			w, err := kv.WatchAll(ctx)
@@ -206,11 +210,11 @@ func (s *Server) RunCluster(ctx context.Context) error {
 		}
 		return nil
 	}
-	if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
+	if stW, whW, tkW = watch(b.Stations), watch(b.Where), watch(b.Takeovers); stW == nil || whW == nil || tkW == nil {
 		return nil
 	}
 	defer func() {
-		for _, w := range []jetstream.KeyWatcher{stW, whW} {
+		for _, w := range []jetstream.KeyWatcher{stW, whW, tkW} {
 			if w != nil { // nil: ctx ended while watching again
 				w.Stop()
 			}
@@ -249,7 +253,8 @@ func (s *Server) RunCluster(ctx context.Context) error {
 	routes := cl.ts.NATS().NumRoutes()
 	var rewatched time.Time
 	var rewatchLater <-chan time.Time
-	var replay map[string]bool // leases the where watch replayed since it started again
+	var replay map[string]bool        // leases the where watch replayed since it started again
+	var tkReplay map[takeoverKey]bool // the same for the takeovers' watch
 	codes := time.NewTicker(2 * time.Second)
 	defer codes.Stop()
 	var retry <-chan time.Time
@@ -297,6 +302,23 @@ func (s *Server) RunCluster(ctx context.Context) error {
 				replay = nil
 			}
 			continue
+		case e, ok := <-tkW.Updates():
+			switch {
+			case !ok:
+				if tkW = watch(b.Takeovers); tkW == nil {
+					return nil
+				}
+				tkReplay = map[takeoverKey]bool{}
+			case e != nil:
+				if k, ok := parseTakeoverKVKey(e.Key()); ok && tkReplay != nil && e.Operation() == jetstream.KeyValuePut {
+					tkReplay[k] = true
+				}
+				s.seeTakeover(cl, e)
+			case tkReplay != nil:
+				s.forgetUnseenTakeovers(cl, tkReplay)
+				tkReplay = nil
+			}
+			continue
 		case <-cl.poke:
 			failed = !s.pushStations(ctx, cl) || !s.syncLeases(ctx, cl, false)
 		case <-retry:
@@ -304,6 +326,7 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			failed = !s.pushStations(ctx, cl) || !s.syncLeases(ctx, cl, false)
 		case <-renew.C:
 			failed = !s.syncLeases(ctx, cl, true)
+			failed = !s.renewTakeovers(ctx, cl) || failed
 			n := cl.ts.NATS().NumRoutes()
 			if n < routes {
 				cl.rewatchNow() // a node went away
@@ -324,12 +347,14 @@ func (s *Server) RunCluster(ctx context.Context) error {
 			rewatched = time.Now()
 			stW.Stop()
 			whW.Stop()
-			// The old leases stay in use while the new watch replays
-			// the live ones (then those not replayed go).
-			if stW, whW = watch(b.Stations), watch(b.Where); stW == nil || whW == nil {
+			tkW.Stop()
+			// The old leases and takeovers stay in use while the new
+			// watches replay the live ones (then those not replayed go).
+			if stW, whW, tkW = watch(b.Stations), watch(b.Where), watch(b.Takeovers); stW == nil || whW == nil || tkW == nil {
 				return nil
 			}
 			replay = map[string]bool{}
+			tkReplay = map[takeoverKey]bool{}
 			s.log.Info("cluster: watches started again after a node went away")
 			continue
 		case <-codes.C:

@@ -25,3 +25,31 @@ func (s *Server) Forwarded() uint64 { return s.cluster().forwarded.Load() }
 
 // LeasesHeld counts the stations this node says it holds.
 func (s *Server) LeasesHeld() int { return int(s.cluster().held.Load()) }
+
+// TakeoverOf is the station this node's table says took over owner's
+// session ("" : none).
+func (s *Server) TakeoverOf(owner, session string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tk.byKey[takeoverKey{owner, session}]; t != nil {
+		return t.taker
+	}
+	return ""
+}
+
+// BlindTakeovers makes this node register takeovers without looking at
+// its own view of the table first: the shared bucket's Create alone then
+// decides a conflict (as when two nodes register at the same moment).
+// Call before the node serves.
+func (s *Server) BlindTakeovers() { s.cluster().blindTakeovers.Store(true) }
+
+// TakeoverRev is the bucket revision of owner's session's takeover as
+// this node last saw it (0: none): it moves at each renewal.
+func (s *Server) TakeoverRev(owner, session string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tk.byKey[takeoverKey{owner, session}]; t != nil {
+		return t.rev
+	}
+	return 0
+}

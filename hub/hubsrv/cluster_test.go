@@ -262,6 +262,9 @@ type clusterStation struct {
 	up   chan struct{} // each time the control connection comes up
 	down chan error    // each time it goes down, with why
 	acc  atomic.Int64  // relays accepted
+	// ctl: the control message of each relay accepted (what
+	// hublink.ControlOf finds on it), when set, for tests that look.
+	ctl chan hublink.ControlMessage
 }
 
 func joinClusterStation(t testing.TB, client *http.Client, url, code string) *clusterStation {
@@ -271,7 +274,7 @@ func joinClusterStation(t testing.TB, client *http.Client, url, code string) *cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &clusterStation{id: res.StationID, key: key, cred: res.Credential, up: make(chan struct{}, 16), down: make(chan error, 16)}
+	return &clusterStation{id: res.StationID, key: key, cred: res.Credential, up: make(chan struct{}, 16), down: make(chan error, 16), ctl: make(chan hublink.ControlMessage, 64)}
 }
 
 func (s *clusterStation) run(t *testing.T, client *http.Client, url string) {
@@ -302,6 +305,12 @@ func (s *clusterStation) run(t *testing.T, client *http.Client, url string) {
 				return
 			}
 			s.acc.Add(1)
+			if m, ok := hublink.ControlOf(c); ok && s.ctl != nil {
+				select {
+				case s.ctl <- m:
+				default:
+				}
+			}
 			go func() {
 				defer c.Close()
 				if _, err := io.WriteString(c, s.id+"\n"); err != nil {
@@ -320,9 +329,16 @@ func (s *clusterStation) token(session string) string {
 // reach dials a relay for session through client at url and checks that
 // it reached the station (its id first, then an echo).
 func (s *clusterStation) reach(client *http.Client, url, session string) (net.Conn, error) {
+	return s.reachFor(s, client, url, session)
+}
+
+// reachFor dials a relay with owner's token for session and checks that
+// it reached station s (owner itself, or the station that took the
+// session over).
+func (s *clusterStation) reachFor(owner *clusterStation, client *http.Client, url, session string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := hublink.DialRelay(ctx, client, url, s.token(session))
+	c, err := hublink.DialRelay(ctx, client, url, owner.token(session))
 	if err != nil {
 		return nil, err
 	}

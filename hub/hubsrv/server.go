@@ -430,6 +430,12 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		return // forwarded to the node holding that station (cluster.go)
 	}
 	m.Client = r.RemoteAddr // the PC's, when another node forwarded it
+	if here := s.clusterServeHere(tok, to); here != to {
+		to, m.Owner = here, ""
+		if to != tok.Station {
+			m.Owner = tok.Station
+		}
+	}
 	se, release, err := s.streamEnd(r.Context(), to, m)
 	if err != nil {
 		var re *refusalErr

@@ -1,6 +1,7 @@
 package hubsrv
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,9 +39,12 @@ type takeoverKey struct{ owner, session string }
 type takeover struct {
 	taker string
 	until time.Time // by the hub's clock
+	rev   uint64    // in a cluster: its revision in the bucket (takeover_cluster.go)
 }
 
 // takeovers is the hub's table (under Server.mu; the zero value is ready).
+// In a cluster it is the whole cluster's, kept from the shared bucket
+// (takeover_cluster.go); alone, this node's own.
 type takeovers struct {
 	byKey map[takeoverKey]*takeover
 	// relays are the spliced relays of each session and the station each
@@ -50,8 +54,8 @@ type takeovers struct {
 }
 
 // takeoverTargetLocked is the station the relays of k go to now: the
-// taker while its takeover lives and it holds a control connection, else
-// the owner. Call with s.mu held.
+// taker while its takeover lives and it holds a control connection (in a
+// cluster, at any node), else the owner. Call with s.mu held.
 func (s *Server) takeoverTargetLocked(k takeoverKey, now time.Time) string {
 	t := s.tk.byKey[k]
 	if t == nil {
@@ -61,7 +65,7 @@ func (s *Server) takeoverTargetLocked(k takeoverKey, now time.Time) string {
 		delete(s.tk.byKey, k)
 		return k.owner
 	}
-	if s.online[t.taker] == nil {
+	if !s.takerOnlineLocked(t.taker) {
 		return k.owner
 	}
 	return t.taker
@@ -89,7 +93,11 @@ func (s *Server) routeRelay(tok *hublink.Token, client string) (to string, m hub
 func (s *Server) trackRelay(owner, session, to string, ws *websocket.Conn, release func()) func() {
 	k := takeoverKey{owner, session}
 	s.mu.Lock()
-	stale := s.takeoverTargetLocked(k, s.clock()) != to
+	target := s.takeoverTargetLocked(k, s.clock())
+	// In a cluster, a relay served here for a station other than the one
+	// this node's view names is cut only when that one is held here: the
+	// node that forwarded it may know better (clusterServeHere).
+	stale := target != to && (s.cl == nil || s.online[target] != nil)
 	if s.tk.relays == nil {
 		s.tk.relays = map[takeoverKey]map[*websocket.Conn]string{}
 	}
@@ -137,24 +145,33 @@ func closeAll(ws []*websocket.Conn) {
 }
 
 // takerGone drops the takeovers of station id once it holds no control
-// connection (a newer one replacing an older one keeps them), and cuts
-// their relays so the PCs go back to their own stations.
+// connection (a newer one replacing an older one keeps them; in a
+// cluster, one at another node too), and cuts their relays so the PCs go
+// back to their own stations. In a cluster the takeovers leave the shared
+// bucket too, so every node drops them.
 func (s *Server) takerGone(id string) {
 	s.mu.Lock()
-	if s.online[id] != nil {
+	if s.takerOnlineLocked(id) {
 		s.mu.Unlock()
 		return
 	}
 	var ks []takeoverKey
+	revs := map[takeoverKey]uint64{}
 	for k, t := range s.tk.byKey {
 		if t.taker == id {
 			delete(s.tk.byKey, k)
 			ks = append(ks, k)
+			revs[k] = t.rev
 		}
 	}
 	cut := s.misroutedLocked(s.clock(), ks...)
+	cl := s.cl
 	s.mu.Unlock()
 	closeAll(cut)
+	if cl != nil {
+		s.dropShared(cl, id, revs)
+		cl.notify()
+	}
 	if len(ks) > 0 {
 		s.log.Info("takeovers dropped: the taking station went offline", "taker", id, "count", len(ks), "relays_cut", len(cut))
 	}
@@ -192,6 +209,19 @@ func (s *Server) takeover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := takeoverKey{req.Owner, req.Session}
+	if cl := s.cluster(); cl != nil && req.Release {
+		held, err := s.releaseShared(r.Context(), cl, id, k)
+		if err != nil {
+			s.log.Warn("cluster: a takeover could not be released", "taker", id, "owner", req.Owner, "session", req.Session, "err", err)
+			refuse(w, http.StatusServiceUnavailable, "hub_busy", takeoverStoreMsg)
+			return
+		}
+		if held {
+			s.log.Info("takeover released", "taker", id, "owner", req.Owner, "session", req.Session)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if req.Release {
 		s.mu.Lock()
 		t := s.tk.byKey[k]
@@ -209,7 +239,7 @@ func (s *Server) takeover(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	status, code, msg := s.register(id, teamID, k)
+	status, code, msg := s.register(r.Context(), id, teamID, k)
 	if code != "" {
 		s.log.Info("takeover refused", "taker", id, "owner", req.Owner, "session", req.Session, "code", code)
 		refuse(w, status, code, msg)
@@ -219,7 +249,7 @@ func (s *Server) takeover(w http.ResponseWriter, r *http.Request) {
 }
 
 // register records station id's takeover of k, or says why not.
-func (s *Server) register(id, teamID string, k takeoverKey) (status int, code, msg string) {
+func (s *Server) register(ctx context.Context, id, teamID string, k takeoverKey) (status int, code, msg string) {
 	if teamID == "" {
 		return http.StatusForbidden, "not_same_team", "This station belongs to no team at this hub, so it cannot connect to PCs of other stations. Ask the hub's admin for a code made with adhoc-hub enrol -team NAME."
 	}
@@ -232,16 +262,17 @@ func (s *Server) register(id, teamID string, k takeoverKey) (status int, code, m
 	case owner.Team != teamID:
 		s.mu.Unlock()
 		return http.StatusForbidden, "not_same_team", fmt.Sprintf("Station %s is not in this station's team at the hub: only a station of the same team can connect to its PCs.", k.owner)
-	case s.online[id] == nil:
+	case !s.takerOnlineLocked(id):
 		// The relays would have nowhere to go, and nothing would drop the
 		// takeover: the hub drops them when the taker's connection ends.
 		s.mu.Unlock()
 		return http.StatusServiceUnavailable, "station_offline", "This station is not connected to the hub right now: wait until Settings says the hub is connected, then try again."
 	}
 	now := s.clock()
-	if t := s.tk.byKey[k]; t != nil && now.Before(t.until) && t.taker != id && s.online[t.taker] != nil {
+	cl := s.cl
+	if t := s.tk.byKey[k]; t != nil && now.Before(t.until) && t.taker != id && s.takerOnlineLocked(t.taker) && (cl == nil || !cl.blindTakeovers.Load()) {
 		s.mu.Unlock()
-		return http.StatusConflict, "taken_by_other", fmt.Sprintf("Station %s of the team is connected to this PC right now: ask its technician to close their remote window, then try again.", t.taker)
+		return http.StatusConflict, "taken_by_other", takenByOtherMsg(t.taker)
 	}
 	held := 0
 	for kk, t := range s.tk.byKey {
@@ -255,6 +286,12 @@ func (s *Server) register(id, teamID string, k takeoverKey) (status int, code, m
 	if held >= MaxTakeoversPerTaker {
 		s.mu.Unlock()
 		return http.StatusTooManyRequests, "too_many_takeovers", fmt.Sprintf("This station is already connected to %d PCs of other stations, as many as it may: close the remote windows to other stations' PCs no longer needed, then try again.", MaxTakeoversPerTaker)
+	}
+	if cl != nil {
+		// The cluster's table: written to the shared bucket, which
+		// decides between two nodes registering at once.
+		s.mu.Unlock()
+		return s.registerShared(ctx, cl, id, teamID, k)
 	}
 	again := s.tk.byKey[k] != nil && s.tk.byKey[k].taker == id
 	if s.tk.byKey == nil {

@@ -27,17 +27,23 @@ const (
 	// (key: the station id; value: that node's URL), a lease renewed while
 	// the connection lasts.
 	WhereBucket = "hub_where"
+	// TakeoversBucket holds the takeovers of the whole cluster (key: the
+	// owner and session, value: the taking station and the takeover's
+	// end), each a lease renewed by the node holding the taker's control
+	// connection, so none outlives that connection anywhere.
+	TakeoversBucket = "hub_takeovers"
 )
 
 // HubBuckets are the hub's own buckets, opened by Server.HubBuckets.
 type HubBuckets struct {
-	Stations, Codes, Where jetstream.KeyValue
+	Stations, Codes, Where, Takeovers jetstream.KeyValue
 }
 
 // HubBuckets makes (or opens) the hub's own buckets with the node's
 // replicas: codes and their redemptions are kept codeLife, a station's
 // location leaseTTL after its last renewal. In a cluster this fails until
-// the nodes elected a JetStream leader; the caller tries again.
+// the nodes elected a JetStream leader; the caller tries again. A takeover
+// lives leaseTTL after its last renewal, as a station's location.
 func (s *Server) HubBuckets(ctx context.Context, codeLife, leaseTTL time.Duration) (*HubBuckets, error) {
 	mk := func(name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
 		cfg := jetstream.KeyValueConfig{
@@ -67,6 +73,9 @@ func (s *Server) HubBuckets(ctx context.Context, codeLife, leaseTTL time.Duratio
 		return nil, err
 	}
 	if b.Where, err = mk(WhereBucket, "adhoc hub: which node holds each station", leaseTTL); err != nil {
+		return nil, err
+	}
+	if b.Takeovers, err = mk(TakeoversBucket, "adhoc hub: which station took over which session", leaseTTL); err != nil {
 		return nil, err
 	}
 	return &b, nil

@@ -12,9 +12,9 @@ import (
 )
 
 // TestHubBucketsClosedToStations: the hub's own buckets hold credential
-// hashes and who holds each station; an enrolled station's user JWT may
-// not read them (direct get, message get, a consumer, a subscription to
-// their subjects) nor write them. Each attempt is refused by the server
+// hashes, who holds each station and who took over which session; an
+// enrolled station's user JWT may not read them (direct get, message get,
+// a consumer, a subscription to their subjects) nor write them. Each attempt is refused by the server
 // (a permissions violation), and the record stays as the hub wrote it.
 func TestHubBucketsClosedToStations(t *testing.T) {
 	dir := t.TempDir()
@@ -74,7 +74,10 @@ func TestHubBucketsClosedToStations(t *testing.T) {
 			}
 		}
 	}
-	for _, bucket := range []string{StationsBucket, CodesBucket, WhereBucket} {
+	if _, err := b.Takeovers.Put(ctx, "tk.desk.41", []byte(`{"taker":"other"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bucket := range []string{StationsBucket, CodesBucket, WhereBucket, TakeoversBucket} {
 		stream := "KV_" + bucket
 		for what, subject := range map[string]string{
 			"a direct get":      "$JS.API.DIRECT.GET." + stream + ".$KV." + bucket + ".st.desk",
@@ -95,6 +98,11 @@ func TestHubBucketsClosedToStations(t *testing.T) {
 		refused("a subscription to "+bucket, "$KV."+bucket+".>")
 		sub.Unsubscribe()
 	}
+	// Nor may it put itself in another's takeover.
+	if err := nc.Publish("$KV."+TakeoversBucket+".tk.desk.41", []byte(`{"taker":"desk"}`)); err != nil {
+		t.Fatal(err)
+	}
+	refused("a write of a takeover", "$KV."+TakeoversBucket+".tk.desk.41")
 	// The station's own team bucket still works for it.
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -110,5 +118,9 @@ func TestHubBucketsClosedToStations(t *testing.T) {
 	e, err := b.Stations.Get(ctx, "st.desk")
 	if err != nil || string(e.Value()) != `{"secret_hash":"00"}` || e.Revision() != 1 {
 		t.Fatalf("the hub's record after the station's tries: %v %v", e, err)
+	}
+	e, err = b.Takeovers.Get(ctx, "tk.desk.41")
+	if err != nil || string(e.Value()) != `{"taker":"other"}` || e.Revision() != 1 {
+		t.Fatalf("the hub's takeover after the station's tries: %v %v", e, err)
 	}
 }
