@@ -3,8 +3,6 @@ package ui
 import (
 	"sync"
 
-	"fyne.io/fyne/v2"
-
 	"adhocstation/core"
 )
 
@@ -55,7 +53,7 @@ func (b *background) run(job string, work func() (apply func())) {
 
 // apply runs f on the Fyne goroutine, then tells a watching test.
 func (b *background) apply(job string, f func()) {
-	fyne.Do(func() {
+	doUI(func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		f()

@@ -67,3 +67,28 @@ type hidingDriver struct {
 }
 
 func (d hidingDriver) AllWindows() []fyne.Window { return d.windows }
+
+// TestNoScreenWorkAfterShutdown: once the station window shut down, a late
+// result or tick is dropped rather than run (on the real driver it would
+// run after GLFW ended, and panic); another app's work still runs.
+func TestNoScreenWorkAfterShutdown(t *testing.T) {
+	w, _, _, _ := uiTestWindow(t, Options{})
+	ran := 0
+	w.work.apply("before", func() { ran++ })
+	if ran != 1 {
+		t.Fatalf("work before the shutdown ran %d times, want once", ran)
+	}
+	w.win.Close() // its OnClosed shuts the window down
+	w.work.apply("after", func() { ran++ })
+	w.tick(time.Now()) // a tick already under way is harmless on the test driver
+	doUI(func() { ran++ })
+	if ran != 1 {
+		t.Fatalf("work after the shutdown ran (%d runs in all)", ran)
+	}
+	// The next test's app is not affected.
+	test.NewTempApp(t)
+	doUI(func() { ran++ })
+	if ran != 2 {
+		t.Fatal("another app's work was dropped too")
+	}
+}

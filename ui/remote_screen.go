@@ -361,7 +361,7 @@ func (t *screenTab) startClipboardWatch() {
 		for {
 			select {
 			case <-tick.C:
-				fyne.Do(t.syncClipboard)
+				doUI(t.syncClipboard)
 			case <-stop:
 				return
 			}

@@ -253,7 +253,7 @@ func (w *stationWindow) runTicker(every time.Duration) {
 		case <-w.stop:
 			return
 		case <-t.C:
-			fyne.Do(func() { w.tick(w.st.Now()) })
+			doUI(func() { w.tick(w.st.Now()) })
 		}
 	}
 }
@@ -298,6 +298,7 @@ func (w *stationWindow) closeStation() {
 
 func (w *stationWindow) shutdown() {
 	w.stopOnce.Do(func() {
+		endUI(fyne.CurrentApp()) // before Fyne's loop ends: see doUI
 		close(w.stop)
 		w.sub.Close()
 	})
