@@ -65,6 +65,11 @@ echo "stop[stuck]: SIGTERM with the X server stopped: exited after $took ms with
 grep -q "did not stop within 4 s" "$XVFB_TMP/$name.log" ||
 	{ echo "stop[stuck]: the log does not say why the station exited:"; cat "$XVFB_TMP/$name.log"; exit 1; }
 
+# The X server, stopped and continued, must take clients again before the
+# next station starts: in a cold CI run it refused the next one at once
+# ("X11: Failed to open display").
+wait_for 30 "the X server did not take clients again after SIGCONT" xvfb_open
+
 # 2. SIGKILL, then a start at once.
 name=killed
 start $name
