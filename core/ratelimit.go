@@ -3,10 +3,10 @@ package core
 import (
 	"context"
 	"database/sql"
-	"net"
-	"net/netip"
 	"sync"
 	"time"
+
+	"adhocstation/core/hublink"
 )
 
 // Per-address pairing limit: NIST SP 800-63B asks for attempt limits on
@@ -51,26 +51,9 @@ func loadLimiter(ctx context.Context, db *sql.DB, now time.Time) (*limiter, erro
 }
 
 // RateLimitAddress is the key the per-address limiter counts a remote
-// address under: an IPv4 address (also when IPv4-mapped), or the /64 of an
-// IPv6 address, since one IPv6 network hands out addresses without end.
-// The pairing service uses it too, so its memory of refused addresses
-// matches core's.
-func RateLimitAddress(remote string) string {
-	host := remote
-	if h, _, err := net.SplitHostPort(remote); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.Prefix(64)
-	return p.String()
-}
+// address under (hublink.AddressKey, the hub's key too). The pairing
+// service uses it too, so its memory of refused addresses matches core's.
+func RateLimitAddress(remote string) string { return hublink.AddressKey(remote) }
 
 // over returns how long addr must still wait if it already spent its
 // attempts of this window, or 0. It counts nothing and adds no entry.

@@ -2,12 +2,12 @@ package hubsrv
 
 import (
 	"container/list"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"adhocstation/core/hublink"
 )
 
 // RateLimits are the per-address limits on the hub's public paths, each a
@@ -141,25 +141,9 @@ func (l *addrLimiter) len() int {
 	return l.lru.Len()
 }
 
-// addrKey is the key an address is counted under: an IPv4 address (also
-// when IPv4-mapped), or the /64 of an IPv6 one, since one IPv6 network
-// hands out addresses without end.
-func addrKey(remote string) string {
-	host := remote
-	if h, _, err := net.SplitHostPort(remote); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.Prefix(64)
-	return p.String()
-}
+// addrKey is the key an address is counted under, the station's too
+// (hublink.AddressKey).
+func addrKey(remote string) string { return hublink.AddressKey(remote) }
 
 // retryAfter sets the Retry-After header for a wait, in whole seconds.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
