@@ -39,17 +39,35 @@ type EndRequest struct {
 	rev uint64
 }
 
-func endKey(owner, session, from string) string {
-	return "end." + owner + "." + session + "." + from
+// Notices between stations — end requests ("end") and takeover notices
+// ("took") — are keys KIND.<owner>.<session>.<asker>: the hub lets a
+// station write only those naming itself as the asker, and delete only
+// those addressed to it.
+func noticeKey(kind, owner, session, asker string) string {
+	return kind + "." + owner + "." + session + "." + asker
 }
 
-// parseEndKey splits end.<owner>.<session>.<from>.
-func parseEndKey(key string) (owner, session, from string, ok bool) {
+// parseNoticeKey splits KIND.<owner>.<session>.<asker>.
+func parseNoticeKey(kind, key string) (owner, session, asker string, ok bool) {
 	parts := strings.Split(key, ".")
-	if len(parts) != 4 || parts[0] != "end" {
+	if len(parts) != 4 || parts[0] != kind {
 		return "", "", "", false
 	}
 	return parts[1], parts[2], parts[3], true
+}
+
+// doneNotice deletes a notice addressed to this station once it was acted
+// on, at the revision it was read.
+func (c *Client) doneNotice(ctx context.Context, key string, rev uint64) error {
+	kv, err := c.store()
+	if err != nil {
+		return err
+	}
+	err = kv.Delete(ctx, key, jetstream.LastRevision(rev))
+	if isConflict(err) {
+		return nil // written again meanwhile: the watch hands the new one over
+	}
+	return err
 }
 
 // RequestEnd asks station owner to end its session: the request is written
@@ -75,7 +93,7 @@ func (c *Client) RequestEnd(ctx context.Context, owner, session, technician, pre
 	if err != nil {
 		return false, ErrEndUnreachable
 	}
-	if _, err := kv.Create(ctx, endKey(owner, session, c.cfg.StationID), b, jetstream.KeyTTL(EndRequestTTL)); err != nil && !isConflict(err) {
+	if _, err := kv.Create(ctx, noticeKey("end", owner, session, c.cfg.StationID), b, jetstream.KeyTTL(EndRequestTTL)); err != nil && !isConflict(err) {
 		if c.Revoked() {
 			return false, ErrRevoked
 		}
@@ -90,15 +108,7 @@ func (c *Client) RequestEnd(ctx context.Context, owner, session, technician, pre
 // DoneEnd deletes a request addressed to this station once it was acted on
 // (or its session was no longer open), at the revision it was read.
 func (c *Client) DoneEnd(ctx context.Context, r EndRequest) error {
-	kv, err := c.store()
-	if err != nil {
-		return err
-	}
-	err = kv.Delete(ctx, endKey(r.Owner, r.Session, r.From), jetstream.LastRevision(r.rev))
-	if isConflict(err) {
-		return nil // written again meanwhile: the watch hands the new one over
-	}
-	return err
+	return c.doneNotice(ctx, noticeKey("end", r.Owner, r.Session, r.From), r.rev)
 }
 
 // endRequest reads a put of an end key addressed to this station.
@@ -106,7 +116,7 @@ func (c *Client) endRequest(e jetstream.KeyValueEntry) (EndRequest, bool) {
 	if e.Operation() != jetstream.KeyValuePut {
 		return EndRequest{}, false
 	}
-	owner, session, from, ok := parseEndKey(e.Key())
+	owner, session, from, ok := parseNoticeKey("end", e.Key())
 	if !ok || owner != c.cfg.StationID {
 		return EndRequest{}, false
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"adhocstation/core/refusal"
@@ -46,19 +45,6 @@ type TakeoverNotice struct {
 	rev uint64
 }
 
-func tookKey(owner, session, taker string) string {
-	return "took." + owner + "." + session + "." + taker
-}
-
-// parseTookKey splits took.<owner>.<session>.<taker>.
-func parseTookKey(key string) (owner, session, taker string, ok bool) {
-	parts := strings.Split(key, ".")
-	if len(parts) != 4 || parts[0] != "took" {
-		return "", "", "", false
-	}
-	return parts[1], parts[2], parts[3], true
-}
-
 // AnnounceTakeover tells station owner that this station connected to the
 // PC of its session, for technician (computer: the PC's name as listed).
 // It is a Put of this station's own key with TakeoverTTL, so a later
@@ -82,7 +68,7 @@ func (c *Client) AnnounceTakeover(ctx context.Context, owner, session, technicia
 	}
 	// KV Put has no per-key TTL; a publish to the key's subject with one is
 	// the same write (as a lease renewal).
-	_, err = c.js.PublishMsg(ctx, &nats.Msg{Subject: c.subject(tookKey(owner, session, c.cfg.StationID)), Data: b},
+	_, err = c.js.PublishMsg(ctx, &nats.Msg{Subject: c.subject(noticeKey("took", owner, session, c.cfg.StationID)), Data: b},
 		jetstream.WithMsgTTL(TakeoverTTL))
 	if err != nil {
 		if c.Revoked() {
@@ -99,15 +85,7 @@ func (c *Client) AnnounceTakeover(ctx context.Context, owner, session, technicia
 // DoneTakeover deletes a notice addressed to this station once acted on, at
 // the revision it was read.
 func (c *Client) DoneTakeover(ctx context.Context, n TakeoverNotice) error {
-	kv, err := c.store()
-	if err != nil {
-		return err
-	}
-	err = kv.Delete(ctx, tookKey(n.Owner, n.Session, n.Taker), jetstream.LastRevision(n.rev))
-	if isConflict(err) {
-		return nil // written again meanwhile: the watch hands the new one over
-	}
-	return err
+	return c.doneNotice(ctx, noticeKey("took", n.Owner, n.Session, n.Taker), n.rev)
 }
 
 // takeoverNotice reads a put of a took key addressed to this station.
@@ -115,7 +93,7 @@ func (c *Client) takeoverNotice(e jetstream.KeyValueEntry) (TakeoverNotice, bool
 	if e.Operation() != jetstream.KeyValuePut {
 		return TakeoverNotice{}, false
 	}
-	owner, session, taker, ok := parseTookKey(e.Key())
+	owner, session, taker, ok := parseNoticeKey("took", e.Key())
 	if !ok || owner != c.cfg.StationID || !validToken(session) || !validToken(taker) {
 		return TakeoverNotice{}, false
 	}
