@@ -80,6 +80,7 @@ func run(args []string) error {
 	directory := fs.String("acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
 	email := fs.String("acme-email", "", "contact address given to the ACME CA (optional)")
 	relayIdle := fs.Duration("relay-idle", hubsrv.DefaultRelayIdle, "close a relay that carried no byte either way for this long (0: never)")
+	plain := fs.Bool("plain-data-legs", true, "let stations carry relays to the hub as plain TCP under their end-to-end TLS (false: always a TLS WebSocket; docs/HUB.md)")
 	perStation := fs.Int("relays-per-station", hubsrv.DefaultRelaysPerStation, "most relays to one station at once (then 429 too_many_relays)")
 	teamFlags := addTeamFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +105,7 @@ func run(args []string) error {
 		return fmt.Errorf("-relays-per-station must be at least 1, not %d", *perStation)
 	}
 	srv.RelayIdle = *relayIdle
+	srv.SetPlainDataLegs(*plain)
 	srv.SetRelaysPerStation(*perStation)
 	var cfg *tls.Config
 	switch {
@@ -173,7 +175,7 @@ func logStatusOnSignal(ctx context.Context, log *slog.Logger, srv *hubsrv.Server
 		st := srv.Status()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		log.Info("status", "enrolled", st.Enrolled, "online", st.Online, "streams", st.Streams, "waiting", st.Waiting, "spliced", st.Spliced, "idle_cut", st.IdleCut,
+		log.Info("status", "enrolled", st.Enrolled, "online", st.Online, "streams", st.Streams, "waiting", st.Waiting, "spliced", st.Spliced, "plain_legs", st.PlainLegs, "idle_cut", st.IdleCut,
 			"goroutines", runtime.NumGoroutine(), "heap_live_kb", ms.HeapAlloc>>10, "heap_inuse_kb", ms.HeapInuse>>10,
 			"heap_idle_kb", ms.HeapIdle>>10, "heap_released_kb", ms.HeapReleased>>10, "stack_kb", ms.StackInuse>>10,
 			"sys_kb", ms.Sys>>10, "gc_cycles", ms.NumGC)

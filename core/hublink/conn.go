@@ -32,6 +32,9 @@ import (
 // more to come. An error of the underlying write is returned by the next
 // Write; Close sends what is queued before closing.
 func Deadlines(c net.Conn) net.Conn {
+	if a, ok := c.(*accepted); ok && a.plain {
+		return c // a plain data leg is TCP: its deadlines already behave so
+	}
 	d := &deadlineConn{Conn: c, in: make(chan chunk), free: make(chan struct{}, 1), closed: make(chan struct{}),
 		wake: make(chan struct{})}
 	d.wcond.L = &d.wmu
@@ -398,7 +401,46 @@ func (h *holder) writeHeld(w io.Writer) error {
 // writes (TLS records, in order: tls.Conn serialises them) are held.
 type corkConn struct {
 	net.Conn
-	h holder
+	h   holder
+	pre []byte // read before the connection: the byte PeekByte took
+}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// PeekByte reads c's first byte and returns it with a connection that
+// reads it again first: c itself when it came from a CorkListener (so
+// WithCork still finds it), a wrapper otherwise.
+func PeekByte(c net.Conn) (byte, net.Conn, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return 0, nil, err
+	}
+	if cc, ok := c.(*corkConn); ok {
+		cc.pre = b[:]
+		return b[0], cc, nil
+	}
+	return b[0], &peekedConn{Conn: c, pre: b[:]}, nil
+}
+
+type peekedConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *corkConn) Write(p []byte) (int, error) { return c.h.write(c.Conn, p) }

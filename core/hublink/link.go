@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +112,82 @@ type Link struct {
 	closed    chan struct{}
 	web       *webListener // set by HTTP; nil: web requests are not taken
 	webMu     sync.Mutex
+
+	plainMu  sync.Mutex
+	plainOff time.Time // plain data legs are not tried before then
+}
+
+// errNoPlain: this link does not try plain data legs (a proxy, or a
+// transport it cannot dial through).
+var errNoPlain = errors.New("no plain data leg through this transport")
+
+// plainRetry is how long data legs stay WebSockets after a plain one
+// failed: something on the way (a firewall that lets only TLS through
+// port 443, a hub that lost the relay) may refuse every one.
+const plainRetry = 10 * time.Minute
+
+func (l *Link) plainAllowed() bool {
+	l.plainMu.Lock()
+	defer l.plainMu.Unlock()
+	return !time.Now().Before(l.plainOff)
+}
+
+func (l *Link) plainFailed() {
+	l.plainMu.Lock()
+	l.plainOff = time.Now().Add(plainRetry)
+	l.plainMu.Unlock()
+}
+
+// PlainLegs reports whether relays' data legs are tried plain now.
+func (l *Link) PlainLegs() bool { return l.plainAllowed() }
+
+// dialPlain opens the plain data leg the hub offered for relay relayID: TCP to the
+// hub's port, the greeting, the hub's PlainOK. Not through a proxy: an
+// HTTPS proxy may expect TLS after its CONNECT, so there the data
+// WebSocket is used (errNoPlain).
+func (l *Link) dialPlain(ctx context.Context, relayID, key string) (net.Conn, error) {
+	u, err := url.Parse(l.Hub)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, errNoPlain
+	}
+	client := l.client()
+	tr, ok := client.Transport.(*http.Transport)
+	if client.Transport == nil {
+		tr, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok || tr.DialTLSContext != nil {
+		return nil, errNoPlain
+	}
+	if tr.Proxy != nil {
+		if p, err := tr.Proxy(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}}); err != nil || p != nil {
+			return nil, errNoPlain
+		}
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "443")
+	}
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	var ok2 [len(PlainOK)]byte
+	if _, err = io.WriteString(c, PlainHello+relayID+" "+key+"\n"); err == nil {
+		_, err = io.ReadFull(c, ok2[:])
+	}
+	if err != nil || string(ok2[:]) != PlainOK {
+		c.Close()
+		return nil, fmt.Errorf("the hub did not take the plain data leg: %v", err)
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
 }
 
 func (l *Link) init() {
@@ -255,12 +333,26 @@ func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, sto
 	default:
 	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	offer := m.DataKey
+	m.DataKey = "" // single-use, and used here: Control does not pass it on
+	if m.Type == "accept" && offer != "" && l.plainAllowed() {
+		if c, err := l.dialPlain(dctx, m.RelayID, offer); err == nil {
+			l.hand(&accepted{Conn: c, remote: clientAddr(m.Client), msg: m, plain: true}, to, stopped)
+			return
+		} else if !errors.Is(err, errNoPlain) {
+			l.plainFailed()
+		}
+	}
 	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+m.RelayID, l.auth())
-	cancel()
 	if err != nil {
 		return // the app's relay times out and it retries
 	}
-	c = &accepted{Conn: c, remote: clientAddr(m.Client), msg: m}
+	l.hand(&accepted{Conn: c, remote: clientAddr(m.Client), msg: m}, to, stopped)
+}
+
+// hand gives c to the listener whose channel is to.
+func (l *Link) hand(c net.Conn, to chan net.Conn, stopped chan struct{}) {
 	select {
 	case to <- c:
 	case <-stopped:
@@ -279,6 +371,7 @@ type accepted struct {
 	net.Conn
 	remote net.Addr // nil: the hub sent none
 	msg    ControlMessage
+	plain  bool // a plain data leg: TCP, not a data WebSocket
 }
 
 func (c *accepted) RemoteAddr() net.Addr {

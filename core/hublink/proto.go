@@ -70,13 +70,32 @@ type ErrorResponse struct {
 // count it, since every stream arrives from the hub. Owner is set on a
 // relay the hub hands this station for another station's session (a take
 // over): the owner's station id; Session is then the owner's session.
+//
+// DataKey, on an "accept", offers a plain data leg: instead of the data
+// WebSocket the station may dial the hub's port over TCP and send
+// PlainHello + RelayID + " " + DataKey + "\n"; the hub answers PlainOK
+// and the connection is the relay from there. The station's end of the
+// relay is then carried as on a direct connection: only the pinned TLS
+// 1.3 between app and station protects it, which is all the hub ever
+// sees of it anyway, and the bytes are sealed three times fewer on the
+// station's side (docs/HUB.md "Plain data legs"). DataKey is single-use
+// and sent only inside the control connection's TLS.
 type ControlMessage struct {
 	Type    string `json:"type"`
 	RelayID string `json:"relay_id,omitempty"`
 	Session string `json:"session,omitempty"`
 	Client  string `json:"client,omitempty"`
 	Owner   string `json:"owner,omitempty"`
+	DataKey string `json:"data_key,omitempty"`
 }
+
+// The plain data leg's greeting and the hub's answer. The first byte of a
+// plain leg is never 0x16, a TLS handshake's, which is how the hub's one
+// port tells the two apart.
+const (
+	PlainHello = "ADHOC-DATA/1 "
+	PlainOK    = "ADHOC-OK\n"
+)
 
 // Claims are what a relay token says. Exp is the session's end (Unix
 // seconds): the hub refuses the relay after it even if the station is down.

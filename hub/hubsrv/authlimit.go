@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"adhocstation/core/hublink"
 )
 
 // Per-address limits on what the hub does before anyone is known: wrong
@@ -26,11 +28,15 @@ type authLimits struct {
 
 	hsMu sync.Mutex
 	hs   *handshakeListener // the latest Serve's (tests look into it)
+
+	// plain takes a connection that began with something else than a TLS
+	// handshake: a station's plain data leg (plain.go). Set by New.
+	plain func(net.Conn)
 }
 
 // handshakes is ln with the TLS handshakes done by a handshakeListener.
 func (a *authLimits) handshakes(ln net.Listener, cfg *tls.Config) net.Listener {
-	l := newHandshakeListener(ln, cfg, a.HandshakesPerAddress, a.HandshakeQueue)
+	l := newHandshakeListener(ln, cfg, a.HandshakesPerAddress, a.HandshakeQueue, a.plain)
 	a.hsMu.Lock()
 	a.hs = l
 	a.hsMu.Unlock()
@@ -65,6 +71,9 @@ const (
 	DefaultHandshakesPerAddress = 32
 	DefaultHandshakeQueue       = 256
 )
+
+// tlsHandshakeRecord is the first byte of every TLS connection.
+const tlsHandshakeRecord = 0x16
 
 // handshakeTimeout bounds both the wait for a turn and the handshake
 // itself (net/http gave the handshake ReadHeaderTimeout, 5 s). Tests
@@ -133,7 +142,8 @@ type handshakeListener struct {
 	ln             net.Listener
 	cfg            *tls.Config
 	perAddr, queue int
-	timeout        time.Duration // handshakeTimeout when made
+	plain          func(net.Conn) // nil: every connection is TLS
+	timeout        time.Duration  // handshakeTimeout when made
 
 	ready chan net.Conn
 	done  chan struct{}
@@ -152,14 +162,14 @@ type handshakeTurns struct {
 	waiting []chan struct{}
 }
 
-func newHandshakeListener(ln net.Listener, cfg *tls.Config, perAddr, queue int) *handshakeListener {
+func newHandshakeListener(ln net.Listener, cfg *tls.Config, perAddr, queue int, plain func(net.Conn)) *handshakeListener {
 	if perAddr <= 0 {
 		perAddr = DefaultHandshakesPerAddress
 	}
 	if queue <= 0 {
 		queue = DefaultHandshakeQueue
 	}
-	l := &handshakeListener{ln: ln, cfg: cfg, perAddr: perAddr, queue: queue, timeout: handshakeTimeout,
+	l := &handshakeListener{ln: ln, cfg: cfg, perAddr: perAddr, queue: queue, timeout: handshakeTimeout, plain: plain,
 		ready: make(chan net.Conn), done: make(chan struct{}), fail: make(chan struct{}), addr: map[string]*handshakeTurns{}}
 	go l.acceptLoop()
 	return l
@@ -271,6 +281,21 @@ func (l *handshakeListener) handshake(c net.Conn, key string, turn chan struct{}
 	// client is cut, while a certificate being fetched (ACME, on the first
 	// handshake for the name) is not interrupted.
 	c.SetDeadline(time.Now().Add(l.timeout))
+	if l.plain != nil {
+		// One port for both: a TLS connection starts with a handshake
+		// record (0x16); a station's plain data leg with its greeting.
+		first, pc, err := hublink.PeekByte(c)
+		if err != nil {
+			l.release(key)
+			c.Close()
+			return
+		}
+		if c = pc; first != tlsHandshakeRecord {
+			l.plain(c) // reads the greeting under the deadline set above
+			l.release(key)
+			return
+		}
+	}
 	tc := tls.Server(c, l.cfg)
 	err := tc.Handshake()
 	l.release(key)

@@ -64,6 +64,8 @@ type Server struct {
 	perStation    map[string]int
 	live          map[*liveRelay]struct{} // spliced relays, for the idle sweep
 	idleCut       uint64                  // relays closed for idleness since start
+	plainOffer    bool                    // SetPlainDataLegs; New: true
+	plainLegs     uint64                  // relays whose station end came plain, since start
 	// Per-address limits (SetRateLimits).
 	enrolLim, relayLim, webLim *addrLimiter
 	opened                     uint64 // streams opened since start: tidy watches it
@@ -80,15 +82,43 @@ type control struct {
 }
 
 // stationEnd is the station's data WebSocket and the connection it runs
-// on (for hublink.WithCork; nil when unknown).
+// on (for hublink.WithCork; nil when unknown), or, for a plain data leg,
+// only that connection (plain).
 type stationEnd struct {
-	ws  *websocket.Conn
-	raw net.Conn
+	ws    *websocket.Conn
+	raw   net.Conn
+	plain *plainEnd
 }
+
+// cut is what closes the station's end at once.
+func (e stationEnd) cut() cutter {
+	if e.plain != nil {
+		return e.plain
+	}
+	return e.ws
+}
+
+// conn is the station's end as a byte stream.
+func (e stationEnd) conn() net.Conn {
+	if e.plain != nil {
+		return e.plain.Conn
+	}
+	return hublink.WithCork(hublink.WSConn(e.ws), e.raw)
+}
+
+// cutter is a relay's end the hub can cut: a *websocket.Conn or a
+// *plainEnd.
+type cutter interface{ CloseNow() error }
+
+// plainEnd is a station's plain data leg (hublink.ControlMessage.DataKey).
+type plainEnd struct{ net.Conn }
+
+func (p *plainEnd) CloseNow() error { return p.Close() }
 
 type pending struct {
 	station string
-	got     chan stationEnd // the station's data WebSocket, handed over once
+	dataKey string          // the plain data leg's key; "" when none was offered
+	got     chan stationEnd // the station's data connection, handed over once
 	done    chan struct{}   // closed when the stream is released
 }
 
@@ -158,10 +188,11 @@ func New(dir string, log *slog.Logger) (*Server, error) {
 		online: map[string]*control{}, pending: map[string]*pending{},
 		maxWaiting: DefaultMaxWaiting, maxRelays: DefaultMaxRelays, waiting: map[string]int{},
 		maxPerStation: DefaultRelaysPerStation, perStation: map[string]int{}, live: map[*liveRelay]struct{}{},
-		RelayIdle: DefaultRelayIdle,
+		RelayIdle: DefaultRelayIdle, plainOffer: true,
 	}
 	s.SetRateLimits(DefaultRateLimits)
 	s.proxy = s.webProxy()
+	s.plain = s.plainLeg
 	return s, nil
 }
 
@@ -444,10 +475,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	release = s.trackRelay(tok.Station, tok.Session, to, se.ws, release)
+	release = s.trackRelay(tok.Station, tok.Session, to, se.cut(), release)
 	aws, err := websocket.Accept(w, r, nil)
 	if err != nil {
-		se.ws.CloseNow()
+		se.cut().CloseNow()
 		release()
 		return
 	}
@@ -472,7 +503,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request) {
 			delete(s.live, lr)
 			s.mu.Unlock()
 		}()
-		splice(ctx, aws, rawConn(r), se.ws, se.raw, &lr.moved)
+		spliceConns(ctx, hublink.WithCork(hublink.WSConn(aws), rawConn(r)), se.conn(), func() {
+			aws.CloseNow()
+			se.cut().CloseNow()
+		}, &lr.moved)
 	}()
 }
 
@@ -545,6 +579,13 @@ func (s *Server) streamEnd(ctx context.Context, id string, m hublink.ControlMess
 	p := &pending{station: id, got: make(chan stationEnd), done: make(chan struct{})}
 	rid := randomText(16)
 	isRelay := m.Type == "accept"
+	if isRelay && s.plainOffer && s.cl == nil {
+		// Not in a cluster: the station's plain leg may reach another
+		// node, which could not forward it (it would fall back to the
+		// data WebSocket each time).
+		p.dataKey = randomText(16)
+		m.DataKey = p.dataKey
+	}
 	switch {
 	case c == nil:
 		err = errOffline
@@ -645,7 +686,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	// Hand ws over and return: whoever took it closes it, and this
 	// goroutine's grown stack is freed.
 	select {
-	case p.got <- stationEnd{ws, rawConn(r)}:
+	case p.got <- stationEnd{ws: ws, raw: rawConn(r)}:
 	case <-p.done: // the app's wait ended just as this arrived
 		ws.CloseNow()
 	}
@@ -703,14 +744,17 @@ func pump(dst io.Writer, src io.Reader, moved *atomic.Uint64) {
 // both. One direction runs in the caller's goroutine.
 // araw and braw are the connections they run on (nil: unknown).
 func splice(ctx context.Context, a *websocket.Conn, araw net.Conn, b *websocket.Conn, braw net.Conn, moved *atomic.Uint64) {
-	ac := hublink.WithCork(hublink.WSConn(a), araw)
-	bc := hublink.WithCork(hublink.WSConn(b), braw)
-	// ctx's end (the session's, or the hub's) cuts the relay; WSConn
-	// itself arms no timer per read or write.
-	stop := context.AfterFunc(ctx, func() {
+	spliceConns(ctx, hublink.WithCork(hublink.WSConn(a), araw), hublink.WithCork(hublink.WSConn(b), braw), func() {
 		a.CloseNow()
 		b.CloseNow()
-	})
+	}, moved)
+}
+
+// spliceConns is splice for any two streams; cut closes both at once.
+func spliceConns(ctx context.Context, ac, bc net.Conn, cut func(), moved *atomic.Uint64) {
+	// ctx's end (the session's, or the hub's) cuts the relay; WSConn
+	// itself arms no timer per read or write.
+	stop := context.AfterFunc(ctx, cut)
 	defer stop()
 	done := make(chan struct{})
 	go func() {
@@ -785,13 +829,16 @@ type Status struct {
 	Waiting  int    // of Streams, those waiting for their station to answer
 	Spliced  int    // relays spliced now
 	IdleCut  uint64 // relays closed since start after RelayIdle without a byte
+	// PlainLegs counts relays since start whose station end came as a
+	// plain data leg (plain.go).
+	PlainLegs uint64
 }
 
 // Status counts what the hub carries now.
 func (s *Server) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Status{Enrolled: len(s.state.Stations), Online: len(s.online), Streams: s.relays, Spliced: len(s.live), IdleCut: s.idleCut}
+	st := Status{Enrolled: len(s.state.Stations), Online: len(s.online), Streams: s.relays, Spliced: len(s.live), IdleCut: s.idleCut, PlainLegs: s.plainLegs}
 	for _, n := range s.waiting {
 		st.Waiting += n
 	}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"adhocstation/core/hublink"
-
-	"github.com/coder/websocket"
 )
 
 // Take over (docs/HUB.md "Take over"): a station of a team asks the hub to
@@ -50,7 +48,7 @@ type takeovers struct {
 	// relays are the spliced relays of each session and the station each
 	// one is served by, so that a change of route cuts the relays on the
 	// wrong side and the PC redials to the right one at once.
-	relays map[takeoverKey]map[*websocket.Conn]string
+	relays map[takeoverKey]map[cutter]string
 }
 
 // takeoverTargetLocked is the station the relays of k go to now: the
@@ -90,7 +88,7 @@ func (s *Server) routeRelay(tok *hublink.Token, client string) (to string, m hub
 // station-side WebSocket ws) until release runs, which the returned
 // function then does too. A relay whose route changed while it was being
 // opened is cut at once: the PC redials to the right station.
-func (s *Server) trackRelay(owner, session, to string, ws *websocket.Conn, release func()) func() {
+func (s *Server) trackRelay(owner, session, to string, ws cutter, release func()) func() {
 	k := takeoverKey{owner, session}
 	s.mu.Lock()
 	target := s.takeoverTargetLocked(k, s.clock())
@@ -99,10 +97,10 @@ func (s *Server) trackRelay(owner, session, to string, ws *websocket.Conn, relea
 	// node that forwarded it may know better (clusterServeHere).
 	stale := target != to && (s.cl == nil || s.online[target] != nil)
 	if s.tk.relays == nil {
-		s.tk.relays = map[takeoverKey]map[*websocket.Conn]string{}
+		s.tk.relays = map[takeoverKey]map[cutter]string{}
 	}
 	if s.tk.relays[k] == nil {
-		s.tk.relays[k] = map[*websocket.Conn]string{}
+		s.tk.relays[k] = map[cutter]string{}
 	}
 	s.tk.relays[k][ws] = to
 	s.mu.Unlock()
@@ -125,8 +123,8 @@ func (s *Server) trackRelay(owner, session, to string, ws *websocket.Conn, relea
 // misroutedLocked are the open relays of the sessions ks that are served
 // by another station than the one their relays go to now. Call with s.mu
 // held; close them after unlocking.
-func (s *Server) misroutedLocked(now time.Time, ks ...takeoverKey) []*websocket.Conn {
-	var cut []*websocket.Conn
+func (s *Server) misroutedLocked(now time.Time, ks ...takeoverKey) []cutter {
+	var cut []cutter
 	for _, k := range ks {
 		to := s.takeoverTargetLocked(k, now)
 		for ws, by := range s.tk.relays[k] {
@@ -138,7 +136,7 @@ func (s *Server) misroutedLocked(now time.Time, ks ...takeoverKey) []*websocket.
 	return cut
 }
 
-func closeAll(ws []*websocket.Conn) {
+func closeAll(ws []cutter) {
 	for _, w := range ws {
 		w.CloseNow()
 	}
@@ -226,7 +224,7 @@ func (s *Server) takeover(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		t := s.tk.byKey[k]
 		held := t != nil && t.taker == id
-		var cut []*websocket.Conn
+		var cut []cutter
 		if held {
 			delete(s.tk.byKey, k)
 			cut = s.misroutedLocked(s.clock(), k)

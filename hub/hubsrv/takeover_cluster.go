@@ -21,7 +21,6 @@ import (
 
 	"adhocstation/core/hublink"
 
-	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -143,7 +142,7 @@ func (s *Server) forgetUnseenTakeovers(cl *cluster, seen map[takeoverKey]bool) {
 
 // applyTakeover records in this node's table a takeover this node just
 // wrote (rev), so its own relays follow before the watch says it.
-func (s *Server) applyTakeover(k takeoverKey, t *takeover) []*websocket.Conn {
+func (s *Server) applyTakeover(k takeoverKey, t *takeover) []cutter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.tk.byKey[k]; cur != nil && cur.rev > t.rev {
@@ -203,7 +202,14 @@ func (s *Server) registerShared(ctx context.Context, cl *cluster, id, teamID str
 	if err != nil {
 		s.log.Warn("cluster: a takeover could not be recorded", "taker", id, "owner", k.owner, "session", k.session, "err", err)
 		if casLost(err) {
-			return http.StatusConflict, "taken_by_other", takenByOtherMsg("(another)")
+			// The other taker wrote the key first: name it, as the
+			// refusal does when the key was already there.
+			who := "(another)"
+			var rec tkRecord
+			if e, gerr := kv.Get(ctx, key); gerr == nil && json.Unmarshal(e.Value(), &rec) == nil && rec.Taker != "" && rec.Taker != id {
+				who = rec.Taker
+			}
+			return http.StatusConflict, "taken_by_other", takenByOtherMsg(who)
 		}
 		return http.StatusServiceUnavailable, "hub_busy", takeoverStoreMsg
 	}
