@@ -375,10 +375,13 @@ type accepted struct {
 }
 
 func (c *accepted) RemoteAddr() net.Addr {
-	if c.remote == nil {
-		return c.Conn.RemoteAddr()
+	switch {
+	case c.remote != nil:
+		return c.remote
+	case c.plain:
+		return wsAddr{} // the TCP peer is the hub, not whoever is relayed
 	}
-	return c.remote
+	return c.Conn.RemoteAddr()
 }
 
 // Control is the hub's message that asked for this stream.
