@@ -31,10 +31,13 @@ import (
 // (docs/PERFORMANCE.md). A lone write goes out at once: nothing waits for
 // more to come. An error of the underlying write is returned by the next
 // Write; Close sends what is queued before closing.
+//
+// A station's plain data leg (TCP) is wrapped too: its deadlines need
+// it not, but its writes gain from the grouping as a WebSocket's do — the
+// hub reads, frames and seals for the app what arrives in one go, so
+// fewer and larger pieces cost it less (docs/PERFORMANCE.md; direct
+// connections measured no faster with it, so they go without).
 func Deadlines(c net.Conn) net.Conn {
-	if a, ok := c.(*accepted); ok && a.plain {
-		return c // a plain data leg is TCP: its deadlines already behave so
-	}
 	d := &deadlineConn{Conn: c, in: make(chan chunk), free: make(chan struct{}, 1), closed: make(chan struct{}),
 		wake: make(chan struct{})}
 	d.wcond.L = &d.wmu
