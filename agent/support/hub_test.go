@@ -392,6 +392,35 @@ func BenchmarkHubUpload(b *testing.B) {
 	})
 }
 
+// BenchmarkHubDownload is BenchmarkHubUpload/alternate the other way: 32
+// MB from the PC to the station, directly and through the hub in turn.
+func BenchmarkHubDownload(b *testing.B) {
+	const size = 32 << 20
+	b.Run("alternate", func(b *testing.B) {
+		_, direct := connected(b)
+		hub := hubConnected(b)
+		src, _ := randomFile(b, b.TempDir(), "blob.bin", size)
+		to := filepath.Join(b.TempDir(), "blob.bin")
+		var took, cpu [2]time.Duration
+		for b.Loop() {
+			for i, rs := range []*remote.RemoteSession{direct, hub} {
+				start, cpu0 := time.Now(), cpuTime()
+				if err := rs.Download(context.Background(), src, to, nil); err != nil {
+					b.Fatalf("download: %v", err)
+				}
+				took[i] += time.Since(start)
+				cpu[i] += cpuTime() - cpu0
+			}
+		}
+		mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
+		b.ReportMetric(mbps(took[0]), "direct-MB/s")
+		b.ReportMetric(mbps(took[1]), "hub-MB/s")
+		b.ReportMetric(100*took[0].Seconds()/took[1].Seconds(), "hub-%")
+		b.ReportMetric(float64(cpu[0].Milliseconds())/float64(b.N), "direct-cpu-ms")
+		b.ReportMetric(float64(cpu[1].Milliseconds())/float64(b.N), "hub-cpu-ms")
+	})
+}
+
 // TestHubResumeAfterKill: the app's record keeps the hub and the pair
 // answer's relay token (exp = the session's exact end, not the download's
 // latest one); a killed app resumes through the hub, and when the
