@@ -363,33 +363,39 @@ func BenchmarkHubUpload(b *testing.B) {
 		upload(b, rs)
 	})
 	b.Run("hub", func(b *testing.B) { upload(b, hubConnected(b)) })
-	// alternate uploads through both paths in turn, one each per
-	// iteration, so a burst of load from other processes on the shared
-	// machine falls on both alike; its figure is the hub's share of
-	// direct's speed over the same minutes.
 	b.Run("alternate", func(b *testing.B) {
-		_, direct := connected(b)
-		hub := hubConnected(b)
 		src, _ := randomFile(b, b.TempDir(), "blob.bin", size)
 		pc := b.TempDir()
-		var took, cpu [2]time.Duration
-		for b.Loop() {
-			for i, rs := range []*remote.RemoteSession{direct, hub} {
-				start, cpu0 := time.Now(), cpuTime()
-				if err := rs.Upload(context.Background(), src, pc, "blob.bin", true, nil); err != nil {
-					b.Fatalf("upload: %v", err)
-				}
-				took[i] += time.Since(start)
-				cpu[i] += cpuTime() - cpu0
-			}
-		}
-		mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
-		b.ReportMetric(mbps(took[0]), "direct-MB/s")
-		b.ReportMetric(mbps(took[1]), "hub-MB/s")
-		b.ReportMetric(100*took[0].Seconds()/took[1].Seconds(), "hub-%")
-		b.ReportMetric(float64(cpu[0].Milliseconds())/float64(b.N), "direct-cpu-ms")
-		b.ReportMetric(float64(cpu[1].Milliseconds())/float64(b.N), "hub-cpu-ms")
+		alternate(b, size, func(rs *remote.RemoteSession) error {
+			return rs.Upload(context.Background(), src, pc, "blob.bin", true, nil)
+		})
 	})
+}
+
+// alternate runs transfer of size bytes directly and through a hub in
+// turn, one each per iteration, so a burst of load from other processes
+// on the shared machine falls on both alike; its figure is the hub's
+// share of direct's speed over the same minutes.
+func alternate(b *testing.B, size int64, transfer func(*remote.RemoteSession) error) {
+	_, direct := connected(b)
+	hub := hubConnected(b)
+	var took, cpu [2]time.Duration
+	for b.Loop() {
+		for i, rs := range []*remote.RemoteSession{direct, hub} {
+			start, cpu0 := time.Now(), cpuTime()
+			if err := transfer(rs); err != nil {
+				b.Fatalf("transfer: %v", err)
+			}
+			took[i] += time.Since(start)
+			cpu[i] += cpuTime() - cpu0
+		}
+	}
+	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(took[0]), "direct-MB/s")
+	b.ReportMetric(mbps(took[1]), "hub-MB/s")
+	b.ReportMetric(100*took[0].Seconds()/took[1].Seconds(), "hub-%")
+	b.ReportMetric(float64(cpu[0].Milliseconds())/float64(b.N), "direct-cpu-ms")
+	b.ReportMetric(float64(cpu[1].Milliseconds())/float64(b.N), "hub-cpu-ms")
 }
 
 // BenchmarkHubDownload is BenchmarkHubUpload/alternate the other way: 32
@@ -397,27 +403,11 @@ func BenchmarkHubUpload(b *testing.B) {
 func BenchmarkHubDownload(b *testing.B) {
 	const size = 32 << 20
 	b.Run("alternate", func(b *testing.B) {
-		_, direct := connected(b)
-		hub := hubConnected(b)
 		src, _ := randomFile(b, b.TempDir(), "blob.bin", size)
 		to := filepath.Join(b.TempDir(), "blob.bin")
-		var took, cpu [2]time.Duration
-		for b.Loop() {
-			for i, rs := range []*remote.RemoteSession{direct, hub} {
-				start, cpu0 := time.Now(), cpuTime()
-				if err := rs.Download(context.Background(), src, to, nil); err != nil {
-					b.Fatalf("download: %v", err)
-				}
-				took[i] += time.Since(start)
-				cpu[i] += cpuTime() - cpu0
-			}
-		}
-		mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
-		b.ReportMetric(mbps(took[0]), "direct-MB/s")
-		b.ReportMetric(mbps(took[1]), "hub-MB/s")
-		b.ReportMetric(100*took[0].Seconds()/took[1].Seconds(), "hub-%")
-		b.ReportMetric(float64(cpu[0].Milliseconds())/float64(b.N), "direct-cpu-ms")
-		b.ReportMetric(float64(cpu[1].Milliseconds())/float64(b.N), "hub-cpu-ms")
+		alternate(b, size, func(rs *remote.RemoteSession) error {
+			return rs.Download(context.Background(), src, to, nil)
+		})
 	})
 }
 

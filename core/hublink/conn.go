@@ -408,13 +408,16 @@ type corkConn struct {
 	pre []byte // read before the connection: the byte PeekByte took
 }
 
-func (c *corkConn) Read(p []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(p, c.pre)
-		c.pre = c.pre[n:]
+func (c *corkConn) Read(p []byte) (int, error) { return readAfter(&c.pre, c.Conn, p) }
+
+// readAfter reads what is left of *pre first, then from c.
+func readAfter(pre *[]byte, c net.Conn, p []byte) (int, error) {
+	if len(*pre) > 0 {
+		n := copy(p, *pre)
+		*pre = (*pre)[n:]
 		return n, nil
 	}
-	return c.Conn.Read(p)
+	return c.Read(p)
 }
 
 // PeekByte reads c's first byte and returns it with a connection that
@@ -437,14 +440,7 @@ type peekedConn struct {
 	pre []byte
 }
 
-func (c *peekedConn) Read(p []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(p, c.pre)
-		c.pre = c.pre[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
+func (c *peekedConn) Read(p []byte) (int, error) { return readAfter(&c.pre, c.Conn, p) }
 
 func (c *corkConn) Write(p []byte) (int, error) { return c.h.write(c.Conn, p) }
 func (c *corkConn) cork()                       { c.h.cork() }

@@ -1,6 +1,7 @@
 package hubsrv_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -9,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,30 +21,12 @@ import (
 	"github.com/coder/websocket/wsjson"
 )
 
-// tlsEchoStation serves the link's relays as the station's pairing service
-// would (its TLS server), echoing until the app closes.
-func tlsEchoStation(t *testing.T, l *hublink.Link) tls.Certificate {
+// pairingStation serves the link's relays as the pairing service would
+// (serveAs: a line, then an echo) and returns its certificate.
+func pairingStation(t *testing.T, l *hublink.Link) tls.Certificate {
 	t.Helper()
 	cert, _, _ := selfSigned(t, "station")
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				tc := tls.Server(hublink.Deadlines(c), &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}})
-				io.Copy(tc, tc)
-			}()
-		}
-	}()
-	t.Cleanup(func() { l.Close(); wg.Wait() })
+	serveAs(t, l, "station", cert)
 	return cert
 }
 
@@ -59,13 +41,14 @@ func echoThrough(t *testing.T, h *testHub, st testStation, cert tls.Certificate)
 	}
 	tc := tls.Client(raw, pinnedClient(pin(cert.Certificate[0])))
 	defer tc.Close()
-	if err := tc.Handshake(); err != nil {
-		t.Fatalf("pinned handshake through the hub: %v", err)
+	br := bufio.NewReader(tc)
+	if _, err := br.ReadString('\n'); err != nil { // the station's line
+		t.Fatalf("pinned TLS through the hub: %v", err)
 	}
 	msg := bytes.Repeat([]byte("ciphertext only "), 20000)
 	go tc.Write(msg)
 	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(tc, got); err != nil || !bytes.Equal(got, msg) {
+	if _, err := io.ReadFull(br, got); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("echo through the hub: %v", err)
 	}
 }
@@ -77,7 +60,7 @@ func TestPlainDataLeg(t *testing.T) {
 	h := startHub(t)
 	st := h.enrol(t)
 	l := h.link(t, st)
-	cert := tlsEchoStation(t, l)
+	cert := pairingStation(t, l)
 
 	echoThrough(t, h, st, cert)
 	if n := h.srv.Status().PlainLegs; n != 1 {
@@ -134,7 +117,7 @@ func TestPlainDataLegFallsBack(t *testing.T) {
 	walled.client = &http.Client{Transport: tr}
 	t.Cleanup(tr.CloseIdleConnections)
 	l := walled.link(t, st)
-	cert := tlsEchoStation(t, l)
+	cert := pairingStation(t, l)
 
 	echoThrough(t, h, st, cert)
 	echoThrough(t, h, st, cert)
