@@ -105,6 +105,9 @@ type Link struct {
 	// OnState, if set, is told each time the control connection goes up
 	// (err nil) or down (why).
 	OnState func(connected bool, err error)
+	// OnPlainFailed, if set, is told why a plain data leg failed; the
+	// relays then use the data WebSocket for a while (plainRetry).
+	OnPlainFailed func(err error)
 
 	once      sync.Once
 	closeOnce sync.Once
@@ -342,6 +345,9 @@ func (l *Link) take(ctx context.Context, m ControlMessage, to chan net.Conn, sto
 			return
 		} else if !errors.Is(err, errNoPlain) {
 			l.plainFailed()
+			if l.OnPlainFailed != nil {
+				l.OnPlainFailed(err)
+			}
 		}
 	}
 	c, err := dialStream(dctx, l.client(), strings.TrimRight(l.Hub, "/")+PathAccept+m.RelayID, l.auth())

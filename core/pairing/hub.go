@@ -113,6 +113,9 @@ func (s *Server) syncHub(ctx context.Context) {
 				st.LastError = s.HubState().LastError
 			}
 			s.setHubState(st)
+		},
+		OnPlainFailed: func(err error) {
+			s.log.Info("a relay could not come from the hub as a plain data leg (a firewall that passes only TLS?); relays use the TLS WebSocket for the next 10 minutes", "hub", acc.URL, "err", err)
 		}}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancel = cancel
