@@ -99,11 +99,18 @@ unit:
 
 # The screen codec's seeds are kilobytes of JPEG and zstd: minimizing each
 # new input took its whole run (1,700 inputs tried in 10 s instead of ~200,000).
+#
+# Budgets are counts of inputs, not seconds: Go 1.26's fuzzing coordinator
+# can fail a run whose -fuzztime duration ends while a worker is busy
+# ("context deadline exceeded", no input written; go.dev/issue/75804,
+# fixed in Go 1.27), which a loaded CI machine hit. A count has no
+# deadline to race. Each is about what the old seconds gave at load 2–4.
+FUZZ_WIRE = FuzzReadDetails:100000 FuzzReceiveChunks:20000 FuzzReadLine:80000 FuzzCleanChat:40000 FuzzStreamLines:50000
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzDecodePairRequest$$' -fuzztime 10s ./core/pairing
-	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s -fuzzminimizetime 0 ./core/wire/frame
-	for f in FuzzReadDetails FuzzReceiveChunks FuzzReadLine FuzzCleanChat FuzzStreamLines; do \
-		go test -run '^$$' -fuzz "^$$f\$$" -fuzztime 4s ./core/wire || exit 1; done
+	go test -run '^$$' -fuzz '^FuzzDecodePairRequest$$' -fuzztime 40000x ./core/pairing
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 300000x -fuzzminimizetime 0 ./core/wire/frame
+	for fn in $(FUZZ_WIRE); do f=$${fn%%:*}; n=$${fn##*:}; \
+		go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $${n}x ./core/wire || exit 1; done
 
 smoke: build
 	bash .ci/smoke.sh $(BIN)
