@@ -173,8 +173,9 @@ func TestTeamSignInLockHoldsConcurrentTries(t *testing.T) {
 
 // TestTeamSignInLocksOfEndedSessionsDeleted: a wrong password written at B
 // deletes the rows of sessions whose last wrong password is older than a
-// session's life plus the lock (they can no longer matter), and keeps the
-// younger ones.
+// session's life plus the lock (they can no longer matter) and keeps the
+// younger ones, among them a lock still running on a row first written
+// more than that ago.
 func TestTeamSignInLocksOfEndedSessionsDeleted(t *testing.T) {
 	ctx := t.Context()
 	b := newEnv(t)
@@ -182,28 +183,43 @@ func TestTeamSignInLocksOfEndedSessionsDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot, _ := takenOver(t, b)
-	wrongFor := func(session int64) {
-		t.Helper()
+	of := func(session int64) core.TeamTarget {
 		target := lockTarget
 		target.Session = session
-		if _, err := b.st.ConnectTeam(ctx, target, slot, "not the password"); !errors.Is(err, core.ErrWrongPassword) {
-			t.Fatalf("a wrong password for session %d: %v", session, err)
+		return target
+	}
+	wrongFor := func(session int64) error {
+		_, err := b.st.ConnectTeam(ctx, of(session), slot, "not the password")
+		return err
+	}
+	rows := func() int { return coretest.Rows(t, b.st, "team_signin_locks") }
+	age := core.SessionLength + core.SignInLock
+	start := b.clock.Now()
+	wantTriesLeft(t, wrongFor(12), core.MaxSignInTries-1, "session 12")
+	wantTriesLeft(t, wrongFor(15), core.MaxSignInTries-1, "session 15")
+	b.clock.Advance(time.Hour)
+	wantTriesLeft(t, wrongFor(13), core.MaxSignInTries-1, "session 13")
+	// Session 15's count goes on near the end of its life and locks.
+	b.clock.Advance(start.Add(age - time.Minute).Sub(b.clock.Now()))
+	for i := 2; i <= core.MaxSignInTries; i++ {
+		err := wrongFor(15)
+		if i == core.MaxSignInTries && !errors.Is(err, core.ErrConnectLocked) {
+			t.Fatalf("the 5th wrong password for session 15: %v; want locked", err)
 		}
 	}
-	wrongFor(12)
-	b.clock.Advance(time.Hour)
-	wrongFor(13)
-	b.clock.Advance(core.SessionLength + core.SignInLock - time.Hour)
-	wrongFor(14)
-	if n := coretest.Rows(t, b.st, "team_signin_locks"); n != 3 {
-		t.Fatalf("%d rows just at a session's life plus the lock; want all 3 kept", n)
+	b.clock.Advance(time.Minute)
+	wantTriesLeft(t, wrongFor(14), core.MaxSignInTries-1, "session 14")
+	if n := rows(); n != 4 {
+		t.Fatalf("%d rows with session 12's just a session's life plus the lock old; want all 4 kept", n)
 	}
 	b.clock.Advance(time.Millisecond)
-	wrongFor(14)
-	if n := coretest.Rows(t, b.st, "team_signin_locks"); n != 2 {
-		t.Fatalf("%d rows after session 12's row got older than a session's life plus the lock; want 2 (13 and 14)", n)
+	wantTriesLeft(t, wrongFor(14), core.MaxSignInTries-2, "session 14 again")
+	if n := rows(); n != 3 {
+		t.Fatalf("%d rows after session 12's got older than a session's life plus the lock; want 3 (13, 14, 15)", n)
+	}
+	if _, err := b.st.ConnectTeam(ctx, of(15), slot, coretest.Password); !errors.Is(err, core.ErrConnectLocked) {
+		t.Fatalf("session 15 after the deletion: %v; want still locked", err)
 	}
 	// Session 12's count is gone with its row: a new wrong password is the first.
-	_, err := b.st.ConnectTeam(ctx, lockTarget, slot, "not the password")
-	wantTriesLeft(t, err, core.MaxSignInTries-1, "a wrong password for session 12 a day later")
+	wantTriesLeft(t, wrongFor(12), core.MaxSignInTries-1, "session 12 a day later")
 }
