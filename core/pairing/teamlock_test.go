@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,25 +150,26 @@ func TestTeamSignInLockHoldsConcurrentTries(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot, pc := takenOver(t, b)
-	errs := make(chan error, 20)
-	for range cap(errs) {
-		go func() {
+	const tries = 20
+	var wg sync.WaitGroup
+	var wrong, locked atomic.Int32
+	for range tries {
+		wg.Go(func() {
 			_, err := b.st.ConnectTeam(t.Context(), lockTarget, slot, "not the password")
-			errs <- err
-		}()
+			switch {
+			case errors.Is(err, core.ErrConnectLocked):
+				locked.Add(1)
+			case errors.Is(err, core.ErrWrongPassword):
+				wrong.Add(1)
+			default:
+				t.Errorf("a try ended with %v", err)
+			}
+		})
 	}
-	locked := 0
-	for range cap(errs) {
-		err := <-errs
-		switch {
-		case errors.Is(err, core.ErrConnectLocked):
-			locked++
-		case !errors.Is(err, core.ErrWrongPassword):
-			t.Errorf("a try ended with %v", err)
-		}
-	}
-	if n := pc.checks.Load(); n > core.MaxSignInTries || locked != cap(errs)-(core.MaxSignInTries-1) {
-		t.Fatalf("%d tries at once: the PC checked %d passwords, %d were refused as locked; want at most %d checks", cap(errs), n, locked, core.MaxSignInTries)
+	wg.Wait()
+	if n := pc.checks.Load(); n > core.MaxSignInTries || wrong.Load() != core.MaxSignInTries-1 || locked.Load() != tries-(core.MaxSignInTries-1) {
+		t.Fatalf("%d tries at once: the PC checked %d passwords, %d were refused as wrong and %d as locked; want at most %d checks, %d wrong",
+			tries, n, wrong.Load(), locked.Load(), core.MaxSignInTries, core.MaxSignInTries-1)
 	}
 }
 
