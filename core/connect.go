@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -67,7 +66,8 @@ func (e *ConnectLockedError) RefusalCode() string  { return ErrConnectLocked.Cod
 // ErrSessionNotFound, ErrSessionEnded, *ConnectLockedError, ErrPCOffline,
 // *WrongPasswordError (with the tries left), ErrSignInFailed.
 func (s *Station) Connect(ctx context.Context, sessionID int64, password string) (*remote.RemoteSession, error) {
-	leave, err := s.signIn.enter(ctx, sessionID)
+	k := ownSession(sessionID)
+	leave, err := s.signIn.enter(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -80,14 +80,25 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 	if sess.State != StateActive || !now.Before(sess.ExpiresAt) || sess.Computer == nil {
 		return nil, ErrSessionEnded
 	}
-	until, err := s.connectLockedUntil(ctx, sessionID)
+	if err := s.signInLocked(ctx, k, now); err != nil {
+		return nil, err
+	}
+	a := signInAudit{profileID: sess.ProfileID, sessionID: sess.ID, who: sess.ProfileName, pc: sess.Computer.Hostname}
+	r, err := s.signInTo(ctx, k, a, s.opener(sessionID), remote.Peer{SessionID: sessionID, Computer: a.pc, Technician: sess.ProfileName}, password, now)
 	if err != nil {
 		return nil, err
 	}
-	if now.Before(until) {
-		return nil, &ConnectLockedError{Until: until, Now: now}
-	}
-	open := s.opener(sessionID)
+	s.startRecording(ctx, sess, r)
+	s.auditOnClose(sess, r, s.now())
+	return r, nil
+}
+
+// signInTo is the part Connect and ConnectTeam share, run inside k's turn
+// (signInGate) once k is known not to be locked: it asks the PC behind
+// open to sign in peer with password (the PC checks it), audits the answer
+// as a says, forgets k's wrong passwords at the right one and counts a
+// wrong one.
+func (s *Station) signInTo(ctx context.Context, k signInKey, a signInAudit, open remote.StreamOpener, peer remote.Peer, password string, now time.Time) (*remote.RemoteSession, error) {
 	if open == nil {
 		return nil, ErrPCOffline
 	}
@@ -95,57 +106,19 @@ func (s *Station) Connect(ctx context.Context, sessionID int64, password string)
 	if err != nil {
 		return nil, ErrPCOffline
 	}
-	pc := sess.Computer.Hostname
-	r, res, err := remote.SignIn(ctx, open, conn, remote.Peer{SessionID: sessionID, Computer: pc, Technician: sess.ProfileName}, password)
+	r, res, err := remote.SignIn(ctx, open, conn, peer, password)
 	switch {
 	case err != nil:
-		s.log.Error("sign-in to a PC failed", "session", sessionID, "err", err)
-		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: the PC did not answer (%v)", sess.ProfileName, pc, err), ErrPCOffline)
+		s.log.Error("sign-in to a PC failed", "owner", k.owner, "session", k.session, "err", err)
+		return nil, s.signInFailed(ctx, a, fmt.Sprintf("the PC did not answer (%v)", err), ErrPCOffline)
 	case res.OK:
-		err := s.write(ctx, func(tx *sql.Tx) error {
-			if err := forgetWrongPasswords(ctx, tx, sessionID); err != nil {
-				return err
-			}
-			return s.audit(tx, sess.ProfileID, sess.ID, "remote sign-in", sess.ProfileName+" signed in to "+pc+" (the PC accepted the password)")
-		})
-		if err != nil {
+		if err := s.signedIn(ctx, k, a); err != nil {
 			r.Close()
 			return nil, err
 		}
-		s.startRecording(ctx, sess, r)
-		s.auditOnClose(sess, r, s.now())
 		return r, nil
 	case res.Code != wire.CodeWrongPassword:
-		return nil, s.auditSignIn(ctx, sess, "remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", sess.ProfileName, pc, res.Message), ErrSignInFailed)
+		return nil, s.signInFailed(ctx, a, res.Message, ErrSignInFailed)
 	}
-	var refused error
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		left, until, err := countWrongPassword(ctx, tx, sessionID, now)
-		if err != nil {
-			return err
-		}
-		refused = &WrongPasswordError{TriesLeft: left}
-		detail := fmt.Sprintf("%s typed a wrong password for %s (%d tries left)", sess.ProfileName, pc, left)
-		if left == 0 {
-			refused = &ConnectLockedError{Until: until, Now: now}
-			detail = fmt.Sprintf("%s typed a wrong password for %s for the %dth time: connecting is locked for 5 minutes", sess.ProfileName, pc, MaxSignInTries)
-		}
-		return s.audit(tx, sess.ProfileID, sess.ID, "remote sign-in refused", detail)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return nil, refused
-}
-
-// auditSignIn writes the attempt's audit row and returns refused (or the
-// database's error).
-func (s *Station) auditSignIn(ctx context.Context, sess Session, event, detail string, refused error) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return s.audit(tx, sess.ProfileID, sess.ID, event, detail)
-	})
-	if err != nil {
-		return err
-	}
-	return refused
+	return nil, s.wrongPassword(ctx, k, a, now)
 }

@@ -30,23 +30,22 @@ type Config struct {
 
 // Station is the running station core. Its methods are safe for concurrent use.
 type Station struct {
-	dir       string
-	nowFn     func() time.Time
-	log       *slog.Logger
-	db        *sql.DB // the single writer connection
-	rdb       *sql.DB // readers
-	keys      keys
-	hub       *hub
-	mailer    Mailer
-	limit     *limiter
-	flood     floodGuard
-	http      *http.Client
-	tokens    tokenCache
-	chans     channelCount // live channels per session (channels.go)
-	signIn    signInGate   // one Connect per session at a time (signinlock.go)
-	teamLocks teamLocks    // ConnectTeam's wrong passwords per session of another station (teamconnect.go)
-	rec       recordings   // session recordings (recording.go)
-	ends      remoteEnds   // audits of closed remote sessions (remoteclose.go)
+	dir    string
+	nowFn  func() time.Time
+	log    *slog.Logger
+	db     *sql.DB // the single writer connection
+	rdb    *sql.DB // readers
+	keys   keys
+	hub    *hub
+	mailer Mailer
+	limit  *limiter
+	flood  floodGuard
+	http   *http.Client
+	tokens tokenCache
+	chans  channelCount // live channels per session (channels.go)
+	signIn signInGate   // one sign-in per session, own or of another station, at a time (signinlock.go)
+	rec    recordings   // session recordings (recording.go)
+	ends   remoteEnds   // audits of closed remote sessions (remoteclose.go)
 
 	outboxWake chan struct{}
 	own        ownChanges              // this station's rows of the change feed, for the watcher

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"sync"
 	"time"
 
 	"adhocstation/core/record"
 	"adhocstation/core/remote"
-	"adhocstation/core/wire"
 )
 
 // Connecting to a PC paired at another station of the team (a takeover,
@@ -19,12 +17,13 @@ import (
 // (pairing.Server.TakeOver); ConnectTeam signs in on it exactly as Connect
 // does on a PC of this station — the PC checks the password against its
 // account — with the technician named with this station, and audits here.
-// This station has no session row for it, so wrong passwords are counted
-// in memory per (owner, session): a restart of this station starts the
-// count again, which the owner's own count does not (its PC refuses as
-// many as it is asked; the lock is the station's). The remote session is
-// recorded as this station's own sessions are, under no session of its
-// own (its audit rows carry session 0).
+// Wrong passwords are counted and locked per (owner, session) as Connect
+// counts its own (signinlock.go), in team_signin_locks since this station
+// has no session row for it: a restart of this station keeps the count and
+// the lock (the PC refuses as many as it is asked; the lock is the
+// station's). The remote session is recorded as this station's own
+// sessions are, under no session of its own (its audit rows carry session
+// 0).
 
 // TeamTarget is a session of another station of the team, as its line on
 // the Computers page shows it.
@@ -51,35 +50,21 @@ func (t TeamTarget) pc() string {
 	return "the PC"
 }
 
-// teamLocks counts wrong passwords per session of another station.
-type teamLocks struct {
-	mu sync.Mutex
-	m  map[teamLockKey]*teamLock
-}
+// teamLockAge is how long after its last wrong password a row of
+// team_signin_locks can still matter: the session at its owner lasts at
+// most SessionLength (it began before that password) and a lock it set at
+// most SignInLock.
+const teamLockAge = SessionLength + SignInLock
 
-type teamLockKey struct {
-	owner   string
-	session int64
-}
-
-type teamLock struct {
-	turn  chan struct{} // one sign-in at a time, as signInGate
-	wrong int
-	until time.Time
-}
-
-func (l *teamLocks) get(k teamLockKey) *teamLock {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[teamLockKey]*teamLock{}
-	}
-	t := l.m[k]
-	if t == nil {
-		t = &teamLock{turn: make(chan struct{}, 1)}
-		l.m[k] = t
-	}
-	return t
+// pruneTeamLocks deletes the rows of team_signin_locks older than
+// teamLockAge. Run with each write of a wrong password rather than at
+// start: rows are only added there, so the table holds at most the last
+// day's guesses however long the station runs (a station may run for
+// weeks without a restart); with no session row here, no trigger can
+// delete them when the session ends, as signin_locks' does.
+func pruneTeamLocks(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM team_signin_locks WHERE at < ?`, ms2(now.Add(-teamLockAge)))
+	return err
 }
 
 // TechnicianHere names who works at this station: the one profile's name
@@ -110,68 +95,30 @@ func stationName() string {
 // *ConnectLockedError, ErrPCOffline, *WrongPasswordError (with the tries
 // left), ErrSignInFailed.
 func (s *Station) ConnectTeam(ctx context.Context, t TeamTarget, open remote.StreamOpener, password string) (*remote.RemoteSession, error) {
-	lock := s.teamLocks.get(teamLockKey{t.Owner, t.Session})
-	select {
-	case lock.turn <- struct{}{}:
-		defer func() { <-lock.turn }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	now := s.now()
-	if now.Before(lock.until) {
-		return nil, &ConnectLockedError{Until: lock.until, Now: now}
-	}
-	if open == nil {
-		return nil, ErrPCOffline
-	}
-	conn, err := open.Open()
+	k := teamSession(t.Owner, t.Session)
+	leave, err := s.signIn.enter(ctx, k)
 	if err != nil {
-		return nil, ErrPCOffline
+		return nil, err
+	}
+	defer leave()
+	now := s.now()
+	if err := s.signInLocked(ctx, k, now); err != nil {
+		return nil, err
 	}
 	tech := s.TechnicianHere(ctx)
 	signedAs := tech + " (station " + stationName() + ")"
-	of := fmt.Sprintf("%s of %s's session %d", t.pc(), t.ownerWords(), t.Session)
-	r, res, err := remote.SignIn(ctx, open, conn, remote.Peer{SessionID: t.Session, Computer: t.pc(), Technician: signedAs}, password)
-	switch {
-	case err != nil:
-		s.log.Error("sign-in to a PC of another station failed", "owner", t.Owner, "session", t.Session, "err", err)
-		return nil, s.auditTeam(ctx, "team remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: the PC did not answer (%v)", tech, of, err), ErrPCOffline)
-	case res.OK:
-		lock.wrong = 0
-		if err := s.auditTeam(ctx, "team remote sign-in", fmt.Sprintf("%s signed in to %s (the PC accepted the password)", tech, of), nil); err != nil {
-			r.Close()
-			return nil, err
-		}
-		// Recorded here as this station's own sessions are (the owner's
-		// invitation told the user whether sessions are recorded by its
-		// settings; this station's setting decides here).
-		s.startRecordingFor(ctx, 0, 0, record.Meta{SessionID: t.Session, Computer: t.pc(),
-			Technician: signedAs + " for " + t.ownerWords(), Started: s.now()}, r)
-		s.auditTeamClose(r, tech, of, s.now())
-		return r, nil
-	case res.Code != wire.CodeWrongPassword:
-		return nil, s.auditTeam(ctx, "team remote sign-in failed", fmt.Sprintf("%s could not sign in to %s: %s", tech, of, res.Message), ErrSignInFailed)
-	}
-	lock.wrong++
-	left := MaxSignInTries - lock.wrong
-	var refused error = &WrongPasswordError{TriesLeft: left}
-	detail := fmt.Sprintf("%s typed a wrong password for %s (%d tries left)", tech, of, left)
-	if left <= 0 {
-		lock.wrong, lock.until = 0, now.Add(SignInLock)
-		refused = &ConnectLockedError{Until: lock.until, Now: now}
-		detail = fmt.Sprintf("%s typed a wrong password for %s for the %dth time: connecting is locked for 5 minutes", tech, of, MaxSignInTries)
-	}
-	return nil, s.auditTeam(ctx, "team remote sign-in refused", detail, refused)
-}
-
-// auditTeam writes a row about another station's session (no profile or
-// session of this station) and returns refused, or the database's error.
-func (s *Station) auditTeam(ctx context.Context, event, detail string, refused error) error {
-	err := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, 0, 0, event, detail) })
+	a := signInAudit{prefix: "team ", who: tech, pc: fmt.Sprintf("%s of %s's session %d", t.pc(), t.ownerWords(), t.Session)}
+	r, err := s.signInTo(ctx, k, a, open, remote.Peer{SessionID: t.Session, Computer: t.pc(), Technician: signedAs}, password, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return refused
+	// Recorded here as this station's own sessions are (the owner's
+	// invitation told the user whether sessions are recorded by its
+	// settings; this station's setting decides here).
+	s.startRecordingFor(ctx, 0, 0, record.Meta{SessionID: t.Session, Computer: t.pc(),
+		Technician: signedAs + " for " + t.ownerWords(), Started: s.now()}, r)
+	s.auditTeamClose(r, tech, a.pc, s.now())
+	return r, nil
 }
 
 // auditTeamClose audits the remote session's close, as auditOnClose does
