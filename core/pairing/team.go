@@ -280,7 +280,11 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 		}
 		s.setTeamState(r, st)
 		s.setTeamList(r, others(tc.List(), acc.StationID))
-		peers := peersOf(tc.Stations(), acc.StationID)
+		// One view of the members for both the stored ones and the pins, so
+		// that idle channels are reopened (below) only once the members the
+		// PCs are told of are stored (a restart lists the same).
+		stations := tc.Stations()
+		peers := peersOf(stations, acc.StationID)
 		if st.Connected && k.Seats > 0 && (k.Seats != last.Seats || k.Stations != last.Stations || !maps.Equal(peers, last.Members)) {
 			last.Seats, last.Stations, last.Members = k.Seats, k.Stations, peers
 			s.setPeers(r, peers)
@@ -288,10 +292,22 @@ func (s *Server) keepTeam(ctx context.Context, r *hubRun, acc core.HubAccess, cl
 				s.log.Warn("the team's last known share could not be stored", "err", err)
 			}
 		}
-		if pins := s.teamPins(); newPins(sentPins, pins) {
+		// A pin gained or lost: the PCs' lists are stale. A lost pin is a
+		// revoked station (the marker dropped it from tc's members; the
+		// stored ones were saved without it above): the PCs must forget it
+		// now, not at their next reconnect.
+		pins := s.pinsOf(stations)
+		if gained, lost := pinsChanged(sentPins, pins); gained || lost {
 			sentPins = pins
-			if n := s.reopenIdleChannels(); n > 0 {
+			n := s.reopenIdleChannels()
+			switch {
+			case n == 0:
+			case gained && lost:
+				s.log.Info("the team's stations changed (one joined or changed its certificate, or one was revoked): idle live channels reopened so their PCs read the team's pins again", "channels", n)
+			case gained:
 				s.log.Info("a station joined the team: idle live channels reopened so their PCs learn its pin", "channels", n)
+			default:
+				s.log.Info("a station of the team was revoked: idle live channels reopened so their PCs forget its pin", "channels", n)
 			}
 		}
 		select {

@@ -95,12 +95,14 @@ func (s *Server) teamPins() []string {
 	if revoked {
 		return nil
 	}
-	var all map[string]team.Member
 	if tc != nil {
-		all = tc.Stations()
-	} else {
-		all = knownMembers(stored)
+		return s.pinsOf(tc.Stations())
 	}
+	return s.pinsOf(knownMembers(stored))
+}
+
+// pinsOf are the pins teamPins lists of the stations all.
+func (s *Server) pinsOf(all map[string]team.Member) []string {
 	own := s.Pins()
 	type peer struct {
 		id, pin string
@@ -134,8 +136,9 @@ func (s *Server) teamPins() []string {
 // reopenIdleChannels closes the live channels no technician uses, so
 // their PCs redial at once and read the team's pins again from the
 // answer: a PC learns its team's pins only when its channel opens, and
-// would refuse a station that joined the team since. Channels carrying a
-// remote session stay; they learn at their next open.
+// would refuse a station that joined the team since, or still accept one
+// the hub revoked. Channels carrying a remote session stay; they learn at
+// their next open.
 func (s *Server) reopenIdleChannels() int {
 	idle := s.live.idle()
 	for _, ys := range idle {
@@ -144,14 +147,21 @@ func (s *Server) reopenIdleChannels() int {
 	return len(idle)
 }
 
-// newPins reports whether now holds a pin before does not.
-func newPins(before, now []string) bool {
+// pinsChanged reports whether now holds a pin before does not (a station
+// joined, or changed its certificate), and whether it lost one (a station
+// the hub revoked: members are otherwise never forgotten).
+func pinsChanged(before, now []string) (gained, lost bool) {
 	for _, p := range now {
 		if !slices.Contains(before, p) {
-			return true
+			gained = true
 		}
 	}
-	return false
+	for _, p := range before {
+		if !slices.Contains(now, p) {
+			lost = true
+		}
+	}
+	return gained, lost
 }
 
 // teamPinsLine is the live channel's 101 header line with the team's pins

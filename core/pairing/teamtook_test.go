@@ -25,6 +25,7 @@ import (
 	"adhocstation/core/hublink"
 	"adhocstation/core/team"
 	"adhocstation/core/wire"
+	"adhocstation/hub/hubsrv"
 	"adhocstation/hub/hubtest"
 )
 
@@ -382,5 +383,72 @@ func TestJoiningStationReopensIdleChannels(t *testing.T) {
 	defer again.Close()
 	if got := pc.TeamPins(); !slices.Equal(got, []string{bPin}) {
 		t.Fatalf("after B joined the app accepts team pins %q, want B's %s", got, bPin)
+	}
+}
+
+// TestRevokedStationLeavesPCs: B joins A's team and A's PC (the Support
+// Session app's own client) learns B's pin; when the hub revokes B, A drops
+// B from its stored members and closes its idle live channel, and at the
+// PC's next open the answer no longer lists B's pin, so the PC no longer
+// accepts B's certificate, also should it reach B on its network.
+func TestRevokedStationLeavesPCs(t *testing.T) {
+	h, clock := teamRig(t)
+	a := joinNamedStation(t, h, clock, "Desk A")
+	waitFor(t, a.states, "A in its team", func(s TeamState) bool { return s.Team == "acme" && s.Connected })
+	_, key := pairedAt(t, a, "Anna Tech", "anna@example.org")
+	pc, err := support.NewClient(a.env.srv.URL(), a.env.srv.Pins())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *yamux.Session {
+		t.Helper()
+		ys, _, err := pc.OpenChannel(t.Context(), key, support.ChannelTiming{Timeout: coretest.WaitLimit})
+		if err != nil || ys == nil {
+			t.Fatalf("the app's channel: %v", err)
+		}
+		t.Cleanup(func() { ys.Close() })
+		return ys
+	}
+	closed := func(ys *yamux.Session, why string) {
+		t.Helper()
+		select {
+		case <-ys.CloseChan():
+		case <-time.After(coretest.WaitLimit): // failsafe
+			t.Fatal(why)
+		}
+	}
+	stored := func() map[string]core.TeamPeer {
+		t.Helper()
+		m, ok, err := a.st.TeamMembership(t.Context())
+		if err != nil || !ok {
+			t.Fatalf("A's stored team: %v %v", ok, err)
+		}
+		return m.Members
+	}
+	first := open()
+
+	b := joinNamedStation(t, h, clock, "Desk B")
+	bPin := b.env.srv.Pins()[0]
+	closed(first, "A kept its idle channel open after B joined")
+	second := open()
+	if got := pc.TeamPins(); !slices.Equal(got, []string{bPin}) {
+		t.Fatalf("after B joined the app accepts team pins %q, want B's %s", got, bPin)
+	}
+	if p := stored()[b.id]; p.Pin != bPin {
+		t.Fatalf("A's stored member B: %+v, want B's pin %s", p, bPin)
+	}
+
+	revoked := time.Now()
+	if err := hubsrv.AdminRevoke(h.Dir, b.id); err != nil {
+		t.Fatal(err)
+	}
+	closed(second, "A kept its idle channel open after B was revoked: its PC would still accept B's certificate")
+	t.Logf("A closed its idle channel %v after the revocation was sent (hub's marker, A's watch, the close)", time.Since(revoked))
+	if p, ok := stored()[b.id]; ok {
+		t.Fatalf("A still stores the revoked B: %+v", p)
+	}
+	open()
+	if got := pc.TeamPins(); len(got) != 0 {
+		t.Fatalf("after B was revoked the app accepts team pins %q, want none", got)
 	}
 }

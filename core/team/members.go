@@ -93,10 +93,23 @@ func cleanName(s string) string {
 }
 
 // seeMember records a station's presence (under mu). A station whose lease
-// ran out stays known, offline.
+// ran out stays known, offline; one the hub revoked (its key revoked.<ID>,
+// written by the hub only) is forgotten, also when it was given in
+// Config.KnownMembers, and a presence of it read later (a watch that
+// starts over replays the bucket) does not bring it back: its pin must
+// leave this station's PCs.
 func (c *Client) seeMember(e jetstream.KeyValueEntry) {
+	if id, ok := strings.CutPrefix(e.Key(), revokedPrefix); ok {
+		// Only a put marks: the hub never lifts a revocation (the id is
+		// refused for good), so a marker that goes changes nothing here.
+		if validToken(id) && e.Operation() == jetstream.KeyValuePut && id != c.cfg.StationID {
+			c.revokedIDs[id] = true
+			delete(c.members, id)
+		}
+		return
+	}
 	id, ok := strings.CutPrefix(e.Key(), "station.")
-	if !ok || !validToken(id) || e.Operation() != jetstream.KeyValuePut {
+	if !ok || !validToken(id) || e.Operation() != jetstream.KeyValuePut || c.revokedIDs[id] {
 		return
 	}
 	var p presence
@@ -111,15 +124,20 @@ func (c *Client) seeMember(e jetstream.KeyValueEntry) {
 	c.members[id] = m
 }
 
+// revokedPrefix starts the hub's mark of a revoked station (hub/team's
+// RevokedPrefix; that package is the hub's, not imported here).
+const revokedPrefix = "revoked."
+
 // Stations are the team's stations this station knows, by hub id, this one
 // included: those seen online in this run or given in Config.KnownMembers,
-// with their names and pins, and whether they are online now.
+// with their names and pins, and whether they are online now; never one the
+// hub revoked.
 func (c *Client) Stations() map[string]Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]Member, len(c.members)+1)
 	for id, m := range c.members {
-		m.Online = c.view.stations[id]
+		m.Online = c.view.stations[id] // members holds no revoked id (seeMember)
 		out[id] = m
 	}
 	self := Member{Name: cleanName(c.cfg.Name), Online: c.view.stations[c.cfg.StationID]}

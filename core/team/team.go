@@ -190,6 +190,9 @@ type Client struct {
 	// KnownMembers): kept when their lease runs out, so an offline
 	// station's name and pin stay known. Under mu.
 	members map[string]Member
+	// revokedIDs are the stations the hub marked revoked (revoked.<ID>),
+	// for the run: never members again, their lines not in List. Under mu.
+	revokedIDs map[string]bool
 
 	// The watch is started again after every reconnect (rewatch), so the
 	// list is current at once instead of when the old consumer's missed
@@ -255,7 +258,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{
 		cfg: cfg, log: cfg.Log, bucket: Bucket(cfg.TeamID),
 		claims: map[string]*claim{}, view: newView(), published: map[string]bool{}, gone: map[string]bool{}, reconcN: make(chan struct{}, 1), ready: make(chan struct{}),
-		members: map[string]Member{},
+		members: map[string]Member{}, revokedIDs: map[string]bool{},
 	}
 	for id, m := range cfg.KnownMembers {
 		if validToken(id) && id != cfg.StationID {
@@ -593,9 +596,15 @@ func (c *Client) OfflineShare() int {
 	return c.offlineShareLocked()
 }
 
-// onlineLocked counts the stations online, this one included.
+// onlineLocked counts the stations online, this one included, not a
+// revoked one whose presence is still seen.
 func (c *Client) onlineLocked() int {
-	online := len(c.view.stations)
+	online := 0
+	for id := range c.view.stations {
+		if !c.revokedIDs[id] {
+			online++
+		}
+	}
 	if !c.view.stations[c.cfg.StationID] {
 		online++
 	}
@@ -766,6 +775,9 @@ func (c *Client) List() []Entry {
 func (c *Client) listLocked() []Entry {
 	out := make([]Entry, 0, len(c.view.sessions))
 	for _, e := range c.view.sessions {
+		if c.revokedIDs[e.Station] {
+			continue // the hub deletes them; one seen before that is not shown
+		}
 		e.StationOnline = c.view.stations[e.Station]
 		e.StationName = c.members[e.Station].Name
 		out = append(out, e)

@@ -3,10 +3,14 @@ package team_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"slices"
 	"testing"
 	"time"
 
 	"adhocstation/core/team"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
 
 func pinOf(s string) string {
@@ -114,5 +118,84 @@ func TestTakeoverNoticeReachesOwner(t *testing.T) {
 	joinNamed(t, srv, srv.ClientURL(), "kiosk", "Kiosk", again)
 	if n := receiveNotice(t, again); n.Session != "13" || n.Taker != "desk" || n.Computer != "OTTO-PC" {
 		t.Fatalf("the notice written while kiosk was offline: %+v", n)
+	}
+}
+
+// TestRevokedMemberForgotten: when the hub revokes kiosk, desk forgets its
+// name and pin and its session lines; a presence of kiosk written after
+// (here with a second key of kiosk's that was not revoked) does not bring it
+// back; a station starting later with kiosk in its stored members drops it
+// on the marker replayed at its start, though the presence comes after it
+// in the bucket, and keeps its other stored members.
+func TestRevokedMemberForgotten(t *testing.T) {
+	srv := hub(t, 5)
+	a := joinNamed(t, srv, srv.ClientURL(), "kiosk", "Kiosk", nil)
+	b := joinNamed(t, srv, srv.ClientURL(), "desk", "Desk", nil)
+	ctx := ctx10(t)
+	if err := a.Publish(ctx, team.Entry{Session: "s1", PreparedBy: "Anna"}); err != nil {
+		t.Fatal(err)
+	}
+	hasKiosk := func(m *member) bool { _, ok := m.Stations()["kiosk"]; return ok }
+	kioskLines := func(m *member) int {
+		n := 0
+		for _, e := range m.List() {
+			if e.Station == "kiosk" {
+				n++
+			}
+		}
+		return n
+	}
+	b.waitView(t, "kiosk's pin and line", func() bool { return b.Stations()["kiosk"].Pin == pinOf("kiosk") && kioskLines(b) == 1 })
+
+	// A second key of kiosk's, signed before the revocation of the first.
+	kp2, _ := nkeys.CreateUser()
+	pub2, _ := kp2.PublicKey()
+	jwt2, err := srv.IssueUser(teamID, "kiosk", pub2, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Revoke(ctx, "kiosk", a.userPub); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "kiosk forgotten", func() bool { return !hasKiosk(b) && kioskLines(b) == 0 })
+
+	late, err := nats.Connect(srv.ClientURL(), nats.UserJWT(func() (string, error) { return jwt2, nil }, kp2.Sign),
+		nats.CustomInboxPrefix(team.InboxPrefix("kiosk")), nats.NoReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	for key, v := range map[string]string{
+		"station.kiosk":    `{"station":"kiosk","name":"Kiosk","pin":"` + pinOf("kiosk") + `"}`,
+		"session.kiosk.s2": `{"station":"kiosk","session":"s2","prepared_by":"Anna"}`,
+	} {
+		if _, err := late.RequestWithContext(ctx, "$KV."+team.Bucket(teamID)+"."+key, []byte(v)); err != nil {
+			t.Fatalf("kiosk's late %s was not written: %v", key, err)
+		}
+	}
+	// desk's watch reads the bucket in order: once it sees its own line
+	// written after kiosk's, it has read kiosk's too.
+	if err := b.Publish(ctx, team.Entry{Session: "s9", PreparedBy: "Bea"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitView(t, "its own line", func() bool {
+		return slices.ContainsFunc(b.List(), func(e team.Entry) bool { return e.Station == "desk" && e.Session == "s9" })
+	})
+	if hasKiosk(b) || kioskLines(b) != 0 {
+		t.Fatalf("after kiosk's presence and line written since its revocation, desk knows kiosk: %v, shows %d of its lines (want neither)", hasKiosk(b), kioskLines(b))
+	}
+
+	c := joinCfg(t, srv, []string{srv.ClientURL()}, "office", 2*time.Second, func(c *team.Config) {
+		c.KnownMembers = map[string]team.Member{
+			"kiosk": {Name: "Kiosk", Pin: pinOf("kiosk")},
+			"attic": {Name: "Attic", Pin: pinOf("attic")},
+		}
+	})
+	st := c.Stations()
+	if _, ok := st["kiosk"]; ok || kioskLines(c) != 0 {
+		t.Fatalf("a station started after the revocation knows kiosk: %+v, lines %d", st["kiosk"], kioskLines(c))
+	}
+	if st["attic"].Pin != pinOf("attic") || st["desk"].Pin != pinOf("desk") {
+		t.Fatalf("a station started after the revocation lost other members: %+v", st)
 	}
 }

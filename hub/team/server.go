@@ -230,6 +230,12 @@ func Bucket(teamID string) string { return "team_" + teamID }
 // publish to them, see userPermissions).
 const ConfigKey = "config"
 
+// RevokedPrefix starts the key revoked.<STATION> the hub writes in every
+// team bucket when it revokes that station (the value is the time, RFC
+// 3339): its teammates drop it from their members, so its certificate's
+// pin leaves them and their PCs. Stations may not publish to it.
+const RevokedPrefix = "revoked."
+
 // EnsureTeam makes (or keeps) the team's bucket and writes its seat count.
 // The bucket allows per-key TTLs (the stations' seat and profile leases) and
 // keeps a delete marker for a while so watchers see a lease run out.
@@ -262,7 +268,8 @@ func (s *Server) EnsureTeam(ctx context.Context, teamID string, seats int) error
 // (end.<itself>.…), the same for the notices that it took over a PC of
 // another station's session (took.<owner>.<session>.<itself>, deleted by
 // the owner: took.<itself>.…), read the whole bucket, and receive only on
-// its own inbox prefix.
+// its own inbox prefix. Nothing here covers config nor revoked.* (the hub's
+// word that a station was revoked): no station writes or deletes those.
 func userPermissions(uc *jwt.UserClaims, teamID, stationID string) {
 	b := Bucket(teamID)
 	stream := "KV_" + b
@@ -326,7 +333,8 @@ func (s *Server) IssueUser(teamID, stationID, userPub string, ttl time.Duration)
 // Revoke cuts a station now: its key goes in the account JWT's revocations,
 // the new account JWT is saved and pushed to every node through the system
 // account, and each node closes the station's connections on the update.
-// The station id is refused credentials from then on.
+// The station id is refused credentials from then on, and its teammates
+// are told (withdrawStation).
 func (s *Server) Revoke(ctx context.Context, stationID, userPub string) error {
 	if err := s.keys.mergeRevocations(s.res); err != nil {
 		return err
@@ -347,14 +355,22 @@ func (s *Server) Revoke(ctx context.Context, stationID, userPub string) error {
 	if err := s.pushAccount(ctx, accJWT); err != nil {
 		return err
 	}
-	return s.withdrawEndRequests(ctx, stationID)
+	return s.withdrawStation(ctx, stationID, time.Unix(now, 0))
 }
 
-// withdrawEndRequests deletes the requests to end a session, and the
-// notices of a takeover, that a revoked station wrote and that still wait
-// for an offline owner: a lost kiosk's requests are not acted on after its
-// revocation, nor its takeovers audited as if still in good standing.
-func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) error {
+// withdrawStation tells each team's stations that stationID is revoked and
+// removes what it left in the buckets. It marks it revoked.<station> (kept
+// from the first revocation: the hub revokes each of a station's keys), so
+// its teammates forget its name and pin, also those offline now, which read
+// the marker when they next watch; it deletes its presence and its session
+// lines (no one may end those sessions through the team any more), and the
+// requests to end a session and the notices of a takeover it wrote that
+// still wait for an offline owner: a lost kiosk's requests are not acted on
+// after its revocation, nor its takeovers audited as if still in good
+// standing. The hub does not keep which team a station id belongs to, so
+// every team bucket gets the marker; the id is random and tells another
+// team nothing.
+func (s *Server) withdrawStation(ctx context.Context, stationID string, at time.Time) error {
 	names := s.js.KeyValueStoreNames(ctx)
 	var errs []error
 	for name := range names.Name() {
@@ -366,7 +382,10 @@ func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) erro
 			errs = append(errs, err)
 			continue
 		}
-		keys, err := kv.ListKeysFiltered(ctx, "end.*.*."+stationID, "took.*.*."+stationID)
+		if _, err := kv.Create(ctx, RevokedPrefix+stationID, []byte(at.UTC().Format(time.RFC3339))); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			errs = append(errs, err)
+		}
+		keys, err := kv.ListKeysFiltered(ctx, "station."+stationID, "session."+stationID+".*", "end.*.*."+stationID, "took.*.*."+stationID)
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrNoKeysFound) {
 				errs = append(errs, err)
@@ -383,7 +402,7 @@ func (s *Server) withdrawEndRequests(ctx context.Context, stationID string) erro
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("the revoked station's requests to end sessions and takeover notices could not all be withdrawn: %w", err)
+		return fmt.Errorf("the station is cut, but its teammates could not all be told it was revoked, or its presence, sessions, requests to end sessions and takeover notices could not all be withdrawn (revoke it again to retry): %w", err)
 	}
 	return nil
 }
