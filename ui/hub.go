@@ -178,7 +178,7 @@ func (s *settingsScreen) refreshHub() {
 	if s.hubState != nil {
 		st = s.hubState()
 	}
-	text, imp := hubText(s.hub.cfg, s.hub.joined, s.hub.err, st, s.hubState != nil)
+	text, imp := hubText(s.hub.cfg, s.hub.joined, s.hub.err, st, s.hubState != nil, s.st.Now())
 	if s.teamState != nil && s.hub.joined {
 		ts := s.teamState()
 		if line := teamText(ts); line != "" {
@@ -193,7 +193,7 @@ func (s *settingsScreen) refreshHub() {
 
 // hubText says where PCs reach the station and what to do when the hub
 // link is down.
-func hubText(cfg core.HubConfig, joined bool, err error, st pairing.HubState, running bool) (string, widget.Importance) {
+func hubText(cfg core.HubConfig, joined bool, err error, st pairing.HubState, running bool, now time.Time) (string, widget.Importance) {
 	switch {
 	case err != nil:
 		return errorText(err), widget.DangerImportance
@@ -208,6 +208,10 @@ func hubText(cfg core.HubConfig, joined bool, err error, st pairing.HubState, ru
 	switch {
 	case !running:
 		return head + "\nThe pairing service is not running, so PCs cannot reach this station through the hub.", widget.DangerImportance
+	case st.Connected && st.URL == cfg.URL && now.Before(st.PlainOffUntil):
+		return head + "\nConnected. Until " + st.PlainOffUntil.Local().Format("15:04") + " PCs' data comes through the hub's " +
+			"encrypted web connection, which is slower: a plain connection to the hub was refused on the way (a firewall that " +
+			"lets only HTTPS out on port 443 does that). Everything still works; nothing needs to be done.", widget.SuccessImportance
 	case st.Connected && st.URL == cfg.URL:
 		return head + "\nConnected.", widget.SuccessImportance
 	case st.LastError != "" && st.URL == cfg.URL:

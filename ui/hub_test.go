@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"adhocstation/core/hublink"
 	"context"
 	"strings"
 	"testing"
@@ -221,4 +222,69 @@ func dialogText(o fyne.CanvasObject) string {
 		texts = append(texts, l.Text)
 	}
 	return strings.Join(texts, " ")
+}
+
+// TestHubPlainLegFallbackSaid: behind a firewall that passes only TLS, the
+// station's plain data leg for a PC's relay is cut; the relay still works
+// (through the hub's TLS WebSocket) and Settings says, in words, that
+// transfers through the hub are slower until when and why, without a
+// warning colour (nothing is broken and nothing needs doing).
+func TestHubPlainLegFallbackSaid(t *testing.T) {
+	st, clock, _, _ := pagesTestComputers(t)
+	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
+	set.win.SetContent(set.content())
+	label := set.showHub(nil)
+	h := hubtest.Start(t, clock.Now)
+	var fw hubtest.Firewall
+	walled := fw.Client(h.Client)
+	t.Cleanup(walled.CloseIdleConnections)
+	if _, err := st.JoinHub(t.Context(), walled, h.URL, h.Code()); err != nil {
+		t.Fatal(err)
+	}
+	states := make(chan pairing.HubState, 64)
+	srv, err := pairing.Start(t.Context(), st, pairing.Options{ListenAddr: "127.0.0.1:0", AgentExe: []byte("MZ"),
+		HubClient: walled, OnHubState: func(s pairing.HubState) { states <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	set.hubState = srv.HubState
+	for !coretest.Receive(t, states, "the hub link to come up").Connected {
+	}
+	set.onEvent(core.Event{Kind: core.EventSettings})
+	set.onTick(clock.Now())
+	if !strings.HasSuffix(label.Text, "Connected.") {
+		t.Fatalf("before any relay, Settings says %q", label.Text)
+	}
+
+	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
+	paired := pairPC(t, st, prep)
+	rel, ok, err := st.RelayToken(t.Context(), paired.Session.ID, paired.Session.ExpiresAt)
+	if err != nil || !ok {
+		t.Fatalf("relay token: %v %v", ok, err)
+	}
+	c, err := support.NewClientVia("https://station.invalid:8443", srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
+	if err != nil || ys == nil {
+		t.Fatalf("the live channel through the hub, its station leg cut by the firewall: %v", err)
+	}
+	t.Cleanup(func() { ys.Close() })
+	if fw.Cut() != 1 {
+		t.Fatalf("the firewall cut %d connections, want the one plain data leg", fw.Cut())
+	}
+	var got pairing.HubState
+	for got = srv.HubState(); got.PlainOffUntil.IsZero(); got = coretest.Receive(t, states, "the plain leg's failure") {
+	}
+	if want := clock.Now().Add(hublink.PlainRetry); !got.PlainOffUntil.Equal(want) {
+		t.Errorf("relays use the WebSocket until %v, want %v", got.PlainOffUntil, want)
+	}
+	set.onTick(clock.Now())
+	until := got.PlainOffUntil.Local().Format("15:04")
+	if !strings.Contains(label.Text, "slower") || !strings.Contains(label.Text, "Until "+until) ||
+		!strings.Contains(label.Text, "firewall") || label.Importance != widget.SuccessImportance {
+		t.Fatalf("after the cut leg, Settings says %q (%v)", label.Text, label.Importance)
+	}
 }

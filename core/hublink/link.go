@@ -106,7 +106,7 @@ type Link struct {
 	// (err nil) or down (why).
 	OnState func(connected bool, err error)
 	// OnPlainFailed, if set, is told why a plain data leg failed; the
-	// relays then use the data WebSocket for a while (plainRetry).
+	// relays then use the data WebSocket for a while (PlainRetry).
 	OnPlainFailed func(err error)
 
 	once      sync.Once
@@ -124,10 +124,10 @@ type Link struct {
 // transport it cannot dial through).
 var errNoPlain = errors.New("no plain data leg through this transport")
 
-// plainRetry is how long data legs stay WebSockets after a plain one
+// PlainRetry is how long data legs stay WebSockets after a plain one
 // failed: something on the way (a firewall that lets only TLS through
 // port 443, a hub that lost the relay) may refuse every one.
-const plainRetry = 10 * time.Minute
+const PlainRetry = 10 * time.Minute
 
 func (l *Link) plainAllowed() bool {
 	l.plainMu.Lock()
@@ -137,7 +137,7 @@ func (l *Link) plainAllowed() bool {
 
 func (l *Link) plainFailed() {
 	l.plainMu.Lock()
-	l.plainOff = time.Now().Add(plainRetry)
+	l.plainOff = time.Now().Add(PlainRetry)
 	l.plainMu.Unlock()
 }
 

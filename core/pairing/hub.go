@@ -20,6 +20,11 @@ type HubState struct {
 	StationID  string // enrolled as
 	LastError  string // why the link last went down; "" when it never did
 	Since      time.Time
+	// PlainOffUntil: a plain data leg failed (PlainError says why), so
+	// relays come through the hub's TLS WebSocket, slower, until then
+	// (docs/HUB.md "Plain data legs"). Zero when none failed.
+	PlainOffUntil time.Time
+	PlainError    string // for the log and tests; the window says it in words
 }
 
 // hubRun is one running link: the control connection and the HTTP server
@@ -109,13 +114,18 @@ func (s *Server) syncHub(ctx context.Context) {
 			} else if up {
 				s.log.Info("the link to the hub is up", "hub", acc.URL, "station", acc.StationID)
 			}
+			prev := s.HubState()
 			if !up && st.LastError == "" {
-				st.LastError = s.HubState().LastError
+				st.LastError = prev.LastError
 			}
+			st.PlainOffUntil, st.PlainError = prev.PlainOffUntil, prev.PlainError
 			s.setHubState(st)
 		},
 		OnPlainFailed: func(err error) {
 			s.log.Info("a relay could not come from the hub as a plain data leg (a firewall that passes only TLS?); relays use the TLS WebSocket for the next 10 minutes", "hub", acc.URL, "err", err)
+			st := s.HubState()
+			st.PlainOffUntil, st.PlainError = s.st.Now().Add(hublink.PlainRetry), err.Error()
+			s.setHubState(st)
 		}}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancel = cancel

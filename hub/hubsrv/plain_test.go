@@ -5,17 +5,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"adhocstation/core/hublink"
 	"adhocstation/hub/hubsrv"
+	"adhocstation/hub/hubtest"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
@@ -77,51 +76,22 @@ func TestPlainDataLeg(t *testing.T) {
 	}
 }
 
-// tlsOnly is a firewall on the station's way to the hub that passes only
-// TLS on port 443: a connection whose first bytes are not a TLS handshake
-// is cut.
-type tlsOnly struct {
-	net.Conn
-	checked bool
-	cut     *atomic.Int32
-}
-
-func (c *tlsOnly) Write(p []byte) (int, error) {
-	if !c.checked && len(p) > 0 {
-		c.checked = true
-		if p[0] != 0x16 {
-			c.cut.Add(1)
-			c.Conn.Close()
-			return 0, errors.New("connection reset by the firewall")
-		}
-	}
-	return c.Conn.Write(p)
-}
-
 // TestPlainDataLegFallsBack: where a plain leg cannot pass, the relay
 // comes through the data WebSocket instead, and the station stops trying
 // plain legs for a while rather than failing at each relay.
 func TestPlainDataLegFallsBack(t *testing.T) {
 	h := startHub(t)
 	st := h.enrol(t)
-	var cut atomic.Int32
-	tr := h.client.Transport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &tlsOnly{Conn: c, cut: &cut}, nil
-	}
+	var fw hubtest.Firewall
 	walled := *h
-	walled.client = &http.Client{Transport: tr}
-	t.Cleanup(tr.CloseIdleConnections)
+	walled.client = fw.Client(h.client)
+	t.Cleanup(walled.client.CloseIdleConnections)
 	l := walled.link(t, st)
 	cert := pairingStation(t, l)
 
 	echoThrough(t, h, st, cert)
 	echoThrough(t, h, st, cert)
-	if got := cut.Load(); got != 1 {
+	if got := fw.Cut(); got != 1 {
 		t.Fatalf("the firewall cut %d plain legs, want 1 (then no more tries)", got)
 	}
 	if n := h.srv.Status().PlainLegs; n != 0 {
