@@ -58,6 +58,9 @@ type Session struct {
 	// ViaHub is the relay hub the PC paired through (https://HOST[:PORT]),
 	// "" when it paired directly or has not paired.
 	ViaHub string
+	// InviteHub is the relay hub the newest invitation's link leads to
+	// (https://HOST[:PORT]), "" when it leads to this station directly.
+	InviteHub string
 }
 
 // CodeBurned reports whether the security code can no longer be used.

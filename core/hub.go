@@ -135,9 +135,11 @@ func (h hubSealed) public() HubConfig {
 }
 
 // LeaveHub forgets the hub: PCs prepared from now on reach the station
-// directly. While sessions paired through the hub are open it refuses
-// (ErrHubSessionsOpen, naming them): their app was made for the hub and
-// would be stranded; EndHubSessions ends them first. It publishes
+// directly. While sessions paired through the hub are open, or prepared
+// sessions whose invitation link leads to it wait, it refuses
+// (ErrHubSessionsOpen, naming them): their app, or their link, was made
+// for the hub and would be stranded; EndHubSessions ends and cancels them
+// first. It publishes
 // EventSettings. Refusals: ErrHubNotJoined, ErrHubSessionsOpen.
 func (s *Station) LeaveHub(ctx context.Context) error {
 	cfg, ok, err := s.Hub(ctx)
@@ -150,8 +152,9 @@ func (s *Station) LeaveHub(ctx context.Context) error {
 	stranded := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		// Counted in the leave's transaction: a PC pairing through the
-		// hub meanwhile is either counted or paired after the leave.
-		n, err := countHubSessions(ctx, tx, cfg.URL)
+		// hub, or an invitation prepared through it, meanwhile is either
+		// counted or comes after the leave.
+		n, err := s.countHubSessions(ctx, tx, cfg.URL)
 		if stranded = n > 0; err != nil || stranded {
 			return err
 		}
@@ -169,7 +172,11 @@ func (s *Station) LeaveHub(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return hubSessionsRefusal(cfg.URL, open)
+		waiting, err := s.HubInvitations(ctx)
+		if err != nil {
+			return err
+		}
+		return hubSessionsRefusal(cfg.URL, open, waiting)
 	}
 	s.publish(Event{Kind: EventSettings})
 	return nil
@@ -230,8 +237,15 @@ func (h HubConfig) linkPrefix() string { return h.URL + "/st/" + h.StationID }
 // joinLink is the deployment link for token: through the hub when one is
 // configured (a hub that cannot be read leaves the direct link).
 func (s *Station) joinLink(ctx context.Context, p PairingSettings, token string) string {
+	link, _ := s.inviteLink(ctx, p, token)
+	return link
+}
+
+// inviteLink is joinLink and the hub it leads to ("" when direct), which
+// an invitation records as the session's invite_hub.
+func (s *Station) inviteLink(ctx context.Context, p PairingSettings, token string) (link, hubURL string) {
 	if h, ok, err := s.Hub(ctx); err == nil && ok {
-		return h.linkPrefix() + "/join/" + token
+		return h.linkPrefix() + "/join/" + token, h.URL
 	}
-	return linkFor(p, token)
+	return linkFor(p, token), ""
 }

@@ -315,6 +315,20 @@ func (s *Station) promoteWaiting(ctx context.Context, set Settings, queuedToo bo
 // with the current link and sender: a queued one is rewritten in place,
 // otherwise a new one is added.
 func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, detail string) error {
+	// A hub joined or left between composing and saving makes the new
+	// link's hub differ from the one saved: composed once more then.
+	for range 3 {
+		if err := s.requeueOnce(ctx, set, id, event, detail); !errors.Is(err, errHubChanged) {
+			return err
+		}
+	}
+	return s.requeueOnce(ctx, set, id, event, detail)
+}
+
+// errHubChanged: the hub joined changed while an invitation was composed.
+var errHubChanged = errors.New("the hub joined changed while the invitation was composed; compose it again")
+
+func (s *Station) requeueOnce(ctx context.Context, set Settings, id int64, event, detail string) error {
 	sess, err := s.Session(ctx, id)
 	if err != nil {
 		return err
@@ -323,7 +337,8 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 		return errNoLink
 	}
 	now := s.now()
-	r, err := mail.RenderInvitation(invitationFor(sess, s.joinLink(ctx, set.Pairing, sess.Token), now, set.Recording.Enabled))
+	link, hubURL := s.inviteLink(ctx, set.Pairing, sess.Token)
+	r, err := mail.RenderInvitation(invitationFor(sess, link, now, set.Recording.Enabled))
 	if err != nil {
 		return err
 	}
@@ -342,6 +357,15 @@ func (s *Station) requeue(ctx context.Context, set Settings, id int64, event, de
 		}
 		if state != StatePrepared {
 			return ErrInvitationNotNeeded
+		}
+		// Read under the write lock, as Prepare does: the newest link's hub
+		// is what leaving a hub must count (an earlier email's link to
+		// another hub is superseded by this one).
+		if _, cur := s.inviteLink(ctx, set.Pairing, sess.Token); cur != hubURL {
+			return errHubChanged
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET invite_hub = ? WHERE id = ?`, hubURL, id); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, mail_from = ?, subject = ?, message = ?
 			WHERE id = (SELECT MAX(id) FROM outbox WHERE session_id = ?) AND state = 'queued'`,

@@ -75,7 +75,7 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 		State: StatePrepared, Token: token, CreatedAt: now, InviteExpiresAt: now.Add(set.InvitationTimeout),
 		CodeAttemptsLeft: MaxCodeAttempts,
 	}
-	link := s.joinLink(ctx, set.Pairing, token)
+	var link string
 	var refusal error
 	pool := s.seatPool()
 	claimed := false
@@ -97,11 +97,16 @@ func (s *Station) Prepare(ctx context.Context, req PrepareRequest) (Prepared, er
 		if refusal != nil {
 			return s.audit(tx, prof.ID, 0, "prepare refused", refusal.Error()+" (for "+email+")")
 		}
+		// The link is made under the write lock: a hub joined or left by
+		// another process meanwhile has committed before it or waits for
+		// this row, so invite_hub always names the hub the link goes to.
+		var hubURL string
+		link, hubURL = s.inviteLink(ctx, set.Pairing, token)
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (profile_id, user_email, state, token_mac, token_sealed,
-			code_hash, code_attempts_left, password_hash, password_sealed, password_mac, created_at, invite_expires_at)
-			VALUES (?, ?, 'prepared', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			code_hash, code_attempts_left, password_hash, password_sealed, password_mac, created_at, invite_expires_at, invite_hub)
+			VALUES (?, ?, 'prepared', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			prof.ID, email, s.keys.tokenMAC(token), sealedToken, s.keys.mac("code", code), MaxCodeAttempts,
-			pwHash, sealed, pwMAC, ms2(now), ms2(sess.InviteExpiresAt))
+			pwHash, sealed, pwMAC, ms2(now), ms2(sess.InviteExpiresAt), hubURL)
 		if err != nil {
 			return err
 		}
@@ -236,7 +241,7 @@ type SessionFilter struct {
 }
 
 const sessionColumns = `s.id, s.profile_id, p.name, p.email, s.user_email, s.state, s.token_sealed, s.created_at,
-	s.invite_expires_at, s.activated_at, s.expires_at, s.closed_at, s.close_reason, s.code_attempts_left, s.via_hub,
+	s.invite_expires_at, s.activated_at, s.expires_at, s.closed_at, s.close_reason, s.code_attempts_left, s.via_hub, s.invite_hub,
 	c.hostname, c.os_name, c.os_version, c.arch, c.windows_user, c.machine_id, c.online, c.last_seen,
 	c.account_ready, c.cleaned_up,
 	COALESCE(o.state, ''), COALESCE(o.attempts, 0), COALESCE(o.last_error, ''), o.sent_at`
@@ -256,7 +261,7 @@ func scanSession(r scanner, k keys) (Session, error) {
 	var host, osName, osVer, arch, user, machine sql.NullString
 	var online, ready, cleaned sql.NullBool
 	err := r.Scan(&s.ID, &s.ProfileID, &s.ProfileName, &s.ProfileEmail, &s.UserEmail, &s.State, &sealedToken, &created,
-		&invite, &activated, &expires, &closed, &s.CloseReason, &s.CodeAttemptsLeft, &s.ViaHub,
+		&invite, &activated, &expires, &closed, &s.CloseReason, &s.CodeAttemptsLeft, &s.ViaHub, &s.InviteHub,
 		&host, &osName, &osVer, &arch, &user, &machine, &online, &lastSeen, &ready, &cleaned,
 		&s.Email.State, &s.Email.Attempts, &s.Email.LastError, &sentAt)
 	if err != nil {
