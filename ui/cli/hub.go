@@ -65,8 +65,9 @@ func (c *cli) hubStatus(args []string) error {
 var hubEndWait = core.HubEndWait
 
 // leaveHub is `hub leave [--end-sessions]`. Without the flag it is refused
-// while sessions paired through the hub are open (core names them); with
-// it they are ended first and their PCs given up to 30 s to clean up.
+// while sessions paired through the hub are open or invitations whose link
+// leads to it wait (core names them); with it the invitations are
+// cancelled, the sessions ended and their PCs given up to 30 s to clean up.
 func (c *cli) leaveHub(args []string) error {
 	fs := flag.NewFlagSet("hub leave", flag.ContinueOnError)
 	endSessions := fs.Bool("end-sessions", false, "")
@@ -89,11 +90,18 @@ func (c *cli) leaveHub(args []string) error {
 		fmt.Fprintln(c.out, "Left the hub: new invitations reach this station directly.")
 		return nil
 	}
+	if waiting, err := st.HubInvitations(ctx); err == nil && len(waiting) > 0 {
+		fmt.Fprintf(c.out, "Cancelling %d invitation(s) whose link leads to the hub: %s.\n", len(waiting), core.InvitationList(waiting))
+	}
 	if open, err := st.HubSessions(ctx); err == nil && len(open) > 0 {
 		fmt.Fprintf(c.out, "Ending %d session(s) paired through the hub: %s. Waiting up to %v for their PCs to clean up…\n",
 			len(open), core.PCList(open), hubEndWait.Round(time.Second))
 	}
 	end, err := st.LeaveHubEndingSessions(ctx, hubEndWait)
+	if len(end.Cancelled) > 0 {
+		fmt.Fprintf(c.out, "Cancelled the invitations %s: send new ones once the hub is left, which will reach this station directly.\n",
+			core.InvitationList(end.Cancelled))
+	}
 	if len(end.Told) > 0 {
 		fmt.Fprintf(c.out, "Cleaned up (support account and app removed): %s.\n", core.PCList(end.Told))
 	}

@@ -79,15 +79,31 @@ func TestCLIHub(t *testing.T) {
 	if want := h.URL + "/st/" + acc.StationID + "/join/"; !strings.HasPrefix(prep.Link, want) {
 		t.Errorf("link %q through the hub; want it to start %s", prep.Link, want)
 	}
-	mustRun(t, dir, "", "hub", "leave")
+	// Its invitation links to the hub: leaving would strand it, so plain
+	// `hub leave` is refused naming the user; --end-sessions cancels it.
+	if r := runIn(t, dir, "", "hub", "leave"); r.code != ExitRefused || !strings.Contains(r.errOut, "1 invitation sent through the hub") ||
+		!strings.Contains(r.errOut, "to user@example.com (session 1)") || !strings.Contains(r.errOut, "Its link leads to the hub") {
+		t.Fatalf("leaving with an invitation through the hub: %+v", r)
+	}
+	if _, ok, _ := st.Hub(context.Background()); !ok {
+		t.Fatal("the refused leave left the hub")
+	}
+	if out := mustRun(t, dir, "", "hub", "leave", "--end-sessions"); !strings.Contains(out, "Cancelling 1 invitation(s) whose link leads to the hub: to user@example.com (session 1)") ||
+		!strings.Contains(out, "Cancelled the invitations to user@example.com (session 1)") || !strings.Contains(out, "Left the hub") {
+		t.Errorf("hub leave --end-sessions with an invitation through the hub says:\n%s", out)
+	}
 	if _, ok, _ := st.Hub(context.Background()); ok {
 		t.Error("the hub is still configured after leaving")
 	}
 	if _, ok, _ := st.TeamMembership(context.Background()); ok {
 		t.Error("the team is still stored after leaving the hub")
 	}
-	if shown := decode[sessionJSON](t, mustRun(t, dir, "", "sessions", "show", "1", "--json")); strings.HasPrefix(shown.Link, h.URL) {
-		t.Errorf("after leaving, the link %q still goes through the hub", shown.Link)
+	if shown := decode[sessionJSON](t, mustRun(t, dir, "", "sessions", "show", "1", "--json")); shown.State != core.StateCancelled {
+		t.Errorf("after hub leave --end-sessions, the invitation through the hub is %s", shown.State)
+	}
+	again := decode[preparedJSON](t, mustRun(t, dir, coretest.Password+"\n", prepareArgs("1", "user@example.com", "--password-stdin", "--json")...))
+	if strings.HasPrefix(again.Link, h.URL) {
+		t.Errorf("after leaving, a new link %q still goes through the hub", again.Link)
 	}
 	if !strings.Contains(mustRun(t, dir, "", "hub", "status"), "No hub") {
 		t.Error("status after leaving still names a hub")
