@@ -147,8 +147,8 @@ type HubEnding struct {
 	// hub), as they were just before.
 	Cancelled []Session
 	Ended     []Session // every session it ended, as it was just before
-	Told    []Session // of those, the ones whose PC sent its cleanup receipt in time
-	NotTold []Session // the others: offline, or no receipt within the wait
+	Told      []Session // of those, the ones whose PC sent its cleanup receipt in time
+	NotTold   []Session // the others: offline, or no receipt within the wait
 }
 
 // hubEndReason is the close reason of a session ended to leave its hub.

@@ -76,16 +76,23 @@ func (s *settingsScreen) onJoinHub() {
 }
 
 // onLeaveHub forgets the hub after a confirmation. While sessions paired
-// through the hub are open the question names them and offers to end them
-// first (as hub leave --end-sessions): leaving alone would strand their
-// PCs, whose app reaches this station only through the hub.
+// through the hub are open, or invitations whose link leads to it wait,
+// the question names them and offers to end and cancel them first (as hub
+// leave --end-sessions): leaving alone would strand their PCs, whose app
+// reaches this station only through the hub, and their users, whose link
+// would reach a hub that says the station is offline.
 func (s *settingsScreen) onLeaveHub() {
 	open, err := s.st.HubSessions(context.Background())
 	if err != nil {
 		s.showHubOut(errorText(err), widget.DangerImportance)
 		return
 	}
-	if len(open) == 0 {
+	waiting, err := s.st.HubInvitations(context.Background())
+	if err != nil {
+		s.showHubOut(errorText(err), widget.DangerImportance)
+		return
+	}
+	if len(open) == 0 && len(waiting) == 0 {
 		dialog.ShowConfirm("Leave the hub?", "New invitations will reach this station directly.",
 			func(ok bool) {
 				if !ok {
@@ -100,13 +107,34 @@ func (s *settingsScreen) onLeaveHub() {
 			}, s.win)
 		return
 	}
-	msg := fmt.Sprintf("%d open session(s) came through the hub %s: %s. Leaving the hub alone would leave these PCs "+
-		"unable to reach this station until their 24 hours are over.\n\nEnd them and leave: each PC online is told through the hub, "+
-		"removes the support account and the app, and then the station leaves the hub (up to %v).",
-		len(open), core.HubHost(open[0].ViaHub), core.PCList(open), core.HubEndWait.Round(time.Second))
-	askFirst(s.win, "End the sessions and leave the hub?", msg, "End them and leave", func() {
+	title, action, busy := "End the sessions and leave the hub?", "End them and leave", "Ending the sessions and waiting for their PCs to clean up…"
+	var parts []string
+	if len(open) > 0 {
+		parts = append(parts, fmt.Sprintf("%d open session(s) came through the hub %s: %s. Leaving the hub alone would leave these PCs "+
+			"unable to reach this station until their 24 hours are over.", len(open), core.HubHost(open[0].ViaHub), core.PCList(open)))
+	}
+	if len(waiting) > 0 {
+		parts = append(parts, fmt.Sprintf("%d invitation(s) sent through the hub %s still wait: %s. Their links lead to the hub, "+
+			"which cannot reach this station once it has left: the user would be told the technician's station is offline.",
+			len(waiting), core.HubHost(waiting[0].InviteHub), core.InvitationList(waiting)))
+	}
+	var then string
+	switch {
+	case len(open) == 0:
+		title, action, busy = "Cancel the invitations and leave the hub?", "Cancel them and leave", "Cancelling the invitations…"
+		then = "Cancel them and leave: the invitations are cancelled and the station leaves the hub. " +
+			"Then send new invitations, which will reach this station directly."
+	case len(waiting) == 0:
+		then = fmt.Sprintf("End them and leave: each PC online is told through the hub, "+
+			"removes the support account and the app, and then the station leaves the hub (up to %v).", core.HubEndWait.Round(time.Second))
+	default:
+		then = fmt.Sprintf("End them and leave: the invitations are cancelled (send new ones afterwards, which will reach "+
+			"this station directly); each PC online is told through the hub, removes the support account and the app, and then the "+
+			"station leaves the hub (up to %v).", core.HubEndWait.Round(time.Second))
+	}
+	askFirst(s.win, title, strings.Join(parts, " ")+"\n\n"+then, action, func() {
 		s.hubLeave.Disable()
-		s.showHubOut("Ending the sessions and waiting for their PCs to clean up…", widget.MediumImportance)
+		s.showHubOut(busy, widget.MediumImportance)
 		s.work.run(jobLeaveHub, func() func() {
 			end, err := s.st.LeaveHubEndingSessions(context.Background(), s.hubEndWait())
 			return func() {
@@ -130,6 +158,10 @@ func (s *settingsScreen) hubEndWait() time.Duration {
 // leaveHubText says what leaving with the sessions ended did.
 func leaveHubText(end core.HubEnding, err error) (string, widget.Importance) {
 	var parts []string
+	if len(end.Cancelled) > 0 {
+		parts = append(parts, "Cancelled the invitations "+core.InvitationList(end.Cancelled)+
+			": send new ones, which will reach this station directly.")
+	}
 	if len(end.Told) > 0 {
 		parts = append(parts, "Cleaned up: "+core.PCList(end.Told)+".")
 	}

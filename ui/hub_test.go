@@ -3,6 +3,7 @@ package ui
 import (
 	"adhocstation/core/hublink"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,10 +158,12 @@ func TestComputersPairedRoute(t *testing.T) {
 }
 
 // TestSettingsLeaveHubEndsSessions: with a session paired through the hub
-// open, Settings' Leave hub asks to end it first, naming its PC; "Keep it"
-// keeps the hub and the session; "End them and leave" ends it, waits for
-// the PC's cleanup receipt (the running station's part, played by core's
-// receipt call), says the PC cleaned up, and leaves.
+// open and an invitation through it waiting, Settings' Leave hub asks to
+// end and cancel them first, naming the PC and the invitation's user;
+// "Keep it" keeps the hub and the session; "End them and leave" cancels
+// the invitation, ends the session, waits for the PC's cleanup receipt
+// (the running station's part, played by core's receipt call), says the
+// PC cleaned up and the invitation was cancelled, and leaves.
 func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 	st, clock := coretest.Open(t)
 	h := hubtest.Start(t, clock.Now)
@@ -178,6 +181,7 @@ func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	invited := prepareFor(t, st, "Ivy Tech", "ivy@example.com")
 
 	test.Tap(set.hubLeave)
 	top := set.win.Canvas().Overlays().Top()
@@ -185,7 +189,9 @@ func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 		t.Fatal("leaving the hub did not ask first")
 	}
 	if text := dialogText(top); !strings.Contains(text, "1 open session(s) came through the hub "+core.HubHost(h.URL)) ||
-		!strings.Contains(text, coretest.WindowsPC.Hostname+" (user "+coretest.WindowsPC.WindowsUser) {
+		!strings.Contains(text, coretest.WindowsPC.Hostname+" (user "+coretest.WindowsPC.WindowsUser) ||
+		!strings.Contains(text, "1 invitation(s) sent through the hub "+core.HubHost(h.URL)+" still wait: to ivy@example.com") ||
+		!strings.Contains(text, "the invitations are cancelled") {
 		t.Fatalf("the question says %q", text)
 	}
 	test.Tap(findButton(t, top, "Keep it"))
@@ -210,9 +216,77 @@ func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 	if _, joined, _ := st.Hub(t.Context()); joined {
 		t.Error("still joined after End them and leave")
 	}
-	if !strings.Contains(set.hubOut.Text, "Left the hub") || !strings.Contains(set.hubOut.Text, "Cleaned up: "+coretest.WindowsPC.Hostname) {
+	if !strings.Contains(set.hubOut.Text, "Left the hub") || !strings.Contains(set.hubOut.Text, "Cleaned up: "+coretest.WindowsPC.Hostname) ||
+		!strings.Contains(set.hubOut.Text, "Cancelled the invitations to ivy@example.com") {
 		t.Errorf("after leaving, Settings says %q", set.hubOut.Text)
 	}
+	if s, _ := st.Session(t.Context(), invited.Session.ID); s.State != core.StateCancelled {
+		t.Errorf("the invitation through the hub is %s after leaving", s.State)
+	}
+}
+
+// TestSettingsLeaveHubCancelsInvitations: with only an invitation whose
+// link leads to the hub waiting, Settings' Leave hub asks to cancel it
+// first, naming its user and where its link leads, and not the invitation
+// sent before joining (its link is direct); "Cancel them and leave"
+// cancels it, leaves, and says so; the direct invitation stays.
+func TestSettingsLeaveHubCancelsInvitations(t *testing.T) {
+	st, clock := coretest.Open(t)
+	direct := prepareFor(t, st, "Dan Tech", "dan@example.com")
+	h := hubtest.Start(t, clock.Now)
+	if _, err := st.JoinHub(t.Context(), h.Client, h.URL, h.Code()); err != nil {
+		t.Fatal(err)
+	}
+	set := newSettingsScreen(st, test.NewTempWindow(t, nil))
+	set.win.SetContent(set.content())
+	set.showHub(nil)
+	work := watchWork(&set.work)
+	invited := prepareFor(t, st, "Ivy Tech", "ivy@example.com")
+
+	test.Tap(set.hubLeave)
+	top := set.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("leaving the hub did not ask first")
+	}
+	text := dialogText(top)
+	for _, want := range []string{"Cancel the invitations and leave the hub?",
+		"1 invitation(s) sent through the hub " + core.HubHost(h.URL) + " still wait: to ivy@example.com (session " + strconv.FormatInt(invited.Session.ID, 10) + ")",
+		"Their links lead to the hub", "the technician's station is offline", "Then send new invitations, which will reach this station directly."} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the question says %q\nwant %q", text, want)
+		}
+	}
+	if strings.Contains(text, "dan@example.com") || strings.Contains(text, "open session") {
+		t.Errorf("the question names more than the hub's invitation: %q", text)
+	}
+	work.during(t, jobLeaveHub, func() { test.Tap(findButton(t, top, "Cancel them and leave")) })
+	if _, joined, _ := st.Hub(t.Context()); joined {
+		t.Error("still joined after Cancel them and leave")
+	}
+	if !strings.Contains(set.hubOut.Text, "Left the hub") || !strings.Contains(set.hubOut.Text, "Cancelled the invitations to ivy@example.com") {
+		t.Errorf("after leaving, Settings says %q", set.hubOut.Text)
+	}
+	if s, _ := st.Session(t.Context(), invited.Session.ID); s.State != core.StateCancelled {
+		t.Errorf("the invitation through the hub is %s after leaving", s.State)
+	}
+	if s, _ := st.Session(t.Context(), direct.Session.ID); s.State != core.StatePrepared {
+		t.Errorf("the direct invitation is %s after leaving", s.State)
+	}
+}
+
+// prepareFor prepares a session of a new profile for the user's address.
+func prepareFor(t *testing.T, st *core.Station, tech, user string) core.Prepared {
+	t.Helper()
+	p, err := st.CreateProfile(t.Context(), tech, strings.ToLower(strings.ReplaceAll(tech, " ", "."))+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := coretest.PasswordFor(p.ID)
+	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: user, Password: pw, Confirm: pw})
+	if err != nil {
+		t.Fatalf("prepare for %s: %v", user, err)
+	}
+	return prep
 }
 
 // dialogText is every label's text in a dialog, joined.
