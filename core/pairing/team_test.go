@@ -207,7 +207,8 @@ func TestNoTeamKeepsTodaysBehaviour(t *testing.T) {
 // seats, itself the only station online) keeps it sealed; started again
 // with the hub and its team server down, it is in its team at once, on its
 // offline share: 2 prepares, then the offline seat refusal. Leaving the hub
-// forgets the team and the station prepares on its own seats again.
+// (cancelling the 2 invitations, whose link leads to it) forgets the team
+// and the station prepares on its own seats again, past the share.
 func TestTeamStartsOfflineOnKnownShare(t *testing.T) {
 	clock := coretest.NewClock(coretest.Start)
 	h := hubtest.Start(t, clock.Now)
@@ -234,14 +235,17 @@ func TestTeamStartsOfflineOnKnownShare(t *testing.T) {
 		t.Fatalf("past the share: %v", err)
 	}
 
-	if err := s.st.LeaveHub(t.Context()); err != nil {
-		t.Fatal(err)
+	// The two invitations link to the hub: leaving cancels them first.
+	if end, err := s.st.LeaveHubEndingSessions(t.Context(), 0); err != nil || len(end.Cancelled) != 2 {
+		t.Fatalf("leaving the hub: %v (cancelled %d invitations)", err, len(end.Cancelled))
 	}
 	waitFor(t, states, "the team left", func(st TeamState) bool { return st == TeamState{} })
 	if _, ok, _ := s.st.TeamMembership(t.Context()); ok {
 		t.Fatal("the team is still stored after leaving the hub")
 	}
-	if _, err := prepareAs(s.st, t.Context(), "Tech 3", "t3@example.org"); err != nil {
-		t.Fatalf("prepare on the station's own seats after leaving: %v", err)
+	for i := 3; i < 6; i++ { // more than the team's share of 2
+		if _, err := prepareAs(s.st, t.Context(), fmt.Sprintf("Tech %d", i), fmt.Sprintf("t%d@example.org", i)); err != nil {
+			t.Fatalf("prepare %d on the station's own seats after leaving: %v", i, err)
+		}
 	}
 }
