@@ -106,21 +106,23 @@ func hubInvitationsText(hubURL string, waiting []Session) string {
 // InvitationList names prepared sessions for a sentence: "to
 // ann@example.com (session 4), ..." — at most five, then how many more.
 func InvitationList(sessions []Session) string {
-	const shown = 5
-	var names []string
-	for i, sess := range sessions {
-		if i == shown {
-			names = append(names, fmt.Sprintf("and %d more", len(sessions)-shown))
-			break
-		}
-		names = append(names, fmt.Sprintf("%s (session %d)", sess.UserEmail, sess.ID))
-	}
-	return "to " + strings.Join(names, ", ")
+	return "to " + firstFive(sessions, func(sess Session) string {
+		return fmt.Sprintf("%s (session %d)", sess.UserEmail, sess.ID)
+	})
 }
 
 // PCList names sessions' PCs for a sentence: "DESKTOP-7QK2 (user ann,
 // session 3), ..." — at most five, then how many more.
 func PCList(sessions []Session) string {
+	return firstFive(sessions, func(sess Session) string {
+		c := computerFacts(sess)
+		return fmt.Sprintf("%s (user %s, session %d)", c.Hostname, c.WindowsUser, sess.ID)
+	})
+}
+
+// firstFive joins the names of at most five sessions, then says how many
+// more: a sentence stays readable however many there are.
+func firstFive(sessions []Session, name func(Session) string) string {
 	const shown = 5
 	var names []string
 	for i, sess := range sessions {
@@ -128,8 +130,7 @@ func PCList(sessions []Session) string {
 			names = append(names, fmt.Sprintf("and %d more", len(sessions)-shown))
 			break
 		}
-		c := computerFacts(sess)
-		names = append(names, fmt.Sprintf("%s (user %s, session %d)", c.Hostname, c.WindowsUser, sess.ID))
+		names = append(names, name(sess))
 	}
 	return strings.Join(names, ", ")
 }

@@ -87,20 +87,7 @@ func TestHubSettingsAndComputers(t *testing.T) {
 
 	// A PC through the hub, as the app dials it: the pinned TLS inside the relay.
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	paired := pairPC(t, st, prep)
-	rel, ok, err := st.RelayToken(context.Background(), paired.Session.ID, paired.Session.ExpiresAt)
-	if err != nil || !ok {
-		t.Fatalf("relay token: %v %v", ok, err)
-	}
-	c, err := support.NewClientVia("https://station.invalid:8443", srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
-	if err != nil || ys == nil {
-		t.Fatalf("live channel through the hub: %v", err)
-	}
-	t.Cleanup(func() { ys.Close() })
+	channelThroughHub(t, st, srv, h, prep)
 	// Paired PCs count as online already; the channel's hub mark comes with it.
 	deliverUntil(t, sub, computers.onEvent, core.EventPaired)
 	deadline := time.Now().Add(coretest.WaitLimit)
@@ -332,20 +319,7 @@ func TestHubPlainLegFallbackSaid(t *testing.T) {
 	}
 
 	_, prep := coretest.MustPrepare(t, st, "Tom", "tom@example.com")
-	paired := pairPC(t, st, prep)
-	rel, ok, err := st.RelayToken(t.Context(), paired.Session.ID, paired.Session.ExpiresAt)
-	if err != nil || !ok {
-		t.Fatalf("relay token: %v %v", ok, err)
-	}
-	c, err := support.NewClientVia("https://station.invalid:8443", srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
-	if err != nil || ys == nil {
-		t.Fatalf("the live channel through the hub, its station leg cut by the firewall: %v", err)
-	}
-	t.Cleanup(func() { ys.Close() })
+	channelThroughHub(t, st, srv, h, prep) // its station leg cut by the firewall
 	if fw.Cut() != 1 {
 		t.Fatalf("the firewall cut %d connections, want the one plain data leg", fw.Cut())
 	}
@@ -361,4 +335,24 @@ func TestHubPlainLegFallbackSaid(t *testing.T) {
 		!strings.Contains(label.Text, "firewall") || label.Importance != widget.SuccessImportance {
 		t.Fatalf("after the cut leg, Settings says %q (%v)", label.Text, label.Importance)
 	}
+}
+
+// channelThroughHub pairs prep's PC and opens its live channel through the
+// hub as the app dials it: the pinned TLS inside the relay.
+func channelThroughHub(t *testing.T, st *core.Station, srv *pairing.Server, h *hubtest.Hub, prep core.Prepared) {
+	t.Helper()
+	paired := pairPC(t, st, prep)
+	rel, ok, err := st.RelayToken(t.Context(), paired.Session.ID, paired.Session.ExpiresAt)
+	if err != nil || !ok {
+		t.Fatalf("relay token: %v %v", ok, err)
+	}
+	c, err := support.NewClientVia("https://station.invalid:8443", srv.Pins(), &support.Hub{URL: rel.URL, Token: rel.Token, HTTPClient: h.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, _, err := c.OpenChannel(t.Context(), paired.AgentKey, support.ChannelTiming{})
+	if err != nil || ys == nil {
+		t.Fatalf("the live channel through the hub: %v", err)
+	}
+	t.Cleanup(func() { ys.Close() })
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// TestRevokeWithdrawsNotices: revoking a station deletes the end requests
-// and takeover notices it wrote (still waiting for an offline owner), and
-// leaves another station's.
-func TestRevokeWithdrawsNotices(t *testing.T) {
+// startAcme starts a team server with team acme (3 seats) and returns it,
+// a context of timeout and acme's bucket; all end with the test.
+func startAcme(t *testing.T, timeout time.Duration) (*Server, context.Context, jetstream.KeyValue) {
+	t.Helper()
 	dir := t.TempDir()
 	keys, err := LoadOrCreateKeys(dir)
 	if err != nil {
@@ -25,9 +25,9 @@ func TestRevokeWithdrawsNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	t.Cleanup(srv.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	if err := srv.EnsureTeam(ctx, "acme", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +35,14 @@ func TestRevokeWithdrawsNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, ctx, kv
+}
+
+// TestRevokeWithdrawsNotices: revoking a station deletes the end requests
+// and takeover notices it wrote (still waiting for an offline owner), and
+// leaves another station's.
+func TestRevokeWithdrawsNotices(t *testing.T) {
+	srv, ctx, kv := startAcme(t, 10*time.Second)
 	gone := []string{"end.kiosk.1.lost", "took.kiosk.1.lost", "took.desk.7.lost"}
 	kept := []string{"end.kiosk.2.desk", "took.kiosk.2.desk", "took.lost.3.desk"}
 	for _, k := range append(append([]string{}, gone...), kept...) {
@@ -64,25 +72,7 @@ func TestRevokeWithdrawsNotices(t *testing.T) {
 // presence and its session lines, not another station's; a station's own
 // credential can neither write nor delete a revoked.* key, by any path.
 func TestRevokeMarksStation(t *testing.T) {
-	dir := t.TempDir()
-	keys, err := LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := Start(Config{StateDir: dir, Port: -1}, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.EnsureTeam(ctx, "acme", 3); err != nil {
-		t.Fatal(err)
-	}
-	kv, err := srv.js.KeyValue(ctx, Bucket("acme"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, ctx, kv := startAcme(t, 20*time.Second)
 	gone := []string{"station.lost", "session.lost.1", "session.lost.2"}
 	kept := []string{"station.desk", "session.desk.1", "station.lost2", "session.lost2.1"}
 	for _, k := range append(append([]string{}, gone...), kept...) {
