@@ -31,10 +31,14 @@ wait_for() {
 # xvfb_start WxH starts a virtual screen and points DISPLAY at it. Xvfb
 # chooses a free display number itself and writes it to the -displayfd
 # descriptor only once it accepts clients, so nothing races its start.
+# -noreset: an X server resets itself when its last client leaves, and a
+# client connecting meanwhile is refused ("X11: Failed to open display"):
+# a station started right after the previous one exited (or right after
+# the xdpyinfo check below) met that in CI.
 xvfb_start() {
 	local out="$XVFB_TMP/displayfd.$1"
 	: >"$out"
-	Xvfb -displayfd 3 -screen 0 "$1x24" -nolisten tcp 3>"$out" >"$XVFB_TMP/xvfb.log" 2>&1 &
+	Xvfb -displayfd 3 -screen 0 "$1x24" -nolisten tcp -noreset 3>"$out" >"$XVFB_TMP/xvfb.log" 2>&1 &
 	XVFB_PID=$!
 	xvfb_ready() {
 		if ! kill -0 "$XVFB_PID" 2>/dev/null; then
