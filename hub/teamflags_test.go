@@ -27,7 +27,7 @@ func TestTeamFlags(t *testing.T) {
 	if err := fs.Parse([]string{"-team-listen", "127.0.0.1:-1", "-teams", "acme=5,branch=2"}); err != nil {
 		t.Fatal(err)
 	}
-	_, stop, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	_, stop, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestTeamFlags(t *testing.T) {
 	if err := fs.Parse([]string{"-team-listen", "127.0.0.1:-1", "-teams", "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
+	if _, _, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, ""); err == nil {
 		t.Fatal("-teams acme (no seat count) was accepted")
 	}
 }
