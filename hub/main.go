@@ -120,7 +120,7 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("the hub needs its certificate: pass either -acme-domain NAME or -cert and -key (PEM files)")
 	}
-	ts, stopTeam, err := startTeam(teamFlags, *state, log, cfg)
+	ts, stopTeam, err := startTeam(teamFlags, *state, log, cfg, *domain)
 	if err != nil {
 		return err
 	}

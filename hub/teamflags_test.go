@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +29,7 @@ func TestTeamFlags(t *testing.T) {
 	if err := fs.Parse([]string{"-team-listen", "127.0.0.1:-1", "-teams", "acme=5,branch=2"}); err != nil {
 		t.Fatal(err)
 	}
-	_, stop, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	_, stop, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestTeamFlags(t *testing.T) {
 	if err := fs.Parse([]string{"-team-listen", "127.0.0.1:-1", "-teams", "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil {
+	if _, _, err := startTeam(f, state, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, ""); err == nil {
 		t.Fatal("-teams acme (no seat count) was accepted")
 	}
 }
@@ -110,4 +112,59 @@ func selfSignedFor(t *testing.T, names ...string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestTeamRouteFlags: a cluster node's routes use TLS with the hub's
+// certificate (its route port presents it for the hub's name); without a
+// certificate the node refuses to start unless -team-routes-plain says the
+// routes are plain on purpose, and then the port speaks plain NATS.
+func TestTeamRouteFlags(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := func(cfg *tls.Config, args ...string) (clusterAddr string, stop func(), err error) {
+		fs := flag.NewFlagSet("adhoc-hub", flag.ContinueOnError)
+		f := addTeamFlags(fs)
+		args = append([]string{"-team-listen", "127.0.0.1:-1", "-team-cluster", "127.0.0.1:-1",
+			"-team-routes", "nats-route://127.0.0.1:1"}, args...)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		srv, stop, err := startTeam(f, t.TempDir(), logger, cfg, "")
+		if err != nil {
+			return "", nil, err
+		}
+		return srv.NATS().ClusterAddr().String(), stop, nil
+	}
+	if _, _, err := start(nil); err == nil || !strings.Contains(err.Error(), "-team-routes-plain") {
+		t.Fatalf("a cluster node without a certificate started with plain routes, or said nothing of -team-routes-plain: %v", err)
+	}
+
+	cert := selfSignedFor(t, "hub.test")
+	addr, stop, err := start(&tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "hub.test", RootCAs: roots, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatalf("the route port does not speak TLS with the hub's certificate: %v", err)
+	}
+	c.Close()
+
+	addr, stopPlain, err := start(nil, "-team-routes-plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopPlain()
+	pc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	info, err := bufio.NewReader(pc).ReadString('\n')
+	if err != nil || !strings.HasPrefix(info, "INFO ") {
+		t.Fatalf("the plain route port said %q, %v", info, err)
+	}
 }

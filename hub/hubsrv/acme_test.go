@@ -2,6 +2,7 @@ package hubsrv_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -20,6 +21,7 @@ import (
 
 	"adhocstation/core/hublink"
 	"adhocstation/hub/hubsrv"
+	"adhocstation/hub/team"
 
 	"golang.org/x/crypto/acme"
 )
@@ -170,6 +172,17 @@ func TestACMEPebble(t *testing.T) {
 	defer conn.Close()
 	if err := conn.ConnectionState().PeerCertificates[0].VerifyHostname("hub.test"); err != nil {
 		t.Fatal(err)
+	}
+	// A cluster's team routes present that same certificate when they dial
+	// (docs/TEAM.md "Cluster"), not another one ordered for them.
+	rt := team.RouteTLS(hubsrv.ACMEConfig(m), "hub.test", roots)
+	rc, err := rt.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS13,
+		SignatureSchemes: []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256, tls.PSSWithSHA256, tls.Ed25519}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rc.Certificate[0], conn.ConnectionState().PeerCertificates[0].Raw) {
+		t.Error("the team routes would present another certificate than the hub's")
 	}
 
 	// The join page comes from the hub in that certificate: a browser

@@ -128,6 +128,7 @@ func startCluster(t testing.TB) *hubCluster {
 	cfg := hubsrv.TLSConfig(cert)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(certPEM)
+	routeTLS := team.RouteTLS(cfg, "hub.test", roots)
 	keysDir := t.TempDir()
 	if _, err := team.LoadOrCreateKeys(keysDir); err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func startCluster(t testing.TB) *hubCluster {
 				t.Fatal(err)
 			}
 			ts, err := team.Start(team.Config{StateDir: dirs[i], Name: fmt.Sprintf("n%d", i), Port: -1, TLS: cfg,
-				ClusterName: "hub", ClusterPort: ports[i], Routes: routes, Replicas: 3}, keys)
+				ClusterName: "hub", ClusterPort: ports[i], Routes: routes, Replicas: 3, RouteTLS: routeTLS}, keys)
 			if err != nil {
 				startErr = err
 				break

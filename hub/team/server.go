@@ -44,6 +44,11 @@ type Config struct {
 	ClusterHost string
 	ClusterPort int // -1 picks a free one (tests)
 	Routes      []string
+	// RouteTLS (see RouteTLS) encrypts the routes and lets in only nodes
+	// holding the hub's certificate. A cluster without it starts only
+	// when RoutesPlain says the routes run on a private network or VPN.
+	RouteTLS    *tls.Config
+	RoutesPlain bool
 	// Replicas of each team bucket: 1, or 3 in a 3-node cluster.
 	Replicas int
 
@@ -136,6 +141,9 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 		opts.TLSConfig, opts.TLS = t, true
 		opts.TLSTimeout = 5
 	}
+	if cfg.ClusterPort != 0 && cfg.RouteTLS == nil && !cfg.RoutesPlain {
+		return nil, fmt.Errorf("the team server %s would run its cluster routes as plain TCP: give the hub its certificate (-cert and -key, or -acme-domain) so the routes use TLS, or, only on a private network or VPN, pass -team-routes-plain", cfg.Name)
+	}
 	if cfg.ClusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{
 			Name:     cfg.ClusterName,
@@ -143,6 +151,10 @@ func Start(cfg Config, keys *Keys) (*Server, error) {
 			Port:     cfg.ClusterPort,
 			Username: "hub",
 			Password: keys.f.RouteSecret,
+		}
+		if cfg.RouteTLS != nil && !cfg.RoutesPlain {
+			opts.Cluster.TLSConfig = cfg.RouteTLS.Clone()
+			opts.Cluster.TLSTimeout = 5
 		}
 		for _, r := range cfg.Routes {
 			u, err := url.Parse(r)
