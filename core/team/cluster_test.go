@@ -2,6 +2,7 @@ package team_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,10 @@ func cluster(t testing.TB, seats int) []*hubteam.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The routes' TLS, as a hub's nodes run it: one certificate for the
+	// hub's name, trusted by all three.
+	cert, roots := selfSigned(t)
+	routeTLS := hubteam.RouteTLS(&tls.Config{Certificates: []tls.Certificate{cert}}, "hub.test", roots)
 	for attempt := 1; ; attempt++ {
 		ports := freePorts(t, 3)
 		var routes []string
@@ -72,7 +77,7 @@ func cluster(t testing.TB, seats int) []*hubteam.Server {
 			}
 			n, err := hubteam.Start(hubteam.Config{
 				StateDir: state, Name: fmt.Sprintf("n%d", i), Port: -1,
-				ClusterName: "hub", ClusterPort: ports[i], Routes: routes, Replicas: 3,
+				ClusterName: "hub", ClusterPort: ports[i], Routes: routes, Replicas: 3, RouteTLS: routeTLS,
 			}, keys)
 			if err != nil {
 				startErr = err
