@@ -13,21 +13,6 @@ import (
 	"adhocstation/hub/hubtest"
 )
 
-// prepareFor prepares a session of a new profile for the user's address.
-func prepareFor(t *testing.T, st *core.Station, tech, user string) core.Prepared {
-	t.Helper()
-	p, err := st.CreateProfile(t.Context(), tech, strings.ToLower(strings.ReplaceAll(tech, " ", "."))+"@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw := coretest.PasswordFor(p.ID)
-	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: user, Password: pw, Confirm: pw})
-	if err != nil {
-		t.Fatalf("prepare for %s: %v", user, err)
-	}
-	return prep
-}
-
 // TestLeaveHubCountsInvitations: an invitation prepared while the station
 // has joined a hub links to the hub and records it; leaving the hub is then
 // refused, in words naming the user, that the link leads to the hub and
@@ -37,12 +22,12 @@ func prepareFor(t *testing.T, st *core.Station, tech, user string) core.Prepared
 func TestLeaveHubCountsInvitations(t *testing.T) {
 	st, clock := coretest.Open(t)
 	ctx := t.Context()
-	direct := prepareFor(t, st, "Dan Tech", "dan@example.com")
+	direct := coretest.PrepareFor(t, st, "Dan Tech", "dan@example.com")
 	h := hubtest.Start(t, clock.Now)
 	if _, err := st.JoinHub(ctx, h.Client, h.URL, h.Code()); err != nil {
 		t.Fatal(err)
 	}
-	viaHub := prepareFor(t, st, "Tom Tech", "tom@example.com")
+	viaHub := coretest.PrepareFor(t, st, "Tom Tech", "tom@example.com")
 	if !strings.HasPrefix(viaHub.Link, h.URL+"/st/") || viaHub.Session.InviteHub != h.URL || direct.Session.InviteHub != "" {
 		t.Fatalf("link %q, invite hub %q; the direct one's %q", viaHub.Link, viaHub.Session.InviteHub, direct.Session.InviteHub)
 	}
@@ -81,7 +66,7 @@ func TestLeaveHubResentInvitation(t *testing.T) {
 	st, clock := coretest.Open(t)
 	ctx := t.Context()
 	configure(t, st, mailtest.Start(t, mailtest.StartTLS), mailtest.Password)
-	direct := prepareFor(t, st, "Dan Tech", "dan@example.com")
+	direct := coretest.PrepareFor(t, st, "Dan Tech", "dan@example.com")
 	h := hubtest.Start(t, clock.Now)
 	if _, err := st.JoinHub(ctx, h.Client, h.URL, h.Code()); err != nil {
 		t.Fatal(err)
@@ -112,10 +97,10 @@ func TestLeaveHubEndingSessionsCancelsInvitations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := prepareFor(t, st, "Old Tech", "old@example.com")
+	old := coretest.PrepareFor(t, st, "Old Tech", "old@example.com")
 	clock.Advance(set.InvitationTimeout - time.Minute)
-	ann := prepareFor(t, st, "Ann Tech", "ann@example.com")
-	bob := prepareFor(t, st, "Bob Tech", "bob@example.com")
+	ann := coretest.PrepareFor(t, st, "Ann Tech", "ann@example.com")
+	bob := coretest.PrepareFor(t, st, "Bob Tech", "bob@example.com")
 	clock.Advance(2 * time.Minute) // old's invitation is over; no tick has timed it out yet
 	if err := st.LeaveHub(ctx); err == nil || !strings.Contains(err.Error(), "2 invitations sent through the hub") ||
 		!strings.Contains(err.Error(), "to ann@example.com (session "+strconv.FormatInt(ann.Session.ID, 10)+"), bob@example.com") ||

@@ -168,7 +168,7 @@ func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invited := prepareFor(t, st, "Ivy Tech", "ivy@example.com")
+	invited := coretest.PrepareFor(t, st, "Ivy Tech", "ivy@example.com")
 
 	test.Tap(set.hubLeave)
 	top := set.win.Canvas().Overlays().Top()
@@ -219,7 +219,7 @@ func TestSettingsLeaveHubEndsSessions(t *testing.T) {
 // cancels it, leaves, and says so; the direct invitation stays.
 func TestSettingsLeaveHubCancelsInvitations(t *testing.T) {
 	st, clock := coretest.Open(t)
-	direct := prepareFor(t, st, "Dan Tech", "dan@example.com")
+	direct := coretest.PrepareFor(t, st, "Dan Tech", "dan@example.com")
 	h := hubtest.Start(t, clock.Now)
 	if _, err := st.JoinHub(t.Context(), h.Client, h.URL, h.Code()); err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestSettingsLeaveHubCancelsInvitations(t *testing.T) {
 	set.win.SetContent(set.content())
 	set.showHub(nil)
 	work := watchWork(&set.work)
-	invited := prepareFor(t, st, "Ivy Tech", "ivy@example.com")
+	invited := coretest.PrepareFor(t, st, "Ivy Tech", "ivy@example.com")
 
 	test.Tap(set.hubLeave)
 	top := set.win.Canvas().Overlays().Top()
@@ -259,21 +259,6 @@ func TestSettingsLeaveHubCancelsInvitations(t *testing.T) {
 	if s, _ := st.Session(t.Context(), direct.Session.ID); s.State != core.StatePrepared {
 		t.Errorf("the direct invitation is %s after leaving", s.State)
 	}
-}
-
-// prepareFor prepares a session of a new profile for the user's address.
-func prepareFor(t *testing.T, st *core.Station, tech, user string) core.Prepared {
-	t.Helper()
-	p, err := st.CreateProfile(t.Context(), tech, strings.ToLower(strings.ReplaceAll(tech, " ", "."))+"@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw := coretest.PasswordFor(p.ID)
-	prep, err := st.Prepare(t.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: user, Password: pw, Confirm: pw})
-	if err != nil {
-		t.Fatalf("prepare for %s: %v", user, err)
-	}
-	return prep
 }
 
 // dialogText is every label's text in a dialog, joined.

@@ -4,6 +4,7 @@ package coretest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,15 +75,28 @@ func PasswordFor(profileID int64) string {
 // with PasswordFor(the new profile).
 func MustPrepare(tb testing.TB, st *core.Station, name, email string) (core.Profile, core.Prepared) {
 	tb.Helper()
+	return mustPrepareFor(tb, st, name, email, "user@example.com")
+}
+
+// PrepareFor prepares a session for user's address by a new profile named
+// tech, whose own address is made from the name.
+func PrepareFor(tb testing.TB, st *core.Station, tech, user string) core.Prepared {
+	tb.Helper()
+	_, prep := mustPrepareFor(tb, st, tech, strings.ToLower(strings.ReplaceAll(tech, " ", "."))+"@example.com", user)
+	return prep
+}
+
+func mustPrepareFor(tb testing.TB, st *core.Station, name, email, user string) (core.Profile, core.Prepared) {
+	tb.Helper()
 	p, err := st.CreateProfile(tb.Context(), name, email)
 	if err != nil {
 		tb.Fatalf("create profile: %v", err)
 	}
 	pw := PasswordFor(p.ID)
-	prep, err := st.Prepare(tb.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: "user@example.com",
+	prep, err := st.Prepare(tb.Context(), core.PrepareRequest{ProfileID: p.ID, UserEmail: user,
 		Password: pw, Confirm: pw})
 	if err != nil {
-		tb.Fatalf("prepare: %v", err)
+		tb.Fatalf("prepare for %s: %v", user, err)
 	}
 	return p, prep
 }

@@ -294,19 +294,12 @@ func (s *corkSlot) done() {
 // empty slot) when its transport is not an *http.Transport.
 func corkedClient(client *http.Client) (*http.Client, *corkSlot) {
 	slot := &corkSlot{}
-	tr, ok := client.Transport.(*http.Transport)
-	if client.Transport == nil {
-		tr, ok = http.DefaultTransport.(*http.Transport)
-	}
-	if !ok || tr.DialTLSContext != nil {
+	tr, dial, ok := tcpDialer(client)
+	if !ok {
 		return client, slot
 	}
 	t := tr.Clone()
 	slot.tr = t
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	}
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
 		if err != nil {
@@ -319,6 +312,24 @@ func corkedClient(client *http.Client) (*http.Client, *corkSlot) {
 	out := *client
 	out.Transport = &upgradeTransport{Transport: t, slot: slot}
 	return &out, slot
+}
+
+// tcpDialer is client's transport and the function it dials TCP with (its
+// own, or one like net/http's default); false when the transport is not an
+// *http.Transport or dials its TLS itself, so nothing can be put under it.
+func tcpDialer(client *http.Client) (*http.Transport, func(ctx context.Context, network, addr string) (net.Conn, error), bool) {
+	tr, ok := client.Transport.(*http.Transport)
+	if client.Transport == nil {
+		tr, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok || tr.DialTLSContext != nil {
+		return nil, nil, false
+	}
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return tr, dial, true
 }
 
 // upgradeTransport puts a corkBody over the stream a 101 answer's body

@@ -153,12 +153,8 @@ func (l *Link) dialPlain(ctx context.Context, relayID, key string) (net.Conn, er
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, errNoPlain
 	}
-	client := l.client()
-	tr, ok := client.Transport.(*http.Transport)
-	if client.Transport == nil {
-		tr, ok = http.DefaultTransport.(*http.Transport)
-	}
-	if !ok || tr.DialTLSContext != nil {
+	tr, dial, ok := tcpDialer(l.client())
+	if !ok {
 		return nil, errNoPlain
 	}
 	if tr.Proxy != nil {
@@ -170,11 +166,7 @@ func (l *Link) dialPlain(ctx context.Context, relayID, key string) (net.Conn, er
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "443")
 	}
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	}
-	c, err := dial(ctx, "tcp", addr)
+	c, err := dial(ctx, "tcp", addr) // bounded by ctx (take's 15 s)
 	if err != nil {
 		return nil, err
 	}
